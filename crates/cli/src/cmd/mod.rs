@@ -1,0 +1,3 @@
+pub mod decode;
+pub mod fwd;
+pub mod replay;

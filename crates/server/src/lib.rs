@@ -1,0 +1,1 @@
+//! rtflow-server

@@ -1,0 +1,327 @@
+//! The per-header fields sflowtool prints for a sampled header record (0:1), in sflowtool's order
+//! and with its quirks, derived from sflowtool's `decodeLinkLayer`, `decodeIPV4`, `decodeIPV6` and
+//! `decodeIPLayer4`. Deliberately independent of [`crate::decode`]: sflowtool decodes less (no MPLS,
+//! no tunnels, ICMP only over IPv4) and its output must be matched exactly.
+//!
+//! Known differences: sflowtool may read past the captured header for a TCP header cut short
+//! (8..13 bytes left); here `TCPFlags` is then omitted. 802.11 headers (protocol 105) are not decoded.
+
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use crate::bytes::{array_at, be16, ipv4_at, ipv6_at, mac_at, u8_at};
+use crate::decode::{HEADER_PROTOCOL_ETHERNET, HEADER_PROTOCOL_IPV4, HEADER_PROTOCOL_IPV6};
+use crate::format::MacHex;
+
+/// The sampled header record fields sflowtool's header decode depends on.
+#[derive(Clone, Copy, Debug)]
+pub struct SampledHeader<'a> {
+    pub header_protocol: u32,
+    pub frame_length: u32,
+    pub stripped: u32,
+    pub header: &'a [u8],
+}
+
+/// A field name; QinQ tags beyond the first get a depth suffix (`decodedVLAN.1`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldName {
+    pub name: &'static str,
+    pub depth: Option<u32>,
+}
+
+impl FieldName {
+    const fn plain(name: &'static str) -> Self {
+        FieldName { name, depth: None }
+    }
+}
+
+impl fmt::Display for FieldName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.depth {
+            Some(depth) => write!(f, "{}.{}", self.name, depth),
+            None => f.write_str(self.name),
+        }
+    }
+}
+
+impl PartialEq<&str> for FieldName {
+    fn eq(&self, other: &&str) -> bool {
+        self.depth.is_none() && self.name == *other
+    }
+}
+
+/// A field value; `Display` renders it exactly as sflowtool prints it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldValue {
+    U32(u32),
+    /// sflowtool prints `IPSize` with `%d` from an unsigned subtraction, so it can be negative.
+    I32(i32),
+    Mac([u8; 6]),
+    Ipv4(Ipv4Addr),
+    Ipv6(Ipv6Addr),
+    /// `0x%1x` (IPv6 flow label).
+    Hex(u32),
+    /// Uppercase hex bytes joined by `-` (`00-80-C2`).
+    Oui([u8; 3]),
+    Text(&'static str),
+}
+
+impl fmt::Display for FieldValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldValue::U32(v) => write!(f, "{v}"),
+            FieldValue::I32(v) => write!(f, "{v}"),
+            FieldValue::Mac(m) => MacHex(*m).fmt(f),
+            FieldValue::Ipv4(a) => write!(f, "{a}"),
+            FieldValue::Ipv6(a) => write!(f, "{a}"),
+            FieldValue::Hex(v) => write!(f, "0x{v:x}"),
+            FieldValue::Oui([a, b, c]) => write!(f, "{a:02X}-{b:02X}-{c:02X}"),
+            FieldValue::Text(s) => f.write_str(s),
+        }
+    }
+}
+
+const ETHERNET_HEADER_LEN: usize = 14;
+const IPV4_HEADER_LEN: usize = 20;
+const IPV6_HEADER_LEN: usize = 40;
+const MAX_8023_LENGTH: u16 = 1500;
+
+/// Calls `emit` for each field sflowtool prints after `headerBytes`, in order.
+pub fn for_each_field(h: &SampledHeader<'_>, mut emit: impl FnMut(FieldName, FieldValue)) {
+    let b = h.header;
+    let ip = match h.header_protocol {
+        HEADER_PROTOCOL_ETHERNET => link_layer(b, &mut emit),
+        HEADER_PROTOCOL_IPV4 => Some(IpStart::V4(0)),
+        HEADER_PROTOCOL_IPV6 => Some(IpStart::V6(0)),
+        _ => None,
+    };
+    let Some(ip) = ip else { return };
+    let offset = match ip {
+        IpStart::V4(off) | IpStart::V6(off) => off,
+    };
+    // "size of the original IP PDU": frame length minus stripped bytes minus link-layer header.
+    let ip_size = h
+        .frame_length
+        .wrapping_sub(h.stripped)
+        .wrapping_sub(offset as u32) as i32;
+    emit(FieldName::plain("IPSize"), FieldValue::I32(ip_size));
+    match ip {
+        IpStart::V4(off) => ipv4(b, off, &mut emit),
+        IpStart::V6(off) => ipv6(b, off, &mut emit),
+    }
+}
+
+#[derive(Clone, Copy)]
+enum IpStart {
+    V4(usize),
+    V6(usize),
+}
+
+fn is_vlan_tpid(t: u16) -> bool {
+    matches!(t, 0x8100 | 0x88a8 | 0x9100 | 0x9200 | 0x9300)
+}
+
+fn link_layer(b: &[u8], emit: &mut impl FnMut(FieldName, FieldValue)) -> Option<IpStart> {
+    if b.len() < ETHERNET_HEADER_LEN {
+        return None;
+    }
+    emit(FieldName::plain("dstMAC"), FieldValue::Mac(mac_at(b, 0)?));
+    emit(FieldName::plain("srcMAC"), FieldValue::Mac(mac_at(b, 6)?));
+    let mut type_len = be16(b, 12)?;
+    let mut pos = ETHERNET_HEADER_LEN;
+    let mut depth = 0u32;
+    while is_vlan_tpid(type_len) {
+        let (tci, next) = (be16(b, pos)?, be16(b, pos + 2)?);
+        let suffix = (depth > 0).then_some(depth);
+        emit(
+            FieldName {
+                name: "decodedVLAN",
+                depth: suffix,
+            },
+            FieldValue::U32(u32::from(tci & 0x0fff)),
+        );
+        emit(
+            FieldName {
+                name: "decodedPriority",
+                depth: suffix,
+            },
+            FieldValue::U32(u32::from(tci >> 13)),
+        );
+        type_len = next;
+        pos += 4;
+        depth += 1;
+    }
+    // sflowtool gives up unless the whole header could hold an IPv4 header.
+    if b.len() < IPV4_HEADER_LEN {
+        return None;
+    }
+    if matches!(type_len, 0x0200 | 0x0201 | 0x0600) {
+        // IPX: no further decode when the IPX checksum/length look valid.
+        let looks_ipx = be16(b, pos)? == 0xffff && (30..=30 + 546).contains(&be16(b, pos + 2)?);
+        if looks_ipx {
+            return None;
+        }
+    }
+    if type_len <= MAX_8023_LENGTH {
+        let llc = (u8_at(b, pos)?, u8_at(b, pos + 1)?, u8_at(b, pos + 2)?);
+        if llc == (0xaa, 0xaa, 0x03) {
+            pos += 3;
+            let oui = array_at::<3>(b, pos)?;
+            if oui != [0, 0, 0] {
+                emit(FieldName::plain("VSNAP_OUI"), FieldValue::Oui(oui));
+                return None;
+            }
+            pos += 3;
+            type_len = be16(b, pos)?;
+            pos += 2;
+        } else if llc.0 == 0x06 && llc.1 == 0x06 && llc.2 & 0x01 == 1 {
+            pos += 3;
+            type_len = 0x0800;
+        } else {
+            return None;
+        }
+    }
+    emit(
+        FieldName::plain("ethernet_type"),
+        FieldValue::U32(u32::from(type_len)),
+    );
+    match type_len {
+        0x0800 => {
+            let first = u8_at(b, pos)?;
+            let enough = b.len().saturating_sub(pos) >= IPV4_HEADER_LEN;
+            (enough && first >> 4 == 4 && first & 0x0f >= 5).then_some(IpStart::V4(pos))
+        }
+        0x86dd => (u8_at(b, pos)? >> 4 == 6).then_some(IpStart::V6(pos)),
+        _ => None,
+    }
+}
+
+fn ipv4(b: &[u8], off: usize, emit: &mut impl FnMut(FieldName, FieldValue)) {
+    let Some(header) = array_at::<IPV4_HEADER_LEN>(b, off) else {
+        return;
+    };
+    let (Some(tot_len), Some(frag), Some(src), Some(dst)) = (
+        be16(&header, 2),
+        be16(&header, 6),
+        ipv4_at(&header, 12),
+        ipv4_at(&header, 16),
+    ) else {
+        return;
+    };
+    let (tos, ttl, protocol) = (header[1], header[8], header[9]);
+    emit(
+        FieldName::plain("ip.tot_len"),
+        FieldValue::U32(u32::from(tot_len)),
+    );
+    emit(FieldName::plain("srcIP"), FieldValue::Ipv4(src));
+    emit(FieldName::plain("dstIP"), FieldValue::Ipv4(dst));
+    emit(
+        FieldName::plain("IPProtocol"),
+        FieldValue::U32(u32::from(protocol)),
+    );
+    emit(FieldName::plain("IPTOS"), FieldValue::U32(u32::from(tos)));
+    emit(FieldName::plain("IPTTL"), FieldValue::U32(u32::from(ttl)));
+    // sflowtool prints the identification without byte-order conversion, i.e. byte-swapped on the
+    // little-endian hosts it runs on.
+    let id = u16::from_le_bytes([header[4], header[5]]);
+    emit(FieldName::plain("IPID"), FieldValue::U32(u32::from(id)));
+    let fragment_offset = frag & 0x1fff;
+    if fragment_offset > 0 {
+        emit(
+            FieldName::plain("IPFragmentOffset"),
+            FieldValue::U32(u32::from(fragment_offset)),
+        );
+        return;
+    }
+    let header_len = usize::from(header[0] & 0x0f) * 4;
+    if b.len().saturating_sub(off) < header_len {
+        return;
+    }
+    layer4(b, off + header_len, protocol, emit);
+}
+
+fn ipv6(b: &[u8], off: usize, emit: &mut impl FnMut(FieldName, FieldValue)) {
+    let Some(header) = array_at::<IPV6_HEADER_LEN>(b, off) else {
+        return;
+    };
+    let (Some(payload_len), Some(src), Some(dst)) =
+        (be16(&header, 4), ipv6_at(&header, 8), ipv6_at(&header, 24))
+    else {
+        return;
+    };
+    if header[0] >> 4 != 6 {
+        return;
+    }
+    let tos = ((header[0] & 0x0f) << 4) | (header[1] >> 4);
+    emit(FieldName::plain("IPTOS"), FieldValue::U32(u32::from(tos)));
+    let label =
+        (u32::from(header[1] & 0x0f) << 16) | (u32::from(header[2]) << 8) | u32::from(header[3]);
+    emit(FieldName::plain("IP6_label"), FieldValue::Hex(label));
+    let payload = if payload_len == 0 {
+        FieldValue::Text("<jumbo>")
+    } else {
+        FieldValue::U32(u32::from(payload_len))
+    };
+    emit(FieldName::plain("IPV6_payloadLen"), payload);
+    emit(
+        FieldName::plain("IPTTL"),
+        FieldValue::U32(u32::from(header[7])),
+    );
+    emit(FieldName::plain("srcIP6"), FieldValue::Ipv6(src));
+    emit(FieldName::plain("dstIP6"), FieldValue::Ipv6(dst));
+
+    let mut next_header = header[6];
+    let mut pos = off + IPV6_HEADER_LEN;
+    // sflowtool skips these with an 8-octet length unit (also for AH) and no further checks.
+    while matches!(next_header, 0 | 43 | 44 | 51 | 60) {
+        emit(
+            FieldName::plain("IP6HeaderExtension"),
+            FieldValue::U32(u32::from(next_header)),
+        );
+        let (Some(next), Some(len)) = (u8_at(b, pos), u8_at(b, pos + 1)) else {
+            return;
+        };
+        next_header = next;
+        pos += 8 * (usize::from(len) + 1);
+        if pos > b.len() {
+            return;
+        }
+    }
+    emit(
+        FieldName::plain("IPProtocol"),
+        FieldValue::U32(u32::from(next_header)),
+    );
+    layer4(b, pos, next_header, emit);
+}
+
+fn layer4(b: &[u8], off: usize, protocol: u8, emit: &mut impl FnMut(FieldName, FieldValue)) {
+    if b.len().saturating_sub(off) < 8 {
+        return;
+    }
+    let u16_field = |name: &'static str, at: usize| {
+        be16(b, at).map(|v| (FieldName::plain(name), FieldValue::U32(u32::from(v))))
+    };
+    let fields: [Option<(FieldName, FieldValue)>; 3] = match protocol {
+        1 => [
+            u8_at(b, off).map(|v| (FieldName::plain("ICMPType"), FieldValue::U32(u32::from(v)))),
+            u8_at(b, off + 1)
+                .map(|v| (FieldName::plain("ICMPCode"), FieldValue::U32(u32::from(v)))),
+            None,
+        ],
+        6 => [
+            u16_field("TCPSrcPort", off),
+            u16_field("TCPDstPort", off + 2),
+            u8_at(b, off + 13)
+                .map(|v| (FieldName::plain("TCPFlags"), FieldValue::U32(u32::from(v)))),
+        ],
+        17 => [
+            u16_field("UDPSrcPort", off),
+            u16_field("UDPDstPort", off + 2),
+            u16_field("UDPBytes", off + 4),
+        ],
+        _ => [None, None, None],
+    };
+    for (name, value) in fields.into_iter().flatten() {
+        emit(name, value);
+    }
+}

@@ -1,0 +1,209 @@
+//! Record framing shared by flow and counter records: opaque records, record lists and the
+//! macro that builds the typed record enums.
+
+use crate::error::{DecodeError, ErrorKind, Location, Tag, XdrError};
+use crate::xdr::{Reader, begin_block, end_block, put_u32};
+
+/// A record or sample this crate does not decode (unknown enterprise/format), or one kept raw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Opaque<'a> {
+    /// The record's tag.
+    pub tag: Tag,
+    /// The record body, exactly `length` bytes as declared on the wire.
+    pub data: &'a [u8],
+}
+
+impl Opaque<'_> {
+    /// Appends tag, length and body.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        put_u32(out, self.tag.to_word());
+        crate::xdr::put_u32(out, self.data.len() as u32);
+        out.extend_from_slice(self.data);
+    }
+}
+
+/// A borrowed list of records (flow or counter records of one sample), decoded lazily.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RecordList<'a> {
+    count: u32,
+    data: &'a [u8],
+    offset: usize,
+    sample_index: u32,
+    sample_tag: Tag,
+}
+
+impl<'a> RecordList<'a> {
+    pub(crate) fn decode(r: &mut Reader<'a>, sample_index: u32, sample_tag: Tag) -> Result<Self, XdrError> {
+        // Each record takes at least 8 bytes (tag + length).
+        let count = r.length("record count", 8)? as u32;
+        let offset = r.offset();
+        let data = r.rest();
+        Ok(Self { count, data, offset, sample_index, sample_tag })
+    }
+
+    /// The record count declared by the sample.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// The raw bytes of all records (and anything trailing them inside the sample).
+    pub fn raw(&self) -> &'a [u8] {
+        self.data
+    }
+
+    /// Writes the count and the raw record bytes.
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        put_u32(out, self.count);
+        out.extend_from_slice(self.data);
+    }
+
+    /// Iterates over the records as `T` (flow or counter records).
+    pub(crate) fn iter<T: RecordKind<'a>>(&self) -> Records<'a, T> {
+        Records {
+            reader: Reader::new(self.data, self.offset),
+            left: self.count,
+            index: 0,
+            sample_index: self.sample_index,
+            sample_tag: self.sample_tag,
+            _kind: std::marker::PhantomData,
+        }
+    }
+}
+
+/// A family of records (flow records or counter records) keyed by tag.
+pub trait RecordKind<'a>: Sized {
+    /// Decodes a record body for `tag`; unknown tags become opaque.
+    #[doc(hidden)]
+    #[allow(private_interfaces)]
+    fn decode_body(tag: Tag, body: &mut Reader<'a>) -> Result<Self, XdrError>;
+}
+
+/// Iterator over the records of one sample.
+///
+/// A record whose body does not match its layout yields `Err` and iteration continues with the
+/// next record (the length framing is intact). A record whose declared length runs past the
+/// sample yields `Err` and ends the iteration.
+#[derive(Debug, Clone)]
+pub struct Records<'a, T> {
+    reader: Reader<'a>,
+    left: u32,
+    index: u32,
+    sample_index: u32,
+    sample_tag: Tag,
+    _kind: std::marker::PhantomData<T>,
+}
+
+impl<'a, T: RecordKind<'a>> Iterator for Records<'a, T> {
+    type Item = Result<T, DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        self.index += 1;
+        let mut location = Location::Record {
+            sample_index: self.sample_index,
+            sample_tag: self.sample_tag,
+            index: self.index,
+            tag: Tag::default(),
+        };
+        let framed = self.reader.u32().and_then(|word| {
+            if let Location::Record { tag, .. } = &mut location {
+                *tag = Tag::from_word(word);
+            }
+            let len = self.reader.length("record length", 1)?;
+            Ok((Tag::from_word(word), self.reader.sub(len)?))
+        });
+        let (tag, mut body) = match framed {
+            Ok(framed) => framed,
+            Err(e) => {
+                self.left = 0;
+                return Some(Err(e.at(location)));
+            }
+        };
+        Some(T::decode_body(tag, &mut body).map_err(|e| e.at(location)))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.left as usize))
+    }
+}
+
+/// Writes one record: tag, length, body.
+pub(crate) fn encode_record(out: &mut Vec<u8>, tag: Tag, body: impl FnOnce(&mut Vec<u8>)) {
+    put_u32(out, tag.to_word());
+    let at = begin_block(out);
+    body(out);
+    end_block(out, at);
+}
+
+/// Records decode opaque bodies from the rest of the record.
+impl<'a> Opaque<'a> {
+    pub(crate) fn from_body(tag: Tag, body: &mut Reader<'a>) -> Self {
+        Opaque { tag, data: body.rest() }
+    }
+}
+
+/// Convenience for errors raised while validating a record's own invariants.
+#[allow(dead_code)]
+pub(crate) fn length_error(r: &Reader<'_>, what: &'static str, length: u64) -> XdrError {
+    r.error(ErrorKind::LengthExceeds { what, length, available: r.remaining() })
+}
+
+/// Builds a record enum: one variant per known `(enterprise, format)`, plus `Unknown(Opaque)`.
+macro_rules! record_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident<$lt:lifetime> {
+            $( $(#[$vmeta:meta])* ($ent:literal, $fmt:literal) $variant:ident($ty:ty), )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        #[non_exhaustive]
+        pub enum $name<$lt> {
+            $( $(#[$vmeta])* $variant($ty), )*
+            /// A record this crate does not decode, kept raw.
+            Unknown($crate::record::Opaque<$lt>),
+        }
+
+        impl<$lt> $name<$lt> {
+            /// The record's tag (`enterprise:format`).
+            pub fn tag(&self) -> $crate::error::Tag {
+                match self {
+                    $( $name::$variant(_) => $crate::error::Tag::new($ent, $fmt), )*
+                    $name::Unknown(o) => o.tag,
+                }
+            }
+
+            /// Appends the record (tag, length, body).
+            pub fn encode(&self, out: &mut Vec<u8>) {
+                match self {
+                    $( $name::$variant(v) => $crate::record::encode_record(out, self.tag(), |o| $crate::xdr::Xdr::encode(v, o)), )*
+                    $name::Unknown(o) => o.encode(out),
+                }
+            }
+
+            /// One record of every known kind, filled from the generator (for round-trip tests).
+            #[cfg(test)]
+            pub(crate) fn arbitrary_all(g: &mut $crate::testgen::Gen<$lt>) -> Vec<Self> {
+                vec![ $( $name::$variant(<$ty as $crate::testgen::Arbitrary<$lt>>::arbitrary(g)), )* ]
+            }
+        }
+
+        impl<$lt> $crate::record::RecordKind<$lt> for $name<$lt> {
+            #[allow(private_interfaces)]
+            fn decode_body(
+                tag: $crate::error::Tag,
+                body: &mut $crate::xdr::Reader<$lt>,
+            ) -> Result<Self, $crate::error::XdrError> {
+                Ok(match (tag.enterprise, tag.format) {
+                    $( ($ent, $fmt) => $name::$variant(<$ty as $crate::xdr::Xdr<$lt>>::decode(body)?), )*
+                    _ => $name::Unknown($crate::record::Opaque::from_body(tag, body)),
+                })
+            }
+        }
+    };
+}
+pub(crate) use record_enum;

@@ -473,7 +473,8 @@ pub struct PacketFields {
     pub dns: Option<DnsQuestion>,
     /// Fully decoded layers, outermost first.
     pub stack: Stack,
-    /// The first layer that was identified but whose header was cut off by the capture length.
+    /// Where decoding first ran out of captured bytes: the layer whose header was cut off (or, for
+    /// MPLS, whose payload was entirely missing). `None` when every identified header was complete.
     pub truncated: Option<Proto>,
 }
 

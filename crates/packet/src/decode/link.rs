@@ -121,7 +121,9 @@ impl LevelDecoder<'_> {
         match u8_at(b, pos).map(|v| v >> 4) {
             Some(4) => self.ipv4(pos),
             Some(6) => self.ipv6(pos),
-            _ => Continuation::Done,
+            // Payload cut off before its first byte: its protocol cannot even be guessed.
+            None => self.cut_off(Proto::Mpls),
+            Some(_) => Continuation::Done,
         }
     }
 

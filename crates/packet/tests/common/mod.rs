@@ -1,0 +1,137 @@
+//! Hand-assembled packet headers with known field values (checksums are left zero: the decoder
+//! does not verify them).
+#![allow(dead_code)]
+
+pub const MAC_A: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x0a];
+pub const MAC_B: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x0b];
+
+pub fn ethernet(dst: [u8; 6], src: [u8; 6], ethertype: u16) -> Vec<u8> {
+    let mut f = Vec::new();
+    f.extend_from_slice(&dst);
+    f.extend_from_slice(&src);
+    f.extend_from_slice(&ethertype.to_be_bytes());
+    f
+}
+
+/// A VLAN tag body: TCI (priority, DEI, id) followed by the next EtherType.
+pub fn vlan_tag(priority: u8, dei: bool, id: u16, next: u16) -> Vec<u8> {
+    let tci = (u16::from(priority) << 13) | (u16::from(dei) << 12) | id;
+    let mut v = tci.to_be_bytes().to_vec();
+    v.extend_from_slice(&next.to_be_bytes());
+    v
+}
+
+pub fn mpls_entry(label: u32, tc: u8, bottom: bool, ttl: u8) -> [u8; 4] {
+    ((label << 12) | (u32::from(tc) << 9) | (u32::from(bottom) << 8) | u32::from(ttl)).to_be_bytes()
+}
+
+pub struct Ipv4Spec {
+    pub tos: u8,
+    pub total_length: u16,
+    pub id: u16,
+    pub flags: u8,
+    pub fragment_offset: u16,
+    pub ttl: u8,
+    pub protocol: u8,
+    pub src: [u8; 4],
+    pub dst: [u8; 4],
+    pub options: Vec<u8>,
+}
+
+impl Default for Ipv4Spec {
+    fn default() -> Self {
+        Ipv4Spec {
+            tos: 0,
+            total_length: 100,
+            id: 0x1234,
+            flags: 0b010,
+            fragment_offset: 0,
+            ttl: 64,
+            protocol: 6,
+            src: [10, 0, 0, 1],
+            dst: [10, 0, 0, 2],
+            options: Vec::new(),
+        }
+    }
+}
+
+pub fn ipv4(spec: &Ipv4Spec) -> Vec<u8> {
+    assert_eq!(spec.options.len() % 4, 0);
+    let ihl = 5 + spec.options.len() / 4;
+    let mut h = vec![0x40 | ihl as u8, spec.tos];
+    h.extend_from_slice(&spec.total_length.to_be_bytes());
+    h.extend_from_slice(&spec.id.to_be_bytes());
+    h.extend_from_slice(&((u16::from(spec.flags) << 13) | spec.fragment_offset).to_be_bytes());
+    h.extend_from_slice(&[spec.ttl, spec.protocol, 0, 0]);
+    h.extend_from_slice(&spec.src);
+    h.extend_from_slice(&spec.dst);
+    h.extend_from_slice(&spec.options);
+    h
+}
+
+pub fn ipv6(
+    traffic_class: u8,
+    flow_label: u32,
+    payload_length: u16,
+    next_header: u8,
+    hop_limit: u8,
+    src: [u8; 16],
+    dst: [u8; 16],
+) -> Vec<u8> {
+    let first = (6u32 << 28) | (u32::from(traffic_class) << 20) | (flow_label & 0xf_ffff);
+    let mut h = first.to_be_bytes().to_vec();
+    h.extend_from_slice(&payload_length.to_be_bytes());
+    h.extend_from_slice(&[next_header, hop_limit]);
+    h.extend_from_slice(&src);
+    h.extend_from_slice(&dst);
+    h
+}
+
+pub fn tcp(src_port: u16, dst_port: u16, seq: u32, ack: u32, flags: u16, window: u16) -> Vec<u8> {
+    let mut h = Vec::new();
+    h.extend_from_slice(&src_port.to_be_bytes());
+    h.extend_from_slice(&dst_port.to_be_bytes());
+    h.extend_from_slice(&seq.to_be_bytes());
+    h.extend_from_slice(&ack.to_be_bytes());
+    h.extend_from_slice(&((5u16 << 12) | (flags & 0x1ff)).to_be_bytes());
+    h.extend_from_slice(&window.to_be_bytes());
+    h.extend_from_slice(&[0, 0, 0, 0]);
+    h
+}
+
+pub fn udp(src_port: u16, dst_port: u16, length: u16) -> Vec<u8> {
+    let mut h = Vec::new();
+    h.extend_from_slice(&src_port.to_be_bytes());
+    h.extend_from_slice(&dst_port.to_be_bytes());
+    h.extend_from_slice(&length.to_be_bytes());
+    h.extend_from_slice(&[0, 0]);
+    h
+}
+
+pub fn icmp_echo(icmp_type: u8, id: u16, seq: u16) -> Vec<u8> {
+    let mut h = vec![icmp_type, 0, 0, 0];
+    h.extend_from_slice(&id.to_be_bytes());
+    h.extend_from_slice(&seq.to_be_bytes());
+    h
+}
+
+pub fn ip6(last: u8) -> [u8; 16] {
+    let mut a = [0u8; 16];
+    a[0] = 0x20;
+    a[1] = 0x01;
+    a[2] = 0x0d;
+    a[3] = 0xb8;
+    a[15] = last;
+    a
+}
+
+pub fn concat(parts: &[&[u8]]) -> Vec<u8> {
+    parts.concat()
+}
+
+/// `hex` as printed by sflowtool's headerBytes (`22-42-1F-...`).
+pub fn from_dashed_hex(hex: &str) -> Vec<u8> {
+    hex.split('-')
+        .map(|byte| u8::from_str_radix(byte, 16).expect("hex byte"))
+        .collect()
+}

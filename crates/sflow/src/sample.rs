@@ -314,6 +314,13 @@ pub struct Samples<'a> {
     pub(crate) index: u32,
 }
 
+impl<'a> Samples<'a> {
+    /// The bytes not yet consumed; after the last sample, any data trailing the declared samples.
+    pub fn remaining_bytes(&self) -> &'a [u8] {
+        self.reader.clone().rest()
+    }
+}
+
 impl<'a> Iterator for Samples<'a> {
     type Item = Result<Sample<'a>, DecodeError>;
 

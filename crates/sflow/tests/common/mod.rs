@@ -1,0 +1,95 @@
+//! Test-only helpers: a tiny classic-pcap reader yielding UDP payloads, and capture lookup.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// The shared third-party captures directory; panics (fails the test) if it is missing.
+pub fn captures_dir() -> PathBuf {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures"));
+    assert!(dir.is_dir(), "captures directory {} is missing", dir.display());
+    dir
+}
+
+pub fn capture(name: &str) -> PathBuf {
+    let path = captures_dir().join(name);
+    assert!(path.is_file(), "capture {} is missing", path.display());
+    path
+}
+
+/// All `.pcap` files under the captures directory, sorted.
+pub fn all_captures() -> Vec<PathBuf> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("readable dir") {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "pcap") {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&captures_dir(), &mut out);
+    out.sort();
+    out
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
+}
+
+/// UDP payloads of every Ethernet/IPv4/IPv6 UDP packet of a classic pcap file (either byte
+/// order, micro- or nanosecond magic). Non-UDP packets are skipped.
+pub fn udp_payloads(path: &std::path::Path) -> Vec<Vec<u8>> {
+    let data = std::fs::read(path).expect("readable capture");
+    let magic = &data[..4];
+    let le = match magic {
+        [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] => true,
+        [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => false,
+        _ => panic!("{} is not a classic pcap file", path.display()),
+    };
+    let u32_at = |at: usize| {
+        let b: [u8; 4] = data[at..at + 4].try_into().unwrap();
+        if le { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) }
+    };
+    assert_eq!(u32_at(20), 1, "only Ethernet link type is supported");
+    let mut out = Vec::new();
+    let mut at = 24;
+    while at + 16 <= data.len() {
+        let caplen = u32_at(at + 8) as usize;
+        let frame = &data[at + 16..(at + 16 + caplen).min(data.len())];
+        at += 16 + caplen;
+        if let Some(payload) = udp_payload(frame) {
+            out.push(payload.to_vec());
+        }
+    }
+    out
+}
+
+fn udp_payload(frame: &[u8]) -> Option<&[u8]> {
+    let mut ethertype = be16(frame, 12)?;
+    let mut at = 14;
+    while ethertype == 0x8100 || ethertype == 0x88a8 {
+        ethertype = be16(frame, at + 2)?;
+        at += 4;
+    }
+    let ip = frame.get(at..)?;
+    let (proto, l4) = match ethertype {
+        0x0800 => {
+            let ihl = usize::from(ip.first()? & 0x0f) * 4;
+            let total = usize::from(be16(ip, 2)?);
+            (*ip.get(9)?, ip.get(ihl..total.min(ip.len()))?)
+        }
+        0x86dd => {
+            let payload_len = usize::from(be16(ip, 4)?);
+            (*ip.get(6)?, ip.get(40..(40 + payload_len).min(ip.len()))?)
+        }
+        _ => return None,
+    };
+    if proto != 17 {
+        return None;
+    }
+    let udp_len = usize::from(be16(l4, 4)?);
+    l4.get(8..udp_len.min(l4.len()))
+}

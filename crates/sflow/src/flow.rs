@@ -328,11 +328,29 @@ xdr_struct! {
 }
 
 /// 0:1016 extended 802.11 aggregation: a list of PDUs, each a list of flow records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub struct Extended80211Aggregation<'a> {
     pdu_count: u32,
     raw: &'a [u8],
+    /// Datagram offset of `raw`, for error messages only (ignored by `==`).
     offset: usize,
+}
+
+impl PartialEq for Extended80211Aggregation<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.pdu_count == other.pdu_count && self.raw == other.raw
+    }
+}
+
+impl Eq for Extended80211Aggregation<'_> {}
+
+impl std::fmt::Debug for Extended80211Aggregation<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Extended80211Aggregation")
+            .field("pdu_count", &self.pdu_count)
+            .field("raw", &self.raw)
+            .finish()
+    }
 }
 
 impl<'a> Extended80211Aggregation<'a> {

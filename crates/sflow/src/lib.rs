@@ -35,6 +35,8 @@ mod encode;
 mod error;
 mod flow;
 mod record;
+#[cfg(test)]
+mod roundtrip_tests;
 mod sample;
 #[cfg(test)]
 mod testgen;

@@ -123,3 +123,70 @@ impl<'a> Arbitrary<'a> for AsPath<'a> {
         AsPath::from_segments_bytes(n, raw).unwrap_or_default()
     }
 }
+
+impl<'a> Arbitrary<'a> for crate::flow::SampledHeader<'a> {
+    fn arbitrary(g: &mut Gen<'a>) -> Self {
+        Self { protocol: g.u32(), frame_length: g.u32(), stripped: g.u32(), header: g.bytes(128) }
+    }
+}
+
+impl<'a> Arbitrary<'a> for crate::flow::Extended80211Aggregation<'a> {
+    fn arbitrary(g: &mut Gen<'a>) -> Self {
+        use crate::flow::{FlowRecord, SampledHeader};
+        let pdus: Vec<Vec<FlowRecord<'a>>> = (0..g.below(3))
+            .map(|_| (0..g.below(3)).map(|_| FlowRecord::SampledHeader(SampledHeader::arbitrary(g))).collect())
+            .collect();
+        let refs: Vec<&[FlowRecord<'_>]> = pdus.iter().map(Vec::as_slice).collect();
+        let raw = g.keep(Self::encode_pdus(&refs));
+        Self::from_pdu_bytes(pdus.len() as u32, raw).unwrap_or_else(|| unreachable!("encoded PDUs are valid"))
+    }
+}
+
+impl<'a> Arbitrary<'a> for crate::counter::HostCpu {
+    fn arbitrary(g: &mut Gen<'a>) -> Self {
+        use crate::counter::HostCpuExtra;
+        let extra = (g.below(2) == 1).then(|| HostCpuExtra::arbitrary(g));
+        Self {
+            load_one: f32::arbitrary(g),
+            load_five: f32::arbitrary(g),
+            load_fifteen: f32::arbitrary(g),
+            proc_run: g.u32(),
+            proc_total: g.u32(),
+            cpu_num: g.u32(),
+            cpu_speed_mhz: g.u32(),
+            uptime_s: g.u32(),
+            cpu_user_ms: g.u32(),
+            cpu_nice_ms: g.u32(),
+            cpu_system_ms: g.u32(),
+            cpu_idle_ms: g.u32(),
+            cpu_wio_ms: g.u32(),
+            cpu_intr_ms: g.u32(),
+            cpu_sintr_ms: g.u32(),
+            interrupts: g.u32(),
+            contexts: g.u32(),
+            extra,
+        }
+    }
+}
+
+impl<'a> Arbitrary<'a> for crate::counter::SfpLanes<'a> {
+    fn arbitrary(g: &mut Gen<'a>) -> Self {
+        use crate::counter::SfpLane;
+        let lanes: Vec<SfpLane> = (0..g.below(4)).map(|_| SfpLane::arbitrary(g)).collect();
+        Self::from_raw(g.keep(Self::to_raw(&lanes)))
+    }
+}
+
+impl<'a> Arbitrary<'a> for crate::counter::AdapterList<'a> {
+    fn arbitrary(g: &mut Gen<'a>) -> Self {
+        use crate::counter::{Adapter, MacList};
+        let adapters: Vec<Adapter<'a>> = (0..g.below(3))
+            .map(|_| {
+                let macs: Vec<MacAddr> = (0..g.below(3)).map(|_| MacAddr::arbitrary(g)).collect();
+                Adapter { if_index: g.u32(), macs: MacList::from_raw(g.keep(MacList::to_raw(&macs))) }
+            })
+            .collect();
+        let raw = g.keep(Self::to_raw(&adapters));
+        Self::from_raw(adapters.len() as u32, raw).unwrap_or_else(|| unreachable!("encoded adapters are valid"))
+    }
+}

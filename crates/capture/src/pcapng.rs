@@ -270,7 +270,7 @@ fn read_block_rest<R: Read>(
         });
     }
     // 4 bytes type, 4 length, 4 trailing length: 12 is the smallest valid block.
-    if total_len < 12 || total_len % 4 != 0 || total_len < consumed + 4 {
+    if total_len < 12 || !total_len.is_multiple_of(4) || total_len < consumed + 4 {
         return Err(CaptureError::BadBlockLength {
             offset: block_offset,
             len: total_len,

@@ -1,0 +1,191 @@
+//! Every third-party capture under ../shared/captures must read without error. When tshark is
+//! installed, its view of each file (UDP payload lengths, also after converting to pcapng and
+//! nanosecond pcap) is the independent reference.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rtflow_capture::{PcapReader, open};
+
+const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures");
+
+fn capture_files() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let entries =
+            std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path
+                .extension()
+                .is_some_and(|ext| ext == "pcap" || ext == "pcapng")
+            {
+                out.push(path);
+            }
+        }
+    }
+    let root = Path::new(CAPTURES);
+    assert!(
+        root.is_dir(),
+        "shared captures directory missing: {CAPTURES}"
+    );
+    let mut files = Vec::new();
+    walk(root, &mut files);
+    files.sort();
+    assert!(
+        files.len() >= 20,
+        "expected the shared capture set, found {files:?}"
+    );
+    files
+}
+
+/// (destination port, payload length) of every UDP datagram, reading with our reader.
+fn our_datagrams(path: &Path) -> Vec<(u16, usize)> {
+    let mut reader = open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut out = Vec::new();
+    while let Some(datagram) = reader
+        .next_datagram()
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    {
+        out.push((datagram.dst.port(), datagram.payload.len()));
+    }
+    out
+}
+
+fn have(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// tshark's outermost UDP header of each frame: (destination port, length - 8).
+fn tshark_datagrams(path: &Path) -> Vec<(u16, usize)> {
+    let output = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(path)
+        .args([
+            "-Y",
+            "udp",
+            "-T",
+            "fields",
+            "-E",
+            "occurrence=f",
+            "-e",
+            "udp.dstport",
+            "-e",
+            "udp.length",
+        ])
+        .output()
+        .expect("run tshark");
+    assert!(
+        output.status.success(),
+        "tshark failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let (port, len) = line
+                .split_once('\t')
+                .unwrap_or_else(|| panic!("tshark line {line:?}"));
+            (port.parse().unwrap(), len.parse::<usize>().unwrap() - 8)
+        })
+        .collect()
+}
+
+#[test]
+fn ecmp_has_9279_sflow_datagrams() {
+    let datagrams = our_datagrams(&Path::new(CAPTURES).join("ecmp.pcap"));
+    assert_eq!(datagrams.len(), 9279);
+    assert!(datagrams.iter().all(|&(port, _)| port == 6343));
+}
+
+#[test]
+fn every_shared_capture_reads_cleanly() {
+    for path in capture_files() {
+        let mut reader = open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut datagrams = 0;
+        while reader
+            .next_datagram()
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .is_some()
+        {
+            datagrams += 1;
+        }
+        assert!(datagrams > 0, "{}: no UDP datagram", path.display());
+        assert_eq!(
+            reader.packets_read(),
+            datagrams + reader.skip_counts().total(),
+            "{}: every packet is a datagram or a counted skip",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn agrees_with_tshark_on_every_capture() {
+    if !have("tshark") {
+        eprintln!("tshark not installed: skipping the cross-check (CI installs it)");
+        return;
+    }
+    for path in capture_files() {
+        assert_eq!(
+            our_datagrams(&path),
+            tshark_datagrams(&path),
+            "{}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn reads_tshark_converted_pcapng_and_nanosecond_pcap() {
+    if !have("editcap") {
+        eprintln!("editcap not installed: skipping pcapng conversion check (CI installs tshark)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "tcpdump_sflow-print-v6.pcap",
+        "tcpdump_sflow_multiple_counter_30_pdus.pcap",
+        "loadme_sflow.pcap",
+    ] {
+        let original = Path::new(CAPTURES).join(name);
+        let expected = our_datagrams(&original);
+        // pcap -> nanosecond pcap -> pcapng (whose interface then declares if_tsresol = 9).
+        let mut previous = original.clone();
+        for format in ["nsecpcap", "pcapng"] {
+            let converted = dir.path().join(format!("{name}.{format}"));
+            let status = Command::new("editcap")
+                .args(["-F", format])
+                .arg(&previous)
+                .arg(&converted)
+                .status()
+                .expect("editcap");
+            assert!(status.success());
+            assert_eq!(our_datagrams(&converted), expected, "{name} as {format}");
+            let mut a = open(&original).unwrap();
+            let mut b = open(&converted).unwrap();
+            while let Some(x) = a.next_datagram().unwrap() {
+                let x_ts = x.timestamp;
+                let y_ts = b.next_datagram().unwrap().unwrap().timestamp;
+                assert_eq!(x_ts, y_ts, "{name} as {format}: timestamps survive");
+            }
+            previous = converted;
+        }
+    }
+    // Streaming from a non-seekable reader gives the same result as from a file.
+    let bytes = std::fs::read(Path::new(CAPTURES).join("loadme_sflow.pcap")).unwrap();
+    let mut reader = PcapReader::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut count = 0;
+    while reader.next_datagram().unwrap().is_some() {
+        count += 1;
+    }
+    assert_eq!(
+        count,
+        our_datagrams(&Path::new(CAPTURES).join("loadme_sflow.pcap")).len()
+    );
+}

@@ -698,7 +698,10 @@ pub struct Adapter<'a> {
 impl<'a> Xdr<'a> for Adapter<'a> {
     #[allow(private_interfaces)]
     fn decode(r: &mut Reader<'a>) -> Result<Self, XdrError> {
-        Ok(Self { if_index: r.u32()?, macs: MacList::decode(r)? })
+        Ok(Self {
+            if_index: r.u32()?,
+            macs: MacList::decode(r)?,
+        })
     }
     fn encode(&self, out: &mut Vec<u8>) {
         put_u32(out, self.if_index);
@@ -766,7 +769,10 @@ impl<'a> Xdr<'a> for AdapterList<'a> {
         }
         let used = start.remaining() - r.remaining();
         let mut start = start;
-        Ok(Self { count, raw: start.bytes(used)? })
+        Ok(Self {
+            count,
+            raw: start.bytes(used)?,
+        })
     }
     fn encode(&self, out: &mut Vec<u8>) {
         put_u32(out, self.count);
@@ -985,4 +991,3 @@ impl<'a> Iterator for CounterRecords<'a> {
         self.inner.size_hint()
     }
 }
-

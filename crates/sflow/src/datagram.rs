@@ -50,7 +50,11 @@ impl<'a> Datagram<'a> {
         let mut r = Reader::new(buf, 0);
         let at = |e: XdrError| e.at(Location::Datagram);
         let version = r.u32().map_err(|_| {
-            XdrError { kind: ErrorKind::ShortDatagram { length: buf.len() }, offset: 0 }.at(Location::Datagram)
+            XdrError {
+                kind: ErrorKind::ShortDatagram { length: buf.len() },
+                offset: 0,
+            }
+            .at(Location::Datagram)
         })?;
         if version != SFLOW_VERSION_5 {
             return Err(DecodeError::NotSflowV5 { version });
@@ -63,7 +67,12 @@ impl<'a> Datagram<'a> {
         };
         let num_samples = r.u32().map_err(at)?;
         let samples_offset = r.offset();
-        Ok(Self { header, num_samples, samples_data: r.rest(), samples_offset })
+        Ok(Self {
+            header,
+            num_samples,
+            samples_data: r.rest(),
+            samples_offset,
+        })
     }
 
     /// The sample count declared in the header (`samplesInPacket`).
@@ -73,7 +82,11 @@ impl<'a> Datagram<'a> {
 
     /// The samples, each decoded on demand.
     pub fn samples(&self) -> Samples<'a> {
-        Samples { reader: Reader::new(self.samples_data, self.samples_offset), left: self.num_samples, index: 0 }
+        Samples {
+            reader: Reader::new(self.samples_data, self.samples_offset),
+            left: self.num_samples,
+            index: 0,
+        }
     }
 
     /// Re-encodes the datagram (header, count and the raw sample bytes).

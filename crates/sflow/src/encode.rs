@@ -67,7 +67,11 @@ pub struct DatagramBuilder {
 impl DatagramBuilder {
     /// Starts an empty datagram.
     pub fn new(header: DatagramHeader) -> Self {
-        Self { header, num_samples: 0, samples: Vec::new() }
+        Self {
+            header,
+            num_samples: 0,
+            samples: Vec::new(),
+        }
     }
 
     /// Adds a flow sample (compact or expanded per `info.expanded`).
@@ -78,14 +82,22 @@ impl DatagramBuilder {
     }
 
     /// Adds a counter sample.
-    pub fn counter_sample(&mut self, info: &CounterSampleInfo, records: &[CounterRecord<'_>]) -> &mut Self {
+    pub fn counter_sample(
+        &mut self,
+        info: &CounterSampleInfo,
+        records: &[CounterRecord<'_>],
+    ) -> &mut Self {
         encode_counter_sample(&mut self.samples, info, records);
         self.num_samples += 1;
         self
     }
 
     /// Adds a discarded-packet sample.
-    pub fn discard_sample(&mut self, info: &DiscardSampleInfo, records: &[FlowRecord<'_>]) -> &mut Self {
+    pub fn discard_sample(
+        &mut self,
+        info: &DiscardSampleInfo,
+        records: &[FlowRecord<'_>],
+    ) -> &mut Self {
         encode_discard_sample(&mut self.samples, info, records);
         self.num_samples += 1;
         self

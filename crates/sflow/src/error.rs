@@ -20,7 +20,10 @@ impl Tag {
 
     /// Splits an XDR `data_format` word (20-bit enterprise, 12-bit format).
     pub const fn from_word(word: u32) -> Self {
-        Self { enterprise: word >> 12, format: word & 0xfff }
+        Self {
+            enterprise: word >> 12,
+            format: word & 0xfff,
+        }
     }
 
     /// The XDR `data_format` word; the enterprise is truncated to 20 bits and the format to 12.
@@ -69,11 +72,17 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Truncated { needed, available } => {
                 write!(f, "truncated: field needs {needed} bytes, {available} left")
             }
-            ErrorKind::LengthExceeds { what, length, available } => {
+            ErrorKind::LengthExceeds {
+                what,
+                length,
+                available,
+            } => {
                 write!(f, "{what} {length} exceeds remaining length {available}")
             }
             ErrorKind::BadAddressType(t) => write!(f, "bad address type {t}"),
-            ErrorKind::ShortDatagram { length } => write!(f, "datagram of {length} bytes is too short"),
+            ErrorKind::ShortDatagram { length } => {
+                write!(f, "datagram of {length} bytes is too short")
+            }
         }
     }
 }
@@ -119,7 +128,12 @@ impl fmt::Display for Location {
         match *self {
             Location::Datagram => f.write_str("datagram header"),
             Location::Sample { index, tag } => write!(f, "{} #{index} ({tag})", sample_kind(tag)),
-            Location::Record { sample_index, sample_tag, index, tag } => write!(
+            Location::Record {
+                sample_index,
+                sample_tag,
+                index,
+                tag,
+            } => write!(
                 f,
                 "{} #{sample_index} record #{index} ({tag})",
                 sample_kind(sample_tag)
@@ -159,7 +173,11 @@ pub(crate) struct XdrError {
 
 impl XdrError {
     pub(crate) fn at(self, location: Location) -> DecodeError {
-        DecodeError::Malformed { location, kind: self.kind, offset: self.offset }
+        DecodeError::Malformed {
+            location,
+            kind: self.kind,
+            offset: self.offset,
+        }
     }
 }
 
@@ -184,7 +202,11 @@ mod tests {
                 index: 1,
                 tag: Tag::new(0, 1),
             },
-            kind: ErrorKind::LengthExceeds { what: "header length", length: 300, available: 128 },
+            kind: ErrorKind::LengthExceeds {
+                what: "header length",
+                length: 300,
+                available: 128,
+            },
             offset: 412,
         };
         assert_eq!(

@@ -380,7 +380,11 @@ impl<'a> Extended80211Aggregation<'a> {
     pub fn from_pdu_bytes(pdu_count: u32, raw: &'a [u8]) -> Option<Self> {
         let mut r = Reader::new(raw, 0);
         Self::walk(&mut r, pdu_count).ok()?;
-        r.is_empty().then_some(Self { pdu_count, raw, offset: 0 })
+        r.is_empty().then_some(Self {
+            pdu_count,
+            raw,
+            offset: 0,
+        })
     }
 
     fn walk(r: &mut Reader<'a>, pdu_count: u32) -> Result<(), XdrError> {
@@ -424,7 +428,11 @@ impl<'a> Xdr<'a> for Extended80211Aggregation<'a> {
         Self::walk(r, pdu_count)?;
         let used = start.remaining() - r.remaining();
         let mut start = start;
-        Ok(Self { pdu_count, raw: start.bytes(used)?, offset })
+        Ok(Self {
+            pdu_count,
+            raw: start.bytes(used)?,
+            offset,
+        })
     }
     fn encode(&self, out: &mut Vec<u8>) {
         put_u32(out, self.pdu_count);

@@ -33,12 +33,22 @@ pub struct RecordList<'a> {
 }
 
 impl<'a> RecordList<'a> {
-    pub(crate) fn decode(r: &mut Reader<'a>, sample_index: u32, sample_tag: Tag) -> Result<Self, XdrError> {
+    pub(crate) fn decode(
+        r: &mut Reader<'a>,
+        sample_index: u32,
+        sample_tag: Tag,
+    ) -> Result<Self, XdrError> {
         // Each record takes at least 8 bytes (tag + length).
         let count = r.length("record count", 8)? as u32;
         let offset = r.offset();
         let data = r.rest();
-        Ok(Self { count, data, offset, sample_index, sample_tag })
+        Ok(Self {
+            count,
+            data,
+            offset,
+            sample_index,
+            sample_tag,
+        })
     }
 
     /// The record count declared by the sample.
@@ -141,14 +151,21 @@ pub(crate) fn encode_record(out: &mut Vec<u8>, tag: Tag, body: impl FnOnce(&mut 
 /// Records decode opaque bodies from the rest of the record.
 impl<'a> Opaque<'a> {
     pub(crate) fn from_body(tag: Tag, body: &mut Reader<'a>) -> Self {
-        Opaque { tag, data: body.rest() }
+        Opaque {
+            tag,
+            data: body.rest(),
+        }
     }
 }
 
 /// Convenience for errors raised while validating a record's own invariants.
 #[allow(dead_code)]
 pub(crate) fn length_error(r: &Reader<'_>, what: &'static str, length: u64) -> XdrError {
-    r.error(ErrorKind::LengthExceeds { what, length, available: r.remaining() })
+    r.error(ErrorKind::LengthExceeds {
+        what,
+        length,
+        available: r.remaining(),
+    })
 }
 
 /// Builds a record enum: one variant per known `(enterprise, format)`, plus `Unknown(Opaque)`.

@@ -16,7 +16,10 @@ fn arbitrary_header(g: &mut Gen<'_>) -> DatagramHeader {
 
 fn arbitrary_source(g: &mut Gen<'_>, expanded: bool) -> DataSource {
     if expanded {
-        DataSource { class: g.u32(), index: g.u32() }
+        DataSource {
+            class: g.u32(),
+            index: g.u32(),
+        }
     } else {
         DataSource::from_compact(g.u32())
     }
@@ -24,7 +27,10 @@ fn arbitrary_source(g: &mut Gen<'_>, expanded: bool) -> DataSource {
 
 fn arbitrary_interface(g: &mut Gen<'_>, expanded: bool) -> Interface {
     if expanded {
-        Interface { format: g.below(4), value: g.u32() }
+        Interface {
+            format: g.below(4),
+            value: g.u32(),
+        }
     } else {
         Interface::from_compact(g.u32())
     }
@@ -34,7 +40,10 @@ fn opaque<'a>(g: &mut Gen<'a>) -> Opaque<'a> {
     // Enterprise 9999 is not decoded by this crate; lengths are kept 4-aligned as XDR requires.
     let data = g.bytes(40);
     let data = data.get(..data.len() & !3).unwrap_or(&[]);
-    Opaque { tag: Tag::new(9999, g.below(4096)), data }
+    Opaque {
+        tag: Tag::new(9999, g.below(4096)),
+        data,
+    }
 }
 
 /// Everything decoded from a datagram, rendered for comparison (Debug also compares NaN floats).
@@ -136,12 +145,24 @@ proptest! {
 fn record_kinds_cover_the_checklist() {
     let pool = [7u8; 64];
     let mut g = Gen::new(1, &pool);
-    let flow: Vec<String> = FlowRecord::arbitrary_all(&mut g).iter().map(|r| r.tag().to_string()).collect();
-    for tag in ["0:1", "0:2", "0:3", "0:4", "0:1001", "0:1003", "0:1012", "0:1016", "0:1020", "0:1028", "0:1030", "0:1042", "0:2100", "0:2209"] {
+    let flow: Vec<String> = FlowRecord::arbitrary_all(&mut g)
+        .iter()
+        .map(|r| r.tag().to_string())
+        .collect();
+    for tag in [
+        "0:1", "0:2", "0:3", "0:4", "0:1001", "0:1003", "0:1012", "0:1016", "0:1020", "0:1028",
+        "0:1030", "0:1042", "0:2100", "0:2209",
+    ] {
         assert!(flow.contains(&tag.to_string()), "{tag}");
     }
-    let counters: Vec<String> = CounterRecord::arbitrary_all(&mut g).iter().map(|r| r.tag().to_string()).collect();
-    for tag in ["0:1", "0:2", "0:7", "0:10", "0:1001", "0:1005", "0:2000", "0:2010", "0:2104", "0:2106", "4413:3", "5703:1"] {
+    let counters: Vec<String> = CounterRecord::arbitrary_all(&mut g)
+        .iter()
+        .map(|r| r.tag().to_string())
+        .collect();
+    for tag in [
+        "0:1", "0:2", "0:7", "0:10", "0:1001", "0:1005", "0:2000", "0:2010", "0:2104", "0:2106",
+        "4413:3", "5703:1",
+    ] {
         assert!(counters.contains(&tag.to_string()), "{tag}");
     }
 }
@@ -149,12 +170,25 @@ fn record_kinds_cover_the_checklist() {
 #[test]
 fn record_with_bad_inner_length_is_an_error_but_later_records_still_decode() {
     let header = [1u8; 8];
-    let mut builder = DatagramBuilder::new(DatagramHeader { agent: Address::Unknown, sub_agent_id: 0, sequence_number: 0, uptime_ms: 0 });
+    let mut builder = DatagramBuilder::new(DatagramHeader {
+        agent: Address::Unknown,
+        sub_agent_id: 0,
+        sequence_number: 0,
+        uptime_ms: 0,
+    });
     builder.flow_sample(
         &FlowSampleInfo::default(),
         &[
-            FlowRecord::SampledHeader(SampledHeader { protocol: 1, frame_length: 64, stripped: 0, header: &header }),
-            FlowRecord::ExtendedSwitch(ExtendedSwitch { src_vlan: 10, ..Default::default() }),
+            FlowRecord::SampledHeader(SampledHeader {
+                protocol: 1,
+                frame_length: 64,
+                stripped: 0,
+                header: &header,
+            }),
+            FlowRecord::ExtendedSwitch(ExtendedSwitch {
+                src_vlan: 10,
+                ..Default::default()
+            }),
         ],
     );
     let mut bytes = builder.finish();
@@ -164,13 +198,21 @@ fn record_with_bad_inner_length_is_an_error_but_later_records_still_decode() {
     assert_eq!(&bytes[84..88], &[0, 0, 0, 8]);
     bytes[84..88].copy_from_slice(&300u32.to_be_bytes());
     let datagram = Datagram::decode(&bytes).unwrap();
-    let Some(Ok(Sample::Flow(flow))) = datagram.samples().next() else { panic!("flow sample expected") };
+    let Some(Ok(Sample::Flow(flow))) = datagram.samples().next() else {
+        panic!("flow sample expected")
+    };
     let records: Vec<_> = flow.records().collect();
     assert_eq!(
         records[0].unwrap_err().to_string(),
         "flow sample #1 record #1 (0:1): header length 300 exceeds remaining length 8 at offset 84"
     );
-    assert!(matches!(records[1], Ok(FlowRecord::ExtendedSwitch(ExtendedSwitch { src_vlan: 10, .. }))));
+    assert!(matches!(
+        records[1],
+        Ok(FlowRecord::ExtendedSwitch(ExtendedSwitch {
+            src_vlan: 10,
+            ..
+        }))
+    ));
 }
 
 #[test]
@@ -178,10 +220,16 @@ fn other_versions_are_not_sflow_v5() {
     for version in [2u32, 4, 9, 10] {
         let mut bytes = version.to_be_bytes().to_vec();
         bytes.extend_from_slice(&[0; 40]);
-        assert_eq!(Datagram::decode(&bytes), Err(DecodeError::NotSflowV5 { version }));
+        assert_eq!(
+            Datagram::decode(&bytes),
+            Err(DecodeError::NotSflowV5 { version })
+        );
     }
     assert!(matches!(
         Datagram::decode(&[0, 0]),
-        Err(DecodeError::Malformed { kind: ErrorKind::ShortDatagram { length: 2 }, .. })
+        Err(DecodeError::Malformed {
+            kind: ErrorKind::ShortDatagram { length: 2 },
+            ..
+        })
     ));
 }

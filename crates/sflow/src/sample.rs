@@ -47,7 +47,10 @@ impl FlowSampleInfo {
     fn decode(r: &mut Reader<'_>, expanded: bool) -> Result<Self, XdrError> {
         let sequence_number = r.u32()?;
         let source_id = if expanded {
-            DataSource { class: r.u32()?, index: r.u32()? }
+            DataSource {
+                class: r.u32()?,
+                index: r.u32()?,
+            }
         } else {
             DataSource::from_compact(r.u32()?)
         };
@@ -55,12 +58,33 @@ impl FlowSampleInfo {
         let sample_pool = r.u32()?;
         let drops = r.u32()?;
         let (input, output) = if expanded {
-            let input = Interface { format: r.u32()?, value: r.u32()? };
-            (input, Interface { format: r.u32()?, value: r.u32()? })
+            let input = Interface {
+                format: r.u32()?,
+                value: r.u32()?,
+            };
+            (
+                input,
+                Interface {
+                    format: r.u32()?,
+                    value: r.u32()?,
+                },
+            )
         } else {
-            (Interface::from_compact(r.u32()?), Interface::from_compact(r.u32()?))
+            (
+                Interface::from_compact(r.u32()?),
+                Interface::from_compact(r.u32()?),
+            )
         };
-        Ok(Self { expanded, sequence_number, source_id, sampling_rate, sample_pool, drops, input, output })
+        Ok(Self {
+            expanded,
+            sequence_number,
+            source_id,
+            sampling_rate,
+            sample_pool,
+            drops,
+            input,
+            output,
+        })
     }
 
     fn encode(&self, out: &mut Vec<u8>) {
@@ -74,14 +98,21 @@ impl FlowSampleInfo {
                 put_u32(out, iface.format);
                 put_u32(out, iface.value);
             } else {
-                put_u32(out, ((iface.format & 3) << 30) | (iface.value & 0x3fff_ffff));
+                put_u32(
+                    out,
+                    ((iface.format & 3) << 30) | (iface.value & 0x3fff_ffff),
+                );
             }
         }
     }
 
     /// The sample tag this info encodes as.
     pub fn tag(&self) -> Tag {
-        if self.expanded { EXPANDED_FLOW_SAMPLE } else { FLOW_SAMPLE }
+        if self.expanded {
+            EXPANDED_FLOW_SAMPLE
+        } else {
+            FLOW_SAMPLE
+        }
     }
 }
 
@@ -90,7 +121,10 @@ fn put_source(out: &mut Vec<u8>, source: DataSource, expanded: bool) {
         put_u32(out, source.class);
         put_u32(out, source.index);
     } else {
-        put_u32(out, ((source.class & 0xff) << 24) | (source.index & 0x00ff_ffff));
+        put_u32(
+            out,
+            ((source.class & 0xff) << 24) | (source.index & 0x00ff_ffff),
+        );
     }
 }
 
@@ -106,7 +140,9 @@ pub struct FlowSample<'a> {
 impl<'a> FlowSample<'a> {
     /// The flow records.
     pub fn records(&self) -> FlowRecords<'a> {
-        FlowRecords { inner: self.records.iter::<FlowRecord<'a>>() }
+        FlowRecords {
+            inner: self.records.iter::<FlowRecord<'a>>(),
+        }
     }
 }
 
@@ -125,11 +161,18 @@ impl CounterSampleInfo {
     fn decode(r: &mut Reader<'_>, expanded: bool) -> Result<Self, XdrError> {
         let sequence_number = r.u32()?;
         let source_id = if expanded {
-            DataSource { class: r.u32()?, index: r.u32()? }
+            DataSource {
+                class: r.u32()?,
+                index: r.u32()?,
+            }
         } else {
             DataSource::from_compact(r.u32()?)
         };
-        Ok(Self { expanded, sequence_number, source_id })
+        Ok(Self {
+            expanded,
+            sequence_number,
+            source_id,
+        })
     }
 
     fn encode(&self, out: &mut Vec<u8>) {
@@ -139,7 +182,11 @@ impl CounterSampleInfo {
 
     /// The sample tag this info encodes as.
     pub fn tag(&self) -> Tag {
-        if self.expanded { EXPANDED_COUNTER_SAMPLE } else { COUNTER_SAMPLE }
+        if self.expanded {
+            EXPANDED_COUNTER_SAMPLE
+        } else {
+            COUNTER_SAMPLE
+        }
     }
 }
 
@@ -155,7 +202,9 @@ pub struct CounterSample<'a> {
 impl<'a> CounterSample<'a> {
     /// The counter records.
     pub fn records(&self) -> CounterRecords<'a> {
-        CounterRecords { inner: self.records.iter::<CounterRecord<'a>>() }
+        CounterRecords {
+            inner: self.records.iter::<CounterRecord<'a>>(),
+        }
     }
 }
 
@@ -180,7 +229,10 @@ impl DiscardSampleInfo {
     fn decode(r: &mut Reader<'_>) -> Result<Self, XdrError> {
         Ok(Self {
             sequence_number: r.u32()?,
-            source_id: DataSource { class: r.u32()?, index: r.u32()? },
+            source_id: DataSource {
+                class: r.u32()?,
+                index: r.u32()?,
+            },
             drops: r.u32()?,
             input_if_index: r.u32()?,
             output_if_index: r.u32()?,
@@ -191,7 +243,12 @@ impl DiscardSampleInfo {
     fn encode(&self, out: &mut Vec<u8>) {
         put_u32(out, self.sequence_number);
         put_source(out, self.source_id, true);
-        for v in [self.drops, self.input_if_index, self.output_if_index, self.reason] {
+        for v in [
+            self.drops,
+            self.input_if_index,
+            self.output_if_index,
+            self.reason,
+        ] {
             put_u32(out, v);
         }
     }
@@ -209,7 +266,9 @@ pub struct DiscardSample<'a> {
 impl<'a> DiscardSample<'a> {
     /// The flow records describing the discarded packet.
     pub fn records(&self) -> FlowRecords<'a> {
-        FlowRecords { inner: self.records.iter::<FlowRecord<'a>>() }
+        FlowRecords {
+            inner: self.records.iter::<FlowRecord<'a>>(),
+        }
     }
 }
 
@@ -237,19 +296,32 @@ impl<'a> Sample<'a> {
         }
     }
 
-    pub(crate) fn decode_body(tag: Tag, body: &mut Reader<'a>, index: u32) -> Result<Self, XdrError> {
+    pub(crate) fn decode_body(
+        tag: Tag,
+        body: &mut Reader<'a>,
+        index: u32,
+    ) -> Result<Self, XdrError> {
         Ok(match (tag.enterprise, tag.format) {
             (0, 1) | (0, 3) => {
                 let info = FlowSampleInfo::decode(body, tag.format == 3)?;
-                Sample::Flow(FlowSample { info, records: RecordList::decode(body, index, tag)? })
+                Sample::Flow(FlowSample {
+                    info,
+                    records: RecordList::decode(body, index, tag)?,
+                })
             }
             (0, 2) | (0, 4) => {
                 let info = CounterSampleInfo::decode(body, tag.format == 4)?;
-                Sample::Counter(CounterSample { info, records: RecordList::decode(body, index, tag)? })
+                Sample::Counter(CounterSample {
+                    info,
+                    records: RecordList::decode(body, index, tag)?,
+                })
             }
             (0, 5) => {
                 let info = DiscardSampleInfo::decode(body)?;
-                Sample::Discard(DiscardSample { info, records: RecordList::decode(body, index, tag)? })
+                Sample::Discard(DiscardSample {
+                    info,
+                    records: RecordList::decode(body, index, tag)?,
+                })
             }
             _ => Sample::Unknown(Opaque::from_body(tag, body)),
         })
@@ -279,7 +351,11 @@ impl<'a> Sample<'a> {
     }
 }
 
-pub(crate) fn encode_flow_sample(out: &mut Vec<u8>, info: &FlowSampleInfo, records: &[FlowRecord<'_>]) {
+pub(crate) fn encode_flow_sample(
+    out: &mut Vec<u8>,
+    info: &FlowSampleInfo,
+    records: &[FlowRecord<'_>],
+) {
     crate::record::encode_record(out, info.tag(), |out| {
         info.encode(out);
         put_u32(out, records.len() as u32);
@@ -287,7 +363,11 @@ pub(crate) fn encode_flow_sample(out: &mut Vec<u8>, info: &FlowSampleInfo, recor
     });
 }
 
-pub(crate) fn encode_counter_sample(out: &mut Vec<u8>, info: &CounterSampleInfo, records: &[CounterRecord<'_>]) {
+pub(crate) fn encode_counter_sample(
+    out: &mut Vec<u8>,
+    info: &CounterSampleInfo,
+    records: &[CounterRecord<'_>],
+) {
     crate::record::encode_record(out, info.tag(), |out| {
         info.encode(out);
         put_u32(out, records.len() as u32);
@@ -295,7 +375,11 @@ pub(crate) fn encode_counter_sample(out: &mut Vec<u8>, info: &CounterSampleInfo,
     });
 }
 
-pub(crate) fn encode_discard_sample(out: &mut Vec<u8>, info: &DiscardSampleInfo, records: &[FlowRecord<'_>]) {
+pub(crate) fn encode_discard_sample(
+    out: &mut Vec<u8>,
+    info: &DiscardSampleInfo,
+    records: &[FlowRecord<'_>],
+) {
     crate::record::encode_record(out, DISCARD_SAMPLE, |out| {
         info.encode(out);
         put_u32(out, records.len() as u32);
@@ -330,9 +414,15 @@ impl<'a> Iterator for Samples<'a> {
         }
         self.left -= 1;
         self.index += 1;
-        let mut location = Location::Sample { index: self.index, tag: Tag::default() };
+        let mut location = Location::Sample {
+            index: self.index,
+            tag: Tag::default(),
+        };
         let framed = self.reader.u32().and_then(|word| {
-            location = Location::Sample { index: self.index, tag: Tag::from_word(word) };
+            location = Location::Sample {
+                index: self.index,
+                tag: Tag::from_word(word),
+            };
             let len = self.reader.length("sample length", 1)?;
             Ok((Tag::from_word(word), self.reader.sub(len)?))
         });

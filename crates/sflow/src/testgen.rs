@@ -13,7 +13,10 @@ pub(crate) struct Gen<'a> {
 
 impl<'a> Gen<'a> {
     pub(crate) fn new(seed: u64, pool: &'a [u8]) -> Self {
-        Self { state: seed | 1, pool }
+        Self {
+            state: seed | 1,
+            pool,
+        }
     }
 
     /// Keeps encoded list bytes alive for the test: leaking a few bytes per case is fine in tests.
@@ -116,8 +119,9 @@ impl<'a> Arbitrary<'a> for U32List<'a> {
 impl<'a> Arbitrary<'a> for AsPath<'a> {
     fn arbitrary(g: &mut Gen<'a>) -> Self {
         let n = g.below(4);
-        let segments: Vec<(u32, Vec<u32>)> =
-            (0..n).map(|_| (1 + g.below(2), (0..g.below(5)).map(|_| g.u32()).collect())).collect();
+        let segments: Vec<(u32, Vec<u32>)> = (0..n)
+            .map(|_| (1 + g.below(2), (0..g.below(5)).map(|_| g.u32()).collect()))
+            .collect();
         let refs: Vec<(u32, &[u32])> = segments.iter().map(|(k, v)| (*k, v.as_slice())).collect();
         let raw = g.keep(AsPath::segments_to_bytes(&refs));
         AsPath::from_segments_bytes(n, raw).unwrap_or_default()
@@ -126,7 +130,12 @@ impl<'a> Arbitrary<'a> for AsPath<'a> {
 
 impl<'a> Arbitrary<'a> for crate::flow::SampledHeader<'a> {
     fn arbitrary(g: &mut Gen<'a>) -> Self {
-        Self { protocol: g.u32(), frame_length: g.u32(), stripped: g.u32(), header: g.bytes(128) }
+        Self {
+            protocol: g.u32(),
+            frame_length: g.u32(),
+            stripped: g.u32(),
+            header: g.bytes(128),
+        }
     }
 }
 
@@ -134,11 +143,16 @@ impl<'a> Arbitrary<'a> for crate::flow::Extended80211Aggregation<'a> {
     fn arbitrary(g: &mut Gen<'a>) -> Self {
         use crate::flow::{FlowRecord, SampledHeader};
         let pdus: Vec<Vec<FlowRecord<'a>>> = (0..g.below(3))
-            .map(|_| (0..g.below(3)).map(|_| FlowRecord::SampledHeader(SampledHeader::arbitrary(g))).collect())
+            .map(|_| {
+                (0..g.below(3))
+                    .map(|_| FlowRecord::SampledHeader(SampledHeader::arbitrary(g)))
+                    .collect()
+            })
             .collect();
         let refs: Vec<&[FlowRecord<'_>]> = pdus.iter().map(Vec::as_slice).collect();
         let raw = g.keep(Self::encode_pdus(&refs));
-        Self::from_pdu_bytes(pdus.len() as u32, raw).unwrap_or_else(|| unreachable!("encoded PDUs are valid"))
+        Self::from_pdu_bytes(pdus.len() as u32, raw)
+            .unwrap_or_else(|| unreachable!("encoded PDUs are valid"))
     }
 }
 
@@ -183,10 +197,14 @@ impl<'a> Arbitrary<'a> for crate::counter::AdapterList<'a> {
         let adapters: Vec<Adapter<'a>> = (0..g.below(3))
             .map(|_| {
                 let macs: Vec<MacAddr> = (0..g.below(3)).map(|_| MacAddr::arbitrary(g)).collect();
-                Adapter { if_index: g.u32(), macs: MacList::from_raw(g.keep(MacList::to_raw(&macs))) }
+                Adapter {
+                    if_index: g.u32(),
+                    macs: MacList::from_raw(g.keep(MacList::to_raw(&macs))),
+                }
             })
             .collect();
         let raw = g.keep(Self::to_raw(&adapters));
-        Self::from_raw(adapters.len() as u32, raw).unwrap_or_else(|| unreachable!("encoded adapters are valid"))
+        Self::from_raw(adapters.len() as u32, raw)
+            .unwrap_or_else(|| unreachable!("encoded adapters are valid"))
     }
 }

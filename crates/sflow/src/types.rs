@@ -63,7 +63,10 @@ impl<'a> Xdr<'a> for Address {
             0 => Ok(Address::Unknown),
             1 => Ipv4Addr::decode(r).map(Address::V4),
             2 => Ipv6Addr::decode(r).map(Address::V6),
-            other => Err(XdrError { kind: ErrorKind::BadAddressType(other), offset: at }),
+            other => Err(XdrError {
+                kind: ErrorKind::BadAddressType(other),
+                offset: at,
+            }),
         }
     }
     fn encode(&self, out: &mut Vec<u8>) {
@@ -118,7 +121,10 @@ pub struct DataSource {
 impl DataSource {
     /// Decodes the compact form: class in the top 8 bits, index in the low 24.
     pub const fn from_compact(word: u32) -> Self {
-        Self { class: word >> 24, index: word & 0x00ff_ffff }
+        Self {
+            class: word >> 24,
+            index: word & 0x00ff_ffff,
+        }
     }
 
     /// The compact form; `None` if class or index does not fit (8 / 24 bits).
@@ -174,12 +180,18 @@ pub enum InterfaceKind {
 impl Interface {
     /// A single-ifIndex interface.
     pub const fn index(if_index: u32) -> Self {
-        Self { format: 0, value: if_index }
+        Self {
+            format: 0,
+            value: if_index,
+        }
     }
 
     /// Decodes the compact 32-bit form (format in the top 2 bits).
     pub const fn from_compact(word: u32) -> Self {
-        Self { format: word >> 30, value: word & 0x3fff_ffff }
+        Self {
+            format: word >> 30,
+            value: word & 0x3fff_ffff,
+        }
     }
 
     /// The compact form; `None` if the format or value does not fit (2 / 30 bits).
@@ -197,7 +209,10 @@ impl Interface {
             0 => InterfaceKind::Index(self.value),
             1 => InterfaceKind::Discarded(self.value),
             2 => InterfaceKind::Multiple(self.value),
-            format => InterfaceKind::Other { format, value: self.value },
+            format => InterfaceKind::Other {
+                format,
+                value: self.value,
+            },
         }
     }
 }
@@ -211,7 +226,9 @@ pub struct U32List<'a> {
 impl<'a> U32List<'a> {
     /// Wraps raw big-endian words; a trailing partial word is ignored.
     pub fn from_be_bytes(raw: &'a [u8]) -> Self {
-        Self { raw: raw.get(..raw.len() & !3).unwrap_or(&[]) }
+        Self {
+            raw: raw.get(..raw.len() & !3).unwrap_or(&[]),
+        }
     }
 
     /// Encodes `values` as big-endian words, for building a list with [`U32List::from_be_bytes`].
@@ -314,7 +331,10 @@ impl<'a> AsPath<'a> {
 
     /// The segments in wire order.
     pub fn segments(&self) -> AsPathSegments<'a> {
-        AsPathSegments { raw: self.raw, left: self.count }
+        AsPathSegments {
+            raw: self.raw,
+            left: self.count,
+        }
     }
 
     /// All AS numbers of all segments, flattened (sflowtool prints them joined by `-`).
@@ -366,7 +386,10 @@ impl<'a> Xdr<'a> for AsPath<'a> {
         let used = start.remaining() - r.remaining();
         let mut start = start;
         let raw = start.bytes(used)?;
-        Ok(AsPath { count: count as u32, raw })
+        Ok(AsPath {
+            count: count as u32,
+            raw,
+        })
     }
     fn encode(&self, out: &mut Vec<u8>) {
         put_u32(out, self.count);
@@ -462,10 +485,23 @@ mod tests {
         assert_eq!(ds, DataSource { class: 1, index: 5 });
         assert_eq!(ds.to_string(), "1:5");
         assert_eq!(ds.to_compact(), Some(0x0100_0005));
-        assert_eq!(DataSource { class: 256, index: 0 }.to_compact(), None);
+        assert_eq!(
+            DataSource {
+                class: 256,
+                index: 0
+            }
+            .to_compact(),
+            None
+        );
 
-        assert_eq!(Interface::from_compact(0x8000_0007).kind(), InterfaceKind::Multiple(7));
-        assert_eq!(Interface::from_compact(0x4000_0102).kind(), InterfaceKind::Discarded(258));
+        assert_eq!(
+            Interface::from_compact(0x8000_0007).kind(),
+            InterfaceKind::Multiple(7)
+        );
+        assert_eq!(
+            Interface::from_compact(0x4000_0102).kind(),
+            InterfaceKind::Discarded(258)
+        );
         assert_eq!(Interface::from_compact(42).kind(), InterfaceKind::Index(42));
     }
 
@@ -477,10 +513,19 @@ mod tests {
         Address::V4(Ipv4Addr::new(1, 2, 3, 4)).encode(&mut out);
         put_u32(&mut out, 7);
         let mut r = Reader::new(&out, 0);
-        assert_eq!(Address::decode(&mut r), Ok(Address::V6(Ipv6Addr::LOCALHOST)));
+        assert_eq!(
+            Address::decode(&mut r),
+            Ok(Address::V6(Ipv6Addr::LOCALHOST))
+        );
         assert_eq!(Address::decode(&mut r), Ok(Address::Unknown));
-        assert_eq!(Address::decode(&mut r), Ok(Address::V4(Ipv4Addr::new(1, 2, 3, 4))));
-        assert_eq!(Address::decode(&mut r).unwrap_err().kind, ErrorKind::BadAddressType(7));
+        assert_eq!(
+            Address::decode(&mut r),
+            Ok(Address::V4(Ipv4Addr::new(1, 2, 3, 4)))
+        );
+        assert_eq!(
+            Address::decode(&mut r).unwrap_err().kind,
+            ErrorKind::BadAddressType(7)
+        );
     }
 
     #[test]

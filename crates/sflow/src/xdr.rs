@@ -32,7 +32,10 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn error(&self, kind: ErrorKind) -> XdrError {
-        XdrError { kind, offset: self.offset() }
+        XdrError {
+            kind,
+            offset: self.offset(),
+        }
     }
 
     /// Takes exactly `n` bytes.
@@ -43,7 +46,10 @@ impl<'a> Reader<'a> {
                 self.pos += n;
                 Ok(slice)
             }
-            _ => Err(self.error(ErrorKind::Truncated { needed: n, available: self.remaining() })),
+            _ => Err(self.error(ErrorKind::Truncated {
+                needed: n,
+                available: self.remaining(),
+            })),
         }
     }
 
@@ -292,7 +298,13 @@ mod tests {
         assert_eq!(r.u32(), Ok(1));
         let err = r.u32().unwrap_err();
         assert_eq!(err.offset, 104);
-        assert_eq!(err.kind, ErrorKind::Truncated { needed: 4, available: 2 });
+        assert_eq!(
+            err.kind,
+            ErrorKind::Truncated {
+                needed: 4,
+                available: 2
+            }
+        );
     }
 
     #[test]
@@ -308,7 +320,11 @@ mod tests {
         let err = r.opaque("header length").unwrap_err();
         assert_eq!(
             err.kind,
-            ErrorKind::LengthExceeds { what: "header length", length: 256, available: 2 }
+            ErrorKind::LengthExceeds {
+                what: "header length",
+                length: 256,
+                available: 2
+            }
         );
         assert_eq!(err.offset, 8);
     }

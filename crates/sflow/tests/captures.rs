@@ -2,9 +2,7 @@
 
 mod common;
 
-use rtflow_sflow::{
-    CounterRecord, Datagram, DatagramBuilder, DecodeError, FlowRecord, Sample,
-};
+use rtflow_sflow::{CounterRecord, Datagram, DatagramBuilder, DecodeError, FlowRecord, Sample};
 
 #[derive(Debug, Default)]
 struct Stats {
@@ -81,7 +79,11 @@ fn ecmp_counts_match_sflowtool_and_tshark() {
     assert_eq!(stats.flow_samples, 52_785);
     assert_eq!(stats.counter_samples, 3_682);
     assert_eq!(stats.not_v5, 0);
-    assert!(stats.errors.is_empty(), "{:?}", &stats.errors[..stats.errors.len().min(5)]);
+    assert!(
+        stats.errors.is_empty(),
+        "{:?}",
+        &stats.errors[..stats.errors.len().min(5)]
+    );
     // The Broadcom ASIC table record (4413:3) is decoded, not left opaque.
     let broadcom = payloads
         .iter()
@@ -100,13 +102,20 @@ fn ecmp_counts_match_sflowtool_and_tshark() {
 #[test]
 fn every_capture_decodes_without_panic() {
     for path in common::all_captures() {
-        let name = path.strip_prefix(common::captures_dir()).unwrap().display().to_string();
+        let name = path
+            .strip_prefix(common::captures_dir())
+            .unwrap()
+            .display()
+            .to_string();
         let stats = decode_all(&common::udp_payloads(&path));
         eprintln!("{name}: {stats:?}");
         assert!(stats.datagrams > 0, "{name}: no UDP datagrams found");
         match name.as_str() {
             "malformed/sflow_print-segv.pcap" => {
-                assert!(!stats.errors.is_empty(), "{name}: malformed datagram accepted");
+                assert!(
+                    !stats.errors.is_empty(),
+                    "{name}: malformed datagram accepted"
+                );
             }
             "tcpdump_sflow_multiple_counter_30_pdus.pcap" => {
                 assert_eq!(stats.datagrams, 30);
@@ -142,7 +151,9 @@ fn expanded_sample_fields_match_sflowtool_output() {
     assert_eq!(datagram.header.uptime_ms, 3_465_002_224);
     assert_eq!(datagram.num_samples(), 1);
     let samples: Vec<_> = datagram.samples().collect::<Result<_, _>>().unwrap();
-    let Sample::Flow(flow) = samples[0] else { panic!("expected a flow sample") };
+    let Sample::Flow(flow) = samples[0] else {
+        panic!("expected a flow sample")
+    };
     assert_eq!(samples[0].tag().to_string(), "0:3");
     assert_eq!(flow.info.sequence_number, 2_170_480_284);
     assert_eq!(flow.info.source_id.to_string(), "0:11001");
@@ -155,21 +166,36 @@ fn expanded_sample_fields_match_sflowtool_output() {
     let records: Vec<_> = flow.records().collect::<Result<_, _>>().unwrap();
     let tags: Vec<String> = records.iter().map(|r| r.tag().to_string()).collect();
     assert_eq!(tags, ["0:1", "0:1003", "0:1002"]);
-    let FlowRecord::SampledHeader(h) = records[0] else { panic!() };
-    assert_eq!((h.protocol, h.frame_length, h.stripped, h.header.len()), (1, 126, 4, 122));
+    let FlowRecord::SampledHeader(h) = records[0] else {
+        panic!()
+    };
+    assert_eq!(
+        (h.protocol, h.frame_length, h.stripped, h.header.len()),
+        (1, 126, 4, 122)
+    );
     assert_eq!(&h.header[..6], &[0x22, 0x42, 0x1f, 0x4a, 0x9f, 0xcd]);
     assert_eq!(&h.header[118..], &[0x33, 0xac, 0xfb, 0xfe]);
-    let FlowRecord::ExtendedGateway(g) = records[1] else { panic!() };
+    let FlowRecord::ExtendedGateway(g) = records[1] else {
+        panic!()
+    };
     assert_eq!(g.next_hop.to_string(), "54.54.54.54");
-    assert_eq!((g.as_number, g.src_as, g.src_peer_as), (28976, 203_476, 203_476));
-    assert_eq!(g.dst_as_path.asns().collect::<Vec<_>>(), [8218, 29605, 203_361]);
+    assert_eq!(
+        (g.as_number, g.src_as, g.src_peer_as),
+        (28976, 203_476, 203_476)
+    );
+    assert_eq!(
+        g.dst_as_path.asns().collect::<Vec<_>>(),
+        [8218, 29605, 203_361]
+    );
     assert_eq!((g.dst_as(), g.dst_peer_as()), (203_361, 8218));
     assert_eq!(
         g.communities.iter().collect::<Vec<_>>(),
         [538_574_949, 1_911_619_684, 1_911_669_584, 1_911_671_290]
     );
     assert_eq!(g.local_pref, 100);
-    let FlowRecord::ExtendedRouter(r) = records[2] else { panic!() };
+    let FlowRecord::ExtendedRouter(r) = records[2] else {
+        panic!()
+    };
     assert_eq!(r.next_hop.to_string(), "54.54.54.54");
     assert_eq!((r.src_mask_len, r.dst_mask_len), (32, 22));
 }
@@ -178,13 +204,17 @@ fn expanded_sample_fields_match_sflowtool_output() {
 fn ipv6_agent_is_decoded() {
     let payloads = common::udp_payloads(&common::capture("tcpdump_sflow-print-v6.pcap"));
     let datagram = Datagram::decode(&payloads[0]).unwrap();
-    assert!(matches!(datagram.header.agent, rtflow_sflow::Address::V6(_)));
+    assert!(matches!(
+        datagram.header.agent,
+        rtflow_sflow::Address::V6(_)
+    ));
 }
 
 #[test]
 fn discard_sample_is_decoded() {
-    let payloads =
-        common::udp_payloads(&common::capture("telegraf/sflow_issue_15375_sflow_drop_1036.pcap"));
+    let payloads = common::udp_payloads(&common::capture(
+        "telegraf/sflow_issue_15375_sflow_drop_1036.pcap",
+    ));
     let datagram = Datagram::decode(&payloads[0]).unwrap();
     let discard = datagram
         .samples()
@@ -195,7 +225,11 @@ fn discard_sample_is_decoded() {
         .expect("a discard sample");
     let records: Vec<_> = discard.records().collect::<Result<_, _>>().unwrap();
     eprintln!("{:?}\n{records:?}", discard.info);
-    assert!(records.iter().any(|r| r.tag().format == 1036 || r.tag().format == 1));
+    assert!(
+        records
+            .iter()
+            .any(|r| r.tag().format == 1036 || r.tag().format == 1)
+    );
 }
 
 /// Debug rendering of a datagram with every sample and record decoded.
@@ -233,7 +267,9 @@ fn captures_re_encode_byte_for_byte() {
             continue;
         }
         for payload in common::udp_payloads(&path) {
-            let Ok(datagram) = Datagram::decode(&payload) else { continue };
+            let Ok(datagram) = Datagram::decode(&payload) else {
+                continue;
+            };
             let mut builder = DatagramBuilder::new(datagram.header);
             let mut samples = datagram.samples();
             for sample in samples.by_ref() {
@@ -262,8 +298,39 @@ fn captures_re_encode_byte_for_byte() {
             // differ the lengths and the fully decoded structures must still be identical.
             assert_eq!(rebuilt.len(), payload.len(), "{}", path.display());
             if rebuilt != payload {
-                assert_eq!(deep_decode(&rebuilt), deep_decode(&payload), "{}", path.display());
+                assert_eq!(
+                    deep_decode(&rebuilt),
+                    deep_decode(&payload),
+                    "{}",
+                    path.display()
+                );
             }
         }
     }
+}
+
+/// Throughput smoke check (run with `--release -- --ignored --nocapture`); the real benchmark
+/// lives elsewhere.
+#[test]
+#[ignore]
+fn ecmp_decode_throughput() {
+    let payloads = common::udp_payloads(&common::capture("ecmp.pcap"));
+    let rounds = 50;
+    let start = std::time::Instant::now();
+    let mut records = 0usize;
+    for _ in 0..rounds {
+        for payload in &payloads {
+            let datagram = Datagram::decode(payload).unwrap();
+            for sample in datagram.samples() {
+                match sample.unwrap() {
+                    Sample::Flow(s) => records += s.records().filter(Result::is_ok).count(),
+                    Sample::Counter(s) => records += s.records().filter(Result::is_ok).count(),
+                    _ => {}
+                }
+            }
+        }
+    }
+    let per_second = (rounds * payloads.len()) as f64 / start.elapsed().as_secs_f64();
+    eprintln!("{per_second:.0} datagrams/s ({records} records)");
+    assert!(records > 0);
 }

@@ -6,8 +6,15 @@ use std::path::PathBuf;
 
 /// The shared third-party captures directory; panics (fails the test) if it is missing.
 pub fn captures_dir() -> PathBuf {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures"));
-    assert!(dir.is_dir(), "captures directory {} is missing", dir.display());
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/captures"
+    ));
+    assert!(
+        dir.is_dir(),
+        "captures directory {} is missing",
+        dir.display()
+    );
     dir
 }
 
@@ -51,7 +58,11 @@ pub fn udp_payloads(path: &std::path::Path) -> Vec<Vec<u8>> {
     };
     let u32_at = |at: usize| {
         let b: [u8; 4] = data[at..at + 4].try_into().unwrap();
-        if le { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) }
+        if le {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        }
     };
     assert_eq!(u32_at(20), 1, "only Ethernet link type is supported");
     let mut out = Vec::new();

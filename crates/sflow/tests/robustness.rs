@@ -1,0 +1,92 @@
+//! Random and mutated input never panics: it decodes or yields errors.
+
+mod common;
+
+use proptest::prelude::*;
+use rtflow_sflow::{Datagram, Sample};
+
+/// Walks everything decodable; returns the number of errors met.
+fn walk(bytes: &[u8]) -> usize {
+    let Ok(datagram) = Datagram::decode(bytes) else {
+        return 1;
+    };
+    let mut errors = 0;
+    for sample in datagram.samples() {
+        match sample {
+            Ok(Sample::Flow(s)) => errors += s.records().filter(Result::is_err).count(),
+            Ok(Sample::Discard(s)) => errors += s.records().filter(Result::is_err).count(),
+            Ok(Sample::Counter(s)) => errors += s.records().filter(Result::is_err).count(),
+            Ok(Sample::Unknown(_)) => {}
+            Err(_) => errors += 1,
+        }
+        // Re-encoding whatever decoded must not panic either.
+        if let Ok(sample) = sample {
+            sample.encode(&mut Vec::new());
+        }
+    }
+    errors
+}
+
+fn seed_datagrams() -> Vec<Vec<u8>> {
+    let mut seeds = Vec::new();
+    for name in [
+        "tcpdump_sflow_expanded.pcap",
+        "tcpdump_sflow-print-v6.pcap",
+        "telegraf/sflow_issue_15375_sflow_drop_1036.pcap",
+        "loghub_sflow.pcap",
+    ] {
+        seeds.extend(
+            common::udp_payloads(&common::capture(name))
+                .into_iter()
+                .take(3),
+        );
+    }
+    seeds
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        walk(&bytes);
+    }
+
+    #[test]
+    fn random_bytes_after_valid_v5_header_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..600)) {
+        let mut bytes = vec![0, 0, 0, 5, 0, 0, 0, 1, 10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 9, 0, 0, 0, 3];
+        bytes.extend(tail);
+        walk(&bytes);
+    }
+
+    #[test]
+    fn mutated_and_truncated_datagrams_never_panic(
+        pick in any::<prop::sample::Index>(),
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let seeds = seed_datagrams();
+        let mut bytes = pick.get(&seeds).clone();
+        for (at, value) in flips {
+            let i = at.index(bytes.len());
+            bytes[i] = value;
+        }
+        walk(&bytes);
+        let len = cut.index(bytes.len() + 1);
+        bytes.truncate(len);
+        walk(&bytes);
+    }
+}
+
+#[test]
+fn every_truncation_of_a_real_datagram_is_an_error_not_a_panic() {
+    for payload in seed_datagrams() {
+        assert_eq!(walk(&payload), 0);
+        for len in 0..payload.len() {
+            assert!(
+                walk(&payload[..len]) > 0,
+                "truncation to {len} bytes decoded cleanly"
+            );
+        }
+    }
+}

@@ -281,3 +281,31 @@ fn missing_or_bad_files_fail_cleanly() {
     assert!(!output.status.success());
     assert!(stderr.contains("not a pcap or pcapng file"), "{stderr}");
 }
+
+#[test]
+fn looping_over_a_capture_with_nothing_to_send_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("filtered.pcap");
+    let payloads = payloads(3);
+    let packets: Vec<_> = payloads.iter().map(|p| (0, 2055, &p[..])).collect();
+    write_capture(&path, &packets, false);
+    let (_socket, port) = sink();
+    let target = format!("127.0.0.1:{port}");
+    let output = replay(&[
+        path.to_str().unwrap(),
+        "-t",
+        &target,
+        "--max",
+        "--loop",
+        "0",
+        "--port-filter",
+        "6343",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("not looping"), "{stderr}");
+    assert!(
+        stderr.contains("3 datagrams not to port 6343 filtered out"),
+        "{stderr}"
+    );
+}

@@ -205,12 +205,10 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         totals.passes += 1;
         pacer.start_pass();
         match play_once(&args.file, &plan, &socket, target, &mut pacer, &mut totals) {
-            Ok(PassEnd::EndOfFile)
-                if totals.sent + totals.filtered == 0 && plan.passes.is_none() =>
-            {
+            Ok(PassEnd::EndOfFile) if totals.sent == 0 && plan.passes.is_none() => {
                 // Looping over a capture with nothing to send would spin forever.
                 outcome = Err(anyhow::anyhow!(
-                    "{}: no UDP datagram to replay",
+                    "{}: a whole pass sent nothing (no matching UDP datagram); not looping",
                     args.file.display()
                 ));
                 break;

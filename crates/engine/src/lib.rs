@@ -1,1 +1,2 @@
 //! rtflow-engine
+pub mod flowlang;

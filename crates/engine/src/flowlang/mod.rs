@@ -1,0 +1,83 @@
+//! The sFlow-RT flow definition language: key names, key expressions, filters,
+//! value specs, flow definitions and the lookup tables they consult.
+//!
+//! Compile once ([`CompiledFlow::compile`]), evaluate per sample
+//! ([`CompiledFlow::evaluate`]) against an [`AttributeSource`]; evaluation does
+//! not allocate once the caller's key buffer has grown to its working size.
+
+pub mod definition;
+pub mod expr;
+pub mod filter;
+pub mod groups;
+pub mod keyname;
+pub mod value;
+
+use std::collections::HashMap;
+
+pub use definition::{AggMode, CompiledFlow, DefinitionError, FlowDefinition, MAX_KEYS};
+pub use expr::{ExprError, KeyExpr, MAX_EXPR_DEPTH};
+pub use filter::{Filter, FilterError, FilterErrorKind, MAX_FILTER_LEN};
+pub use groups::{AddressGroup, LookupError, LookupMap, Lookups};
+pub use keyname::{FlowKey, KeyName, MAX_LAYER};
+pub use value::{FlowValues, MAX_VALUES, SampleValue, ValueAggregation, ValueSource, ValueSpec};
+
+/// The seam between the flow language and decoded samples.
+///
+/// `layer` 0 is the outer headers, 1 the first tunnel-encapsulated (VXLAN, GRE,
+/// Geneve) inner headers, and so on (`ipsource.1`).
+pub trait AttributeSource {
+    /// Appends the text form of `key` to `out` (without clearing it) and returns
+    /// `true`; returns `false` when the sample does not carry the key (anything
+    /// appended is discarded by the caller).
+    fn write_attribute(&self, key: KeyName, layer: u8, out: &mut String) -> bool;
+
+    /// The numeric value of `key` for value specs (`bytes` = frame length,
+    /// `frames` = 1, …), or `None` when absent or not numeric.
+    fn numeric_attribute(&self, key: KeyName, layer: u8) -> Option<f64>;
+}
+
+/// A HashMap-backed [`AttributeSource`], for tests and tools. Numeric
+/// attributes are parsed from the stored text.
+#[derive(Debug, Clone, Default)]
+pub struct MapAttributeSource {
+    attributes: HashMap<(KeyName, u8), String>,
+}
+
+impl MapAttributeSource {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets `key` (`"ipsource"`, `"ipsource.1"`); returns `false` for an unknown key name.
+    pub fn set(&mut self, key: &str, value: impl Into<String>) -> bool {
+        match FlowKey::parse(key) {
+            Some(key) => {
+                self.attributes.insert((key.name, key.layer), value.into());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Builder form of [`set`](Self::set); unknown key names are ignored.
+    pub fn with(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.set(key, value);
+        self
+    }
+}
+
+impl AttributeSource for MapAttributeSource {
+    fn write_attribute(&self, key: KeyName, layer: u8, out: &mut String) -> bool {
+        match self.attributes.get(&(key, layer)) {
+            Some(value) => {
+                out.push_str(value);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn numeric_attribute(&self, key: KeyName, layer: u8) -> Option<f64> {
+        self.attributes.get(&(key, layer))?.trim().parse().ok()
+    }
+}

@@ -47,7 +47,8 @@ pub struct FwdArgs {
 pub fn run(args: FwdArgs) -> anyhow::Result<ExitCode> {
     match &args.server {
         Some(host) => send_lines(host, args.port),
-        None => forward_datagrams(args.bind.as_deref(), args.port),
+        // sflow_fwd.py's `-c ''` (its default) means all addresses.
+        None => forward_datagrams(args.bind.as_deref().filter(|b| !b.is_empty()), args.port),
     }
 }
 

@@ -4,11 +4,11 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
+use super::AttributeSource;
 use super::expr::{ExprError, KeyExpr};
 use super::filter::{Filter, FilterError};
 use super::groups::Lookups;
 use super::value::{FlowValues, MAX_VALUES, SampleValue, ValueError, ValueSpec};
-use super::AttributeSource;
 
 /// Most keys in one definition.
 pub const MAX_KEYS: usize = 32;
@@ -36,7 +36,10 @@ pub enum DefinitionError {
     #[error("unknown field '{0}'")]
     UnknownField(String),
     #[error("{field}: must be {expected}")]
-    WrongType { field: &'static str, expected: &'static str },
+    WrongType {
+        field: &'static str,
+        expected: &'static str,
+    },
     #[error("keys: {0}")]
     Key(ExprError),
     #[error("keys: too many keys ({count}, at most {MAX_KEYS})")]
@@ -144,13 +147,18 @@ impl<'de> Deserialize<'de> for FlowDefinition {
 impl FlowDefinition {
     /// A definition with the given comma-separated keys and value, defaults elsewhere.
     pub fn new(keys: &str, value: &str) -> Self {
-        FlowDefinition { keys: split_list(keys), value: value.to_owned(), ..Default::default() }
+        FlowDefinition {
+            keys: split_list(keys),
+            value: value.to_owned(),
+            ..Default::default()
+        }
     }
 
     /// Parses the JSON text of a PUT body. Shape only; [`CompiledFlow::compile`]
     /// validates the expressions.
     pub fn from_json_str(text: &str) -> Result<Self, DefinitionError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| DefinitionError::Json(e.to_string()))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| DefinitionError::Json(e.to_string()))?;
         Self::from_json_value(&value)
     }
 
@@ -179,10 +187,12 @@ impl FlowDefinition {
                     definition.n = n.clamp(i64::from(MIN_N), i64::from(MAX_N)) as u32;
                 }
                 "t" => {
-                    let t = value
-                        .as_f64()
-                        .filter(|t| t.is_finite())
-                        .ok_or(DefinitionError::WrongType { field: "t", expected: "a number" })?;
+                    let t = value.as_f64().filter(|t| t.is_finite()).ok_or(
+                        DefinitionError::WrongType {
+                            field: "t",
+                            expected: "a number",
+                        },
+                    )?;
                     definition.t = t.clamp(MIN_T, MAX_T);
                 }
                 "fs" => {
@@ -197,7 +207,8 @@ impl FlowDefinition {
                 "dropped" => definition.dropped = boolean(value, "dropped")?,
                 "activeTimeout" => {
                     let timeout = integer(value, "activeTimeout")?;
-                    definition.active_timeout = timeout.clamp(1, i64::from(MAX_ACTIVE_TIMEOUT)) as u32;
+                    definition.active_timeout =
+                        timeout.clamp(1, i64::from(MAX_ACTIVE_TIMEOUT)) as u32;
                 }
                 "aggMode" => {
                     let mode = string(value, "aggMode")?;
@@ -207,8 +218,10 @@ impl FlowDefinition {
                     definition.agg_mode = Some(mode.to_owned());
                 }
                 "ipfixCollectors" => {
-                    const EXPECTED: DefinitionError =
-                        DefinitionError::WrongType { field: "ipfixCollectors", expected: "an array of strings" };
+                    const EXPECTED: DefinitionError = DefinitionError::WrongType {
+                        field: "ipfixCollectors",
+                        expected: "an array of strings",
+                    };
                     let list = value.as_array().ok_or(EXPECTED)?;
                     let collectors = list
                         .iter()
@@ -237,21 +250,41 @@ impl FlowDefinition {
 }
 
 const KNOWN_FIELDS: &[&str] = &[
-    "keys", "value", "values", "filter", "n", "t", "fs", "log", "flowStart", "activeTimeout", "dropped", "aggMode",
+    "keys",
+    "value",
+    "values",
+    "filter",
+    "n",
+    "t",
+    "fs",
+    "log",
+    "flowStart",
+    "activeTimeout",
+    "dropped",
+    "aggMode",
     "ipfixCollectors",
 ];
 
 fn string<'a>(value: &'a Value, field: &'static str) -> Result<&'a str, DefinitionError> {
-    value.as_str().ok_or(DefinitionError::WrongType { field, expected: "a string" })
+    value.as_str().ok_or(DefinitionError::WrongType {
+        field,
+        expected: "a string",
+    })
 }
 
 fn boolean(value: &Value, field: &'static str) -> Result<bool, DefinitionError> {
-    value.as_bool().ok_or(DefinitionError::WrongType { field, expected: "true or false" })
+    value.as_bool().ok_or(DefinitionError::WrongType {
+        field,
+        expected: "true or false",
+    })
 }
 
 /// An integer, also accepting integral floats (`10.0`, as JavaScript may send).
 fn integer(value: &Value, field: &'static str) -> Result<i64, DefinitionError> {
-    let wrong = DefinitionError::WrongType { field, expected: "an integer" };
+    let wrong = DefinitionError::WrongType {
+        field,
+        expected: "an integer",
+    };
     if let Some(i) = value.as_i64() {
         return Ok(i);
     }
@@ -259,19 +292,28 @@ fn integer(value: &Value, field: &'static str) -> Result<i64, DefinitionError> {
         return Ok(i64::MAX); // larger than any bound; clamped by the caller
     }
     match value.as_f64() {
-        Some(f) if f.is_finite() && f.fract() == 0.0 => Ok(f.clamp(i64::MIN as f64, i64::MAX as f64) as i64),
+        Some(f) if f.is_finite() && f.fract() == 0.0 => {
+            Ok(f.clamp(i64::MIN as f64, i64::MAX as f64) as i64)
+        }
         _ => Err(wrong),
     }
 }
 
 /// `"a,b"` or `["a","b"]` → trimmed entries (an empty string → no entries).
 fn string_or_list(value: &Value, field: &'static str) -> Result<Vec<String>, DefinitionError> {
-    let wrong = DefinitionError::WrongType { field, expected: "a string or an array of strings" };
+    let wrong = DefinitionError::WrongType {
+        field,
+        expected: "a string or an array of strings",
+    };
     match value {
         Value::String(text) => Ok(split_list(text)),
         Value::Array(items) => items
             .iter()
-            .map(|item| item.as_str().map(|s| s.trim().to_owned()).ok_or_else(|| wrong.clone()))
+            .map(|item| {
+                item.as_str()
+                    .map(|s| s.trim().to_owned())
+                    .ok_or_else(|| wrong.clone())
+            })
             .collect(),
         _ => Err(wrong),
     }
@@ -342,10 +384,14 @@ impl CompiledFlow {
     /// Validates and compiles every expression of `definition`.
     pub fn compile(definition: &FlowDefinition) -> Result<CompiledFlow, DefinitionError> {
         if definition.keys.len() > MAX_KEYS {
-            return Err(DefinitionError::TooManyKeys { count: definition.keys.len() });
+            return Err(DefinitionError::TooManyKeys {
+                count: definition.keys.len(),
+            });
         }
         if definition.values.len() > MAX_VALUES {
-            return Err(DefinitionError::TooManyValues { count: definition.values.len() });
+            return Err(DefinitionError::TooManyValues {
+                count: definition.values.len(),
+            });
         }
         if definition.fs.is_empty() {
             return Err(DefinitionError::EmptySeparator);
@@ -362,10 +408,18 @@ impl CompiledFlow {
             .map(|v| ValueSpec::parse(v).map_err(DefinitionError::Values))
             .collect::<Result<_, _>>()?;
         let filter = match definition.filter.as_deref() {
-            Some(text) if !text.trim().is_empty() => Some(Filter::parse(text).map_err(DefinitionError::Filter)?),
+            Some(text) if !text.trim().is_empty() => {
+                Some(Filter::parse(text).map_err(DefinitionError::Filter)?)
+            }
             _ => None,
         };
-        Ok(CompiledFlow { definition: definition.clone(), keys, value, values, filter })
+        Ok(CompiledFlow {
+            definition: definition.clone(),
+            keys,
+            value,
+            values,
+            filter,
+        })
     }
 
     /// Parses and compiles a PUT body in one step.

@@ -35,9 +35,9 @@
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
+use super::AttributeSource;
 use super::groups::Lookups;
 use super::keyname::FlowKey;
-use super::AttributeSource;
 
 /// Deepest `[ ]` nesting accepted in a key expression.
 pub const MAX_EXPR_DEPTH: usize = 16;
@@ -57,11 +57,22 @@ pub enum ExprError {
     #[error("unsupported key function '{0}'")]
     UnsupportedFunction(String),
     #[error("{function}: expected {expected} arguments, got {got}")]
-    Arity { function: &'static str, expected: &'static str, got: usize },
+    Arity {
+        function: &'static str,
+        expected: &'static str,
+        got: usize,
+    },
     #[error("{function}: invalid {argument} '{value}'")]
-    InvalidArgument { function: &'static str, argument: &'static str, value: String },
+    InvalidArgument {
+        function: &'static str,
+        argument: &'static str,
+        value: String,
+    },
     #[error("{function}: {argument} must be a literal, not a [ ] expression")]
-    ExpectedLiteral { function: &'static str, argument: &'static str },
+    ExpectedLiteral {
+        function: &'static str,
+        argument: &'static str,
+    },
     #[error("unclosed '[' at position {0}")]
     UnclosedBracket(usize),
     #[error("unexpected ']' at position {0}")]
@@ -80,20 +91,62 @@ pub enum ExprError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum KeyExpr {
     Attr(FlowKey),
-    Mask { inner: Box<KeyExpr>, bits: u8 },
-    Group { inner: Box<KeyExpr>, groupsets: Box<[Box<str>]> },
-    Null { inner: Box<KeyExpr>, substitute: Operand },
+    Mask {
+        inner: Box<KeyExpr>,
+        bits: u8,
+    },
+    Group {
+        inner: Box<KeyExpr>,
+        groupsets: Box<[Box<str>]>,
+    },
+    Null {
+        inner: Box<KeyExpr>,
+        substitute: Operand,
+    },
     Or(Box<[KeyExpr]>),
-    Prefix { inner: Box<KeyExpr>, delim: Box<str>, count: usize },
-    Suffix { inner: Box<KeyExpr>, delim: Box<str>, count: usize },
-    Range { inner: Box<KeyExpr>, lo: f64, hi: f64 },
+    Prefix {
+        inner: Box<KeyExpr>,
+        delim: Box<str>,
+        count: usize,
+    },
+    Suffix {
+        inner: Box<KeyExpr>,
+        delim: Box<str>,
+        count: usize,
+    },
+    Range {
+        inner: Box<KeyExpr>,
+        lo: f64,
+        hi: f64,
+    },
     Eq(Box<KeyExpr>, Box<KeyExpr>),
-    Concat { separator: Box<str>, parts: Box<[KeyExpr]> },
-    If { condition: Box<KeyExpr>, matches: Box<str>, then: Operand, otherwise: Operand },
-    First { inner: Box<KeyExpr>, delim: Box<str>, tokens: Box<[Box<str>]> },
-    Map { inner: Box<KeyExpr>, map: Box<str> },
-    Bits { inner: Box<KeyExpr>, mask: u64 },
-    Uri { inner: Box<KeyExpr>, part: UriPart },
+    Concat {
+        separator: Box<str>,
+        parts: Box<[KeyExpr]>,
+    },
+    If {
+        condition: Box<KeyExpr>,
+        matches: Box<str>,
+        then: Operand,
+        otherwise: Operand,
+    },
+    First {
+        inner: Box<KeyExpr>,
+        delim: Box<str>,
+        tokens: Box<[Box<str>]>,
+    },
+    Map {
+        inner: Box<KeyExpr>,
+        map: Box<str>,
+    },
+    Bits {
+        inner: Box<KeyExpr>,
+        mask: u64,
+    },
+    Uri {
+        inner: Box<KeyExpr>,
+        part: UriPart,
+    },
 }
 
 /// A function argument that may be a literal or a key expression.
@@ -154,7 +207,12 @@ impl KeyExpr {
 
     /// Appends this expression's value for `src` to `out`. Returns `false` (and
     /// leaves `out` as it was) when the value is missing.
-    pub fn eval<S: AttributeSource + ?Sized>(&self, src: &S, lookups: &Lookups, out: &mut String) -> bool {
+    pub fn eval<S: AttributeSource + ?Sized>(
+        &self,
+        src: &S,
+        lookups: &Lookups,
+        out: &mut String,
+    ) -> bool {
         let start = out.len();
         let present = self.eval_inner(src, lookups, out, start);
         if !present {
@@ -208,7 +266,11 @@ impl KeyExpr {
                 inner.eval(src, lookups, out) || substitute.eval(src, lookups, out)
             }
             KeyExpr::Or(alternatives) => alternatives.iter().any(|alt| alt.eval(src, lookups, out)),
-            KeyExpr::Prefix { inner, delim, count } => {
+            KeyExpr::Prefix {
+                inner,
+                delim,
+                count,
+            } => {
                 if !inner.eval(src, lookups, out) {
                     return false;
                 }
@@ -218,7 +280,11 @@ impl KeyExpr {
                 }
                 true
             }
-            KeyExpr::Suffix { inner, delim, count } => {
+            KeyExpr::Suffix {
+                inner,
+                delim,
+                count,
+            } => {
                 if !inner.eval(src, lookups, out) {
                     return false;
                 }
@@ -248,14 +314,22 @@ impl KeyExpr {
                 let equal = out.get(start..middle) == out.get(middle..);
                 replace_with_bool(out, start, equal)
             }
-            KeyExpr::Concat { separator, parts } => parts.iter().enumerate().all(|(index, part)| {
-                if index > 0 {
-                    out.push_str(separator);
-                }
-                part.eval(src, lookups, out)
-            }),
-            KeyExpr::If { condition, matches, then, otherwise } => {
-                let matched = condition.eval(src, lookups, out) && out.get(start..) == Some(&**matches);
+            KeyExpr::Concat { separator, parts } => {
+                parts.iter().enumerate().all(|(index, part)| {
+                    if index > 0 {
+                        out.push_str(separator);
+                    }
+                    part.eval(src, lookups, out)
+                })
+            }
+            KeyExpr::If {
+                condition,
+                matches,
+                then,
+                otherwise,
+            } => {
+                let matched =
+                    condition.eval(src, lookups, out) && out.get(start..) == Some(&**matches);
                 out.truncate(start);
                 if matched {
                     then.eval(src, lookups, out)
@@ -263,7 +337,11 @@ impl KeyExpr {
                     otherwise.eval(src, lookups, out)
                 }
             }
-            KeyExpr::First { inner, delim, tokens } => {
+            KeyExpr::First {
+                inner,
+                delim,
+                tokens,
+            } => {
                 if !inner.eval(src, lookups, out) {
                     return false;
                 }
@@ -308,7 +386,12 @@ impl KeyExpr {
 }
 
 impl Operand {
-    fn eval<S: AttributeSource + ?Sized>(&self, src: &S, lookups: &Lookups, out: &mut String) -> bool {
+    fn eval<S: AttributeSource + ?Sized>(
+        &self,
+        src: &S,
+        lookups: &Lookups,
+        out: &mut String,
+    ) -> bool {
         match self {
             Operand::Literal(text) => {
                 out.push_str(text);
@@ -341,11 +424,15 @@ fn parse_ip(text: &str) -> Option<IpAddr> {
 fn mask_address(address: IpAddr, bits: u8) -> IpAddr {
     match address {
         IpAddr::V4(v4) => {
-            let mask = u32::MAX.checked_shl(32 - u32::from(bits.min(32))).unwrap_or(0);
+            let mask = u32::MAX
+                .checked_shl(32 - u32::from(bits.min(32)))
+                .unwrap_or(0);
             IpAddr::V4((u32::from(v4) & mask).into())
         }
         IpAddr::V6(v6) => {
-            let mask = u128::MAX.checked_shl(128 - u32::from(bits.min(128))).unwrap_or(0);
+            let mask = u128::MAX
+                .checked_shl(128 - u32::from(bits.min(128)))
+                .unwrap_or(0);
             IpAddr::V6((u128::from(v6) & mask).into())
         }
     }
@@ -361,14 +448,18 @@ fn parse_unsigned(text: &str) -> Option<u64> {
         return Some(number);
     }
     let float = text.parse::<f64>().ok()?;
-    (float >= 0.0 && float.fract() == 0.0 && float < 18_446_744_073_709_551_616.0).then_some(float as u64)
+    (float >= 0.0 && float.fract() == 0.0 && float < 18_446_744_073_709_551_616.0)
+        .then_some(float as u64)
 }
 
 /// Byte range of `part` within `uri`; `None` when absent or empty.
 /// Accepts absolute URIs (`http://u@h:80/p?q#f`), `//authority/path` and bare paths.
 fn uri_part(uri: &str, part: UriPart) -> Option<(usize, usize)> {
     let end_of_fragmentless = uri.find('#').unwrap_or(uri.len());
-    let end_of_pathpart = uri.get(..end_of_fragmentless)?.find('?').unwrap_or(end_of_fragmentless);
+    let end_of_pathpart = uri
+        .get(..end_of_fragmentless)?
+        .find('?')
+        .unwrap_or(end_of_fragmentless);
     let head = uri.get(..end_of_pathpart)?;
 
     let (scheme, authority_start) = match head.find("://") {
@@ -388,7 +479,10 @@ fn uri_part(uri: &str, part: UriPart) -> Option<(usize, usize)> {
     match part {
         UriPart::Scheme => scheme,
         UriPart::Path => non_empty(path),
-        UriPart::Query => non_empty(((end_of_pathpart + 1).min(end_of_fragmentless), end_of_fragmentless)),
+        UriPart::Query => non_empty((
+            (end_of_pathpart + 1).min(end_of_fragmentless),
+            end_of_fragmentless,
+        )),
         UriPart::Fragment => non_empty(((end_of_fragmentless + 1).min(uri.len()), uri.len())),
         UriPart::File | UriPart::Extension => {
             let path_text = uri.get(path.0..path.1)?;
@@ -411,7 +505,10 @@ fn uri_part(uri: &str, part: UriPart) -> Option<(usize, usize)> {
             // `[v6addr]:port`: the host is returned without brackets.
             let (host, port_from) = if let Some(rest) = host_text.strip_prefix('[') {
                 let close = rest.find(']')?;
-                ((host_from + 1, host_from + 1 + close), host_from + close + 2)
+                (
+                    (host_from + 1, host_from + 1 + close),
+                    host_from + close + 2,
+                )
             } else {
                 let colon = host_text.rfind(':').map_or(to, |i| host_from + i);
                 ((host_from, colon), colon)
@@ -420,13 +517,16 @@ fn uri_part(uri: &str, part: UriPart) -> Option<(usize, usize)> {
                 return non_empty(host);
             }
             let port_text = uri.get(port_from..to)?;
-            port_text.strip_prefix(':').and_then(|_| non_empty((port_from + 1, to)))
+            port_text
+                .strip_prefix(':')
+                .and_then(|_| non_empty((port_from + 1, to)))
         }
     }
 }
 
 fn is_scheme(text: &str) -> bool {
-    text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+    text.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
 }
 
 /// Splits `text` at top-level `:` into segments.
@@ -448,8 +548,11 @@ fn split_segments(text: &str, base: usize) -> Result<Vec<Segment<'_>>, ExprError
             }
             '[' if at_segment_start => {
                 let inner_from = index + 1;
-                let inner_to = find_closing_bracket(text, inner_from).ok_or(ExprError::UnclosedBracket(base + index))?;
-                let inner = text.get(inner_from..inner_to).ok_or(ExprError::UnclosedBracket(base + index))?;
+                let inner_to = find_closing_bracket(text, inner_from)
+                    .ok_or(ExprError::UnclosedBracket(base + index))?;
+                let inner = text
+                    .get(inner_from..inner_to)
+                    .ok_or(ExprError::UnclosedBracket(base + index))?;
                 segments.push(Segment::Nested(inner, base + inner_from));
                 // Skip to the closing bracket; the next char must be ':' or the end.
                 while chars.next_if(|&(i, _)| i <= inner_to).is_some() {}
@@ -501,7 +604,9 @@ fn parse_at(text: &str, base: usize, depth: usize) -> Result<KeyExpr, ExprError>
     let head = segments.next().ok_or(ExprError::Empty)?;
     let args: Vec<Segment<'_>> = segments.collect();
     let name = match head {
-        Segment::Nested(inner, position) if args.is_empty() => return parse_at(inner, position, depth + 1),
+        Segment::Nested(inner, position) if args.is_empty() => {
+            return parse_at(inner, position, depth + 1);
+        }
         Segment::Nested(_, position) => return Err(ExprError::TextAfterBracket(position)),
         Segment::Text(name) => name,
     };
@@ -531,7 +636,11 @@ impl<'a> Call<'a> {
     fn arity(&self, min: usize, max: usize, expected: &'static str) -> Result<(), ExprError> {
         let got = self.args.len();
         if got < min || got > max {
-            return Err(ExprError::Arity { function: self.function, expected, got });
+            return Err(ExprError::Arity {
+                function: self.function,
+                expected,
+                got,
+            });
         }
         Ok(())
     }
@@ -547,11 +656,18 @@ impl<'a> Call<'a> {
     fn literal(&self, index: usize, argument: &'static str) -> Result<&str, ExprError> {
         match self.args.get(index) {
             Some(Segment::Text(text)) => Ok(text),
-            _ => Err(ExprError::ExpectedLiteral { function: self.function, argument }),
+            _ => Err(ExprError::ExpectedLiteral {
+                function: self.function,
+                argument,
+            }),
         }
     }
 
-    fn non_empty_literal(&self, index: usize, argument: &'static str) -> Result<Box<str>, ExprError> {
+    fn non_empty_literal(
+        &self,
+        index: usize,
+        argument: &'static str,
+    ) -> Result<Box<str>, ExprError> {
         let text = self.literal(index, argument)?;
         if text.is_empty() {
             return Err(self.invalid(argument, text));
@@ -559,13 +675,23 @@ impl<'a> Call<'a> {
         Ok(text.into())
     }
 
-    fn number<T: std::str::FromStr>(&self, index: usize, argument: &'static str) -> Result<T, ExprError> {
+    fn number<T: std::str::FromStr>(
+        &self,
+        index: usize,
+        argument: &'static str,
+    ) -> Result<T, ExprError> {
         let text = self.literal(index, argument)?;
-        text.trim().parse().map_err(|_| self.invalid(argument, text))
+        text.trim()
+            .parse()
+            .map_err(|_| self.invalid(argument, text))
     }
 
     fn invalid(&self, argument: &'static str, value: &str) -> ExprError {
-        ExprError::InvalidArgument { function: self.function, argument, value: value.to_owned() }
+        ExprError::InvalidArgument {
+            function: self.function,
+            argument,
+            value: value.to_owned(),
+        }
     }
 
     /// A literal in plain text, an expression in `[ ]`.
@@ -591,8 +717,14 @@ impl<'a> Call<'a> {
         (from..self.args.len()).map(|i| self.key(i)).collect()
     }
 
-    fn literals_from(&self, from: usize, argument: &'static str) -> Result<Box<[Box<str>]>, ExprError> {
-        (from..self.args.len()).map(|i| self.non_empty_literal(i, argument)).collect()
+    fn literals_from(
+        &self,
+        from: usize,
+        argument: &'static str,
+    ) -> Result<Box<[Box<str>]>, ExprError> {
+        (from..self.args.len())
+            .map(|i| self.non_empty_literal(i, argument))
+            .collect()
     }
 }
 
@@ -618,7 +750,11 @@ fn parse_function(name: &str, args: Vec<Segment<'_>>, depth: usize) -> Result<Ke
         "" => return Err(ExprError::Empty),
         _ => return Err(ExprError::UnknownFunction(name.to_owned())),
     };
-    let call = Call { function, args, depth };
+    let call = Call {
+        function,
+        args,
+        depth,
+    };
     let inner = || call.key(0).map(Box::new);
     Ok(match function {
         "mask" => {
@@ -627,15 +763,24 @@ fn parse_function(name: &str, args: Vec<Segment<'_>>, depth: usize) -> Result<Ke
             if bits > 128 {
                 return Err(call.invalid("bits", call.literal(1, "bits")?));
             }
-            KeyExpr::Mask { inner: inner()?, bits }
+            KeyExpr::Mask {
+                inner: inner()?,
+                bits,
+            }
         }
         "group" => {
             call.arity(2, usize::MAX, "at least 2")?;
-            KeyExpr::Group { inner: inner()?, groupsets: call.literals_from(1, "group name")? }
+            KeyExpr::Group {
+                inner: inner()?,
+                groupsets: call.literals_from(1, "group name")?,
+            }
         }
         "null" => {
             call.arity(2, 2, "2")?;
-            KeyExpr::Null { inner: inner()?, substitute: call.literal_or_expr(1)? }
+            KeyExpr::Null {
+                inner: inner()?,
+                substitute: call.literal_or_expr(1)?,
+            }
         }
         "or" => {
             call.arity(2, usize::MAX, "at least 2")?;
@@ -649,22 +794,38 @@ fn parse_function(name: &str, args: Vec<Segment<'_>>, depth: usize) -> Result<Ke
                 return Err(call.invalid("token count", "0"));
             }
             if function == "prefix" {
-                KeyExpr::Prefix { inner: inner()?, delim, count }
+                KeyExpr::Prefix {
+                    inner: inner()?,
+                    delim,
+                    count,
+                }
             } else {
-                KeyExpr::Suffix { inner: inner()?, delim, count }
+                KeyExpr::Suffix {
+                    inner: inner()?,
+                    delim,
+                    count,
+                }
             }
         }
         "range" => {
             call.arity(2, 3, "2 or 3")?;
             let lo: f64 = call.number(1, "lower bound")?;
-            let hi: f64 = if call.args.len() == 3 { call.number(2, "upper bound")? } else { f64::INFINITY };
+            let hi: f64 = if call.args.len() == 3 {
+                call.number(2, "upper bound")?
+            } else {
+                f64::INFINITY
+            };
             if lo.is_nan() {
                 return Err(call.invalid("lower bound", call.literal(1, "lower bound")?));
             }
             if hi.is_nan() || hi < lo {
                 return Err(call.invalid("upper bound", call.literal(2, "upper bound")?));
             }
-            KeyExpr::Range { inner: inner()?, lo, hi }
+            KeyExpr::Range {
+                inner: inner()?,
+                lo,
+                hi,
+            }
         }
         "eq" => {
             call.arity(2, 2, "2")?;
@@ -672,7 +833,10 @@ fn parse_function(name: &str, args: Vec<Segment<'_>>, depth: usize) -> Result<Ke
         }
         "concat" => {
             call.arity(2, usize::MAX, "at least 2")?;
-            KeyExpr::Concat { separator: call.literal(0, "separator")?.into(), parts: call.keys_from(1)? }
+            KeyExpr::Concat {
+                separator: call.literal(0, "separator")?.into(),
+                parts: call.keys_from(1)?,
+            }
         }
         "if" => {
             call.arity(4, 4, "4")?;
@@ -693,7 +857,10 @@ fn parse_function(name: &str, args: Vec<Segment<'_>>, depth: usize) -> Result<Ke
         }
         "map" => {
             call.arity(2, 2, "2")?;
-            KeyExpr::Map { inner: inner()?, map: call.non_empty_literal(1, "map name")? }
+            KeyExpr::Map {
+                inner: inner()?,
+                map: call.non_empty_literal(1, "map name")?,
+            }
         }
         "bits" => {
             call.arity(2, 2, "2")?;
@@ -701,14 +868,20 @@ fn parse_function(name: &str, args: Vec<Segment<'_>>, depth: usize) -> Result<Ke
             let mask = parse_unsigned(text)
                 .filter(|_| !text.contains('.'))
                 .ok_or_else(|| call.invalid("mask", text))?;
-            KeyExpr::Bits { inner: inner()?, mask }
+            KeyExpr::Bits {
+                inner: inner()?,
+                mask,
+            }
         }
         _ => {
             // "uri"
             call.arity(2, 2, "2")?;
             let text = call.literal(1, "part")?;
             let part = UriPart::parse(text).ok_or_else(|| call.invalid("part", text))?;
-            KeyExpr::Uri { inner: inner()?, part }
+            KeyExpr::Uri {
+                inner: inner()?,
+                part,
+            }
         }
     })
 }

@@ -3,7 +3,7 @@
 //!
 //! Details:
 //! - The left side is any key expression (`first:stack:.:ip:ip6=ip`). It ends at
-//!   the first top-level `=`, `!`, `~`, `&`, `|`, `(`, `)` or whitespace; escape
+//!   the first top-level `=`, `!`, `~`, `<`, `>`, `&`, `|`, `(`, `)` or whitespace; escape
 //!   those with `\`, or quote the key: `'key'='value'`.
 //! - An unquoted value ends at top-level `,`, `&`, `|`, `)` or whitespace; `(`…`)`
 //!   pairs inside a value are kept, so `dnsqname~.*(google|bing).*` works. Quote
@@ -17,9 +17,9 @@
 
 use regex::{Regex, RegexBuilder};
 
+use super::AttributeSource;
 use super::expr::{ExprError, KeyExpr};
 use super::groups::Lookups;
-use super::AttributeSource;
 
 /// Longest filter accepted, in bytes.
 pub const MAX_FILTER_LEN: usize = 4096;
@@ -94,9 +94,16 @@ enum Test {
 impl Filter {
     pub fn parse(text: &str) -> Result<Filter, FilterError> {
         if text.len() > MAX_FILTER_LEN {
-            return Err(FilterError { position: MAX_FILTER_LEN, kind: FilterErrorKind::TooLong });
+            return Err(FilterError {
+                position: MAX_FILTER_LEN,
+                kind: FilterErrorKind::TooLong,
+            });
         }
-        let mut parser = Parser { text, position: 0, depth: 0 };
+        let mut parser = Parser {
+            text,
+            position: 0,
+            depth: 0,
+        };
         parser.skip_whitespace();
         if parser.at_end() {
             return Err(parser.error(FilterErrorKind::Empty));
@@ -111,13 +118,23 @@ impl Filter {
 
     /// Whether a sample passes. `scratch` is used for attribute values and
     /// restored to its original length.
-    pub fn matches<S: AttributeSource + ?Sized>(&self, src: &S, lookups: &Lookups, scratch: &mut String) -> bool {
+    pub fn matches<S: AttributeSource + ?Sized>(
+        &self,
+        src: &S,
+        lookups: &Lookups,
+        scratch: &mut String,
+    ) -> bool {
         self.root.matches(src, lookups, scratch)
     }
 }
 
 impl Node {
-    fn matches<S: AttributeSource + ?Sized>(&self, src: &S, lookups: &Lookups, scratch: &mut String) -> bool {
+    fn matches<S: AttributeSource + ?Sized>(
+        &self,
+        src: &S,
+        lookups: &Lookups,
+        scratch: &mut String,
+    ) -> bool {
         match self {
             Node::And(nodes) => nodes.iter().all(|node| node.matches(src, lookups, scratch)),
             Node::Or(nodes) => nodes.iter().any(|node| node.matches(src, lookups, scratch)),
@@ -127,7 +144,12 @@ impl Node {
 }
 
 impl Comparison {
-    fn matches<S: AttributeSource + ?Sized>(&self, src: &S, lookups: &Lookups, scratch: &mut String) -> bool {
+    fn matches<S: AttributeSource + ?Sized>(
+        &self,
+        src: &S,
+        lookups: &Lookups,
+        scratch: &mut String,
+    ) -> bool {
         let start = scratch.len();
         let result = if self.key.eval(src, lookups, scratch) {
             let value = scratch.get(start..).unwrap_or_default();
@@ -157,7 +179,10 @@ struct RawValue {
 
 impl<'a> Parser<'a> {
     fn error(&self, kind: FilterErrorKind) -> FilterError {
-        FilterError { position: self.position, kind }
+        FilterError {
+            position: self.position,
+            kind,
+        }
     }
 
     fn rest(&self) -> &'a str {
@@ -197,7 +222,11 @@ impl<'a> Parser<'a> {
         while self.eat('|') {
             nodes.push(self.parse_and()?);
         }
-        Ok(if nodes.len() == 1 { nodes.remove(0) } else { Node::Or(nodes.into()) })
+        Ok(if nodes.len() == 1 {
+            nodes.remove(0)
+        } else {
+            Node::Or(nodes.into())
+        })
     }
 
     fn parse_and(&mut self) -> Result<Node, FilterError> {
@@ -205,7 +234,11 @@ impl<'a> Parser<'a> {
         while self.eat('&') {
             nodes.push(self.parse_primary()?);
         }
-        Ok(if nodes.len() == 1 { nodes.remove(0) } else { Node::And(nodes.into()) })
+        Ok(if nodes.len() == 1 {
+            nodes.remove(0)
+        } else {
+            Node::And(nodes.into())
+        })
     }
 
     fn parse_primary(&mut self) -> Result<Node, FilterError> {
@@ -217,12 +250,18 @@ impl<'a> Parser<'a> {
         self.advance('(');
         self.depth += 1;
         if self.depth > MAX_FILTER_DEPTH {
-            return Err(FilterError { position: open, kind: FilterErrorKind::TooDeep });
+            return Err(FilterError {
+                position: open,
+                kind: FilterErrorKind::TooDeep,
+            });
         }
         let node = self.parse_or()?;
         if !self.eat(')') {
             return Err(match self.peek() {
-                None => FilterError { position: open, kind: FilterErrorKind::UnclosedParenthesis },
+                None => FilterError {
+                    position: open,
+                    kind: FilterErrorKind::UnclosedParenthesis,
+                },
                 Some(ch) => self.error(FilterErrorKind::Unexpected(ch)),
             });
         }
@@ -236,8 +275,10 @@ impl<'a> Parser<'a> {
             Some(quote @ ('\'' | '"')) => self.parse_quoted(quote, true)?,
             _ => self.scan_key()?.to_owned(),
         };
-        let key = KeyExpr::parse(&key_text)
-            .map_err(|e| FilterError { position: key_position, kind: FilterErrorKind::Key(e) })?;
+        let key = KeyExpr::parse(&key_text).map_err(|e| FilterError {
+            position: key_position,
+            kind: FilterErrorKind::Key(e),
+        })?;
         self.skip_whitespace();
         let (negate, is_regex) = if self.rest().starts_with("!=") {
             (true, false)
@@ -261,11 +302,19 @@ impl<'a> Parser<'a> {
         let matches_missing = values.iter().any(is_null);
         let alternatives = values.into_iter().filter(|v| !is_null(v)).map(|v| v.text);
         let test = if is_regex {
-            Test::Regex(compile_regex(alternatives).map_err(|kind| FilterError { position: values_position, kind })?)
+            Test::Regex(compile_regex(alternatives).map_err(|kind| FilterError {
+                position: values_position,
+                kind,
+            })?)
         } else {
             Test::Equals(alternatives.map(String::into_boxed_str).collect())
         };
-        Ok(Comparison { key, negate, matches_missing, test })
+        Ok(Comparison {
+            key,
+            negate,
+            matches_missing,
+            test,
+        })
     }
 
     /// The unquoted key text, up to the operator.
@@ -281,7 +330,7 @@ impl<'a> Parser<'a> {
                 }
                 '[' => brackets += 1,
                 ']' => brackets = brackets.saturating_sub(1),
-                '=' | '!' | '~' | '&' | '|' | '(' | ')' if brackets == 0 => {
+                '=' | '!' | '~' | '<' | '>' | '&' | '|' | '(' | ')' if brackets == 0 => {
                     end = start + offset;
                     break;
                 }
@@ -303,7 +352,10 @@ impl<'a> Parser<'a> {
     fn parse_value(&mut self, is_regex: bool) -> Result<RawValue, FilterError> {
         self.skip_whitespace();
         if let Some(quote @ ('\'' | '"')) = self.peek() {
-            return Ok(RawValue { text: self.parse_quoted(quote, !is_regex)?, quoted: true });
+            return Ok(RawValue {
+                text: self.parse_quoted(quote, !is_regex)?,
+                quoted: true,
+            });
         }
         let mut text = String::new();
         let mut parens = 0usize;
@@ -311,7 +363,9 @@ impl<'a> Parser<'a> {
             match ch {
                 '\\' => {
                     self.advance(ch);
-                    let escaped = self.peek().ok_or_else(|| self.error(FilterErrorKind::ExpectedValue))?;
+                    let escaped = self
+                        .peek()
+                        .ok_or_else(|| self.error(FilterErrorKind::ExpectedValue))?;
                     if is_regex {
                         text.push('\\');
                     }
@@ -332,7 +386,10 @@ impl<'a> Parser<'a> {
         if text.is_empty() {
             return Err(self.error(FilterErrorKind::ExpectedValue));
         }
-        Ok(RawValue { text, quoted: false })
+        Ok(RawValue {
+            text,
+            quoted: false,
+        })
     }
 
     /// A `'…'` or `"…"` string. `\<quote>` and `\\` are unescaped; other `\x`
@@ -343,7 +400,10 @@ impl<'a> Parser<'a> {
         let mut text = String::new();
         loop {
             let Some(ch) = self.peek() else {
-                return Err(FilterError { position: open, kind: FilterErrorKind::UnclosedQuote });
+                return Err(FilterError {
+                    position: open,
+                    kind: FilterErrorKind::UnclosedQuote,
+                });
             };
             self.advance(ch);
             if ch == quote {
@@ -354,7 +414,10 @@ impl<'a> Parser<'a> {
                 continue;
             }
             let Some(escaped) = self.peek() else {
-                return Err(FilterError { position: open, kind: FilterErrorKind::UnclosedQuote });
+                return Err(FilterError {
+                    position: open,
+                    kind: FilterErrorKind::UnclosedQuote,
+                });
             };
             self.advance(escaped);
             if !(unescape_all || escaped == quote || escaped == '\\') {
@@ -366,7 +429,9 @@ impl<'a> Parser<'a> {
 }
 
 /// One anchored regex for all alternatives; `None` when there are none.
-fn compile_regex(alternatives: impl Iterator<Item = String>) -> Result<Option<Regex>, FilterErrorKind> {
+fn compile_regex(
+    alternatives: impl Iterator<Item = String>,
+) -> Result<Option<Regex>, FilterErrorKind> {
     let mut pattern = String::from(r"\A(?:");
     let mut count = 0;
     for alternative in alternatives {

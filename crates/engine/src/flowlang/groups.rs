@@ -40,13 +40,19 @@ impl LabelledLists {
         for (label, entries) in object {
             let entries = entries
                 .as_array()
-                .ok_or_else(|| LookupError::LabelNotArray { label: label.clone() })?;
+                .ok_or_else(|| LookupError::LabelNotArray {
+                    label: label.clone(),
+                })?;
             let mut strings = Vec::with_capacity(entries.len());
             for entry in entries {
                 match entry {
                     serde_json::Value::String(s) => strings.push(s.clone()),
                     serde_json::Value::Number(n) if allow_numbers => strings.push(n.to_string()),
-                    _ => return Err(LookupError::EntryNotString { label: label.clone() }),
+                    _ => {
+                        return Err(LookupError::EntryNotString {
+                            label: label.clone(),
+                        });
+                    }
                 }
             }
             lists.push((label.clone(), strings));
@@ -88,7 +94,10 @@ impl<'de> Deserialize<'de> for LabelledLists {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("an object of label → array of strings")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<LabelledLists, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LabelledLists, A::Error> {
                 let mut lists: Vec<(String, Vec<String>)> = Vec::new();
                 while let Some(label) = access.next_key::<String>()? {
                     let entries: EntryList = access.next_value()?;
@@ -148,20 +157,35 @@ trait AddressBits: Copy + Eq + std::hash::Hash {
 
 impl AddressBits for u32 {
     fn masked(self, prefix_len: u8) -> u32 {
-        self & u32::MAX.checked_shl(u32::from(32 - prefix_len.min(32))).unwrap_or(0)
+        self & u32::MAX
+            .checked_shl(u32::from(32 - prefix_len.min(32)))
+            .unwrap_or(0)
     }
 }
 
 impl AddressBits for u128 {
     fn masked(self, prefix_len: u8) -> u128 {
-        self & u128::MAX.checked_shl(u32::from(128 - prefix_len.min(128))).unwrap_or(0)
+        self & u128::MAX
+            .checked_shl(u32::from(128 - prefix_len.min(128)))
+            .unwrap_or(0)
     }
 }
 
 impl<A: AddressBits> PrefixTable<A> {
     fn insert(&mut self, network: A, prefix_len: u8, label: u32) {
-        let position = match self.by_length.iter().position(|(len, _)| *len <= prefix_len) {
-            Some(i) if self.by_length.get(i).is_some_and(|(len, _)| *len == prefix_len) => i,
+        let position = match self
+            .by_length
+            .iter()
+            .position(|(len, _)| *len <= prefix_len)
+        {
+            Some(i)
+                if self
+                    .by_length
+                    .get(i)
+                    .is_some_and(|(len, _)| *len == prefix_len) =>
+            {
+                i
+            }
             Some(i) => {
                 self.by_length.insert(i, (prefix_len, FastMap::default()));
                 i
@@ -205,7 +229,10 @@ impl AddressGroup {
     }
 
     fn from_lists(source: LabelledLists) -> Result<Self, LookupError> {
-        let mut group = AddressGroup { source: LabelledLists::default(), ..Default::default() };
+        let mut group = AddressGroup {
+            source: LabelledLists::default(),
+            ..Default::default()
+        };
         for (index, (label, entries)) in source.0.iter().enumerate() {
             let label_index = u32::try_from(index).unwrap_or(u32::MAX);
             for entry in entries {
@@ -214,8 +241,16 @@ impl AddressGroup {
                     entry: entry.clone(),
                 })?;
                 match net {
-                    IpNet::V4(v4) => group.v4.insert(u32::from(v4.addr()), v4.prefix_len(), label_index),
-                    IpNet::V6(v6) => group.v6.insert(u128::from(v6.addr()), v6.prefix_len(), label_index),
+                    IpNet::V4(v4) => {
+                        group
+                            .v4
+                            .insert(u32::from(v4.addr()), v4.prefix_len(), label_index)
+                    }
+                    IpNet::V6(v6) => {
+                        group
+                            .v6
+                            .insert(u128::from(v6.addr()), v6.prefix_len(), label_index)
+                    }
                 }
             }
         }
@@ -229,16 +264,25 @@ impl AddressGroup {
             IpAddr::V4(v4) => self.v4.lookup(u32::from(v4)),
             IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
                 // IPv4-mapped addresses (::ffff:a.b.c.d) match IPv4 prefixes.
-                Some(v4) => self.v4.lookup(u32::from(v4)).or_else(|| self.v6.lookup(u128::from(v6))),
+                Some(v4) => self
+                    .v4
+                    .lookup(u32::from(v4))
+                    .or_else(|| self.v6.lookup(u128::from(v6))),
                 None => self.v6.lookup(u128::from(v6)),
             },
         }?;
-        self.source.0.get(index as usize).map(|(label, _)| label.as_str())
+        self.source
+            .0
+            .get(index as usize)
+            .map(|(label, _)| label.as_str())
     }
 
     /// Labels with their CIDR strings exactly as supplied.
     pub fn labels(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.source.0.iter().map(|(label, entries)| (label.as_str(), entries.as_slice()))
+        self.source
+            .0
+            .iter()
+            .map(|(label, entries)| (label.as_str(), entries.as_slice()))
     }
 
     /// The JSON object this group was built from.
@@ -309,12 +353,18 @@ impl LookupMap {
     /// The label listing `value`.
     pub fn lookup(&self, value: &str) -> Option<&str> {
         let index = *self.by_value.get(value)?;
-        self.source.0.get(index as usize).map(|(label, _)| label.as_str())
+        self.source
+            .0
+            .get(index as usize)
+            .map(|(label, _)| label.as_str())
     }
 
     /// Labels with their values exactly as supplied.
     pub fn labels(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.source.0.iter().map(|(label, entries)| (label.as_str(), entries.as_slice()))
+        self.source
+            .0
+            .iter()
+            .map(|(label, entries)| (label.as_str(), entries.as_slice()))
     }
 
     /// The JSON object this map was built from.
@@ -331,7 +381,9 @@ impl Serialize for LookupMap {
 
 impl<'de> Deserialize<'de> for LookupMap {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(LookupMap::from_lists(LabelledLists::deserialize(deserializer)?))
+        Ok(LookupMap::from_lists(LabelledLists::deserialize(
+            deserializer,
+        )?))
     }
 }
 
@@ -349,7 +401,11 @@ impl Lookups {
     }
 
     /// Adds or replaces a group; returns the previous one.
-    pub fn set_group(&mut self, name: impl Into<String>, group: AddressGroup) -> Option<AddressGroup> {
+    pub fn set_group(
+        &mut self,
+        name: impl Into<String>,
+        group: AddressGroup,
+    ) -> Option<AddressGroup> {
         self.groups.insert(name.into(), group)
     }
 
@@ -363,7 +419,9 @@ impl Lookups {
 
     /// All groups (unordered).
     pub fn groups(&self) -> impl Iterator<Item = (&str, &AddressGroup)> {
-        self.groups.iter().map(|(name, group)| (name.as_str(), group))
+        self.groups
+            .iter()
+            .map(|(name, group)| (name.as_str(), group))
     }
 
     /// Adds or replaces a map; returns the previous one.
@@ -417,7 +475,9 @@ mod tests {
 
     #[test]
     fn no_match_and_tie_break() {
-        let group = AddressGroup::from_labels([("a", vec!["10.0.0.0/8"]), ("b", vec!["10.0.0.0/8"])]).unwrap();
+        let group =
+            AddressGroup::from_labels([("a", vec!["10.0.0.0/8"]), ("b", vec!["10.0.0.0/8"])])
+                .unwrap();
         assert_eq!(group.lookup(ip("10.0.0.1")), Some("a"));
         assert_eq!(group.lookup(ip("11.0.0.1")), None);
         assert_eq!(group.lookup(ip("::1")), None);
@@ -431,13 +491,24 @@ mod tests {
 
     #[test]
     fn invalid_cidr_is_named() {
-        let err = AddressGroup::from_json(&json!({"ok": ["10.0.0.0/8"], "bad": ["10.0.0.0/33"]})).unwrap_err();
-        assert_eq!(err.to_string(), "label 'bad': invalid CIDR or IP address '10.0.0.0/33'");
+        let err = AddressGroup::from_json(&json!({"ok": ["10.0.0.0/8"], "bad": ["10.0.0.0/33"]}))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "label 'bad': invalid CIDR or IP address '10.0.0.0/33'"
+        );
         let err = AddressGroup::from_json(&json!({"bad": "10.0.0.0/8"})).unwrap_err();
         assert_eq!(err.to_string(), "label 'bad': must be an array");
-        assert_eq!(AddressGroup::from_json(&json!([1])).unwrap_err(), LookupError::NotAnObject);
+        assert_eq!(
+            AddressGroup::from_json(&json!([1])).unwrap_err(),
+            LookupError::NotAnObject
+        );
         let err = serde_json::from_str::<AddressGroup>(r#"{"x":["nonsense"]}"#).unwrap_err();
-        assert!(err.to_string().contains("invalid CIDR or IP address 'nonsense'"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("invalid CIDR or IP address 'nonsense'"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -450,7 +521,8 @@ mod tests {
 
     #[test]
     fn maps_match_whole_values() {
-        let map: LookupMap = serde_json::from_str(r#"{"web":["80","443",8080],"dns":["53"],"dup":["80"]}"#).unwrap();
+        let map: LookupMap =
+            serde_json::from_str(r#"{"web":["80","443",8080],"dns":["53"],"dup":["80"]}"#).unwrap();
         assert_eq!(map.lookup("443"), Some("web"));
         assert_eq!(map.lookup("8080"), Some("web"));
         assert_eq!(map.lookup("80"), Some("web"));

@@ -227,11 +227,37 @@ mod tests {
     #[test]
     fn spec_names_are_known() {
         for name in [
-            "macsource", "ethernetprotocol", "isunicast", "arpipsender", "stack", "ipsource", "ipdscpname",
-            "ip_offset", "ip6flowlabel", "tcpflags", "icmpunreachableport", "inputifindex", "direction",
-            "vxlanvni", "genevevni", "dnsqname", "dnsqr", "httpurl", "uripath", "bgpdestinationaspath",
-            "queuedepth", "vlansource", "reason", "ibbt_offset", "ibbtrdmalen", "tcprtt", "agent", "bytes",
-            "frames", "requests", "duration",
+            "macsource",
+            "ethernetprotocol",
+            "isunicast",
+            "arpipsender",
+            "stack",
+            "ipsource",
+            "ipdscpname",
+            "ip_offset",
+            "ip6flowlabel",
+            "tcpflags",
+            "icmpunreachableport",
+            "inputifindex",
+            "direction",
+            "vxlanvni",
+            "genevevni",
+            "dnsqname",
+            "dnsqr",
+            "httpurl",
+            "uripath",
+            "bgpdestinationaspath",
+            "queuedepth",
+            "vlansource",
+            "reason",
+            "ibbt_offset",
+            "ibbtrdmalen",
+            "tcprtt",
+            "agent",
+            "bytes",
+            "frames",
+            "requests",
+            "duration",
         ] {
             assert!(KeyName::parse(name).is_some(), "{name}");
         }
@@ -241,11 +267,35 @@ mod tests {
     fn layer_suffix() {
         assert_eq!(
             FlowKey::parse("ipsource.1"),
-            Some(FlowKey { name: KeyName::IpSource, layer: 1 })
+            Some(FlowKey {
+                name: KeyName::IpSource,
+                layer: 1
+            })
         );
-        assert_eq!(FlowKey::parse("ipsource.1").map(|k| k.to_string()).as_deref(), Some("ipsource.1"));
-        assert_eq!(FlowKey::parse("macsource"), Some(FlowKey { name: KeyName::MacSource, layer: 0 }));
-        for bad in ["ipsource.0", "ipsource.4", "ipsource.01", "ipsource.", "ipsorce", "IPSOURCE", "", ".1", "ipsource.1.1"] {
+        assert_eq!(
+            FlowKey::parse("ipsource.1")
+                .map(|k| k.to_string())
+                .as_deref(),
+            Some("ipsource.1")
+        );
+        assert_eq!(
+            FlowKey::parse("macsource"),
+            Some(FlowKey {
+                name: KeyName::MacSource,
+                layer: 0
+            })
+        );
+        for bad in [
+            "ipsource.0",
+            "ipsource.4",
+            "ipsource.01",
+            "ipsource.",
+            "ipsorce",
+            "IPSOURCE",
+            "",
+            ".1",
+            "ipsource.1.1",
+        ] {
             assert_eq!(FlowKey::parse(bad), None, "{bad}");
         }
     }

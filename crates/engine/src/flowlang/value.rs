@@ -3,10 +3,10 @@
 
 use std::hash::BuildHasher;
 
+use super::AttributeSource;
 use super::expr::{ExprError, KeyExpr};
 use super::groups::Lookups;
 use super::keyname::FlowKey;
-use super::AttributeSource;
 
 /// Most entries accepted in a definition's `values` list.
 pub const MAX_VALUES: usize = 8;
@@ -110,13 +110,23 @@ impl ValueSpec {
         } else if rest.is_empty() {
             return Err(ValueError::Empty);
         } else {
-            ValueSource::Numeric(FlowKey::parse(rest).ok_or_else(|| ValueError::UnknownKey(rest.to_owned()))?)
+            ValueSource::Numeric(
+                FlowKey::parse(rest).ok_or_else(|| ValueError::UnknownKey(rest.to_owned()))?,
+            )
         };
-        Ok(ValueSpec { aggregation, source })
+        Ok(ValueSpec {
+            aggregation,
+            source,
+        })
     }
 
     /// Reads this value from a sample. `scratch` is used (and restored) for `count:`.
-    pub fn sample<S: AttributeSource + ?Sized>(&self, src: &S, lookups: &Lookups, scratch: &mut String) -> SampleValue {
+    pub fn sample<S: AttributeSource + ?Sized>(
+        &self,
+        src: &S,
+        lookups: &Lookups,
+        scratch: &mut String,
+    ) -> SampleValue {
         match &self.source {
             ValueSource::Numeric(key) => match src.numeric_attribute(key.name, key.layer) {
                 Some(number) if number.is_finite() => SampleValue::Number(number),
@@ -148,7 +158,11 @@ pub struct FlowValues {
 
 impl FlowValues {
     pub fn new(value: SampleValue) -> Self {
-        FlowValues { value, extra: [SampleValue::Missing; MAX_VALUES], extra_len: 0 }
+        FlowValues {
+            value,
+            extra: [SampleValue::Missing; MAX_VALUES],
+            extra_len: 0,
+        }
     }
 
     /// Appends one `values` entry; ignored beyond [`MAX_VALUES`].
@@ -161,7 +175,9 @@ impl FlowValues {
 
     /// The `values` entries, in definition order.
     pub fn values(&self) -> &[SampleValue] {
-        self.extra.get(..usize::from(self.extra_len)).unwrap_or_default()
+        self.extra
+            .get(..usize::from(self.extra_len))
+            .unwrap_or_default()
     }
 }
 
@@ -174,7 +190,13 @@ mod tests {
     fn parses_prefixes() {
         let spec = ValueSpec::parse("bytes").unwrap();
         assert_eq!(spec.aggregation, ValueAggregation::Total);
-        assert_eq!(spec.source, ValueSource::Numeric(FlowKey { name: KeyName::Bytes, layer: 0 }));
+        assert_eq!(
+            spec.source,
+            ValueSource::Numeric(FlowKey {
+                name: KeyName::Bytes,
+                layer: 0
+            })
+        );
         for (text, aggregation) in [
             ("rate:frames", ValueAggregation::Rate),
             ("avg:ibbtaethack", ValueAggregation::Avg),
@@ -183,20 +205,30 @@ mod tests {
             ("count:ipsource", ValueAggregation::Count),
             ("count:[mask:ipsource:24]", ValueAggregation::Count),
         ] {
-            assert_eq!(ValueSpec::parse(text).unwrap().aggregation, aggregation, "{text}");
+            assert_eq!(
+                ValueSpec::parse(text).unwrap().aggregation,
+                aggregation,
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn rejects_bad_values() {
         assert_eq!(ValueSpec::parse("").unwrap_err().to_string(), "empty value");
-        assert_eq!(ValueSpec::parse("bps").unwrap_err().to_string(), "unknown numeric flow key 'bps'");
+        assert_eq!(
+            ValueSpec::parse("bps").unwrap_err().to_string(),
+            "unknown numeric flow key 'bps'"
+        );
         assert_eq!(
             ValueSpec::parse("sum:bytes").unwrap_err().to_string(),
             "unknown value prefix 'sum' (expected rate, avg, count, min or max)"
         );
         assert_eq!(ValueSpec::parse("avg:").unwrap_err(), ValueError::Empty);
-        assert_eq!(ValueSpec::parse("count:ipsorce").unwrap_err().to_string(), "count: unknown flow key 'ipsorce'");
+        assert_eq!(
+            ValueSpec::parse("count:ipsorce").unwrap_err().to_string(),
+            "count: unknown flow key 'ipsorce'"
+        );
     }
 
     #[test]
@@ -206,6 +238,9 @@ mod tests {
             values.push(SampleValue::Number(i as f64));
         }
         assert_eq!(values.values().len(), MAX_VALUES);
-        assert_eq!(values.values().last(), Some(&SampleValue::Number((MAX_VALUES - 1) as f64)));
+        assert_eq!(
+            values.values().last(),
+            Some(&SampleValue::Number((MAX_VALUES - 1) as f64))
+        );
     }
 }

@@ -1,7 +1,7 @@
 use super::*;
+use crate::flowlang::MapAttributeSource;
 use crate::flowlang::groups::{AddressGroup, LookupMap};
 use crate::flowlang::keyname::KeyName;
-use crate::flowlang::MapAttributeSource;
 
 fn sample() -> MapAttributeSource {
     MapAttributeSource::new()
@@ -11,7 +11,10 @@ fn sample() -> MapAttributeSource {
         .with("ipsource.1", "172.16.5.4")
         .with("stack", "eth.ip.udp.vxlan.eth.ip6.tcp")
         .with("dnsqname", "www.example.com.")
-        .with("httpurl", "https://user@www.example.com:8443/a/b/index.html?x=1&y=2#top")
+        .with(
+            "httpurl",
+            "https://user@www.example.com:8443/a/b/index.html?x=1&y=2#top",
+        )
         .with("uripath", "/api/v1/flows.json")
         .with("tcpdestinationport", "443")
         .with("bytes", "1500")
@@ -23,11 +26,20 @@ fn lookups() -> Lookups {
     let mut lookups = Lookups::new();
     lookups.set_group(
         "site",
-        AddressGroup::from_labels([("private", vec!["10.0.0.0/8", "192.168.0.0/16"]), ("lab", vec!["10.1.0.0/16"])])
-            .unwrap(),
+        AddressGroup::from_labels([
+            ("private", vec!["10.0.0.0/8", "192.168.0.0/16"]),
+            ("lab", vec!["10.1.0.0/16"]),
+        ])
+        .unwrap(),
     );
-    lookups.set_group("world", AddressGroup::from_labels([("internet", vec!["0.0.0.0/0"])]).unwrap());
-    lookups.set_map("services", LookupMap::from_labels([("web", vec!["80", "443"]), ("dns", vec!["53"])]));
+    lookups.set_group(
+        "world",
+        AddressGroup::from_labels([("internet", vec!["0.0.0.0/0"])]).unwrap(),
+    );
+    lookups.set_map(
+        "services",
+        LookupMap::from_labels([("web", vec!["80", "443"]), ("dns", vec!["53"])]),
+    );
     lookups
 }
 
@@ -36,9 +48,15 @@ fn eval(text: &str) -> Option<String> {
     let expr = KeyExpr::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
     let mut out = String::from("PRE|");
     let present = expr.eval(&sample(), &lookups(), &mut out);
-    assert!(out.starts_with("PRE|"), "{text} clobbered the buffer: {out}");
+    assert!(
+        out.starts_with("PRE|"),
+        "{text} clobbered the buffer: {out}"
+    );
     if !present {
-        assert_eq!(out, "PRE|", "{text}: missing value must leave the buffer unchanged");
+        assert_eq!(
+            out, "PRE|",
+            "{text}: missing value must leave the buffer unchanged"
+        );
         return None;
     }
     Some(out.split_off(4))
@@ -50,7 +68,13 @@ fn err(text: &str) -> String {
 
 #[test]
 fn plain_keys() {
-    assert_eq!(KeyExpr::parse("ipsource").unwrap(), KeyExpr::Attr(FlowKey { name: KeyName::IpSource, layer: 0 }));
+    assert_eq!(
+        KeyExpr::parse("ipsource").unwrap(),
+        KeyExpr::Attr(FlowKey {
+            name: KeyName::IpSource,
+            layer: 0
+        })
+    );
     assert_eq!(eval("ipsource").as_deref(), Some("10.1.2.3"));
     assert_eq!(eval("ipsource.1").as_deref(), Some("172.16.5.4"));
     assert_eq!(eval("ipdestination.1"), None);
@@ -63,8 +87,15 @@ fn mask() {
     assert_eq!(eval("mask:ipsource:8").as_deref(), Some("10.0.0.0"));
     assert_eq!(eval("mask:ipsource:0").as_deref(), Some("0.0.0.0"));
     assert_eq!(eval("mask:ipsource:32").as_deref(), Some("10.1.2.3"));
-    assert_eq!(eval("mask:ipsource:64").as_deref(), Some("10.1.2.3"), "clamped to 32 for IPv4");
-    assert_eq!(eval("mask:ip6source:48").as_deref(), Some("2001:db8:abcd::"));
+    assert_eq!(
+        eval("mask:ipsource:64").as_deref(),
+        Some("10.1.2.3"),
+        "clamped to 32 for IPv4"
+    );
+    assert_eq!(
+        eval("mask:ip6source:48").as_deref(),
+        Some("2001:db8:abcd::")
+    );
     assert_eq!(eval("mask:dnsqname:24"), None, "not an address");
     assert_eq!(eval("mask:ipdestination.1:24"), None);
 }
@@ -74,17 +105,29 @@ fn group_longest_prefix_and_first_groupset() {
     assert_eq!(eval("group:ipsource:site").as_deref(), Some("lab"));
     assert_eq!(eval("group:ipdestination:site").as_deref(), Some("private"));
     assert_eq!(eval("group:ipsource.1:site"), None);
-    assert_eq!(eval("group:ipsource.1:site:world").as_deref(), Some("internet"));
+    assert_eq!(
+        eval("group:ipsource.1:site:world").as_deref(),
+        Some("internet")
+    );
     assert_eq!(eval("group:ipsource:nosuchgroup"), None);
-    assert_eq!(eval("group:ipsource:nosuchgroup:world").as_deref(), Some("internet"));
+    assert_eq!(
+        eval("group:ipsource:nosuchgroup:world").as_deref(),
+        Some("internet")
+    );
 }
 
 #[test]
 fn null_and_or() {
     assert_eq!(eval("null:vxlanvni:none").as_deref(), Some("none"));
     assert_eq!(eval("null:ipsource:none").as_deref(), Some("10.1.2.3"));
-    assert_eq!(eval("null:[group:ipsource.1:site]:[mask:ipsource.1:16]").as_deref(), Some("172.16.0.0"));
-    assert_eq!(eval("or:ipdestination.1:ipsource.1:ipsource").as_deref(), Some("172.16.5.4"));
+    assert_eq!(
+        eval("null:[group:ipsource.1:site]:[mask:ipsource.1:16]").as_deref(),
+        Some("172.16.0.0")
+    );
+    assert_eq!(
+        eval("or:ipdestination.1:ipsource.1:ipsource").as_deref(),
+        Some("172.16.5.4")
+    );
     assert_eq!(eval("or:vxlanvni:ip6destination"), None);
 }
 
@@ -92,14 +135,27 @@ fn null_and_or() {
 fn prefix_and_suffix() {
     assert_eq!(eval("prefix:stack:.:1").as_deref(), Some("eth"));
     assert_eq!(eval("prefix:stack:.:3").as_deref(), Some("eth.ip.udp"));
-    assert_eq!(eval("prefix:stack:.:100").as_deref(), Some("eth.ip.udp.vxlan.eth.ip6.tcp"));
+    assert_eq!(
+        eval("prefix:stack:.:100").as_deref(),
+        Some("eth.ip.udp.vxlan.eth.ip6.tcp")
+    );
     assert_eq!(eval("suffix:stack:.:1").as_deref(), Some("tcp"));
     assert_eq!(eval("suffix:stack:.:2").as_deref(), Some("ip6.tcp"));
     // The trailing dot of a DNS name is an empty last token.
     assert_eq!(eval("suffix:dnsqname:.:3").as_deref(), Some("example.com."));
-    assert_eq!(eval("suffix:dnsqname:.:9").as_deref(), Some("www.example.com."));
-    assert_eq!(eval("prefix:[uri:httpurl:path]:/:3").as_deref(), Some("/a/b"));
-    assert_eq!(eval("suffix:stack:ip.:1").as_deref(), Some("udp.vxlan.eth.ip6.tcp"), "multi-char delimiter");
+    assert_eq!(
+        eval("suffix:dnsqname:.:9").as_deref(),
+        Some("www.example.com.")
+    );
+    assert_eq!(
+        eval("prefix:[uri:httpurl:path]:/:3").as_deref(),
+        Some("/a/b")
+    );
+    assert_eq!(
+        eval("suffix:stack:ip.:1").as_deref(),
+        Some("udp.vxlan.eth.ip6.tcp"),
+        "multi-char delimiter"
+    );
 }
 
 #[test]
@@ -109,47 +165,96 @@ fn range_and_eq() {
     assert_eq!(eval("range:bytes:1519").as_deref(), Some("false"));
     assert_eq!(eval("range:bytes:1000").as_deref(), Some("true"));
     assert_eq!(eval("range:bytes:-5.5:1e4").as_deref(), Some("true"));
-    assert_eq!(eval("range:ipsource:1"), None, "non-numeric value is missing");
+    assert_eq!(
+        eval("range:ipsource:1"),
+        None,
+        "non-numeric value is missing"
+    );
     assert_eq!(eval("range:vxlanvni:1"), None);
     assert_eq!(eval("eq:ipsource:ipsource").as_deref(), Some("true"));
     assert_eq!(eval("eq:ipsource:ipdestination").as_deref(), Some("false"));
-    assert_eq!(eval("eq:[mask:ipsource:8]:[mask:ipsource:8]").as_deref(), Some("true"));
+    assert_eq!(
+        eval("eq:[mask:ipsource:8]:[mask:ipsource:8]").as_deref(),
+        Some("true")
+    );
     assert_eq!(eval("eq:ipsource:vxlanvni"), None);
 }
 
 #[test]
 fn concat_with_escaped_separator() {
-    assert_eq!(eval("concat:-:ipsource:ipdestination").as_deref(), Some("10.1.2.3-192.168.7.9"));
-    assert_eq!(eval(r"concat:\::ipsource:tcpdestinationport").as_deref(), Some("10.1.2.3:443"));
-    assert_eq!(eval("concat::ipsource:tcpdestinationport").as_deref(), Some("10.1.2.3443"));
+    assert_eq!(
+        eval("concat:-:ipsource:ipdestination").as_deref(),
+        Some("10.1.2.3-192.168.7.9")
+    );
+    assert_eq!(
+        eval(r"concat:\::ipsource:tcpdestinationport").as_deref(),
+        Some("10.1.2.3:443")
+    );
+    assert_eq!(
+        eval("concat::ipsource:tcpdestinationport").as_deref(),
+        Some("10.1.2.3443")
+    );
     assert_eq!(eval("concat:-:ipsource:vxlanvni"), None);
 }
 
 #[test]
 fn if_then_else() {
-    assert_eq!(eval("if:[first:stack:.:ip:ip6]:ip:ipsource:ip6source").as_deref(), Some("10.1.2.3"));
-    assert_eq!(eval("if:[first:stack:.:ip:ip6]:ip6:ipsource:ip6source").as_deref(), Some("2001:db8:abcd:12::1"));
-    assert_eq!(eval("if:tcpdestinationport:443:https:other").as_deref(), Some("https"));
-    assert_eq!(eval("if:tcpdestinationport:80:https:other").as_deref(), Some("other"));
-    assert_eq!(eval("if:vxlanvni:1:yes:no").as_deref(), Some("no"), "missing condition takes else");
-    assert_eq!(eval("if:vxlanvni:1:yes:vlan"), None, "else names a missing key");
-    assert_eq!(eval("if:bytes:1500:[mask:ipsource:16]:x").as_deref(), Some("10.1.0.0"));
+    assert_eq!(
+        eval("if:[first:stack:.:ip:ip6]:ip:ipsource:ip6source").as_deref(),
+        Some("10.1.2.3")
+    );
+    assert_eq!(
+        eval("if:[first:stack:.:ip:ip6]:ip6:ipsource:ip6source").as_deref(),
+        Some("2001:db8:abcd:12::1")
+    );
+    assert_eq!(
+        eval("if:tcpdestinationport:443:https:other").as_deref(),
+        Some("https")
+    );
+    assert_eq!(
+        eval("if:tcpdestinationport:80:https:other").as_deref(),
+        Some("other")
+    );
+    assert_eq!(
+        eval("if:vxlanvni:1:yes:no").as_deref(),
+        Some("no"),
+        "missing condition takes else"
+    );
+    assert_eq!(
+        eval("if:vxlanvni:1:yes:vlan"),
+        None,
+        "else names a missing key"
+    );
+    assert_eq!(
+        eval("if:bytes:1500:[mask:ipsource:16]:x").as_deref(),
+        Some("10.1.0.0")
+    );
 }
 
 #[test]
 fn first_scans_key_order() {
     assert_eq!(eval("first:stack:.:ip:ip6").as_deref(), Some("ip"));
-    assert_eq!(eval("first:stack:.:ip6:ip").as_deref(), Some("ip"), "key order, not list order");
+    assert_eq!(
+        eval("first:stack:.:ip6:ip").as_deref(),
+        Some("ip"),
+        "key order, not list order"
+    );
     assert_eq!(eval("first:stack:.:tcp:udp").as_deref(), Some("udp"));
     assert_eq!(eval("first:stack:.:ibbt"), None);
 }
 
 #[test]
 fn map_lookup() {
-    assert_eq!(eval("map:tcpdestinationport:services").as_deref(), Some("web"));
+    assert_eq!(
+        eval("map:tcpdestinationport:services").as_deref(),
+        Some("web")
+    );
     assert_eq!(eval("map:bytes:services"), None);
     assert_eq!(eval("map:tcpdestinationport:nosuchmap"), None);
-    assert_eq!(eval("null:[map:bytes:services]:other").as_deref(), Some("other"));
+    assert_eq!(
+        eval("null:[map:bytes:services]:other").as_deref(),
+        Some("other")
+    );
 }
 
 #[test]
@@ -175,9 +280,16 @@ fn uri_parts() {
         ("extension", Some("html")),
     ];
     for (part, expected) in cases {
-        assert_eq!(eval(&format!("uri:httpurl:{part}")).as_deref(), expected, "{part}");
+        assert_eq!(
+            eval(&format!("uri:httpurl:{part}")).as_deref(),
+            expected,
+            "{part}"
+        );
     }
-    assert_eq!(eval("uri:uripath:path").as_deref(), Some("/api/v1/flows.json"));
+    assert_eq!(
+        eval("uri:uripath:path").as_deref(),
+        Some("/api/v1/flows.json")
+    );
     assert_eq!(eval("uri:uripath:extension").as_deref(), Some("json"));
     assert_eq!(eval("uri:uripath:host"), None);
     assert_eq!(eval("uri:uripath:query"), None);
@@ -188,8 +300,14 @@ fn uri_edge_cases() {
     fn part(uri: &str, part: UriPart) -> Option<&str> {
         uri_part(uri, part).and_then(|(a, b)| uri.get(a..b))
     }
-    assert_eq!(part("http://[2001:db8::1]:8080/x", UriPart::Host), Some("2001:db8::1"));
-    assert_eq!(part("http://[2001:db8::1]:8080/x", UriPart::Port), Some("8080"));
+    assert_eq!(
+        part("http://[2001:db8::1]:8080/x", UriPart::Host),
+        Some("2001:db8::1")
+    );
+    assert_eq!(
+        part("http://[2001:db8::1]:8080/x", UriPart::Port),
+        Some("8080")
+    );
     assert_eq!(part("http://[2001:db8::1]/x", UriPart::Port), None);
     assert_eq!(part("http://h", UriPart::Path), None);
     assert_eq!(part("http://h", UriPart::Host), Some("h"));
@@ -207,35 +325,68 @@ fn parse_errors_are_exact() {
     assert_eq!(err(""), "empty key");
     assert_eq!(err("ipsorce"), "unknown flow key 'ipsorce'");
     assert_eq!(err("ipsource.5"), "unknown flow key 'ipsource.5'");
-    assert_eq!(err("country:ipsource"), "unsupported key function 'country'");
-    assert_eq!(err("null:[asn:ipsource]:x"), "unsupported key function 'asn'");
-    assert_eq!(err("frobnicate:ipsource"), "unknown key function 'frobnicate'");
+    assert_eq!(
+        err("country:ipsource"),
+        "unsupported key function 'country'"
+    );
+    assert_eq!(
+        err("null:[asn:ipsource]:x"),
+        "unsupported key function 'asn'"
+    );
+    assert_eq!(
+        err("frobnicate:ipsource"),
+        "unknown key function 'frobnicate'"
+    );
     assert_eq!(err("mask:ipsource"), "mask: expected 2 arguments, got 1");
     assert_eq!(err("mask:ipsource:129"), "mask: invalid bits '129'");
     assert_eq!(err("mask:ipsource:x"), "mask: invalid bits 'x'");
-    assert_eq!(err("mask:ipsource:[bytes]"), "mask: bits must be a literal, not a [ ] expression");
+    assert_eq!(
+        err("mask:ipsource:[bytes]"),
+        "mask: bits must be a literal, not a [ ] expression"
+    );
     assert_eq!(err("prefix:stack:.:0"), "prefix: invalid token count '0'");
     assert_eq!(err("suffix:stack::1"), "suffix: invalid delimiter ''");
     assert_eq!(err("range:bytes:10:5"), "range: invalid upper bound '5'");
     assert_eq!(err("range:bytes:a"), "range: invalid lower bound 'a'");
-    assert_eq!(err("range:bytes:1:2:3"), "range: expected 2 or 3 arguments, got 4");
-    assert_eq!(err("or:ipsource"), "or: expected at least 2 arguments, got 1");
+    assert_eq!(
+        err("range:bytes:1:2:3"),
+        "range: expected 2 or 3 arguments, got 4"
+    );
+    assert_eq!(
+        err("or:ipsource"),
+        "or: expected at least 2 arguments, got 1"
+    );
     assert_eq!(err("if:a:b:c"), "if: expected 4 arguments, got 3");
     assert_eq!(err("uri:httpurl:hostname"), "uri: invalid part 'hostname'");
     assert_eq!(err("bits:ip6flowlabel:1.5"), "bits: invalid mask '1.5'");
     assert_eq!(err("mask:ipsorce:24"), "unknown flow key 'ipsorce'");
     assert_eq!(err("mask:[ipsource:24"), "unclosed '[' at position 5");
     assert_eq!(err("mask:ipsource]:24"), "unexpected ']' at position 13");
-    assert_eq!(err("mask:ip[source]:24"), "'[' at position 7 must start an argument");
-    assert_eq!(err("mask:[ipsource]x:24"), "unexpected text after ']' at position 15");
+    assert_eq!(
+        err("mask:ip[source]:24"),
+        "'[' at position 7 must start an argument"
+    );
+    assert_eq!(
+        err("mask:[ipsource]x:24"),
+        "unexpected text after ']' at position 15"
+    );
     assert_eq!(err("ipsource\\"), "trailing '\\' at end of expression");
 }
 
 #[test]
 fn nesting_depth_is_bounded() {
-    let nest = |levels: usize| format!("{}ipsource{}", "[null:".repeat(levels), ":x]".repeat(levels));
+    let nest = |levels: usize| {
+        format!(
+            "{}ipsource{}",
+            "[null:".repeat(levels),
+            ":x]".repeat(levels)
+        )
+    };
     assert!(KeyExpr::parse(&nest(MAX_EXPR_DEPTH)).is_ok());
-    assert_eq!(KeyExpr::parse(&nest(MAX_EXPR_DEPTH + 1)).unwrap_err(), ExprError::TooDeep);
+    assert_eq!(
+        KeyExpr::parse(&nest(MAX_EXPR_DEPTH + 1)).unwrap_err(),
+        ExprError::TooDeep
+    );
     let brackets = format!("{}ipsource{}", "[".repeat(100), "]".repeat(100));
     assert_eq!(KeyExpr::parse(&brackets).unwrap_err(), ExprError::TooDeep);
 }

@@ -1,2 +1,48 @@
-//! rtflow-engine
+//! rtflow-engine: the sFlow-RT compatible analytics core.
+//!
+//! Pure logic, no I/O, no threads; time is injected (`now: Millis`). The server wraps one [`Engine`] in a
+//! mutex, feeds it datagrams ([`Engine::ingest_sflow`]) and calls [`Engine::tick`] periodically.
+
+mod activeflows;
+mod adapter;
+mod agents;
+mod attributes;
+mod config;
+mod counters;
+mod engine;
+mod engine_query;
+mod error;
+mod events;
 pub mod flowlang;
+mod flowlog;
+mod forwarding;
+mod metrics;
+mod query;
+mod ring;
+mod sample;
+mod sequence;
+mod thresholds;
+mod topology;
+
+pub use adapter::{IngestError, IngestSummary};
+pub use agents::AgentInfo;
+pub use attributes::{PacketFields, SampleAttributes};
+pub use config::EngineConfig;
+pub use engine::{AnalyzerStats, Engine};
+pub use engine_query::{ActiveFlow, ActiveFlowQuery, MetricSelection};
+pub use error::{EngineError, ObjectKind};
+pub use events::Event;
+pub use flowlang::{AggMode, DefinitionError, FlowDefinition};
+pub use flowlog::FlowRecord;
+pub use forwarding::{DEFAULT_SFLOW_PORT, Forwarding};
+pub use metrics::{Metric, MetricValue, Quartiles, Statistic, TopKey};
+pub use query::{
+    AgentSelector, AgentToken, Aggregation, MetricSpec, QueryError, QueryFilter, SortSpec,
+    glob_match,
+};
+pub use sample::{
+    CounterSample, CounterValue, DataSource, DataSourceParseError, DatagramInfo, FlowSample,
+    GatewayInfo, Input, Millis, Port, QueueInfo, RouterInfo, SwitchInfo, TcpInfo,
+};
+pub use thresholds::{DEFAULT_THRESHOLD_TIMEOUT_S, Threshold, TriggeredState};
+pub use topology::{Topology, TopologyLink, TopologyNode, TopologyPort};

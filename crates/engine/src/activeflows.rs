@@ -1,0 +1,655 @@
+//! Active flows of one flow definition at one data source: exponentially decayed rates, top-N plus a bounded
+//! candidate set.
+//!
+//! Decay uses a time-inflated accumulator: a contribution `x` at time `t` is added as `x·e^{(t-epoch)/τ}`, so
+//! nothing is touched on ageing; the current value is `acc·e^{-(now-epoch)/τ}/τ`. A steady `r` per second thus
+//! converges to `r`. All tables of a definition share one epoch, so raw accumulators compare directly (ranking
+//! never needs an `exp`), and the engine rebases the epoch before the inflation factor gets large.
+
+use foldhash::HashMap;
+
+use crate::flowlang::{FlowValues, SampleValue, ValueAggregation};
+use crate::sample::Millis;
+
+/// Rebase once the inflation exponent passes this (e^200 ≈ 7e86, far from f64 overflow even × 1e15 bytes).
+const REBASE_EXPONENT: f64 = 200.0;
+
+/// How a value of a flow definition accumulates (from the value prefix, spec §3.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Accumulate {
+    /// Decayed rate per second (plain values and `rate:`), scaled by the sampling rate.
+    Rate,
+    /// Sampling-weighted decayed average per sample (`avg:`).
+    Average,
+    /// Smallest value seen (`min:`).
+    Min,
+    /// Largest value seen (`max:`).
+    Max,
+    /// Approximate number of distinct values seen (`count:`), by linear counting over a 256-bit map.
+    Distinct,
+}
+
+/// Shared decay clock of one flow definition.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DecayClock {
+    tau_ms: f64,
+    epoch: Millis,
+    cached_now: Millis,
+    cached_inflation: f64,
+}
+
+impl From<ValueAggregation> for Accumulate {
+    fn from(aggregation: ValueAggregation) -> Self {
+        match aggregation {
+            ValueAggregation::Total | ValueAggregation::Rate => Accumulate::Rate,
+            ValueAggregation::Avg => Accumulate::Average,
+            ValueAggregation::Count => Accumulate::Distinct,
+            ValueAggregation::Min => Accumulate::Min,
+            ValueAggregation::Max => Accumulate::Max,
+        }
+    }
+}
+
+impl DecayClock {
+    pub fn new(t_seconds: f64, now: Millis) -> Self {
+        Self {
+            tau_ms: (t_seconds * 1000.0).max(1.0),
+            epoch: now,
+            cached_now: now,
+            cached_inflation: 1.0,
+        }
+    }
+
+    pub fn tau_seconds(&self) -> f64 {
+        self.tau_ms / 1000.0
+    }
+
+    /// `e^{(now-epoch)/τ}`, cached per millisecond.
+    #[inline]
+    pub fn inflation(&mut self, now: Millis) -> f64 {
+        if now != self.cached_now {
+            self.cached_now = now;
+            self.cached_inflation = (now.saturating_sub(self.epoch) as f64 / self.tau_ms).exp();
+        }
+        self.cached_inflation
+    }
+
+    /// Converts a raw accumulator to a rate per second at `now`.
+    pub fn rate_factor(&self, now: Millis) -> f64 {
+        let deflation = (-(now.saturating_sub(self.epoch) as f64) / self.tau_ms).exp();
+        deflation / self.tau_seconds()
+    }
+
+    /// Whether the epoch should move to `now`; if so returns the factor to multiply accumulators by.
+    pub fn needs_rebase(&self, now: Millis) -> Option<f64> {
+        let exponent = now.saturating_sub(self.epoch) as f64 / self.tau_ms;
+        (exponent > REBASE_EXPONENT).then(|| (-exponent).exp())
+    }
+
+    /// When [`needs_rebase`](Self::needs_rebase) starts returning a factor.
+    pub fn rebase_due(&self) -> Millis {
+        self.epoch
+            .saturating_add((REBASE_EXPONENT * self.tau_ms) as Millis)
+    }
+
+    pub fn rebase(&mut self, now: Millis) {
+        self.epoch = now;
+        self.cached_now = now;
+        self.cached_inflation = 1.0;
+    }
+}
+
+/// Settings shared by all tables of one definition.
+#[derive(Clone, Debug)]
+pub(crate) struct TableParams {
+    pub n: usize,
+    /// Entries kept after pruning (the top `n` plus candidates).
+    pub capacity: usize,
+    pub accumulate: Vec<Accumulate>,
+    pub log: bool,
+    pub flow_start: bool,
+    pub active_timeout_ms: u64,
+    /// A flow with no sample for this long has ended.
+    pub idle_ms: u64,
+}
+
+/// Accumulator of one value of one flow.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ValueAcc {
+    /// Rate: inflated sum. Average: inflated weighted sum. Min/Max: the extreme. Distinct: unused.
+    sum: f64,
+    /// Average: inflated weight. Distinct: unused.
+    weight: f64,
+    /// Distinct: linear-counting bitmap.
+    bits: [u64; 4],
+}
+
+impl Default for ValueAcc {
+    fn default() -> Self {
+        Self::EMPTY
+    }
+}
+
+impl ValueAcc {
+    const EMPTY: ValueAcc = ValueAcc {
+        sum: 0.0,
+        weight: 0.0,
+        bits: [0; 4],
+    };
+
+    fn new(kind: Accumulate) -> Self {
+        let mut acc = Self::EMPTY;
+        match kind {
+            Accumulate::Min => acc.sum = f64::INFINITY,
+            Accumulate::Max => acc.sum = f64::NEG_INFINITY,
+            _ => {}
+        }
+        acc
+    }
+
+    #[inline]
+    fn add(&mut self, kind: Accumulate, value: SampleValue, scale: f64, inflation: f64) {
+        let value = match value {
+            SampleValue::Number(v) => v,
+            SampleValue::Distinct(hash) => {
+                if kind == Accumulate::Distinct {
+                    let h = (hash.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize;
+                    if let Some(word) = self.bits.get_mut(h / 64) {
+                        *word |= 1 << (h % 64);
+                    }
+                }
+                return;
+            }
+            SampleValue::Missing => return,
+        };
+        match kind {
+            Accumulate::Rate => self.sum += value * scale * inflation,
+            Accumulate::Average => {
+                self.sum += value * scale * inflation;
+                self.weight += scale * inflation;
+            }
+            Accumulate::Min => self.sum = self.sum.min(value),
+            Accumulate::Max => self.sum = self.sum.max(value),
+            // Fed by `SampleValue::Distinct` above.
+            Accumulate::Distinct => {}
+        }
+    }
+
+    fn current(&self, kind: Accumulate, rate_factor: f64) -> f64 {
+        match kind {
+            Accumulate::Rate => self.sum * rate_factor,
+            Accumulate::Average if self.weight > 0.0 => self.sum / self.weight,
+            Accumulate::Average => 0.0,
+            Accumulate::Min | Accumulate::Max if self.sum.is_finite() => self.sum,
+            Accumulate::Min | Accumulate::Max => 0.0,
+            Accumulate::Distinct => {
+                let zeros: u32 = self.bits.iter().map(|w| w.count_zeros()).sum();
+                if zeros == 0 {
+                    // Saturated: the estimate's upper end for m = 256.
+                    256.0 * (256f64).ln()
+                } else {
+                    -256.0 * (f64::from(zeros) / 256.0).ln()
+                }
+            }
+        }
+    }
+
+    fn rebase(&mut self, kind: Accumulate, factor: f64) {
+        if matches!(kind, Accumulate::Rate | Accumulate::Average) {
+            self.sum *= factor;
+            self.weight *= factor;
+        }
+    }
+}
+
+/// One active flow.
+#[derive(Clone, Debug)]
+pub(crate) struct FlowEntry {
+    /// Inflated rate accumulator of the first value, used for ranking when it is a rate.
+    values: Vec<ValueAcc>,
+    pub last_seen: Millis,
+    /// Start of the current flow-log period.
+    pub period_start: Millis,
+    /// Scaled total of the first value since `period_start` (the flow record's `value`).
+    pub period_total: f64,
+}
+
+/// A flow that ended or reached its active timeout, to be written to the flow log.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct LoggedFlow {
+    pub key: String,
+    pub value: f64,
+    pub start: Millis,
+    pub end: Millis,
+}
+
+/// Active flows of one definition at one data source.
+#[derive(Debug, Default)]
+pub(crate) struct FlowTable {
+    /// Generation of the definition this table was built for; a mismatch means the slot was redefined.
+    pub generation: u64,
+    entries: HashMap<Box<str>, FlowEntry>,
+    /// Inflated total of the first value over all samples (the flow metric's value).
+    total: ValueAcc,
+    pub last_update: Millis,
+}
+
+/// A snapshot of one flow's current values.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct FlowSnapshot {
+    pub key: String,
+    pub value: f64,
+    pub values: Vec<f64>,
+    pub last_seen: Millis,
+}
+
+impl FlowTable {
+    pub fn new(generation: u64) -> Self {
+        Self {
+            generation,
+            ..Self::default()
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Adds one sample. `values` are raw per-packet values (before scaling); `scale` is the sampling rate.
+    /// Returns a flow-start record when the definition logs flow starts and this key is new.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn add(
+        &mut self,
+        params: &TableParams,
+        inflation: f64,
+        now: Millis,
+        key: &str,
+        values: &FlowValues,
+        scale: f64,
+        logged: &mut Vec<LoggedFlow>,
+    ) {
+        self.last_update = now;
+        let first = match values.value {
+            SampleValue::Number(v) => v,
+            _ => 0.0,
+        };
+        let all = || std::iter::once(&values.value).chain(values.values());
+        self.total.sum += first * scale * inflation;
+        if let Some(entry) = self.entries.get_mut(key) {
+            entry.last_seen = now;
+            entry.period_total += first * scale;
+            for ((acc, kind), value) in entry.values.iter_mut().zip(&params.accumulate).zip(all()) {
+                acc.add(*kind, *value, scale, inflation);
+            }
+            return;
+        }
+        let mut entry = FlowEntry {
+            values: params
+                .accumulate
+                .iter()
+                .map(|k| ValueAcc::new(*k))
+                .collect(),
+            last_seen: now,
+            period_start: now,
+            period_total: first * scale,
+        };
+        for ((acc, kind), value) in entry.values.iter_mut().zip(&params.accumulate).zip(all()) {
+            acc.add(*kind, *value, scale, inflation);
+        }
+        if params.log && params.flow_start {
+            logged.push(LoggedFlow {
+                key: key.to_string(),
+                value: entry.period_total,
+                start: now,
+                end: now,
+            });
+        }
+        self.entries.insert(Box::from(key), entry);
+        if self.entries.len() > params.capacity.saturating_mul(2) {
+            self.prune_to_capacity(params, logged);
+        }
+    }
+
+    /// Ranking score: comparable across entries of the same definition (shared epoch) without `exp`.
+    fn score(entry: &FlowEntry, params: &TableParams) -> f64 {
+        match (entry.values.first(), params.accumulate.first()) {
+            (Some(acc), Some(kind)) => acc.current(*kind, 1.0),
+            _ => 0.0,
+        }
+    }
+
+    /// Keeps the `capacity` highest-ranked entries (amortized O(1) per insertion).
+    fn prune_to_capacity(&mut self, params: &TableParams, logged: &mut Vec<LoggedFlow>) {
+        let mut scores: Vec<f64> = self
+            .entries
+            .values()
+            .map(|e| Self::score(e, params))
+            .collect();
+        let keep = params.capacity.max(1);
+        if scores.len() <= keep {
+            return;
+        }
+        let cut = scores.len() - keep;
+        let (_, threshold, _) = scores.select_nth_unstable_by(cut, |a, b| a.total_cmp(b));
+        let threshold = *threshold;
+        let mut to_remove = cut;
+        let log = params.log && !params.flow_start;
+        let mut evict = |key: &str, e: &FlowEntry| {
+            if log {
+                logged.push(LoggedFlow {
+                    key: key.to_string(),
+                    value: e.period_total,
+                    start: e.period_start,
+                    end: e.last_seen.max(e.period_start),
+                });
+            }
+        };
+        // Strictly below the cut first, then ties at the cut value (arbitrary among equals).
+        for strict in [true, false] {
+            self.entries.retain(|key, e| {
+                let score = Self::score(e, params);
+                let below = if strict {
+                    score < threshold
+                } else {
+                    score <= threshold
+                };
+                if to_remove > 0 && below {
+                    to_remove -= 1;
+                    evict(key, e);
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+    }
+
+    /// Removes ended flows and flushes long ones (flow log); returns whether the table is now empty.
+    pub fn expire(
+        &mut self,
+        params: &TableParams,
+        now: Millis,
+        logged: &mut Vec<LoggedFlow>,
+    ) -> bool {
+        self.entries.retain(|key, e| {
+            let idle = now.saturating_sub(e.last_seen);
+            if idle >= params.idle_ms {
+                if params.log && !params.flow_start {
+                    logged.push(LoggedFlow {
+                        key: key.to_string(),
+                        value: e.period_total,
+                        start: e.period_start,
+                        end: e.last_seen,
+                    });
+                }
+                return false;
+            }
+            if params.log
+                && !params.flow_start
+                && now.saturating_sub(e.period_start) >= params.active_timeout_ms
+            {
+                logged.push(LoggedFlow {
+                    key: key.to_string(),
+                    value: e.period_total,
+                    start: e.period_start,
+                    end: now,
+                });
+                e.period_start = now;
+                e.period_total = 0.0;
+            }
+            true
+        });
+        self.entries.is_empty()
+    }
+
+    pub fn rebase(&mut self, params: &TableParams, factor: f64) {
+        self.total.rebase(Accumulate::Rate, factor);
+        for entry in self.entries.values_mut() {
+            for (acc, kind) in entry.values.iter_mut().zip(&params.accumulate) {
+                acc.rebase(*kind, factor);
+            }
+        }
+    }
+
+    /// Total rate of the definition's first value at this data source (the flow metric's value).
+    pub fn total_rate(&self, rate_factor: f64) -> f64 {
+        self.total.sum * rate_factor
+    }
+
+    fn snapshot(key: &str, e: &FlowEntry, params: &TableParams, rate_factor: f64) -> FlowSnapshot {
+        let mut current = e
+            .values
+            .iter()
+            .zip(&params.accumulate)
+            .map(|(acc, kind)| acc.current(*kind, rate_factor));
+        let value = current.next().unwrap_or(0.0);
+        FlowSnapshot {
+            key: key.to_string(),
+            value,
+            values: current.collect(),
+            last_seen: e.last_seen,
+        }
+    }
+
+    /// The `limit` largest flows, largest first.
+    pub fn top(&self, params: &TableParams, rate_factor: f64, limit: usize) -> Vec<FlowSnapshot> {
+        let mut ranked: Vec<(f64, &str, &FlowEntry)> = self
+            .entries
+            .iter()
+            .map(|(k, e)| (Self::score(e, params), k.as_ref(), e))
+            .collect();
+        let limit = limit.min(ranked.len());
+        if limit == 0 {
+            return Vec::new();
+        }
+        if limit < ranked.len() {
+            ranked.select_nth_unstable_by(limit - 1, |a, b| b.0.total_cmp(&a.0));
+            ranked.truncate(limit);
+        }
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+        ranked
+            .into_iter()
+            .map(|(_, k, e)| Self::snapshot(k, e, params, rate_factor))
+            .collect()
+    }
+
+    /// Every flow whose current value exceeds `threshold`.
+    pub fn above(
+        &self,
+        params: &TableParams,
+        rate_factor: f64,
+        threshold: f64,
+    ) -> Vec<FlowSnapshot> {
+        let Some(kind) = params.accumulate.first() else {
+            return Vec::new();
+        };
+        self.entries
+            .iter()
+            .filter(|(_, e)| {
+                e.values
+                    .first()
+                    .is_some_and(|acc| acc.current(*kind, rate_factor) > threshold)
+            })
+            .map(|(k, e)| Self::snapshot(k, e, params, rate_factor))
+            .collect()
+    }
+
+    /// The current value of one flow key.
+    pub fn get(&self, params: &TableParams, rate_factor: f64, key: &str) -> Option<FlowSnapshot> {
+        self.entries
+            .get(key)
+            .map(|e| Self::snapshot(key, e, params, rate_factor))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(values: &[f64]) -> FlowValues {
+        let mut it = values.iter().map(|x| SampleValue::Number(*x));
+        let mut out = FlowValues::new(it.next().unwrap_or(SampleValue::Missing));
+        for x in it {
+            out.push(x);
+        }
+        out
+    }
+
+    fn params(capacity: usize) -> TableParams {
+        TableParams {
+            n: 5,
+            capacity,
+            accumulate: vec![Accumulate::Rate],
+            log: false,
+            flow_start: false,
+            active_timeout_ms: 60_000,
+            idle_ms: 10_000,
+        }
+    }
+
+    #[test]
+    fn steady_flow_converges_to_its_rate() {
+        let p = params(100);
+        let mut clock = DecayClock::new(2.0, 0);
+        let mut table = FlowTable::new(1);
+        let mut logged = Vec::new();
+        // 1000-byte packets every 10 ms, sampled 1-in-1 → 100,000 B/s.
+        for i in 0..2_000u64 {
+            let now = i * 10;
+            let inflation = clock.inflation(now);
+            table.add(&p, inflation, now, "a", &v(&[1000.0]), 1.0, &mut logged);
+        }
+        let now = 19_990;
+        let top = table.top(&p, clock.rate_factor(now), 5);
+        let value = top.first().map(|f| f.value).unwrap_or(0.0);
+        assert!((value - 100_000.0).abs() / 100_000.0 < 0.01, "{value}");
+        assert!((table.total_rate(clock.rate_factor(now)) - value).abs() < 1e-6);
+    }
+
+    #[test]
+    fn rebase_preserves_values() {
+        let p = params(100);
+        let mut clock = DecayClock::new(0.2, 0);
+        let mut table = FlowTable::new(1);
+        let mut logged = Vec::new();
+        let mut now = 0;
+        while now < 60_000 {
+            if let Some(factor) = clock.needs_rebase(now) {
+                table.rebase(&p, factor);
+                clock.rebase(now);
+            }
+            let inflation = clock.inflation(now);
+            table.add(&p, inflation, now, "a", &v(&[10.0]), 1.0, &mut logged);
+            now += 100;
+        }
+        // 10 per 100 ms = 100/s; with τ = 0.2 s and 100 ms steps the discrete estimate is within a few %.
+        let value = table
+            .get(&p, clock.rate_factor(now - 100), "a")
+            .map(|f| f.value)
+            .unwrap_or(0.0);
+        assert!(
+            value.is_finite() && value > 90.0 && value < 200.0,
+            "{value}"
+        );
+    }
+
+    #[test]
+    fn table_stays_bounded_and_keeps_heavy_hitters() {
+        let p = params(50);
+        let mut clock = DecayClock::new(2.0, 0);
+        let mut table = FlowTable::new(1);
+        let mut logged = Vec::new();
+        let mut key = String::new();
+        for i in 0..100_000u64 {
+            let now = i / 10;
+            let inflation = clock.inflation(now);
+            key.clear();
+            key.push_str(&format!(
+                "random-{}",
+                i.wrapping_mul(2_654_435_761) % 1_000_003
+            ));
+            table.add(&p, inflation, now, &key, &v(&[100.0]), 1.0, &mut logged);
+            if i % 10 == 0 {
+                table.add(&p, inflation, now, "heavy", &v(&[1500.0]), 1.0, &mut logged);
+            }
+            assert!(table.len() <= 101);
+        }
+        let top = table.top(&p, clock.rate_factor(10_000), 1);
+        assert_eq!(top.first().map(|f| f.key.as_str()), Some("heavy"));
+    }
+
+    #[test]
+    fn average_min_max_values() {
+        let mut p = params(10);
+        p.accumulate = vec![Accumulate::Average, Accumulate::Min, Accumulate::Max];
+        let mut clock = DecayClock::new(2.0, 0);
+        let mut table = FlowTable::new(1);
+        let mut logged = Vec::new();
+        for (i, x) in [100.0, 300.0, 200.0].into_iter().enumerate() {
+            let now = i as u64;
+            let inflation = clock.inflation(now);
+            table.add(&p, inflation, now, "k", &v(&[x, x, x]), 10.0, &mut logged);
+        }
+        let snap = table.get(&p, clock.rate_factor(3), "k");
+        let snap = snap
+            .map(|s| (s.value.round(), s.values))
+            .unwrap_or_default();
+        assert_eq!(snap.0, 200.0);
+        assert_eq!(snap.1, vec![100.0, 300.0]);
+    }
+
+    #[test]
+    fn distinct_count_estimates_cardinality() {
+        let mut p = params(10);
+        p.accumulate = vec![Accumulate::Distinct];
+        let mut table = FlowTable::new(1);
+        let mut logged = Vec::new();
+        for i in 0..50u64 {
+            for _ in 0..3 {
+                let hashed =
+                    FlowValues::new(SampleValue::Distinct(i.wrapping_mul(0x0123_4567_89AB_CDEF)));
+                table.add(&p, 1.0, 0, "k", &hashed, 1.0, &mut logged);
+            }
+        }
+        let v = table.get(&p, 1.0, "k").map(|s| s.value).unwrap_or(0.0);
+        assert!((v - 50.0).abs() < 10.0, "{v}");
+    }
+
+    #[test]
+    fn flow_log_records_end_and_active_timeout() {
+        let mut p = params(10);
+        p.log = true;
+        p.active_timeout_ms = 5_000;
+        p.idle_ms = 3_000;
+        let mut table = FlowTable::new(1);
+        let mut logged = Vec::new();
+        for now in (0..7_000).step_by(500) {
+            table.add(&p, 1.0, now, "long", &v(&[100.0]), 10.0, &mut logged);
+            table.expire(&p, now, &mut logged);
+        }
+        // Flushed once at 5 s with the 11 samples (0 … 5.0 s, the one at 5.0 s arrived first) of 1000 bytes.
+        assert_eq!(
+            logged,
+            vec![LoggedFlow {
+                key: "long".into(),
+                value: 11_000.0,
+                start: 0,
+                end: 5_000
+            }]
+        );
+        logged.clear();
+        assert!(!table.expire(&p, 9_000, &mut logged));
+        assert!(table.expire(&p, 9_500, &mut logged));
+        // Samples at 5.5, 6.0, 6.5 s (3 × 1000 bytes), ended at its last sample.
+        assert_eq!(
+            logged,
+            vec![LoggedFlow {
+                key: "long".into(),
+                value: 3_000.0,
+                start: 5_000,
+                end: 6_500
+            }]
+        );
+    }
+}

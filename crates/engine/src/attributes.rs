@@ -1,0 +1,377 @@
+//! Flow keys of a real sample: [`AttributeSource`] for a [`FlowSample`] seen at an agent's data source.
+//!
+//! Text forms follow sFlow-RT: MACs as 12 uppercase hex digits, booleans `true`/`false`, bit strings for
+//! `tcpflags`/`ipflags`/`ipecn`, decimal numbers. Layer 0 is the outer header, layer 1 the tunnelled one.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use rtflow_packet::format::{BitString, dscp_name};
+use rtflow_packet::{Headers, Tunnel};
+
+use crate::flowlang::{AttributeSource, KeyName};
+use crate::sample::{DataSource, FlowSample, Port};
+
+pub use rtflow_packet::PacketFields;
+
+/// A flow sample in the context where it was observed.
+pub struct SampleAttributes<'a> {
+    pub agent: IpAddr,
+    pub source: DataSource,
+    pub sample: &'a FlowSample,
+}
+
+impl<'a> SampleAttributes<'a> {
+    pub fn new(agent: IpAddr, source: DataSource, sample: &'a FlowSample) -> Self {
+        Self {
+            agent,
+            source,
+            sample,
+        }
+    }
+
+    fn headers(&self, layer: u8) -> Option<&'a Headers> {
+        match layer {
+            0 => Some(&self.sample.packet.outer),
+            1 => self.sample.packet.inner.as_ref(),
+            _ => None,
+        }
+    }
+
+    fn direction(&self) -> Option<&'static str> {
+        if !self.source.is_interface() {
+            return None;
+        }
+        if self.sample.input.index() == Some(self.source.index) {
+            Some("ingress")
+        } else if self.sample.output.index() == Some(self.source.index) {
+            Some("egress")
+        } else {
+            None
+        }
+    }
+}
+
+fn write_port(port: Port, out: &mut String) -> bool {
+    match port {
+        Port::Index(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Port::Discarded(_) => out.push_str("discard"),
+        Port::Multiple(_) => out.push_str("multiple"),
+        Port::Internal => out.push_str("internal"),
+        Port::Unknown => out.push_str("unknown"),
+    }
+    true
+}
+
+fn write_mac(mac: [u8; 6], out: &mut String) -> bool {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for byte in mac {
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    true
+}
+
+fn write_display(value: Option<impl std::fmt::Display>, out: &mut String) -> bool {
+    match value {
+        Some(v) => {
+            let _ = write!(out, "{v}");
+            true
+        }
+        None => false,
+    }
+}
+
+fn write_bool(value: Option<bool>, out: &mut String) -> bool {
+    write_display(value.map(|b| if b { "true" } else { "false" }), out)
+}
+
+/// sFlow-RT `ipdscpname`: standard names in lowercase (`ef`, `af11`, `cs0`), else the number.
+fn write_dscp_name(dscp: Option<u8>, out: &mut String) -> bool {
+    let Some(dscp) = dscp else { return false };
+    match dscp_name(dscp) {
+        Some(name) => out.extend(name.chars().map(|c| c.to_ascii_lowercase())),
+        None => {
+            let _ = write!(out, "{dscp}");
+        }
+    }
+    true
+}
+
+impl AttributeSource for SampleAttributes<'_> {
+    fn write_attribute(&self, key: KeyName, layer: u8, out: &mut String) -> bool {
+        use KeyName as K;
+        let sample = self.sample;
+        // Keys that do not depend on the header layer.
+        match key {
+            K::Agent => return write_display(Some(self.agent), out),
+            K::InputIfIndex => return write_port(sample.input, out),
+            K::OutputIfIndex => return write_port(sample.output, out),
+            K::Direction => return write_display(self.direction(), out),
+            K::Reason => return write_display(sample.dropped, out),
+            K::Stack if layer == 0 => {
+                if sample.packet.stack.is_empty() {
+                    return false;
+                }
+                return write_display(Some(sample.packet.stack), out);
+            }
+            K::DnsQName => return write_display(sample.packet.dns.as_ref().map(|d| d.name()), out),
+            K::DnsQTypeName => {
+                return write_display(sample.packet.dns.as_ref().and_then(|d| d.qtype_name()), out);
+            }
+            K::DnsQr => return write_bool(sample.packet.dns.as_ref().map(|d| d.is_response), out),
+            K::Vni | K::VxlanVni if layer == 0 => {
+                let vni = match sample.packet.tunnel {
+                    Some(Tunnel::Vxlan { vni }) => Some(vni),
+                    _ if key == K::Vni => sample.packet.vni(),
+                    _ => None,
+                };
+                return write_display(vni, out);
+            }
+            K::GeneveVni if layer == 0 => {
+                let vni = match sample.packet.tunnel {
+                    Some(Tunnel::Geneve { vni, .. }) => Some(vni),
+                    _ => None,
+                };
+                return write_display(vni, out);
+            }
+            K::GreVsid if layer == 0 => return write_display(sample.packet.gre_key(), out),
+            K::IpSourceMaskBits => {
+                return write_display(sample.router.map(|r| r.src_mask_len), out);
+            }
+            K::IpDestinationMaskBits => {
+                return write_display(sample.router.map(|r| r.dst_mask_len), out);
+            }
+            K::IpNextHopRouter => return write_display(sample.router.map(|r| r.next_hop), out),
+            K::BgpNextHop => {
+                return write_display(sample.gateway.as_ref().map(|g| g.next_hop), out);
+            }
+            K::BgpAs => return write_display(sample.gateway.as_ref().map(|g| g.as_number), out),
+            K::BgpSourceAs => return write_display(sample.gateway.as_ref().map(|g| g.src_as), out),
+            K::BgpSourcePeerAs => {
+                return write_display(sample.gateway.as_ref().map(|g| g.src_peer_as), out);
+            }
+            K::BgpDestinationAs => {
+                return write_display(sample.gateway.as_ref().map(|g| g.dst_as), out);
+            }
+            K::BgpDestinationPeerAs => {
+                return write_display(sample.gateway.as_ref().map(|g| g.dst_peer_as), out);
+            }
+            K::BgpDestinationAsPath => {
+                return write_display(sample.gateway.as_ref().map(|g| &g.dst_as_path), out);
+            }
+            K::BgpCommunities => {
+                return write_display(sample.gateway.as_ref().map(|g| &g.communities), out);
+            }
+            K::BgpLocalPref => {
+                return write_display(sample.gateway.as_ref().map(|g| g.local_pref), out);
+            }
+            K::VlanSource => return write_display(sample.switch.map(|s| s.src_vlan), out),
+            K::VlanDestination => return write_display(sample.switch.map(|s| s.dst_vlan), out),
+            K::PrioritySource => return write_display(sample.switch.map(|s| s.src_priority), out),
+            K::PriorityDestination => {
+                return write_display(sample.switch.map(|s| s.dst_priority), out);
+            }
+            _ => {}
+        }
+        if let Some(n) = self.numeric_attribute(key, layer) {
+            // Numeric keys render as integers (they all are).
+            let _ = write!(out, "{}", n as i64);
+            return true;
+        }
+        let Some(h) = self.headers(layer) else {
+            return false;
+        };
+        match key {
+            K::MacSource => h.ethernet.is_some_and(|e| write_mac(e.src, out)),
+            K::MacDestination => h.ethernet.is_some_and(|e| write_mac(e.dst, out)),
+            K::IsBroadcast => write_bool(h.ethernet.map(|e| e.is_broadcast()), out),
+            K::IsMulticast => write_bool(h.ethernet.map(|e| e.is_multicast()), out),
+            K::IsUnicast => write_bool(h.ethernet.map(|e| e.is_unicast()), out),
+            K::ArpMacSender => h.arp.is_some_and(|a| write_mac(a.sender_mac, out)),
+            K::ArpMacTarget => h.arp.is_some_and(|a| write_mac(a.target_mac, out)),
+            K::ArpIpSender => write_display(h.arp.map(|a| a.sender_ip), out),
+            K::ArpIpTarget => write_display(h.arp.map(|a| a.target_ip), out),
+            K::IpSource => write_display(h.ipv4.map(|ip| ip.src), out),
+            K::IpDestination => write_display(h.ipv4.map(|ip| ip.dst), out),
+            K::Ip6Source => write_display(h.ipv6.map(|ip| ip.src), out),
+            K::Ip6Destination => write_display(h.ipv6.map(|ip| ip.dst), out),
+            K::IpDscpName => write_dscp_name(h.ipv4.map(|ip| ip.dscp()), out),
+            K::Ip6DscpName => write_dscp_name(h.ipv6.map(|ip| ip.dscp()), out),
+            K::IpEcn => write_display(h.ipv4.map(|ip| BitString::ecn(ip.ecn())), out),
+            K::Ip6Ecn => write_display(h.ipv6.map(|ip| BitString::ecn(ip.ecn())), out),
+            K::IpFlags => write_display(h.ipv4.map(|ip| BitString::ip_flags(ip.flags)), out),
+            K::TcpFlags => write_display(h.tcp.map(|t| BitString::tcp_flags(t.flags)), out),
+            K::IcmpUnreachableNet | K::IcmpUnreachableHost => {
+                let wanted = if key == K::IcmpUnreachableNet { 0 } else { 1 };
+                write_display(unreachable(h, wanted).map(|q| q.dst), out)
+            }
+            K::IcmpUnreachableProtocol => write_display(unreachable(h, 2).map(|q| q.protocol), out),
+            K::IcmpUnreachablePort => {
+                write_display(unreachable(h, 3).and_then(|q| q.dst_port), out)
+            }
+            K::Stack => false,
+            _ => false,
+        }
+    }
+
+    fn numeric_attribute(&self, key: KeyName, layer: u8) -> Option<f64> {
+        use KeyName as K;
+        let sample = self.sample;
+        let value: Option<u64> = match key {
+            K::Bytes => Some(u64::from(sample.frame_length)),
+            K::Frames => Some(1),
+            K::SamplingRate => Some(u64::from(sample.sampling_rate)),
+            K::Stripped => Some(u64::from(sample.stripped)),
+            K::QueueIndex => sample.queue.and_then(|q| q.queue_index).map(u64::from),
+            K::QueueDepth => sample
+                .queue
+                .and_then(|q| q.queue_depth_bytes)
+                .map(u64::from),
+            K::TransitDelay => sample.queue.and_then(|q| q.transit_delay_ns).map(u64::from),
+            K::TcpRtt => sample.tcp_info.map(|t| u64::from(t.rtt_us)),
+            K::TcpRttSdev => sample.tcp_info.map(|t| u64::from(t.rtt_sdev_us)),
+            K::TcpRttWait => sample.tcp_info.map(|t| u64::from(t.rtt_wait_us)),
+            K::TcpUnacked => sample.tcp_info.map(|t| u64::from(t.unacked)),
+            _ => {
+                let h = self.headers(layer)?;
+                let v4 = h.ipv4;
+                let v6 = h.ipv6;
+                match key {
+                    K::EthernetProtocol => h.ethertype().map(u64::from),
+                    K::Vlan => h.vlan().map(u64::from).or_else(|| {
+                        sample
+                            .switch
+                            .filter(|_| layer == 0)
+                            .map(|s| u64::from(s.src_vlan))
+                    }),
+                    K::Priority => h.priority().map(u64::from).or_else(|| {
+                        sample
+                            .switch
+                            .filter(|_| layer == 0)
+                            .map(|s| u64::from(s.src_priority))
+                    }),
+                    K::ArpOperation => h.arp.map(|a| u64::from(a.operation)),
+                    K::IpProtocol => v4.map(|ip| u64::from(ip.protocol)),
+                    K::IpTos => v4.map(|ip| u64::from(ip.tos)),
+                    K::IpDscp => v4.map(|ip| u64::from(ip.dscp())),
+                    K::IpTtl => v4.map(|ip| u64::from(ip.ttl)),
+                    K::IpFragOffset => v4.map(|ip| u64::from(ip.fragment_offset)),
+                    K::IpBytes => v4.map(|ip| u64::from(ip.total_length)),
+                    K::IpOffset => v4.map(|ip| u64::from(ip.offset)),
+                    K::Ip6NextHdr => v6.map(|ip| u64::from(ip.protocol)),
+                    K::Ip6Tos => v6.map(|ip| u64::from(ip.traffic_class)),
+                    K::Ip6Dscp => v6.map(|ip| u64::from(ip.dscp())),
+                    K::Ip6Ttl => v6.map(|ip| u64::from(ip.hop_limit)),
+                    K::Ip6FlowLabel => v6.map(|ip| u64::from(ip.flow_label)),
+                    // IPv6 payload length plus the 40-byte fixed header, like IPv4 total length.
+                    K::Ip6Bytes => v6.map(|ip| u64::from(ip.payload_length) + 40),
+                    K::Ip6Offset => v6.map(|ip| u64::from(ip.offset)),
+                    K::TcpSourcePort => h.tcp.map(|t| u64::from(t.src_port)),
+                    K::TcpDestinationPort => h.tcp.map(|t| u64::from(t.dst_port)),
+                    K::UdpSourcePort => h.udp.map(|u| u64::from(u.src_port)),
+                    K::UdpDestinationPort => h.udp.map(|u| u64::from(u.dst_port)),
+                    K::IcmpType => h.icmp.map(|i| u64::from(i.icmp_type)),
+                    K::IcmpCode => h.icmp.map(|i| u64::from(i.code)),
+                    K::IcmpSeqNo => h.icmp.and_then(|i| i.echo_seq).map(u64::from),
+                    K::DnsQType if layer == 0 => {
+                        sample.packet.dns.as_ref().map(|d| u64::from(d.qtype))
+                    }
+                    _ => None,
+                }
+            }
+        };
+        value.map(|v| v as f64)
+    }
+}
+
+/// The quoted packet of an ICMP destination-unreachable message with the given ICMPv4 code
+/// (0 net, 1 host, 2 protocol, 3 port; ICMPv6 codes map: 0 no route → net, 3 address → host, 4 port → port).
+fn unreachable(h: &Headers, wanted_v4_code: u8) -> Option<rtflow_packet::IcmpQuoted> {
+    let icmp = h.icmp?;
+    let quoted = icmp.unreachable?;
+    let code = if h.ipv6.is_some() {
+        match icmp.code {
+            0 => 0,
+            3 => 1,
+            4 => 3,
+            _ => return None,
+        }
+    } else {
+        icmp.code
+    };
+    (code == wanted_v4_code).then_some(quoted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    /// Ethernet + IPv4 + TCP SYN from 10.0.0.1:40000 to 10.0.0.2:80, built by hand.
+    fn tcp_syn_frame() -> Vec<u8> {
+        let mut f = Vec::new();
+        f.extend_from_slice(&[0x00, 0x11, 0x22, 0x33, 0x44, 0x55]); // dst
+        f.extend_from_slice(&[0xd8, 0xd3, 0x85, 0xb2, 0xdd, 0x2b]); // src
+        f.extend_from_slice(&[0x08, 0x00]);
+        f.extend_from_slice(&[0x45, 0xb8, 0x00, 0x28, 0x00, 0x01, 0x40, 0x00, 64, 6, 0, 0]);
+        f.extend_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
+        f.extend_from_slice(&[
+            0x9c, 0x40, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
+        ]);
+        f
+    }
+
+    fn sample() -> FlowSample {
+        FlowSample {
+            source: DataSource::interface(3),
+            sampling_rate: 100,
+            input: Port::Index(3),
+            output: Port::Internal,
+            frame_length: 64,
+            packet: rtflow_packet::decode(1, &tcp_syn_frame()),
+            ..Default::default()
+        }
+    }
+
+    fn attr(src: &SampleAttributes<'_>, key: KeyName, layer: u8) -> Option<String> {
+        let mut out = String::new();
+        src.write_attribute(key, layer, &mut out).then_some(out)
+    }
+
+    #[test]
+    fn header_keys_render_like_sflow_rt() {
+        let s = sample();
+        let a = SampleAttributes::new(IpAddr::V4(Ipv4Addr::new(192, 168, 0, 1)), s.source, &s);
+        let get = |k| attr(&a, k, 0);
+        assert_eq!(get(KeyName::IpSource).as_deref(), Some("10.0.0.1"));
+        assert_eq!(get(KeyName::IpDestination).as_deref(), Some("10.0.0.2"));
+        assert_eq!(get(KeyName::IpProtocol).as_deref(), Some("6"));
+        assert_eq!(get(KeyName::TcpSourcePort).as_deref(), Some("40000"));
+        assert_eq!(get(KeyName::TcpDestinationPort).as_deref(), Some("80"));
+        assert_eq!(get(KeyName::TcpFlags).as_deref(), Some("000000010"));
+        assert_eq!(get(KeyName::MacSource).as_deref(), Some("D8D385B2DD2B"));
+        assert_eq!(get(KeyName::EthernetProtocol).as_deref(), Some("2048"));
+        assert_eq!(get(KeyName::Stack).as_deref(), Some("eth.ip.tcp"));
+        assert_eq!(get(KeyName::IpDscp).as_deref(), Some("46"));
+        assert_eq!(get(KeyName::IpDscpName).as_deref(), Some("ef"));
+        assert_eq!(get(KeyName::IpFlags).as_deref(), Some("010"));
+        assert_eq!(get(KeyName::IsUnicast).as_deref(), Some("true"));
+        assert_eq!(get(KeyName::InputIfIndex).as_deref(), Some("3"));
+        assert_eq!(get(KeyName::OutputIfIndex).as_deref(), Some("internal"));
+        assert_eq!(get(KeyName::Direction).as_deref(), Some("ingress"));
+        assert_eq!(get(KeyName::Agent).as_deref(), Some("192.168.0.1"));
+        assert_eq!(get(KeyName::UdpSourcePort), None);
+        assert_eq!(get(KeyName::Ip6Source), None);
+        assert_eq!(
+            attr(&a, KeyName::IpSource, 1),
+            None,
+            "no tunnel → no inner layer"
+        );
+        assert_eq!(a.numeric_attribute(KeyName::Bytes, 0), Some(64.0));
+        assert_eq!(a.numeric_attribute(KeyName::Frames, 0), Some(1.0));
+        assert_eq!(a.numeric_attribute(KeyName::IpBytes, 0), Some(40.0));
+    }
+}

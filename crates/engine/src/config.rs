@@ -1,0 +1,56 @@
+//! Engine limits and timeouts.
+
+/// Limits and timeouts; `Default` gives sFlow-RT-like values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EngineConfig {
+    /// Most flow definitions installed at once.
+    pub max_flows: usize,
+    /// Most thresholds installed at once.
+    pub max_thresholds: usize,
+    /// Most address groups / maps / forwarding sessions each.
+    pub max_groups: usize,
+    pub max_maps: usize,
+    pub max_forwarding: usize,
+    /// Event ring size (`events.max`).
+    pub events_max: usize,
+    /// Flow record ring size (`flows.max`).
+    pub flows_max: usize,
+    /// A metric not updated for this long is no longer reported.
+    pub metric_timeout_ms: u64,
+    /// An agent silent for this long is forgotten.
+    pub agent_timeout_ms: u64,
+    /// Flow keys not seen for this long leave `/flowkeys`.
+    pub flow_key_timeout_ms: u64,
+    /// Candidate flows kept per definition and data source beyond its top `n`.
+    pub flow_candidates: usize,
+    /// Most agents tracked; datagrams from further agents are counted but not analysed.
+    pub max_agents: usize,
+    /// Most data sources tracked per agent.
+    pub max_sources_per_agent: usize,
+    /// Most triggered (agent, data source[, flow]) states kept per threshold.
+    pub max_triggers_per_threshold: usize,
+    /// Longest name accepted for flows, thresholds, groups, maps, forwarding sessions.
+    pub max_name_len: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            max_flows: 1000,
+            max_thresholds: 1000,
+            max_groups: 1000,
+            max_maps: 1000,
+            max_forwarding: 100,
+            events_max: 1000,
+            flows_max: 1000,
+            metric_timeout_ms: 120_000,
+            agent_timeout_ms: 3_600_000,
+            flow_key_timeout_ms: 60_000,
+            flow_candidates: 100,
+            max_agents: 10_000,
+            max_sources_per_agent: 10_000,
+            max_triggers_per_threshold: 10_000,
+            max_name_len: 100,
+        }
+    }
+}

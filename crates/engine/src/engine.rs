@@ -1,0 +1,965 @@
+//! [`Engine`]: the analytics state and its ingest, tick and configuration methods. Queries live in
+//! `engine_query.rs`.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+
+use foldhash::HashMap;
+use serde::Serialize;
+
+use crate::activeflows::{Accumulate, DecayClock, FlowTable, LoggedFlow, TableParams};
+use crate::agents::{AgentInfo, AgentState, SourceState};
+use crate::attributes::SampleAttributes;
+use crate::config::EngineConfig;
+use crate::error::{EngineError, ObjectKind};
+use crate::events::Event;
+use crate::flowlang::{
+    AddressGroup, AttributeSource, CompiledFlow, FlowDefinition, KeyName, LookupMap, Lookups,
+};
+use crate::flowlog::FlowRecord;
+use crate::forwarding::Forwarding;
+use crate::ring::IdRing;
+use crate::sample::{CounterSample, DataSource, DatagramInfo, FlowSample, Input, Millis};
+use crate::sequence::SeqOutcome;
+use crate::thresholds::{Threshold, ThresholdState, TriggeredState};
+use crate::topology::{LearnedNames, Topology, TopologyView};
+
+/// Record which flow keys samples carry once every this many flow samples (keeps `/flowkeys` cheap).
+const FLOW_KEY_SURVEY_INTERVAL: u64 = 64;
+/// Shortest idle time after which a flow counts as ended, whatever `t`.
+const MIN_FLOW_IDLE_MS: u64 = 1_000;
+/// Longest idle time after which a flow counts as ended, whatever `t`.
+const MAX_FLOW_IDLE_MS: u64 = 3_600_000;
+
+/// Global analyzer counters (`/analyzer/json`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct AnalyzerStats {
+    #[serde(rename = "sFlowDatagramsReceived")]
+    pub sflow_datagrams_received: u64,
+    #[serde(rename = "sFlowBytesReceived")]
+    pub sflow_bytes_received: u64,
+    /// Datagrams that failed to decode (counted per agent too when the header parsed).
+    #[serde(rename = "sFlowDatagramsDiscarded")]
+    pub sflow_datagrams_discarded: u64,
+    #[serde(rename = "sFlowAgents")]
+    pub sflow_agents: u64,
+    #[serde(rename = "sFlowFlowSamples")]
+    pub sflow_flow_samples: u64,
+    #[serde(rename = "sFlowCounterSamples")]
+    pub sflow_counter_samples: u64,
+    /// Datagrams from agents beyond `max_agents` (counted, not analysed).
+    #[serde(rename = "sFlowAgentsOverLimit")]
+    pub sflow_agents_over_limit: u64,
+    #[serde(rename = "flowDefinitions")]
+    pub flow_definitions: u64,
+    #[serde(rename = "thresholds")]
+    pub thresholds: u64,
+}
+
+/// An installed flow definition.
+#[derive(Debug)]
+pub(crate) struct InstalledFlow {
+    pub name: String,
+    pub compiled: CompiledFlow,
+    pub params: TableParams,
+    pub clock: DecayClock,
+    pub generation: u64,
+}
+
+impl InstalledFlow {
+    pub fn definition(&self) -> &FlowDefinition {
+        self.compiled.definition()
+    }
+}
+
+/// Flow definitions in slots; per-source tables are indexed by slot and tagged with the generation.
+#[derive(Debug, Default)]
+pub(crate) struct FlowRegistry {
+    pub slots: Vec<Option<InstalledFlow>>,
+    pub by_name: BTreeMap<String, usize>,
+    next_generation: u64,
+}
+
+impl FlowRegistry {
+    pub fn get(&self, name: &str) -> Option<(usize, &InstalledFlow)> {
+        let slot = *self.by_name.get(name)?;
+        self.slots.get(slot)?.as_ref().map(|f| (slot, f))
+    }
+
+    pub fn installed(&self) -> impl Iterator<Item = (usize, &InstalledFlow)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| f.as_ref().map(|f| (i, f)))
+    }
+}
+
+/// Reusable buffers of the ingest path.
+#[derive(Debug, Default)]
+struct Scratch {
+    key: String,
+    logged: Vec<LoggedFlow>,
+}
+
+/// The sFlow analytics engine. Pure state: no I/O, no threads; time is passed in as `now`.
+#[derive(Debug)]
+pub struct Engine {
+    pub(crate) config: EngineConfig,
+    pub(crate) agents: HashMap<IpAddr, AgentState>,
+    pub(crate) flows: FlowRegistry,
+    pub(crate) lookups: Lookups,
+    pub(crate) thresholds: BTreeMap<String, ThresholdState>,
+    pub(crate) events: IdRing<Event>,
+    pub(crate) flow_log: IdRing<FlowRecord>,
+    pub(crate) topology: Topology,
+    pub(crate) topology_view: TopologyView,
+    pub(crate) forwarding: BTreeMap<String, Forwarding>,
+    pub(crate) stats: AnalyzerStats,
+    pub(crate) flow_keys_seen: HashMap<(KeyName, u8), Millis>,
+    flow_samples_seen: u64,
+    /// Earliest time any definition's decay epoch needs rebasing.
+    rebase_due: Millis,
+    scratch: Scratch,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Self::new(EngineConfig::default())
+    }
+}
+
+impl Engine {
+    pub fn new(config: EngineConfig) -> Self {
+        Self {
+            events: IdRing::new(config.events_max),
+            flow_log: IdRing::new(config.flows_max),
+            config,
+            agents: HashMap::default(),
+            flows: FlowRegistry::default(),
+            lookups: Lookups::new(),
+            thresholds: BTreeMap::new(),
+            topology: Topology::default(),
+            topology_view: TopologyView::default(),
+            forwarding: BTreeMap::new(),
+            stats: AnalyzerStats::default(),
+            flow_keys_seen: HashMap::default(),
+            flow_samples_seen: 0,
+            rebase_due: Millis::MAX,
+            scratch: Scratch::default(),
+        }
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Ingest
+
+    /// Ingests one decoded datagram: header accounting, then every sample.
+    pub fn ingest_datagram(&mut self, now: Millis, info: &DatagramInfo, samples: &[Input]) {
+        self.begin_datagram(now, info);
+        for sample in samples {
+            match sample {
+                Input::Flow(flow) => self.ingest_flow_sample(now, info, flow),
+                Input::Counter(counters) => self.ingest_counter_sample(now, info, counters),
+            }
+        }
+    }
+
+    /// Accounts a datagram header (sequence, uptime, restart detection). Call once per datagram, before its
+    /// samples are passed to [`ingest_flow_sample`](Self::ingest_flow_sample) /
+    /// [`ingest_counter_sample`](Self::ingest_counter_sample).
+    pub fn begin_datagram(&mut self, now: Millis, info: &DatagramInfo) {
+        self.stats.sflow_datagrams_received += 1;
+        self.stats.sflow_bytes_received += info.size as u64;
+        let Some(agent) = self.agent_mut(now, info.agent) else {
+            self.stats.sflow_agents_over_limit += 1;
+            return;
+        };
+        if agent.stats.observe_datagram(now, info) {
+            agent.restarted();
+        }
+    }
+
+    /// Counts a datagram that failed to decode; per agent when its header (agent address) was readable.
+    pub fn record_decode_error(
+        &mut self,
+        now: Millis,
+        source: SocketAddr,
+        agent: Option<IpAddr>,
+        size: usize,
+    ) {
+        self.stats.sflow_datagrams_discarded += 1;
+        if let Some(agent) = agent {
+            if let Some(state) = self.agent_mut(now, agent) {
+                state.stats.decode_errors += 1;
+                state.stats.last_seen = now;
+                state.stats.note_source(source);
+            }
+        } else {
+            self.stats.sflow_datagrams_received += 1;
+            self.stats.sflow_bytes_received += size as u64;
+        }
+    }
+
+    fn agent_mut(&mut self, now: Millis, agent: IpAddr) -> Option<&mut AgentState> {
+        if !self.agents.contains_key(&agent) {
+            if self.agents.len() >= self.config.max_agents {
+                return None;
+            }
+            self.agents.insert(agent, AgentState::new(now));
+            self.stats.sflow_agents = self.agents.len() as u64;
+        }
+        self.agents.get_mut(&agent)
+    }
+
+    /// Ingests one flow sample (or dropped-packet notification) of a datagram already passed to
+    /// [`begin_datagram`](Self::begin_datagram).
+    pub fn ingest_flow_sample(&mut self, now: Millis, info: &DatagramInfo, sample: &FlowSample) {
+        if now >= self.rebase_due {
+            self.rebase_flows(now);
+        }
+        self.stats.sflow_flow_samples += 1;
+        self.flow_samples_seen += 1;
+        let survey = self.flow_samples_seen % FLOW_KEY_SURVEY_INTERVAL == 1;
+        let max_sources = self.config.max_sources_per_agent;
+        let Self {
+            agents,
+            flows,
+            lookups,
+            scratch,
+            flow_log,
+            flow_keys_seen,
+            config,
+            stats,
+            ..
+        } = self;
+        if !agents.contains_key(&info.agent) {
+            if agents.len() >= config.max_agents {
+                return;
+            }
+            agents.insert(info.agent, AgentState::new(now));
+            stats.sflow_agents = agents.len() as u64;
+        }
+        let Some(agent) = agents.get_mut(&info.agent) else {
+            return;
+        };
+        agent.stats.last_seen = now;
+        let Some(source) = source_mut(&mut agent.sources, sample.source, max_sources) else {
+            return;
+        };
+        let outcome = source.flow_seq.observe(sample.sequence);
+        let (drops, scale) = if sample.dropped.is_some() {
+            agent.stats.notifications.apply(outcome);
+            (0, 1.0)
+        } else {
+            agent.stats.flows.apply(outcome);
+            source.has_flows = true;
+            source.sampling.observe(
+                sample.sequence,
+                sample.sample_pool,
+                sample.drops,
+                sample.sampling_rate,
+            )
+        };
+        agent.stats.flow_drops += u64::from(drops);
+        if outcome == SeqOutcome::Duplicate {
+            // Counting a duplicated sample twice would inflate flow rates.
+            return;
+        }
+        let attributes = SampleAttributes::new(info.agent, sample.source, sample);
+        if survey {
+            survey_flow_keys(&attributes, now, flow_keys_seen, &mut scratch.key);
+        }
+        let is_drop = sample.dropped.is_some();
+        for (slot, installed) in flows.slots.iter_mut().enumerate() {
+            let Some(installed) = installed else { continue };
+            if installed.compiled.definition().dropped != is_drop {
+                continue;
+            }
+            let Some(values) = installed
+                .compiled
+                .evaluate(&attributes, lookups, &mut scratch.key)
+            else {
+                continue;
+            };
+            if source.flows.len() <= slot {
+                source.flows.resize_with(slot + 1, FlowTable::default);
+            }
+            let Some(table) = source.flows.get_mut(slot) else {
+                continue;
+            };
+            if table.generation != installed.generation {
+                *table = FlowTable::new(installed.generation);
+            }
+            let inflation = installed.clock.inflation(now);
+            table.add(
+                &installed.params,
+                inflation,
+                now,
+                &scratch.key,
+                &values,
+                scale,
+                &mut scratch.logged,
+            );
+            if !scratch.logged.is_empty() {
+                log_flows(
+                    flow_log,
+                    &installed.name,
+                    info.agent,
+                    sample.source,
+                    &mut scratch.logged,
+                );
+            }
+        }
+    }
+
+    /// Ingests one counter sample of a datagram already passed to [`begin_datagram`](Self::begin_datagram).
+    pub fn ingest_counter_sample(
+        &mut self,
+        now: Millis,
+        info: &DatagramInfo,
+        sample: &CounterSample,
+    ) {
+        self.stats.sflow_counter_samples += 1;
+        let max_sources = self.config.max_sources_per_agent;
+        let Some(agent) = self.agent_mut(now, info.agent) else {
+            return;
+        };
+        agent.stats.last_seen = now;
+        let uptime = agent.stats.uptime_ms.max(info.uptime_ms);
+        let Some(source) = source_mut(&mut agent.sources, sample.source, max_sources) else {
+            return;
+        };
+        let outcome = source.counter_seq.observe(sample.sequence);
+        agent.stats.counters.apply(outcome);
+        source.has_counters = true;
+        match outcome {
+            SeqOutcome::Duplicate | SeqOutcome::OutOfOrder | SeqOutcome::OutOfOrderOld => return,
+            SeqOutcome::Reset => source.counters.discontinuity(),
+            _ => {}
+        }
+        source.counters.update(now, uptime, &sample.values);
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Periodic work
+
+    /// Periodic maintenance; call every 100 ms – 1 s. Ends idle flows (flow log), flushes long flows, evaluates
+    /// thresholds (events), expires metrics and agents, refreshes the topology mapping.
+    pub fn tick(&mut self, now: Millis) {
+        if now >= self.rebase_due {
+            self.rebase_flows(now);
+        }
+        self.expire_flows(now);
+        self.expire_state(now);
+        if !self.topology.links.is_empty() || !self.topology.nodes.is_empty() {
+            self.topology_view = TopologyView::resolve(&self.topology, &self.learned_names(now));
+        }
+        self.evaluate_thresholds(now);
+    }
+
+    fn expire_flows(&mut self, now: Millis) {
+        let Self {
+            agents,
+            flows,
+            flow_log,
+            scratch,
+            ..
+        } = self;
+        for (agent_ip, agent) in agents.iter_mut() {
+            for (ds, source) in agent.sources.iter_mut() {
+                for (slot, table) in source.flows.iter_mut().enumerate() {
+                    match flows.slots.get(slot).and_then(Option::as_ref) {
+                        Some(installed) if installed.generation == table.generation => {
+                            table.expire(&installed.params, now, &mut scratch.logged);
+                            if !scratch.logged.is_empty() {
+                                log_flows(
+                                    flow_log,
+                                    &installed.name,
+                                    *agent_ip,
+                                    *ds,
+                                    &mut scratch.logged,
+                                );
+                            }
+                        }
+                        _ if table.len() > 0 || table.generation != 0 => {
+                            *table = FlowTable::default()
+                        }
+                        _ => {}
+                    }
+                }
+                while source.flows.last().is_some_and(|t| t.generation == 0) {
+                    source.flows.pop();
+                }
+            }
+        }
+    }
+
+    fn expire_state(&mut self, now: Millis) {
+        let metric_cutoff = now.saturating_sub(self.config.metric_timeout_ms);
+        let agent_cutoff = now.saturating_sub(self.config.agent_timeout_ms);
+        self.agents
+            .retain(|_, agent| agent.stats.last_seen >= agent_cutoff);
+        for agent in self.agents.values_mut() {
+            for source in agent.sources.values_mut() {
+                source.counters.expire(metric_cutoff);
+            }
+        }
+        self.stats.sflow_agents = self.agents.len() as u64;
+        let key_cutoff = now.saturating_sub(self.config.flow_key_timeout_ms);
+        self.flow_keys_seen.retain(|_, seen| *seen >= key_cutoff);
+    }
+
+    /// Moves every definition's decay epoch forward before its inflation factor grows too large.
+    fn rebase_flows(&mut self, now: Millis) {
+        let mut due = Millis::MAX;
+        for (slot, installed) in self.flows.slots.iter_mut().enumerate() {
+            let Some(installed) = installed else { continue };
+            if let Some(factor) = installed.clock.needs_rebase(now) {
+                for agent in self.agents.values_mut() {
+                    for source in agent.sources.values_mut() {
+                        if let Some(table) = source.flows.get_mut(slot)
+                            && table.generation == installed.generation
+                        {
+                            table.rebase(&installed.params, factor);
+                        }
+                    }
+                }
+                installed.clock.rebase(now);
+            }
+            due = due.min(installed.clock.rebase_due());
+        }
+        self.rebase_due = due;
+    }
+
+    /// Learned names for topology resolution: host_name per agent and ifname per interface.
+    fn learned_names(&self, now: Millis) -> LearnedNames {
+        let cutoff = now.saturating_sub(self.config.metric_timeout_ms);
+        let mut learned = LearnedNames::default();
+        for (ip, agent) in &self.agents {
+            for (ds, source) in &agent.sources {
+                let text = |name: &str| {
+                    source
+                        .counters
+                        .metrics
+                        .get(name)
+                        .filter(|m| m.updated >= cutoff)
+                        .and_then(|m| match &m.value {
+                            crate::metrics::MetricValue::Text(t) => Some(t.to_string()),
+                            crate::metrics::MetricValue::Number(_) => None,
+                        })
+                };
+                if let Some(host) = text("host_name") {
+                    learned.agent_by_host.insert(host, *ip);
+                }
+                if ds.is_interface()
+                    && let Some(ifname) = text("ifname")
+                {
+                    learned.ifindex_by_name.insert((*ip, ifname), ds.index);
+                }
+            }
+        }
+        learned
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Flow definitions
+
+    /// Installs or replaces a flow definition (`PUT /flow/{name}/json`). Replacing resets its flows.
+    pub fn set_flow(
+        &mut self,
+        now: Millis,
+        name: &str,
+        definition: FlowDefinition,
+    ) -> Result<(), EngineError> {
+        validate_name(ObjectKind::Flow, name, self.config.max_name_len)?;
+        if !self.flows.by_name.contains_key(name)
+            && self.flows.by_name.len() >= self.config.max_flows
+        {
+            return Err(EngineError::LimitReached {
+                kind: ObjectKind::Flow,
+                limit: self.config.max_flows,
+            });
+        }
+        let compiled =
+            CompiledFlow::compile(&definition).map_err(|source| EngineError::Definition {
+                name: name.to_string(),
+                source,
+            })?;
+        let def = compiled.definition();
+        let n = def.n.max(1) as usize;
+        let clock = DecayClock::new(def.t, now);
+        let tau_ms = clock.tau_seconds() * 1000.0;
+        let params = TableParams {
+            n,
+            capacity: n + self.config.flow_candidates,
+            accumulate: std::iter::once(compiled.value_spec())
+                .chain(compiled.value_specs())
+                .map(|spec| Accumulate::from(spec.aggregation))
+                .collect(),
+            log: def.log,
+            flow_start: def.flow_start,
+            active_timeout_ms: u64::from(def.active_timeout.max(1)) * 1000,
+            // Ended when decayed below ~0.7 % of its last rate (5 τ), bounded to a sane range.
+            idle_ms: ((5.0 * tau_ms) as u64).clamp(MIN_FLOW_IDLE_MS, MAX_FLOW_IDLE_MS),
+        };
+        self.flows.next_generation += 1;
+        let installed = InstalledFlow {
+            name: name.to_string(),
+            compiled,
+            params,
+            clock,
+            generation: self.flows.next_generation,
+        };
+        self.rebase_due = self.rebase_due.min(installed.clock.rebase_due());
+        match self.flows.by_name.get(name) {
+            Some(&slot) => {
+                if let Some(entry) = self.flows.slots.get_mut(slot) {
+                    *entry = Some(installed);
+                }
+            }
+            None => {
+                let slot = match self.flows.slots.iter().position(Option::is_none) {
+                    Some(free) => free,
+                    None => {
+                        self.flows.slots.push(None);
+                        self.flows.slots.len() - 1
+                    }
+                };
+                if let Some(entry) = self.flows.slots.get_mut(slot) {
+                    *entry = Some(installed);
+                }
+                self.flows.by_name.insert(name.to_string(), slot);
+            }
+        }
+        self.stats.flow_definitions = self.flows.by_name.len() as u64;
+        Ok(())
+    }
+
+    /// `GET /flow/{name}/json`: the definition with defaults materialized.
+    pub fn flow(&self, name: &str) -> Option<FlowDefinition> {
+        self.flows.get(name).map(|(_, f)| f.definition().clone())
+    }
+
+    /// `GET /flow/json`.
+    pub fn flows(&self) -> BTreeMap<String, FlowDefinition> {
+        self.flows
+            .by_name
+            .keys()
+            .filter_map(|name| self.flow(name).map(|d| (name.clone(), d)))
+            .collect()
+    }
+
+    /// `DELETE /flow/{name}/json`.
+    pub fn delete_flow(&mut self, name: &str) -> Result<(), EngineError> {
+        let slot = self
+            .flows
+            .by_name
+            .remove(name)
+            .ok_or_else(|| not_found(ObjectKind::Flow, name))?;
+        if let Some(entry) = self.flows.slots.get_mut(slot) {
+            *entry = None;
+        }
+        self.stats.flow_definitions = self.flows.by_name.len() as u64;
+        Ok(())
+    }
+
+    /// Logged flow records with id > `after` (all when `None`), optionally of one definition, newest first.
+    pub fn flows_after(
+        &self,
+        after: Option<u64>,
+        name: Option<&str>,
+        max: usize,
+    ) -> Vec<FlowRecord> {
+        self.flow_log
+            .newest_after(after, max, |r| name.is_none_or(|n| r.name == n))
+    }
+
+    /// Id of the newest flow record (0 when none yet).
+    pub fn last_flow_id(&self) -> u64 {
+        self.flow_log.last_id()
+    }
+
+    /// `/flowkeys/json`: key names seen in recent samples → ms since last seen.
+    pub fn flow_keys(&self, now: Millis) -> BTreeMap<String, u64> {
+        self.flow_keys_seen
+            .iter()
+            .map(|((key, layer), seen)| {
+                let name = if *layer == 0 {
+                    key.as_str().to_string()
+                } else {
+                    format!("{}.{}", key.as_str(), layer)
+                };
+                (name, now.saturating_sub(*seen))
+            })
+            .collect()
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Thresholds and events
+
+    /// Installs or replaces a threshold (`PUT /threshold/{name}/json`); replacing clears its trigger state.
+    pub fn set_threshold(&mut self, name: &str, threshold: Threshold) -> Result<(), EngineError> {
+        validate_name(ObjectKind::Threshold, name, self.config.max_name_len)?;
+        if !self.thresholds.contains_key(name)
+            && self.thresholds.len() >= self.config.max_thresholds
+        {
+            return Err(EngineError::LimitReached {
+                kind: ObjectKind::Threshold,
+                limit: self.config.max_thresholds,
+            });
+        }
+        let invalid = |reason: &str| EngineError::InvalidThreshold {
+            name: name.to_string(),
+            reason: reason.to_string(),
+        };
+        if threshold.metric.trim().is_empty() {
+            return Err(invalid("metric: must not be empty"));
+        }
+        if !threshold.value.is_finite() {
+            return Err(invalid("value: must be a finite number"));
+        }
+        if !threshold.timeout.is_finite() || threshold.timeout < 0.0 {
+            return Err(invalid("timeout: must be a non-negative number of seconds"));
+        }
+        self.thresholds
+            .insert(name.to_string(), ThresholdState::new(threshold));
+        self.stats.thresholds = self.thresholds.len() as u64;
+        Ok(())
+    }
+
+    pub fn threshold(&self, name: &str) -> Option<Threshold> {
+        self.thresholds.get(name).map(|t| t.definition.clone())
+    }
+
+    pub fn thresholds(&self) -> BTreeMap<String, Threshold> {
+        self.thresholds
+            .iter()
+            .map(|(k, v)| (k.clone(), v.definition.clone()))
+            .collect()
+    }
+
+    pub fn delete_threshold(&mut self, name: &str) -> Result<(), EngineError> {
+        self.thresholds
+            .remove(name)
+            .ok_or_else(|| not_found(ObjectKind::Threshold, name))?;
+        self.stats.thresholds = self.thresholds.len() as u64;
+        Ok(())
+    }
+
+    /// Currently triggered states of a threshold (`None` if the threshold does not exist).
+    pub fn threshold_triggered(&self, name: &str) -> Option<Vec<TriggeredState>> {
+        self.thresholds.get(name).map(ThresholdState::triggered)
+    }
+
+    /// Events with id > `after` (all when `None`), optionally of one threshold, newest first, at most `max`.
+    pub fn events_after(
+        &self,
+        after: Option<u64>,
+        threshold_id: Option<&str>,
+        max: usize,
+    ) -> Vec<Event> {
+        self.events.newest_after(after, max, |e| {
+            threshold_id.is_none_or(|t| e.threshold_id == t)
+        })
+    }
+
+    /// Id of the newest event (0 when none yet).
+    pub fn last_event_id(&self) -> u64 {
+        self.events.last_id()
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Groups and maps
+
+    /// `PUT /group/{name}/json` with `{label: [cidr, …]}`.
+    pub fn set_group(&mut self, name: &str, group: &serde_json::Value) -> Result<(), EngineError> {
+        validate_name(ObjectKind::Group, name, self.config.max_name_len)?;
+        if self.lookups.group(name).is_none()
+            && self.lookups.groups().count() >= self.config.max_groups
+        {
+            return Err(EngineError::LimitReached {
+                kind: ObjectKind::Group,
+                limit: self.config.max_groups,
+            });
+        }
+        let parsed = AddressGroup::from_json(group).map_err(|source| EngineError::Lookup {
+            kind: ObjectKind::Group,
+            name: name.to_string(),
+            source,
+        })?;
+        self.lookups.set_group(name, parsed);
+        Ok(())
+    }
+
+    pub fn group(&self, name: &str) -> Option<serde_json::Value> {
+        self.lookups.group(name).map(AddressGroup::to_json)
+    }
+
+    pub fn groups(&self) -> BTreeMap<String, serde_json::Value> {
+        self.lookups
+            .groups()
+            .map(|(name, g)| (name.to_string(), g.to_json()))
+            .collect()
+    }
+
+    pub fn delete_group(&mut self, name: &str) -> Result<(), EngineError> {
+        self.lookups
+            .remove_group(name)
+            .map(|_| ())
+            .ok_or_else(|| not_found(ObjectKind::Group, name))
+    }
+
+    /// `PUT /map/{name}/json` with `{label: [value, …]}`.
+    pub fn set_map(&mut self, name: &str, map: &serde_json::Value) -> Result<(), EngineError> {
+        validate_name(ObjectKind::Map, name, self.config.max_name_len)?;
+        if self.lookups.map(name).is_none() && self.lookups.maps().count() >= self.config.max_maps {
+            return Err(EngineError::LimitReached {
+                kind: ObjectKind::Map,
+                limit: self.config.max_maps,
+            });
+        }
+        let parsed = LookupMap::from_json(map).map_err(|source| EngineError::Lookup {
+            kind: ObjectKind::Map,
+            name: name.to_string(),
+            source,
+        })?;
+        self.lookups.set_map(name, parsed);
+        Ok(())
+    }
+
+    pub fn map(&self, name: &str) -> Option<serde_json::Value> {
+        self.lookups.map(name).map(LookupMap::to_json)
+    }
+
+    pub fn maps(&self) -> BTreeMap<String, serde_json::Value> {
+        self.lookups
+            .maps()
+            .map(|(name, m)| (name.to_string(), m.to_json()))
+            .collect()
+    }
+
+    pub fn delete_map(&mut self, name: &str) -> Result<(), EngineError> {
+        self.lookups
+            .remove_map(name)
+            .map(|_| ())
+            .ok_or_else(|| not_found(ObjectKind::Map, name))
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Topology and forwarding
+
+    /// `PUT /topology/json`.
+    pub fn set_topology(&mut self, now: Millis, topology: Topology) -> Result<(), EngineError> {
+        for (name, link) in &topology.links {
+            if [&link.node1, &link.port1, &link.node2, &link.port2]
+                .iter()
+                .any(|s| s.is_empty())
+            {
+                return Err(EngineError::InvalidTopology(format!(
+                    "link {name:?}: node1, port1, node2 and port2 must be non-empty"
+                )));
+            }
+        }
+        for (name, node) in &topology.nodes {
+            if let Some(agent) = &node.agent
+                && agent.parse::<IpAddr>().is_err()
+            {
+                return Err(EngineError::InvalidTopology(format!(
+                    "node {name:?}: agent {agent:?} is not an IP address"
+                )));
+            }
+        }
+        self.topology = topology;
+        self.topology_view = TopologyView::resolve(&self.topology, &self.learned_names(now));
+        Ok(())
+    }
+
+    /// `GET /topology/json` (`{}`-like empty topology when none was set).
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    pub fn set_forwarding(
+        &mut self,
+        name: &str,
+        forwarding: Forwarding,
+    ) -> Result<(), EngineError> {
+        validate_name(ObjectKind::Forwarding, name, self.config.max_name_len)?;
+        if !self.forwarding.contains_key(name)
+            && self.forwarding.len() >= self.config.max_forwarding
+        {
+            return Err(EngineError::LimitReached {
+                kind: ObjectKind::Forwarding,
+                limit: self.config.max_forwarding,
+            });
+        }
+        self.forwarding.insert(name.to_string(), forwarding);
+        Ok(())
+    }
+
+    pub fn forwarding(&self, name: &str) -> Option<Forwarding> {
+        self.forwarding.get(name).cloned()
+    }
+
+    pub fn forwardings(&self) -> BTreeMap<String, Forwarding> {
+        self.forwarding.clone()
+    }
+
+    pub fn delete_forwarding(&mut self, name: &str) -> Result<(), EngineError> {
+        self.forwarding
+            .remove(name)
+            .map(|_| ())
+            .ok_or_else(|| not_found(ObjectKind::Forwarding, name))
+    }
+
+    /// Collectors that datagrams from `agent` must be forwarded to (deduplicated).
+    pub fn forwarding_targets(&self, agent: IpAddr) -> Vec<SocketAddr> {
+        let mut targets: Vec<SocketAddr> = Vec::new();
+        for session in self.forwarding.values() {
+            let target = session.target();
+            if session.forwards(agent) && !targets.contains(&target) {
+                targets.push(target);
+            }
+        }
+        targets
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Agents and analyzer
+
+    /// `/agents/json`: all agents, or only those listed in `only` when non-empty.
+    pub fn agents(&self, now: Millis, only: &[IpAddr]) -> BTreeMap<String, AgentInfo> {
+        let mut out = BTreeMap::new();
+        for (ip, agent) in &self.agents {
+            if only.is_empty() || only.contains(ip) {
+                out.insert(ip.to_string(), agent.info(now));
+            }
+        }
+        out
+    }
+
+    /// `/analyzer/json` counters.
+    pub fn analyzer(&self) -> AnalyzerStats {
+        self.stats.clone()
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Threshold evaluation
+
+    fn evaluate_thresholds(&mut self, now: Millis) {
+        let names: Vec<String> = self.thresholds.keys().cloned().collect();
+        for name in names {
+            let Some(state) = self.thresholds.get(&name) else {
+                continue;
+            };
+            let exceeded = self.exceeded(now, &state.definition);
+            let max = self.config.max_triggers_per_threshold;
+            let Some(state) = self.thresholds.get_mut(&name) else {
+                continue;
+            };
+            let fired = state.evaluate(now, exceeded, max);
+            let definition = state.definition.clone();
+            for obs in fired {
+                self.events.push_with(|event_id| Event {
+                    event_id,
+                    timestamp: now,
+                    threshold_id: name.clone(),
+                    metric: definition.metric.clone(),
+                    threshold: definition.value,
+                    value: obs.value,
+                    agent: obs.key.agent,
+                    data_source: obs.key.source.to_string(),
+                    flow_key: obs.flow_key,
+                    values: obs.values,
+                });
+            }
+        }
+    }
+}
+
+fn source_mut(
+    sources: &mut HashMap<DataSource, SourceState>,
+    source: DataSource,
+    max_sources: usize,
+) -> Option<&mut SourceState> {
+    if !sources.contains_key(&source) && sources.len() >= max_sources {
+        return None;
+    }
+    Some(sources.entry(source).or_default())
+}
+
+fn log_flows(
+    flow_log: &mut IdRing<FlowRecord>,
+    name: &str,
+    agent: IpAddr,
+    source: DataSource,
+    logged: &mut Vec<LoggedFlow>,
+) {
+    for flow in logged.drain(..) {
+        flow_log.push_with(|flow_id| FlowRecord {
+            flow_id,
+            name: name.to_string(),
+            flow_keys: flow.key,
+            value: flow.value,
+            start: flow.start,
+            end: flow.end,
+            agent,
+            data_source: source.to_string(),
+        });
+    }
+}
+
+/// Notes which keys (outer and first inner layer) this sample carries.
+fn survey_flow_keys(
+    attributes: &SampleAttributes<'_>,
+    now: Millis,
+    seen: &mut HashMap<(KeyName, u8), Millis>,
+    buffer: &mut String,
+) {
+    let layers: &[u8] = if attributes.sample.packet.inner.is_some() {
+        &[0, 1]
+    } else {
+        &[0]
+    };
+    for &layer in layers {
+        for &key in KeyName::ALL {
+            buffer.clear();
+            if attributes.write_attribute(key, layer, buffer) {
+                seen.insert((key, layer), now);
+            }
+        }
+    }
+    buffer.clear();
+}
+
+pub(crate) fn not_found(kind: ObjectKind, name: &str) -> EngineError {
+    EngineError::NotFound {
+        kind,
+        name: name.to_string(),
+    }
+}
+
+/// Names become URL path segments and metric names: letters, digits, `_` and `-` only.
+fn validate_name(kind: ObjectKind, name: &str, max_len: usize) -> Result<(), EngineError> {
+    let invalid = |reason| EngineError::InvalidName {
+        kind,
+        name: name.to_string(),
+        reason,
+    };
+    if name.is_empty() {
+        return Err(invalid("must not be empty"));
+    }
+    if name.len() > max_len {
+        return Err(invalid("too long"));
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(invalid("only letters, digits, '_' and '-' are allowed"));
+    }
+    Ok(())
+}

@@ -1,0 +1,740 @@
+//! Read-side queries of [`Engine`]: metrics (`/metric`, `/dump`, `/table`, `/metrics`), active flows, and
+//! the observations thresholds are evaluated against.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use crate::activeflows::FlowTable;
+use crate::agents::{AgentState, SourceState};
+use crate::engine::{Engine, InstalledFlow, not_found};
+use crate::error::{EngineError, ObjectKind};
+use crate::flowlang::AggMode;
+use crate::metrics::{Metric, MetricValue, Statistic, TopKey};
+use crate::query::{
+    AgentSelector, AgentToken, MetricSpec, QueryFilter, SortSpec, glob_match, summarize,
+    summarize_text,
+};
+use crate::sample::{DataSource, Millis};
+use crate::thresholds::{Exceeded, Threshold, TriggerKey};
+
+/// One active flow (`/activeflows/{agent}/{name}/json`), merged across data sources per `aggMode`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ActiveFlow {
+    pub key: String,
+    pub value: f64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<f64>,
+    /// Where the (largest) observation was made.
+    pub agent: IpAddr,
+    #[serde(rename = "dataSource")]
+    pub data_source: String,
+}
+
+/// Parameters of an `/activeflows` query.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActiveFlowQuery {
+    pub max_flows: usize,
+    pub min_value: f64,
+    /// `None` = the definition's `aggMode`, else `max`.
+    pub agg_mode: Option<AggMode>,
+    /// Glob (`*`, `?`) the flow key must match.
+    pub key_filter: Option<String>,
+}
+
+impl Default for ActiveFlowQuery {
+    fn default() -> Self {
+        Self {
+            max_flows: 100,
+            min_value: 0.0,
+            agg_mode: None,
+            key_filter: None,
+        }
+    }
+}
+
+/// `ALL` or a list of metric names (`/dump`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MetricSelection {
+    All,
+    Names(Vec<String>),
+}
+
+impl MetricSelection {
+    /// `ALL`, or names separated by `,` (or 2.x `;`).
+    pub fn parse(text: &str) -> Self {
+        if text == "ALL" {
+            return Self::All;
+        }
+        Self::Names(
+            text.split([',', ';'])
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+        )
+    }
+}
+
+/// A metric value observed at one agent/data source.
+struct Observation<'a> {
+    agent: IpAddr,
+    source: DataSource,
+    value: MetricValue,
+    updated: Millis,
+    flow: Option<(&'a InstalledFlow, &'a FlowTable)>,
+}
+
+/// A selected data source.
+type Selected<'a> = (IpAddr, &'a AgentState, DataSource, &'a SourceState);
+
+impl Engine {
+    fn metric_cutoff(&self, now: Millis) -> Millis {
+        now.saturating_sub(self.config.metric_timeout_ms)
+    }
+
+    fn agent_matches_name(
+        &self,
+        ip: IpAddr,
+        agent: &AgentState,
+        name: &str,
+        cutoff: Millis,
+    ) -> bool {
+        let host = agent.sources.values().any(|s| {
+            s.counters.metrics.get("host_name").is_some_and(|m| {
+                m.updated >= cutoff && matches!(&m.value, MetricValue::Text(t) if &**t == name)
+            })
+        });
+        host || self
+            .topology
+            .nodes
+            .get(name)
+            .and_then(|n| n.agent.as_deref())
+            .is_some_and(|a| a.parse::<IpAddr>().ok() == Some(ip))
+    }
+
+    /// Data sources picked by an agent selector, ordered by agent then data source.
+    fn select(&self, now: Millis, selector: &AgentSelector) -> Vec<Selected<'_>> {
+        let cutoff = self.metric_cutoff(now);
+        let view = &self.topology_view;
+        let mut out: Vec<Selected<'_>> = Vec::new();
+        for (ip, agent) in &self.agents {
+            let agent_selected = match selector {
+                AgentSelector::All => true,
+                AgentSelector::Topology | AgentSelector::Edge | AgentSelector::Core => {
+                    view.agents.contains(ip)
+                }
+                AgentSelector::List(tokens) => tokens.iter().any(|t| match t {
+                    AgentToken::Ip(a) => a == ip,
+                    AgentToken::Name(n) => self.agent_matches_name(*ip, agent, n, cutoff),
+                }),
+            };
+            if !agent_selected {
+                continue;
+            }
+            for (ds, source) in &agent.sources {
+                let keep = match selector {
+                    AgentSelector::Edge => ds.is_interface() && view.is_edge(*ip, ds.index),
+                    AgentSelector::Core => ds.is_interface() && view.is_core(*ip, ds.index),
+                    _ => true,
+                };
+                if keep {
+                    out.push((*ip, agent, *ds, source));
+                }
+            }
+        }
+        out.sort_by(|a, b| (a.0, a.2).cmp(&(b.0, b.2)));
+        out
+    }
+
+    /// A data source's attribute for filters: its own metric, else an agent-level one (host_name, os_name…).
+    fn attribute(&self, cutoff: Millis, selected: &Selected<'_>, name: &str) -> Option<String> {
+        let (ip, agent, ds, source) = selected;
+        match name {
+            "agent" => return Some(ip.to_string()),
+            "dataSource" | "datasource" => return Some(ds.to_string()),
+            _ => {}
+        }
+        let fresh = |s: &SourceState| {
+            s.counters
+                .metrics
+                .get(name)
+                .filter(|m| m.updated >= cutoff)
+                .map(|m| m.value.to_filter_string())
+        };
+        fresh(source).or_else(|| {
+            let mut others: Vec<(&DataSource, &SourceState)> = agent.sources.iter().collect();
+            others.sort_by_key(|(d, _)| (d.is_interface(), **d));
+            others.into_iter().find_map(|(_, s)| fresh(s))
+        })
+    }
+
+    fn passes(&self, cutoff: Millis, selected: &Selected<'_>, filter: &QueryFilter) -> bool {
+        filter.is_empty() || filter.matches(|attr| self.attribute(cutoff, selected, attr))
+    }
+
+    /// The value of `name` at one data source: a counter metric, else a flow metric (total rate of the
+    /// definition there).
+    fn observe<'a>(
+        &'a self,
+        now: Millis,
+        selected: &Selected<'a>,
+        name: &str,
+    ) -> Option<Observation<'a>> {
+        let (ip, _, ds, source) = *selected;
+        if let Some(entry) = source.counters.metrics.get(name)
+            && entry.updated >= self.metric_cutoff(now)
+        {
+            return Some(Observation {
+                agent: ip,
+                source: ds,
+                value: entry.value.clone(),
+                updated: entry.updated,
+                flow: None,
+            });
+        }
+        let (slot, installed) = self.flows.get(name)?;
+        let table = source
+            .flows
+            .get(slot)
+            .filter(|t| t.generation == installed.generation && t.len() > 0)?;
+        Some(Observation {
+            agent: ip,
+            source: ds,
+            value: MetricValue::Number(table.total_rate(installed.clock.rate_factor(now))),
+            updated: table.last_update,
+            flow: Some((installed, table)),
+        })
+    }
+
+    fn top_keys(now: Millis, installed: &InstalledFlow, table: &FlowTable) -> Vec<TopKey> {
+        table
+            .top(
+                &installed.params,
+                installed.clock.rate_factor(now),
+                installed.params.n,
+            )
+            .into_iter()
+            .map(|f| TopKey {
+                key: f.key,
+                value: f.value,
+                values: f.values,
+                last_update: now.saturating_sub(f.last_seen),
+            })
+            .collect()
+    }
+
+    fn to_metric(now: Millis, name: &str, obs: Observation<'_>) -> Metric {
+        Metric {
+            agent: obs.agent,
+            data_source: obs.source.to_string(),
+            metric_name: name.to_string(),
+            metric_value: Some(obs.value),
+            last_update: now.saturating_sub(obs.updated),
+            top_keys: obs
+                .flow
+                .map(|(installed, table)| Self::top_keys(now, installed, table)),
+        }
+    }
+
+    /// `/metric/{agent}/{metric}/json`: one [`Statistic`] per requested metric, in request order; entries without
+    /// data have no `metricValue`.
+    pub fn metric(
+        &self,
+        now: Millis,
+        agents: &AgentSelector,
+        metrics: &[MetricSpec],
+        filter: &QueryFilter,
+    ) -> Vec<Statistic> {
+        let cutoff = self.metric_cutoff(now);
+        let selected: Vec<Selected<'_>> = self
+            .select(now, agents)
+            .into_iter()
+            .filter(|s| self.passes(cutoff, s, filter))
+            .collect();
+        metrics
+            .iter()
+            .map(|spec| {
+                let observations: Vec<Observation<'_>> = selected
+                    .iter()
+                    .filter(|s| spec.source.is_none_or(|ds| ds == s.2))
+                    .filter_map(|s| self.observe(now, s, &spec.name))
+                    .collect();
+                self.statistic(now, spec, observations)
+            })
+            .collect()
+    }
+
+    fn statistic(
+        &self,
+        now: Millis,
+        spec: &MetricSpec,
+        observations: Vec<Observation<'_>>,
+    ) -> Statistic {
+        let mut stat = Statistic {
+            metric_name: spec.requested.clone(),
+            ..Statistic::default()
+        };
+        let numeric: Vec<&Observation<'_>> = observations
+            .iter()
+            .filter(|o| o.value.as_f64().is_some())
+            .collect();
+        let ages = |obs: &[&Observation<'_>]| {
+            let ages = obs.iter().map(|o| now.saturating_sub(o.updated));
+            (ages.clone().min(), ages.max())
+        };
+        let selected: Option<&Observation<'_>>;
+        if !numeric.is_empty() {
+            let values: Vec<f64> = numeric.iter().filter_map(|o| o.value.as_f64()).collect();
+            let Some(summary) = summarize(spec.aggregation, &values) else {
+                return stat;
+            };
+            stat.metric_value = Some(MetricValue::Number(summary.value));
+            stat.quartiles = summary.quartiles;
+            stat.metric_n = numeric.len();
+            (stat.last_update_min, stat.last_update_max) = ages(&numeric);
+            selected = summary.selected.and_then(|i| numeric.get(i).copied());
+            if selected.is_none() {
+                stat.last_update = stat.last_update_min;
+                stat.top_keys = merged_top_keys(now, &numeric);
+            }
+        } else {
+            let texts: Vec<&Observation<'_>> = observations.iter().collect();
+            let strings: Vec<&str> = texts
+                .iter()
+                .filter_map(|o| match &o.value {
+                    MetricValue::Text(t) => Some(&**t),
+                    MetricValue::Number(_) => None,
+                })
+                .collect();
+            let Some(index) = summarize_text(spec.aggregation, &strings) else {
+                return stat;
+            };
+            selected = texts.get(index).copied();
+            stat.metric_n = texts.len();
+            (stat.last_update_min, stat.last_update_max) = ages(&texts);
+            stat.metric_value = selected.map(|o| o.value.clone());
+        }
+        if let Some(obs) = selected {
+            stat.agent = Some(obs.agent);
+            stat.data_source = Some(obs.source.to_string());
+            stat.last_update = Some(now.saturating_sub(obs.updated));
+            stat.top_keys = obs
+                .flow
+                .map(|(installed, table)| Self::top_keys(now, installed, table));
+        }
+        stat
+    }
+
+    /// `/dump/{agent}/{metric}/json`: every metric present per agent × data source.
+    pub fn dump(
+        &self,
+        now: Millis,
+        agents: &AgentSelector,
+        metrics: &MetricSelection,
+        filter: &QueryFilter,
+    ) -> Vec<Metric> {
+        let cutoff = self.metric_cutoff(now);
+        let mut out = Vec::new();
+        for selected in self.select(now, agents) {
+            if !self.passes(cutoff, &selected, filter) {
+                continue;
+            }
+            let names: Vec<String> = match metrics {
+                MetricSelection::Names(names) => names.clone(),
+                MetricSelection::All => {
+                    let source = selected.3;
+                    let mut names: Vec<String> = source
+                        .counters
+                        .metrics
+                        .iter()
+                        .filter(|(_, m)| m.updated >= cutoff)
+                        .map(|(n, _)| n.to_string())
+                        .collect();
+                    names.sort();
+                    names.extend(self.flows.by_name.keys().cloned());
+                    names
+                }
+            };
+            for name in names {
+                if let Some(obs) = self.observe(now, &selected, &name) {
+                    out.push(Self::to_metric(now, &name, obs));
+                }
+            }
+        }
+        out
+    }
+
+    /// `/table/{agent}/{metric}/json`: one row per data source that has every metric; `sort` orders by the
+    /// sort metric and keeps the first |N| rows.
+    pub fn table(
+        &self,
+        now: Millis,
+        agents: &AgentSelector,
+        sort: Option<&SortSpec>,
+        metrics: &[String],
+        filter: &QueryFilter,
+    ) -> Vec<Vec<Metric>> {
+        let cutoff = self.metric_cutoff(now);
+        let mut rows: Vec<Vec<Metric>> = Vec::new();
+        for selected in self.select(now, agents) {
+            if !self.passes(cutoff, &selected, filter) {
+                continue;
+            }
+            let row: Option<Vec<Metric>> = metrics
+                .iter()
+                .map(|name| {
+                    self.observe(now, &selected, name)
+                        .map(|o| Self::to_metric(now, name, o))
+                })
+                .collect();
+            if let Some(row) = row.filter(|r| !r.is_empty()) {
+                rows.push(row);
+            }
+        }
+        if let Some(sort) = sort {
+            let key = |row: &Vec<Metric>| {
+                row.iter()
+                    .find(|m| m.metric_name == sort.metric)
+                    .and_then(|m| m.metric_value.as_ref())
+                    .and_then(MetricValue::as_f64)
+                    .unwrap_or(f64::NEG_INFINITY)
+            };
+            rows.sort_by(|a, b| {
+                let order = key(a).total_cmp(&key(b));
+                if sort.descending {
+                    order.reverse()
+                } else {
+                    order
+                }
+            });
+            rows.truncate(sort.limit);
+        }
+        rows
+    }
+
+    /// `/metric/{agent}/json`: `"<dataSource>.<metric>" → value` for one agent (`None` if unknown).
+    pub fn agent_metrics(
+        &self,
+        now: Millis,
+        agent: IpAddr,
+    ) -> Option<BTreeMap<String, MetricValue>> {
+        self.agents.get(&agent)?;
+        let mut out = BTreeMap::new();
+        for selected in self.select(now, &AgentSelector::List(vec![AgentToken::Ip(agent)])) {
+            let ds = selected.2;
+            let mut names: Vec<String> = selected
+                .3
+                .counters
+                .metrics
+                .keys()
+                .map(|n| n.to_string())
+                .collect();
+            names.extend(self.flows.by_name.keys().cloned());
+            for name in names {
+                if let Some(obs) = self.observe(now, &selected, &name) {
+                    out.insert(format!("{ds}.{name}"), obs.value);
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// `/metrics/json`: every metric name currently present → ms since it was last updated anywhere.
+    pub fn metric_names(&self, now: Millis) -> BTreeMap<String, u64> {
+        let cutoff = self.metric_cutoff(now);
+        let mut out: BTreeMap<String, u64> = BTreeMap::new();
+        let mut note = |name: &str, updated: Millis| {
+            let age = now.saturating_sub(updated);
+            out.entry(name.to_string())
+                .and_modify(|a| *a = (*a).min(age))
+                .or_insert(age);
+        };
+        for agent in self.agents.values() {
+            for source in agent.sources.values() {
+                for (name, m) in &source.counters.metrics {
+                    if m.updated >= cutoff {
+                        note(name, m.updated);
+                    }
+                }
+                for (slot, installed) in self.flows.installed() {
+                    if let Some(t) = source.flows.get(slot)
+                        && t.generation == installed.generation
+                        && t.len() > 0
+                    {
+                        note(&installed.name, t.last_update);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// `/activeflows/{agent}/{name}/json`: the top flows of each selected data source, merged per `aggMode`,
+    /// largest first.
+    pub fn active_flows(
+        &self,
+        now: Millis,
+        agents: &AgentSelector,
+        name: &str,
+        query: &ActiveFlowQuery,
+    ) -> Result<Vec<ActiveFlow>, EngineError> {
+        let (slot, installed) = self
+            .flows
+            .get(name)
+            .ok_or_else(|| not_found(ObjectKind::Flow, name))?;
+        let mode = query
+            .agg_mode
+            .or_else(|| installed.definition().agg_mode())
+            .unwrap_or(AggMode::Max);
+        let rate_factor = installed.clock.rate_factor(now);
+        let view = &self.topology_view;
+        struct Merged {
+            flow: ActiveFlow,
+            best: f64,
+            sum: f64,
+            sums: Vec<f64>,
+            count: usize,
+        }
+        let mut merged: HashMap<(String, Option<IpAddr>), Merged> = HashMap::new();
+        for (ip, _, ds, source) in self.select(now, agents) {
+            let wanted = match mode {
+                AggMode::Edge => ds.is_interface() && view.is_edge(ip, ds.index),
+                AggMode::Core => ds.is_interface() && view.is_core(ip, ds.index),
+                _ => true,
+            };
+            let Some(table) = source
+                .flows
+                .get(slot)
+                .filter(|t| t.generation == installed.generation)
+            else {
+                continue;
+            };
+            if !wanted {
+                continue;
+            }
+            for flow in table.top(&installed.params, rate_factor, installed.params.n) {
+                if query
+                    .key_filter
+                    .as_deref()
+                    .is_some_and(|p| !glob_match(p, &flow.key))
+                {
+                    continue;
+                }
+                let group = if mode == AggMode::Agent {
+                    Some(ip)
+                } else {
+                    None
+                };
+                let observed = ActiveFlow {
+                    key: flow.key.clone(),
+                    value: flow.value,
+                    values: flow.values.clone(),
+                    agent: ip,
+                    data_source: ds.to_string(),
+                };
+                match merged.get_mut(&(flow.key.clone(), group)) {
+                    Some(m) => {
+                        m.sum += flow.value;
+                        for (s, v) in m.sums.iter_mut().zip(&flow.values) {
+                            *s += v;
+                        }
+                        m.count += 1;
+                        if flow.value > m.best {
+                            m.best = flow.value;
+                            m.flow = observed;
+                        }
+                    }
+                    None => {
+                        merged.insert(
+                            (flow.key, group),
+                            Merged {
+                                best: flow.value,
+                                sum: flow.value,
+                                sums: flow.values,
+                                count: 1,
+                                flow: observed,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        let mut out: Vec<ActiveFlow> = merged
+            .into_values()
+            .map(|m| {
+                let mut flow = m.flow;
+                match mode {
+                    AggMode::Sum => {
+                        flow.value = m.sum;
+                        flow.values = m.sums;
+                    }
+                    AggMode::Avg => {
+                        let n = m.count.max(1) as f64;
+                        flow.value = m.sum / n;
+                        flow.values = m.sums.iter().map(|s| s / n).collect();
+                    }
+                    _ => {}
+                }
+                flow
+            })
+            .filter(|f| f.value >= query.min_value)
+            .collect();
+        out.sort_by(|a, b| {
+            b.value
+                .total_cmp(&a.value)
+                .then_with(|| a.key.cmp(&b.key))
+                .then_with(|| a.agent.cmp(&b.agent))
+        });
+        out.truncate(query.max_flows);
+        Ok(out)
+    }
+
+    /// `/flowvalue`: the current value of one flow key at one agent and data source.
+    pub fn flow_value(
+        &self,
+        now: Millis,
+        agent: IpAddr,
+        source: DataSource,
+        name: &str,
+        key: &str,
+    ) -> Option<ActiveFlow> {
+        let (slot, installed) = self.flows.get(name)?;
+        let table = self
+            .agents
+            .get(&agent)?
+            .sources
+            .get(&source)?
+            .flows
+            .get(slot)
+            .filter(|t| t.generation == installed.generation)?;
+        let flow = table.get(&installed.params, installed.clock.rate_factor(now), key)?;
+        Some(ActiveFlow {
+            key: flow.key,
+            value: flow.value,
+            values: flow.values,
+            agent,
+            data_source: source.to_string(),
+        })
+    }
+
+    /// `/flowlocations`: every selected agent/data source currently tracking the flow key, largest first.
+    pub fn flow_locations(
+        &self,
+        now: Millis,
+        agents: &AgentSelector,
+        name: &str,
+        key: &str,
+    ) -> Vec<ActiveFlow> {
+        let mut out: Vec<ActiveFlow> = self
+            .select(now, agents)
+            .into_iter()
+            .filter_map(|(ip, _, ds, _)| self.flow_value(now, ip, ds, name, key))
+            .collect();
+        out.sort_by(|a, b| b.value.total_cmp(&a.value));
+        out
+    }
+
+    /// Observations exceeding a threshold in this evaluation round.
+    pub(crate) fn exceeded(&self, now: Millis, threshold: &Threshold) -> Vec<Exceeded> {
+        let cutoff = self.metric_cutoff(now);
+        let filter = QueryFilter::from_map(&threshold.filter);
+        let mut out = Vec::new();
+        let selected = self.select(now, &AgentSelector::All);
+        if let Some((slot, installed)) = self.flows.get(&threshold.metric) {
+            let rate_factor = installed.clock.rate_factor(now);
+            for s in &selected {
+                let Some(table) =
+                    s.3.flows
+                        .get(slot)
+                        .filter(|t| t.generation == installed.generation && t.len() > 0)
+                else {
+                    continue;
+                };
+                if !self.passes(cutoff, s, &filter) {
+                    continue;
+                }
+                let key = |flow_key: Option<&str>| TriggerKey {
+                    agent: s.0,
+                    source: s.2,
+                    flow_key: flow_key.map(Box::from),
+                };
+                if threshold.by_flow {
+                    for flow in table.above(&installed.params, rate_factor, threshold.value) {
+                        out.push(Exceeded {
+                            key: key(Some(&flow.key)),
+                            value: flow.value,
+                            values: flow.values,
+                            flow_key: Some(flow.key),
+                        });
+                    }
+                } else if let Some(flow) = table
+                    .top(&installed.params, rate_factor, 1)
+                    .into_iter()
+                    .next()
+                    .filter(|f| f.value > threshold.value)
+                {
+                    out.push(Exceeded {
+                        key: key(None),
+                        value: flow.value,
+                        values: flow.values,
+                        flow_key: Some(flow.key),
+                    });
+                }
+            }
+            return out;
+        }
+        for s in &selected {
+            let Some(value) =
+                s.3.counters
+                    .metrics
+                    .get(threshold.metric.as_str())
+                    .filter(|m| m.updated >= cutoff)
+                    .and_then(|m| m.value.as_f64())
+            else {
+                continue;
+            };
+            if value > threshold.value && self.passes(cutoff, s, &filter) {
+                out.push(Exceeded {
+                    key: TriggerKey {
+                        agent: s.0,
+                        source: s.2,
+                        flow_key: None,
+                    },
+                    value,
+                    values: Vec::new(),
+                    flow_key: None,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// topKeys of an aggregate (sum/avg/…) over flow metrics: per-key sums, largest first.
+fn merged_top_keys(now: Millis, observations: &[&Observation<'_>]) -> Option<Vec<TopKey>> {
+    let mut n = 0;
+    let mut merged: HashMap<String, TopKey> = HashMap::new();
+    for obs in observations {
+        let Some((installed, table)) = obs.flow else {
+            continue;
+        };
+        n = n.max(installed.params.n);
+        for key in Engine::top_keys(now, installed, table) {
+            merged
+                .entry(key.key.clone())
+                .and_modify(|k| {
+                    k.value += key.value;
+                    k.last_update = k.last_update.min(key.last_update);
+                })
+                .or_insert(key);
+        }
+    }
+    if n == 0 {
+        return None;
+    }
+    let mut keys: Vec<TopKey> = merged.into_values().collect();
+    keys.sort_by(|a, b| b.value.total_cmp(&a.value).then_with(|| a.key.cmp(&b.key)));
+    keys.truncate(n);
+    Some(keys)
+}

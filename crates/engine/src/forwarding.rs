@@ -1,0 +1,51 @@
+//! sFlow forwarding sessions (`/forwarding/{name}/json`). The engine stores them; the server sends.
+
+use std::net::{IpAddr, SocketAddr};
+
+use serde::{Deserialize, Serialize};
+
+/// Default sFlow collector port.
+pub const DEFAULT_SFLOW_PORT: u16 = 6343;
+
+/// A forwarding session, exact sFlow-RT JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Forwarding {
+    /// Collector address.
+    pub address: IpAddr,
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// Agents whose datagrams are forwarded; empty = all agents.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agents: Vec<IpAddr>,
+}
+
+fn default_port() -> u16 {
+    DEFAULT_SFLOW_PORT
+}
+
+impl Forwarding {
+    pub fn target(&self) -> SocketAddr {
+        SocketAddr::new(self.address, self.port)
+    }
+
+    pub fn forwards(&self, agent: IpAddr) -> bool {
+        self.agents.is_empty() || self.agents.contains(&agent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_defaults_and_agent_selection() {
+        let f: Forwarding = serde_json::from_str(r#"{"address":"10.0.0.9","agents":["10.0.0.1"]}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(f.target().to_string(), "10.0.0.9:6343");
+        assert!(f.forwards("10.0.0.1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))));
+        assert!(!f.forwards(IpAddr::from([10, 0, 0, 2])));
+        let all: Forwarding = serde_json::from_str(r#"{"address":"::1","port":7000}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(all.forwards(IpAddr::from([1, 2, 3, 4])));
+    }
+}

@@ -454,10 +454,10 @@ impl CompiledFlow {
         key_out: &mut String,
     ) -> Option<FlowValues> {
         key_out.clear();
-        if let Some(filter) = &self.filter {
-            if !filter.matches(src, lookups, key_out) {
-                return None;
-            }
+        if let Some(filter) = &self.filter
+            && !filter.matches(src, lookups, key_out)
+        {
+            return None;
         }
         for (index, key) in self.keys.iter().enumerate() {
             if index > 0 {

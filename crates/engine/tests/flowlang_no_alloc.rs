@@ -1,0 +1,97 @@
+//! The flow-language hot path (`CompiledFlow::evaluate`) must not allocate once
+//! the key buffer has grown: counted with a per-thread counting allocator.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use rtflow_engine::flowlang::{
+    AddressGroup, CompiledFlow, FlowDefinition, LookupMap, Lookups, MapAttributeSource,
+};
+use serde_json::json;
+
+struct CountingAllocator;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count_one() {
+    let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the
+// counter is a const-initialized thread-local that never allocates.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count_one();
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
+
+#[test]
+fn evaluate_does_not_allocate_after_warm_up() {
+    let sample = MapAttributeSource::new()
+        .with("ipsource", "10.1.2.3")
+        .with("ipdestination", "192.168.7.9")
+        .with("ip6source", "2001:db8::1")
+        .with("ipprotocol", "6")
+        .with("tcpdestinationport", "443")
+        .with("tcpflags", "000000010")
+        .with("stack", "eth.ip.tcp")
+        .with("dnsqname", "www.example.com.")
+        .with("httpurl", "http://example.com/a/b/c.html?q=1")
+        .with("ip6flowlabel", "12345")
+        .with("bytes", "1514")
+        .with("frames", "1");
+    let mut lookups = Lookups::new();
+    lookups.set_group(
+        "site",
+        AddressGroup::from_labels([("lan", vec!["10.0.0.0/8"])]).expect("valid group"),
+    );
+    lookups.set_map("svc", LookupMap::from_labels([("https", vec!["443"])]));
+
+    let definitions = [
+        json!({"keys": "ipsource,ipdestination"}),
+        json!({"keys": "mask:ipsource:24,group:ipsource:site,null:[map:tcpdestinationport:svc]:other",
+               "filter": "ipprotocol=6,17&(tcpflags~.......1.|tcpflags!=null)", "values": ["count:ipsource", "avg:bytes"]}),
+        json!({"keys": "suffix:dnsqname:.:3,prefix:stack:.:2,concat:-:ipsource:tcpdestinationport,eq:ipsource:ipsource",
+               "value": "frames"}),
+        json!({"keys": "if:[first:stack:.:ip:ip6]:ip:[mask:ipsource:16]:[mask:ip6source:48],range:bytes:1000,bits:ip6flowlabel:0xff,uri:httpurl:file,or:vxlanvni:ipsource"}),
+    ];
+    for json in definitions {
+        let definition = FlowDefinition::from_json_value(&json).expect("valid definition");
+        let flow = CompiledFlow::compile(&definition).expect("compiles");
+        let mut key = String::with_capacity(256);
+        // Warm-up: lets the regex engine set up its per-thread cache.
+        assert!(
+            flow.evaluate(&sample, &lookups, &mut key).is_some(),
+            "{json}"
+        );
+        let before = allocations();
+        for _ in 0..100 {
+            assert!(flow.evaluate(&sample, &lookups, &mut key).is_some());
+        }
+        assert_eq!(
+            allocations() - before,
+            0,
+            "{json} allocated while evaluating (key {key})"
+        );
+    }
+}

@@ -15,11 +15,13 @@ pub mod value;
 use std::collections::HashMap;
 
 pub use definition::{AggMode, CompiledFlow, DefinitionError, FlowDefinition, MAX_KEYS};
-pub use expr::{ExprError, KeyExpr, MAX_EXPR_DEPTH};
+pub use expr::{ExprError, KeyExpr, MAX_EXPR_DEPTH, Operand, UriPart};
 pub use filter::{Filter, FilterError, FilterErrorKind, MAX_FILTER_LEN};
 pub use groups::{AddressGroup, LookupError, LookupMap, Lookups};
 pub use keyname::{FlowKey, KeyName, MAX_LAYER};
-pub use value::{FlowValues, MAX_VALUES, SampleValue, ValueAggregation, ValueSource, ValueSpec};
+pub use value::{
+    FlowValues, MAX_VALUES, SampleValue, ValueAggregation, ValueError, ValueSource, ValueSpec,
+};
 
 /// The seam between the flow language and decoded samples.
 ///

@@ -23,7 +23,7 @@ pub struct IngestSummary {
     pub skipped: u32,
 }
 
-/// A datagram (or part of it) that could not be decoded. Whatever decoded before the error was ingested.
+/// A datagram (or part of it) that could not be decoded. Samples decoded before the error were ingested.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum IngestError {
     #[error("datagram from {source_addr}: {error}")]
@@ -31,10 +31,9 @@ pub enum IngestError {
         source_addr: SocketAddr,
         /// The agent, when the datagram header was readable.
         agent: Option<IpAddr>,
+        /// Boxed to keep `Result<IngestSummary, IngestError>` small on the hot path.
         #[source]
-        error: rtflow_sflow::DecodeError,
-        /// Samples ingested before the error.
-        summary: IngestSummary,
+        error: Box<rtflow_sflow::DecodeError>,
     },
     #[error("datagram from {source_addr}: agent address is unknown (address type 0)")]
     UnknownAgentAddress { source_addr: SocketAddr },
@@ -56,8 +55,7 @@ impl Engine {
                 return Err(IngestError::Decode {
                     source_addr: source,
                     agent: None,
-                    error,
-                    summary: IngestSummary::default(),
+                    error: Box::new(error),
                 });
             }
         };
@@ -92,8 +90,7 @@ impl Engine {
                     return Err(IngestError::Decode {
                         source_addr: source,
                         agent: Some(agent),
-                        error,
-                        summary,
+                        error: Box::new(error),
                     });
                 }
             };

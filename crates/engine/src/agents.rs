@@ -130,19 +130,19 @@ impl AgentStats {
         if self.datagram_seq.len() >= 64 && !self.datagram_seq.contains_key(&info.sub_agent_id) {
             self.datagram_seq.clear();
         }
-        let tracker = self.datagram_seq.entry(info.sub_agent_id).or_default();
-        let outcome = tracker.observe(info.sequence);
-        self.datagrams.apply(outcome);
-        let uptime_went_back = self.datagrams.received > 1
+        let uptime_went_back = self.datagrams.received > 0
             && info.uptime_ms.saturating_add(RESTART_UPTIME_SLACK_MS) < self.uptime_ms
             && self.uptime_ms < u32::MAX - UPTIME_WRAP_ZONE_MS;
+        let tracker = self.datagram_seq.entry(info.sub_agent_id).or_default();
+        if uptime_went_back {
+            // The new sequence numbering starts here: neither loss nor reordering.
+            tracker.reset();
+        }
+        let outcome = tracker.observe(info.sequence);
+        self.datagrams.apply(outcome);
         let restarted = outcome == SeqOutcome::Reset || uptime_went_back;
         if restarted {
             self.restarts += 1;
-            if outcome != SeqOutcome::Reset {
-                tracker.reset();
-                tracker.observe(info.sequence);
-            }
         }
         // A late datagram must not move uptime backwards.
         if restarted || info.uptime_ms > self.uptime_ms || self.datagrams.received == 1 {

@@ -143,7 +143,7 @@ impl Engine {
                 }
             }
         }
-        out.sort_by(|a, b| (a.0, a.2).cmp(&(b.0, b.2)));
+        out.sort_by_key(|s| (s.0, s.2));
         out
     }
 

@@ -24,6 +24,9 @@ mod sequence;
 mod thresholds;
 mod topology;
 
+#[cfg(test)]
+mod engine_tests;
+
 pub use adapter::{IngestError, IngestSummary};
 pub use agents::AgentInfo;
 pub use attributes::{PacketFields, SampleAttributes};

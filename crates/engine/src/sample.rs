@@ -251,7 +251,8 @@ pub struct CounterSample {
 /// One sample of a datagram.
 #[derive(Clone, Debug)]
 pub enum Input {
-    Flow(FlowSample),
+    /// Boxed: a decoded header makes a flow sample about 1 kB.
+    Flow(Box<FlowSample>),
     Counter(CounterSample),
 }
 

@@ -4,7 +4,7 @@
 //! `tcpflags`/`ipflags`/`ipecn`, decimal numbers. Layer 0 is the outer header, layer 1 the tunnelled one.
 
 use std::fmt::Write as _;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use rtflow_packet::format::{BitString, dscp_name};
 use rtflow_packet::{Headers, Tunnel};
@@ -54,9 +54,7 @@ impl<'a> SampleAttributes<'a> {
 
 fn write_port(port: Port, out: &mut String) -> bool {
     match port {
-        Port::Index(i) => {
-            let _ = write!(out, "{i}");
-        }
+        Port::Index(i) => push_integer(u64::from(i), out),
         Port::Discarded(_) => out.push_str("discard"),
         Port::Multiple(_) => out.push_str("multiple"),
         Port::Internal => out.push_str("internal"),
@@ -72,6 +70,45 @@ fn write_mac(mac: [u8; 6], out: &mut String) -> bool {
         out.push(char::from(HEX[usize::from(byte & 0x0f)]));
     }
     true
+}
+
+/// Integers without the `fmt` machinery (hot path: ports, protocols, ifIndexes).
+fn push_integer(value: u64, out: &mut String) {
+    let mut buffer = itoa::Buffer::new();
+    out.push_str(buffer.format(value));
+}
+
+/// Dotted quad without the `fmt` machinery, in one push (hot path: ipsource/ipdestination keys).
+fn push_ipv4(ip: Ipv4Addr, out: &mut String) {
+    let mut text = [0u8; 15];
+    let mut len = 0;
+    for (i, octet) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            if let Some(slot) = text.get_mut(len) {
+                *slot = b'.';
+            }
+            len += 1;
+        }
+        let digits: &[u8] = match octet {
+            0..=9 => &[b'0' + octet],
+            10..=99 => &[b'0' + octet / 10, b'0' + octet % 10],
+            _ => &[
+                b'0' + octet / 100,
+                b'0' + octet / 10 % 10,
+                b'0' + octet % 10,
+            ],
+        };
+        if let Some(slot) = text.get_mut(len..len + digits.len()) {
+            slot.copy_from_slice(digits);
+        }
+        len += digits.len();
+    }
+    // Only ASCII digits and dots were written.
+    out.push_str(std::str::from_utf8(text.get(..len).unwrap_or_default()).unwrap_or_default());
+}
+
+fn write_ipv4(ip: Option<Ipv4Addr>, out: &mut String) -> bool {
+    ip.map(|ip| push_ipv4(ip, out)).is_some()
 }
 
 fn write_display(value: Option<impl std::fmt::Display>, out: &mut String) -> bool {
@@ -177,8 +214,8 @@ impl AttributeSource for SampleAttributes<'_> {
             _ => {}
         }
         if let Some(n) = self.numeric_attribute(key, layer) {
-            // Numeric keys render as integers (they all are).
-            let _ = write!(out, "{}", n as i64);
+            // Numeric keys are non-negative integers.
+            push_integer(n as u64, out);
             return true;
         }
         let Some(h) = self.headers(layer) else {
@@ -194,8 +231,8 @@ impl AttributeSource for SampleAttributes<'_> {
             K::ArpMacTarget => h.arp.is_some_and(|a| write_mac(a.target_mac, out)),
             K::ArpIpSender => write_display(h.arp.map(|a| a.sender_ip), out),
             K::ArpIpTarget => write_display(h.arp.map(|a| a.target_ip), out),
-            K::IpSource => write_display(h.ipv4.map(|ip| ip.src), out),
-            K::IpDestination => write_display(h.ipv4.map(|ip| ip.dst), out),
+            K::IpSource => write_ipv4(h.ipv4.map(|ip| ip.src), out),
+            K::IpDestination => write_ipv4(h.ipv4.map(|ip| ip.dst), out),
             K::Ip6Source => write_display(h.ipv6.map(|ip| ip.src), out),
             K::Ip6Destination => write_display(h.ipv6.map(|ip| ip.dst), out),
             K::IpDscpName => write_dscp_name(h.ipv4.map(|ip| ip.dscp()), out),
@@ -308,7 +345,6 @@ fn unreachable(h: &Headers, wanted_v4_code: u8) -> Option<rtflow_packet::IcmpQuo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::Ipv4Addr;
 
     /// Ethernet + IPv4 + TCP SYN from 10.0.0.1:40000 to 10.0.0.2:80, built by hand.
     fn tcp_syn_frame() -> Vec<u8> {
@@ -339,6 +375,16 @@ mod tests {
     fn attr(src: &SampleAttributes<'_>, key: KeyName, layer: u8) -> Option<String> {
         let mut out = String::new();
         src.write_attribute(key, layer, &mut out).then_some(out)
+    }
+
+    #[test]
+    fn fast_ipv4_text_matches_std() {
+        for ip in [[0, 0, 0, 0], [255, 255, 255, 255], [10, 100, 1, 9], [192, 168, 99, 100]] {
+            let ip = Ipv4Addr::from(ip);
+            let mut out = String::from("x");
+            push_ipv4(ip, &mut out);
+            assert_eq!(out, format!("x{ip}"));
+        }
     }
 
     #[test]

@@ -682,3 +682,45 @@ fn malformed_datagrams_never_panic_and_are_counted() {
     assert!(engine.analyzer().sflow_datagrams_discarded >= 2);
     engine.tick(T0 + 1000);
 }
+
+/// Throughput smoke check (run with `--release -- --ignored --nocapture`); the target is ≥ 1M samples/s with
+/// 10 definitions on one core.
+#[test]
+#[ignore]
+fn ingest_throughput_with_ten_definitions() {
+    let mut engine = Engine::default();
+    let keys = [
+        "ipsource,ipdestination",
+        "ipsource",
+        "ipdestination",
+        "tcpdestinationport",
+        "ipprotocol",
+        "macsource,macdestination",
+        "ipsource,ipdestination,tcpsourceport,tcpdestinationport",
+        "stack",
+        "inputifindex,outputifindex",
+        "",
+    ];
+    for (i, k) in keys.iter().enumerate() {
+        let def = FlowDefinition::new(k, "bytes");
+        engine
+            .set_flow(T0, &format!("f{i}"), def)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let samples: Vec<FlowSample> = (0..1024u32)
+        .map(|i| flow_sample(1 + i % 8, i + 1, 1000, (i % 50) as u8, (i % 7) as u8, 1500))
+        .collect();
+    let info = dgram(agent(1), 1, 0);
+    engine.begin_datagram(T0, &info);
+    let total = 1_000_000u64;
+    let start = std::time::Instant::now();
+    for i in 0..total {
+        let sample = &samples[(i % 1024) as usize];
+        engine.ingest_flow_sample(T0 + i / 1000, &info, sample);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    eprintln!(
+        "{:.0} flow samples/s with 10 definitions",
+        total as f64 / elapsed
+    );
+}

@@ -21,6 +21,8 @@ enum Command {
     Fwd(cmd::fwd::FwdArgs),
     /// Send the sFlow datagrams of a pcap file to a UDP target.
     Replay(cmd::replay::ReplayArgs),
+    /// Run the real-time analytics server (sFlow-RT compatible REST API on port 8008).
+    Serve(cmd::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -29,6 +31,7 @@ fn main() -> ExitCode {
         Command::Decode(args) => cmd::decode::run(args),
         Command::Fwd(args) => cmd::fwd::run(args),
         Command::Replay(args) => cmd::replay::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,3 +1,4 @@
 pub mod decode;
 pub mod fwd;
 pub mod replay;
+pub mod serve;

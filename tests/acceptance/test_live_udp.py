@@ -1,0 +1,138 @@
+"""`rtflow serve` receiving sFlow over UDP: forwarding (/forwarding/{name}/json) and malformed input."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import struct
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from capture import sflow_agent, udp_payloads
+from conftest import CAPTURES, ECMP_AGENTS, RtflowServer, ecmp_pcap, poll, replay_to, start_server
+
+RECEIVE_BUFFER = 16 * 1024 * 1024
+
+
+@pytest.fixture
+def server() -> Iterator[RtflowServer]:
+    """A fresh live server per test, so that its counters start at zero."""
+    yield from start_server([])
+
+
+class UdpSink:
+    """A loopback UDP socket that collects every datagram it receives on a background thread."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        # Root may exceed net.core.rmem_max; otherwise the kernel caps the request (fine for the rates used here).
+        option = socket.SO_RCVBUFFORCE if os.geteuid() == 0 else socket.SO_RCVBUF
+        self.sock.setsockopt(socket.SOL_SOCKET, option, RECEIVE_BUFFER)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.datagrams: list[bytes] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.datagrams.append(self.sock.recv(65535))
+            except TimeoutError:
+                continue
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self.sock.close()
+
+
+@pytest.fixture
+def sinks() -> Iterator[list[UdpSink]]:
+    opened: list[UdpSink] = []
+    yield opened
+    for sink in opened:
+        sink.close()
+
+
+def test_forwarding_is_byte_identical(server: RtflowServer, sinks: list[UdpSink]) -> None:
+    everything, spine1_only = UdpSink(), UdpSink()
+    sinks.extend([everything, spine1_only])
+    for name, body in (("all", {"address": "127.0.0.1", "port": everything.port}),
+                       ("spine1", {"address": "127.0.0.1", "port": spine1_only.port, "agents": ["192.168.0.13"]})):
+        r = server.put(f"/forwarding/{name}/json", json=body)
+        assert r.status_code == 204, f"PUT /forwarding/{name}/json {body} -> {r.status_code}: {r.text}"
+        got = server.get_json(f"/forwarding/{name}/json")
+        assert got["address"] == "127.0.0.1" and got["port"] == body["port"], got
+    assert set(server.get_json("/forwarding/json")) == {"all", "spine1"}
+
+    replay_to(server.sflow_port, "--max")
+    originals = set(udp_payloads(ecmp_pcap()))
+
+    def settled() -> tuple[int, int] | None:
+        agents = server.get_json("/agents/json")
+        received = sum(a["sFlowDatagramsReceived"] for a in agents.values())
+        spine1 = agents.get("192.168.0.13", {}).get("sFlowDatagramsReceived", 0)
+        if received and len(everything.datagrams) == received and len(spine1_only.datagrams) == spine1:
+            return received, spine1
+        return None
+
+    poll(settled, 10, f"forwarded counts to match /agents/json (so far all={len(everything.datagrams)}, "
+                      f"spine1={len(spine1_only.datagrams)})")
+    altered = [d for d in everything.datagrams if d not in originals]
+    assert not altered, f"{len(altered)} forwarded datagrams differ from every capture payload"
+    assert {sflow_agent(d) for d in everything.datagrams} == ECMP_AGENTS
+    assert {sflow_agent(d) for d in spine1_only.datagrams} == {"192.168.0.13"}, "agents filter not applied"
+
+    assert server.delete("/forwarding/all/json").status_code == 204
+    assert server.get("/forwarding/all/json").status_code == 404
+
+
+def malformed_datagrams() -> list[bytes]:
+    """Datagrams a collector must reject without crashing; all of them fail to decode as sFlow v5."""
+    real = next(d for d in udp_payloads(ecmp_pcap()) if sflow_agent(d) == "192.168.0.11" and len(d) > 200)
+    rng = random.Random(20240601)
+    bad_sample_length = bytearray(real)
+    struct.pack_into("!I", bad_sample_length, 32, 0x7FFFFFF0)  # first sample's length field: far past the end
+    crash_pcap = CAPTURES / "malformed" / "sflow_print-segv.pcap"
+    return [
+        b"",
+        b"\x00\x00\x00\x05",  # version only
+        struct.pack("!II", 4, 1) + bytes(40),  # sFlow v4
+        struct.pack("!II", 5, 7) + bytes(40),  # unknown agent address type
+        bytes(rng.getrandbits(8) for _ in range(300)),
+        real[:50],  # header intact, first sample cut short
+        real[: len(real) - 3],
+        bytes(bad_sample_length),
+        *udp_payloads(crash_pcap),
+    ]
+
+
+def test_malformed_datagrams_are_counted_and_survived(server: RtflowServer) -> None:
+    bad = malformed_datagrams()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        for datagram in bad:
+            sender.sendto(datagram, ("127.0.0.1", server.sflow_port))
+
+        def discarded() -> int | None:
+            count = server.get_json("/analyzer/json").get("sFlowDatagramsDiscarded", 0)
+            return count if count >= len(bad) else None
+
+        poll(discarded, 10, f"/analyzer/json sFlowDatagramsDiscarded to reach {len(bad)}")
+        server.assert_alive()
+        analyzer = server.get_json("/analyzer/json")
+        assert analyzer["sFlowDatagramsDiscarded"] == len(bad), analyzer
+        # The truncated copies of a real datagram carry a readable header: the agent is known and blamed.
+        leaf1 = server.get_json("/agents/json").get("192.168.0.11")
+        assert leaf1 is not None and leaf1.get("sFlowDecodeErrors", 0) >= 3, leaf1
+
+        # Good input is still accepted afterwards.
+        good = next(d for d in udp_payloads(ecmp_pcap()) if sflow_agent(d) == "192.168.0.14")
+        sender.sendto(good, ("127.0.0.1", server.sflow_port))
+        poll(lambda: "192.168.0.14" in server.get_json("/agents/json"), 10, "a valid datagram after the bad ones")
+    assert server.get("/version").status_code == 200

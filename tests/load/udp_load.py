@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Loopback UDP load test for `rtflow serve` (run manually; not part of scripts/test).
+
+Starts `rtflow serve --sflow-port P` (release build), blasts ecmp.pcap at it with
+`rtflow replay --target 127.0.0.1:P --rate RATE --duration SECS`, then compares:
+  sent      - datagrams `rtflow replay` reports sending,
+  received  - the server's /analyzer/json sFlowDatagramsReceived,
+  kernel    - the drops column of /proc/net/udp{,6} for the server's socket, and the Udp RcvbufErrors delta of
+              /proc/net/snmp{,6} (system-wide, so other traffic can add to it),
+and samples the server's VmRSS every second to show memory stays flat.
+
+Usage (from the repository root, after `cargo build --release -p rtflow-cli`):
+    python3 tests/load/udp_load.py [--rate 100000] [--duration 30] [--bin target/release/rtflow]
+When run as root it raises net.core.rmem_max to 32 MiB (and restores it afterwards) so the server can get a large
+socket receive buffer; otherwise the current limit is reported, since it caps what the server can ask for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+RMEM_MAX = Path("/proc/sys/net/core/rmem_max")
+WANTED_RMEM_MAX = 33554432
+
+
+def free_port(kind: int) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.load(response)
+
+
+def socket_drops(port: int) -> tuple[int, int]:
+    """(sockets found, summed drops column) for UDP sockets bound to `port` (IPv4 and IPv6 tables)."""
+    found = drops = 0
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                found += 1
+                drops += int(fields[-1])
+    return found, drops
+
+
+def rcvbuf_errors() -> int:
+    total = 0
+    snmp = Path("/proc/net/snmp").read_text().splitlines()
+    header, values = [line.split() for line in snmp if line.startswith("Udp:")][:2]
+    total += int(values[header.index("RcvbufErrors")])
+    snmp6 = Path("/proc/net/snmp6")
+    if snmp6.exists():
+        for line in snmp6.read_text().splitlines():
+            name, value = line.split()
+            if name == "Udp6RcvbufErrors":
+                total += int(value)
+    return total
+
+
+def vm_rss_kib(pid: int) -> int | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
+    return int(match.group(1)) if match else None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bin", default=str(REPO / "target" / "release" / "rtflow"))
+    parser.add_argument("--pcap", default=str(REPO.parent / "shared" / "captures" / "ecmp.pcap"))
+    parser.add_argument("--rate", type=float, default=100000, help="datagrams per second (default 100000)")
+    parser.add_argument("--duration", type=float, default=30, help="seconds of sending (default 30)")
+    args = parser.parse_args()
+    for path in (args.bin, args.pcap):
+        if not Path(path).is_file():
+            sys.exit(f"missing {path}")
+
+    old_rmem_max = int(RMEM_MAX.read_text())
+    raised = False
+    if os.geteuid() == 0 and old_rmem_max < WANTED_RMEM_MAX:
+        subprocess.run(["sysctl", "-q", "-w", f"net.core.rmem_max={WANTED_RMEM_MAX}"], check=True)
+        raised = True
+    rmem_max = int(RMEM_MAX.read_text())
+
+    http_port, sflow_port = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM)
+    base = f"http://127.0.0.1:{http_port}"
+    server = subprocess.Popen([args.bin, "serve", "--http-bind", "127.0.0.1", "--http-port", str(http_port),
+                               "--sflow-port", str(sflow_port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    rss: list[int] = []
+    stop_sampling = threading.Event()
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            if server.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"rtflow serve did not start: {server.stderr.read().decode() if server.stderr else ''}")
+            try:
+                urllib.request.urlopen(base + "/version", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+
+        sockets, drops_before = socket_drops(sflow_port)
+        rcvbuf_before = rcvbuf_errors()
+
+        def sample_rss() -> None:
+            while not stop_sampling.is_set():
+                value = vm_rss_kib(server.pid)
+                if value is not None:
+                    rss.append(value)
+                stop_sampling.wait(1.0)
+
+        sampler = threading.Thread(target=sample_rss, daemon=True)
+        sampler.start()
+
+        replay = subprocess.run([args.bin, "replay", args.pcap, "--target", f"127.0.0.1:{sflow_port}",
+                                 "--rate", f"{args.rate:g}", "--duration", f"{args.duration:g}"],
+                                capture_output=True, text=True, timeout=args.duration + 60)
+        if replay.returncode != 0:
+            sys.exit(f"rtflow replay failed: {replay.stderr}")
+        match = re.search(r"sent (\d+) datagrams", replay.stderr)
+        if not match:
+            sys.exit(f"cannot find the sent count in: {replay.stderr}")
+        sent = int(match.group(1))
+
+        # Let the server drain its socket: wait until its count stops moving.
+        received, previous = -1, -2
+        settle_deadline = time.monotonic() + 30
+        while received != previous and time.monotonic() < settle_deadline:
+            previous = received
+            time.sleep(1.0)
+            received = http_json(base + "/analyzer/json")["sFlowDatagramsReceived"]
+        stop_sampling.set()
+        sampler.join(timeout=2)
+        analyzer = http_json(base + "/analyzer/json")
+        _, drops_after = socket_drops(sflow_port)
+        rcvbuf_after = rcvbuf_errors()
+        alive = server.poll() is None
+    finally:
+        stop_sampling.set()
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        if raised:
+            subprocess.run(["sysctl", "-q", "-w", f"net.core.rmem_max={old_rmem_max}"], check=False)
+
+    lost = sent - received
+    socket_drops_delta = drops_after - drops_before
+    print(replay.stderr.strip())
+    print(f"net.core.rmem_max        {rmem_max}" + (f" (raised from {old_rmem_max} for the run, then restored)"
+                                                    if raised else " (not raised: run as root to raise it)"))
+    print(f"server UDP sockets       {sockets} on port {sflow_port}")
+    print(f"sent                     {sent} ({sent / args.duration:.0f}/s requested {args.rate:g}/s)")
+    print(f"received (analyzer)      {received}")
+    print(f"lost                     {lost} ({100 * lost / sent if sent else 0:.3f} %)")
+    print(f"kernel socket drops      {socket_drops_delta} (/proc/net/udp{{,6}} drops column)")
+    print(f"kernel RcvbufErrors      {rcvbuf_after - rcvbuf_before} (/proc/net/snmp{{,6}}, system-wide)")
+    print(f"discarded (analyzer)     {analyzer.get('sFlowDatagramsDiscarded', 'n/a')}")
+    if rss:
+        third = max(1, len(rss) // 3)
+        print(f"server VmRSS             min {min(rss) / 1024:.1f} MiB, max {max(rss) / 1024:.1f} MiB, "
+              f"first third max {max(rss[:third]) / 1024:.1f} MiB, last third max {max(rss[-third:]) / 1024:.1f} "
+              f"MiB over {len(rss)} samples")
+    print(f"server alive at the end  {alive}")
+    unexplained = lost - socket_drops_delta
+    if unexplained != 0:
+        print(f"note: {unexplained} lost datagrams not explained by the socket's drop counter")
+    return 0 if alive else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

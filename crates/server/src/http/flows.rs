@@ -1,0 +1,161 @@
+//! Flow definitions and flow queries: `/flow…`, `/activeflows…`, `/flowkeys`, `/flowvalue…`,
+//! `/flowlocations…`, and the flow log `/flows/json`.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use rtflow_engine::{
+    ActiveFlowQuery, AgentSelector, AggMode, DataSource, FlowDefinition, QueryError,
+};
+use serde_json::Value;
+
+use super::error::{ApiError, ApiResult};
+use super::longpoll::wait_for_newer;
+use super::metrics::single_agent;
+use super::params::{Params, json_body, position_param, timeout_param};
+use crate::state::AppState;
+
+/// Default and largest `maxFlows` of `/flows/json`.
+const DEFAULT_MAX_RECORDS: usize = 100;
+
+fn to_json<T: serde::Serialize>(value: T) -> Json<Value> {
+    Json(serde_json::to_value(value).unwrap_or(Value::Null))
+}
+
+pub async fn list(State(state): State<AppState>) -> Json<Value> {
+    let flows = state.engine.lock().flows();
+    let object: serde_json::Map<String, Value> = flows
+        .into_iter()
+        .map(|(name, def)| (name, def.to_json()))
+        .collect();
+    Json(Value::Object(object))
+}
+
+pub async fn get_one(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let flow = state.engine.lock().flow(&name);
+    flow.map(|d| Json(d.to_json()))
+        .ok_or_else(|| ApiError::NotFound(format!("flow {name:?} not found")))
+}
+
+pub async fn put(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let json = json_body(&body)?;
+    let definition =
+        FlowDefinition::from_json_value(&json).map_err(|e| ApiError::bad(e.to_string()))?;
+    let now = state.clock.now();
+    state.engine.lock().set_flow(now, &name, definition)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    state.engine.lock().delete_flow(&name)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn flow_keys(State(state): State<AppState>) -> Json<Value> {
+    let now = state.clock.now();
+    to_json(state.engine.lock().flow_keys(now))
+}
+
+pub async fn active(
+    State(state): State<AppState>,
+    Path((agent, name)): Path<(String, String)>,
+    Query(params): Query<Params>,
+) -> ApiResult<Json<Value>> {
+    let selector = AgentSelector::parse(&agent)?;
+    let mut query = ActiveFlowQuery::default();
+    if let Some(max) = params.parse("maxFlows", "a non-negative integer")? {
+        query.max_flows = max;
+    }
+    if let Some(min) = params.parse::<f64>("minValue", "a number")? {
+        if !min.is_finite() {
+            return Err(ApiError::bad("minValue: must be a finite number"));
+        }
+        query.min_value = min;
+    }
+    if let Some(mode) = params.get("aggMode") {
+        query.agg_mode = Some(
+            AggMode::parse(mode)
+                .ok_or_else(|| ApiError::from(QueryError::InvalidAggMode(mode.to_string())))?,
+        );
+    }
+    query.key_filter = params.get("filter").map(str::to_string);
+    let now = state.clock.now();
+    let flows = state
+        .engine
+        .lock()
+        .active_flows(now, &selector, &name, &query)?;
+    Ok(to_json(flows))
+}
+
+fn required_key(params: &Params) -> ApiResult<&str> {
+    params
+        .get("key")
+        .ok_or_else(|| ApiError::bad("key: required query parameter is missing"))
+}
+
+/// `/flowvalue/{agent}/{dataSource}.{flow}/json?key=…`: the flow's current value (a number).
+pub async fn value(
+    State(state): State<AppState>,
+    Path((agent, name)): Path<(String, String)>,
+    Query(params): Query<Params>,
+) -> ApiResult<Json<Value>> {
+    let ip = single_agent(&agent)?;
+    let (source, flow) = name.rsplit_once('.').ok_or_else(|| {
+        ApiError::bad(format!(
+            "name: expected <dataSource>.<flow> (e.g. 3.tcp), got {name:?}"
+        ))
+    })?;
+    let source: DataSource = source
+        .parse()
+        .map_err(|_| ApiError::bad(format!("name: invalid data source {source:?}")))?;
+    let key = required_key(&params)?;
+    let now = state.clock.now();
+    let found = state.engine.lock().flow_value(now, ip, source, flow, key);
+    found
+        .map(|f| to_json(f.value))
+        .ok_or_else(|| ApiError::NotFound(format!("flow {name:?} key {key:?} not found")))
+}
+
+pub async fn locations(
+    State(state): State<AppState>,
+    Path((agent, name)): Path<(String, String)>,
+    Query(params): Query<Params>,
+) -> ApiResult<Json<Value>> {
+    let selector = AgentSelector::parse(&agent)?;
+    let key = required_key(&params)?;
+    let now = state.clock.now();
+    let engine = state.engine.lock();
+    if engine.flow(&name).is_none() {
+        return Err(ApiError::NotFound(format!("flow {name:?} not found")));
+    }
+    Ok(to_json(engine.flow_locations(now, &selector, &name, key)))
+}
+
+/// `/flows/json`: logged flow records, newest first, long-polling on `flowID`.
+pub async fn log(
+    State(state): State<AppState>,
+    Query(params): Query<Params>,
+) -> ApiResult<Json<Value>> {
+    let after = position_param(&params, "flowID")?;
+    let timeout = timeout_param(&params)?;
+    let max = params
+        .parse::<usize>("maxFlows", "a non-negative integer")?
+        .unwrap_or(DEFAULT_MAX_RECORDS);
+    let name = params.get("name").map(str::to_string);
+    let records = wait_for_newer(&state, &state.last_flow_id, after, timeout, |engine| {
+        engine.flows_after(after, name.as_deref(), max)
+    })
+    .await;
+    Ok(to_json(records))
+}

@@ -1,0 +1,84 @@
+//! Counter and flow metrics: `/metrics/json`, `/metric/…`, `/dump/…`, `/table/…`.
+
+use std::net::IpAddr;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use rtflow_engine::{AgentSelector, MetricSelection, MetricSpec, QueryFilter, SortSpec};
+use serde_json::Value;
+
+use super::error::{ApiError, ApiResult};
+use super::params::Params;
+use crate::state::AppState;
+
+fn to_json<T: serde::Serialize>(value: T) -> Json<Value> {
+    Json(serde_json::to_value(value).unwrap_or(Value::Null))
+}
+
+pub fn single_agent(text: &str) -> ApiResult<IpAddr> {
+    text.trim()
+        .parse()
+        .map_err(|_| ApiError::bad(format!("agent: expected one IP address, got {text:?}")))
+}
+
+pub async fn metric_names(State(state): State<AppState>) -> Json<Value> {
+    let now = state.clock.now();
+    to_json(state.engine.lock().metric_names(now))
+}
+
+pub async fn agent_metrics(
+    State(state): State<AppState>,
+    Path(agent): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let ip = single_agent(&agent)?;
+    let now = state.clock.now();
+    let metrics = state.engine.lock().agent_metrics(now, ip);
+    metrics
+        .map(to_json)
+        .ok_or_else(|| ApiError::NotFound(format!("agent {agent:?} not found")))
+}
+
+pub async fn metric(
+    State(state): State<AppState>,
+    Path((agent, metric)): Path<(String, String)>,
+    Query(params): Query<Params>,
+) -> ApiResult<Json<Value>> {
+    let selector = AgentSelector::parse(&agent)?;
+    let specs = MetricSpec::parse_list(&metric)?;
+    let filter = QueryFilter::from_pairs(params.pairs());
+    let now = state.clock.now();
+    let stats = state.engine.lock().metric(now, &selector, &specs, &filter);
+    Ok(to_json(stats))
+}
+
+pub async fn dump(
+    State(state): State<AppState>,
+    Path((agent, metric)): Path<(String, String)>,
+    Query(params): Query<Params>,
+) -> ApiResult<Json<Value>> {
+    let selector = AgentSelector::parse(&agent)?;
+    let selection = MetricSelection::parse(&metric);
+    let filter = QueryFilter::from_pairs(params.pairs());
+    let now = state.clock.now();
+    let rows = state
+        .engine
+        .lock()
+        .dump(now, &selector, &selection, &filter);
+    Ok(to_json(rows))
+}
+
+pub async fn table(
+    State(state): State<AppState>,
+    Path((agent, metric)): Path<(String, String)>,
+    Query(params): Query<Params>,
+) -> ApiResult<Json<Value>> {
+    let selector = AgentSelector::parse(&agent)?;
+    let (sort, names) = SortSpec::split_table_metrics(&metric)?;
+    let filter = QueryFilter::from_pairs(params.pairs());
+    let now = state.clock.now();
+    let rows = state
+        .engine
+        .lock()
+        .table(now, &selector, sort.as_ref(), &names, &filter);
+    Ok(to_json(rows))
+}

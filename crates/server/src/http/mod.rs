@@ -1,0 +1,194 @@
+//! The REST API (spec §1): routing, middleware and serving. Handlers live in the submodules.
+
+mod api_docs;
+mod conn;
+mod error;
+mod flows;
+mod longpoll;
+mod metrics;
+mod objects;
+mod params;
+mod prometheus;
+mod status;
+mod thresholds;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{Method, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get};
+use tokio::sync::watch;
+
+use crate::state::AppState;
+use conn::CountingListener;
+use error::ApiError;
+
+/// Largest accepted request body (flow definitions, thresholds, topologies…); larger gets 413.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// The router plus the list of routed paths (checked against `/api-docs` in tests).
+struct RouteTable {
+    router: Router<AppState>,
+    paths: Vec<&'static str>,
+}
+
+impl RouteTable {
+    fn new() -> Self {
+        Self {
+            router: Router::new(),
+            paths: Vec::new(),
+        }
+    }
+
+    fn route(mut self, path: &'static str, methods: MethodRouter<AppState>) -> Self {
+        self.paths.push(path);
+        self.router = self.router.route(path, methods);
+        self
+    }
+}
+
+fn routes() -> RouteTable {
+    RouteTable::new()
+        .route("/version", get(status::version))
+        .route("/status", get(status::status))
+        .route("/api-docs", get(api_docs::api_docs))
+        .route("/analyzer/json", get(status::analyzer))
+        .route("/agents/json", get(status::agents))
+        .route("/metrics/json", get(metrics::metric_names))
+        .route("/metric/{agent}/json", get(metrics::agent_metrics))
+        .route("/metric/{agent}/{metric}/json", get(metrics::metric))
+        .route("/dump/{agent}/{metric}/json", get(metrics::dump))
+        .route("/table/{agent}/{metric}/json", get(metrics::table))
+        .route("/flowkeys/json", get(flows::flow_keys))
+        .route("/flow/json", get(flows::list))
+        .route(
+            "/flow/{name}/json",
+            get(flows::get_one).put(flows::put).delete(flows::delete),
+        )
+        .route("/activeflows/{agent}/{name}/json", get(flows::active))
+        .route("/flowvalue/{agent}/{name}/json", get(flows::value))
+        .route("/flowlocations/{agent}/{name}/json", get(flows::locations))
+        .route("/flows/json", get(flows::log))
+        .route("/threshold/json", get(thresholds::list))
+        .route(
+            "/threshold/{name}/json",
+            get(thresholds::get_one)
+                .put(thresholds::put)
+                .delete(thresholds::delete),
+        )
+        .route("/events/json", get(thresholds::events))
+        .route("/group/json", get(objects::groups))
+        .route(
+            "/group/{name}/json",
+            get(objects::get_group)
+                .put(objects::put_group)
+                .delete(objects::delete_group),
+        )
+        .route("/map/json", get(objects::maps))
+        .route(
+            "/map/{name}/json",
+            get(objects::get_map)
+                .put(objects::put_map)
+                .delete(objects::delete_map),
+        )
+        .route(
+            "/topology/json",
+            get(objects::get_topology).put(objects::put_topology),
+        )
+        .route("/forwarding/json", get(objects::forwardings))
+        .route(
+            "/forwarding/{name}/json",
+            get(objects::get_forwarding)
+                .put(objects::put_forwarding)
+                .delete(objects::delete_forwarding),
+        )
+        .route(
+            "/prometheus/metrics/{agent}/{metric}/txt",
+            get(prometheus::metrics),
+        )
+        .route("/prometheus/analyzer/txt", get(prometheus::analyzer))
+}
+
+/// The complete application.
+pub fn app(state: AppState) -> Router {
+    let table = routes();
+    table
+        .router
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            readonly_guard,
+        ))
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(unknown_path)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Serves the API until `stop` turns true.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    mut stop: watch::Receiver<bool>,
+) {
+    let listener = CountingListener {
+        inner: listener,
+        shared: state.clone(),
+    };
+    let shutdown = async move {
+        let _ = stop.wait_for(|stop| *stop).await;
+    };
+    if let Err(err) = axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        tracing::error!("HTTP server error: {err}");
+    }
+}
+
+async fn readonly_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let changes = matches!(
+        *request.method(),
+        Method::PUT | Method::POST | Method::DELETE | Method::PATCH
+    );
+    if state.readonly && changes {
+        return ApiError::ReadOnly.into_response();
+    }
+    next.run(request).await
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+async fn unknown_path(uri: Uri) -> ApiError {
+    ApiError::NotFound(format!("no such endpoint: {}", uri.path()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_routed_path_is_documented_and_nothing_else() {
+        let docs = api_docs::document();
+        let documented: Vec<&str> = docs["paths"]
+            .as_object()
+            .map(|paths| paths.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        let routed = routes().paths;
+        for path in &routed {
+            assert!(
+                documented.contains(path),
+                "{path} is routed but not in /api-docs"
+            );
+        }
+        for path in &documented {
+            assert!(
+                routed.contains(path),
+                "{path} is in /api-docs but not routed"
+            );
+        }
+        assert_eq!(routed.len(), documented.len());
+    }
+}

@@ -1,0 +1,132 @@
+//! Address groups, maps, topology and sFlow forwarding sessions.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use rtflow_engine::{Forwarding, Topology};
+use serde_json::Value;
+
+use super::error::{ApiError, ApiResult};
+use super::params::{json_body, known_keys, typed};
+use crate::state::AppState;
+
+const FORWARDING_FIELDS: &[&str] = &["address", "port", "agents"];
+
+fn to_json<T: serde::Serialize>(value: T) -> Json<Value> {
+    Json(serde_json::to_value(value).unwrap_or(Value::Null))
+}
+
+fn not_found(kind: &str, name: &str) -> ApiError {
+    ApiError::NotFound(format!("{kind} {name:?} not found"))
+}
+
+pub async fn groups(State(state): State<AppState>) -> Json<Value> {
+    to_json(state.engine.lock().groups())
+}
+
+pub async fn get_group(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let group = state.engine.lock().group(&name);
+    group.map(Json).ok_or_else(|| not_found("group", &name))
+}
+
+pub async fn put_group(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let json = json_body(&body)?;
+    state.engine.lock().set_group(&name, &json)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn delete_group(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    state.engine.lock().delete_group(&name)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn maps(State(state): State<AppState>) -> Json<Value> {
+    to_json(state.engine.lock().maps())
+}
+
+pub async fn get_map(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let map = state.engine.lock().map(&name);
+    map.map(Json).ok_or_else(|| not_found("map", &name))
+}
+
+pub async fn put_map(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let json = json_body(&body)?;
+    state.engine.lock().set_map(&name, &json)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn delete_map(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    state.engine.lock().delete_map(&name)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn get_topology(State(state): State<AppState>) -> Json<Value> {
+    to_json(state.engine.lock().topology())
+}
+
+/// `PUT /topology/json`. Unknown fields (`tags`, `dpid`, …) are kept and echoed by GET, as sFlow-RT does.
+pub async fn put_topology(State(state): State<AppState>, body: Bytes) -> ApiResult<StatusCode> {
+    let json = json_body(&body)?;
+    if !json.is_object() {
+        return Err(ApiError::bad("topology must be a JSON object"));
+    }
+    let topology: Topology = typed(json, "topology")?;
+    let now = state.clock.now();
+    state.engine.lock().set_topology(now, topology)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn forwardings(State(state): State<AppState>) -> Json<Value> {
+    to_json(state.engine.lock().forwardings())
+}
+
+pub async fn get_forwarding(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let forwarding = state.engine.lock().forwarding(&name);
+    forwarding
+        .map(to_json)
+        .ok_or_else(|| not_found("forwarding", &name))
+}
+
+pub async fn put_forwarding(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let json = json_body(&body)?;
+    known_keys(&json, "forwarding", FORWARDING_FIELDS)?;
+    let forwarding: Forwarding = typed(json, "forwarding")?;
+    state.engine.lock().set_forwarding(&name, forwarding)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn delete_forwarding(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    state.engine.lock().delete_forwarding(&name)?;
+    Ok(StatusCode::NO_CONTENT)
+}

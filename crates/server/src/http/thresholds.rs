@@ -1,0 +1,73 @@
+//! Thresholds (`/threshold…`) and threshold events (`/events/json`, long-poll on `eventID`).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use rtflow_engine::Threshold;
+use serde_json::Value;
+
+use super::error::{ApiError, ApiResult};
+use super::longpoll::wait_for_newer;
+use super::params::{Params, json_body, known_keys, position_param, timeout_param, typed};
+use crate::state::AppState;
+
+const THRESHOLD_FIELDS: &[&str] = &["metric", "value", "byFlow", "timeout", "filter"];
+/// Default `maxEvents`.
+const DEFAULT_MAX_EVENTS: usize = 100;
+
+fn to_json<T: serde::Serialize>(value: T) -> Json<Value> {
+    Json(serde_json::to_value(value).unwrap_or(Value::Null))
+}
+
+pub async fn list(State(state): State<AppState>) -> Json<Value> {
+    to_json(state.engine.lock().thresholds())
+}
+
+pub async fn get_one(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let threshold = state.engine.lock().threshold(&name);
+    threshold
+        .map(to_json)
+        .ok_or_else(|| ApiError::NotFound(format!("threshold {name:?} not found")))
+}
+
+pub async fn put(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let json = json_body(&body)?;
+    known_keys(&json, "threshold", THRESHOLD_FIELDS)?;
+    let threshold: Threshold = typed(json, "threshold")?;
+    state.engine.lock().set_threshold(&name, threshold)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    state.engine.lock().delete_threshold(&name)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `/events/json`: events newest first; with `eventID` ≥ 0 waits up to `timeout` s for newer ones.
+pub async fn events(
+    State(state): State<AppState>,
+    Query(params): Query<Params>,
+) -> ApiResult<Json<Value>> {
+    let after = position_param(&params, "eventID")?;
+    let timeout = timeout_param(&params)?;
+    let max = params
+        .parse::<usize>("maxEvents", "a non-negative integer")?
+        .unwrap_or(DEFAULT_MAX_EVENTS);
+    let threshold = params.get("thresholdID").map(str::to_string);
+    let events = wait_for_newer(&state, &state.last_event_id, after, timeout, |engine| {
+        engine.events_after(after, threshold.as_deref(), max)
+    })
+    .await;
+    Ok(to_json(events))
+}

@@ -1,0 +1,186 @@
+//! sFlow input: the UDP socket (large `SO_RCVBUF`, dual-stack), the receive thread, and forwarding of raw
+//! datagrams to the `/forwarding` targets of their agent.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rtflow_engine::{IngestError, Millis};
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::error::ServerError;
+use crate::procstats;
+use crate::state::{RuntimeStats, Shared};
+
+/// Largest UDP payload (IPv6 jumbograms aside).
+const MAX_DATAGRAM: usize = 65_536;
+/// How often the receive loop checks for shutdown when idle.
+const RECV_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// A bound sFlow socket and what the kernel granted.
+#[derive(Debug)]
+pub struct SflowSocket {
+    pub socket: UdpSocket,
+    pub local_addr: SocketAddr,
+    /// `SO_RCVBUF` as reported by the kernel (Linux reports twice the usable size).
+    pub granted_rcvbuf: usize,
+}
+
+/// Binds the sFlow UDP socket: to `bind` if given, else `[::]` dual-stack, falling back to `0.0.0.0`.
+pub fn bind_sflow_socket(
+    bind: Option<IpAddr>,
+    port: u16,
+    rcvbuf: usize,
+) -> Result<SflowSocket, ServerError> {
+    let attempt = |addr: SocketAddr| -> io::Result<SflowSocket> {
+        let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+        if addr.is_ipv6() && addr.ip().is_unspecified() {
+            socket.set_only_v6(false)?;
+        }
+        if rcvbuf > 0
+            && let Err(err) = socket.set_recv_buffer_size(rcvbuf)
+        {
+            tracing::warn!("could not set SO_RCVBUF to {rcvbuf} bytes: {err}");
+        }
+        socket.bind(&addr.into())?;
+        let granted_rcvbuf = socket.recv_buffer_size().unwrap_or(0);
+        let socket: UdpSocket = socket.into();
+        socket.set_read_timeout(Some(RECV_TIMEOUT))?;
+        let local_addr = socket.local_addr()?;
+        Ok(SflowSocket {
+            socket,
+            local_addr,
+            granted_rcvbuf,
+        })
+    };
+    let bound = match bind {
+        Some(ip) => attempt(SocketAddr::new(ip, port)).map_err(|source| ServerError::BindUdp {
+            addr: SocketAddr::new(ip, port),
+            source,
+        })?,
+        None => {
+            let dual = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
+            match attempt(dual) {
+                Ok(s) => s,
+                Err(err) => {
+                    let v4 = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
+                    tracing::info!("dual-stack bind to {dual} failed ({err}), using {v4}");
+                    attempt(v4).map_err(|source| ServerError::BindUdp { addr: v4, source })?
+                }
+            }
+        }
+    };
+    report_rcvbuf(rcvbuf, bound.granted_rcvbuf);
+    Ok(bound)
+}
+
+fn report_rcvbuf(requested: usize, granted: usize) {
+    // Linux doubles the requested size for bookkeeping and caps the request at net.core.rmem_max.
+    if requested > 0 && granted < requested {
+        let limit = procstats::rmem_max()
+            .map(|m| format!(" (net.core.rmem_max = {m})"))
+            .unwrap_or_default();
+        tracing::warn!(
+            "SO_RCVBUF: requested {requested} bytes, kernel granted {granted}{limit}; raise \
+             net.core.rmem_max to avoid drops under load"
+        );
+    } else {
+        tracing::info!("SO_RCVBUF: requested {requested} bytes, kernel granted {granted}");
+    }
+}
+
+/// Sends raw datagrams to forwarding targets, from one unbound socket per address family.
+#[derive(Debug, Default)]
+pub struct Forwarder {
+    v4: Option<UdpSocket>,
+    v6: Option<UdpSocket>,
+}
+
+impl Forwarder {
+    pub fn send(&mut self, stats: &RuntimeStats, datagram: &[u8], target: SocketAddr) {
+        let slot = if target.is_ipv4() {
+            &mut self.v4
+        } else {
+            &mut self.v6
+        };
+        if slot.is_none() {
+            let local: SocketAddr = if target.is_ipv4() {
+                (Ipv4Addr::UNSPECIFIED, 0).into()
+            } else {
+                (Ipv6Addr::UNSPECIFIED, 0).into()
+            };
+            *slot = UdpSocket::bind(local).ok();
+        }
+        match slot.as_ref().map(|s| s.send_to(datagram, target)) {
+            Some(Ok(_)) => RuntimeStats::add(&stats.forwarded, 1),
+            _ => RuntimeStats::add(&stats.forward_errors, 1),
+        }
+    }
+}
+
+/// Feeds one datagram to the engine at `now`, then forwards it to its agent's forwarding targets.
+pub fn ingest_datagram(
+    shared: &Shared,
+    forwarder: &mut Forwarder,
+    now: Millis,
+    source: SocketAddr,
+    datagram: &[u8],
+) {
+    let targets = {
+        let mut engine = shared.engine.lock();
+        let agent = match engine.ingest_sflow(now, source, datagram) {
+            Ok(summary) => summary.agent,
+            Err(err) => {
+                tracing::debug!("{err}");
+                match err {
+                    IngestError::Decode { agent, .. } => agent,
+                    IngestError::UnknownAgentAddress { .. } => None,
+                }
+            }
+        };
+        agent
+            .map(|a| engine.forwarding_targets(a))
+            .unwrap_or_default()
+    };
+    for target in targets {
+        forwarder.send(&shared.stats, datagram, target);
+    }
+}
+
+/// Starts the receive thread: one datagram at a time into a reused buffer.
+pub fn spawn_udp_ingest(
+    socket: UdpSocket,
+    shared: Arc<Shared>,
+) -> Result<JoinHandle<()>, ServerError> {
+    std::thread::Builder::new()
+        .name("sflow-udp".into())
+        .spawn(move || receive_loop(&socket, &shared))
+        .map_err(ServerError::Thread)
+}
+
+fn receive_loop(socket: &UdpSocket, shared: &Shared) {
+    let mut buffer = vec![0u8; MAX_DATAGRAM];
+    let mut forwarder = Forwarder::default();
+    while !shared.is_shutting_down() {
+        match socket.recv_from(&mut buffer) {
+            Ok((len, source)) => {
+                let datagram = buffer.get(..len).unwrap_or_default();
+                let now = shared.clock.now();
+                ingest_datagram(shared, &mut forwarder, now, source, datagram);
+            }
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) => {}
+            Err(err) => {
+                tracing::warn!("sFlow socket receive error: {err}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! [`Server`]: starts the sFlow input (UDP or replay), the engine ticker and the HTTP API; stops them.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
+
+use rtflow_engine::{Engine, EngineConfig};
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::sync::watch;
+
+use crate::clock::EngineClock;
+use crate::error::ServerError;
+use crate::http;
+use crate::ingest;
+use crate::procstats;
+use crate::replay;
+use crate::state::{AppState, Shared};
+use crate::ticker;
+
+/// Default sFlow port (`sflow.port`).
+pub const DEFAULT_SFLOW_PORT: u16 = 6343;
+/// Default HTTP port (`http.port`).
+pub const DEFAULT_HTTP_PORT: u16 = 8008;
+/// Default requested `SO_RCVBUF` (the kernel may grant less; see `net.core.rmem_max`).
+pub const DEFAULT_RCVBUF: usize = 32 * 1024 * 1024;
+
+/// How the server is set up. `Default` gives sFlow-RT's ports on all addresses.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// UDP port for sFlow (0 = ephemeral).
+    pub sflow_port: u16,
+    /// Address for the sFlow socket; `None` = `[::]` dual-stack, else `0.0.0.0`.
+    pub sflow_bind: Option<IpAddr>,
+    /// HTTP port (0 = ephemeral).
+    pub http_port: u16,
+    /// Address for the HTTP listener; `None` = `[::]` dual-stack, else `0.0.0.0`.
+    pub http_bind: Option<IpAddr>,
+    /// Replay this capture instead of listening for UDP (sFlow-RT `sflow.file`).
+    pub replay: Option<PathBuf>,
+    /// Replay pace relative to the recording (engine time runs this much faster than real time).
+    pub replay_speed: f64,
+    /// Refuse PUT/DELETE with 403 (`http.readonly`).
+    pub readonly: bool,
+    /// Requested `SO_RCVBUF` in bytes (0 = kernel default).
+    pub rcvbuf: usize,
+    pub engine: EngineConfig,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            sflow_port: DEFAULT_SFLOW_PORT,
+            sflow_bind: None,
+            http_port: DEFAULT_HTTP_PORT,
+            http_bind: None,
+            replay: None,
+            replay_speed: 1.0,
+            readonly: false,
+            rcvbuf: DEFAULT_RCVBUF,
+            engine: EngineConfig::default(),
+        }
+    }
+}
+
+/// A running server. Drop without [`Server::shutdown`] leaves its threads running until the process exits.
+pub struct Server {
+    shared: AppState,
+    http_addr: SocketAddr,
+    sflow_addr: Option<SocketAddr>,
+    threads: Vec<JoinHandle<()>>,
+    http_task: tokio::task::JoinHandle<()>,
+    stop_http: watch::Sender<bool>,
+}
+
+impl Server {
+    /// Binds the sockets and starts every component. Must run inside a multi-threaded tokio runtime.
+    pub async fn start(config: ServerConfig) -> Result<Server, ServerError> {
+        let speed = if config.replay.is_some() {
+            config.replay_speed
+        } else {
+            1.0
+        };
+        let shared: AppState = Arc::new(Shared::new(
+            Engine::new(config.engine.clone()),
+            EngineClock::new(speed),
+            config.readonly,
+        ));
+        let mut threads = Vec::new();
+        let mut sflow_addr = None;
+        let mut socket_inode = None;
+        match &config.replay {
+            Some(path) => {
+                tracing::info!("replaying {} at {speed}x (UDP input off)", path.display());
+                threads.push(replay::spawn_replay(path, shared.clone())?);
+            }
+            None => {
+                let bound =
+                    ingest::bind_sflow_socket(config.sflow_bind, config.sflow_port, config.rcvbuf)?;
+                shared
+                    .stats
+                    .receive_buffer
+                    .store(bound.granted_rcvbuf as u64, Ordering::Relaxed);
+                socket_inode = socket_inode_of(&bound.socket);
+                sflow_addr = Some(bound.local_addr);
+                tracing::info!("listening for sFlow on udp {}", bound.local_addr);
+                threads.push(ingest::spawn_udp_ingest(bound.socket, shared.clone())?);
+            }
+        }
+        threads.push(ticker::spawn_ticker(shared.clone(), socket_inode)?);
+        let listener = bind_http(config.http_bind, config.http_port)?;
+        let http_addr = listener
+            .local_addr()
+            .map_err(|source| ServerError::BindHttp {
+                addr: SocketAddr::new(
+                    config.http_bind.unwrap_or(Ipv4Addr::UNSPECIFIED.into()),
+                    config.http_port,
+                ),
+                source,
+            })?;
+        tracing::info!("REST API on http://{http_addr}");
+        let (stop_http, stop_rx) = watch::channel(false);
+        let http_task = tokio::spawn(http::serve(listener, shared.clone(), stop_rx));
+        Ok(Server {
+            shared,
+            http_addr,
+            sflow_addr,
+            threads,
+            http_task,
+            stop_http,
+        })
+    }
+
+    /// Where the REST API listens.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    /// Where the sFlow UDP socket listens (`None` when replaying).
+    pub fn sflow_addr(&self) -> Option<SocketAddr> {
+        self.sflow_addr
+    }
+
+    /// Whether a `--replay` capture has been played to the end.
+    pub fn replay_finished(&self) -> bool {
+        self.shared.stats.replay_done.load(Ordering::Relaxed)
+    }
+
+    /// Stops accepting requests, ends long-polls and joins the threads.
+    pub async fn shutdown(self) {
+        self.shared.shutdown.store(true, Ordering::Relaxed);
+        let _ = self.stop_http.send(true);
+        let _ = self.http_task.await;
+        let threads = self.threads;
+        let _ = tokio::task::spawn_blocking(move || {
+            for thread in threads {
+                let _ = thread.join();
+            }
+        })
+        .await;
+    }
+}
+
+fn socket_inode_of(socket: &std::net::UdpSocket) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        procstats::socket_inode(std::os::fd::AsRawFd::as_raw_fd(socket))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = socket;
+        None
+    }
+}
+
+/// Binds the HTTP listener: to `bind` if given, else `[::]` dual-stack, falling back to `0.0.0.0`.
+fn bind_http(bind: Option<IpAddr>, port: u16) -> Result<tokio::net::TcpListener, ServerError> {
+    let attempt = |addr: SocketAddr| -> std::io::Result<tokio::net::TcpListener> {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        if addr.is_ipv6() && addr.ip().is_unspecified() {
+            socket.set_only_v6(false)?;
+        }
+        socket.set_reuse_address(true)?;
+        socket.set_nonblocking(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(1024)?;
+        tokio::net::TcpListener::from_std(socket.into())
+    };
+    match bind {
+        Some(ip) => {
+            let addr = SocketAddr::new(ip, port);
+            attempt(addr).map_err(|source| ServerError::BindHttp { addr, source })
+        }
+        None => {
+            let dual = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
+            attempt(dual).or_else(|err| {
+                let v4 = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
+                tracing::info!("dual-stack HTTP bind to {dual} failed ({err}), using {v4}");
+                attempt(v4).map_err(|source| ServerError::BindHttp { addr: v4, source })
+            })
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! State shared by the ingest thread, the replay thread, the ticker and the HTTP handlers.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+use parking_lot::Mutex;
+use rtflow_engine::Engine;
+use tokio::sync::watch;
+
+use crate::clock::EngineClock;
+use crate::procstats::CpuSampler;
+
+/// Counters kept outside the engine (the engine counts datagrams, samples and decode errors itself).
+#[derive(Debug, Default)]
+pub struct RuntimeStats {
+    /// Datagrams the kernel dropped on the sFlow socket (`/proc/net/udp*` drops column).
+    pub kernel_drops: AtomicU64,
+    /// Datagrams forwarded to `/forwarding` targets, and failed sends.
+    pub forwarded: AtomicU64,
+    pub forward_errors: AtomicU64,
+    /// Replayed datagrams (`--replay`).
+    pub replayed: AtomicU64,
+    pub replay_done: AtomicBool,
+    pub http_connections_total: AtomicU64,
+    pub http_connections_current: AtomicU64,
+    /// Granted `SO_RCVBUF` in bytes (0 when no UDP socket).
+    pub receive_buffer: AtomicU64,
+    pub process_cpu_load_millis: AtomicU64,
+    pub system_cpu_load_millis: AtomicU64,
+}
+
+impl RuntimeStats {
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+/// Everything the server's threads and handlers share.
+#[derive(Debug)]
+pub struct Shared {
+    pub engine: Mutex<Engine>,
+    pub clock: EngineClock,
+    pub stats: RuntimeStats,
+    pub readonly: bool,
+    /// Latest event / flow-record ids, published by the ticker to wake long-polls.
+    pub last_event_id: watch::Sender<u64>,
+    pub last_flow_id: watch::Sender<u64>,
+    pub shutdown: AtomicBool,
+    pub cpu: Mutex<CpuSampler>,
+    pub started: Instant,
+}
+
+pub type AppState = Arc<Shared>;
+
+impl Shared {
+    pub fn new(engine: Engine, clock: EngineClock, readonly: bool) -> Self {
+        Self {
+            engine: Mutex::new(engine),
+            clock,
+            stats: RuntimeStats::default(),
+            readonly,
+            last_event_id: watch::channel(0).0,
+            last_flow_id: watch::channel(0).0,
+            shutdown: AtomicBool::new(false),
+            cpu: Mutex::new(CpuSampler::new()),
+            started: Instant::now(),
+        }
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutdown.load(Ordering::Relaxed)
+    }
+
+    /// Publishes the engine's newest event and flow ids (wakes long-polls waiting for them).
+    pub fn publish_ids(&self, event_id: u64, flow_id: u64) {
+        self.last_event_id
+            .send_if_modified(|id| replace_if_changed(id, event_id));
+        self.last_flow_id
+            .send_if_modified(|id| replace_if_changed(id, flow_id));
+    }
+}
+
+fn replace_if_changed(slot: &mut u64, value: u64) -> bool {
+    let changed = *slot != value;
+    *slot = value;
+    changed
+}

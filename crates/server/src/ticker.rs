@@ -1,0 +1,80 @@
+//! The periodic thread: `Engine::tick`, long-poll wake-ups, and process/socket statistics.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::error::ServerError;
+use crate::procstats;
+use crate::state::Shared;
+
+/// Engine tick period at real-time pace; shorter when the clock runs faster (replay speed-up).
+const TICK: Duration = Duration::from_millis(250);
+const MIN_TICK: Duration = Duration::from_millis(10);
+/// How often CPU load and kernel drops are sampled.
+const STATS_PERIOD: Duration = Duration::from_secs(1);
+
+/// Starts the ticker; `socket_inode` identifies the sFlow socket for the kernel drop counter.
+pub fn spawn_ticker(
+    shared: Arc<Shared>,
+    socket_inode: Option<u64>,
+) -> Result<JoinHandle<()>, ServerError> {
+    std::thread::Builder::new()
+        .name("engine-tick".into())
+        .spawn(move || run(&shared, socket_inode))
+        .map_err(ServerError::Thread)
+}
+
+fn run(shared: &Shared, socket_inode: Option<u64>) {
+    let mut last_stats: Option<Instant> = None;
+    while !shared.is_shutting_down() {
+        let now = shared.clock.now();
+        let (event_id, flow_id) = {
+            let mut engine = shared.engine.lock();
+            engine.tick(now);
+            (engine.last_event_id(), engine.last_flow_id())
+        };
+        shared.publish_ids(event_id, flow_id);
+        if last_stats.is_none_or(|t| t.elapsed() >= STATS_PERIOD) {
+            last_stats = Some(Instant::now());
+            sample_stats(shared, socket_inode);
+        }
+        std::thread::sleep(tick_period(shared.clock.speed()));
+    }
+}
+
+fn tick_period(speed: f64) -> Duration {
+    TICK.div_f64(speed.max(1.0)).max(MIN_TICK)
+}
+
+fn sample_stats(shared: &Shared, socket_inode: Option<u64>) {
+    let (process, system) = {
+        let mut cpu = shared.cpu.lock();
+        cpu.sample();
+        (cpu.process_load, cpu.system_load)
+    };
+    let stats = &shared.stats;
+    stats
+        .process_cpu_load_millis
+        .store((process * 1000.0) as u64, Ordering::Relaxed);
+    stats
+        .system_cpu_load_millis
+        .store((system * 1000.0) as u64, Ordering::Relaxed);
+    if let Some(drops) = socket_inode.and_then(procstats::udp_socket_drops) {
+        stats.kernel_drops.store(drops, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tick_period_shrinks_with_speed_but_not_below_the_floor() {
+        assert_eq!(tick_period(1.0), TICK);
+        assert_eq!(tick_period(0.5), TICK);
+        assert_eq!(tick_period(5.0), Duration::from_millis(50));
+        assert_eq!(tick_period(1000.0), MIN_TICK);
+    }
+}

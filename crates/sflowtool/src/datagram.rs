@@ -1,0 +1,466 @@
+//! One datagram in sflowtool's text / JSON / CSV forms: the datagram header fields, the sample
+//! framing and dispatch to the flow and counter record writers.
+
+use std::net::IpAddr;
+
+use rtflow_capture::Timestamp;
+use rtflow_sflow::{
+    CounterSample, Datagram, DecodeError, DiscardSample, FlowSample, Interface, Sample, Tag,
+};
+
+use crate::out::{Out, Style};
+use crate::time::write_utc_iso8601;
+use crate::values::{push_ipv4, push_ipv6, push_u32, push_u64};
+use crate::{counter, csv, flow};
+
+/// Output format of [`Formatter`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// sflowtool's default `key value` lines with start/end markers.
+    Text,
+    /// `-j`: one compact JSON object per datagram, one line each.
+    Json,
+    /// `-J`: indented JSON as sflowtool prints it, followed by a blank line.
+    JsonPretty,
+    /// `-l`: one CSV line per flow sample (`FLOW,...`) and per counter sample (`CNTR,...`).
+    Csv,
+}
+
+/// Where a datagram came from, for the datagram-level fields.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DatagramInfo {
+    /// UDP source address (`datagramSourceIP`); `None` prints `-`, as sflowtool does for
+    /// datagrams read from a pcap file.
+    pub source: Option<IpAddr>,
+    /// Receive time of a live datagram (`unixSecondsUTC`, `localtime`); `None` prints the epoch,
+    /// as sflowtool does for file input.
+    pub received: Option<Timestamp>,
+    /// Capture time of a datagram read from a file (`pcapTimestamp` lines), `None` for live input.
+    pub pcap_timestamp: Option<Timestamp>,
+}
+
+/// What one datagram held.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SampleCounts {
+    /// Flow samples (0:1 and 0:3).
+    pub flow_samples: u64,
+    /// Counter samples (0:2 and 0:4).
+    pub counter_samples: u64,
+    /// Discard samples (0:5).
+    pub discard_samples: u64,
+    /// Samples of other types (printed as placeholders).
+    pub other_samples: u64,
+    /// Sampled header records (0:1) in flow samples.
+    pub sampled_headers: u64,
+}
+
+impl SampleCounts {
+    /// Adds another datagram's counts.
+    pub fn add(&mut self, other: &SampleCounts) {
+        self.flow_samples += other.flow_samples;
+        self.counter_samples += other.counter_samples;
+        self.discard_samples += other.discard_samples;
+        self.other_samples += other.other_samples;
+        self.sampled_headers += other.sampled_headers;
+    }
+}
+
+/// Formats datagrams in one [`Format`].
+#[derive(Clone, Copy, Debug)]
+pub struct Formatter {
+    format: Format,
+}
+
+impl Formatter {
+    pub fn new(format: Format) -> Self {
+        Formatter { format }
+    }
+
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Decodes `bytes` as an sFlow v5 datagram and appends its output to `out`.
+    ///
+    /// On a decode error nothing is appended (`out` is truncated back) and the error, which
+    /// carries the byte offset of the fault, is returned.
+    pub fn write_datagram(
+        &self,
+        info: &DatagramInfo,
+        bytes: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<SampleCounts, DecodeError> {
+        let start = out.len();
+        let result = Datagram::decode(bytes).and_then(|datagram| match self.format {
+            Format::Text => write_full(out, Style::Text, info, bytes.len(), &datagram),
+            Format::Json => write_full(
+                out,
+                Style::Json { pretty: false },
+                info,
+                bytes.len(),
+                &datagram,
+            ),
+            Format::JsonPretty => write_full(
+                out,
+                Style::Json { pretty: true },
+                info,
+                bytes.len(),
+                &datagram,
+            ),
+            Format::Csv => csv::write_datagram(out, &datagram),
+        });
+        if result.is_err() {
+            out.truncate(start);
+        }
+        result
+    }
+}
+
+fn write_full(
+    buf: &mut Vec<u8>,
+    style: Style,
+    info: &DatagramInfo,
+    size: usize,
+    datagram: &Datagram<'_>,
+) -> Result<SampleCounts, DecodeError> {
+    let mut o = Out::new(buf, style);
+    if o.is_json() {
+        o.begin_object(None);
+    } else {
+        o.text_line(|b| b.extend_from_slice(b"startDatagram ================================="));
+    }
+    datagram_fields(&mut o, info, size, datagram);
+    let mut counts = SampleCounts::default();
+    o.begin_array("samples");
+    for sample in datagram.samples() {
+        let sample = sample?;
+        o.begin_object(None);
+        o.text_line(|b| b.extend_from_slice(b"startSample ----------------------"));
+        o.tag("sampleType_tag", sample.tag());
+        match &sample {
+            Sample::Flow(s) => {
+                counts.flow_samples += 1;
+                counts.sampled_headers += flow_sample(&mut o, s)?;
+            }
+            Sample::Counter(s) => {
+                counts.counter_samples += 1;
+                counter_sample(&mut o, s)?;
+            }
+            Sample::Discard(s) => {
+                counts.discard_samples += 1;
+                discard_sample(&mut o, s)?;
+            }
+            Sample::Unknown(opaque) => {
+                counts.other_samples += 1;
+                skipping(&mut o, "sample", opaque.tag, opaque.data.len());
+            }
+        }
+        o.end_object();
+        o.text_line(|b| b.extend_from_slice(b"endSample   ----------------------"));
+    }
+    o.end_array();
+    if o.is_json() {
+        o.end_object();
+        o.buf.push(b'\n');
+        if style == (Style::Json { pretty: true }) {
+            o.buf.push(b'\n');
+        }
+    } else {
+        o.text_line(|b| b.extend_from_slice(b"endDatagram   ================================="));
+    }
+    Ok(counts)
+}
+
+fn datagram_fields(o: &mut Out<'_>, info: &DatagramInfo, size: usize, datagram: &Datagram<'_>) {
+    o.with("datagramSourceIP", |b| match info.source {
+        Some(IpAddr::V4(ip)) => push_ipv4(b, ip),
+        Some(IpAddr::V6(ip)) => push_ipv6(b, ip),
+        None => b.push(b'-'),
+    });
+    o.u64("datagramSize", size as u64);
+    let received = info.received.unwrap_or_default();
+    o.u64("unixSecondsUTC", received.secs);
+    o.u32("unixSecondsUTC_uS", received.micros());
+    o.with("localtime", |b| write_utc_iso8601(b, received.secs));
+    if let Some(pcap) = info.pcap_timestamp {
+        o.with("pcapTimestamp", |b| write_utc_iso8601(b, pcap.secs));
+        o.u32("pcapTimestamp_uS", pcap.micros());
+    }
+    let header = &datagram.header;
+    o.u32("datagramVersion", rtflow_sflow::SFLOW_VERSION_5);
+    o.u32("agentSubId", header.sub_agent_id);
+    o.address("agent", &header.agent);
+    o.u32("packetSequenceNo", header.sequence_number);
+    o.u32("sysUpTime", header.uptime_ms);
+    o.u32("samplesInPacket", datagram.num_samples());
+}
+
+/// sflowtool's note for a structure it does not decode (text output only).
+pub(crate) fn skipping(o: &mut Out<'_>, what: &str, tag: Tag, len: usize) {
+    o.text_line(|b| {
+        b.extend_from_slice(b"skipping unknown ");
+        b.extend_from_slice(what.as_bytes());
+        b.extend_from_slice(b": ");
+        push_u32(b, tag.enterprise);
+        b.push(b':');
+        push_u32(b, tag.format);
+        b.extend_from_slice(b" len=");
+        push_u64(b, len as u64);
+    });
+}
+
+/// `printInOutPort`: the interface value, qualified by its format.
+fn in_out_port(o: &mut Out<'_>, name: &str, iface: Interface) {
+    o.with(name, |b| {
+        let label: &[u8] = match iface.format {
+            0 => b"",
+            1 => b"dropCode ",
+            2 => b"multiple ",
+            3 => b"format==3 ",
+            // sflowtool prints nothing for formats it does not know.
+            _ => return,
+        };
+        b.extend_from_slice(label);
+        push_u32(b, iface.value);
+    });
+}
+
+fn source_id(o: &mut Out<'_>, class: u32, index: u32) {
+    o.with("sourceId", |b| {
+        push_u32(b, class);
+        b.push(b':');
+        push_u32(b, index);
+    });
+}
+
+/// Writes a flow sample; returns the number of sampled header records.
+fn flow_sample(o: &mut Out<'_>, s: &FlowSample<'_>) -> Result<u64, DecodeError> {
+    let info = &s.info;
+    o.text("sampleType", "FLOWSAMPLE");
+    o.u32("sampleSequenceNo", info.sequence_number);
+    source_id(o, info.source_id.class, info.source_id.index);
+    o.u32("meanSkipCount", info.sampling_rate);
+    o.u32("samplePool", info.sample_pool);
+    o.u32("dropEvents", info.drops);
+    in_out_port(o, "inputPort", info.input);
+    in_out_port(o, "outputPort", info.output);
+    o.begin_array("elements");
+    let mut headers = 0;
+    for record in s.records() {
+        let record = record?;
+        if matches!(record, rtflow_sflow::FlowRecord::SampledHeader(_)) {
+            headers += 1;
+        }
+        o.begin_object(None);
+        flow::record(o, &record);
+        o.end_object();
+    }
+    o.end_array();
+    Ok(headers)
+}
+
+fn counter_sample(o: &mut Out<'_>, s: &CounterSample<'_>) -> Result<(), DecodeError> {
+    let info = &s.info;
+    o.text("sampleType", "COUNTERSSAMPLE");
+    o.u32("sampleSequenceNo", info.sequence_number);
+    source_id(o, info.source_id.class, info.source_id.index);
+    o.begin_array("elements");
+    for record in s.records() {
+        let record = record?;
+        o.begin_object(None);
+        counter::record(o, &record);
+        o.end_object();
+    }
+    o.end_array();
+    Ok(())
+}
+
+fn discard_sample(o: &mut Out<'_>, s: &DiscardSample<'_>) -> Result<(), DecodeError> {
+    let info = &s.info;
+    o.text("sampleType", "DISCARD");
+    o.u32("sampleSequenceNo", info.sequence_number);
+    source_id(o, info.source_id.class, info.source_id.index);
+    o.u32("dropEvents", info.drops);
+    o.u32("inputPort", info.input_if_index);
+    o.u32("outputPort", info.output_if_index);
+    o.u32("discardCode", info.reason);
+    o.text(
+        "discardReason",
+        drop_reason_name(info.reason).unwrap_or("NotFound"),
+    );
+    o.begin_array("elements");
+    o.prefix = "discarded_";
+    let result = s.records().try_for_each(|record| {
+        let record = record?;
+        o.begin_object(None);
+        flow::record(o, &record);
+        o.end_object();
+        Ok(())
+    });
+    o.prefix = "";
+    o.end_array();
+    result
+}
+
+/// Names of the drop notification reason codes (sflowtool's `sflow_drop.h`).
+fn drop_reason_name(code: u32) -> Option<&'static str> {
+    const ICMP: [&str; 16] = [
+        "net_unreachable",
+        "host_unreachable",
+        "protocol_unreachable",
+        "port_unreachable",
+        "frag_needed",
+        "src_route_failed",
+        "dst_net_unknown",
+        "dst_host_unknown",
+        "src_host_isolated",
+        "dst_net_prohibited",
+        "dst_host_prohibited",
+        "dst_net_tos_unreachable",
+        "dst_host_tos_unreacheable",
+        "comm_admin_prohibited",
+        "host_precedence_violation",
+        "precedence_cutoff",
+    ];
+    const FROM_256: [&str; 116] = [
+        "unknown",
+        "ttl_exceeded",
+        "acl",
+        "no_buffer_space",
+        "red",
+        "traffic_shaping",
+        "pkt_too_big",
+        "src_mac_is_multicast",
+        "vlan_tag_mismatch",
+        "ingress_vlan_filter",
+        "ingress_spanning_tree_filter",
+        "port_list_is_empty",
+        "port_loopback_filter",
+        "blackhole_route",
+        "non_ip",
+        "uc_dip_over_mc_dmac",
+        "dip_is_loopback_address",
+        "sip_is_mc",
+        "sip_is_loopback_address",
+        "ip_header_corrupted",
+        "ipv4_sip_is_limited_bc",
+        "ipv6_mc_dip_reserved_scope",
+        "ipv6_mc_dip_interface_local_scope",
+        "unresolved_neigh",
+        "mc_reverse_path_forwarding",
+        "non_routable_packet",
+        "decap_error",
+        "overlay_smac_is_mc",
+        "unknown_l2",
+        "unknown_l3",
+        "unknown_l3_exception",
+        "unknown_buffer",
+        "unknown_tunnel",
+        "unknown_l4",
+        "sip_is_unspecified",
+        "mlag_port_isolation",
+        "blackhole_arp_neigh",
+        "src_mac_is_dmac",
+        "dmac_is_reserved",
+        "sip_is_class_e",
+        "mc_dmac_mismatch",
+        "sip_is_dip",
+        "dip_is_local_network",
+        "dip_is_link_local",
+        "overlay_smac_is_dmac",
+        "egress_vlan_filter",
+        "uc_reverse_path_forwarding",
+        "split_horizon",
+        "locked_port",
+        "dmac_filter",
+        "blackhole_nexthop",
+        "vxlan_parsing",
+        "llc_snap_parsing",
+        "vlan_parsing",
+        "pppoe_ppp_parsing",
+        "mpls_parsing",
+        "arp_parsing",
+        "ip_1_parsing",
+        "ip_n_parsing",
+        "gre_parsing",
+        "udp_parsing",
+        "tcp_parsing",
+        "ipsec_parsing",
+        "sctp_parsing",
+        "dccp_parsing",
+        "gtp_parsing",
+        "esp_parsing",
+        "unknown_parsing",
+        "pkt_too_small",
+        "unhandled_proto",
+        "ipv6disabled",
+        "invalid_proto",
+        "ip_noproto",
+        "skb_csum",
+        "skb_ucopy_fault",
+        "dev_ready",
+        "dev_hdr",
+        "dup_frag",
+        "skb_gso_seg",
+        "reverse_path_forwarding",
+        "icmp_parsing",
+        "tcp_md5notfound",
+        "tcp_md5unexpected",
+        "tcp_md5failure",
+        "tcp_flags",
+        "tcp_zerowindow",
+        "tcp_old_data",
+        "tcp_overwindow",
+        "tcp_ofomerge",
+        "tcp_rfc7323_paws",
+        "tcp_invalid_sequence",
+        "tcp_reset",
+        "tcp_invalid_syn",
+        "tcp_close",
+        "tcp_fastopen",
+        "tcp_old_ack",
+        "tcp_too_old_ack",
+        "tcp_ack_unsent_data",
+        "tcp_ofo_queue_prune",
+        "tcp_ofo_drop",
+        "tcp_minttl",
+        "ipv6_bad_exthdr",
+        "ipv6_ndisc_frag",
+        "ipv6_ndisc_hop_limit",
+        "ipv6_ndisc_bad_code",
+        "ipv6_ndisc_bad_options",
+        "ipv6_ndisc_ns_otherhost",
+        "tap_filter",
+        "tap_txfilter",
+        "tc_ingress",
+        "tc_egress",
+        "xdp",
+        "cpu_backlog",
+        "bpf_cgroup_egress",
+        "xfrm_policy",
+        "socket_filter",
+    ];
+    match code {
+        0..=15 => ICMP.get(code as usize).copied(),
+        256.. => FROM_256.get((code - 256) as usize).copied(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drop_reason_table_lines_up_with_codes() {
+        assert_eq!(drop_reason_name(0), Some("net_unreachable"));
+        assert_eq!(drop_reason_name(15), Some("precedence_cutoff"));
+        assert_eq!(drop_reason_name(16), None);
+        assert_eq!(drop_reason_name(258), Some("acl"));
+        assert_eq!(drop_reason_name(323), Some("unknown_parsing"));
+        assert_eq!(drop_reason_name(332), Some("dev_hdr"));
+        assert_eq!(drop_reason_name(366), Some("tc_egress"));
+        assert_eq!(drop_reason_name(371), Some("socket_filter"));
+        assert_eq!(drop_reason_name(372), None);
+    }
+}

@@ -1,0 +1,249 @@
+//! The field writer shared by the text and JSON formats: sflowtool's `sf_logf` plus its JSON
+//! helpers (`json_start`/`json_end`), writing straight into the output buffer.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use rtflow_sflow::{Address, MacAddr, Tag};
+
+use crate::values::{
+    c_string, push_address, push_hex_lower, push_ipv4, push_ipv6, push_u32, push_u64,
+    write_json_string,
+};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Style {
+    Text,
+    Json { pretty: bool },
+}
+
+/// Writes `key value` lines (text) or `"key":"value"` members (JSON) into `buf`.
+pub(crate) struct Out<'b> {
+    pub(crate) buf: &'b mut Vec<u8>,
+    style: Style,
+    /// JSON: the next member or element is the first of its object/array (no comma).
+    list_start: bool,
+    depth: usize,
+    /// Prepended to every field name (sflowtool's field prefix, e.g. `discarded_`).
+    pub(crate) prefix: &'static str,
+    /// A second prefix level (tunnel records inside discard samples).
+    pub(crate) prefix2: &'static str,
+}
+
+impl<'b> Out<'b> {
+    pub(crate) fn new(buf: &'b mut Vec<u8>, style: Style) -> Self {
+        Out {
+            buf,
+            style,
+            list_start: true,
+            depth: 0,
+            prefix: "",
+            prefix2: "",
+        }
+    }
+
+    pub(crate) fn is_json(&self) -> bool {
+        matches!(self.style, Style::Json { .. })
+    }
+
+    fn indent(&mut self) {
+        if self.style == (Style::Json { pretty: true }) {
+            self.buf.push(b'\n');
+            self.buf.extend(std::iter::repeat_n(b' ', self.depth));
+        }
+    }
+
+    /// Starts a field: writes the key and the separator; the caller writes the value, then calls
+    /// [`Out::close`].
+    #[inline]
+    fn open(&mut self, name: &str) {
+        match self.style {
+            Style::Text => {
+                self.buf.extend_from_slice(self.prefix.as_bytes());
+                self.buf.extend_from_slice(self.prefix2.as_bytes());
+                self.buf.extend_from_slice(name.as_bytes());
+                self.buf.push(b' ');
+            }
+            Style::Json { .. } => {
+                if self.list_start {
+                    self.list_start = false;
+                } else {
+                    self.buf.push(b',');
+                }
+                self.indent();
+                self.buf.push(b'"');
+                self.buf.extend_from_slice(self.prefix.as_bytes());
+                self.buf.extend_from_slice(self.prefix2.as_bytes());
+                self.buf.extend_from_slice(name.as_bytes());
+                self.buf.extend_from_slice(b"\":\"");
+            }
+        }
+    }
+
+    #[inline]
+    fn close(&mut self) {
+        match self.style {
+            Style::Text => self.buf.push(b'\n'),
+            Style::Json { .. } => self.buf.push(b'"'),
+        }
+    }
+
+    /// A field whose value the closure writes (ASCII without `"` or `\`).
+    #[inline]
+    pub(crate) fn with(&mut self, name: &str, value: impl FnOnce(&mut Vec<u8>)) {
+        self.open(name);
+        value(self.buf);
+        self.close();
+    }
+
+    /// A field named `name.index` (QinQ depth, SFP lanes).
+    pub(crate) fn with_suffix(&mut self, name: &str, index: u32, value: impl FnOnce(&mut Vec<u8>)) {
+        let mut key = [0u8; 96];
+        let mut len = 0;
+        for part in [
+            name.as_bytes(),
+            b".",
+            itoa::Buffer::new().format(index).as_bytes(),
+        ] {
+            for &b in part {
+                if let Some(slot) = key.get_mut(len) {
+                    *slot = b;
+                    len += 1;
+                }
+            }
+        }
+        let key = std::str::from_utf8(key.get(..len).unwrap_or_default()).unwrap_or(name);
+        self.with(key, value);
+    }
+
+    #[inline]
+    pub(crate) fn u32(&mut self, name: &str, v: u32) {
+        self.with(name, |b| push_u32(b, v));
+    }
+
+    #[inline]
+    pub(crate) fn u64(&mut self, name: &str, v: u64) {
+        self.with(name, |b| push_u64(b, v));
+    }
+
+    /// A trusted constant value (ASCII, no quotes).
+    #[inline]
+    pub(crate) fn text(&mut self, name: &str, v: &str) {
+        self.with(name, |b| b.extend_from_slice(v.as_bytes()));
+    }
+
+    /// A string from the datagram: cut at the first NUL like sflowtool's C strings, escaped
+    /// for JSON, raw in text.
+    pub(crate) fn bytes(&mut self, name: &str, v: &[u8]) {
+        let v = c_string(v);
+        let json = self.is_json();
+        self.with(name, |b| {
+            if json {
+                write_json_string(b, v);
+            } else {
+                b.extend_from_slice(v);
+            }
+        });
+    }
+
+    /// A string field printed only when non-empty on the wire (sflowtool's `getString(..) > 0`).
+    pub(crate) fn bytes_if_any(&mut self, name: &str, v: &[u8]) {
+        if !v.is_empty() {
+            self.bytes(name, v);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn address(&mut self, name: &str, v: &Address) {
+        self.with(name, |b| push_address(b, v));
+    }
+
+    #[inline]
+    pub(crate) fn ipv4(&mut self, name: &str, v: Ipv4Addr) {
+        self.with(name, |b| push_ipv4(b, v));
+    }
+
+    pub(crate) fn ipv6(&mut self, name: &str, v: Ipv6Addr) {
+        self.with(name, |b| push_ipv6(b, v));
+    }
+
+    pub(crate) fn mac(&mut self, name: &str, v: &MacAddr) {
+        self.with(name, |b| push_hex_lower(b, &v.0));
+    }
+
+    #[inline]
+    pub(crate) fn tag(&mut self, name: &str, tag: Tag) {
+        self.with(name, |b| {
+            push_u32(b, tag.enterprise);
+            b.push(b':');
+            push_u32(b, tag.format);
+        });
+    }
+
+    /// A text-only line outside the key/value scheme (markers, `skipping ...` notes).
+    pub(crate) fn text_line(&mut self, line: impl FnOnce(&mut Vec<u8>)) {
+        if self.style == Style::Text {
+            line(self.buf);
+            self.buf.push(b'\n');
+        }
+    }
+
+    /// JSON: opens an object (`name` for a member, `None` for an array element).
+    pub(crate) fn begin_object(&mut self, name: Option<&str>) {
+        self.begin(name, b'{');
+    }
+
+    pub(crate) fn begin_array(&mut self, name: &str) {
+        self.begin(Some(name), b'[');
+    }
+
+    fn begin(&mut self, name: Option<&str>, bracket: u8) {
+        if !self.is_json() {
+            return;
+        }
+        if self.list_start {
+            // First member/element: no comma, and (like sflowtool) no indent either.
+        } else {
+            self.buf.push(b',');
+            self.indent();
+        }
+        if let Some(name) = name {
+            self.buf.push(b'"');
+            self.buf.extend_from_slice(name.as_bytes());
+            self.buf.extend_from_slice(b"\":");
+        }
+        self.buf.push(bracket);
+        self.depth += 1;
+        self.list_start = true;
+    }
+
+    pub(crate) fn end_object(&mut self) {
+        self.end(b'}');
+    }
+
+    pub(crate) fn end_array(&mut self) {
+        self.end(b']');
+    }
+
+    fn end(&mut self, bracket: u8) {
+        if !self.is_json() {
+            return;
+        }
+        self.depth = self.depth.saturating_sub(1);
+        self.indent();
+        self.buf.push(bracket);
+        self.list_start = false;
+    }
+
+    /// JSON: a bare string element of an array (adaptor MAC lists).
+    pub(crate) fn element(&mut self, value: impl FnOnce(&mut Vec<u8>)) {
+        if self.list_start {
+            self.list_start = false;
+        } else {
+            self.buf.push(b',');
+        }
+        self.indent();
+        self.buf.push(b'"');
+        value(self.buf);
+        self.buf.push(b'"');
+    }
+}

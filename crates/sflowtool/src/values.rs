@@ -1,0 +1,200 @@
+//! Allocation-free writers for the value forms sflowtool prints, plus the JSON string escaper.
+
+use std::io::Write as _;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use rtflow_sflow::Address;
+
+const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+
+#[inline]
+pub(crate) fn push_u32(out: &mut Vec<u8>, v: u32) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+#[inline]
+pub(crate) fn push_u64(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+#[inline]
+pub(crate) fn push_i32(out: &mut Vec<u8>, v: i32) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// Dotted quad.
+#[inline]
+pub(crate) fn push_ipv4(out: &mut Vec<u8>, ip: Ipv4Addr) {
+    let [a, b, c, d] = ip.octets();
+    let mut buf = itoa::Buffer::new();
+    out.extend_from_slice(buf.format(a).as_bytes());
+    out.push(b'.');
+    out.extend_from_slice(buf.format(b).as_bytes());
+    out.push(b'.');
+    out.extend_from_slice(buf.format(c).as_bytes());
+    out.push(b'.');
+    out.extend_from_slice(buf.format(d).as_bytes());
+}
+
+/// RFC 5952 text (as the other rtflow crates render sflowtool's IPv6 fields).
+pub(crate) fn push_ipv6(out: &mut Vec<u8>, ip: Ipv6Addr) {
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "{ip}");
+}
+
+/// An sFlow address, `-` when unknown (sflowtool's `printAddress`).
+pub(crate) fn push_address(out: &mut Vec<u8>, address: &Address) {
+    match *address {
+        Address::Unknown => out.push(b'-'),
+        Address::V4(ip) => push_ipv4(out, ip),
+        Address::V6(ip) => push_ipv6(out, ip),
+    }
+}
+
+/// Lowercase hex without separators (`printMAC`).
+#[inline]
+pub(crate) fn push_hex_lower(out: &mut Vec<u8>, bytes: &[u8]) {
+    for &b in bytes {
+        out.push(HEX_LOWER[usize::from(b >> 4)]);
+        out.push(HEX_LOWER[usize::from(b & 0x0f)]);
+    }
+}
+
+/// Uppercase hex bytes joined by `-` (`headerBytes`, OUIs).
+pub(crate) fn push_hex_upper_dashed(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.reserve(bytes.len() * 3);
+    for (i, &b) in bytes.iter().enumerate() {
+        if i > 0 {
+            out.push(b'-');
+        }
+        out.push(HEX_UPPER[usize::from(b >> 4)]);
+        out.push(HEX_UPPER[usize::from(b & 0x0f)]);
+    }
+}
+
+/// `%.Nf` of a C `printf`; non-finite values as glibc prints them.
+pub(crate) fn push_fixed(out: &mut Vec<u8>, v: f64, decimals: usize) {
+    if v.is_nan() {
+        out.extend_from_slice(if v.is_sign_negative() {
+            b"-nan"
+        } else {
+            b"nan"
+        });
+    } else if v.is_infinite() {
+        out.extend_from_slice(if v < 0.0 { b"-inf" } else { b"inf" });
+    } else {
+        let _ = write!(out, "{v:.decimals$}");
+    }
+}
+
+/// The bytes of an XDR string as a C string: up to the first NUL (sflowtool copies them into a
+/// NUL-terminated buffer).
+pub(crate) fn c_string(bytes: &[u8]) -> &[u8] {
+    match bytes.iter().position(|&b| b == 0) {
+        Some(end) => bytes.get(..end).unwrap_or(bytes),
+        None => bytes,
+    }
+}
+
+/// Appends `bytes` as the inside of a JSON string (without quotes): `"` `\` and control
+/// characters escaped, valid UTF-8 copied, each invalid byte replaced by U+FFFD. The result is
+/// always valid JSON string content.
+pub fn write_json_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match std::str::from_utf8(rest) {
+            Ok(valid) => {
+                escape_valid(out, valid.as_bytes());
+                return;
+            }
+            Err(err) => {
+                let (valid, after) = rest.split_at(err.valid_up_to());
+                escape_valid(out, valid);
+                out.extend_from_slice("\u{fffd}".as_bytes());
+                let skip = err.error_len().unwrap_or(after.len()).max(1);
+                rest = after.get(skip..).unwrap_or(&[]);
+            }
+        }
+    }
+}
+
+/// Escapes UTF-8 text; only ASCII bytes can need escaping, so multi-byte sequences pass through.
+fn escape_valid(out: &mut Vec<u8>, text: &[u8]) {
+    let mut start = 0;
+    for (i, &b) in text.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x00..=0x1f | 0x7f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(text.get(start..i).unwrap_or_default());
+        if escape.is_empty() {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX_LOWER[usize::from(b >> 4)]);
+            out.push(HEX_LOWER[usize::from(b & 0x0f)]);
+        } else {
+            out.extend_from_slice(escape);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(text.get(start..).unwrap_or_default());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(bytes: &[u8]) -> String {
+        let mut out = b"\"".to_vec();
+        write_json_string(&mut out, bytes);
+        out.push(b'"');
+        String::from_utf8(out).expect("escaper output is UTF-8")
+    }
+
+    #[test]
+    fn escaper_output_parses_back_to_the_input_text() {
+        for text in [
+            "plain",
+            "quote \" and \\ backslash",
+            "tab\tnl\ncr\r",
+            "\u{1}\u{1f}\u{7f}",
+            "héllo ✓",
+        ] {
+            let parsed: String = serde_json::from_str(&json(text.as_bytes())).expect("valid JSON");
+            assert_eq!(parsed, text);
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_becomes_replacement_characters() {
+        let parsed: String =
+            serde_json::from_str(&json(b"a\xff\xfeb\xe2\x82")).expect("valid JSON");
+        assert_eq!(parsed, "a\u{fffd}\u{fffd}b\u{fffd}");
+    }
+
+    #[test]
+    fn numbers_addresses_and_hex() {
+        let mut out = Vec::new();
+        push_ipv4(&mut out, Ipv4Addr::new(10, 0, 255, 1));
+        out.push(b' ');
+        push_address(&mut out, &Address::Unknown);
+        out.push(b' ');
+        push_hex_lower(&mut out, &[0x22, 0x42, 0xab]);
+        out.push(b' ');
+        push_hex_upper_dashed(&mut out, &[0x0a, 0xff, 0x00]);
+        out.push(b' ');
+        push_fixed(&mut out, 0.125, 2);
+        out.push(b' ');
+        push_i32(&mut out, -4);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "10.0.255.1 - 2242ab 0A-FF-00 0.12 -4"
+        );
+        assert_eq!(c_string(b"eth0\0junk"), b"eth0");
+    }
+}

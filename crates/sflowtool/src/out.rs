@@ -58,9 +58,7 @@ impl<'b> Out<'b> {
     fn open(&mut self, name: &str) {
         match self.style {
             Style::Text => {
-                self.buf.extend_from_slice(self.prefix.as_bytes());
-                self.buf.extend_from_slice(self.prefix2.as_bytes());
-                self.buf.extend_from_slice(name.as_bytes());
+                self.push_key(name);
                 self.buf.push(b' ');
             }
             Style::Json { .. } => {
@@ -71,12 +69,22 @@ impl<'b> Out<'b> {
                 }
                 self.indent();
                 self.buf.push(b'"');
-                self.buf.extend_from_slice(self.prefix.as_bytes());
-                self.buf.extend_from_slice(self.prefix2.as_bytes());
-                self.buf.extend_from_slice(name.as_bytes());
+                self.push_key(name);
                 self.buf.extend_from_slice(b"\":\"");
             }
         }
+    }
+
+    /// Prefixes and name; the prefixes are usually empty, so skip them cheaply.
+    #[inline]
+    fn push_key(&mut self, name: &str) {
+        if !self.prefix.is_empty() {
+            self.buf.extend_from_slice(self.prefix.as_bytes());
+        }
+        if !self.prefix2.is_empty() {
+            self.buf.extend_from_slice(self.prefix2.as_bytes());
+        }
+        self.buf.extend_from_slice(name.as_bytes());
     }
 
     #[inline]

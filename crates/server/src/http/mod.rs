@@ -12,12 +12,12 @@ mod prometheus;
 mod status;
 mod thresholds;
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{Method, Uri};
+use axum::http::{Method, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
+use axum::{Json, Router};
 use tokio::sync::watch;
 
 use crate::state::AppState;
@@ -122,6 +122,7 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(unknown_path)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::map_response(json_client_errors))
         .with_state(state)
 }
 
@@ -155,6 +156,33 @@ async fn readonly_guard(State(state): State<AppState>, request: Request, next: N
         return ApiError::ReadOnly.into_response();
     }
     next.run(request).await
+}
+
+/// Gives axum's plain-text rejections (bad query string, 413 body too large, …) the API's JSON error body.
+async fn json_client_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !status.is_client_error() || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let mut message = String::from_utf8_lossy(&text).trim().to_string();
+    if message.is_empty() {
+        message = status.canonical_reason().unwrap_or("error").to_string();
+    }
+    let mut json = (status, Json(serde_json::json!({ "error": message }))).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            json.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    json
 }
 
 async fn method_not_allowed() -> ApiError {

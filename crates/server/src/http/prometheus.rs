@@ -1,5 +1,5 @@
 //! Prometheus text exposition (spec §7): `/prometheus/metrics/{agent}/{metric}/txt` and
-//! `/prometheus/analyzer/txt`. Every family gets `# HELP` and `# TYPE … gauge` and its samples together.
+//! `/prometheus/analyzer/txt`. Every family gets `# HELP` and `# TYPE` lines and its samples together.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
@@ -48,8 +48,9 @@ const ANALYZER_METRICS: &[(&str, &str, &str)] = &[
         "sFlowFlowSamples",
         "sFlow flow samples received",
     ),
+    // Not `counter_samples`: promtool rejects names containing a metric type (`_counter_`).
     (
-        "counter_samples",
+        "counters_samples",
         "sFlowCounterSamples",
         "sFlow counter samples received",
     ),
@@ -104,7 +105,7 @@ pub async fn analyzer(State(state): State<AppState>) -> impl IntoResponse {
         };
         let name = format!("{PREFIX}analyzer_{suffix}");
         let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} gauge");
+        let _ = writeln!(out, "# TYPE {name} {}", family_type(&name));
         let _ = writeln!(out, "{name} {}", format_value(value));
     }
     text_response(out)
@@ -185,13 +186,24 @@ pub fn render_metrics(values: &[Metric], names: &[Metric]) -> String {
             "# HELP {family} sFlow metric {}",
             escape_help(&original)
         );
-        let _ = writeln!(out, "# TYPE {family} gauge");
+        let _ = writeln!(out, "# TYPE {family} {}", family_type(&family));
         for line in lines {
             out.push_str(&line);
             out.push('\n');
         }
     }
     out
+}
+
+/// Values are gauges, except that a `_total` name (`mem_total`, `http_connections_total`) may only be a counter
+/// or untyped in Prometheus' conventions: the cumulative connection count is a counter, sFlow's `*_total`
+/// sizes are untyped.
+fn family_type(name: &str) -> &'static str {
+    match name {
+        _ if name.ends_with("_analyzer_http_connections_total") => "counter",
+        _ if name.ends_with("_total") => "untyped",
+        _ => "gauge",
+    }
 }
 
 /// Maps a name onto Prometheus' metric-name charset `[a-zA-Z_:][a-zA-Z0-9_:]*` (`-`, `.` etc. become `_`).
@@ -263,6 +275,16 @@ mod tests {
         assert_eq!(sanitize_name("9lives"), "_9lives");
         assert_eq!(sanitize_name(""), "_");
         assert_eq!(sanitize_name("é"), "_");
+    }
+
+    #[test]
+    fn total_suffix_is_never_a_gauge() {
+        assert_eq!(family_type("sflow_mem_total"), "untyped");
+        assert_eq!(
+            family_type("sflow_analyzer_http_connections_total"),
+            "counter"
+        );
+        assert_eq!(family_type("sflow_ifinoctets"), "gauge");
     }
 
     #[test]

@@ -64,7 +64,20 @@ def server(replay_server: RtflowServer) -> RtflowServer:
             agents[a]["sFlowCounterSamples"] > 0 and agents[a]["sFlowFlowSamples"] > 0 for a in ECMP_AGENTS)
 
     poll(all_agents_reporting, 30, "flow and counter samples from all four ecmp agents in /agents/json")
+
+    # Counter rates need two samples per interface, and every port's name must have been reported once.
+    def rates_for_every_agent() -> bool:
+        return all("metricValue" in replay_server.get_json(f"/metric/{a}/ifinoctets/json")[0] for a in ECMP_AGENTS)
+
+    poll(rates_for_every_agent, 30, "ifinoctets rates for all four agents")
+    ifnames, _ = capture_names()
+    poll(lambda: dumped_ifnames(replay_server) == ifnames, 30,
+         f"/dump/ALL/ifname/json to list the {len(ifnames)} port names of the capture")
     return replay_server
+
+
+def dumped_ifnames(server: RtflowServer) -> dict[tuple[str, str], str]:
+    return {(m["agent"], m["dataSource"]): m["metricValue"] for m in server.get_json("/dump/ALL/ifname/json")}
 
 
 def test_version_is_plain_text(server: RtflowServer) -> None:
@@ -133,18 +146,18 @@ def test_metric_of_one_agent(server: RtflowServer) -> None:
     assert metrics.get("2.1.host_name") == hosts["192.168.0.11"], \
         f"expected 2.1.host_name={hosts['192.168.0.11']}: {dict(list(metrics.items())[:20])}"
     assert metrics.get("3.ifname") == ifnames[("192.168.0.11", "3")], metrics.get("3.ifname")
-    assert isinstance(metrics.get("3.ifinoctets"), (int, float)), metrics.get("3.ifinoctets")
+    # The rate needs this port's second counter sample: wait for it.
+    rate = poll(lambda: server.get_json("/metric/192.168.0.11/json").get("3.ifinoctets"), 20, "3.ifinoctets")
+    assert isinstance(rate, (int, float)) and rate >= 0, rate
     assert server.get("/metric/10.99.99.99/json").status_code == 404
 
 
 def test_dump_ifnames_match_the_capture(server: RtflowServer) -> None:
     ifnames, _ = capture_names()
 
-    def dumped() -> dict[tuple[str, str], str] | None:
-        got = {(m["agent"], m["dataSource"]): m["metricValue"] for m in server.get_json("/dump/ALL/ifname/json")}
-        return got if got == ifnames else None
-
-    poll(dumped, 20, f"/dump/ALL/ifname/json to list the {len(ifnames)} port names of the capture")
+    got = dumped_ifnames(server)
+    assert got == ifnames, f"port names differ from the capture: missing {sorted(ifnames.keys() - got.keys())[:10]}, " \
+                           f"extra {sorted(got.keys() - ifnames.keys())[:10]}"
     sample = server.get_json("/dump/ALL/ifname/json")[0]
     missing = [f for f in METRIC_FIELDS if f not in sample]
     assert not missing and sample["metricName"] == "ifname", f"Metric lacks {missing}: {sample}"
@@ -218,11 +231,13 @@ def test_flow_errors(server: RtflowServer) -> None:
 
 def test_events_long_poll_times_out_empty(server: RtflowServer) -> None:
     assert server.get_json("/threshold/json") == {}, "this module defines no thresholds"
+    assert server.get_json("/events/json?eventID=-1&maxEvents=10&timeout=2", extra_timeout=2) == []
+    # Step 3 of the protocol: with a position, the request waits `timeout` s for newer events, then returns [].
     started = time.monotonic()
-    events = server.get_json("/events/json?eventID=-1&maxEvents=10&timeout=2", extra_timeout=2)
+    events = server.get_json("/events/json?eventID=0&maxEvents=10&timeout=2", extra_timeout=2)
     elapsed = time.monotonic() - started
     assert events == [], events
-    assert 1.8 <= elapsed < 6, f"long-poll with timeout=2 returned after {elapsed:.2f} s"
+    assert 1.8 <= elapsed < 6, f"long-poll with eventID=0&timeout=2 returned after {elapsed:.2f} s"
 
 
 def test_topology_selectors(server: RtflowServer) -> None:

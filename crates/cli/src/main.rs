@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 mod cmd;
 
 #[derive(Parser)]
-#[command(name = "rtflow", version, about = "Real-time sFlow toolkit and analytics engine")]
+#[command(
+    name = "rtflow",
+    version,
+    about = "Real-time sFlow toolkit and analytics engine"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

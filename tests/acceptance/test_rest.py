@@ -26,6 +26,7 @@ AGENT_COUNTERS = [
 ]
 STATISTIC_FIELDS = ["agent", "dataSource", "metricName", "metricValue", "metricN", "lastUpdate", "lastUpdateMin",
                     "lastUpdateMax"]
+ELEPHANTS = {"10.4.1.2,10.4.2.2", "10.4.3.2,10.4.4.2"}
 METRIC_FIELDS = ["agent", "dataSource", "metricName", "metricValue", "lastUpdate"]
 
 # fabric-view's demo/topology.json, which describes the ecmp.pcap fabric (links only: node and port names are
@@ -177,14 +178,18 @@ def test_table_rows(server: RtflowServer) -> None:
 
 
 def test_activeflows_top_n_sorted(server: RtflowServer) -> None:
-    flows = poll(lambda: server.get_json("/activeflows/ALL/pair/json?maxFlows=5"), 15, "active flows for pair")
+    # The capture's transfers run ~20 s on, ~20 s off (1 s each way at 10x): wait for an "on" moment.
+    def during_transfer() -> list[dict] | None:
+        flows = server.get_json("/activeflows/ALL/pair/json?maxFlows=5")
+        return flows if flows and flows[0]["key"] in ELEPHANTS else None
+
+    flows = poll(during_transfer, 15, "an elephant at the top of /activeflows/ALL/pair/json?maxFlows=5")
     assert len(flows) <= 5, f"maxFlows=5 returned {len(flows)}"
     values = [f["value"] for f in flows]
     assert values == sorted(values, reverse=True), f"not sorted descending: {flows}"
     for f in flows:
         assert re.fullmatch(r"\d+\.\d+\.\d+\.\d+,\d+\.\d+\.\d+\.\d+", f["key"]), f
-    assert flows[0]["key"] in {"10.4.1.2,10.4.2.2", "10.4.3.2,10.4.4.2"}, f"top flow should be an elephant: {flows}"
-    one = server.get_json("/activeflows/ALL/pair/json?maxFlows=1")
+    one = poll(lambda: server.get_json("/activeflows/ALL/pair/json?maxFlows=1"), 15, "an active flow")
     assert len(one) == 1, one
     assert server.get("/activeflows/ALL/no_such_flow/json").status_code == 404
 

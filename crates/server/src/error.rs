@@ -1,28 +1,28 @@
-//! Start-up errors of the server.
+//! Start-up errors of the server. Messages leave the cause to the `source` chain (printed by `{:#}`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    #[error("cannot bind the sFlow UDP socket to {addr}: {source}")]
+    #[error("cannot bind the sFlow UDP socket to {addr}")]
     BindUdp {
         addr: SocketAddr,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot bind the HTTP listener to {addr}: {source}")]
+    #[error("cannot bind the HTTP listener to {addr}")]
     BindHttp {
         addr: SocketAddr,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot open capture {path}: {source}")]
+    #[error("cannot replay capture {path}")]
     Capture {
         path: PathBuf,
         #[source]
         source: rtflow_capture::CaptureError,
     },
-    #[error("cannot start a thread: {0}")]
+    #[error("cannot start a thread")]
     Thread(#[source] std::io::Error),
 }

@@ -87,13 +87,24 @@ impl Server {
             EngineClock::new(speed),
             config.readonly,
         ));
+        // Sockets first: a start that fails must not leave threads behind.
+        let listener = bind_http(config.http_bind, config.http_port)?;
+        let http_addr = listener
+            .local_addr()
+            .map_err(|source| ServerError::BindHttp {
+                addr: SocketAddr::new(
+                    config.http_bind.unwrap_or(Ipv4Addr::UNSPECIFIED.into()),
+                    config.http_port,
+                ),
+                source,
+            })?;
         let mut threads = Vec::new();
         let mut sflow_addr = None;
         let mut socket_inode = None;
         match &config.replay {
             Some(path) => {
-                tracing::info!("replaying {} at {speed}x (UDP input off)", path.display());
                 threads.push(replay::spawn_replay(path, shared.clone())?);
+                tracing::info!("replaying {} at {speed}x (UDP input off)", path.display());
             }
             None => {
                 let bound =
@@ -109,16 +120,6 @@ impl Server {
             }
         }
         threads.push(ticker::spawn_ticker(shared.clone(), socket_inode)?);
-        let listener = bind_http(config.http_bind, config.http_port)?;
-        let http_addr = listener
-            .local_addr()
-            .map_err(|source| ServerError::BindHttp {
-                addr: SocketAddr::new(
-                    config.http_bind.unwrap_or(Ipv4Addr::UNSPECIFIED.into()),
-                    config.http_port,
-                ),
-                source,
-            })?;
         tracing::info!("REST API on http://{http_addr}");
         let (stop_http, stop_rx) = watch::channel(false);
         let http_task = tokio::spawn(http::serve(listener, shared.clone(), stop_rx));

@@ -393,3 +393,23 @@ fn promtool_check(text: &str) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_fails_cleanly_on_a_missing_capture_or_a_busy_port() {
+    let mut config = loopback_config();
+    config.replay = Some("/nonexistent/capture.pcap".into());
+    let err = rtflow_server::Server::start(config).await.err();
+    assert!(
+        matches!(err, Some(rtflow_server::ServerError::Capture { .. })),
+        "{err:?}"
+    );
+
+    let busy = std::net::UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let mut config = loopback_config();
+    config.sflow_port = busy.local_addr().map(|a| a.port()).unwrap_or(0);
+    let err = rtflow_server::Server::start(config).await.err();
+    assert!(
+        matches!(err, Some(rtflow_server::ServerError::BindUdp { .. })),
+        "{err:?}"
+    );
+}

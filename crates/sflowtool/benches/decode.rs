@@ -1,5 +1,5 @@
 //! Throughput of `rtflow decode` building blocks on ecmp.pcap's 9,279 datagrams, held in memory
-//! and repeated. Run: `cargo bench -p rtflow-sflowtool --bench decode`.
+//! and repeated. Run: `cargo bench -p rtflow-sflowtool --bench decode [-- NAME-SUBSTRING]`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -24,11 +24,15 @@ fn load() -> Vec<(Vec<u8>, Timestamp)> {
 
 /// Runs `pass` over all datagrams until MIN_TIME has elapsed; prints datagrams/s and samples/s.
 fn measure(
+    filter: Option<&str>,
     name: &str,
     datagrams: &[(Vec<u8>, Timestamp)],
     samples: u64,
     mut pass: impl FnMut() -> u64,
 ) {
+    if filter.is_some_and(|f| !name.contains(f)) {
+        return;
+    }
     black_box(pass()); // warm-up
     let start = Instant::now();
     let mut rounds = 0u64;
@@ -81,6 +85,9 @@ fn codec_only(datagrams: &[(Vec<u8>, Timestamp)], decode_headers: bool) -> u64 {
 }
 
 fn main() {
+    // Optional case filter; cargo bench itself passes `--bench`.
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let filter = filter.as_deref();
     let datagrams = load();
     let samples = codec_only(&datagrams, false);
     println!(
@@ -88,21 +95,26 @@ fn main() {
         datagrams.len()
     );
     measure(
+        filter,
         "codec (all samples and records)",
         &datagrams,
         samples,
         || codec_only(&datagrams, false),
     );
-    measure("codec + sampled header decode", &datagrams, samples, || {
-        codec_only(&datagrams, true)
-    });
+    measure(
+        filter,
+        "codec + sampled header decode",
+        &datagrams,
+        samples,
+        || codec_only(&datagrams, true),
+    );
     for (name, format) in [
         ("-j JSON into Vec<u8>", Format::Json),
         ("text into Vec<u8>", Format::Text),
     ] {
         let formatter = Formatter::new(format);
         let mut sink = Vec::with_capacity(1 << 20);
-        measure(name, &datagrams, samples, || {
+        measure(filter, name, &datagrams, samples, || {
             let mut bytes = 0u64;
             for (payload, timestamp) in &datagrams {
                 sink.clear();

@@ -53,22 +53,26 @@ impl<'b> Out<'b> {
     }
 
     /// Starts a field: writes the key and the separator; the caller writes the value, then calls
-    /// [`Out::close`].
-    #[inline]
+    /// [`Out::close`]. Always inlined (like the field writers below) so that the constant field
+    /// names are copied with a known length instead of a `memcpy` call per key.
+    #[inline(always)]
     fn open(&mut self, name: &str) {
         match self.style {
             Style::Text => {
                 self.push_key(name);
                 self.buf.push(b' ');
             }
-            Style::Json { .. } => {
-                if self.list_start {
-                    self.list_start = false;
+            Style::Json { pretty } => {
+                let separator: &[u8] = if self.list_start { b"\"" } else { b",\"" };
+                self.list_start = false;
+                if pretty {
+                    self.buf
+                        .extend_from_slice(separator.split_last().map_or(&[], |(_, s)| s));
+                    self.indent();
+                    self.buf.push(b'"');
                 } else {
-                    self.buf.push(b',');
+                    self.buf.extend_from_slice(separator);
                 }
-                self.indent();
-                self.buf.push(b'"');
                 self.push_key(name);
                 self.buf.extend_from_slice(b"\":\"");
             }
@@ -76,7 +80,7 @@ impl<'b> Out<'b> {
     }
 
     /// Prefixes and name; the prefixes are usually empty, so skip them cheaply.
-    #[inline]
+    #[inline(always)]
     fn push_key(&mut self, name: &str) {
         if !self.prefix.is_empty() {
             self.buf.extend_from_slice(self.prefix.as_bytes());
@@ -87,7 +91,7 @@ impl<'b> Out<'b> {
         self.buf.extend_from_slice(name.as_bytes());
     }
 
-    #[inline]
+    #[inline(always)]
     fn close(&mut self) {
         match self.style {
             Style::Text => self.buf.push(b'\n'),
@@ -96,7 +100,7 @@ impl<'b> Out<'b> {
     }
 
     /// A field whose value the closure writes (ASCII without `"` or `\`).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn with(&mut self, name: &str, value: impl FnOnce(&mut Vec<u8>)) {
         self.open(name);
         value(self.buf);
@@ -123,18 +127,18 @@ impl<'b> Out<'b> {
         self.with(key, value);
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn u32(&mut self, name: &str, v: u32) {
         self.with(name, |b| push_u32(b, v));
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn u64(&mut self, name: &str, v: u64) {
         self.with(name, |b| push_u64(b, v));
     }
 
     /// A trusted constant value (ASCII, no quotes).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn text(&mut self, name: &str, v: &str) {
         self.with(name, |b| b.extend_from_slice(v.as_bytes()));
     }
@@ -160,12 +164,12 @@ impl<'b> Out<'b> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn address(&mut self, name: &str, v: &Address) {
         self.with(name, |b| push_address(b, v));
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn ipv4(&mut self, name: &str, v: Ipv4Addr) {
         self.with(name, |b| push_ipv4(b, v));
     }
@@ -178,7 +182,7 @@ impl<'b> Out<'b> {
         self.with(name, |b| push_hex_lower(b, &v.0));
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn tag(&mut self, name: &str, tag: Tag) {
         self.with(name, |b| {
             push_u32(b, tag.enterprise);

@@ -90,7 +90,7 @@ fn long_poll(id: &str, max: &str, what: &str) -> Vec<Value> {
             id,
             "integer",
             &format!(
-                "-1 (or absent): newest {what} at once; else wait for {what} newer than this id"
+                "absent: newest {what} at once; -1 or an id: wait up to timeout for {what} newer than it"
             ),
         ),
         query_param(

@@ -147,14 +147,14 @@ pub async fn log(
     State(state): State<AppState>,
     Query(params): Query<Params>,
 ) -> ApiResult<Json<Value>> {
-    let after = position_param(&params, "flowID")?;
+    let position = position_param(&params, "flowID")?;
     let timeout = timeout_param(&params)?;
     let max = params
         .parse::<usize>("maxFlows", "a non-negative integer")?
         .unwrap_or(DEFAULT_MAX_RECORDS);
     let name = params.get("name").map(str::to_string);
-    let records = wait_for_newer(&state, &state.last_flow_id, after, timeout, |engine| {
-        engine.flows_after(after, name.as_deref(), max)
+    let records = wait_for_newer(&state, &state.last_flow_id, position, timeout, |engine| {
+        engine.flows_after(position.after, name.as_deref(), max)
     })
     .await;
     Ok(to_json(records))

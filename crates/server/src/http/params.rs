@@ -93,10 +93,22 @@ pub fn timeout_param(params: &Params) -> ApiResult<std::time::Duration> {
     ))
 }
 
-/// A long-poll position (`eventID` / `flowID`): absent or negative = "newest, without waiting".
-pub fn position_param(params: &Params, name: &str) -> ApiResult<Option<u64>> {
+/// A long-poll position (`eventID` / `flowID`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    /// Only entries with a larger id are wanted; `None` (id -1) wants every entry.
+    pub after: Option<u64>,
+    /// Whether to wait for `timeout` when nothing qualifies. A client that names a position (even -1, the
+    /// first call of the sFlow-RT long-poll loop) waits; without the parameter the answer comes at once.
+    pub wait: bool,
+}
+
+pub fn position_param(params: &Params, name: &str) -> ApiResult<Position> {
     let id: Option<i64> = params.parse(name, "an integer")?;
-    Ok(id.and_then(|id| u64::try_from(id).ok()))
+    Ok(Position {
+        after: id.and_then(|id| u64::try_from(id).ok()),
+        wait: id.is_some(),
+    })
 }
 
 #[cfg(test)]
@@ -124,11 +136,24 @@ mod tests {
     fn positions_and_timeouts() {
         assert_eq!(
             position_param(&params(&[("eventID", "-1")]), "eventID"),
-            Ok(None)
+            Ok(Position {
+                after: None,
+                wait: true
+            })
         );
         assert_eq!(
             position_param(&params(&[("eventID", "7")]), "eventID"),
-            Ok(Some(7))
+            Ok(Position {
+                after: Some(7),
+                wait: true
+            })
+        );
+        assert_eq!(
+            position_param(&params(&[]), "eventID"),
+            Ok(Position {
+                after: None,
+                wait: false
+            })
         );
         assert!(position_param(&params(&[("eventID", "x")]), "eventID").is_err());
         assert_eq!(

@@ -54,19 +54,19 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `/events/json`: events newest first; with `eventID` ≥ 0 waits up to `timeout` s for newer ones.
+/// `/events/json`: events newest first; with `eventID` (even -1) waits up to `timeout` s for newer ones.
 pub async fn events(
     State(state): State<AppState>,
     Query(params): Query<Params>,
 ) -> ApiResult<Json<Value>> {
-    let after = position_param(&params, "eventID")?;
+    let position = position_param(&params, "eventID")?;
     let timeout = timeout_param(&params)?;
     let max = params
         .parse::<usize>("maxEvents", "a non-negative integer")?
         .unwrap_or(DEFAULT_MAX_EVENTS);
     let threshold = params.get("thresholdID").map(str::to_string);
-    let events = wait_for_newer(&state, &state.last_event_id, after, timeout, |engine| {
-        engine.events_after(after, threshold.as_deref(), max)
+    let events = wait_for_newer(&state, &state.last_event_id, position, timeout, |engine| {
+        engine.events_after(position.after, threshold.as_deref(), max)
     })
     .await;
     Ok(to_json(events))

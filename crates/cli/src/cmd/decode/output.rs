@@ -19,6 +19,10 @@ pub(super) enum Progress {
     Done,
 }
 
+/// Formatted output collects in `buf` across datagrams and goes to `out` in large writes once
+/// it holds this much (or at [`Decoder::flush`], which live input calls per datagram).
+const WRITE_BATCH_BYTES: usize = 1 << 18;
+
 enum Sink<W: Write> {
     Formatted {
         formatter: Formatter,
@@ -51,7 +55,7 @@ impl<W: Write> Decoder<W> {
             Mode::Formatted(format) => Sink::Formatted {
                 formatter: Formatter::new(format),
                 out,
-                buf: Vec::with_capacity(1 << 16),
+                buf: Vec::with_capacity(WRITE_BATCH_BYTES + (1 << 16)),
             },
             Mode::Pcap => Sink::Pcap(SampledHeaderPcap::new(out)?),
         };
@@ -78,11 +82,14 @@ impl<W: Write> Decoder<W> {
                 out,
                 buf,
             } => {
-                buf.clear();
+                // On a decode error `write_datagram` leaves `buf` as it was.
                 let result = formatter.write_datagram(info, payload, buf);
                 if result.is_ok() {
-                    out.write_all(buf)?;
                     self.counts.packets_written += 1;
+                }
+                if buf.len() >= WRITE_BATCH_BYTES {
+                    out.write_all(buf)?;
+                    buf.clear();
                 }
                 result
             }
@@ -126,7 +133,11 @@ impl<W: Write> Decoder<W> {
 
     pub(super) fn flush(&mut self) -> io::Result<()> {
         match &mut self.sink {
-            Sink::Formatted { out, .. } => out.flush(),
+            Sink::Formatted { out, buf, .. } => {
+                out.write_all(buf)?;
+                buf.clear();
+                out.flush()
+            }
             Sink::Pcap(pcap) => pcap.flush(),
         }
     }

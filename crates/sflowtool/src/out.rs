@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use rtflow_sflow::{Address, MacAddr, Tag};
 
 use crate::values::{
-    c_string, push_address, push_hex_lower, push_ipv4, push_ipv6, push_short, push_u32, push_u64,
+    c_string, push_address, push_short, push_hex_lower, push_ipv4, push_ipv6, push_u32, push_u64,
     write_json_string,
 };
 

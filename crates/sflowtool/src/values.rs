@@ -43,34 +43,14 @@ pub(crate) fn push_short(out: &mut Vec<u8>, s: &[u8]) {
     }
 }
 
-/// `00` to `99` as two ASCII digits each.
-const DIGIT_PAIRS: [[u8; 2]; 100] = {
-    let mut table = [[0u8; 2]; 100];
-    let mut i = 0;
-    while i < 100 {
-        table[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
-        i += 1;
-    }
-    table
-};
-
-/// Many printed counters and fields are below 100 (zeros above all): those skip the general
-/// formatter.
 #[inline]
 pub(crate) fn push_u32(out: &mut Vec<u8>, v: u32) {
-    match v {
-        0..=9 => out.push(b'0' + v as u8),
-        10..=99 => out.extend_from_slice(&DIGIT_PAIRS[v as usize]),
-        _ => push_short(out, itoa::Buffer::new().format(v).as_bytes()),
-    }
+    push_short(out, itoa::Buffer::new().format(v).as_bytes());
 }
 
 #[inline]
 pub(crate) fn push_u64(out: &mut Vec<u8>, v: u64) {
-    match u32::try_from(v) {
-        Ok(v) => push_u32(out, v),
-        Err(_) => push_short(out, itoa::Buffer::new().format(v).as_bytes()),
-    }
+    push_short(out, itoa::Buffer::new().format(v).as_bytes());
 }
 
 #[inline]

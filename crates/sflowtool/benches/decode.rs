@@ -22,9 +22,7 @@ fn load() -> Vec<(Vec<u8>, Timestamp)> {
     datagrams
 }
 
-/// Runs `pass` over all datagrams until MIN_TIME has elapsed; prints the mean datagrams/s and
-/// samples/s, and the datagrams/s of the fastest pass (on a shared machine the least disturbed
-/// one, so the steadier figure for comparing changes).
+/// Runs `pass` over all datagrams until MIN_TIME has elapsed; prints datagrams/s and samples/s.
 fn measure(
     filter: Option<&str>,
     name: &str,
@@ -39,18 +37,14 @@ fn measure(
     let start = Instant::now();
     let mut rounds = 0u64;
     let mut check = 0u64;
-    let mut fastest = Duration::MAX;
     while start.elapsed() < MIN_TIME {
-        let pass_start = Instant::now();
         check = check.wrapping_add(pass());
-        fastest = fastest.min(pass_start.elapsed());
         rounds += 1;
     }
     let secs = start.elapsed().as_secs_f64();
     let per_sec = |n: u64| (n * rounds) as f64 / secs;
-    let best = datagrams.len() as f64 / fastest.as_secs_f64();
     println!(
-        "{name:<32} {:>10.0} datagrams/s {:>10.0} samples/s  best pass {best:>10.0} datagrams/s  ({rounds} x {} datagrams, check {check})",
+        "{name:<36} {:>12.0} datagrams/s {:>12.0} samples/s  ({rounds} x {} datagrams, check {check})",
         per_sec(datagrams.len() as u64),
         per_sec(samples),
         datagrams.len()

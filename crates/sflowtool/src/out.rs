@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use rtflow_sflow::{Address, MacAddr, Tag};
 
 use crate::values::{
-    c_string, push_address, push_short, push_hex_lower, push_ipv4, push_ipv6, push_u32, push_u64,
+    c_string, push_address, push_hex_lower, push_ipv4, push_ipv6, push_u32, push_u64,
     write_json_string,
 };
 
@@ -88,7 +88,7 @@ impl<'b> Out<'b> {
         if !self.prefix2.is_empty() {
             self.buf.extend_from_slice(self.prefix2.as_bytes());
         }
-        push_short(self.buf, name.as_bytes());
+        self.buf.extend_from_slice(name.as_bytes());
     }
 
     #[inline(always)]

@@ -8,86 +8,33 @@ use rtflow_sflow::Address;
 const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
-/// Appends a short byte string without a `memcpy` call: up to 16 bytes are copied as one or
-/// two (overlapping) 8-byte words and the excess is cut again. Most field names and all numbers
-/// are this short, and a library call per field was a large part of the output time.
-#[inline(always)]
-pub(crate) fn push_short(out: &mut Vec<u8>, s: &[u8]) {
-    let n = s.len();
-    match (s.first_chunk::<8>(), s.last_chunk::<8>()) {
-        (Some(head), Some(tail)) if n <= 16 => {
-            // Bytes 8..n are the last n - 8 bytes of `tail`.
-            let rest = u64::from_le_bytes(*tail)
-                .checked_shr(8 * (16 - n) as u32)
-                .unwrap_or(0);
-            out.extend_from_slice(head);
-            out.extend_from_slice(&rest.to_le_bytes());
-            out.truncate(out.len() - (16 - n));
-        }
-        (None, _) => match (s.first_chunk::<4>(), s.last_chunk::<4>()) {
-            (Some(head), Some(tail)) => {
-                let rest = u32::from_le_bytes(*tail)
-                    .checked_shr(8 * (8 - n) as u32)
-                    .unwrap_or(0);
-                let word = u64::from(u32::from_le_bytes(*head)) | u64::from(rest) << 32;
-                out.extend_from_slice(&word.to_le_bytes());
-                out.truncate(out.len() - (8 - n));
-            }
-            _ => {
-                for &b in s {
-                    out.push(b);
-                }
-            }
-        },
-        _ => out.extend_from_slice(s),
-    }
-}
-
 #[inline]
 pub(crate) fn push_u32(out: &mut Vec<u8>, v: u32) {
-    push_short(out, itoa::Buffer::new().format(v).as_bytes());
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
 #[inline]
 pub(crate) fn push_u64(out: &mut Vec<u8>, v: u64) {
-    push_short(out, itoa::Buffer::new().format(v).as_bytes());
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
 #[inline]
 pub(crate) fn push_i32(out: &mut Vec<u8>, v: i32) {
-    push_short(out, itoa::Buffer::new().format(v).as_bytes());
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
-/// Each byte value as decimal text followed by `.`, in a little-endian word, with its length
-/// (without the dot).
-const DECIMAL_OCTET: [(u32, u8); 256] = {
-    let mut table = [(0u32, 0u8); 256];
-    let mut i = 0;
-    while i < 256 {
-        let (h, t, o) = ((i / 100) as u8, (i / 10 % 10) as u8, (i % 10) as u8);
-        table[i] = if i >= 100 {
-            (u32::from_le_bytes([b'0' + h, b'0' + t, b'0' + o, b'.']), 3)
-        } else if i >= 10 {
-            (u32::from_le_bytes([b'0' + t, b'0' + o, b'.', 0]), 2)
-        } else {
-            (u32::from_le_bytes([b'0' + o, b'.', 0, 0]), 1)
-        };
-        i += 1;
-    }
-    table
-};
-
-/// Dotted quad: per octet one 4-byte copy from a table, the unused tail cut.
+/// Dotted quad.
 #[inline]
 pub(crate) fn push_ipv4(out: &mut Vec<u8>, ip: Ipv4Addr) {
-    let octets = ip.octets();
-    for (i, &octet) in octets.iter().enumerate() {
-        let (text, len) = DECIMAL_OCTET[usize::from(octet)];
-        // The last octet drops its dot too.
-        let keep = usize::from(len) + usize::from(i < 3);
-        out.extend_from_slice(&text.to_le_bytes());
-        out.truncate(out.len().saturating_sub(4 - keep));
-    }
+    let [a, b, c, d] = ip.octets();
+    let mut buf = itoa::Buffer::new();
+    out.extend_from_slice(buf.format(a).as_bytes());
+    out.push(b'.');
+    out.extend_from_slice(buf.format(b).as_bytes());
+    out.push(b'.');
+    out.extend_from_slice(buf.format(c).as_bytes());
+    out.push(b'.');
+    out.extend_from_slice(buf.format(d).as_bytes());
 }
 
 /// RFC 5952 text (as the other rtflow crates render sflowtool's IPv6 fields).
@@ -262,75 +209,6 @@ mod tests {
         let parsed: String =
             serde_json::from_str(&json(b"a\xff\xfeb\xe2\x82")).expect("valid JSON");
         assert_eq!(parsed, "a\u{fffd}\u{fffd}b\u{fffd}");
-    }
-
-    #[test]
-    fn short_copies_append_exactly_the_input() {
-        let text: Vec<u8> = (b'a'..=b'z').chain(b'A'..=b'Z').collect();
-        for len in 0..=text.len() {
-            let mut out = b">".to_vec();
-            push_short(&mut out, &text[..len]);
-            assert_eq!(out.get(1..), Some(&text[..len]), "length {len}");
-        }
-    }
-
-    /// Boundaries and a pseudo-random spread, checked against the standard library's formatting.
-    fn sample_values() -> impl Iterator<Item = u64> {
-        let powers = (0..20).flat_map(|e| {
-            let p = 10u64.pow(e);
-            [p - 1, p, p + 1]
-        });
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let random = std::iter::repeat_with(move || {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1);
-            state
-        })
-        .take(20_000)
-        .flat_map(|r| [r, r >> 16, r >> 32, r >> 40, r >> 48]);
-        (0..100_000)
-            .chain(powers)
-            .chain([u64::from(u32::MAX), u64::MAX, u64::MAX - 1])
-            .chain(random)
-    }
-
-    #[test]
-    fn integers_match_std_formatting() {
-        let mut out = Vec::new();
-        for v in sample_values() {
-            out.clear();
-            push_u64(&mut out, v);
-            assert_eq!(out, v.to_string().as_bytes(), "u64 {v}");
-            let small = v as u32;
-            out.clear();
-            push_u32(&mut out, small);
-            assert_eq!(out, small.to_string().as_bytes(), "u32 {small}");
-            let signed = v as i32;
-            out.clear();
-            push_i32(&mut out, signed);
-            assert_eq!(out, signed.to_string().as_bytes(), "i32 {signed}");
-        }
-        out.clear();
-        push_i32(&mut out, i32::MIN);
-        assert_eq!(out, i32::MIN.to_string().as_bytes());
-    }
-
-    #[test]
-    fn ipv4_matches_std_formatting() {
-        let mut out = Vec::new();
-        for v in sample_values() {
-            let ip = Ipv4Addr::from(v as u32);
-            out.clear();
-            push_ipv4(&mut out, ip);
-            assert_eq!(out, ip.to_string().as_bytes());
-        }
-        for octet in 0..=255u8 {
-            let ip = Ipv4Addr::new(octet, 255 - octet, octet / 3, octet % 10);
-            out.clear();
-            push_ipv4(&mut out, ip);
-            assert_eq!(out, ip.to_string().as_bytes());
-        }
     }
 
     #[test]

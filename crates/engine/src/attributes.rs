@@ -379,7 +379,12 @@ mod tests {
 
     #[test]
     fn fast_ipv4_text_matches_std() {
-        for ip in [[0, 0, 0, 0], [255, 255, 255, 255], [10, 100, 1, 9], [192, 168, 99, 100]] {
+        for ip in [
+            [0, 0, 0, 0],
+            [255, 255, 255, 255],
+            [10, 100, 1, 9],
+            [192, 168, 99, 100],
+        ] {
             let ip = Ipv4Addr::from(ip);
             let mut out = String::from("x");
             push_ipv4(ip, &mut out);

@@ -46,35 +46,12 @@ pub struct FlowSampleInfo {
 impl FlowSampleInfo {
     fn decode(r: &mut Reader<'_>, expanded: bool) -> Result<Self, XdrError> {
         let sequence_number = r.u32()?;
-        let source_id = if expanded {
-            DataSource {
-                class: r.u32()?,
-                index: r.u32()?,
-            }
-        } else {
-            DataSource::from_compact(r.u32()?)
-        };
+        let source_id = decode_source(r, expanded)?;
         let sampling_rate = r.u32()?;
         let sample_pool = r.u32()?;
         let drops = r.u32()?;
-        let (input, output) = if expanded {
-            let input = Interface {
-                format: r.u32()?,
-                value: r.u32()?,
-            };
-            (
-                input,
-                Interface {
-                    format: r.u32()?,
-                    value: r.u32()?,
-                },
-            )
-        } else {
-            (
-                Interface::from_compact(r.u32()?),
-                Interface::from_compact(r.u32()?),
-            )
-        };
+        let input = decode_interface(r, expanded)?;
+        let output = decode_interface(r, expanded)?;
         Ok(Self {
             expanded,
             sequence_number,
@@ -93,17 +70,8 @@ impl FlowSampleInfo {
         put_u32(out, self.sampling_rate);
         put_u32(out, self.sample_pool);
         put_u32(out, self.drops);
-        for iface in [self.input, self.output] {
-            if self.expanded {
-                put_u32(out, iface.format);
-                put_u32(out, iface.value);
-            } else {
-                put_u32(
-                    out,
-                    ((iface.format & 3) << 30) | (iface.value & 0x3fff_ffff),
-                );
-            }
-        }
+        put_interface(out, self.input, self.expanded);
+        put_interface(out, self.output, self.expanded);
     }
 
     /// The sample tag this info encodes as.
@@ -116,6 +84,44 @@ impl FlowSampleInfo {
     }
 }
 
+/// Reads a `sourceId`: two words when expanded, one packed word when compact.
+fn decode_source(r: &mut Reader<'_>, expanded: bool) -> Result<DataSource, XdrError> {
+    Ok(if expanded {
+        DataSource {
+            class: r.u32()?,
+            index: r.u32()?,
+        }
+    } else {
+        DataSource::from_compact(r.u32()?)
+    })
+}
+
+/// Reads an input/output interface: two words when expanded, one packed word when compact.
+fn decode_interface(r: &mut Reader<'_>, expanded: bool) -> Result<Interface, XdrError> {
+    Ok(if expanded {
+        Interface {
+            format: r.u32()?,
+            value: r.u32()?,
+        }
+    } else {
+        Interface::from_compact(r.u32()?)
+    })
+}
+
+/// Writes an interface; the compact form truncates format and value to 2 / 30 bits.
+fn put_interface(out: &mut Vec<u8>, iface: Interface, expanded: bool) {
+    if expanded {
+        put_u32(out, iface.format);
+        put_u32(out, iface.value);
+    } else {
+        put_u32(
+            out,
+            ((iface.format & 3) << 30) | (iface.value & 0x3fff_ffff),
+        );
+    }
+}
+
+/// Writes a `sourceId`; the compact form truncates class and index to 8 / 24 bits.
 fn put_source(out: &mut Vec<u8>, source: DataSource, expanded: bool) {
     if expanded {
         put_u32(out, source.class);
@@ -159,19 +165,10 @@ pub struct CounterSampleInfo {
 
 impl CounterSampleInfo {
     fn decode(r: &mut Reader<'_>, expanded: bool) -> Result<Self, XdrError> {
-        let sequence_number = r.u32()?;
-        let source_id = if expanded {
-            DataSource {
-                class: r.u32()?,
-                index: r.u32()?,
-            }
-        } else {
-            DataSource::from_compact(r.u32()?)
-        };
         Ok(Self {
             expanded,
-            sequence_number,
-            source_id,
+            sequence_number: r.u32()?,
+            source_id: decode_source(r, expanded)?,
         })
     }
 
@@ -351,16 +348,33 @@ impl<'a> Sample<'a> {
     }
 }
 
+/// Appends a sample built from its fixed fields and a list of records (count, then each record).
+fn encode_sample<R>(
+    out: &mut Vec<u8>,
+    tag: Tag,
+    encode_info: impl FnOnce(&mut Vec<u8>),
+    records: &[R],
+    encode_one: impl Fn(&R, &mut Vec<u8>),
+) {
+    crate::record::encode_record(out, tag, |out| {
+        encode_info(out);
+        put_u32(out, records.len() as u32);
+        records.iter().for_each(|r| encode_one(r, out));
+    });
+}
+
 pub(crate) fn encode_flow_sample(
     out: &mut Vec<u8>,
     info: &FlowSampleInfo,
     records: &[FlowRecord<'_>],
 ) {
-    crate::record::encode_record(out, info.tag(), |out| {
-        info.encode(out);
-        put_u32(out, records.len() as u32);
-        records.iter().for_each(|r| r.encode(out));
-    });
+    encode_sample(
+        out,
+        info.tag(),
+        |o| info.encode(o),
+        records,
+        FlowRecord::encode,
+    );
 }
 
 pub(crate) fn encode_counter_sample(
@@ -368,11 +382,13 @@ pub(crate) fn encode_counter_sample(
     info: &CounterSampleInfo,
     records: &[CounterRecord<'_>],
 ) {
-    crate::record::encode_record(out, info.tag(), |out| {
-        info.encode(out);
-        put_u32(out, records.len() as u32);
-        records.iter().for_each(|r| r.encode(out));
-    });
+    encode_sample(
+        out,
+        info.tag(),
+        |o| info.encode(o),
+        records,
+        CounterRecord::encode,
+    );
 }
 
 pub(crate) fn encode_discard_sample(
@@ -380,11 +396,13 @@ pub(crate) fn encode_discard_sample(
     info: &DiscardSampleInfo,
     records: &[FlowRecord<'_>],
 ) {
-    crate::record::encode_record(out, DISCARD_SAMPLE, |out| {
-        info.encode(out);
-        put_u32(out, records.len() as u32);
-        records.iter().for_each(|r| r.encode(out));
-    });
+    encode_sample(
+        out,
+        DISCARD_SAMPLE,
+        |o| info.encode(o),
+        records,
+        FlowRecord::encode,
+    );
 }
 
 /// Iterator over the samples of a datagram.

@@ -14,14 +14,11 @@ use super::error::{ApiError, ApiResult};
 use super::longpoll::wait_for_newer;
 use super::metrics::single_agent;
 use super::params::{Params, json_body, position_param, timeout_param};
+use super::to_json;
 use crate::state::AppState;
 
 /// Default and largest `maxFlows` of `/flows/json`.
 const DEFAULT_MAX_RECORDS: usize = 100;
-
-fn to_json<T: serde::Serialize>(value: T) -> Json<Value> {
-    Json(serde_json::to_value(value).unwrap_or(Value::Null))
-}
 
 pub async fn list(State(state): State<AppState>) -> Json<Value> {
     let flows = state.engine.lock().flows();
@@ -64,7 +61,8 @@ pub async fn delete(
 
 pub async fn flow_keys(State(state): State<AppState>) -> Json<Value> {
     let now = state.clock.now();
-    to_json(state.engine.lock().flow_keys(now))
+    let flow_keys = state.engine.lock().flow_keys(now);
+    to_json(flow_keys)
 }
 
 pub async fn active(
@@ -135,11 +133,14 @@ pub async fn locations(
     let selector = AgentSelector::parse(&agent)?;
     let key = required_key(&params)?;
     let now = state.clock.now();
-    let engine = state.engine.lock();
-    if engine.flow(&name).is_none() {
-        return Err(ApiError::NotFound(format!("flow {name:?} not found")));
-    }
-    Ok(to_json(engine.flow_locations(now, &selector, &name, key)))
+    let locations = {
+        let engine = state.engine.lock();
+        if engine.flow(&name).is_none() {
+            return Err(ApiError::NotFound(format!("flow {name:?} not found")));
+        }
+        engine.flow_locations(now, &selector, &name, key)
+    };
+    Ok(to_json(locations))
 }
 
 /// `/flows/json`: logged flow records, newest first, long-polling on `flowID`.

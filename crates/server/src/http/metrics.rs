@@ -9,11 +9,8 @@ use serde_json::Value;
 
 use super::error::{ApiError, ApiResult};
 use super::params::Params;
+use super::to_json;
 use crate::state::AppState;
-
-fn to_json<T: serde::Serialize>(value: T) -> Json<Value> {
-    Json(serde_json::to_value(value).unwrap_or(Value::Null))
-}
 
 pub fn single_agent(text: &str) -> ApiResult<IpAddr> {
     text.trim()
@@ -23,7 +20,8 @@ pub fn single_agent(text: &str) -> ApiResult<IpAddr> {
 
 pub async fn metric_names(State(state): State<AppState>) -> Json<Value> {
     let now = state.clock.now();
-    to_json(state.engine.lock().metric_names(now))
+    let metric_names = state.engine.lock().metric_names(now);
+    to_json(metric_names)
 }
 
 pub async fn agent_metrics(

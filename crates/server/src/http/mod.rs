@@ -18,6 +18,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use axum::{Json, Router};
+use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::state::AppState;
@@ -26,6 +27,11 @@ use error::ApiError;
 
 /// Largest accepted request body (flow definitions, thresholds, topologies…); larger gets 413.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Serializes a handler's answer; callers release the engine lock first so serialization happens outside it.
+fn to_json<T: serde::Serialize>(value: T) -> Json<Value> {
+    Json(serde_json::to_value(value).unwrap_or(Value::Null))
+}
 
 /// The router plus the list of routed paths (checked against `/api-docs` in tests).
 struct RouteTable {

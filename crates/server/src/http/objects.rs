@@ -9,20 +9,18 @@ use serde_json::Value;
 
 use super::error::{ApiError, ApiResult};
 use super::params::{json_body, known_keys, typed};
+use super::to_json;
 use crate::state::AppState;
 
 const FORWARDING_FIELDS: &[&str] = &["address", "port", "agents"];
-
-fn to_json<T: serde::Serialize>(value: T) -> Json<Value> {
-    Json(serde_json::to_value(value).unwrap_or(Value::Null))
-}
 
 fn not_found(kind: &str, name: &str) -> ApiError {
     ApiError::NotFound(format!("{kind} {name:?} not found"))
 }
 
 pub async fn groups(State(state): State<AppState>) -> Json<Value> {
-    to_json(state.engine.lock().groups())
+    let groups = state.engine.lock().groups();
+    to_json(groups)
 }
 
 pub async fn get_group(
@@ -52,7 +50,8 @@ pub async fn delete_group(
 }
 
 pub async fn maps(State(state): State<AppState>) -> Json<Value> {
-    to_json(state.engine.lock().maps())
+    let maps = state.engine.lock().maps();
+    to_json(maps)
 }
 
 pub async fn get_map(
@@ -98,7 +97,8 @@ pub async fn put_topology(State(state): State<AppState>, body: Bytes) -> ApiResu
 }
 
 pub async fn forwardings(State(state): State<AppState>) -> Json<Value> {
-    to_json(state.engine.lock().forwardings())
+    let forwardings = state.engine.lock().forwardings();
+    to_json(forwardings)
 }
 
 pub async fn get_forwarding(

@@ -71,5 +71,5 @@ pub async fn agents(
         .collect::<ApiResult<Vec<IpAddr>>>()?;
     let now = state.clock.now();
     let agents = state.engine.lock().agents(now, &only);
-    Ok(Json(serde_json::to_value(agents).unwrap_or(Value::Null)))
+    Ok(super::to_json(agents))
 }

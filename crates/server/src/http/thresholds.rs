@@ -10,18 +10,16 @@ use serde_json::Value;
 use super::error::{ApiError, ApiResult};
 use super::longpoll::wait_for_newer;
 use super::params::{Params, json_body, known_keys, position_param, timeout_param, typed};
+use super::to_json;
 use crate::state::AppState;
 
 const THRESHOLD_FIELDS: &[&str] = &["metric", "value", "byFlow", "timeout", "filter"];
 /// Default `maxEvents`.
 const DEFAULT_MAX_EVENTS: usize = 100;
 
-fn to_json<T: serde::Serialize>(value: T) -> Json<Value> {
-    Json(serde_json::to_value(value).unwrap_or(Value::Null))
-}
-
 pub async fn list(State(state): State<AppState>) -> Json<Value> {
-    to_json(state.engine.lock().thresholds())
+    let thresholds = state.engine.lock().thresholds();
+    to_json(thresholds)
 }
 
 pub async fn get_one(

@@ -120,6 +120,17 @@ fn send_with_pause(socket: &UdpSocket, to: SocketAddr, payload: &[u8]) {
     std::thread::sleep(Duration::from_millis(5));
 }
 
+/// Sends every sample payload to `port` on localhost and expects each to arrive unchanged at `sink`.
+fn assert_each_sample_payload_relayed(port: u16, sink: &UdpSocket) {
+    let source = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut buf = vec![0u8; 70_000];
+    for payload in sample_payloads() {
+        send_with_pause(&source, SocketAddr::from(([127, 0, 0, 1], port)), &payload);
+        let len = sink.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..len], &payload[..]);
+    }
+}
+
 #[test]
 fn listen_mode_writes_one_hex_line_per_datagram_from_ipv4_and_ipv6() {
     let (mut child, port, _stderr) = start_listener(&[], Stdio::piped());
@@ -281,13 +292,7 @@ fn full_tunnel_fwd_to_fwd_s() {
             .spawn()
             .unwrap(),
     );
-    let source = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut buf = vec![0u8; 70_000];
-    for payload in sample_payloads() {
-        send_with_pause(&source, SocketAddr::from(([127, 0, 0, 1], port)), &payload);
-        let len = sink.recv(&mut buf).unwrap();
-        assert_eq!(&buf[..len], &payload[..]);
-    }
+    assert_each_sample_payload_relayed(port, &sink);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -352,13 +357,7 @@ fn interop_python_listener_into_rtflow_sender() {
             .spawn()
             .unwrap(),
     );
-    let source = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut buf = vec![0u8; 70_000];
-    for payload in sample_payloads() {
-        send_with_pause(&source, SocketAddr::from(([127, 0, 0, 1], port)), &payload);
-        let len = sink.recv(&mut buf).unwrap();
-        assert_eq!(&buf[..len], &payload[..]);
-    }
+    assert_each_sample_payload_relayed(port, &sink);
 }
 
 #[test]
@@ -375,13 +374,7 @@ fn interop_rtflow_listener_into_python_sender() {
             .spawn()
             .unwrap(),
     );
-    let source = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut buf = vec![0u8; 70_000];
-    for payload in sample_payloads() {
-        send_with_pause(&source, SocketAddr::from(([127, 0, 0, 1], port)), &payload);
-        let len = sink.recv(&mut buf).unwrap();
-        assert_eq!(&buf[..len], &payload[..]);
-    }
+    assert_each_sample_payload_relayed(port, &sink);
 }
 
 #[test]

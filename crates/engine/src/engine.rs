@@ -2,6 +2,7 @@
 //! `engine_query.rs`.
 
 use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
 use std::net::{IpAddr, SocketAddr};
 
 use foldhash::HashMap;
@@ -204,14 +205,13 @@ impl Engine {
     }
 
     fn agent_mut(&mut self, now: Millis, agent: IpAddr) -> Option<&mut AgentState> {
-        if !self.agents.contains_key(&agent) {
-            if self.agents.len() >= self.config.max_agents {
-                return None;
-            }
-            self.agents.insert(agent, AgentState::new(now));
-            self.stats.sflow_agents = self.agents.len() as u64;
-        }
-        self.agents.get_mut(&agent)
+        agent_entry(
+            &mut self.agents,
+            &mut self.stats,
+            self.config.max_agents,
+            now,
+            agent,
+        )
     }
 
     /// Ingests one flow sample (or dropped-packet notification) of a datagram already passed to
@@ -235,14 +235,7 @@ impl Engine {
             stats,
             ..
         } = self;
-        if !agents.contains_key(&info.agent) {
-            if agents.len() >= config.max_agents {
-                return;
-            }
-            agents.insert(info.agent, AgentState::new(now));
-            stats.sflow_agents = agents.len() as u64;
-        }
-        let Some(agent) = agents.get_mut(&info.agent) else {
+        let Some(agent) = agent_entry(agents, stats, config.max_agents, now, info.agent) else {
             return;
         };
         agent.stats.last_seen = now;
@@ -876,6 +869,25 @@ impl Engine {
                     values: obs.values,
                 });
             }
+        }
+    }
+}
+
+/// The state of `agent`, created (and counted) on first sight unless `max_agents` are already tracked.
+fn agent_entry<'a>(
+    agents: &'a mut HashMap<IpAddr, AgentState>,
+    stats: &mut AnalyzerStats,
+    max_agents: usize,
+    now: Millis,
+    agent: IpAddr,
+) -> Option<&'a mut AgentState> {
+    let known = agents.len();
+    match agents.entry(agent) {
+        Entry::Occupied(entry) => Some(entry.into_mut()),
+        Entry::Vacant(_) if known >= max_agents => None,
+        Entry::Vacant(entry) => {
+            stats.sflow_agents = known as u64 + 1;
+            Some(entry.insert(AgentState::new(now)))
         }
     }
 }

@@ -34,6 +34,21 @@ pub enum LookupError {
 struct LabelledLists(Vec<(String, Vec<String>)>);
 
 impl LabelledLists {
+    /// The label at `index` (as stored by a group's or map's lookup table).
+    fn label(&self, index: u32) -> Option<&str> {
+        self.0.get(index as usize).map(|(label, _)| label.as_str())
+    }
+
+    fn labels(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.0
+            .iter()
+            .map(|(label, entries)| (label.as_str(), entries.as_slice()))
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
     fn from_json(value: &serde_json::Value, allow_numbers: bool) -> Result<Self, LookupError> {
         let object = value.as_object().ok_or(LookupError::NotAnObject)?;
         let mut lists = Vec::with_capacity(object.len());
@@ -271,23 +286,17 @@ impl AddressGroup {
                 None => self.v6.lookup(u128::from(v6)),
             },
         }?;
-        self.source
-            .0
-            .get(index as usize)
-            .map(|(label, _)| label.as_str())
+        self.source.label(index)
     }
 
     /// Labels with their CIDR strings exactly as supplied.
     pub fn labels(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.source
-            .0
-            .iter()
-            .map(|(label, entries)| (label.as_str(), entries.as_slice()))
+        self.source.labels()
     }
 
     /// The JSON object this group was built from.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(&self.source).unwrap_or(serde_json::Value::Null)
+        self.source.to_json()
     }
 }
 
@@ -352,24 +361,17 @@ impl LookupMap {
 
     /// The label listing `value`.
     pub fn lookup(&self, value: &str) -> Option<&str> {
-        let index = *self.by_value.get(value)?;
-        self.source
-            .0
-            .get(index as usize)
-            .map(|(label, _)| label.as_str())
+        self.source.label(*self.by_value.get(value)?)
     }
 
     /// Labels with their values exactly as supplied.
     pub fn labels(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.source
-            .0
-            .iter()
-            .map(|(label, entries)| (label.as_str(), entries.as_slice()))
+        self.source.labels()
     }
 
     /// The JSON object this map was built from.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(&self.source).unwrap_or(serde_json::Value::Null)
+        self.source.to_json()
     }
 }
 

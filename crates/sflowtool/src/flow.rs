@@ -139,10 +139,10 @@ pub(crate) fn record(o: &mut Out<'_>, record: &FlowRecord<'_>) {
             o.text("extendedType", "linux_reason");
             o.bytes_if_any("linux_drop_reason", r.reason);
         }
-        FlowRecord::ExtendedSocketIpv4(s) => socket4(o, "socket4", s),
-        FlowRecord::ExtendedProxySocketIpv4(s) => socket4(o, "proxy_socket4", s),
-        FlowRecord::ExtendedSocketIpv6(s) => socket6(o, "socket6", s),
-        FlowRecord::ExtendedProxySocketIpv6(s) => socket6(o, "proxy_socket6", s),
+        FlowRecord::ExtendedSocketIpv4(s) => socket4(o, &SOCKET4, s),
+        FlowRecord::ExtendedProxySocketIpv4(s) => socket4(o, &PROXY_SOCKET4, s),
+        FlowRecord::ExtendedSocketIpv6(s) => socket6(o, &SOCKET6, s),
+        FlowRecord::ExtendedProxySocketIpv6(s) => socket6(o, &PROXY_SOCKET6, s),
         FlowRecord::Memcache(m) => {
             o.text("flowSampleType", "memcache");
             o.u32("memcache_op_protocol", m.protocol);
@@ -409,26 +409,46 @@ fn vni(o: &mut Out<'_>, prefix: &'static str, vni: u32) {
     o.prefix2 = "";
 }
 
-fn socket4(o: &mut Out<'_>, kind: &'static str, s: &ExtendedSocketIpv4) {
+/// The `extendedType` of a socket record, then its field names: protocol, local / remote IP,
+/// local / remote port.
+type SocketNames = [&'static str; 6];
+
+const SOCKET4: SocketNames = [
+    "socket4",
+    "socket4_ip_protocol",
+    "socket4_local_ip",
+    "socket4_remote_ip",
+    "socket4_local_port",
+    "socket4_remote_port",
+];
+const PROXY_SOCKET4: SocketNames = [
+    "proxy_socket4",
+    "proxy_socket4_ip_protocol",
+    "proxy_socket4_local_ip",
+    "proxy_socket4_remote_ip",
+    "proxy_socket4_local_port",
+    "proxy_socket4_remote_port",
+];
+const SOCKET6: SocketNames = [
+    "socket6",
+    "socket6_ip_protocol",
+    "socket6_local_ip",
+    "socket6_remote_ip",
+    "socket6_local_port",
+    "socket6_remote_port",
+];
+const PROXY_SOCKET6: SocketNames = [
+    "proxy_socket6",
+    "proxy_socket6_ip_protocol",
+    "proxy_socket6_local_ip",
+    "proxy_socket6_remote_ip",
+    "proxy_socket6_local_port",
+    "proxy_socket6_remote_port",
+];
+
+fn socket4(o: &mut Out<'_>, names: &SocketNames, s: &ExtendedSocketIpv4) {
+    let [kind, protocol, local_ip, remote_ip, local_port, remote_port] = *names;
     o.text("extendedType", kind);
-    let names: [&str; 5] = if kind == "socket4" {
-        [
-            "socket4_ip_protocol",
-            "socket4_local_ip",
-            "socket4_remote_ip",
-            "socket4_local_port",
-            "socket4_remote_port",
-        ]
-    } else {
-        [
-            "proxy_socket4_ip_protocol",
-            "proxy_socket4_local_ip",
-            "proxy_socket4_remote_ip",
-            "proxy_socket4_local_port",
-            "proxy_socket4_remote_port",
-        ]
-    };
-    let [protocol, local_ip, remote_ip, local_port, remote_port] = names;
     o.u32(protocol, s.protocol);
     o.ipv4(local_ip, s.local_ip);
     o.ipv4(remote_ip, s.remote_ip);
@@ -436,26 +456,9 @@ fn socket4(o: &mut Out<'_>, kind: &'static str, s: &ExtendedSocketIpv4) {
     o.u32(remote_port, s.remote_port);
 }
 
-fn socket6(o: &mut Out<'_>, kind: &'static str, s: &ExtendedSocketIpv6) {
+fn socket6(o: &mut Out<'_>, names: &SocketNames, s: &ExtendedSocketIpv6) {
+    let [kind, protocol, local_ip, remote_ip, local_port, remote_port] = *names;
     o.text("extendedType", kind);
-    let names: [&str; 5] = if kind == "socket6" {
-        [
-            "socket6_ip_protocol",
-            "socket6_local_ip",
-            "socket6_remote_ip",
-            "socket6_local_port",
-            "socket6_remote_port",
-        ]
-    } else {
-        [
-            "proxy_socket6_ip_protocol",
-            "proxy_socket6_local_ip",
-            "proxy_socket6_remote_ip",
-            "proxy_socket6_local_port",
-            "proxy_socket6_remote_port",
-        ]
-    };
-    let [protocol, local_ip, remote_ip, local_port, remote_port] = names;
     o.u32(protocol, s.protocol);
     o.ipv6(local_ip, s.local_ip);
     o.ipv6(remote_ip, s.remote_ip);

@@ -117,15 +117,31 @@ impl PcapngState {
             })
     }
 
-    /// Interface id, timestamp (high, low), captured length, original length, then data.
+    /// Interface id (u32), then the [`Self::timestamped_packet`] layout.
     fn enhanced_packet(&self, body: &[u8], offset: u64) -> Result<RecordMeta, CaptureError> {
-        let short = CaptureError::ShortBlock {
-            block: "enhanced packet",
-            offset,
-        };
+        let interface_id = self.order.u32_at(body, 0);
+        self.timestamped_packet(body, offset, "enhanced packet", interface_id)
+    }
+
+    /// Interface id (u16), drops count (u16), then the [`Self::timestamped_packet`] layout.
+    fn obsolete_packet(&self, body: &[u8], offset: u64) -> Result<RecordMeta, CaptureError> {
+        let interface_id = self.order.u16_at(body, 0).map(u32::from);
+        self.timestamped_packet(body, offset, "packet", interface_id)
+    }
+
+    /// The layout shared by enhanced and obsolete packet blocks after their 4-byte interface
+    /// field: timestamp (high, low), captured length, original length, then data.
+    fn timestamped_packet(
+        &self,
+        body: &[u8],
+        offset: u64,
+        block: &'static str,
+        interface_id: Option<u32>,
+    ) -> Result<RecordMeta, CaptureError> {
+        let short = CaptureError::ShortBlock { block, offset };
         let field = |at| self.order.u32_at(body, at);
         let (Some(interface_id), Some(high), Some(low), Some(caplen), Some(orig_len)) =
-            (field(0), field(4), field(8), field(12), field(16))
+            (interface_id, field(4), field(8), field(12), field(16))
         else {
             return Err(short);
         };
@@ -158,33 +174,6 @@ impl PcapngState {
             link_type: interface.link_type,
             interface_id: 0,
             data: 4..4 + caplen as usize,
-        })
-    }
-
-    /// Interface id (u16), drops count (u16), timestamp, captured and original length, data.
-    fn obsolete_packet(&self, body: &[u8], offset: u64) -> Result<RecordMeta, CaptureError> {
-        let short = CaptureError::ShortBlock {
-            block: "packet",
-            offset,
-        };
-        let (Some(interface_id), Some(high), Some(low), Some(caplen), Some(orig_len)) = (
-            self.order.u16_at(body, 0),
-            self.order.u32_at(body, 4),
-            self.order.u32_at(body, 8),
-            self.order.u32_at(body, 12),
-            self.order.u32_at(body, 16),
-        ) else {
-            return Err(short);
-        };
-        let data = packet_data(body, 20, caplen).ok_or(short)?;
-        let interface_id = u32::from(interface_id);
-        let interface = self.interface(interface_id, offset)?;
-        Ok(RecordMeta {
-            timestamp: interface.timestamp(high, low),
-            orig_len,
-            link_type: interface.link_type,
-            interface_id,
-            data,
         })
     }
 }

@@ -58,25 +58,34 @@ def sflow_agent(datagram: bytes) -> str:
     return str(ipaddress.IPv6Address(datagram[8:24]))
 
 
+def _tagged(buf: bytes, count_at: int) -> Iterator[tuple[int, bytes]]:
+    """(tag, body) of each XDR (tag, length, body) item, their number being the u32 at `count_at`."""
+    (count,) = struct.unpack_from("!I", buf, count_at)
+    pos = count_at + 4
+    for _ in range(count):
+        tag, length = struct.unpack_from("!II", buf, pos)
+        yield tag, buf[pos + 8 : pos + 8 + length]
+        pos += 8 + length
+
+
+def _samples(datagram: bytes) -> Iterator[tuple[int, bytes]]:
+    """(tag, body) of each sample of an sFlow v5 datagram."""
+    addr_type = struct.unpack_from("!I", datagram, 4)[0]
+    return _tagged(datagram, 8 + (4 if addr_type == 1 else 16) + 12)
+
+
+def _records(sample_body: bytes, count_at: int) -> Iterator[tuple[int, bytes]]:
+    """(tag, body) of each record of a sample whose record count is at `count_at`."""
+    return _tagged(sample_body, count_at)
+
+
 def flow_sample_pairs(datagram: bytes) -> Iterator[tuple[str, str, int, int]]:
     """(ipsource, ipdestination, frame_length, sampling_rate) for each IPv4 raw-header record of each flow sample."""
-    addr_type = struct.unpack_from("!I", datagram, 4)[0]
-    pos = 8 + (4 if addr_type == 1 else 16) + 12
-    (n_samples,) = struct.unpack_from("!I", datagram, pos)
-    pos += 4
-    for _ in range(n_samples):
-        tag, length = struct.unpack_from("!II", datagram, pos)
-        body = datagram[pos + 8 : pos + 8 + length]
-        pos += 8 + length
+    for tag, body in _samples(datagram):
         if tag != 1:  # enterprise 0, format 1: flow sample
             continue
         rate = struct.unpack_from("!I", body, 8)[0]
-        (n_records,) = struct.unpack_from("!I", body, 28)
-        rpos = 32
-        for _ in range(n_records):
-            rtag, rlen = struct.unpack_from("!II", body, rpos)
-            record = body[rpos + 8 : rpos + 8 + rlen]
-            rpos += 8 + rlen
+        for rtag, record in _records(body, 28):
             if rtag != 1:  # raw packet header
                 continue
             protocol, frame_length, _, header_len = struct.unpack_from("!IIII", record, 0)
@@ -105,23 +114,11 @@ def counter_names(datagram: bytes) -> Iterator[tuple[str, int, str, str]]:
     """(agent, ifIndex-or-source-index, kind, name) from counter samples: kind "ifname" for port-name records
     (0:1005), "host_name" for host-description records (0:2000)."""
     agent = sflow_agent(datagram)
-    addr_type = struct.unpack_from("!I", datagram, 4)[0]
-    pos = 8 + (4 if addr_type == 1 else 16) + 12
-    (n_samples,) = struct.unpack_from("!I", datagram, pos)
-    pos += 4
-    for _ in range(n_samples):
-        tag, length = struct.unpack_from("!II", datagram, pos)
-        body = datagram[pos + 8 : pos + 8 + length]
-        pos += 8 + length
+    for tag, body in _samples(datagram):
         if tag != 2:  # enterprise 0, format 2: counter sample
             continue
         source_index = struct.unpack_from("!I", body, 4)[0] & 0xFFFFFF
-        (n_records,) = struct.unpack_from("!I", body, 8)
-        rpos = 12
-        for _ in range(n_records):
-            rtag, rlen = struct.unpack_from("!II", body, rpos)
-            record = body[rpos + 8 : rpos + 8 + rlen]
-            rpos += 8 + rlen
+        for rtag, record in _records(body, 8):
             if rtag == 1005:
                 yield agent, source_index, "ifname", _xdr_string(record, 0)[0]
             elif rtag == 2000:

@@ -7,13 +7,16 @@ use std::ops::Range;
 use std::path::Path;
 
 use crate::classic::{self, ClassicState};
-use crate::decap::locate_udp;
+use crate::decap::{UdpLocation, locate_udp};
 use crate::error::CaptureError;
 use crate::link_type::LinkType;
 use crate::pcapng::{self, PcapngState};
 use crate::skip::{SkipCounts, SkipReason};
 use crate::source::{Fill, Source};
 use crate::timestamp::Timestamp;
+
+/// A frame's timestamp with its UDP payload location, or why it has none.
+type Located = (Timestamp, Result<UdpLocation, SkipReason>);
 
 const READ_BUFFER: usize = 256 * 1024;
 
@@ -196,49 +199,50 @@ impl<R: Read> PcapReader<R> {
 
     /// The next frame as either a UDP datagram or a counted skip reason.
     pub fn next_extracted(&mut self) -> Result<Option<Extracted<'_>>, CaptureError> {
-        let Some(record) = self.next_record()? else {
+        let Some((timestamp, located)) = self.next_located()? else {
             return Ok(None);
         };
-        let frame = self.slice(record.data.clone());
-        match locate_udp(record.link_type, frame) {
-            Ok(location) => {
-                let payload = shift(location.payload, record.data.start);
-                Ok(Some(Extracted::Datagram(UdpDatagram {
-                    timestamp: record.timestamp,
-                    src: location.src,
-                    dst: location.dst,
-                    payload: self.slice(payload),
-                })))
-            }
-            Err(reason) => {
-                self.skips.record(reason);
-                Ok(Some(Extracted::Skipped {
-                    timestamp: record.timestamp,
-                    reason,
-                }))
-            }
-        }
+        Ok(Some(match located {
+            Ok(location) => Extracted::Datagram(self.datagram(timestamp, location)),
+            Err(reason) => Extracted::Skipped { timestamp, reason },
+        }))
     }
 
     /// The next UDP datagram, counting (in [`Self::skip_counts`]) the frames passed over.
     pub fn next_datagram(&mut self) -> Result<Option<UdpDatagram<'_>>, CaptureError> {
         loop {
-            let Some(record) = self.next_record()? else {
+            let Some((timestamp, located)) = self.next_located()? else {
                 return Ok(None);
             };
-            let frame = self.slice(record.data.clone());
-            match locate_udp(record.link_type, frame) {
-                Ok(location) => {
-                    let payload = shift(location.payload, record.data.start);
-                    return Ok(Some(UdpDatagram {
-                        timestamp: record.timestamp,
-                        src: location.src,
-                        dst: location.dst,
-                        payload: self.slice(payload),
-                    }));
-                }
-                Err(reason) => self.skips.record(reason),
+            if let Ok(location) = located {
+                return Ok(Some(self.datagram(timestamp, location)));
             }
+        }
+    }
+
+    /// Reads the next frame and locates its UDP payload (as a range of the read buffer),
+    /// counting the skip reason when there is none.
+    fn next_located(&mut self) -> Result<Option<Located>, CaptureError> {
+        let Some(record) = self.next_record()? else {
+            return Ok(None);
+        };
+        let frame = self.slice(record.data.clone());
+        let located = locate_udp(record.link_type, frame).map(|location| UdpLocation {
+            payload: shift(location.payload, record.data.start),
+            ..location
+        });
+        if let Err(reason) = located {
+            self.skips.record(reason);
+        }
+        Ok(Some((record.timestamp, located)))
+    }
+
+    fn datagram(&self, timestamp: Timestamp, location: UdpLocation) -> UdpDatagram<'_> {
+        UdpDatagram {
+            timestamp,
+            src: location.src,
+            dst: location.dst,
+            payload: self.slice(location.payload),
         }
     }
 }

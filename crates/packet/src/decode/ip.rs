@@ -116,50 +116,54 @@ impl LevelDecoder<'_> {
         ip.hop_limit = hop_limit;
         self.stack.push(Proto::Ip6);
 
-        let mut protocol = next_header;
-        let mut pos = start + IPV6_HEADER_LEN;
-        let mut complete = true;
-        while matches!(
-            protocol,
-            EXT_HOP_BY_HOP | EXT_ROUTING | EXT_FRAGMENT | EXT_AUTH | EXT_DEST_OPTS
-        ) {
-            let (Some(next), Some(len_field)) = (u8_at(b, pos), u8_at(b, pos + 1)) else {
-                complete = false;
-                break;
-            };
-            if !ip.push_extension(protocol) {
-                complete = false;
-                break;
-            }
-            let ext_len = match protocol {
-                // AH counts 4-octet units minus 2 (RFC 4302); the others 8-octet units minus 1.
-                EXT_AUTH => (usize::from(len_field) + 2) * 4,
-                _ => (usize::from(len_field) + 1) * 8,
-            };
-            if protocol == EXT_FRAGMENT {
-                match be16(b, pos + 2) {
-                    Some(frag) => ip.fragment_offset = frag >> 3,
-                    None => {
-                        complete = false;
-                        break;
-                    }
-                }
-            }
-            protocol = next;
-            pos += ext_len;
-            if pos > b.len() {
-                complete = false;
-                break;
-            }
-        }
+        let (protocol, payload) = walk_extensions(b, &mut ip, next_header, start + IPV6_HEADER_LEN);
         ip.protocol = protocol;
         self.headers.ipv6 = Some(ip);
-        if !complete {
+        let Some(payload) = payload else {
             return self.cut_off(Proto::Ip6);
-        }
+        };
         if ip.fragment_offset != 0 {
             return Continuation::Done;
         }
-        self.transport(pos, protocol, true)
+        self.transport(payload, protocol, true)
     }
+}
+
+/// Follows the extension header chain from `protocol` at `pos`, recording each header (and a
+/// fragment offset) in `ip`. Returns the last protocol reached and, unless the chain is cut off
+/// by the captured bytes or overflows `ip`'s extension list, where its payload starts.
+fn walk_extensions(
+    b: &[u8],
+    ip: &mut Ipv6,
+    mut protocol: u8,
+    mut pos: usize,
+) -> (u8, Option<usize>) {
+    while matches!(
+        protocol,
+        EXT_HOP_BY_HOP | EXT_ROUTING | EXT_FRAGMENT | EXT_AUTH | EXT_DEST_OPTS
+    ) {
+        let (Some(next), Some(len_field)) = (u8_at(b, pos), u8_at(b, pos + 1)) else {
+            return (protocol, None);
+        };
+        if !ip.push_extension(protocol) {
+            return (protocol, None);
+        }
+        let ext_len = match protocol {
+            // AH counts 4-octet units minus 2 (RFC 4302); the others 8-octet units minus 1.
+            EXT_AUTH => (usize::from(len_field) + 2) * 4,
+            _ => (usize::from(len_field) + 1) * 8,
+        };
+        if protocol == EXT_FRAGMENT {
+            let Some(frag) = be16(b, pos + 2) else {
+                return (protocol, None);
+            };
+            ip.fragment_offset = frag >> 3;
+        }
+        protocol = next;
+        pos += ext_len;
+        if pos > b.len() {
+            return (protocol, None);
+        }
+    }
+    (protocol, Some(pos))
 }

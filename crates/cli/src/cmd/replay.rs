@@ -90,7 +90,7 @@ impl Plan {
             None => bail!("--speed must be a positive number, not {}", args.speed),
         };
         let duration = match args.duration {
-            Some(secs) if secs.is_finite() && secs > 0.0 => Some(Duration::from_secs_f64(secs)),
+            Some(secs) if secs.is_finite() && secs > 0.0 => Some(saturating_secs(secs)),
             Some(secs) => bail!("--duration must be a positive number of seconds, not {secs}"),
             None => None,
         };
@@ -153,13 +153,14 @@ impl Pacer {
                 let (origin, first) = *self
                     .pass_origin
                     .get_or_insert_with(|| (Instant::now(), timestamp));
-                let offset = timestamp.saturating_duration_since(first).div_f64(speed);
+                let gap = timestamp.saturating_duration_since(first);
+                let offset = saturating_secs(gap.as_secs_f64() / speed);
                 origin.checked_add(offset)
             }
             Pace::Rate { per_sec } => {
                 // Schedule against the start, not the previous send: oversleeping is then
                 // caught up by the next datagrams instead of lowering the average rate.
-                let offset = Duration::from_secs_f64(self.scheduled as f64 / per_sec);
+                let offset = saturating_secs(self.scheduled as f64 / per_sec);
                 self.scheduled += 1;
                 self.started.checked_add(offset)
             }
@@ -176,6 +177,14 @@ impl Pacer {
         }
         !self.past_deadline()
     }
+}
+
+/// `secs` (finite, not negative) as a `Duration`, capped at `Duration::MAX` instead of panicking
+/// like `Duration::from_secs_f64` / `div_f64` would: a huge `--duration`, a tiny `--rate` or
+/// `--speed`, or a capture whose timestamps leap by centuries must not abort the replay. An
+/// `Instant` cannot hold the capped value either, so such a deadline or due time counts as none.
+fn saturating_secs(secs: f64) -> Duration {
+    Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
 }
 
 #[derive(Default)]
@@ -411,5 +420,18 @@ mod tests {
             "a 100 s gap ends at the 30 ms deadline"
         );
         assert!(begin.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn out_of_range_times_do_not_panic() {
+        // Each of these made Duration::from_secs_f64 / div_f64 panic.
+        let p = plan(&["f.pcap", "--duration", "1e300"]).unwrap();
+        assert_eq!((p.duration, p.passes), (Some(Duration::MAX), None));
+        let mut pacer = Pacer::new(Pace::Recorded { speed: 1.0 }, None);
+        assert!(pacer.wait_for(Timestamp::new(0, 0)));
+        assert!(pacer.wait_for(Timestamp::new(u64::MAX, 999_999_999)));
+        let mut pacer = Pacer::new(Pace::Rate { per_sec: 1e-300 }, None);
+        assert!(pacer.wait_for(Timestamp::default()));
+        assert!(pacer.wait_for(Timestamp::default()));
     }
 }

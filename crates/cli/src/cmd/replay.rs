@@ -3,7 +3,7 @@
 //! rate, once, several times, or for a given duration.
 
 use std::io::{self, Write};
-use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -291,11 +291,7 @@ fn parse_target(target: &str) -> anyhow::Result<SocketAddr> {
         && let Ok(port) = port.parse::<u16>()
         && !host.contains(':')
     {
-        return (host, port)
-            .to_socket_addrs()
-            .with_context(|| format!("resolving {host}"))?
-            .next()
-            .with_context(|| format!("{host} has no address"));
+        return resolve(host, port);
     }
     resolve(target, DEFAULT_PORT)
         .with_context(|| format!("invalid --target {target:?}: expected HOST:PORT"))

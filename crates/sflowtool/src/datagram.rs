@@ -91,23 +91,14 @@ impl Formatter {
         out: &mut Vec<u8>,
     ) -> Result<SampleCounts, DecodeError> {
         let start = out.len();
-        let result = Datagram::decode(bytes).and_then(|datagram| match self.format {
-            Format::Text => write_full(out, Style::Text, info, bytes.len(), &datagram),
-            Format::Json => write_full(
-                out,
-                Style::Json { pretty: false },
-                info,
-                bytes.len(),
-                &datagram,
-            ),
-            Format::JsonPretty => write_full(
-                out,
-                Style::Json { pretty: true },
-                info,
-                bytes.len(),
-                &datagram,
-            ),
-            Format::Csv => csv::write_datagram(out, &datagram),
+        let result = Datagram::decode(bytes).and_then(|datagram| {
+            let style = match self.format {
+                Format::Text => Style::Text,
+                Format::Json => Style::Json { pretty: false },
+                Format::JsonPretty => Style::Json { pretty: true },
+                Format::Csv => return csv::write_datagram(out, &datagram),
+            };
+            write_full(out, style, info, bytes.len(), &datagram)
         });
         if result.is_err() {
             out.truncate(start);

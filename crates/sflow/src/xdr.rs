@@ -41,9 +41,11 @@ impl<'a> Reader<'a> {
     /// Takes exactly `n` bytes.
     #[inline]
     pub(crate) fn bytes(&mut self, n: usize) -> Result<&'a [u8], XdrError> {
-        match self.buf.get(self.pos..self.pos.wrapping_add(n)) {
-            Some(slice) if self.pos.checked_add(n).is_some() => {
-                self.pos += n;
+        // A saturated end lies past any buffer, so an overflowing `n` is reported as truncation.
+        let end = self.pos.saturating_add(n);
+        match self.buf.get(self.pos..end) {
+            Some(slice) => {
+                self.pos = end;
                 Ok(slice)
             }
             _ => Err(self.error(ErrorKind::Truncated {
@@ -335,6 +337,10 @@ mod tests {
         assert!(r.length("count", usize::MAX).is_err());
         let mut r = Reader::new(&[1, 2, 3], 0);
         assert!(r.bytes(usize::MAX).is_err());
+        // Past the start, `pos + n` overflows: still an error, and the cursor stays put.
+        assert_eq!(r.bytes(1), Ok(&[1u8][..]));
+        assert!(r.bytes(usize::MAX).is_err());
+        assert_eq!(r.bytes(2), Ok(&[2u8, 3][..]));
     }
 
     #[test]

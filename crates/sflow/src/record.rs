@@ -112,32 +112,43 @@ impl<'a, T: RecordKind<'a>> Iterator for Records<'a, T> {
         }
         self.left -= 1;
         self.index += 1;
-        let mut location = Location::Record {
+        let location = |tag| Location::Record {
             sample_index: self.sample_index,
             sample_tag: self.sample_tag,
             index: self.index,
-            tag: Tag::default(),
+            tag,
         };
-        let framed = self.reader.u32().and_then(|word| {
-            if let Location::Record { tag, .. } = &mut location {
-                *tag = Tag::from_word(word);
+        match read_framed(&mut self.reader, "record length") {
+            Ok((tag, mut body)) => {
+                Some(T::decode_body(tag, &mut body).map_err(|e| e.at(location(tag))))
             }
-            let len = self.reader.length("record length", 1)?;
-            Ok((Tag::from_word(word), self.reader.sub(len)?))
-        });
-        let (tag, mut body) = match framed {
-            Ok(framed) => framed,
-            Err(e) => {
+            Err((tag, e)) => {
                 self.left = 0;
-                return Some(Err(e.at(location)));
+                Some(Err(e.at(location(tag))))
             }
-        };
-        Some(T::decode_body(tag, &mut body).map_err(|e| e.at(location)))
+        }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         (0, Some(self.left as usize))
     }
+}
+
+/// Reads the framing of a sample or record: its tag word and a `what`-length-prefixed body.
+/// On error also returns the tag, or the default tag when even the tag word is missing.
+pub(crate) fn read_framed<'a>(
+    reader: &mut Reader<'a>,
+    what: &'static str,
+) -> Result<(Tag, Reader<'a>), (Tag, XdrError)> {
+    let tag = reader
+        .u32()
+        .map(Tag::from_word)
+        .map_err(|e| (Tag::default(), e))?;
+    let body = reader
+        .length(what, 1)
+        .and_then(|len| reader.sub(len))
+        .map_err(|e| (tag, e))?;
+    Ok((tag, body))
 }
 
 /// Writes one record: tag, length, body.
@@ -224,3 +235,30 @@ macro_rules! record_enum {
     };
 }
 pub(crate) use record_enum;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn framing_reads_tag_and_body_and_names_the_tag_on_errors() {
+        // enterprise 0, format 0xfa3 (4003); 2 body bytes.
+        let mut r = Reader::new(&[0, 0, 0x0f, 0xa3, 0, 0, 0, 2, 9, 9], 0);
+        let (tag, body) = read_framed(&mut r, "record length").unwrap();
+        assert_eq!(
+            (tag, body.offset(), body.remaining()),
+            (Tag::new(0, 0xfa3), 8, 2)
+        );
+        assert!(r.is_empty());
+
+        // Tag 0:1 declaring 8 body bytes with 4 left: the error is at the length word.
+        let mut r = Reader::new(&[0, 0, 0, 1, 0, 0, 0, 8, 1, 2, 3, 4], 100);
+        let (tag, e) = read_framed(&mut r, "record length").unwrap_err();
+        assert_eq!((tag, e.offset), (Tag::new(0, 1), 104));
+
+        // Not even a tag word.
+        let mut r = Reader::new(&[0, 0], 0);
+        let (tag, e) = read_framed(&mut r, "record length").unwrap_err();
+        assert_eq!((tag, e.offset), (Tag::default(), 0));
+    }
+}

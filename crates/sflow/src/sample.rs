@@ -3,7 +3,7 @@
 use crate::counter::{CounterRecord, CounterRecords};
 use crate::error::{DecodeError, Location, Tag, XdrError};
 use crate::flow::{FlowRecord, FlowRecords};
-use crate::record::{Opaque, RecordList};
+use crate::record::{Opaque, RecordList, read_framed};
 use crate::types::{DataSource, Interface};
 use crate::xdr::{Reader, put_u32};
 
@@ -432,26 +432,17 @@ impl<'a> Iterator for Samples<'a> {
         }
         self.left -= 1;
         self.index += 1;
-        let mut location = Location::Sample {
-            index: self.index,
-            tag: Tag::default(),
-        };
-        let framed = self.reader.u32().and_then(|word| {
-            location = Location::Sample {
-                index: self.index,
-                tag: Tag::from_word(word),
-            };
-            let len = self.reader.length("sample length", 1)?;
-            Ok((Tag::from_word(word), self.reader.sub(len)?))
-        });
-        let (tag, mut body) = match framed {
-            Ok(framed) => framed,
-            Err(e) => {
-                self.left = 0;
-                return Some(Err(e.at(location)));
+        let index = self.index;
+        let location = |tag| Location::Sample { index, tag };
+        match read_framed(&mut self.reader, "sample length") {
+            Ok((tag, mut body)) => {
+                Some(Sample::decode_body(tag, &mut body, index).map_err(|e| e.at(location(tag))))
             }
-        };
-        Some(Sample::decode_body(tag, &mut body, self.index).map_err(|e| e.at(location)))
+            Err((tag, e)) => {
+                self.left = 0;
+                Some(Err(e.at(location(tag))))
+            }
+        }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

@@ -23,7 +23,7 @@ mod time;
 mod values;
 
 pub use datagram::{DatagramInfo, Format, Formatter, SampleCounts};
-pub use pcap::SampledHeaderPcap;
+pub use pcap::{PcapWritten, SampledHeaderPcap};
 pub use rtflow_capture::Timestamp;
 pub use time::write_utc_iso8601;
 pub use values::write_json_string;

@@ -7,11 +7,22 @@ use std::io::{self, Write};
 use rtflow_capture::{LinkType, PcapWriter, Timestamp};
 use rtflow_sflow::{Datagram, DecodeError, FlowRecord, Sample, SampledHeader};
 
+use crate::SampleCounts;
+
 const ETHERTYPE_IPV4: [u8; 2] = [0x08, 0x00];
 const ETHERTYPE_IPV6: [u8; 2] = [0x86, 0xdd];
 const ETHERNET_HEADER_LEN: u32 = 14;
 /// sflowtool's snaplen for this stream.
 const SNAPLEN: u32 = 65_536;
+
+/// What [`SampledHeaderPcap::write_datagram`] did with one datagram.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PcapWritten {
+    /// Packets written (at most the limit passed in).
+    pub packets: u64,
+    /// What the datagram held, counted while validating it.
+    pub samples: SampleCounts,
+}
 
 /// Writes sampled headers as an Ethernet (DLT_EN10MB) pcap stream.
 pub struct SampledHeaderPcap<W: Write> {
@@ -29,28 +40,30 @@ impl<W: Write> SampledHeaderPcap<W> {
     }
 
     /// Writes up to `limit` packets for the sampled header records of `datagram`, all stamped
-    /// `timestamp`; returns how many were written. The whole datagram is decoded first, so a
-    /// malformed datagram writes nothing and returns its error (`Ok(Err(..))`).
+    /// `timestamp`; returns how many were written and what the datagram held. The whole datagram
+    /// is decoded first, so a malformed datagram writes nothing and returns its error
+    /// (`Ok(Err(..))`).
     pub fn write_datagram(
         &mut self,
         datagram: &Datagram<'_>,
         timestamp: Timestamp,
         limit: u64,
-    ) -> io::Result<Result<u64, DecodeError>> {
-        if let Err(err) = validate(datagram) {
-            return Ok(Err(err));
-        }
-        let mut written = 0;
+    ) -> io::Result<Result<PcapWritten, DecodeError>> {
+        let samples = match validate_and_count(datagram) {
+            Ok(samples) => samples,
+            Err(err) => return Ok(Err(err)),
+        };
+        let mut packets = 0;
         for header in sampled_headers(datagram) {
-            if written >= limit {
+            if packets >= limit {
                 break;
             }
             if let Some(orig_len) = self.build_frame(&header) {
                 self.writer.write_packet(timestamp, orig_len, &self.frame)?;
-                written += 1;
+                packets += 1;
             }
         }
-        Ok(Ok(written))
+        Ok(Ok(PcapWritten { packets, samples }))
     }
 
     /// Builds the Ethernet frame for a header in `self.frame`; returns its original length, or
@@ -82,16 +95,32 @@ impl<W: Write> SampledHeaderPcap<W> {
     }
 }
 
-fn validate(datagram: &Datagram<'_>) -> Result<(), DecodeError> {
+/// Decodes every sample and record (so that a malformed datagram is rejected before anything is
+/// written), counting them on the way.
+fn validate_and_count(datagram: &Datagram<'_>) -> Result<SampleCounts, DecodeError> {
+    let mut counts = SampleCounts::default();
     for sample in datagram.samples() {
         match sample? {
-            Sample::Flow(s) => s.records().try_for_each(|r| r.map(drop))?,
-            Sample::Discard(s) => s.records().try_for_each(|r| r.map(drop))?,
-            Sample::Counter(s) => s.records().try_for_each(|r| r.map(drop))?,
-            Sample::Unknown(_) => {}
+            Sample::Flow(s) => {
+                counts.flow_samples += 1;
+                for record in s.records() {
+                    if matches!(record?, FlowRecord::SampledHeader(_)) {
+                        counts.sampled_headers += 1;
+                    }
+                }
+            }
+            Sample::Discard(s) => {
+                counts.discard_samples += 1;
+                s.records().try_for_each(|r| r.map(drop))?;
+            }
+            Sample::Counter(s) => {
+                counts.counter_samples += 1;
+                s.records().try_for_each(|r| r.map(drop))?;
+            }
+            Sample::Unknown(_) => counts.other_samples += 1,
         }
     }
-    Ok(())
+    Ok(counts)
 }
 
 /// The sampled header records of the flow samples (not of discard samples: `-T` territory).
@@ -109,4 +138,69 @@ fn sampled_headers<'a>(
             Ok(FlowRecord::SampledHeader(h)) => Some(h),
             _ => None,
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::{DatagramInfo, Format, Formatter};
+
+    const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures");
+
+    fn pcap_files(dir: &Path, found: &mut Vec<PathBuf>) {
+        let entries = std::fs::read_dir(dir).expect("captures directory (shared/ beside the repo)");
+        for entry in entries {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                pcap_files(&path, found);
+            } else if path
+                .extension()
+                .is_some_and(|e| e == "pcap" || e == "pcapng")
+            {
+                found.push(path);
+            }
+        }
+    }
+
+    /// The counts come from the validation pass; the text formatter counts independently while
+    /// writing, so both must agree on every datagram (and on which datagrams are malformed).
+    #[test]
+    fn counts_agree_with_the_formatter_on_every_capture() {
+        let mut files = Vec::new();
+        pcap_files(Path::new(CAPTURES), &mut files);
+        assert!(!files.is_empty(), "no captures under {CAPTURES}");
+        let formatter = Formatter::new(Format::Text);
+        let mut text = Vec::new();
+        let (mut datagrams, mut headers) = (0u64, 0u64);
+        for file in &files {
+            let Ok(mut reader) = rtflow_capture::open(file) else {
+                continue; // a deliberately broken capture file
+            };
+            let mut pcap = SampledHeaderPcap::new(Vec::new()).expect("write to Vec");
+            while let Ok(Some(d)) = reader.next_datagram() {
+                let expected =
+                    formatter.write_datagram(&DatagramInfo::default(), d.payload, &mut text);
+                let got = Datagram::decode(d.payload).and_then(|datagram| {
+                    pcap.write_datagram(&datagram, d.timestamp, u64::MAX)
+                        .expect("write to Vec")
+                });
+                match (expected, got) {
+                    (Ok(expected), Ok(got)) => {
+                        assert_eq!(got.samples, expected, "{}", file.display());
+                        assert!(got.packets <= got.samples.sampled_headers);
+                        headers += got.samples.sampled_headers;
+                    }
+                    (Err(expected), Err(got)) => assert_eq!(got, expected, "{}", file.display()),
+                    (expected, got) => panic!("{}: {expected:?} vs {got:?}", file.display()),
+                }
+                datagrams += 1;
+            }
+        }
+        assert!(
+            datagrams > 10_000 && headers > 10_000,
+            "{datagrams} datagrams, {headers} headers"
+        );
+    }
 }

@@ -98,8 +98,8 @@ impl<W: Write> Decoder<W> {
                     let left = self.limit - self.counts.packets_written;
                     pcap.write_datagram(&datagram, timestamp, left)?
                         .map(|written| {
-                            self.counts.packets_written += written;
-                            count_samples(&datagram)
+                            self.counts.packets_written += written.packets;
+                            written.samples
                         })
                 }
                 Err(err) => Err(err),
@@ -165,23 +165,4 @@ impl<W: Write> Decoder<W> {
             s.sampled_headers,
         );
     }
-}
-
-fn count_samples(datagram: &Datagram<'_>) -> SampleCounts {
-    let mut counts = SampleCounts::default();
-    for sample in datagram.samples().flatten() {
-        match sample {
-            rtflow_sflow::Sample::Flow(flow) => {
-                counts.flow_samples += 1;
-                counts.sampled_headers += flow
-                    .records()
-                    .filter(|r| matches!(r, Ok(rtflow_sflow::FlowRecord::SampledHeader(_))))
-                    .count() as u64;
-            }
-            rtflow_sflow::Sample::Counter(_) => counts.counter_samples += 1,
-            rtflow_sflow::Sample::Discard(_) => counts.discard_samples += 1,
-            rtflow_sflow::Sample::Unknown(_) => counts.other_samples += 1,
-        }
-    }
-    counts
 }

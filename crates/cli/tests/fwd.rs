@@ -169,9 +169,18 @@ fn listen_mode_honours_bind_address() {
 fn closed_stdout_ends_the_listener_cleanly() {
     let (mut child, port, stderr) = start_listener(&[], Stdio::piped());
     drop(child.0.stdout.take());
+    // Keep sending until it exits: a child that another test thread is spawning at this moment can
+    // hold a copy of the pipe's read end until its exec, so the first write may still succeed.
     let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sender.send_to(b"\x01", ("127.0.0.1", port)).unwrap();
-    let status = child.wait_exit();
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        sender.send_to(b"\x01", ("127.0.0.1", port)).unwrap();
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "process did not exit in time");
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert!(status.success(), "{status}");
     let rest: Vec<String> = stderr.try_iter().collect();
     assert!(!rest.iter().any(|l| l.contains("panicked")), "{rest:?}");

@@ -8,7 +8,6 @@ use std::thread::JoinHandle;
 
 use rtflow_engine::{Engine, EngineConfig};
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::sync::watch;
 
 use crate::clock::EngineClock;
 use crate::error::ServerError;
@@ -71,7 +70,6 @@ pub struct Server {
     sflow_addr: Option<SocketAddr>,
     threads: Vec<JoinHandle<()>>,
     http_task: tokio::task::JoinHandle<()>,
-    stop_http: watch::Sender<bool>,
 }
 
 impl Server {
@@ -121,15 +119,13 @@ impl Server {
         }
         threads.push(ticker::spawn_ticker(shared.clone(), socket_inode)?);
         tracing::info!("REST API on http://{http_addr}");
-        let (stop_http, stop_rx) = watch::channel(false);
-        let http_task = tokio::spawn(http::serve(listener, shared.clone(), stop_rx));
+        let http_task = tokio::spawn(http::serve(listener, shared.clone()));
         Ok(Server {
             shared,
             http_addr,
             sflow_addr,
             threads,
             http_task,
-            stop_http,
         })
     }
 
@@ -150,8 +146,7 @@ impl Server {
 
     /// Stops accepting requests, ends long-polls and joins the threads.
     pub async fn shutdown(self) {
-        self.shared.shutdown.store(true, Ordering::Relaxed);
-        let _ = self.stop_http.send(true);
+        self.shared.begin_shutdown();
         let _ = self.http_task.await;
         let threads = self.threads;
         let _ = tokio::task::spawn_blocking(move || {

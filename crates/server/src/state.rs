@@ -51,6 +51,8 @@ pub struct Shared {
     pub last_event_id: watch::Sender<u64>,
     pub last_flow_id: watch::Sender<u64>,
     pub shutdown: AtomicBool,
+    /// Turns true once at shutdown: stops the HTTP server and ends long-polls and event streams.
+    pub stopping: watch::Sender<bool>,
     pub cpu: Mutex<CpuSampler>,
     pub started: Instant,
 }
@@ -67,6 +69,7 @@ impl Shared {
             last_event_id: watch::channel(0).0,
             last_flow_id: watch::channel(0).0,
             shutdown: AtomicBool::new(false),
+            stopping: watch::channel(false).0,
             cpu: Mutex::new(CpuSampler::new()),
             started: Instant::now(),
         }
@@ -74,6 +77,18 @@ impl Shared {
 
     pub fn is_shutting_down(&self) -> bool {
         self.shutdown.load(Ordering::Relaxed)
+    }
+
+    /// Marks the server as stopping and wakes everything that waits on [`Shared::stopping`].
+    pub fn begin_shutdown(&self) {
+        self.shutdown.store(true, Ordering::Relaxed);
+        self.stopping.send_replace(true);
+    }
+
+    /// Resolves once shutdown has begun.
+    pub async fn stopped(&self) {
+        let mut stopping = self.stopping.subscribe();
+        let _ = stopping.wait_for(|stop| *stop).await;
     }
 
     /// Publishes the engine's newest event and flow ids (wakes long-polls waiting for them).

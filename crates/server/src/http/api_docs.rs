@@ -52,6 +52,22 @@ fn text_ok(description: &str) -> Value {
     json!({"200": {"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}}})
 }
 
+fn event_stream_ok(description: &str) -> Value {
+    json!({"200": {"description": description, "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
+}
+
+/// Parameters of an SSE stream: where it starts and which entries it carries.
+fn stream_params(position: &str, filter: &str, filter_description: &str) -> Vec<Value> {
+    vec![
+        query_param(
+            position,
+            "integer",
+            "start after this id (-1 or 0: the buffered entries first); default: only new entries; a Last-Event-ID header takes precedence",
+        ),
+        query_param(filter, "string", filter_description),
+    ]
+}
+
 fn get(summary: &str, parameters: Vec<Value>, responses: Value) -> Value {
     let mut responses = responses;
     if let Value::Object(map) = &mut responses {
@@ -196,6 +212,12 @@ pub fn document() -> Value {
         json!({"get": get("Logged flow records, newest first (long-poll)", flow_log, json_ok("array of flow records"))}),
     );
     add(
+        "/flows/sse",
+        json!({"get": get("Logged flow records as server-sent events, oldest first (id = flowID)",
+            stream_params("flowID", "name", "only records of this flow definition"),
+            event_stream_ok("stream of flow records"))}),
+    );
+    add(
         "/threshold/json",
         json!({"get": get("Thresholds", vec![], json_ok("name → Threshold"))}),
     );
@@ -209,6 +231,12 @@ pub fn document() -> Value {
     add(
         "/events/json",
         json!({"get": get("Threshold events, newest first (long-poll)", events, json_ok("array of events"))}),
+    );
+    add(
+        "/events/sse",
+        json!({"get": get("Threshold events as server-sent events, oldest first (id = eventID)",
+            stream_params("eventID", "thresholdID", "only events of this threshold"),
+            event_stream_ok("stream of events"))}),
     );
     add(
         "/group/json",

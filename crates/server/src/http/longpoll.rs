@@ -30,10 +30,13 @@ pub async fn wait_for_newer<T>(
             return found;
         }
         let wait = tokio::time::timeout_at(deadline, changes.changed());
-        match wait.await {
-            Ok(Ok(())) => continue,
-            // Timed out, or the sender is gone (server stopping).
-            _ => return Vec::new(),
+        tokio::select! {
+            changed = wait => match changed {
+                Ok(Ok(())) => continue,
+                // Timed out, or the sender is gone.
+                _ => return Vec::new(),
+            },
+            () = shared.stopped() => return Vec::new(),
         }
     }
 }

@@ -9,6 +9,7 @@ mod metrics;
 mod objects;
 mod params;
 mod prometheus;
+mod sse;
 mod status;
 mod thresholds;
 
@@ -19,7 +20,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use axum::{Json, Router};
 use serde_json::Value;
-use tokio::sync::watch;
 
 use crate::state::AppState;
 use conn::CountingListener;
@@ -76,6 +76,7 @@ fn routes() -> RouteTable {
         .route("/flowvalue/{agent}/{name}/json", get(flows::value))
         .route("/flowlocations/{agent}/{name}/json", get(flows::locations))
         .route("/flows/json", get(flows::log))
+        .route("/flows/sse", get(sse::flows))
         .route("/threshold/json", get(thresholds::list))
         .route(
             "/threshold/{name}/json",
@@ -84,6 +85,7 @@ fn routes() -> RouteTable {
                 .delete(thresholds::delete),
         )
         .route("/events/json", get(thresholds::events))
+        .route("/events/sse", get(sse::events))
         .route("/group/json", get(objects::groups))
         .route(
             "/group/{name}/json",
@@ -132,19 +134,14 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves the API until `stop` turns true.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    mut stop: watch::Receiver<bool>,
-) {
+/// Serves the API until shutdown begins ([`crate::state::Shared::begin_shutdown`]).
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) {
     let listener = CountingListener {
         inner: listener,
         shared: state.clone(),
     };
-    let shutdown = async move {
-        let _ = stop.wait_for(|stop| *stop).await;
-    };
+    let stopping = state.clone();
+    let shutdown = async move { stopping.stopped().await };
     if let Err(err) = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await

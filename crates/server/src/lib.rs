@@ -19,13 +19,18 @@ mod error;
 mod http;
 mod ingest;
 mod procstats;
+mod properties;
 mod replay;
 mod server;
 mod state;
 mod ticker;
 
 pub use error::ServerError;
-pub use server::{DEFAULT_HTTP_PORT, DEFAULT_RCVBUF, DEFAULT_SFLOW_PORT, Server, ServerConfig};
+pub use properties::{Properties, PropertyError, Unapplied};
+pub use server::{
+    DEFAULT_HTTP_PORT, DEFAULT_PROMETHEUS_PREFIX, DEFAULT_RCVBUF, DEFAULT_SFLOW_PORT, Server,
+    ServerConfig,
+};
 
 /// The version reported by `/version` and `/analyzer/json`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

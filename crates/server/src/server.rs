@@ -1,5 +1,6 @@
 //! [`Server`]: starts the sFlow input (UDP or replay), the engine ticker and the HTTP API; stops them.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,13 +16,15 @@ use crate::http;
 use crate::ingest;
 use crate::procstats;
 use crate::replay;
-use crate::state::{AppState, Shared};
+use crate::state::{AppState, HttpSettings, Shared};
 use crate::ticker;
 
 /// Default sFlow port (`sflow.port`).
 pub const DEFAULT_SFLOW_PORT: u16 = 6343;
 /// Default HTTP port (`http.port`).
 pub const DEFAULT_HTTP_PORT: u16 = 8008;
+/// sFlow-RT's default `prometheus.metric.prefix`.
+pub const DEFAULT_PROMETHEUS_PREFIX: &str = "sflow_";
 /// Default requested `SO_RCVBUF` (the kernel may grant less; see `net.core.rmem_max`).
 pub const DEFAULT_RCVBUF: usize = 32 * 1024 * 1024;
 
@@ -45,6 +48,12 @@ pub struct ServerConfig {
     /// Requested `SO_RCVBUF` in bytes (0 = kernel default).
     pub rcvbuf: usize,
     pub engine: EngineConfig,
+    /// Log every HTTP request (`http.log`).
+    pub http_log: bool,
+    /// Prefix of the Prometheus metric names (`prometheus.metric.prefix`).
+    pub prometheus_prefix: String,
+    /// Every sFlow-RT system property given (`-D`, property files), applied or not.
+    pub properties: BTreeMap<String, String>,
 }
 
 impl Default for ServerConfig {
@@ -59,6 +68,9 @@ impl Default for ServerConfig {
             readonly: false,
             rcvbuf: DEFAULT_RCVBUF,
             engine: EngineConfig::default(),
+            http_log: false,
+            prometheus_prefix: DEFAULT_PROMETHEUS_PREFIX.to_string(),
+            properties: BTreeMap::new(),
         }
     }
 }
@@ -83,7 +95,11 @@ impl Server {
         let shared: AppState = Arc::new(Shared::new(
             Engine::new(config.engine.clone()),
             EngineClock::new(speed),
-            config.readonly,
+            HttpSettings {
+                readonly: config.readonly,
+                log_requests: config.http_log,
+                prometheus_prefix: config.prometheus_prefix.clone(),
+            },
         ));
         // Sockets first: a start that fails must not leave threads behind.
         let listener = bind_http(config.http_bind, config.http_port)?;

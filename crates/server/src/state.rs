@@ -46,7 +46,7 @@ pub struct Shared {
     pub engine: Mutex<Engine>,
     pub clock: EngineClock,
     pub stats: RuntimeStats,
-    pub readonly: bool,
+    pub http: HttpSettings,
     /// Latest event / flow-record ids, published by the ticker to wake long-polls.
     pub last_event_id: watch::Sender<u64>,
     pub last_flow_id: watch::Sender<u64>,
@@ -59,13 +59,24 @@ pub struct Shared {
 
 pub type AppState = Arc<Shared>;
 
+/// Settings of the REST API.
+#[derive(Debug, Clone, Default)]
+pub struct HttpSettings {
+    /// Refuse changes with 403 (`http.readonly`).
+    pub readonly: bool,
+    /// Log every request (`http.log`).
+    pub log_requests: bool,
+    /// Prefix of the Prometheus metric names (`prometheus.metric.prefix`).
+    pub prometheus_prefix: String,
+}
+
 impl Shared {
-    pub fn new(engine: Engine, clock: EngineClock, readonly: bool) -> Self {
+    pub fn new(engine: Engine, clock: EngineClock, http: HttpSettings) -> Self {
         Self {
             engine: Mutex::new(engine),
             clock,
             stats: RuntimeStats::default(),
-            readonly,
+            http,
             last_event_id: watch::channel(0).0,
             last_flow_id: watch::channel(0).0,
             shutdown: AtomicBool::new(false),

@@ -1,26 +1,28 @@
 //! `rtflow serve`: the sFlow-RT compatible analytics server (REST API on port 8008, sFlow on UDP 6343).
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use rtflow_engine::EngineConfig;
-use rtflow_server::{DEFAULT_RCVBUF, Server, ServerConfig};
+use rtflow_server::{DEFAULT_RCVBUF, Properties, Server, ServerConfig, Unapplied};
 
+/// Options of `rtflow serve`. Settings come, each overriding the one before, from the built-in
+/// defaults, sFlow-RT property files (`--config`, `system.propertyFiles`), `-D` properties, and the
+/// named options below.
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
-    /// UDP port for sFlow datagrams (sFlow-RT `sflow.port`; 0 = any free port).
-    #[arg(long, default_value_t = rtflow_server::DEFAULT_SFLOW_PORT, value_name = "PORT")]
-    pub sflow_port: u16,
+    /// UDP port for sFlow datagrams (sFlow-RT `sflow.port`; 0 = any free port) [default: 6343].
+    #[arg(long, value_name = "PORT")]
+    pub sflow_port: Option<u16>,
 
-    /// Address for the sFlow socket (default: [::] dual-stack, else 0.0.0.0).
+    /// Address for the sFlow socket (sFlow-RT `sflow.hostname`; default: [::] dual-stack, else 0.0.0.0).
     #[arg(long, value_name = "ADDR")]
     pub sflow_bind: Option<IpAddr>,
 
-    /// HTTP port of the REST API (sFlow-RT `http.port`; 0 = any free port).
-    #[arg(long, default_value_t = rtflow_server::DEFAULT_HTTP_PORT, value_name = "PORT")]
-    pub http_port: u16,
+    /// HTTP port of the REST API (sFlow-RT `http.port`; 0 = any free port) [default: 8008].
+    #[arg(long, value_name = "PORT")]
+    pub http_port: Option<u16>,
 
     /// Address for the REST API (sFlow-RT `http.hostname`; default: [::] dual-stack, else 0.0.0.0).
     #[arg(long, value_name = "ADDR")]
@@ -32,10 +34,10 @@ pub struct ServeArgs {
     pub replay: Option<PathBuf>,
 
     /// Replay N times faster than recorded; engine time runs N times faster too, so rates stay true.
-    #[arg(long, value_name = "N", default_value_t = 1.0, requires = "replay")]
+    #[arg(long, value_name = "N", default_value_t = 1.0)]
     pub replay_speed: f64,
 
-    /// Refuse PUT and DELETE requests with 403 (sFlow-RT `http.readonly`).
+    /// Refuse PUT and DELETE requests with 403 (sFlow-RT `http.readonly=yes`).
     #[arg(long)]
     pub readonly: bool,
 
@@ -50,39 +52,88 @@ pub struct ServeArgs {
     /// Requested UDP receive buffer (SO_RCVBUF) in bytes; the kernel caps it at net.core.rmem_max.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_RCVBUF)]
     pub rcvbuf: usize,
+
+    /// An sFlow-RT system property, as sFlow-RT's own `-Dname=value` (e.g. `-Dsflow.port=6343`,
+    /// `-Dhttp.readonly=yes`, `-Dprometheus.metric.prefix=rt_`); repeatable.
+    #[arg(short = 'D', value_name = "NAME=VALUE")]
+    pub properties: Vec<String>,
+
+    /// An sFlow-RT properties file (`conf.d/sflow-rt.conf` style `name=value` lines); repeatable.
+    #[arg(long = "config", value_name = "FILE")]
+    pub config_files: Vec<PathBuf>,
 }
 
 impl ServeArgs {
-    fn config(&self) -> anyhow::Result<ServerConfig> {
+    /// The server configuration and the properties it did not apply (to report once logging runs).
+    fn config(&self) -> anyhow::Result<(ServerConfig, Vec<(String, Unapplied)>)> {
         if !(self.replay_speed.is_finite() && self.replay_speed > 0.0) {
             anyhow::bail!(
                 "--replay-speed must be a positive number, got {}",
                 self.replay_speed
             );
         }
-        let mut engine = EngineConfig::default();
+        let properties = self.properties()?;
+        let mut config = ServerConfig::default();
+        let unapplied = properties.apply(&mut config)?;
+        // Named options override properties.
+        if let Some(port) = self.sflow_port {
+            config.sflow_port = port;
+        }
+        if self.sflow_bind.is_some() {
+            config.sflow_bind = self.sflow_bind;
+        }
+        if let Some(port) = self.http_port {
+            config.http_port = port;
+        }
+        if self.http_bind.is_some() {
+            config.http_bind = self.http_bind;
+        }
+        if self.replay.is_some() {
+            config.replay = self.replay.clone();
+        }
+        config.replay_speed = self.replay_speed;
+        config.readonly |= self.readonly;
+        config.rcvbuf = self.rcvbuf;
         if let Some(n) = self.events_max {
-            engine.events_max = n.max(1);
+            config.engine.events_max = n.max(1);
         }
         if let Some(n) = self.flows_max {
-            engine.flows_max = n.max(1);
+            config.engine.flows_max = n.max(1);
         }
-        Ok(ServerConfig {
-            sflow_port: self.sflow_port,
-            sflow_bind: self.sflow_bind,
-            http_port: self.http_port,
-            http_bind: self.http_bind,
-            replay: self.replay.clone(),
-            replay_speed: self.replay_speed,
-            readonly: self.readonly,
-            rcvbuf: self.rcvbuf,
-            engine,
-        })
+        Ok((config, unapplied))
+    }
+
+    /// `--config` files, then the files `system.propertyFiles` names, then `-D` definitions (which win).
+    fn properties(&self) -> anyhow::Result<Properties> {
+        let mut definitions = Properties::default();
+        for definition in &self.properties {
+            definitions.set_definition(definition)?;
+        }
+        let mut properties = Properties::default();
+        for path in &self.config_files {
+            read_properties_file(&mut properties, path)?;
+        }
+        let mut named = properties.property_files();
+        named.extend(definitions.property_files());
+        for path in &named {
+            read_properties_file(&mut properties, path)?;
+        }
+        for (name, value) in definitions.iter() {
+            properties.set(name, value);
+        }
+        Ok(properties)
     }
 }
 
+fn read_properties_file(properties: &mut Properties, path: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read properties file {}", path.display()))?;
+    properties.read_file_text(&path.display().to_string(), &text)?;
+    Ok(())
+}
+
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let config = args.config()?;
+    let (config, unapplied) = args.config()?;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -90,6 +141,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         )
         .with_writer(std::io::stderr)
         .try_init();
+    for (name, kind) in unapplied {
+        match kind {
+            Unapplied::Unsupported => {
+                tracing::warn!("property {name}: not supported by rtflow, ignored")
+            }
+            Unapplied::Unknown => {
+                tracing::info!("property {name}: not an sFlow-RT core property, kept for scripts")
+            }
+        }
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("rtflow-http")

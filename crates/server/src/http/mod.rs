@@ -131,6 +131,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(unknown_path)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::map_response(json_client_errors))
+        .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)
 }
 
@@ -150,12 +151,29 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) {
     }
 }
 
+/// `http.log`: one line per request with its status and duration.
+async fn log_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if !state.http.log_requests {
+        return next.run(request).await;
+    }
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    tracing::info!(
+        "{method} {uri} {} {:.1} ms",
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    response
+}
+
 async fn readonly_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let changes = matches!(
         *request.method(),
         Method::PUT | Method::POST | Method::DELETE | Method::PATCH
     );
-    if state.readonly && changes {
+    if state.http.readonly && changes {
         return ApiError::ReadOnly.into_response();
     }
     next.run(request).await

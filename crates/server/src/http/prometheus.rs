@@ -17,7 +17,6 @@ use super::status::analyzer_json;
 use crate::state::AppState;
 
 /// `prometheus.metric.prefix`.
-pub const PREFIX: &str = "sflow_";
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// `/analyzer/json` fields exported by `/prometheus/analyzer/txt`: (metric suffix, field, help).
@@ -103,7 +102,7 @@ pub async fn analyzer(State(state): State<AppState>) -> impl IntoResponse {
         let Some(value) = analyzer.get(*field).and_then(Value::as_f64) else {
             continue;
         };
-        let name = format!("{PREFIX}analyzer_{suffix}");
+        let name = format!("{}analyzer_{suffix}", state.http.prometheus_prefix);
         let _ = writeln!(out, "# HELP {name} {help}");
         let _ = writeln!(out, "# TYPE {name} {}", family_type(&name));
         let _ = writeln!(out, "{name} {}", format_value(value));
@@ -127,12 +126,16 @@ pub async fn metrics(
         let names = engine.dump(now, &selector, &label_names, &QueryFilter::default());
         (values, names)
     };
-    Ok(text_response(render_metrics(&values, &names)))
+    Ok(text_response(render_metrics(
+        &state.http.prometheus_prefix,
+        &values,
+        &names,
+    )))
 }
 
-/// Renders numeric metrics with `agent`, `datasource`, and when known `host` and `ifname` labels; `names`
+/// Renders numeric metrics, named `prefix` + the sanitized metric name, with `agent`, `datasource`, and when known `host` and `ifname` labels; `names`
 /// holds the `host_name` / `ifname` metrics of the same agents.
-pub fn render_metrics(values: &[Metric], names: &[Metric]) -> String {
+pub fn render_metrics(prefix: &str, values: &[Metric], names: &[Metric]) -> String {
     let mut hosts: HashMap<IpAddr, String> = HashMap::new();
     let mut ifnames: HashMap<(IpAddr, &str), String> = HashMap::new();
     for m in names {
@@ -156,7 +159,7 @@ pub fn render_metrics(values: &[Metric], names: &[Metric]) -> String {
         let Some(value) = m.metric_value.as_ref().and_then(MetricValue::as_f64) else {
             continue;
         };
-        let family = format!("{PREFIX}{}", sanitize_name(&m.metric_name));
+        let family = format!("{prefix}{}", sanitize_name(&m.metric_name));
         let mut labels = format!(
             "agent=\"{}\",datasource=\"{}\"",
             escape_label(&m.agent.to_string()),
@@ -315,7 +318,7 @@ mod tests {
             ),
             metric([10, 0, 0, 1], "3", "ifname", MetricValue::from("swp1")),
         ];
-        let text = render_metrics(&values, &names);
+        let text = render_metrics("sflow_", &values, &names);
         let expected = "# HELP sflow_ifinoctets sFlow metric ifinoctets\n\
             # TYPE sflow_ifinoctets gauge\n\
             sflow_ifinoctets{agent=\"10.0.0.1\",datasource=\"3\",host=\"leaf\\\"1\",ifname=\"swp1\"} 100\n\

@@ -1,6 +1,7 @@
 //! `/tenant` end to end: two tenants with different filters, datagrams sent to the real sFlow socket over
 //! loopback, and two real UDP collectors that must each receive exactly their samples with gap-free sequence
-//! numbers. Also the REST errors (400 naming the field, 404, 403) and that DELETE stops the stream.
+//! numbers. Also the REST errors (400 naming the field, 404, 403), that DELETE stops the stream, and that
+//! `--replay` feeds tenants through the same path.
 
 mod common;
 
@@ -8,6 +9,7 @@ use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use common::{Api, LOOPBACK, TcpFlow, eventually, loopback_config, start, tcp_header};
+use rtflow_capture::{LinkType, PcapWriter, Timestamp, build_udp_frame};
 use rtflow_sflow::{
     Address, CounterRecord, CounterSampleInfo, DataSource, Datagram, DatagramBuilder,
     DatagramHeader, FlowRecord, FlowSampleInfo, GenericInterfaceCounters, Interface, Sample,
@@ -330,5 +332,70 @@ async fn readonly_mode_refuses_tenant_changes() {
     assert_eq!(api.put("/tenant/t/json", body).await.0, 403);
     assert_eq!(api.delete("/tenant/t/json").await.0, 403);
     assert_eq!(api.get("/tenant/json").await, json!({}));
+    server.shutdown().await;
+}
+
+/// Writes a pcap of `datagrams` as (offset ms, bytes) sent by the agent to 127.0.0.1:6343.
+fn write_capture(path: &std::path::Path, datagrams: &[(u64, Vec<u8>)]) {
+    let file = std::fs::File::create(path).unwrap_or_else(|e| panic!("create pcap: {e}"));
+    let mut writer = PcapWriter::new(std::io::BufWriter::new(file), LinkType(1), 0)
+        .unwrap_or_else(|e| panic!("pcap header: {e}"));
+    let src = SocketAddr::from((AGENT, 50_001));
+    let dst = SocketAddr::from((LOOPBACK, 6343));
+    for (offset, bytes) in datagrams {
+        let frame = build_udp_frame(src, dst, bytes).unwrap_or_else(|e| panic!("frame: {e}"));
+        let ts = Timestamp::new(
+            1_700_000_000 + offset / 1000,
+            (offset % 1000) as u32 * 1_000_000,
+        );
+        writer
+            .write_packet(ts, frame.len() as u32, &frame)
+            .unwrap_or_else(|e| panic!("write: {e}"));
+    }
+    writer.flush().unwrap_or_else(|e| panic!("flush: {e}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replayed_captures_feed_tenants_too() {
+    /// Engine time (= real time at speed 1) before the first selectable sample is replayed.
+    const FIRST_FLOW_MS: u64 = 3_000;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let pcap = dir.path().join("tenant.pcap");
+    let mine = [(1, 7, [10, 1, 1, 1], [10, 2, 2, 2])];
+    let theirs = [(2, 8, [10, 1, 1, 1], [10, 2, 2, 2])];
+    // Not red's interface: whether it is replayed before or after the PUT does not matter.
+    let counter = Content::Counter {
+        sequence: 1,
+        ifindex: 8,
+    };
+    write_capture(
+        &pcap,
+        &[
+            (0, datagram(1, counter)),
+            (FIRST_FLOW_MS, datagram(2, Content::Flows(&mine))),
+            (FIRST_FLOW_MS + 100, datagram(3, Content::Flows(&theirs))),
+            (FIRST_FLOW_MS + 200, datagram(4, Content::Flows(&mine))),
+        ],
+    );
+    let mut config = loopback_config();
+    config.replay = Some(pcap);
+    config.replay_speed = 1.0;
+    let started = Instant::now();
+    let server = start(config).await;
+    let api = Api::new(server.http_addr());
+    let (red, red_port) = collector();
+    api.put_ok(
+        "/tenant/red/json",
+        &json!({"collectorAddress": "127.0.0.1", "collectorPort": red_port,
+                "filters": {"ifindex": ["10.0.0.9_7"]}})
+        .to_string(),
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_millis(FIRST_FLOW_MS),
+        "the tenant was defined only after the replay reached the flows"
+    );
+    // Only the two flow samples on ifIndex 7, each in its own datagram, numbered from 1.
+    assert_eq!(receive(&red, 2, "red"), vec![(1, vec![1]), (2, vec![1])]);
     server.shutdown().await;
 }

@@ -11,6 +11,7 @@ use crate::sample::{
     CounterSample, CounterValue, DataSource, DatagramInfo, FlowSample, GatewayInfo, Millis, Port,
     QueueInfo, RouterInfo, SwitchInfo, TcpInfo,
 };
+use crate::tenant::{SampleFacts, TenantDatagram};
 
 /// What one datagram contributed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -42,11 +43,43 @@ pub enum IngestError {
 impl Engine {
     /// Decodes and ingests one sFlow datagram received from `source` at `now`. Malformed datagrams are counted
     /// (per agent when the header parsed, globally otherwise) and reported as [`IngestError`].
+    ///
+    /// Samples are not selected for `/tenant` collectors here; the server uses
+    /// [`ingest_sflow_for_tenants`](Self::ingest_sflow_for_tenants).
     pub fn ingest_sflow(
         &mut self,
         now: Millis,
         source: SocketAddr,
         bytes: &[u8],
+    ) -> Result<IngestSummary, IngestError> {
+        self.decode_and_ingest(now, source, bytes, false)
+    }
+
+    /// [`ingest_sflow`](Self::ingest_sflow), then appends to `tenant_out` one re-encoded datagram per tenant
+    /// that some sample of this datagram belongs to (see `tenant.rs`). Costs one emptiness check when no
+    /// tenant is defined. When decoding fails part-way, the samples selected before the error are still sent,
+    /// so a tenant's sequence numbers stay gap-free.
+    pub fn ingest_sflow_for_tenants(
+        &mut self,
+        now: Millis,
+        source: SocketAddr,
+        bytes: &[u8],
+        tenant_out: &mut Vec<TenantDatagram>,
+    ) -> Result<IngestSummary, IngestError> {
+        if self.tenants.is_empty() {
+            return self.decode_and_ingest(now, source, bytes, false);
+        }
+        let result = self.decode_and_ingest(now, source, bytes, true);
+        self.tenants.finish_datagram(tenant_out);
+        result
+    }
+
+    fn decode_and_ingest(
+        &mut self,
+        now: Millis,
+        source: SocketAddr,
+        bytes: &[u8],
+        select_for_tenants: bool,
     ) -> Result<IngestSummary, IngestError> {
         let datagram = match Datagram::decode(bytes) {
             Ok(d) => d,
@@ -78,6 +111,9 @@ impl Engine {
             size: bytes.len(),
         };
         self.begin_datagram(now, &info);
+        // Agents beyond `max_agents` are not analysed, nor is per-agent tenant state kept for them.
+        let select_for_tenants = select_for_tenants && self.agents.contains_key(&agent);
+        let header = datagram.header;
         let mut summary = IngestSummary {
             agent: Some(agent),
             ..IngestSummary::default()
@@ -111,6 +147,9 @@ impl Engine {
                     };
                     summary.skipped += apply_flow_records(&mut out, flow.records());
                     self.ingest_flow_sample(now, &info, &out);
+                    if select_for_tenants {
+                        self.offer_to_tenants(&header, agent, &SampleFacts::of_flow(&out), &sample);
+                    }
                     summary.flow_samples += 1;
                 }
                 Sample::Discard(discard) => {
@@ -136,6 +175,9 @@ impl Engine {
                     };
                     summary.skipped += apply_flow_records(&mut out, discard.records());
                     self.ingest_flow_sample(now, &info, &out);
+                    if select_for_tenants {
+                        self.offer_to_tenants(&header, agent, &SampleFacts::of_flow(&out), &sample);
+                    }
                     summary.discard_samples += 1;
                 }
                 Sample::Counter(counters) => {
@@ -158,6 +200,10 @@ impl Engine {
                         }
                     }
                     self.ingest_counter_sample(now, &info, &out);
+                    if select_for_tenants {
+                        let facts = SampleFacts::of_counter(out.source);
+                        self.offer_to_tenants(&header, agent, &facts, &sample);
+                    }
                     summary.counter_samples += 1;
                 }
                 Sample::Unknown(_) => summary.skipped += 1,

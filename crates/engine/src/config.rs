@@ -7,7 +7,7 @@ pub struct EngineConfig {
     pub max_flows: usize,
     /// Most thresholds installed at once.
     pub max_thresholds: usize,
-    /// Most address groups / maps / forwarding sessions each.
+    /// Most address groups / maps / forwarding sessions each; `max_forwarding` also bounds `/tenant` definitions.
     pub max_groups: usize,
     pub max_maps: usize,
     pub max_forwarding: usize,

@@ -22,6 +22,7 @@ use crate::forwarding::Forwarding;
 use crate::ring::IdRing;
 use crate::sample::{CounterSample, DataSource, DatagramInfo, FlowSample, Input, Millis};
 use crate::sequence::SeqOutcome;
+use crate::tenant::Tenants;
 use crate::thresholds::{Threshold, ThresholdState, TriggeredState};
 use crate::topology::{LearnedNames, Topology, TopologyView};
 
@@ -115,6 +116,8 @@ pub struct Engine {
     pub(crate) topology: Topology,
     pub(crate) topology_view: TopologyView,
     pub(crate) forwarding: BTreeMap<String, Forwarding>,
+    /// `/tenant` definitions and their per-agent sequence state (`tenant.rs`).
+    pub(crate) tenants: Tenants,
     pub(crate) stats: AnalyzerStats,
     pub(crate) flow_keys_seen: HashMap<(KeyName, u8), Millis>,
     flow_samples_seen: u64,
@@ -134,6 +137,7 @@ impl Engine {
         Self {
             events: IdRing::new(config.events_max),
             flow_log: IdRing::new(config.flows_max),
+            tenants: Tenants::new(config.max_agents),
             config,
             agents: HashMap::default(),
             flows: FlowRegistry::default(),
@@ -401,6 +405,9 @@ impl Engine {
             }
         }
         self.stats.sflow_agents = self.agents.len() as u64;
+        let agents = &self.agents;
+        self.tenants
+            .retain_agents(|agent| agents.contains_key(agent));
         let key_cutoff = now.saturating_sub(self.config.flow_key_timeout_ms);
         self.flow_keys_seen.retain(|_, seen| *seen >= key_cutoff);
     }
@@ -955,7 +962,11 @@ pub(crate) fn not_found(kind: ObjectKind, name: &str) -> EngineError {
 }
 
 /// Names become URL path segments and metric names: letters, digits, `_` and `-` only.
-fn validate_name(kind: ObjectKind, name: &str, max_len: usize) -> Result<(), EngineError> {
+pub(crate) fn validate_name(
+    kind: ObjectKind,
+    name: &str,
+    max_len: usize,
+) -> Result<(), EngineError> {
     let invalid = |reason| EngineError::InvalidName {
         kind,
         name: name.to_string(),

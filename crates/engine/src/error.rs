@@ -11,6 +11,7 @@ pub enum ObjectKind {
     Group,
     Map,
     Forwarding,
+    Tenant,
     Agent,
 }
 
@@ -22,6 +23,7 @@ impl std::fmt::Display for ObjectKind {
             ObjectKind::Group => "group",
             ObjectKind::Map => "map",
             ObjectKind::Forwarding => "forwarding",
+            ObjectKind::Tenant => "tenant",
             ObjectKind::Agent => "agent",
         })
     }
@@ -55,6 +57,9 @@ pub enum EngineError {
         #[source]
         source: LookupError,
     },
+    /// A tenant definition that parsed but cannot be used; `reason` starts with the offending field.
+    #[error("tenant {name:?}: {reason}")]
+    InvalidTenant { name: String, reason: &'static str },
     #[error("invalid topology: {0}")]
     InvalidTopology(String),
     #[error(transparent)]

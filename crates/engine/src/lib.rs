@@ -21,6 +21,7 @@ mod query;
 mod ring;
 mod sample;
 mod sequence;
+mod tenant;
 mod thresholds;
 mod topology;
 
@@ -46,6 +47,10 @@ pub use query::{
 pub use sample::{
     CounterSample, CounterValue, DataSource, DataSourceParseError, DatagramInfo, FlowSample,
     GatewayInfo, Input, Millis, Port, QueueInfo, RouterInfo, SwitchInfo, TcpInfo,
+};
+pub use tenant::{
+    AgentIfIndex, AgentIfName, Cidr, Mac, Tenant, TenantDatagram, TenantFilterError, TenantFilters,
+    TenantStats,
 };
 pub use thresholds::{DEFAULT_THRESHOLD_TIMEOUT_S, Threshold, TriggeredState};
 pub use topology::{Topology, TopologyLink, TopologyNode, TopologyPort};

@@ -1,5 +1,6 @@
-//! sFlow input: the UDP socket (large `SO_RCVBUF`, dual-stack), the receive thread, and forwarding of raw
-//! datagrams to the `/forwarding` targets of their agent.
+//! sFlow input: the UDP socket (large `SO_RCVBUF`, dual-stack), the receive thread, forwarding of raw
+//! datagrams to the `/forwarding` targets of their agent, and sending the engine's per-tenant datagrams to
+//! `/tenant` collectors.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
@@ -7,7 +8,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rtflow_engine::{IngestError, Millis};
+use rtflow_engine::{IngestError, Millis, TenantDatagram};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::error::ServerError;
@@ -127,15 +128,40 @@ fn report_rcvbuf(requested: usize, granted: usize) {
     }
 }
 
-/// Sends raw datagrams to forwarding targets, from one unbound socket per address family.
+/// Sends datagrams to `/forwarding` and `/tenant` collectors, from one unbound socket per address family.
 #[derive(Debug, Default)]
 pub struct Forwarder {
     v4: Option<UdpSocket>,
     v6: Option<UdpSocket>,
+    /// The engine's per-tenant datagrams of the current datagram; kept to reuse its allocation.
+    tenant_datagrams: Vec<TenantDatagram>,
 }
 
 impl Forwarder {
+    /// Relays a received datagram unchanged to a `/forwarding` target.
     pub fn send(&mut self, stats: &RuntimeStats, datagram: &[u8], target: SocketAddr) {
+        if self.send_to(datagram, target) {
+            RuntimeStats::add(&stats.forwarded, 1);
+        } else {
+            RuntimeStats::add(&stats.forward_errors, 1);
+        }
+    }
+
+    /// Sends (and empties) the engine's per-tenant datagrams.
+    fn send_tenant_datagrams(&mut self, stats: &RuntimeStats) {
+        let mut datagrams = std::mem::take(&mut self.tenant_datagrams);
+        for datagram in datagrams.drain(..) {
+            if self.send_to(&datagram.bytes, datagram.target) {
+                RuntimeStats::add(&stats.tenant_forwarded, 1);
+            } else {
+                RuntimeStats::add(&stats.tenant_forward_errors, 1);
+            }
+        }
+        self.tenant_datagrams = datagrams;
+    }
+
+    /// One UDP send; false when no socket could be opened or the send failed.
+    fn send_to(&mut self, datagram: &[u8], target: SocketAddr) -> bool {
         let slot = if target.is_ipv4() {
             &mut self.v4
         } else {
@@ -149,14 +175,16 @@ impl Forwarder {
             };
             *slot = UdpSocket::bind(local).ok();
         }
-        match slot.as_ref().map(|s| s.send_to(datagram, target)) {
-            Some(Ok(_)) => RuntimeStats::add(&stats.forwarded, 1),
-            _ => RuntimeStats::add(&stats.forward_errors, 1),
-        }
+        matches!(
+            slot.as_ref().map(|s| s.send_to(datagram, target)),
+            Some(Ok(_))
+        )
     }
 }
 
-/// Feeds one datagram to the engine at `now`, then forwards it to its agent's forwarding targets.
+/// Feeds one datagram to the engine at `now`, then forwards it to its agent's forwarding targets and sends
+/// the samples selected for each tenant to that tenant's collector. Sends happen after the engine lock is
+/// released.
 pub fn ingest_datagram(
     shared: &Shared,
     forwarder: &mut Forwarder,
@@ -166,7 +194,9 @@ pub fn ingest_datagram(
 ) {
     let targets = {
         let mut engine = shared.engine.lock();
-        let agent = match engine.ingest_sflow(now, source, datagram) {
+        let ingested =
+            engine.ingest_sflow_for_tenants(now, source, datagram, &mut forwarder.tenant_datagrams);
+        let agent = match ingested {
             Ok(summary) => summary.agent,
             Err(err) => {
                 tracing::debug!("{err}");
@@ -183,6 +213,7 @@ pub fn ingest_datagram(
     for target in targets {
         forwarder.send(&shared.stats, datagram, target);
     }
+    forwarder.send_tenant_datagrams(&shared.stats);
 }
 
 /// Starts the receive thread: one datagram at a time into a reused buffer.

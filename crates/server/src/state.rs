@@ -19,6 +19,9 @@ pub struct RuntimeStats {
     /// Datagrams forwarded to `/forwarding` targets, and failed sends.
     pub forwarded: AtomicU64,
     pub forward_errors: AtomicU64,
+    /// Re-encoded datagrams sent to `/tenant` collectors, and failed sends.
+    pub tenant_forwarded: AtomicU64,
+    pub tenant_forward_errors: AtomicU64,
     /// Replayed datagrams (`--replay`).
     pub replayed: AtomicU64,
     pub replay_done: AtomicBool,

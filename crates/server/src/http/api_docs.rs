@@ -261,6 +261,12 @@ pub fn document() -> Value {
     );
     add("/forwarding/{name}/json", crud("forwarding", "Forwarding"));
     add(
+        "/tenant/json",
+        json!({"get": get("Tenants and what their collectors were sent", vec![],
+                          json_ok("name → {samplesForwarded, datagramsForwarded}"))}),
+    );
+    add("/tenant/{name}/json", crud("tenant", "Tenant"));
+    add(
         "/prometheus/metrics/{agent}/{metric}/txt",
         json!({"get": get("Metrics in Prometheus format",
         vec![agent(), path_param("metric", "metric list or ALL"), filter_query()], text_ok("Prometheus text format"))}),
@@ -290,6 +296,13 @@ pub fn document() -> Value {
             "Forwarding": {"type": "object", "required": ["address"], "properties": {
                 "address": {"type": "string"}, "port": {"type": "integer"},
                 "agents": {"type": "array", "items": {"type": "string"}}}},
+            "Tenant": {"type": "object", "required": ["collectorAddress", "filters"], "properties": {
+                "collectorAddress": {"type": "string"}, "collectorPort": {"type": "integer", "default": 6343},
+                "filters": {"type": "object", "additionalProperties": false, "properties": {
+                    "ifindex": {"type": "array", "items": {"type": "string"}, "example": ["10.0.0.1_2"]},
+                    "ifname": {"type": "array", "items": {"type": "string"}, "example": ["10.0.0.1_eth3"]},
+                    "cidr": {"type": "array", "items": {"type": "string"}, "example": ["10.0.0.0/24"]},
+                    "mac": {"type": "array", "items": {"type": "string"}, "example": ["D8D385B2DD2B"]}}}}},
         }},
     })
 }

@@ -111,6 +111,13 @@ fn routes() -> RouteTable {
                 .put(objects::put_forwarding)
                 .delete(objects::delete_forwarding),
         )
+        .route("/tenant/json", get(objects::tenants))
+        .route(
+            "/tenant/{name}/json",
+            get(objects::get_tenant)
+                .put(objects::put_tenant)
+                .delete(objects::delete_tenant),
+        )
         .route(
             "/prometheus/metrics/{agent}/{metric}/txt",
             get(prometheus::metrics),

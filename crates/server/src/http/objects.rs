@@ -1,10 +1,10 @@
-//! Address groups, maps, topology and sFlow forwarding sessions.
+//! Address groups, maps, topology, sFlow forwarding sessions and tenants.
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use rtflow_engine::{Forwarding, Topology};
+use rtflow_engine::{Forwarding, Tenant, Topology};
 use serde_json::Value;
 
 use super::error::{ApiError, ApiResult};
@@ -13,6 +13,7 @@ use super::to_json;
 use crate::state::AppState;
 
 const FORWARDING_FIELDS: &[&str] = &["address", "port", "agents"];
+const TENANT_FIELDS: &[&str] = &["collectorAddress", "collectorPort", "filters"];
 
 fn not_found(kind: &str, name: &str) -> ApiError {
     ApiError::NotFound(format!("{kind} {name:?} not found"))
@@ -128,5 +129,43 @@ pub async fn delete_forwarding(
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
     state.engine.lock().delete_forwarding(&name)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /tenant/json`: `{name: {"samplesForwarded": N, "datagramsForwarded": M}}`, what each tenant's collector
+/// has been sent (sFlow-RT documents only "tenant names and the number of samples forwarded").
+pub async fn tenants(State(state): State<AppState>) -> Json<Value> {
+    let tenants = state.engine.lock().tenants();
+    to_json(tenants)
+}
+
+pub async fn get_tenant(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let tenant = state.engine.lock().tenant(&name);
+    tenant
+        .map(to_json)
+        .ok_or_else(|| not_found("tenant", &name))
+}
+
+/// `PUT /tenant/{name}/json`. Bad entries are 400s naming their JSON path, e.g. `filters.cidr[0]: …`.
+pub async fn put_tenant(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let json = json_body(&body)?;
+    known_keys(&json, "tenant", TENANT_FIELDS)?;
+    let tenant: Tenant = typed(json, "tenant")?;
+    state.engine.lock().set_tenant(&name, tenant)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn delete_tenant(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    state.engine.lock().delete_tenant(&name)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -59,6 +59,11 @@ const ANALYZER_METRICS: &[(&str, &str, &str)] = &[
         "sFlow datagrams forwarded",
     ),
     (
+        "tenant_forwarded_datagrams",
+        "tenantDatagramsForwarded",
+        "sFlow datagrams sent to tenant collectors",
+    ),
+    (
         "flow_definitions",
         "flowDefinitions",
         "flow definitions installed",

@@ -38,6 +38,8 @@ pub fn analyzer_json(state: &Shared) -> Value {
         "sFlowDecodeErrors": object.get("sFlowDatagramsDiscarded").cloned().unwrap_or(json!(0)),
         "sFlowDatagramsForwarded": get(&stats.forwarded),
         "sFlowForwardErrors": get(&stats.forward_errors),
+        "tenantDatagramsForwarded": get(&stats.tenant_forwarded),
+        "tenantForwardErrors": get(&stats.tenant_forward_errors),
         "sFlowReceiveBuffer": get(&stats.receive_buffer),
         "sFlowDatagramsReplayed": get(&stats.replayed),
         "replayFinished": stats.replay_done.load(std::sync::atomic::Ordering::Relaxed),

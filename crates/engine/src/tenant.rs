@@ -1066,4 +1066,48 @@ mod tests {
         assert!(engine.delete_tenant("b").is_err_and(|e| e.is_not_found()));
         assert_eq!(engine.tenant("a").map(|t| t.collector_port), Some(1001));
     }
+
+    proptest::proptest! {
+        /// Damaged datagrams (bytes flipped, cut short) never panic the tenant path, and whatever it sends
+        /// is a well-formed sFlow v5 datagram no larger than what came in.
+        #[test]
+        fn damaged_input_gives_only_well_formed_tenant_datagrams(
+            flips in proptest::collection::vec((0usize..2_000, proptest::num::u8::ANY), 0..8),
+            cut in 0usize..2_000,
+        ) {
+            let flows = [
+                flow(1, 2, 3, [10, 1, 1, 1], [10, 2, 2, 2]),
+                flow(2, 4, 2, [192, 168, 0, 1], [10, 9, 9, 9]),
+            ];
+            let mut bytes = datagram(AGENT, 1, &[
+                Item::Flow(&flows[0]),
+                Item::Counter { sequence: 1, ifindex: 2, name: Some("eth2") },
+                Item::Flow(&flows[1]),
+            ]);
+            let len = bytes.len().max(1);
+            for (at, value) in flips {
+                if let Some(byte) = bytes.get_mut(at % len) {
+                    *byte = value;
+                }
+            }
+            bytes.truncate(cut.max(1));
+            let mut engine = engine_with(&[
+                ("everything", tenant(1001, serde_json::json!({"cidr": ["0.0.0.0/0", "::/0"]}))),
+                ("port2", tenant(1002, serde_json::json!({"ifindex": ["10.0.0.1_2"], "ifname": ["10.0.0.1_eth2"]}))),
+                ("mac", tenant(1003, serde_json::json!({"mac": ["02000000000A"]}))),
+            ]);
+            let mut out = Vec::new();
+            let source = SocketAddr::from(([10, 0, 0, 1], 6343));
+            let _ = engine.ingest_sflow_for_tenants(NOW, source, &bytes, &mut out);
+            for sent in &out {
+                proptest::prop_assert!(sent.bytes.len() <= bytes.len());
+                let decoded = Datagram::decode(&sent.bytes);
+                proptest::prop_assert!(decoded.is_ok(), "{decoded:?}");
+                if let Ok(decoded) = decoded {
+                    proptest::prop_assert!(decoded.samples().all(|s| s.is_ok()));
+                    proptest::prop_assert!(decoded.num_samples() > 0);
+                }
+            }
+        }
+    }
 }

@@ -8,6 +8,7 @@ use crate::out::Out;
 use crate::values::{push_fixed, push_hex_lower, push_u32};
 
 pub(crate) fn record(o: &mut Out<'_>, record: &CounterRecord<'_>) {
+    o.grep.element_tag = record.tag();
     o.tag("counterBlock_tag", record.tag());
     match record {
         CounterRecord::GenericInterface(c) => generic(o, c),

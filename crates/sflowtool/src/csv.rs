@@ -11,6 +11,7 @@ use rtflow_sflow::{
 
 use crate::datagram::SampleCounts;
 use crate::values::{push_address, push_hex_lower, push_i32, push_u32, push_u64};
+use crate::vlan::VlanFilter;
 
 #[derive(Default)]
 struct FlowLine {
@@ -215,9 +216,11 @@ fn write_counters_line(b: &mut Vec<u8>, agent: &Address, c: &GenericInterfaceCou
     b.push(b'\n');
 }
 
+/// `vlans`: flow samples it rejects get no `FLOW` line (counter samples are not filtered).
 pub(crate) fn write_datagram(
     b: &mut Vec<u8>,
     datagram: &Datagram<'_>,
+    vlans: Option<&VlanFilter>,
 ) -> Result<SampleCounts, DecodeError> {
     let agent = datagram.header.agent;
     let mut counts = SampleCounts::default();
@@ -238,7 +241,9 @@ pub(crate) fn write_datagram(
                     }
                     line.record(&record);
                 }
-                line.write(b, &agent);
+                if vlans.is_none_or(|f| f.accepts_vlans(line.in_vlan, line.out_vlan)) {
+                    line.write(b, &agent);
+                }
             }
             Sample::Counter(s) => {
                 counts.counter_samples += 1;

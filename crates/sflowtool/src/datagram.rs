@@ -2,15 +2,17 @@
 //! framing and dispatch to the flow and counter record writers.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use rtflow_capture::Timestamp;
 use rtflow_sflow::{
     CounterSample, Datagram, DecodeError, DiscardSample, FlowSample, Interface, Sample, Tag,
 };
 
-use crate::out::{Out, Style};
+use crate::out::{GrepContext, Out, Style};
 use crate::time::write_utc_iso8601;
 use crate::values::{push_ipv4, push_ipv6, push_u32, push_u64};
+use crate::vlan::VlanFilter;
 use crate::{counter, csv, flow};
 
 /// Output format of [`Formatter`].
@@ -24,6 +26,9 @@ pub enum Format {
     JsonPretty,
     /// `-l`: one CSV line per flow sample (`FLOW,...`) and per counter sample (`CNTR,...`).
     Csv,
+    /// `-g`: the text lines, each prefixed with `timestamp agent subAgentId datagramSequenceNo
+    /// sourceClass:sourceIndex sampleTag elementTag` (sflowtool's "grep-friendly" form).
+    Grep,
 }
 
 /// Where a datagram came from, for the datagram-level fields.
@@ -66,14 +71,25 @@ impl SampleCounts {
 }
 
 /// Formats datagrams in one [`Format`].
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Formatter {
     format: Format,
+    vlans: Option<Arc<VlanFilter>>,
 }
 
 impl Formatter {
     pub fn new(format: Format) -> Self {
-        Formatter { format }
+        Formatter {
+            format,
+            vlans: None,
+        }
+    }
+
+    /// Drops the `FLOW` lines of flow samples the filter rejects ([`Format::Csv`] only: like
+    /// sflowtool, the other formats print every sample as it is decoded).
+    pub fn with_vlan_filter(mut self, filter: Arc<VlanFilter>) -> Self {
+        self.vlans = Some(filter);
+        self
     }
 
     pub fn format(&self) -> Format {
@@ -96,9 +112,12 @@ impl Formatter {
                 Format::Text => Style::Text,
                 Format::Json => Style::Json { pretty: false },
                 Format::JsonPretty => Style::Json { pretty: true },
-                Format::Csv => return csv::write_datagram(out, &datagram),
+                Format::Grep => Style::Grep,
+                Format::Csv => {
+                    return csv::write_datagram(out, &datagram, self.vlans.as_deref());
+                }
             };
-            write_full(out, style, info, bytes.len(), &datagram)
+            write_full(&mut Out::new(out, style), info, bytes.len(), &datagram)
         });
         if result.is_err() {
             out.truncate(start);
@@ -107,43 +126,53 @@ impl Formatter {
     }
 }
 
-fn write_full(
-    buf: &mut Vec<u8>,
-    style: Style,
+/// Writes a whole datagram through `o` (any style but CSV).
+pub(crate) fn write_full(
+    o: &mut Out<'_>,
     info: &DatagramInfo,
     size: usize,
     datagram: &Datagram<'_>,
 ) -> Result<SampleCounts, DecodeError> {
-    let mut o = Out::new(buf, style);
+    // The `-g` time: capture time for file input, receive time for live input.
+    let time = info.pcap_timestamp.or(info.received).unwrap_or_default();
+    o.grep = GrepContext {
+        timestamp_secs: time.secs,
+        ..GrepContext::default()
+    };
     if o.is_json() {
         o.begin_object(None);
     } else {
         o.text_line(|b| b.extend_from_slice(b"startDatagram ================================="));
     }
-    datagram_fields(&mut o, info, size, datagram);
+    datagram_fields(o, info, size, datagram);
     let mut counts = SampleCounts::default();
     o.begin_array("samples");
-    for sample in datagram.samples() {
+    for (index, sample) in (1..).zip(datagram.samples()) {
         let sample = sample?;
+        o.sample = index;
+        o.grep.source_class = 0;
+        o.grep.source_index = 0;
+        o.grep.sample_tag = sample.tag();
+        o.grep.element_tag = Tag::default();
         o.begin_object(None);
         o.text_line(|b| b.extend_from_slice(b"startSample ----------------------"));
         o.tag("sampleType_tag", sample.tag());
         match &sample {
             Sample::Flow(s) => {
                 counts.flow_samples += 1;
-                counts.sampled_headers += flow_sample(&mut o, s)?;
+                counts.sampled_headers += flow_sample(o, s)?;
             }
             Sample::Counter(s) => {
                 counts.counter_samples += 1;
-                counter_sample(&mut o, s)?;
+                counter_sample(o, s)?;
             }
             Sample::Discard(s) => {
                 counts.discard_samples += 1;
-                discard_sample(&mut o, s)?;
+                discard_sample(o, s)?;
             }
             Sample::Unknown(opaque) => {
                 counts.other_samples += 1;
-                skipping(&mut o, "sample", opaque.tag, opaque.data.len());
+                skipping(o, "sample", opaque.tag, opaque.data.len());
             }
         }
         o.end_object();
@@ -153,7 +182,7 @@ fn write_full(
     if o.is_json() {
         o.end_object();
         o.buf.push(b'\n');
-        if style == (Style::Json { pretty: true }) {
+        if o.is_pretty_json() {
             o.buf.push(b'\n');
         }
     } else {
@@ -179,7 +208,12 @@ fn datagram_fields(o: &mut Out<'_>, info: &DatagramInfo, size: usize, datagram: 
     }
     let header = &datagram.header;
     o.u32("datagramVersion", rtflow_sflow::SFLOW_VERSION_5);
+    // sflowtool reads the agent address, then prints the sub-agent id, then reads the sequence
+    // number before printing the agent: the `-g` context follows that order.
+    o.grep.agent = header.agent;
+    o.grep.sub_agent = header.sub_agent_id;
     o.u32("agentSubId", header.sub_agent_id);
+    o.grep.sequence = header.sequence_number;
     o.address("agent", &header.agent);
     o.u32("packetSequenceNo", header.sequence_number);
     o.u32("sysUpTime", header.uptime_ms);
@@ -216,6 +250,13 @@ fn in_out_port(o: &mut Out<'_>, name: &str, iface: Interface) {
     });
 }
 
+/// sflowtool reads the data source before it prints the sequence number: from there on the
+/// `-g` context names it.
+fn enter_source(o: &mut Out<'_>, class: u32, index: u32) {
+    o.grep.source_class = class;
+    o.grep.source_index = index;
+}
+
 fn source_id(o: &mut Out<'_>, class: u32, index: u32) {
     o.with("sourceId", |b| {
         push_u32(b, class);
@@ -228,6 +269,7 @@ fn source_id(o: &mut Out<'_>, class: u32, index: u32) {
 fn flow_sample(o: &mut Out<'_>, s: &FlowSample<'_>) -> Result<u64, DecodeError> {
     let info = &s.info;
     o.text("sampleType", "FLOWSAMPLE");
+    enter_source(o, info.source_id.class, info.source_id.index);
     o.u32("sampleSequenceNo", info.sequence_number);
     source_id(o, info.source_id.class, info.source_id.index);
     o.u32("meanSkipCount", info.sampling_rate);
@@ -253,6 +295,7 @@ fn flow_sample(o: &mut Out<'_>, s: &FlowSample<'_>) -> Result<u64, DecodeError> 
 fn counter_sample(o: &mut Out<'_>, s: &CounterSample<'_>) -> Result<(), DecodeError> {
     let info = &s.info;
     o.text("sampleType", "COUNTERSSAMPLE");
+    enter_source(o, info.source_id.class, info.source_id.index);
     o.u32("sampleSequenceNo", info.sequence_number);
     source_id(o, info.source_id.class, info.source_id.index);
     o.begin_array("elements");
@@ -269,6 +312,7 @@ fn counter_sample(o: &mut Out<'_>, s: &CounterSample<'_>) -> Result<(), DecodeEr
 fn discard_sample(o: &mut Out<'_>, s: &DiscardSample<'_>) -> Result<(), DecodeError> {
     let info = &s.info;
     o.text("sampleType", "DISCARD");
+    enter_source(o, info.source_id.class, info.source_id.index);
     o.u32("sampleSequenceNo", info.sequence_number);
     source_id(o, info.source_id.class, info.source_id.index);
     o.u32("dropEvents", info.drops);

@@ -12,6 +12,7 @@ use crate::out::Out;
 use crate::values::{push_hex_lower, push_u32};
 
 pub(crate) fn record(o: &mut Out<'_>, record: &FlowRecord<'_>) {
+    o.grep.element_tag = record.tag();
     o.tag("flowBlock_tag", record.tag());
     match record {
         FlowRecord::SampledHeader(h) => sampled_header(o, h),

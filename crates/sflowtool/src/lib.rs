@@ -5,8 +5,13 @@
 //!   ([`Format::JsonPretty`], `-J`) or as CSV `FLOW`/`CNTR` lines ([`Format::Csv`], `-l`). Field
 //!   names and their order follow sflowtool's `src/sflowtool.c`; all JSON values are strings,
 //!   and unlike sflowtool the JSON is valid whatever bytes agent strings hold.
+//! * [`Format::Grep`] is sflowtool's `-g`: the text lines, each prefixed with the datagram and
+//!   sample identity; [`FieldLines`] is `-L`: CSV lines of chosen fields, one per sample.
 //! * [`SampledHeaderPcap`] writes each sampled header record as one Ethernet frame of a libpcap
-//!   stream (sflowtool `-t`).
+//!   stream: of flow samples (sflowtool `-t`) or of discard samples (`-T`).
+//!   [`DatagramPcap`] writes the sFlow datagrams themselves as UDP frames (`-M`).
+//! * [`VlanFilter`] is `-V`/`-v`: it drops flow and discard samples of other VLANs from the
+//!   per-sample outputs (`-l`, `-L`, `-t`, `-T`).
 //!
 //! Output goes into a caller-owned `Vec<u8>` that is reused from datagram to datagram: nothing is
 //! allocated per field. A datagram that fails to decode leaves the buffer as it was and returns
@@ -14,16 +19,22 @@
 
 mod counter;
 mod csv;
+mod custom;
 mod datagram;
+mod datagram_pcap;
 mod flow;
 mod header;
 mod out;
 mod pcap;
 mod time;
 mod values;
+mod vlan;
 
+pub use custom::{FieldLines, FieldListError};
 pub use datagram::{DatagramInfo, Format, Formatter, SampleCounts};
-pub use pcap::{PcapWritten, SampledHeaderPcap};
+pub use datagram_pcap::DatagramPcap;
+pub use pcap::{HeaderSource, PcapWritten, SampledHeaderPcap};
 pub use rtflow_capture::Timestamp;
 pub use time::write_utc_iso8601;
 pub use values::write_json_string;
+pub use vlan::{MAX_VLAN, VlanFilter, VlanListError};

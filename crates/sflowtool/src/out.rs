@@ -2,9 +2,11 @@
 //! helpers (`json_start`/`json_end`), writing straight into the output buffer.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::ops::Range;
 
 use rtflow_sflow::{Address, MacAddr, Tag};
 
+use crate::time::write_utc_iso8601;
 use crate::values::{
     c_string, push_address, push_hex_lower, push_ipv4, push_ipv6, push_u32, push_u64,
     write_json_string,
@@ -13,7 +15,59 @@ use crate::values::{
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Style {
     Text,
-    Json { pretty: bool },
+    Json {
+        pretty: bool,
+    },
+    /// `-g`: text lines, each prefixed with the [`GrepContext`] at the time it is written.
+    Grep,
+    /// `-L`: `key value` lines without markers, each field also recorded as a [`FieldSpan`].
+    Fields,
+}
+
+/// sflowtool's `-g` line prefix: what is known about the datagram and sample when a line is
+/// written (fields not reached yet are zero / `-`, as in sflowtool).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct GrepContext {
+    pub(crate) timestamp_secs: u64,
+    pub(crate) agent: Address,
+    pub(crate) sub_agent: u32,
+    pub(crate) sequence: u32,
+    pub(crate) source_class: u32,
+    pub(crate) source_index: u32,
+    pub(crate) sample_tag: Tag,
+    pub(crate) element_tag: Tag,
+}
+
+impl GrepContext {
+    fn write(&self, b: &mut Vec<u8>) {
+        write_utc_iso8601(b, self.timestamp_secs);
+        b.push(b' ');
+        push_address(b, &self.agent);
+        for v in [self.sub_agent, self.sequence] {
+            b.push(b' ');
+            push_u32(b, v);
+        }
+        b.push(b' ');
+        push_u32(b, self.source_class);
+        b.push(b':');
+        push_u32(b, self.source_index);
+        for tag in [self.sample_tag, self.element_tag] {
+            b.push(b' ');
+            push_u32(b, tag.enterprise);
+            b.push(b':');
+            push_u32(b, tag.format);
+        }
+        b.push(b' ');
+    }
+}
+
+/// Where one field landed in the buffer ([`Style::Fields`]): its full name (prefixes included),
+/// its value, and the sample it belongs to (0 = the datagram header, n = the n-th sample).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct FieldSpan {
+    pub(crate) key: Range<usize>,
+    pub(crate) value: Range<usize>,
+    pub(crate) sample: u32,
 }
 
 /// Writes `key value` lines (text) or `"key":"value"` members (JSON) into `buf`.
@@ -27,6 +81,13 @@ pub(crate) struct Out<'b> {
     pub(crate) prefix: &'static str,
     /// A second prefix level (tunnel records inside discard samples).
     pub(crate) prefix2: &'static str,
+    /// The `-g` line prefix, kept up to date by the writers whatever the style.
+    pub(crate) grep: GrepContext,
+    /// [`Style::Fields`]: the fields written so far, and the sample they belong to.
+    pub(crate) spans: Vec<FieldSpan>,
+    pub(crate) sample: u32,
+    /// [`Style::Fields`]: where the key of the field being written is.
+    key: Range<usize>,
 }
 
 impl<'b> Out<'b> {
@@ -38,11 +99,19 @@ impl<'b> Out<'b> {
             depth: 0,
             prefix: "",
             prefix2: "",
+            grep: GrepContext::default(),
+            spans: Vec::new(),
+            sample: 0,
+            key: 0..0,
         }
     }
 
     pub(crate) fn is_json(&self) -> bool {
         matches!(self.style, Style::Json { .. })
+    }
+
+    pub(crate) fn is_pretty_json(&self) -> bool {
+        self.style == (Style::Json { pretty: true })
     }
 
     fn indent(&mut self) {
@@ -60,6 +129,17 @@ impl<'b> Out<'b> {
         match self.style {
             Style::Text => {
                 self.push_key(name);
+                self.buf.push(b' ');
+            }
+            Style::Grep => {
+                self.grep.write(self.buf);
+                self.push_key(name);
+                self.buf.push(b' ');
+            }
+            Style::Fields => {
+                let start = self.buf.len();
+                self.push_key(name);
+                self.key = start..self.buf.len();
                 self.buf.push(b' ');
             }
             Style::Json { pretty } => {
@@ -94,7 +174,15 @@ impl<'b> Out<'b> {
     #[inline(always)]
     fn close(&mut self) {
         match self.style {
-            Style::Text => self.buf.push(b'\n'),
+            Style::Text | Style::Grep => self.buf.push(b'\n'),
+            Style::Fields => {
+                self.spans.push(FieldSpan {
+                    key: self.key.clone(),
+                    value: self.key.end + 1..self.buf.len(),
+                    sample: self.sample,
+                });
+                self.buf.push(b'\n');
+            }
             Style::Json { .. } => self.buf.push(b'"'),
         }
     }
@@ -193,10 +281,13 @@ impl<'b> Out<'b> {
 
     /// A text-only line outside the key/value scheme (markers, `skipping ...` notes).
     pub(crate) fn text_line(&mut self, line: impl FnOnce(&mut Vec<u8>)) {
-        if self.style == Style::Text {
-            line(self.buf);
-            self.buf.push(b'\n');
+        match self.style {
+            Style::Text => {}
+            Style::Grep => self.grep.write(self.buf),
+            Style::Json { .. } | Style::Fields => return,
         }
+        line(self.buf);
+        self.buf.push(b'\n');
     }
 
     /// JSON: opens an object (`name` for a member, `None` for an array element).

@@ -1,13 +1,26 @@
-//! `-t`: a libpcap stream of the sampled packet headers, one Ethernet frame per sampled header
-//! record (sflowtool writes one per flow sample, from whatever header state was left, which is
+//! `-t` / `-T`: a libpcap stream of the sampled packet headers of flow samples (`-t`) or of the
+//! dropped packets' headers in discard samples (`-T`), one Ethernet frame per sampled header
+//! record (sflowtool writes one per sample, from whatever header state was left, which is
 //! wrong when other records follow the header).
 
 use std::io::{self, Write};
+use std::sync::Arc;
 
 use rtflow_capture::{LinkType, PcapWriter, Timestamp};
 use rtflow_sflow::{Datagram, DecodeError, FlowRecord, Sample, SampledHeader};
 
 use crate::SampleCounts;
+use crate::vlan::VlanFilter;
+
+/// Which samples' sampled header records go into the stream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HeaderSource {
+    /// Flow samples (0:1, 0:3): sflowtool `-t`.
+    #[default]
+    FlowSamples,
+    /// Discard samples (0:5), the headers of dropped packets: sflowtool `-T`.
+    DiscardSamples,
+}
 
 const ETHERTYPE_IPV4: [u8; 2] = [0x08, 0x00];
 const ETHERTYPE_IPV6: [u8; 2] = [0x86, 0xdd];
@@ -28,15 +41,30 @@ pub struct PcapWritten {
 pub struct SampledHeaderPcap<W: Write> {
     writer: PcapWriter<W>,
     frame: Vec<u8>,
+    source: HeaderSource,
+    vlans: Option<Arc<VlanFilter>>,
 }
 
 impl<W: Write> SampledHeaderPcap<W> {
-    /// Writes the pcap file header.
+    /// Writes the pcap file header; the stream carries the headers of flow samples (`-t`).
     pub fn new(out: W) -> io::Result<Self> {
+        Self::for_source(out, HeaderSource::FlowSamples)
+    }
+
+    /// Writes the pcap file header; the stream carries the headers of `source`.
+    pub fn for_source(out: W, source: HeaderSource) -> io::Result<Self> {
         Ok(SampledHeaderPcap {
             writer: PcapWriter::new(out, LinkType::ETHERNET, SNAPLEN)?,
             frame: Vec::with_capacity(256),
+            source,
+            vlans: None,
         })
+    }
+
+    /// Leaves out the samples the filter rejects.
+    pub fn with_vlan_filter(mut self, filter: Arc<VlanFilter>) -> Self {
+        self.vlans = Some(filter);
+        self
     }
 
     /// Writes up to `limit` packets for the sampled header records of `datagram`, all stamped
@@ -54,7 +82,8 @@ impl<W: Write> SampledHeaderPcap<W> {
             Err(err) => return Ok(Err(err)),
         };
         let mut packets = 0;
-        for header in sampled_headers(datagram) {
+        let vlans = self.vlans.clone();
+        for header in sampled_headers(datagram, self.source, vlans.as_deref()) {
             if packets >= limit {
                 break;
             }
@@ -123,15 +152,23 @@ fn validate_and_count(datagram: &Datagram<'_>) -> Result<SampleCounts, DecodeErr
     Ok(counts)
 }
 
-/// The sampled header records of the flow samples (not of discard samples: `-T` territory).
-fn sampled_headers<'a>(
+/// The sampled header records of the samples of `source` that pass the filter (the datagram has
+/// been validated, so decode errors cannot occur here; a sample that had one would be skipped).
+fn sampled_headers<'a, 'f>(
     datagram: &Datagram<'a>,
-) -> impl Iterator<Item = SampledHeader<'a>> + use<'a> {
+    source: HeaderSource,
+    vlans: Option<&'f VlanFilter>,
+) -> impl Iterator<Item = SampledHeader<'a>> + use<'a, 'f> {
     datagram
         .samples()
-        .filter_map(|s| match s {
-            Ok(Sample::Flow(flow)) => Some(flow.records()),
-            _ => None,
+        .filter_map(move |s| {
+            let records = match (source, s) {
+                (HeaderSource::FlowSamples, Ok(Sample::Flow(flow))) => flow.records(),
+                (HeaderSource::DiscardSamples, Ok(Sample::Discard(discard))) => discard.records(),
+                _ => return None,
+            };
+            let keep = vlans.is_none_or(|f| f.accepts(records.clone()).unwrap_or(false));
+            keep.then_some(records)
         })
         .flatten()
         .filter_map(|r| match r {

@@ -11,7 +11,7 @@ use rtflow_sflowtool::DatagramInfo;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::DecodeArgs;
-use super::output::{Decoder, Progress};
+use super::output::{Decoder, Input, Progress};
 
 /// Requested kernel receive buffer, so bursts survive while stdout catches up.
 const RECEIVE_BUFFER: usize = 8 << 20;
@@ -37,15 +37,25 @@ pub(super) fn listen(
         index += 1;
         let now = Timestamp::now();
         let source = unmap(peer.ip());
-        let info = DatagramInfo {
-            source: Some(source),
-            received: Some(now),
-            pcap_timestamp: None,
+        // The socket listens on the unspecified address: -M frames name it in the peer's family.
+        let to = match source {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
         };
-        let payload = buf.get(..len).unwrap_or_default();
+        let input = Input {
+            payload: buf.get(..len).unwrap_or_default(),
+            info: DatagramInfo {
+                source: Some(source),
+                received: Some(now),
+                pcap_timestamp: None,
+            },
+            timestamp: now,
+            src: SocketAddr::new(source, peer.port()),
+            dst: SocketAddr::new(to, local.port()),
+        };
         let origin = format_args!("datagram #{index} from {peer}");
         let progress = decoder
-            .handle(payload, &info, now, origin)
+            .handle(&input, origin)
             .and_then(|progress| decoder.flush().map(|()| progress));
         match progress {
             Ok(Progress::Continue) => {}

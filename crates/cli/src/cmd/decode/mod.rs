@@ -1,22 +1,31 @@
 //! `rtflow decode`: sflowtool-compatible decoding of sFlow v5 from UDP or a pcap/pcapng file into
-//! text, JSON (`-j`/`-J`), CSV (`-l`) or a pcap stream of the sampled headers (`-t`).
+//! text, JSON (`-j`/`-J`), CSV (`-l`, `-L`), grep-friendly lines (`-g`) or a pcap stream of the
+//! sampled headers (`-t`), of the dropped packets' headers (`-T`) or of the datagrams (`-M`);
+//! with forwarding of the raw datagrams (`-f`), VLAN filters (`-V`/`-v`) and file playback
+//! pacing (`-P`).
 //!
 //! Datagrams that fail to decode are reported on stderr (with the byte offset of the fault),
 //! counted and skipped; decoding goes on. The exit code is non-zero only when the input cannot be
 //! opened or read (or the output cannot be written, except a closed pipe, which ends quietly).
 
+mod forward;
 mod live;
 mod output;
+mod pace;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use anyhow::Context;
-use rtflow_sflowtool::{DatagramInfo, Format};
+use anyhow::{Context, bail};
+use rtflow_sflowtool::{DatagramInfo, FieldLines, Format, HeaderSource, VlanFilter};
 
-use output::{Decoder, Mode, Progress};
+use forward::Forwarder;
+use output::{Decoder, Input, Mode, Options, Progress};
+use pace::Pacer;
 
 #[derive(clap::Args, Debug)]
 pub struct DecodeArgs {
@@ -40,15 +49,61 @@ pub struct DecodeArgs {
     #[arg(short = 'l', group = "format")]
     pub csv: bool,
 
+    /// CSV line per sample of only these fields, in this order (text output names, e.g.
+    /// srcIP,dstIP,TCPDstPort); absent fields stay empty, samples without any give no line.
+    #[arg(short = 'L', long = "fields", value_name = "FIELDS", group = "format",
+          value_parser = parse_field_list)]
+    pub fields: Option<FieldLines>,
+
+    /// Grep-friendly text: every line prefixed with `time agent subAgentId datagramSequenceNo
+    /// sourceClass:sourceIndex sampleTag elementTag`.
+    #[arg(short = 'g', long = "grep", group = "format")]
+    pub grep: bool,
+
     /// A libpcap stream (Ethernet) of the sampled packet headers, for tcpdump/tshark.
     #[arg(short = 't', group = "format")]
     pub pcap: bool,
+
+    /// A libpcap stream (Ethernet) of the dropped packets' headers in discard samples.
+    #[arg(short = 'T', group = "format")]
+    pub discard_pcap: bool,
+
+    /// A libpcap stream of the sFlow datagrams themselves, unchanged, as Ethernet/IP/UDP frames.
+    #[arg(short = 'M', group = "format")]
+    pub datagram_pcap: bool,
+
+    /// Forward every received datagram unchanged to HOST/PORT over UDP (repeatable). Without an
+    /// output option nothing is printed (as in sflowtool); with one, decoding goes on too.
+    #[arg(short = 'f', long = "forward", value_name = "HOST/PORT", value_parser = forward::parse_target)]
+    pub forward: Vec<SocketAddr>,
+
+    /// Keep only flow/discard samples whose input or output VLAN is in VLANS (e.g. 0-20,4091;
+    /// untagged samples are VLAN 0). Applies to -l, -L, -t and -T, as in sflowtool.
+    #[arg(short = 'V', long = "include-vlans", value_name = "VLANS", value_parser = parse_vlan_list)]
+    pub include_vlans: Vec<String>,
+
+    /// Drop flow/discard samples whose input and output VLANs are both in VLANS.
+    /// Applies to -l, -L, -t and -T, as in sflowtool.
+    #[arg(short = 'v', long = "exclude-vlans", value_name = "VLANS", value_parser = parse_vlan_list)]
+    pub exclude_vlans: Vec<String>,
+
+    /// Playback speed with -r: 1 = the recorded pace, 0.1 = ten times slower, 10 = ten times
+    /// faster, 100 or more = as fast as possible (the default without -P).
+    #[arg(short = 'P', long = "playback", value_name = "SPEED", requires = "read",
+          value_parser = pace::parse_speed)]
+    pub playback: Option<f64>,
+
+    /// Keep going on errors (accepted for sflowtool compatibility; rtflow always does: bad
+    /// datagrams are reported and skipped).
+    #[arg(short = 'k', long = "keep-going")]
+    pub keep_going: bool,
 
     /// Write the output to FILE instead of stdout.
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
 
-    /// Stop after COUNT packets with -t (like tcpdump), after COUNT datagrams otherwise.
+    /// Stop after COUNT packets with -t/-T/-M (like tcpdump), after COUNT datagrams otherwise.
+    /// (sflowtool's -c HOST NetFlow export is not supported.)
     #[arg(short = 'c', long = "count", value_name = "COUNT")]
     pub count: Option<u64>,
 
@@ -65,19 +120,59 @@ pub struct DecodeArgs {
     pub quiet: bool,
 }
 
+fn parse_field_list(text: &str) -> Result<FieldLines, String> {
+    FieldLines::new(text).map_err(|err| err.to_string())
+}
+
+fn parse_vlan_list(text: &str) -> Result<String, String> {
+    VlanFilter::new(&[text.to_string()], &[])
+        .map(|_| text.to_string())
+        .map_err(|err| err.to_string())
+}
+
 impl DecodeArgs {
     fn mode(&self) -> Mode {
-        if self.pcap {
-            Mode::Pcap
+        if let Some(fields) = &self.fields {
+            Mode::Fields(fields.clone())
+        } else if self.pcap {
+            Mode::HeaderPcap(HeaderSource::FlowSamples)
+        } else if self.discard_pcap {
+            Mode::HeaderPcap(HeaderSource::DiscardSamples)
+        } else if self.datagram_pcap {
+            Mode::DatagramPcap
         } else if self.json {
             Mode::Formatted(Format::Json)
         } else if self.json_pretty {
             Mode::Formatted(Format::JsonPretty)
         } else if self.csv {
             Mode::Formatted(Format::Csv)
+        } else if self.grep {
+            Mode::Formatted(Format::Grep)
+        } else if !self.forward.is_empty() {
+            Mode::ForwardOnly
         } else {
             Mode::Formatted(Format::Text)
         }
+    }
+
+    /// The `-V`/`-v` filter, if any; an error if the output mode does not filter samples.
+    fn vlan_filter(&self, mode: &Mode) -> anyhow::Result<Option<Arc<VlanFilter>>> {
+        if self.include_vlans.is_empty() && self.exclude_vlans.is_empty() {
+            return Ok(None);
+        }
+        let filters = matches!(
+            mode,
+            Mode::Formatted(Format::Csv) | Mode::Fields(_) | Mode::HeaderPcap(_)
+        );
+        if !filters {
+            bail!(
+                "-V/-v filter the per-sample outputs -l, -L, -t and -T (as in sflowtool); \
+                 text, JSON, -g and -M print whole datagrams"
+            );
+        }
+        let filter =
+            VlanFilter::new(&self.include_vlans, &self.exclude_vlans).context("-V/-v VLAN list")?;
+        Ok(Some(Arc::new(filter)))
     }
 }
 
@@ -89,13 +184,23 @@ pub fn run(args: DecodeArgs) -> anyhow::Result<ExitCode> {
         None => Box::new(io::stdout().lock()),
     };
     let out = BufWriter::with_capacity(1 << 16, out);
-    let decoder = match Decoder::new(args.mode(), out, args.count, args.quiet) {
+    let mode = args.mode();
+    let options = Options {
+        count: args.count,
+        quiet: args.quiet,
+        vlans: args.vlan_filter(&mode)?,
+        forward: match args.forward.is_empty() {
+            true => None,
+            false => Some(Forwarder::new(&args.forward)?),
+        },
+    };
+    let decoder = match Decoder::new(mode, out, options) {
         Ok(decoder) => decoder,
         Err(err) if err.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
         Err(err) => return Err(err).context("writing the pcap header"),
     };
     match &args.read {
-        Some(path) => read_file(path, decoder, args.quiet),
+        Some(path) => read_file(path, decoder, args.quiet, args.playback.map(Pacer::new)),
         None => live::listen(&args, decoder),
     }
 }
@@ -104,6 +209,7 @@ fn read_file(
     path: &std::path::Path,
     mut decoder: Decoder<impl Write>,
     quiet: bool,
+    mut pacer: Option<Pacer>,
 ) -> anyhow::Result<ExitCode> {
     let mut reader =
         rtflow_capture::open(path).with_context(|| format!("opening {}", path.display()))?;
@@ -123,13 +229,22 @@ fn read_file(
             }
         };
         index += 1;
-        let info = DatagramInfo {
-            source: None,
-            received: None,
-            pcap_timestamp: Some(datagram.timestamp),
+        if let Some(pacer) = &mut pacer {
+            pacer.wait(datagram.timestamp);
+        }
+        let input = Input {
+            payload: datagram.payload,
+            info: DatagramInfo {
+                source: None,
+                received: None,
+                pcap_timestamp: Some(datagram.timestamp),
+            },
+            timestamp: datagram.timestamp,
+            src: datagram.src,
+            dst: datagram.dst,
         };
         let origin = format_args!("{name} datagram #{index} ({})", datagram.src);
-        match decoder.handle(datagram.payload, &info, datagram.timestamp, origin) {
+        match decoder.handle(&input, origin) {
             Ok(Progress::Continue) => {}
             Ok(Progress::Done) => break,
             Err(err) if err.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),

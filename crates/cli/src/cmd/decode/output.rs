@@ -1,16 +1,31 @@
-//! Turns datagrams into output (formatted text/JSON/CSV or a pcap stream) and keeps the counts.
+//! Turns datagrams into output (formatted text/JSON/CSV, `-L` lines, or a pcap stream) and keeps
+//! the counts. Forwarding (`-f`) happens here too, before decoding.
 
 use std::fmt;
 use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use rtflow_capture::{SkipCounts, Timestamp};
 use rtflow_sflow::{Datagram, DecodeError};
-use rtflow_sflowtool::{DatagramInfo, Format, Formatter, SampleCounts, SampledHeaderPcap};
+use rtflow_sflowtool::{
+    DatagramInfo, DatagramPcap, FieldLines, Format, Formatter, HeaderSource, SampleCounts,
+    SampledHeaderPcap, VlanFilter,
+};
 
-#[derive(Clone, Copy, Debug)]
+use super::forward::Forwarder;
+
+#[derive(Clone, Debug)]
 pub(super) enum Mode {
     Formatted(Format),
-    Pcap,
+    /// `-L`: the field list.
+    Fields(FieldLines),
+    /// `-t` / `-T`.
+    HeaderPcap(HeaderSource),
+    /// `-M`.
+    DatagramPcap,
+    /// `-f` without an output option: forward only, print nothing (as sflowtool does).
+    ForwardOnly,
 }
 
 pub(super) enum Progress {
@@ -19,17 +34,49 @@ pub(super) enum Progress {
     Done,
 }
 
+/// One received datagram and where it came from.
+pub(super) struct Input<'a> {
+    pub(super) payload: &'a [u8],
+    pub(super) info: DatagramInfo,
+    pub(super) timestamp: Timestamp,
+    /// UDP source and destination (for `-M` frames).
+    pub(super) src: SocketAddr,
+    pub(super) dst: SocketAddr,
+}
+
 /// Formatted output collects in `buf` across datagrams and goes to `out` in large writes once
 /// it holds this much (or at [`Decoder::flush`], which live input calls per datagram).
 const WRITE_BATCH_BYTES: usize = 1 << 18;
 
 enum Sink<W: Write> {
-    Formatted {
-        formatter: Formatter,
+    Text {
+        writer: TextWriter,
         out: W,
         buf: Vec<u8>,
     },
-    Pcap(SampledHeaderPcap<W>),
+    HeaderPcap(SampledHeaderPcap<W>),
+    DatagramPcap(DatagramPcap<W>),
+    Nothing(W),
+}
+
+/// The line-oriented writers.
+enum TextWriter {
+    Formatter(Formatter),
+    Fields(Box<FieldLines>),
+}
+
+impl TextWriter {
+    fn write(
+        &mut self,
+        info: &DatagramInfo,
+        payload: &[u8],
+        buf: &mut Vec<u8>,
+    ) -> Result<SampleCounts, DecodeError> {
+        match self {
+            TextWriter::Formatter(formatter) => formatter.write_datagram(info, payload, buf),
+            TextWriter::Fields(fields) => fields.write_datagram(info, payload, buf),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -42,48 +89,78 @@ struct Counts {
     packets_written: u64,
 }
 
+/// Options that shape the output besides the mode.
+pub(super) struct Options {
+    pub(super) count: Option<u64>,
+    pub(super) quiet: bool,
+    pub(super) vlans: Option<Arc<VlanFilter>>,
+    pub(super) forward: Option<Forwarder>,
+}
+
 pub(super) struct Decoder<W: Write> {
     sink: Sink<W>,
     limit: u64,
     quiet: bool,
+    forward: Option<Forwarder>,
     counts: Counts,
 }
 
 impl<W: Write> Decoder<W> {
-    pub(super) fn new(mode: Mode, out: W, count: Option<u64>, quiet: bool) -> io::Result<Self> {
+    pub(super) fn new(mode: Mode, out: W, options: Options) -> io::Result<Self> {
+        let text = |writer, out| Sink::Text {
+            writer,
+            out,
+            buf: Vec::with_capacity(WRITE_BATCH_BYTES + (1 << 16)),
+        };
         let sink = match mode {
-            Mode::Formatted(format) => Sink::Formatted {
-                formatter: Formatter::new(format),
-                out,
-                buf: Vec::with_capacity(WRITE_BATCH_BYTES + (1 << 16)),
-            },
-            Mode::Pcap => Sink::Pcap(SampledHeaderPcap::new(out)?),
+            Mode::Formatted(format) => {
+                let mut formatter = Formatter::new(format);
+                if let Some(vlans) = &options.vlans {
+                    formatter = formatter.with_vlan_filter(vlans.clone());
+                }
+                text(TextWriter::Formatter(formatter), out)
+            }
+            Mode::Fields(mut fields) => {
+                if let Some(vlans) = &options.vlans {
+                    fields = fields.with_vlan_filter(vlans.clone());
+                }
+                text(TextWriter::Fields(Box::new(fields)), out)
+            }
+            Mode::HeaderPcap(source) => {
+                let mut pcap = SampledHeaderPcap::for_source(out, source)?;
+                if let Some(vlans) = &options.vlans {
+                    pcap = pcap.with_vlan_filter(vlans.clone());
+                }
+                Sink::HeaderPcap(pcap)
+            }
+            Mode::DatagramPcap => Sink::DatagramPcap(DatagramPcap::new(out)?),
+            Mode::ForwardOnly => Sink::Nothing(out),
         };
         Ok(Decoder {
             sink,
-            limit: count.unwrap_or(u64::MAX),
-            quiet,
+            limit: options.count.unwrap_or(u64::MAX),
+            quiet: options.quiet,
+            forward: options.forward,
             counts: Counts::default(),
         })
     }
 
-    /// Decodes and outputs one datagram; a decode failure is reported and counted, not returned.
+    /// Forwards, decodes and outputs one datagram; a decode failure is reported and counted, not
+    /// returned.
     pub(super) fn handle(
         &mut self,
-        payload: &[u8],
-        info: &DatagramInfo,
-        timestamp: Timestamp,
+        input: &Input<'_>,
         origin: fmt::Arguments<'_>,
     ) -> io::Result<Progress> {
         self.counts.datagrams += 1;
+        if let Some(forward) = &self.forward {
+            forward.send(input.payload, self.quiet);
+        }
+        let left = self.limit - self.counts.packets_written;
         let result = match &mut self.sink {
-            Sink::Formatted {
-                formatter,
-                out,
-                buf,
-            } => {
-                // On a decode error `write_datagram` leaves `buf` as it was.
-                let result = formatter.write_datagram(info, payload, buf);
+            Sink::Text { writer, out, buf } => {
+                // On a decode error the writers leave `buf` as it was.
+                let result = writer.write(&input.info, input.payload, buf);
                 if result.is_ok() {
                     self.counts.packets_written += 1;
                 }
@@ -93,10 +170,9 @@ impl<W: Write> Decoder<W> {
                 }
                 result
             }
-            Sink::Pcap(pcap) => match Datagram::decode(payload) {
+            Sink::HeaderPcap(pcap) => match Datagram::decode(input.payload) {
                 Ok(datagram) => {
-                    let left = self.limit - self.counts.packets_written;
-                    pcap.write_datagram(&datagram, timestamp, left)?
+                    pcap.write_datagram(&datagram, input.timestamp, left)?
                         .map(|written| {
                             self.counts.packets_written += written.packets;
                             written.samples
@@ -104,6 +180,25 @@ impl<W: Write> Decoder<W> {
                 }
                 Err(err) => Err(err),
             },
+            Sink::DatagramPcap(pcap) => {
+                // Every datagram goes into the stream unchanged, sFlow or not; decoding only
+                // counts (and reports) what it held.
+                if let Err(err) =
+                    pcap.write_datagram(input.src, input.dst, input.payload, input.timestamp)?
+                {
+                    self.report(
+                        origin,
+                        format_args!("not written to the pcap stream: {err}"),
+                    );
+                } else {
+                    self.counts.packets_written += 1;
+                }
+                sample_counts(input.payload)
+            }
+            Sink::Nothing(_) => {
+                self.counts.packets_written += 1;
+                sample_counts(input.payload)
+            }
         };
         match result {
             Ok(samples) => {
@@ -116,12 +211,7 @@ impl<W: Write> Decoder<W> {
                 } else {
                     self.counts.malformed += 1;
                 }
-                if !self.quiet {
-                    let _ = writeln!(
-                        io::stderr().lock(),
-                        "rtflow decode: {origin}: skipped: {err}"
-                    );
-                }
+                self.report(origin, format_args!("skipped: {err}"));
             }
         }
         Ok(if self.counts.packets_written >= self.limit {
@@ -131,14 +221,22 @@ impl<W: Write> Decoder<W> {
         })
     }
 
+    fn report(&self, origin: fmt::Arguments<'_>, what: fmt::Arguments<'_>) {
+        if !self.quiet {
+            let _ = writeln!(io::stderr().lock(), "rtflow decode: {origin}: {what}");
+        }
+    }
+
     pub(super) fn flush(&mut self) -> io::Result<()> {
         match &mut self.sink {
-            Sink::Formatted { out, buf, .. } => {
+            Sink::Text { out, buf, .. } => {
                 out.write_all(buf)?;
                 buf.clear();
                 out.flush()
             }
-            Sink::Pcap(pcap) => pcap.flush(),
+            Sink::HeaderPcap(pcap) => pcap.flush(),
+            Sink::DatagramPcap(pcap) => pcap.flush(),
+            Sink::Nothing(out) => out.flush(),
         }
     }
 
@@ -165,4 +263,11 @@ impl<W: Write> Decoder<W> {
             s.sampled_headers,
         );
     }
+}
+
+/// What a datagram holds, for the summary of the modes that do not format it: the CSV writer
+/// validates and counts every sample and record; its lines are thrown away.
+fn sample_counts(payload: &[u8]) -> Result<SampleCounts, DecodeError> {
+    let mut scratch = Vec::new();
+    Formatter::new(Format::Csv).write_datagram(&DatagramInfo::default(), payload, &mut scratch)
 }

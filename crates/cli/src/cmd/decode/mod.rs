@@ -82,8 +82,9 @@ pub struct DecodeArgs {
     #[arg(short = 'V', long = "include-vlans", value_name = "VLANS", value_parser = parse_vlan_list)]
     pub include_vlans: Vec<String>,
 
-    /// Drop flow/discard samples whose input and output VLANs are both in VLANS.
-    /// Applies to -l, -L, -t and -T, as in sflowtool.
+    /// Drop flow/discard samples whose input and output VLANs are both in VLANS (a sample
+    /// without an extended switch record has output VLAN 0: list 0 too to drop it). Applies to
+    /// -l, -L, -t and -T, as in sflowtool.
     #[arg(short = 'v', long = "exclude-vlans", value_name = "VLANS", value_parser = parse_vlan_list)]
     pub exclude_vlans: Vec<String>,
 

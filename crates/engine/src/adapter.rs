@@ -188,9 +188,17 @@ impl Engine {
                         ),
                         sequence: counters.info.sequence_number,
                         values: Vec::with_capacity(32),
+                        adapter_macs: Vec::new(),
                     };
                     for record in counters.records() {
                         match record {
+                            Ok(CounterRecord::HostAdapters(host)) => {
+                                out.adapter_macs.extend(
+                                    host.adapters
+                                        .iter()
+                                        .flat_map(|adapter| adapter.macs.iter().map(|mac| mac.0)),
+                                );
+                            }
                             Ok(record) => {
                                 if !flatten_counters(&record, &mut out.values) {
                                     summary.skipped += 1;

@@ -138,6 +138,10 @@ fn write_dscp_name(dscp: Option<u8>, out: &mut String) -> bool {
 }
 
 impl AttributeSource for SampleAttributes<'_> {
+    fn agent(&self) -> Option<IpAddr> {
+        Some(self.agent)
+    }
+
     fn write_attribute(&self, key: KeyName, layer: u8, out: &mut String) -> bool {
         use KeyName as K;
         let sample = self.sample;

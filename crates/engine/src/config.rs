@@ -31,6 +31,11 @@ pub struct EngineConfig {
     pub max_triggers_per_threshold: usize,
     /// Longest name accepted for flows, thresholds, groups, maps, forwarding sessions.
     pub max_name_len: usize,
+    /// Most MACs in the `host:` table (learned from host_adapters counter samples).
+    pub max_host_macs: usize,
+    /// A MAC not reported again in host_adapters for this long leaves the `host:` table (a few counter
+    /// polling intervals).
+    pub host_mac_timeout_ms: u64,
 }
 
 impl Default for EngineConfig {
@@ -51,6 +56,8 @@ impl Default for EngineConfig {
             max_sources_per_agent: 10_000,
             max_triggers_per_threshold: 10_000,
             max_name_len: 100,
+            max_host_macs: 100_000,
+            host_mac_timeout_ms: 120_000,
         }
     }
 }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::collections::hash_map::Entry;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use foldhash::HashMap;
 use serde::Serialize;
@@ -15,10 +16,12 @@ use crate::config::EngineConfig;
 use crate::error::{EngineError, ObjectKind};
 use crate::events::Event;
 use crate::flowlang::{
-    AddressGroup, AttributeSource, CompiledFlow, FlowDefinition, KeyName, LookupMap, Lookups,
+    AddressGroup, AttributeSource, CompiledFlow, FlowDefinition, HostIdentity, KeyName, LinkTable,
+    LookupMap, Lookups, OuiTable,
 };
 use crate::flowlog::FlowRecord;
 use crate::forwarding::Forwarding;
+use crate::metrics::MetricValue;
 use crate::ring::IdRing;
 use crate::sample::{CounterSample, DataSource, DatagramInfo, FlowSample, Input, Millis};
 use crate::sequence::SeqOutcome;
@@ -338,6 +341,28 @@ impl Engine {
             _ => {}
         }
         source.counters.update(now, uptime, &sample.values);
+        if sample.adapter_macs.is_empty() {
+            return;
+        }
+        let identity = HostIdentity::from_lookup(|name| {
+            source
+                .counters
+                .metrics
+                .get(name)
+                .and_then(|metric| match &metric.value {
+                    MetricValue::Text(text) => Some(text),
+                    MetricValue::Number(_) => None,
+                })
+        });
+        let max_host_macs = self.config.max_host_macs;
+        self.lookups
+            .hosts_mut()
+            .learn(now, &sample.adapter_macs, identity, max_host_macs);
+    }
+
+    /// Installs the OUI names table consulted by `oui:<mac>:name` (read by the server from `oui.names`).
+    pub fn set_oui_table(&mut self, table: OuiTable) {
+        self.lookups.set_oui_table(Arc::new(table));
     }
 
     // ----------------------------------------------------------------------------------------------------------
@@ -352,7 +377,10 @@ impl Engine {
         self.expire_flows(now);
         self.expire_state(now);
         if !self.topology.links.is_empty() || !self.topology.nodes.is_empty() {
-            self.topology_view = TopologyView::resolve(&self.topology, &self.learned_names(now));
+            let view = TopologyView::resolve(&self.topology, &self.learned_names(now));
+            if view != self.topology_view {
+                self.install_topology_view(view);
+            }
         }
         self.evaluate_thresholds(now);
     }
@@ -410,6 +438,19 @@ impl Engine {
             .retain_agents(|agent| agents.contains_key(agent));
         let key_cutoff = now.saturating_sub(self.config.flow_key_timeout_ms);
         self.flow_keys_seen.retain(|_, seen| *seen >= key_cutoff);
+        let host_cutoff = now.saturating_sub(self.config.host_mac_timeout_ms);
+        self.lookups.hosts_mut().expire(host_cutoff);
+    }
+
+    /// Makes `view` current and rebuilds the `link:` table from it.
+    fn install_topology_view(&mut self, view: TopologyView) {
+        let links = LinkTable::from_ports(
+            view.port_links
+                .iter()
+                .map(|(port, name)| (*port, name.as_str())),
+        );
+        self.lookups.set_links(links);
+        self.topology_view = view;
     }
 
     /// Moves every definition's decay epoch forward before its inflation factor grows too large.
@@ -773,7 +814,8 @@ impl Engine {
             }
         }
         self.topology = topology;
-        self.topology_view = TopologyView::resolve(&self.topology, &self.learned_names(now));
+        let view = TopologyView::resolve(&self.topology, &self.learned_names(now));
+        self.install_topology_view(view);
         Ok(())
     }
 

@@ -298,6 +298,7 @@ fn if_counters(ifindex: u32, sequence: u32, in_octets: u64) -> CounterSample {
             ("ifname", CounterValue::Text("swp1".into())),
             ("ifinoctets", CounterValue::Counter64(in_octets)),
         ],
+        adapter_macs: Vec::new(),
     }
 }
 
@@ -526,6 +527,7 @@ fn metric_queries_and_topology_selectors() {
                     ("host_name", CounterValue::Text(host.into())),
                     ("load_one", CounterValue::Gauge(f64::from(step))),
                 ],
+                adapter_macs: Vec::new(),
             };
             engine.ingest_counter_sample(now, &info, &host_sample);
         }

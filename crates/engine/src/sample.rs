@@ -246,6 +246,9 @@ pub struct CounterSample {
     pub source: DataSource,
     pub sequence: u32,
     pub values: Vec<(&'static str, CounterValue)>,
+    /// MACs of the host's adapters (host_adapters, 0:2001), which the `host:` key function maps to the
+    /// host_descr of this data source.
+    pub adapter_macs: Vec<[u8; 6]>,
 }
 
 /// One sample of a datagram.

@@ -2,7 +2,8 @@
 //!
 //! Nodes map to agents by `nodes.<n>.agent`, else by the agent's learned `host_name`; ports map to ifIndexes
 //! by `ports.<p>.ifindex`, else by the learned `ifname` (sFlow port_name structure). Ports on links are
-//! `CORE`; other ports of topology agents are `EDGE`.
+//! `CORE`; other ports of topology agents are `EDGE`. The link of each resolved port feeds the `link:` key
+//! function.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
@@ -72,7 +73,7 @@ pub(crate) struct LearnedNames {
 }
 
 /// The topology resolved to agents and ports.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct TopologyView {
     pub agents: HashSet<IpAddr>,
     /// Ports on inter-switch links.
@@ -81,6 +82,8 @@ pub(crate) struct TopologyView {
     pub listed_edge: HashSet<(IpAddr, u32)>,
     /// Node name and port name per (agent, ifIndex), for `link:`-style lookups and diagnostics.
     pub port_names: HashMap<(IpAddr, u32), (String, String)>,
+    /// Link name per (agent, ifIndex) of a port on a link (the first link listing the port wins).
+    pub port_links: HashMap<(IpAddr, u32), String>,
 }
 
 impl TopologyView {
@@ -108,7 +111,7 @@ impl TopologyView {
                         .copied()
                 })
         };
-        for link in topology.links.values() {
+        for (link_name, link) in &topology.links {
             for (node, port) in [(&link.node1, &link.port1), (&link.node2, &link.port2)] {
                 let Some(agent) = node_agent(node) else {
                     continue;
@@ -116,6 +119,9 @@ impl TopologyView {
                 view.agents.insert(agent);
                 if let Some(index) = port_index(node, agent, port) {
                     view.core.insert((agent, index));
+                    view.port_links
+                        .entry((agent, index))
+                        .or_insert_with(|| link_name.clone());
                     view.port_names
                         .insert((agent, index), (node.clone(), port.clone()));
                 }
@@ -178,6 +184,15 @@ mod tests {
         );
         assert!(!view.is_edge(IpAddr::from([10, 0, 0, 3]), 1));
         assert!(view.listed_edge.contains(&(leaf, 9)));
+        assert_eq!(
+            view.port_links.get(&(leaf, 3)).map(String::as_str),
+            Some("L1")
+        );
+        assert_eq!(
+            view.port_links.get(&(spine, 52)).map(String::as_str),
+            Some("L1")
+        );
+        assert_eq!(view.port_links.get(&(leaf, 9)), None);
         // Round trip keeps unknown fields and string ifindexes.
         let json = serde_json::to_value(&topology).unwrap_or_default();
         assert_eq!(json["version"], 3);

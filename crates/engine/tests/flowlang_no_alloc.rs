@@ -4,8 +4,11 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
+use std::sync::Arc;
+
 use rtflow_engine::flowlang::{
-    AddressGroup, CompiledFlow, FlowDefinition, LookupMap, Lookups, MapAttributeSource,
+    AddressGroup, CompiledFlow, FlowDefinition, HostIdentity, LinkTable, LookupMap, Lookups,
+    MapAttributeSource, OuiTable,
 };
 use serde_json::json;
 
@@ -59,13 +62,28 @@ fn evaluate_does_not_allocate_after_warm_up() {
         .with("httpurl", "http://example.com/a/b/c.html?q=1")
         .with("ip6flowlabel", "12345")
         .with("bytes", "1514")
-        .with("frames", "1");
+        .with("frames", "1")
+        .with("agent", "10.0.0.254")
+        .with("inputifindex", "7")
+        .with("macsource", "D8D385B2DD2B");
     let mut lookups = Lookups::new();
     lookups.set_group(
         "site",
         AddressGroup::from_labels([("lan", vec!["10.0.0.0/8"])]).expect("valid group"),
     );
     lookups.set_map("svc", LookupMap::from_labels([("https", vec!["443"])]));
+    lookups.set_links(LinkTable::from_ports([(
+        ("10.0.0.254".parse().expect("ip"), 7),
+        "L7",
+    )]));
+    lookups.set_oui_table(Arc::new(OuiTable::from_entries([(0xD8D385, "HPE")])));
+    let host = HostIdentity {
+        host_name: Some("web1".into()),
+        ..HostIdentity::default()
+    };
+    lookups
+        .hosts_mut()
+        .learn(0, &[[0xD8, 0xD3, 0x85, 0xB2, 0xDD, 0x2B]], host, 10);
 
     let definitions = [
         json!({"keys": "ipsource,ipdestination"}),
@@ -74,6 +92,8 @@ fn evaluate_does_not_allocate_after_warm_up() {
         json!({"keys": "suffix:dnsqname:.:3,prefix:stack:.:2,concat:-:ipsource:tcpdestinationport,eq:ipsource:ipsource",
                "value": "frames"}),
         json!({"keys": "if:[first:stack:.:ip:ip6]:ip:[mask:ipsource:16]:[mask:ip6source:48],range:bytes:1000,bits:ip6flowlabel:0xff,uri:httpurl:file,or:vxlanvni:ipsource"}),
+        json!({"keys": "link:inputifindex,oui:macsource,oui:macsource:number,host:macsource:host_name,null:[link:outputifindex]:none",
+               "filter": "link:inputifindex!=null"}),
     ];
     for json in definitions {
         let definition = FlowDefinition::from_json_value(&json).expect("valid definition");

@@ -31,19 +31,32 @@
 //! - `bits:<key>:<mask>` → decimal `value & mask` (mask decimal or `0x` hex) (*).
 //! - `uri:<key>:<part>` with part `scheme|user|host|port|path|query|fragment|file|extension`;
 //!   missing when the URI has no such part.
+//! - `link:<ifindexkey>` → the name of the topology link that the sample's agent port with that ifIndex
+//!   belongs to; missing when the port is on no link (or the value is not an ifIndex).
+//! - `oui:<mackey>[:number|name]` → `number`: the first three bytes as 6 upper-case hex digits (`D8D385`);
+//!   `name` (the default): the organization from the OUI table, missing when not listed. A value that is not
+//!   a MAC (12 hex digits, optionally `:`/`-` separated) is missing.
+//! - `host:<mackey>:<host_name|machine_type|os_name|uuid|os_release>` → the attribute of the host that owns
+//!   the MAC, learned from host_adapters + host_descr counter samples; missing when unknown.
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::AttributeSource;
 use super::groups::Lookups;
+use super::hosts::HostAttribute;
 use super::keyname::FlowKey;
+use super::mac::{oui_of, parse_mac, push_oui};
 
 /// Deepest `[ ]` nesting accepted in a key expression.
 pub const MAX_EXPR_DEPTH: usize = 16;
 
-/// Functions sFlow-RT has but rtflow does not implement (need external data).
-const UNSUPPORTED_FUNCTIONS: &[&str] = &["country", "asn", "oui", "dns", "host", "link"];
+/// Functions sFlow-RT has but rtflow does not implement, with what they would need.
+const UNSUPPORTED_FUNCTIONS: &[(&str, &str)] = &[
+    ("country", "needs a GeoIP country database"),
+    ("asn", "needs a GeoIP ASN database"),
+    ("dns", "needs reverse DNS lookups"),
+];
 
 /// Why a key expression does not compile.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,8 +67,8 @@ pub enum ExprError {
     UnknownKey(String),
     #[error("unknown key function '{0}'")]
     UnknownFunction(String),
-    #[error("unsupported key function '{0}'")]
-    UnsupportedFunction(String),
+    #[error("unsupported key function '{name}' ({reason})")]
+    UnsupportedFunction { name: String, reason: &'static str },
     #[error("{function}: expected {expected} arguments, got {got}")]
     Arity {
         function: &'static str,
@@ -147,6 +160,16 @@ pub enum KeyExpr {
         inner: Box<KeyExpr>,
         part: UriPart,
     },
+    /// `link:<ifindexkey>`.
+    Link(Box<KeyExpr>),
+    Oui {
+        inner: Box<KeyExpr>,
+        form: OuiForm,
+    },
+    Host {
+        inner: Box<KeyExpr>,
+        attribute: HostAttribute,
+    },
 }
 
 /// A function argument that may be a literal or a key expression.
@@ -186,6 +209,25 @@ impl UriPart {
             "extension" => UriPart::Extension,
             _ => return None,
         })
+    }
+}
+
+/// What `oui:<mackey>:<form>` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OuiForm {
+    /// Six upper-case hex digits.
+    Number,
+    /// The organization name from the OUI table.
+    Name,
+}
+
+impl OuiForm {
+    fn parse(text: &str) -> Option<OuiForm> {
+        match text {
+            "number" => Some(OuiForm::Number),
+            "name" => Some(OuiForm::Name),
+            _ => None,
+        }
     }
 }
 
@@ -387,8 +429,58 @@ impl KeyExpr {
                 out.drain(start..start + from);
                 true
             }
+            KeyExpr::Link(inner) => {
+                let Some(agent) = src.agent() else {
+                    return false;
+                };
+                if !inner.eval(src, lookups, out) {
+                    return false;
+                }
+                let Ok(ifindex) = out.get(start..).unwrap_or_default().trim().parse::<u32>() else {
+                    return false;
+                };
+                replace_with(out, start, lookups.links().link(agent, ifindex))
+            }
+            KeyExpr::Oui { inner, form } => {
+                let Some(mac) = eval_mac(inner, src, lookups, out, start) else {
+                    return false;
+                };
+                let oui = oui_of(&mac);
+                match form {
+                    OuiForm::Number => {
+                        out.truncate(start);
+                        push_oui(out, oui);
+                        true
+                    }
+                    OuiForm::Name => replace_with(out, start, lookups.oui_table().name(oui)),
+                }
+            }
+            KeyExpr::Host { inner, attribute } => {
+                let Some(mac) = eval_mac(inner, src, lookups, out, start) else {
+                    return false;
+                };
+                let value = lookups
+                    .hosts()
+                    .identity(&mac)
+                    .and_then(|host| host.attribute(*attribute));
+                replace_with(out, start, value)
+            }
         }
     }
+}
+
+/// Evaluates `inner` into `out[start..]` and parses it as a MAC address.
+fn eval_mac<S: AttributeSource + ?Sized>(
+    inner: &KeyExpr,
+    src: &S,
+    lookups: &Lookups,
+    out: &mut String,
+    start: usize,
+) -> Option<[u8; 6]> {
+    if !inner.eval(src, lookups, out) {
+        return None;
+    }
+    parse_mac(out.get(start..).unwrap_or_default())
 }
 
 impl Operand {
@@ -751,8 +843,14 @@ impl<'a> Call<'a> {
 }
 
 fn parse_function(name: &str, args: Vec<Segment<'_>>, depth: usize) -> Result<KeyExpr, ExprError> {
-    if UNSUPPORTED_FUNCTIONS.contains(&name) {
-        return Err(ExprError::UnsupportedFunction(name.to_owned()));
+    if let Some((_, reason)) = UNSUPPORTED_FUNCTIONS
+        .iter()
+        .find(|(known, _)| *known == name)
+    {
+        return Err(ExprError::UnsupportedFunction {
+            name: name.to_owned(),
+            reason,
+        });
     }
     let function: &'static str = match name {
         "mask" => "mask",
@@ -769,6 +867,9 @@ fn parse_function(name: &str, args: Vec<Segment<'_>>, depth: usize) -> Result<Ke
         "map" => "map",
         "bits" => "bits",
         "uri" => "uri",
+        "link" => "link",
+        "oui" => "oui",
+        "host" => "host",
         "" => return Err(ExprError::Empty),
         _ => return Err(ExprError::UnknownFunction(name.to_owned())),
     };
@@ -893,6 +994,33 @@ fn parse_function(name: &str, args: Vec<Segment<'_>>, depth: usize) -> Result<Ke
             KeyExpr::Bits {
                 inner: inner()?,
                 mask,
+            }
+        }
+        "link" => {
+            call.arity(1, 1, "1")?;
+            KeyExpr::Link(inner()?)
+        }
+        "oui" => {
+            call.arity(1, 2, "1 or 2")?;
+            let form = if call.args.len() == 2 {
+                let text = call.literal(1, "form")?;
+                OuiForm::parse(text).ok_or_else(|| call.invalid("form", text))?
+            } else {
+                OuiForm::Name
+            };
+            KeyExpr::Oui {
+                inner: inner()?,
+                form,
+            }
+        }
+        "host" => {
+            call.arity(2, 2, "2")?;
+            let text = call.literal(1, "attribute")?;
+            let attribute =
+                HostAttribute::parse(text).ok_or_else(|| call.invalid("attribute", text))?;
+            KeyExpr::Host {
+                inner: inner()?,
+                attribute,
             }
         }
         _ => {

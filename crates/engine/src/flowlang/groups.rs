@@ -1,4 +1,5 @@
-//! Lookup tables used by key functions: address groups (`group:`) and maps (`map:`).
+//! Lookup tables used by key functions: address groups (`group:`) and maps (`map:`), plus the engine-fed
+//! tables of `link:` (topology links), `oui:` (OUI names) and `host:` (hosts by MAC).
 //!
 //! JSON shapes follow sFlow-RT §1.4: a group is `{"label": ["cidr or ip", …], …}`,
 //! a map is `{"label": ["value", …], …}`. Labels keep their document order, which
@@ -7,12 +8,17 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use foldhash::HashMap as FastMap;
 use ipnet::IpNet;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::hosts::HostTable;
+use super::links::LinkTable;
+use super::oui::OuiTable;
 
 /// Why a group or map was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -389,12 +395,16 @@ impl<'de> Deserialize<'de> for LookupMap {
     }
 }
 
-/// The named groups and maps that `group:` and `map:` consult at evaluation
-/// time (so a PUT to `/group/{name}/json` takes effect without recompiling flows).
+/// The tables key functions consult at evaluation time: named groups and maps for `group:` and `map:` (so a
+/// PUT to `/group/{name}/json` takes effect without recompiling flows), topology links for `link:`, the OUI
+/// table for `oui:` and learned hosts for `host:`.
 #[derive(Debug, Clone, Default)]
 pub struct Lookups {
     groups: HashMap<String, AddressGroup, foldhash::fast::RandomState>,
     maps: HashMap<String, LookupMap, foldhash::fast::RandomState>,
+    links: LinkTable,
+    oui: Arc<OuiTable>,
+    hosts: HostTable,
 }
 
 impl Lookups {
@@ -442,6 +452,32 @@ impl Lookups {
     /// All maps (unordered).
     pub fn maps(&self) -> impl Iterator<Item = (&str, &LookupMap)> {
         self.maps.iter().map(|(name, map)| (name.as_str(), map))
+    }
+
+    /// Replaces the (agent, ifIndex) → link table.
+    pub fn set_links(&mut self, links: LinkTable) {
+        self.links = links;
+    }
+
+    pub fn links(&self) -> &LinkTable {
+        &self.links
+    }
+
+    /// Replaces the OUI names table.
+    pub fn set_oui_table(&mut self, table: Arc<OuiTable>) {
+        self.oui = table;
+    }
+
+    pub fn oui_table(&self) -> &OuiTable {
+        &self.oui
+    }
+
+    pub fn hosts(&self) -> &HostTable {
+        &self.hosts
+    }
+
+    pub fn hosts_mut(&mut self) -> &mut HostTable {
+        &mut self.hosts
     }
 }
 

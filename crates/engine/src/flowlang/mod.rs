@@ -9,16 +9,24 @@ pub mod definition;
 pub mod expr;
 pub mod filter;
 pub mod groups;
+pub mod hosts;
 pub mod keyname;
+pub mod links;
+pub mod mac;
+pub mod oui;
 pub mod value;
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 pub use definition::{AggMode, CompiledFlow, DefinitionError, FlowDefinition, MAX_KEYS};
-pub use expr::{ExprError, KeyExpr, MAX_EXPR_DEPTH, Operand, UriPart};
+pub use expr::{ExprError, KeyExpr, MAX_EXPR_DEPTH, Operand, OuiForm, UriPart};
 pub use filter::{Filter, FilterError, FilterErrorKind, MAX_FILTER_LEN};
 pub use groups::{AddressGroup, LookupError, LookupMap, Lookups};
+pub use hosts::{HostAttribute, HostIdentity, HostTable};
 pub use keyname::{FlowKey, KeyName, MAX_LAYER};
+pub use links::LinkTable;
+pub use oui::OuiTable;
 pub use value::{
     FlowValues, MAX_VALUES, SampleValue, ValueAggregation, ValueError, ValueSource, ValueSpec,
 };
@@ -36,6 +44,11 @@ pub trait AttributeSource {
     /// The numeric value of `key` for value specs (`bytes` = frame length,
     /// `frames` = 1, …), or `None` when absent or not numeric.
     fn numeric_attribute(&self, key: KeyName, layer: u8) -> Option<f64>;
+
+    /// The agent that sent the sample (for `link:`, whose ifIndex belongs to that agent); `None` when unknown.
+    fn agent(&self) -> Option<IpAddr> {
+        None
+    }
 }
 
 /// A HashMap-backed [`AttributeSource`], for tests and tools. Numeric
@@ -81,5 +94,14 @@ impl AttributeSource for MapAttributeSource {
 
     fn numeric_attribute(&self, key: KeyName, layer: u8) -> Option<f64> {
         self.attributes.get(&(key, layer))?.trim().parse().ok()
+    }
+
+    /// The `agent` attribute, when set to an IP address.
+    fn agent(&self) -> Option<IpAddr> {
+        self.attributes
+            .get(&(KeyName::Agent, 0))?
+            .trim()
+            .parse()
+            .ok()
     }
 }

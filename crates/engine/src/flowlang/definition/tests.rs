@@ -128,7 +128,7 @@ fn errors_name_the_field() {
         ),
         (
             json!({"keys": "country:ipsource"}),
-            "keys: unsupported key function 'country'",
+            "keys: unsupported key function 'country' (needs a GeoIP country database)",
         ),
         (json!({"t": "2"}), "t: must be a number"),
         (json!({"n": "5"}), "n: must be an integer"),

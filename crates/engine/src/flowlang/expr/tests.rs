@@ -1,7 +1,12 @@
+use std::sync::Arc;
+
 use super::*;
 use crate::flowlang::MapAttributeSource;
 use crate::flowlang::groups::{AddressGroup, LookupMap};
+use crate::flowlang::hosts::HostIdentity;
 use crate::flowlang::keyname::KeyName;
+use crate::flowlang::links::LinkTable;
+use crate::flowlang::oui::OuiTable;
 
 fn sample() -> MapAttributeSource {
     MapAttributeSource::new()
@@ -20,7 +25,15 @@ fn sample() -> MapAttributeSource {
         .with("bytes", "1500")
         .with("ip6flowlabel", "261885")
         .with("macsource", "000c29aabbcc")
+        .with("macdestination", "D8D385B2DD2B")
+        .with("arpmacsender", "02:00:00:00:00:01")
+        .with("agent", "10.0.0.1")
+        .with("inputifindex", "3")
+        .with("outputifindex", "9")
 }
+
+/// The MAC of `macdestination`, known as host `web1`.
+const WEB1_MAC: [u8; 6] = [0xD8, 0xD3, 0x85, 0xB2, 0xDD, 0x2B];
 
 fn lookups() -> Lookups {
     let mut lookups = Lookups::new();
@@ -40,6 +53,23 @@ fn lookups() -> Lookups {
         "services",
         LookupMap::from_labels([("web", vec!["80", "443"]), ("dns", vec!["53"])]),
     );
+    let agent: IpAddr = "10.0.0.1".parse().unwrap();
+    lookups.set_links(LinkTable::from_ports([
+        ((agent, 3), "leaf1-spine1"),
+        (("10.0.0.2".parse().unwrap(), 9), "other-agent"),
+    ]));
+    lookups.set_oui_table(Arc::new(OuiTable::from_entries([
+        (0xD8D385, "Hewlett Packard Enterprise"),
+        (0x020000, "Example Local"),
+    ])));
+    let web1 = HostIdentity {
+        host_name: Some("web1".into()),
+        os_name: Some("linux".into()),
+        machine_type: Some("x86_64".into()),
+        uuid: Some("8a9f2a5e-0000-4000-8000-000000000001".into()),
+        os_release: None,
+    };
+    lookups.hosts_mut().learn(0, &[WEB1_MAC], web1, 10);
     lookups
 }
 
@@ -321,17 +351,127 @@ fn uri_edge_cases() {
 }
 
 #[test]
+fn link_names_the_topology_link_of_the_agent_port() {
+    assert_eq!(eval("link:inputifindex").as_deref(), Some("leaf1-spine1"));
+    // Port 9 is on a link, but of another agent; macsource is no ifIndex; ipdestination.1 is absent.
+    assert_eq!(eval("link:outputifindex"), None);
+    assert_eq!(eval("link:macsource"), None);
+    assert_eq!(eval("link:ipdestination.1"), None);
+    assert_eq!(
+        eval("null:[link:outputifindex]:edge").as_deref(),
+        Some("edge")
+    );
+    assert_eq!(
+        eval("concat:/:[link:inputifindex]:agent").as_deref(),
+        Some("leaf1-spine1/10.0.0.1")
+    );
+    // Without an agent the port cannot be placed.
+    let no_agent = MapAttributeSource::new().with("inputifindex", "3");
+    let mut out = String::new();
+    let expr = KeyExpr::parse("link:inputifindex").unwrap();
+    assert!(!expr.eval(&no_agent, &lookups(), &mut out));
+    assert_eq!(out, "");
+}
+
+#[test]
+fn oui_number_and_name() {
+    assert_eq!(
+        eval("oui:macdestination").as_deref(),
+        Some("Hewlett Packard Enterprise")
+    );
+    assert_eq!(
+        eval("oui:macdestination:name").as_deref(),
+        Some("Hewlett Packard Enterprise")
+    );
+    assert_eq!(eval("oui:macdestination:number").as_deref(), Some("D8D385"));
+    // Lower-case and separated MAC text is accepted; the number is upper case.
+    assert_eq!(eval("oui:macsource:number").as_deref(), Some("000C29"));
+    assert_eq!(eval("oui:arpmacsender").as_deref(), Some("Example Local"));
+    // Not in the table, not a MAC, absent.
+    assert_eq!(eval("oui:macsource"), None);
+    assert_eq!(eval("oui:ipsource:number"), None);
+    assert_eq!(eval("oui:arpmactarget:number"), None);
+    assert_eq!(
+        eval("null:[oui:macsource]:unknown").as_deref(),
+        Some("unknown")
+    );
+    assert_eq!(
+        eval("[oui:[or:macsource.1:macdestination]:number]").as_deref(),
+        Some("D8D385")
+    );
+}
+
+#[test]
+fn host_attributes_of_a_learned_mac() {
+    assert_eq!(
+        eval("host:macdestination:host_name").as_deref(),
+        Some("web1")
+    );
+    assert_eq!(
+        eval("host:macdestination:os_name").as_deref(),
+        Some("linux")
+    );
+    assert_eq!(
+        eval("host:macdestination:machine_type").as_deref(),
+        Some("x86_64")
+    );
+    assert_eq!(
+        eval("host:macdestination:uuid").as_deref(),
+        Some("8a9f2a5e-0000-4000-8000-000000000001")
+    );
+    // An attribute host_descr did not carry, an unknown MAC, a non-MAC value.
+    assert_eq!(eval("host:macdestination:os_release"), None);
+    assert_eq!(eval("host:macsource:host_name"), None);
+    assert_eq!(eval("host:ipsource:host_name"), None);
+    assert_eq!(
+        eval("null:[host:macsource:host_name]:[oui:macsource:number]").as_deref(),
+        Some("000C29")
+    );
+}
+
+#[test]
+fn link_oui_host_argument_errors_name_the_function() {
+    assert_eq!(
+        err("link:inputifindex:x"),
+        "link: expected 1 arguments, got 2"
+    );
+    assert_eq!(err("link:inputifindx"), "unknown flow key 'inputifindx'");
+    assert_eq!(err("oui:macsource:vendor"), "oui: invalid form 'vendor'");
+    assert_eq!(
+        err("oui:macsource:name:x"),
+        "oui: expected 1 or 2 arguments, got 3"
+    );
+    assert_eq!(
+        err("oui:macsource:[macsource]"),
+        "oui: form must be a literal, not a [ ] expression"
+    );
+    assert_eq!(err("host:macsource"), "host: expected 2 arguments, got 1");
+    assert_eq!(
+        err("host:macsource:hostname"),
+        "host: invalid attribute 'hostname'"
+    );
+    assert_eq!(
+        err("null:[host:macsource:cpu]:x"),
+        "host: invalid attribute 'cpu'"
+    );
+}
+
+#[test]
 fn parse_errors_are_exact() {
     assert_eq!(err(""), "empty key");
     assert_eq!(err("ipsorce"), "unknown flow key 'ipsorce'");
     assert_eq!(err("ipsource.5"), "unknown flow key 'ipsource.5'");
     assert_eq!(
         err("country:ipsource"),
-        "unsupported key function 'country'"
+        "unsupported key function 'country' (needs a GeoIP country database)"
     );
     assert_eq!(
         err("null:[asn:ipsource]:x"),
-        "unsupported key function 'asn'"
+        "unsupported key function 'asn' (needs a GeoIP ASN database)"
+    );
+    assert_eq!(
+        err("dns:ipsource"),
+        "unsupported key function 'dns' (needs reverse DNS lookups)"
     );
     assert_eq!(
         err("frobnicate:ipsource"),

@@ -141,7 +141,7 @@ fn errors_name_position_and_problem() {
     );
     assert_eq!(
         err("country:ipsource=US"),
-        "unsupported key function 'country' at position 0"
+        "unsupported key function 'country' (needs a GeoIP country database) at position 0"
     );
     assert_eq!(
         err("ipprotocol"),

@@ -27,6 +27,8 @@ mod topology;
 
 #[cfg(test)]
 mod engine_tests;
+#[cfg(test)]
+mod key_function_tests;
 
 pub use adapter::{IngestError, IngestSummary};
 pub use agents::AgentInfo;

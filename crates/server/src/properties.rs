@@ -48,7 +48,6 @@ const UNSUPPORTED: &[&str] = &[
     "geo.asn",
     "geo.country6",
     "geo.asn6",
-    "oui.names",
     "workers.number",
     "workers.maxqueue",
     "snmp.ifname",
@@ -162,6 +161,7 @@ impl Properties {
                         Some(parse_ip(value).ok_or_else(|| invalid("an IP address"))?)
                 }
                 "sflow.file" => config.replay = Some(PathBuf::from(value)),
+                "oui.names" => config.oui_names = Some(PathBuf::from(value)),
                 "http.port" => {
                     config.http_port = value.parse().map_err(|_| invalid("a TCP port"))?
                 }
@@ -271,6 +271,7 @@ mod tests {
              flows.max=70\n\
              prometheus.metric.prefix=rt_\n\
              sflow.file=/tmp/demo.pcap\n\
+             oui.names=/opt/oui.txt\n\
              browse-flows.maxFlows=20\n\
              snmp.ifname=yes\n",
         );
@@ -285,6 +286,7 @@ mod tests {
         );
         assert_eq!(config.prometheus_prefix, "rt_");
         assert_eq!(config.replay, Some(PathBuf::from("/tmp/demo.pcap")));
+        assert_eq!(config.oui_names, Some(PathBuf::from("/opt/oui.txt")));
         assert_eq!(
             unapplied,
             vec![

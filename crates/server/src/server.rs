@@ -2,11 +2,12 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 
+use rtflow_engine::flowlang::OuiTable;
 use rtflow_engine::{Engine, EngineConfig};
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -27,6 +28,8 @@ pub const DEFAULT_HTTP_PORT: u16 = 8008;
 pub const DEFAULT_PROMETHEUS_PREFIX: &str = "sflow_";
 /// Default requested `SO_RCVBUF` (the kernel may grant less; see `net.core.rmem_max`).
 pub const DEFAULT_RCVBUF: usize = 32 * 1024 * 1024;
+/// The IEEE OUI list of Debian's `ieee-data` package, used when `oui.names` is not set.
+const DEFAULT_OUI_FILE: &str = "/usr/share/ieee-data/oui.txt";
 
 /// How the server is set up. `Default` gives sFlow-RT's ports on all addresses.
 #[derive(Clone, Debug)]
@@ -54,6 +57,8 @@ pub struct ServerConfig {
     pub prometheus_prefix: String,
     /// Every sFlow-RT system property given (`-D`, property files), applied or not.
     pub properties: BTreeMap<String, String>,
+    /// IEEE `oui.txt` for `oui:<mac>:name` (`oui.names`); `None` = `/usr/share/ieee-data/oui.txt` when it exists.
+    pub oui_names: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -71,6 +76,7 @@ impl Default for ServerConfig {
             http_log: false,
             prometheus_prefix: DEFAULT_PROMETHEUS_PREFIX.to_string(),
             properties: BTreeMap::new(),
+            oui_names: None,
         }
     }
 }
@@ -92,8 +98,10 @@ impl Server {
         } else {
             1.0
         };
+        let mut engine = Engine::new(config.engine.clone());
+        engine.set_oui_table(load_oui_table(config.oui_names.as_deref()));
         let shared: AppState = Arc::new(Shared::new(
-            Engine::new(config.engine.clone()),
+            engine,
             EngineClock::new(speed),
             HttpSettings {
                 readonly: config.readonly,
@@ -172,6 +180,48 @@ impl Server {
         })
         .await;
     }
+}
+
+/// The OUI names table from `configured`, else from [`DEFAULT_OUI_FILE`] when it exists, else empty. A file
+/// that cannot be read leaves the table empty with a warning: `oui:<mac>:name` keys are then missing, while
+/// `oui:<mac>:number` keys still work.
+fn load_oui_table(configured: Option<&Path>) -> OuiTable {
+    let default = Path::new(DEFAULT_OUI_FILE);
+    let path = match configured {
+        Some(path) => path,
+        None if default.exists() => default,
+        None => {
+            tracing::info!(
+                "no OUI names (oui.names unset, {DEFAULT_OUI_FILE} absent): oui:<mac>:name keys will be missing"
+            );
+            return OuiTable::default();
+        }
+    };
+    let text = match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(err) => {
+            tracing::warn!(
+                "cannot read OUI names file {}: {err}; oui:<mac>:name keys will be missing",
+                path.display()
+            );
+            return OuiTable::default();
+        }
+    };
+    let (table, stats) = OuiTable::parse_ieee(&text);
+    if table.is_empty() {
+        tracing::warn!(
+            "OUI names file {} has no `XX-XX-XX (hex) name` entries; oui:<mac>:name keys will be missing",
+            path.display()
+        );
+        return table;
+    }
+    tracing::info!(
+        "OUI names: {} organizations from {} ({} malformed lines skipped)",
+        table.len(),
+        path.display(),
+        stats.bad_lines
+    );
+    table
 }
 
 fn socket_inode_of(socket: &std::net::UdpSocket) -> Option<u64> {

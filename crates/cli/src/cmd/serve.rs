@@ -49,6 +49,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N")]
     pub flows_max: Option<usize>,
 
+    /// IEEE oui.txt naming the organizations of MAC prefixes for `oui:<mac>:name` keys (sFlow-RT
+    /// `oui.names`) [default: /usr/share/ieee-data/oui.txt when it exists].
+    #[arg(long, value_name = "FILE")]
+    pub oui_file: Option<PathBuf>,
+
     /// Requested UDP receive buffer (SO_RCVBUF) in bytes; the kernel caps it at net.core.rmem_max.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_RCVBUF)]
     pub rcvbuf: usize,
@@ -90,6 +95,9 @@ impl ServeArgs {
         }
         if self.replay.is_some() {
             config.replay = self.replay.clone();
+        }
+        if self.oui_file.is_some() {
+            config.oui_names = self.oui_file.clone();
         }
         config.replay_speed = self.replay_speed;
         config.readonly |= self.readonly;

@@ -26,7 +26,7 @@ pub use groups::{AddressGroup, LookupError, LookupMap, Lookups};
 pub use hosts::{HostAttribute, HostIdentity, HostTable};
 pub use keyname::{FlowKey, KeyName, MAX_LAYER};
 pub use links::LinkTable;
-pub use oui::OuiTable;
+pub use oui::{IeeeOuiStats, OuiTable};
 pub use value::{
     FlowValues, MAX_VALUES, SampleValue, ValueAggregation, ValueError, ValueSource, ValueSpec,
 };

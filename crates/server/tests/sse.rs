@@ -3,10 +3,11 @@
 
 mod common;
 
-use std::net::{Ipv4Addr, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use common::{Agent, Api, TcpFlow, loopback_config, start};
+use rtflow_server::Server;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -95,7 +96,7 @@ async fn next_message(rx: &mut mpsc::UnboundedReceiver<Message>, what: &str) -> 
 }
 
 /// Sends counters at 1 MB/s in for about a second, enough for a 500 kB/s threshold to fire.
-fn send_busy_counters(sflow: std::net::SocketAddr, agent: &mut Agent) {
+fn send_busy_counters(sflow: SocketAddr, agent: &mut Agent) {
     let sender = UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("sender: {e}"));
     let start = Instant::now();
     for _ in 0..6 {
@@ -108,14 +109,20 @@ fn send_busy_counters(sflow: std::net::SocketAddr, agent: &mut Agent) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn events_stream_live_resume_filter_and_shutdown() {
+/// A server on loopback: itself, its sFlow address, its base URL and an API client.
+async fn start_on_loopback() -> (Server, SocketAddr, String, Api) {
     let server = start(loopback_config()).await;
     let sflow = server
         .sflow_addr()
         .unwrap_or_else(|| panic!("no sFlow socket"));
     let base = format!("http://{}", server.http_addr());
     let api = Api::new(server.http_addr());
+    (server, sflow, base, api)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_stream_live_resume_filter_and_shutdown() {
+    let (server, sflow, base, api) = start_on_loopback().await;
     api.put_ok(
         "/threshold/busy/json",
         r#"{"metric":"ifinoctets","value":500000,"timeout":60}"#,
@@ -191,12 +198,7 @@ async fn events_stream_live_resume_filter_and_shutdown() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flows_stream_pushes_logged_flows_of_the_named_definition() {
-    let server = start(loopback_config()).await;
-    let sflow = server
-        .sflow_addr()
-        .unwrap_or_else(|| panic!("no sFlow socket"));
-    let base = format!("http://{}", server.http_addr());
-    let api = Api::new(server.http_addr());
+    let (server, sflow, base, api) = start_on_loopback().await;
     api.put_ok(
         "/flow/pairs/json",
         r#"{"keys":"ipsource,ipdestination","value":"bytes","log":true,"flowStart":true}"#,

@@ -22,7 +22,7 @@ use tokio::sync::watch;
 
 use super::error::{ApiError, ApiResult};
 use super::params::Params;
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 
 /// Interval of the keep-alive comments on an idle stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -33,21 +33,11 @@ pub async fn events(
     headers: HeaderMap,
     Query(params): Query<Params>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let newest = state.engine.lock().last_event_id();
-    let after = start_after(&headers, &params, "eventID", newest)?;
     let threshold = params.get("thresholdID").map(str::to_string);
-    let changes = state.last_event_id.subscribe();
-    let feed = Feed {
-        state,
-        changes,
-        after,
-        pending: VecDeque::new(),
-        query: move |engine: &Engine, after| {
-            engine.events_after(Some(after), threshold.as_deref(), usize::MAX)
-        },
-        id_of: |event: &rtflow_engine::Event| event.event_id,
+    let query = move |engine: &Engine, after| {
+        engine.events_after(Some(after), threshold.as_deref(), usize::MAX)
     };
-    Ok(feed.into_sse())
+    open(state, &headers, &params, &EVENT_LOG, query)
 }
 
 /// `/flows/sse`: flow records of definitions with `log:true` as they are logged; `name` selects one
@@ -57,19 +47,73 @@ pub async fn flows(
     headers: HeaderMap,
     Query(params): Query<Params>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let newest = state.engine.lock().last_flow_id();
-    let after = start_after(&headers, &params, "flowID", newest)?;
     let name = params.get("name").map(str::to_string);
-    let changes = state.last_flow_id.subscribe();
+    let query =
+        move |engine: &Engine, after| engine.flows_after(Some(after), name.as_deref(), usize::MAX);
+    open(state, &headers, &params, &FLOW_LOG, query)
+}
+
+/// What differs between the event log and the flow log.
+struct LogKind<T> {
+    /// The query parameter of a start position.
+    position_parameter: &'static str,
+    newest_id: fn(&Engine) -> u64,
+    published_ids: fn(&Shared) -> &watch::Sender<u64>,
+    id_of: fn(&T) -> u64,
+}
+
+const EVENT_LOG: LogKind<rtflow_engine::Event> = LogKind {
+    position_parameter: "eventID",
+    newest_id: Engine::last_event_id,
+    published_ids: published_event_ids,
+    id_of: event_id,
+};
+
+const FLOW_LOG: LogKind<rtflow_engine::FlowRecord> = LogKind {
+    position_parameter: "flowID",
+    newest_id: Engine::last_flow_id,
+    published_ids: published_flow_ids,
+    id_of: flow_id,
+};
+
+fn published_event_ids(shared: &Shared) -> &watch::Sender<u64> {
+    &shared.last_event_id
+}
+
+fn published_flow_ids(shared: &Shared) -> &watch::Sender<u64> {
+    &shared.last_flow_id
+}
+
+fn event_id(event: &rtflow_engine::Event) -> u64 {
+    event.event_id
+}
+
+fn flow_id(record: &rtflow_engine::FlowRecord) -> u64 {
+    record.flow_id
+}
+
+/// Validates the start position and opens the stream of one log.
+fn open<T, Q>(
+    state: AppState,
+    headers: &HeaderMap,
+    params: &Params,
+    kind: &LogKind<T>,
+    query: Q,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>> + use<T, Q>>>
+where
+    T: Serialize + Send + 'static,
+    Q: Fn(&Engine, u64) -> Vec<T> + Send + 'static,
+{
+    let newest = (kind.newest_id)(&state.engine.lock());
+    let after = start_after(headers, params, kind.position_parameter, newest)?;
+    let changes = (kind.published_ids)(&state).subscribe();
     let feed = Feed {
         state,
         changes,
         after,
         pending: VecDeque::new(),
-        query: move |engine: &Engine, after| {
-            engine.flows_after(Some(after), name.as_deref(), usize::MAX)
-        },
-        id_of: |record: &rtflow_engine::FlowRecord| record.flow_id,
+        query,
+        id_of: kind.id_of,
     };
     Ok(feed.into_sse())
 }

@@ -179,6 +179,14 @@ fn bad_properties_are_refused_with_their_name() {
             vec!["-Dsystem.propertyFiles=/nonexistent/a.conf"],
             "/nonexistent/a.conf",
         ),
+        (
+            vec!["--oui-file", "/nonexistent/oui.txt"],
+            "/nonexistent/oui.txt",
+        ),
+        (
+            vec!["-Doui.names=/nonexistent/oui2.txt"],
+            "/nonexistent/oui2.txt",
+        ),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_rtflow"))
             .arg("serve")

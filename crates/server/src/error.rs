@@ -23,6 +23,12 @@ pub enum ServerError {
         #[source]
         source: rtflow_capture::CaptureError,
     },
+    #[error("cannot read the OUI names file {path} (oui.names)")]
+    OuiNames {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot start a thread")]
     Thread(#[source] std::io::Error),
 }

@@ -99,7 +99,7 @@ impl Server {
             1.0
         };
         let mut engine = Engine::new(config.engine.clone());
-        engine.set_oui_table(load_oui_table(config.oui_names.as_deref()));
+        engine.set_oui_table(load_oui_table(config.oui_names.as_deref())?);
         let shared: AppState = Arc::new(Shared::new(
             engine,
             EngineClock::new(speed),
@@ -182,10 +182,10 @@ impl Server {
     }
 }
 
-/// The OUI names table from `configured`, else from [`DEFAULT_OUI_FILE`] when it exists, else empty. A file
-/// that cannot be read leaves the table empty with a warning: `oui:<mac>:name` keys are then missing, while
-/// `oui:<mac>:number` keys still work.
-fn load_oui_table(configured: Option<&Path>) -> OuiTable {
+/// The OUI names table from `configured`, else from [`DEFAULT_OUI_FILE`] when it exists, else empty. A
+/// configured file that cannot be read stops the start (the operator asked for it); the default file only
+/// warns, as without names `oui:<mac>:name` keys are missing while `oui:<mac>:number` keys still work.
+fn load_oui_table(configured: Option<&Path>) -> Result<OuiTable, ServerError> {
     let default = Path::new(DEFAULT_OUI_FILE);
     let path = match configured {
         Some(path) => path,
@@ -194,17 +194,23 @@ fn load_oui_table(configured: Option<&Path>) -> OuiTable {
             tracing::info!(
                 "no OUI names (oui.names unset, {DEFAULT_OUI_FILE} absent): oui:<mac>:name keys will be missing"
             );
-            return OuiTable::default();
+            return Ok(OuiTable::default());
         }
     };
     let text = match std::fs::read(path) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(source) if configured.is_some() => {
+            return Err(ServerError::OuiNames {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
         Err(err) => {
             tracing::warn!(
                 "cannot read OUI names file {}: {err}; oui:<mac>:name keys will be missing",
                 path.display()
             );
-            return OuiTable::default();
+            return Ok(OuiTable::default());
         }
     };
     let (table, stats) = OuiTable::parse_ieee(&text);
@@ -213,7 +219,7 @@ fn load_oui_table(configured: Option<&Path>) -> OuiTable {
             "OUI names file {} has no `XX-XX-XX (hex) name` entries; oui:<mac>:name keys will be missing",
             path.display()
         );
-        return table;
+        return Ok(table);
     }
     tracing::info!(
         "OUI names: {} organizations from {} ({} malformed lines skipped)",
@@ -221,7 +227,7 @@ fn load_oui_table(configured: Option<&Path>) -> OuiTable {
         path.display(),
         stats.bad_lines
     );
-    table
+    Ok(table)
 }
 
 fn socket_inode_of(socket: &std::net::UdpSocket) -> Option<u64> {

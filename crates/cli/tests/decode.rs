@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, UdpSocket};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use rtflow_sflow::{
@@ -12,20 +12,9 @@ use rtflow_sflow::{
 };
 use serde_json::Value;
 
-const RTFLOW: &str = env!("CARGO_BIN_EXE_rtflow");
-const SPEC: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/spec/sflowtool-format.md"
-);
+mod common;
 
-fn capture(name: &str) -> PathBuf {
-    let dir = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/captures"
-    ));
-    assert!(dir.is_dir(), "shared captures missing: {}", dir.display());
-    dir.join(name)
-}
+use common::{RTFLOW, capture, spec_block};
 
 /// Runs `rtflow decode ARGS`; returns (stdout, stderr), asserting exit code 0.
 fn decode(args: &[&str]) -> (Vec<u8>, String) {
@@ -40,14 +29,6 @@ fn decode(args: &[&str]) -> (Vec<u8>, String) {
         "rtflow decode {args:?} failed: {stderr}"
     );
     (output.stdout, stderr)
-}
-
-/// The body of the fenced block following `heading` in the sflowtool format spec.
-fn spec_block(heading: &str) -> String {
-    let spec = std::fs::read_to_string(SPEC).expect("read the sflowtool format spec");
-    let after = spec.split(heading).nth(1).expect("spec section");
-    let body = after.split("```\n").nth(1).expect("fenced block");
-    body.to_string()
 }
 
 fn json_lines(stdout: &[u8]) -> Vec<Value> {

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,20 +14,9 @@ use rtflow_sflow::{
     FlowRecord, FlowSampleInfo, Interface, SampledHeader,
 };
 
-const RTFLOW: &str = env!("CARGO_BIN_EXE_rtflow");
-const SPEC: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/spec/sflowtool-format.md"
-);
+mod common;
 
-fn capture(name: &str) -> PathBuf {
-    let dir = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/captures"
-    ));
-    assert!(dir.is_dir(), "shared captures missing: {}", dir.display());
-    dir.join(name)
-}
+use common::{RTFLOW, assert_receives, capture, spec_block};
 
 fn run(args: &[&str]) -> Output {
     Command::new(RTFLOW)
@@ -54,13 +43,7 @@ fn text(bytes: Vec<u8>) -> String {
 
 /// The `key value` lines of the spec's default text example.
 fn spec_text_example() -> String {
-    let spec = std::fs::read_to_string(SPEC).unwrap_or_else(|e| panic!("read the spec: {e}"));
-    let after = spec.split("## default text").nth(1).expect("spec section");
-    after
-        .split("```\n")
-        .nth(1)
-        .expect("fenced block")
-        .to_string()
+    spec_block("## default text")
 }
 
 fn spec_value(example: &str, key: &str) -> String {
@@ -332,16 +315,7 @@ fn forwarding_sends_every_datagram_unchanged_over_udp() {
     ]);
     assert!(stdout.is_empty());
     for receiver in &receivers {
-        receiver
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap_or_else(|e| panic!("{e}"));
-        let mut buf = vec![0u8; 65_536];
-        for (i, want) in expected.iter().enumerate() {
-            let len = receiver
-                .recv(&mut buf)
-                .unwrap_or_else(|e| panic!("datagram {i}: {e}"));
-            assert_eq!(&buf[..len], &want[..], "datagram {i}");
-        }
+        assert_receives(receiver, &expected);
     }
     // With an output option it forwards and decodes.
     let receiver = &receivers[0];
@@ -354,13 +328,7 @@ fn forwarding_sends_every_datagram_unchanged_over_udp() {
         &targets[0],
     ]));
     assert_eq!(stdout.lines().count(), 25, "the 25 sFlow datagrams decoded");
-    let mut buf = vec![0u8; 65_536];
-    for (i, want) in expected.iter().enumerate() {
-        let len = receiver
-            .recv(&mut buf)
-            .unwrap_or_else(|e| panic!("datagram {i}: {e}"));
-        assert_eq!(&buf[..len], &want[..], "datagram {i}");
-    }
+    assert_receives(receiver, &expected);
 }
 
 #[test]

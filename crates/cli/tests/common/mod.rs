@@ -1,0 +1,51 @@
+//! Helpers shared by the `rtflow decode` integration tests: the binary, the shared captures and the
+//! sflowtool format spec's examples.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+pub const RTFLOW: &str = env!("CARGO_BIN_EXE_rtflow");
+const SPEC: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/spec/sflowtool-format.md"
+);
+
+/// A capture of `../shared/captures`; fails clearly when the directory is missing.
+pub fn capture(name: &str) -> PathBuf {
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/captures"
+    ));
+    assert!(dir.is_dir(), "shared captures missing: {}", dir.display());
+    dir.join(name)
+}
+
+/// The body of the fenced block following `heading` in the sflowtool format spec.
+pub fn spec_block(heading: &str) -> String {
+    let spec = std::fs::read_to_string(SPEC)
+        .unwrap_or_else(|e| panic!("read the sflowtool format spec: {e}"));
+    let after = spec
+        .split(heading)
+        .nth(1)
+        .unwrap_or_else(|| panic!("spec section {heading:?}"));
+    after
+        .split("```\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("fenced block after {heading:?}"))
+        .to_string()
+}
+
+/// Receives `expected.len()` datagrams on `receiver` (5 s each) and asserts they equal `expected` in order.
+pub fn assert_receives(receiver: &std::net::UdpSocket, expected: &[Vec<u8>]) {
+    receiver
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut buf = vec![0u8; 65_536];
+    for (i, want) in expected.iter().enumerate() {
+        let len = receiver
+            .recv(&mut buf)
+            .unwrap_or_else(|e| panic!("datagram {i}: {e}"));
+        assert_eq!(buf.get(..len), Some(want.as_slice()), "datagram {i}");
+    }
+}

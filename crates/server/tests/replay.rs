@@ -14,7 +14,6 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{Agent, Api, TcpFlow, assert_close, eventually, loopback_config, start};
-use rtflow_capture::{LinkType, PcapWriter, Timestamp, build_udp_frame};
 use serde_json::Value;
 
 const SAMPLING_RATE: u32 = 100;
@@ -38,7 +37,7 @@ fn d_active(offset_ms: u64) -> bool {
 }
 
 /// Writes the capture; returns how many datagrams have an offset before each whole second.
-fn write_capture(path: &Path) -> Vec<u64> {
+fn write_test_capture(path: &Path) -> Vec<u64> {
     let mut agent1 = Agent::new(Ipv4Addr::new(10, 0, 0, 1), 1, SAMPLING_RATE);
     let mut agent2 = Agent::new(Ipv4Addr::new(10, 0, 0, 2), 5, SAMPLING_RATE);
     let (a, b, c, d) = (flow(1), flow(2), flow(3), flow(4));
@@ -72,22 +71,7 @@ fn write_capture(path: &Path) -> Vec<u64> {
             ));
         }
     }
-    let file = std::fs::File::create(path).unwrap_or_else(|e| panic!("create pcap: {e}"));
-    let mut writer = PcapWriter::new(std::io::BufWriter::new(file), LinkType(1), 0)
-        .unwrap_or_else(|e| panic!("pcap header: {e}"));
-    let collector: SocketAddr = "127.0.0.1:6343".parse().unwrap_or_else(|e| panic!("{e}"));
-    for (offset, src, dgram) in &datagrams {
-        let frame =
-            build_udp_frame(*src, collector, dgram).unwrap_or_else(|e| panic!("frame: {e}"));
-        let ts = Timestamp::new(
-            1_700_000_000 + offset / 1000,
-            (offset % 1000) as u32 * 1_000_000,
-        );
-        writer
-            .write_packet(ts, frame.len() as u32, &frame)
-            .unwrap_or_else(|e| panic!("write: {e}"));
-    }
-    writer.flush().unwrap_or_else(|e| panic!("flush: {e}"));
+    common::write_capture(path, &datagrams);
     (0..=DURATION_MS / 1000)
         .map(|s| datagrams.iter().filter(|(o, _, _)| *o < s * 1000).count() as u64)
         .collect()
@@ -109,7 +93,7 @@ async fn replayed(api: &Api) -> u64 {
 async fn replayed_capture_gives_true_rates_top_flows_events_and_flow_log() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let pcap = dir.path().join("synthetic.pcap");
-    let before_second = write_capture(&pcap);
+    let before_second = write_test_capture(&pcap);
     let mut config = loopback_config();
     config.replay = Some(pcap);
     config.replay_speed = SPEED;

@@ -9,7 +9,6 @@ use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use common::{Api, LOOPBACK, TcpFlow, eventually, loopback_config, start, tcp_header};
-use rtflow_capture::{LinkType, PcapWriter, Timestamp, build_udp_frame};
 use rtflow_sflow::{
     Address, CounterRecord, CounterSampleInfo, DataSource, Datagram, DatagramBuilder,
     DatagramHeader, FlowRecord, FlowSampleInfo, GenericInterfaceCounters, Interface, Sample,
@@ -336,23 +335,13 @@ async fn readonly_mode_refuses_tenant_changes() {
 }
 
 /// Writes a pcap of `datagrams` as (offset ms, bytes) sent by the agent to 127.0.0.1:6343.
-fn write_capture(path: &std::path::Path, datagrams: &[(u64, Vec<u8>)]) {
-    let file = std::fs::File::create(path).unwrap_or_else(|e| panic!("create pcap: {e}"));
-    let mut writer = PcapWriter::new(std::io::BufWriter::new(file), LinkType(1), 0)
-        .unwrap_or_else(|e| panic!("pcap header: {e}"));
-    let src = SocketAddr::from((AGENT, 50_001));
-    let dst = SocketAddr::from((LOOPBACK, 6343));
-    for (offset, bytes) in datagrams {
-        let frame = build_udp_frame(src, dst, bytes).unwrap_or_else(|e| panic!("frame: {e}"));
-        let ts = Timestamp::new(
-            1_700_000_000 + offset / 1000,
-            (offset % 1000) as u32 * 1_000_000,
-        );
-        writer
-            .write_packet(ts, frame.len() as u32, &frame)
-            .unwrap_or_else(|e| panic!("write: {e}"));
-    }
-    writer.flush().unwrap_or_else(|e| panic!("flush: {e}"));
+fn write_agent_capture(path: &std::path::Path, datagrams: &[(u64, Vec<u8>)]) {
+    let source = SocketAddr::from((AGENT, 50_001));
+    let frames: Vec<_> = datagrams
+        .iter()
+        .map(|(offset, bytes)| (*offset, source, bytes.clone()))
+        .collect();
+    common::write_capture(path, &frames);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -368,7 +357,7 @@ async fn replayed_captures_feed_tenants_too() {
         sequence: 1,
         ifindex: 8,
     };
-    write_capture(
+    write_agent_capture(
         &pcap,
         &[
             (0, datagram(1, counter)),

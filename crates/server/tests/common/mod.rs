@@ -255,3 +255,25 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Writes a pcap of `(offset ms, source, sFlow datagram)` frames sent to 127.0.0.1:6343, the capture's
+/// clock starting at 1,700,000,000 s.
+pub fn write_capture(path: &std::path::Path, datagrams: &[(u64, SocketAddr, Vec<u8>)]) {
+    use rtflow_capture::{LinkType, PcapWriter, Timestamp, build_udp_frame};
+    let file = std::fs::File::create(path).unwrap_or_else(|e| panic!("create pcap: {e}"));
+    let mut writer = PcapWriter::new(std::io::BufWriter::new(file), LinkType(1), 0)
+        .unwrap_or_else(|e| panic!("pcap header: {e}"));
+    let collector = SocketAddr::new(LOOPBACK, 6343);
+    for (offset, source, datagram) in datagrams {
+        let frame =
+            build_udp_frame(*source, collector, datagram).unwrap_or_else(|e| panic!("frame: {e}"));
+        let ts = Timestamp::new(
+            1_700_000_000 + offset / 1000,
+            (offset % 1000) as u32 * 1_000_000,
+        );
+        writer
+            .write_packet(ts, frame.len() as u32, &frame)
+            .unwrap_or_else(|e| panic!("write: {e}"));
+    }
+    writer.flush().unwrap_or_else(|e| panic!("flush: {e}"));
+}

@@ -1,4 +1,4 @@
-//! `rtflow decode`'s other sflowtool options end to end: -L, -g, -f, -T, -M, -V/-v, -P, -k.
+//! `rtflow decode`'s other sflowtool options end to end: -L, -g, -H, -f, -T, -M, -V/-v, -P, -k.
 //! Expected values come from the sflowtool spec example, from tcpdump/tshark, from the
 //! capture files read back independently, or from captures generated here with known content.
 
@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use rtflow_capture::{LinkType, PcapWriter, Timestamp, build_udp_frame};
 use rtflow_sflow::{
-    Address, DataSource, DatagramBuilder, DatagramHeader, DiscardSampleInfo, ExtendedSwitch,
-    FlowRecord, FlowSampleInfo, Interface, SampledHeader,
+    Address, DataSource, DatagramBuilder, DatagramHeader, DiscardSampleInfo, ExtendedSocketIpv4,
+    ExtendedSocketIpv6, ExtendedSwitch, FlowRecord, FlowSampleInfo, HttpRequest, Interface,
+    SampledHeader,
 };
 
 mod common;
@@ -495,6 +496,142 @@ fn vlan_filter_errors_name_the_option_and_text_output_refuses_it() {
         assert!(!output.status.success(), "{args:?}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
+
+// ---- -H ----
+
+fn socket4(remote: [u8; 4]) -> ExtendedSocketIpv4 {
+    ExtendedSocketIpv4 {
+        protocol: 6,
+        local_ip: Ipv4Addr::new(192, 0, 2, 80),
+        remote_ip: Ipv4Addr::from(remote),
+        local_port: 80,
+        remote_port: 50_000,
+    }
+}
+
+/// Flow samples: a GET with every string and a client socket; a header-only sample (no line);
+/// a POST with empty strings and no socket record; a HEAD over IPv6 whose proxy socket record
+/// (not the client) comes before the client's socket record; a sample with two HTTP records.
+fn http_datagram() -> Vec<u8> {
+    let frame = ip_frame("10.0.0.1:1111", "10.0.0.2:80", b"GET /");
+    let get = HttpRequest {
+        method: 2,
+        protocol: 1001,
+        uri: b"/index.html?q=1",
+        host: b"www.example.com",
+        referrer: b"http://example.com/start",
+        user_agent: b"curl/8.5.0",
+        xff: b"203.0.113.9",
+        auth_user: b"alice",
+        mime_type: b"text/html",
+        req_bytes: 77,
+        resp_bytes: 5120,
+        duration_us: 900,
+        status: 200,
+    };
+    let post = HttpRequest {
+        method: 4,
+        protocol: 2000,
+        status: 201,
+        resp_bytes: 0,
+        ..HttpRequest::default()
+    };
+    let head = HttpRequest {
+        method: 3,
+        protocol: 1000,
+        uri: b"/",
+        status: 304,
+        resp_bytes: 18_446_744_073_709_551_615,
+        ..HttpRequest::default()
+    };
+    let client6 = ExtendedSocketIpv6 {
+        protocol: 6,
+        local_ip: "2001:db8::80".parse().unwrap_or_else(|e| panic!("{e}")),
+        remote_ip: "2001:db8::c1".parse().unwrap_or_else(|e| panic!("{e}")),
+        local_port: 443,
+        remote_port: 40_000,
+    };
+    let info = FlowSampleInfo {
+        sequence_number: 1,
+        source_id: DataSource {
+            class: 3,
+            index: 80,
+        },
+        sampling_rate: 10,
+        ..Default::default()
+    };
+    let mut builder = DatagramBuilder::new(DatagramHeader {
+        agent: Address::V4(Ipv4Addr::new(192, 0, 2, 80)),
+        sub_agent_id: 0,
+        sequence_number: 7,
+        uptime_ms: 1000,
+    });
+    builder.flow_sample(
+        &info,
+        &[
+            FlowRecord::ExtendedSocketIpv4(socket4([198, 51, 100, 7])),
+            FlowRecord::Http2(get),
+        ],
+    );
+    builder.flow_sample(&info, &[header(&frame)]);
+    builder.flow_sample(&info, &[FlowRecord::Http2(post)]);
+    builder.flow_sample(
+        &info,
+        &[
+            FlowRecord::Http2(head),
+            FlowRecord::ExtendedProxySocketIpv4(socket4([10, 10, 10, 10])),
+            FlowRecord::ExtendedSocketIpv6(client6),
+        ],
+    );
+    builder.flow_sample(
+        &info,
+        &[
+            FlowRecord::Http2(get),
+            FlowRecord::ExtendedSocketIpv4(socket4([198, 51, 100, 8])),
+            FlowRecord::Http2(post),
+        ],
+    );
+    builder.finish()
+}
+
+#[test]
+fn http_log_has_one_common_log_line_per_sample_with_an_http_record() {
+    let dir = tempdir();
+    let path = dir.path().join("http.pcap");
+    write_pcap(&path, &[http_datagram(), http_datagram()]);
+    let path = path.to_str().expect("UTF-8 path");
+    let lines = |secs: &str| {
+        [
+            "198.51.100.7 - alice [14/Nov/2023:22:13:SS +0000] \"GET /index.html?q=1 HTTP/1.1\" \
+             200 5120 \"http://example.com/start\" \"curl/8.5.0\"",
+            " - - [14/Nov/2023:22:13:SS +0000] \"POST - HTTP/2.0\" 201 0 \"-\" \"-\"",
+            "2001:db8::c1 - - [14/Nov/2023:22:13:SS +0000] \"HEAD / HTTP/1.0\" 304 \
+             18446744073709551615 \"-\" \"-\"",
+            "198.51.100.8 - - [14/Nov/2023:22:13:SS +0000] \"POST - HTTP/2.0\" 201 0 \"-\" \"-\"",
+        ]
+        .map(|line| line.replace("SS", secs))
+        .join("\n")
+    };
+    let expected = format!("{}\n{}\n", lines("20"), lines("21"));
+    assert_eq!(text(decode(&["-r", path, "-H"])), expected);
+    // -V/-v apply: these samples have no VLAN (0).
+    assert_eq!(text(decode(&["-r", path, "-H", "-V", "0"])), expected);
+    assert_eq!(text(decode(&["-r", path, "-H", "-v", "0"])), "");
+}
+
+#[test]
+fn http_log_prints_nothing_for_captures_without_http_records() {
+    let dir = tempdir();
+    let path = mixed_capture(dir.path());
+    for capture in [path, capture("ecmp.pcap").display().to_string()] {
+        let output = run(&["-r", &capture, "-H"]);
+        assert!(output.status.success(), "{capture}");
+        assert!(output.stdout.is_empty(), "{capture}");
+        // The summary still counts what the datagrams held.
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("0 malformed"), "{stderr}");
     }
 }
 

@@ -13,7 +13,7 @@ use crate::out::{GrepContext, Out, Style};
 use crate::time::write_utc_iso8601;
 use crate::values::{push_ipv4, push_ipv6, push_u32, push_u64};
 use crate::vlan::VlanFilter;
-use crate::{counter, csv, flow};
+use crate::{clf, counter, csv, flow};
 
 /// Output format of [`Formatter`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +29,8 @@ pub enum Format {
     /// `-g`: the text lines, each prefixed with `timestamp agent subAgentId datagramSequenceNo
     /// sourceClass:sourceIndex sampleTag elementTag` (sflowtool's "grep-friendly" form).
     Grep,
+    /// `-H`: one HTTP common log format line per flow sample with an HTTP request record.
+    Clf,
 }
 
 /// Where a datagram came from, for the datagram-level fields.
@@ -85,8 +87,8 @@ impl Formatter {
         }
     }
 
-    /// Drops the `FLOW` lines of flow samples the filter rejects ([`Format::Csv`] only: like
-    /// sflowtool, the other formats print every sample as it is decoded).
+    /// Drops the lines of flow samples the filter rejects ([`Format::Csv`] and [`Format::Clf`]
+    /// only: like sflowtool, the other formats print every sample as it is decoded).
     pub fn with_vlan_filter(mut self, filter: Arc<VlanFilter>) -> Self {
         self.vlans = Some(filter);
         self
@@ -115,6 +117,9 @@ impl Formatter {
                 Format::Grep => Style::Grep,
                 Format::Csv => {
                     return csv::write_datagram(out, &datagram, self.vlans.as_deref());
+                }
+                Format::Clf => {
+                    return clf::write_datagram(out, info, &datagram, self.vlans.as_deref());
                 }
             };
             write_full(&mut Out::new(out, style), info, bytes.len(), &datagram)

@@ -5,6 +5,8 @@
 //!   ([`Format::JsonPretty`], `-J`) or as CSV `FLOW`/`CNTR` lines ([`Format::Csv`], `-l`). Field
 //!   names and their order follow sflowtool's `src/sflowtool.c`; all JSON values are strings,
 //!   and unlike sflowtool the JSON is valid whatever bytes agent strings hold.
+//! * [`Format::Clf`] is sflowtool's `-H`: an HTTP common log format line per flow sample with
+//!   an HTTP request record.
 //! * [`Format::Grep`] is sflowtool's `-g`: the text lines, each prefixed with the datagram and
 //!   sample identity; [`FieldLines`] is `-L`: CSV lines of chosen fields, one per sample.
 //! * [`SampledHeaderPcap`] writes each sampled header record as one Ethernet frame of a libpcap
@@ -17,6 +19,7 @@
 //! allocated per field. A datagram that fails to decode leaves the buffer as it was and returns
 //! the [`rtflow_sflow::DecodeError`] (with its byte offset).
 
+mod clf;
 mod counter;
 mod csv;
 mod custom;

@@ -22,6 +22,30 @@ pub fn write_utc_iso8601(out: &mut Vec<u8>, secs: u64) {
     out.extend_from_slice(b"+0000");
 }
 
+/// Appends `secs` since the Unix epoch in the common log format's `%d/%b/%Y:%H:%M:%S %z` form,
+/// in UTC: `10/Oct/2000:13:55:36 +0000`.
+pub(crate) fn write_clf_time(out: &mut Vec<u8>, secs: u64) {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (year, month, day) = civil_from_days(secs / 86_400);
+    let rem = secs % 86_400;
+    push_padded(out, day, 2);
+    out.push(b'/');
+    let name = usize::try_from(month - 1)
+        .ok()
+        .and_then(|index| MONTHS.get(index))
+        .unwrap_or(&"???");
+    out.extend_from_slice(name.as_bytes());
+    out.push(b'/');
+    push_padded(out, year, 4);
+    for v in [rem / 3600, rem % 3600 / 60, rem % 60] {
+        out.push(b':');
+        push_padded(out, v, 2);
+    }
+    out.extend_from_slice(b" +0000");
+}
+
 fn push_padded(out: &mut Vec<u8>, v: u64, width: usize) {
     let mut digits = itoa::Buffer::new();
     let text = digits.format(v);
@@ -60,5 +84,19 @@ mod tests {
         assert_eq!(text(1_672_326_228), "2022-12-29T15:03:48+0000");
         assert_eq!(text(951_782_400), "2000-02-29T00:00:00+0000");
         assert_eq!(text(4_102_444_799), "2099-12-31T23:59:59+0000");
+    }
+
+    #[test]
+    fn common_log_format_instants() {
+        let clf = |secs| {
+            let mut out = Vec::new();
+            write_clf_time(&mut out, secs);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(clf(0), "01/Jan/1970:00:00:00 +0000");
+        // The example of the Apache common log format documentation, in UTC.
+        assert_eq!(clf(971_186_136), "10/Oct/2000:13:55:36 +0000");
+        assert_eq!(clf(1_700_000_000), "14/Nov/2023:22:13:20 +0000");
+        assert_eq!(clf(951_782_400), "29/Feb/2000:00:00:00 +0000");
     }
 }

@@ -1,8 +1,8 @@
 //! `rtflow decode`: sflowtool-compatible decoding of sFlow v5 from UDP or a pcap/pcapng file into
-//! text, JSON (`-j`/`-J`), CSV (`-l`, `-L`), grep-friendly lines (`-g`) or a pcap stream of the
-//! sampled headers (`-t`), of the dropped packets' headers (`-T`) or of the datagrams (`-M`);
-//! with forwarding of the raw datagrams (`-f`), VLAN filters (`-V`/`-v`) and file playback
-//! pacing (`-P`).
+//! text, JSON (`-j`/`-J`), CSV (`-l`, `-L`), grep-friendly lines (`-g`), HTTP common log format
+//! lines (`-H`) or a pcap stream of the sampled headers (`-t`), of the dropped packets' headers
+//! (`-T`) or of the datagrams (`-M`); with forwarding of the raw datagrams (`-f`), VLAN filters
+//! (`-V`/`-v`) and file playback pacing (`-P`).
 //!
 //! Datagrams that fail to decode are reported on stderr (with the byte offset of the fault),
 //! counted and skipped; decoding goes on. The exit code is non-zero only when the input cannot be
@@ -55,6 +55,11 @@ pub struct DecodeArgs {
           value_parser = parse_field_list)]
     pub fields: Option<FieldLines>,
 
+    /// HTTP common log format: one line per flow sample with an HTTP request record (0:2206),
+    /// the client taken from its extended socket record; times are the datagram's, in UTC.
+    #[arg(short = 'H', group = "format")]
+    pub http_log: bool,
+
     /// Grep-friendly text: every line prefixed with `time agent subAgentId datagramSequenceNo
     /// sourceClass:sourceIndex sampleTag elementTag`.
     #[arg(short = 'g', long = "grep", group = "format")]
@@ -78,13 +83,13 @@ pub struct DecodeArgs {
     pub forward: Vec<SocketAddr>,
 
     /// Keep only flow/discard samples whose input or output VLAN is in VLANS (e.g. 0-20,4091;
-    /// untagged samples are VLAN 0). Applies to -l, -L, -t and -T, as in sflowtool.
+    /// untagged samples are VLAN 0). Applies to -l, -L, -H, -t and -T, as in sflowtool.
     #[arg(short = 'V', long = "include-vlans", value_name = "VLANS", value_parser = parse_vlan_list)]
     pub include_vlans: Vec<String>,
 
     /// Drop flow/discard samples whose input and output VLANs are both in VLANS (a sample
     /// without an extended switch record has output VLAN 0: list 0 too to drop it). Applies to
-    /// -l, -L, -t and -T, as in sflowtool.
+    /// -l, -L, -H, -t and -T, as in sflowtool.
     #[arg(short = 'v', long = "exclude-vlans", value_name = "VLANS", value_parser = parse_vlan_list)]
     pub exclude_vlans: Vec<String>,
 
@@ -149,6 +154,8 @@ impl DecodeArgs {
             Mode::Formatted(Format::Csv)
         } else if self.grep {
             Mode::Formatted(Format::Grep)
+        } else if self.http_log {
+            Mode::Formatted(Format::Clf)
         } else if !self.forward.is_empty() {
             Mode::ForwardOnly
         } else {
@@ -163,11 +170,11 @@ impl DecodeArgs {
         }
         let filters = matches!(
             mode,
-            Mode::Formatted(Format::Csv) | Mode::Fields(_) | Mode::HeaderPcap(_)
+            Mode::Formatted(Format::Csv | Format::Clf) | Mode::Fields(_) | Mode::HeaderPcap(_)
         );
         if !filters {
             bail!(
-                "-V/-v filter the per-sample outputs -l, -L, -t and -T (as in sflowtool); \
+                "-V/-v filter the per-sample outputs -l, -L, -H, -t and -T (as in sflowtool); \
                  text, JSON, -g and -M print whole datagrams"
             );
         }

@@ -4,10 +4,10 @@
 use rtflow_sflow::{CounterRecord, GenericInterfaceCounters, HostCpu, SfpCounters};
 
 use crate::datagram::skipping;
-use crate::out::Out;
+use crate::out::{Out, StyleKind};
 use crate::values::{push_fixed, push_hex_lower, push_u32};
 
-pub(crate) fn record(o: &mut Out<'_>, record: &CounterRecord<'_>) {
+pub(crate) fn record<S: StyleKind>(o: &mut Out<'_, S>, record: &CounterRecord<'_>) {
     o.grep.element_tag = record.tag();
     o.tag("counterBlock_tag", record.tag());
     match record {
@@ -558,7 +558,7 @@ pub(crate) fn record(o: &mut Out<'_>, record: &CounterRecord<'_>) {
     }
 }
 
-pub(crate) fn generic(o: &mut Out<'_>, c: &GenericInterfaceCounters) {
+pub(crate) fn generic<S: StyleKind>(o: &mut Out<'_, S>, c: &GenericInterfaceCounters) {
     o.u32("ifIndex", c.if_index);
     o.u32("networkType", c.if_type);
     o.u64("ifSpeed", c.if_speed);
@@ -581,7 +581,7 @@ pub(crate) fn generic(o: &mut Out<'_>, c: &GenericInterfaceCounters) {
 }
 
 /// Hundredths of a percent as `%.2f`, `unknown` for -1 (`sf_log_percentage`).
-fn percentage(o: &mut Out<'_>, name: &str, hundredths: u32) {
+fn percentage<S: StyleKind>(o: &mut Out<'_, S>, name: &str, hundredths: u32) {
     if hundredths == u32::MAX {
         o.text(name, "unknown");
     } else {
@@ -591,11 +591,11 @@ fn percentage(o: &mut Out<'_>, name: &str, hundredths: u32) {
     }
 }
 
-fn float3(o: &mut Out<'_>, name: &str, v: f32) {
+fn float3<S: StyleKind>(o: &mut Out<'_, S>, name: &str, v: f32) {
     o.with(name, |b| push_fixed(b, f64::from(v), 3));
 }
 
-fn host_cpu(o: &mut Out<'_>, c: &HostCpu) {
+fn host_cpu<S: StyleKind>(o: &mut Out<'_, S>, c: &HostCpu) {
     float3(o, "cpu_load_one", c.load_one);
     float3(o, "cpu_load_five", c.load_five);
     float3(o, "cpu_load_fifteen", c.load_fifteen);
@@ -620,7 +620,7 @@ fn host_cpu(o: &mut Out<'_>, c: &HostCpu) {
     }
 }
 
-fn net_io(o: &mut Out<'_>, prefix: &'static str, n: &rtflow_sflow::HostNetIo) {
+fn net_io<S: StyleKind>(o: &mut Out<'_, S>, prefix: &'static str, n: &rtflow_sflow::HostNetIo) {
     o.prefix2 = prefix;
     o.u64("bytes_in", n.bytes_in);
     o.u32("pkts_in", n.pkts_in);
@@ -635,7 +635,7 @@ fn net_io(o: &mut Out<'_>, prefix: &'static str, n: &rtflow_sflow::HostNetIo) {
 
 /// JSON: `adaptor_list` of objects with a `mac_list` array; text: `adaptor_N_ifIndex`,
 /// `adaptor_N_MACs`, `adaptor_N_MAC_M` (sflowtool's two forms).
-fn adapters(o: &mut Out<'_>, a: &rtflow_sflow::HostAdapters<'_>) {
+fn adapters<S: StyleKind>(o: &mut Out<'_, S>, a: &rtflow_sflow::HostAdapters<'_>) {
     if o.is_json() {
         o.begin_array("adaptor_list");
         for adapter in a.adapters.iter() {
@@ -663,7 +663,7 @@ fn adapters(o: &mut Out<'_>, a: &rtflow_sflow::HostAdapters<'_>) {
 }
 
 /// SFP module counters; lanes as a `sfp_lanes` JSON array, or `sfp_lane_<field>.<lane>` lines.
-fn sfp(o: &mut Out<'_>, c: &SfpCounters<'_>) {
+fn sfp<S: StyleKind>(o: &mut Out<'_, S>, c: &SfpCounters<'_>) {
     o.u32("sfp_module_id", c.module_id);
     o.u32("sfp_module_total_lanes", c.module_total_lanes);
     o.u32("sfp_module_supply_voltage", c.module_supply_voltage_mv);

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use rtflow_sflow::{Datagram, DecodeError, Sample};
 
 use crate::datagram::{DatagramInfo, SampleCounts, write_full};
-use crate::out::{FieldSpan, Out, Style};
+use crate::out::{FieldSpan, Fields, Out};
 use crate::vlan::VlanFilter;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,7 +30,7 @@ pub struct FieldLines {
     /// from the datagram header (kept for the datagram's other samples), as in sflowtool.
     from_sample: Vec<bool>,
     vlans: Option<Arc<VlanFilter>>,
-    /// The datagram in [`Style::Fields`] text, reused between datagrams.
+    /// The datagram in [`Fields`] style text, reused between datagrams.
     scratch: Vec<u8>,
 }
 
@@ -70,7 +70,7 @@ impl FieldLines {
     ) -> Result<SampleCounts, DecodeError> {
         let datagram = Datagram::decode(bytes)?;
         self.scratch.clear();
-        let mut o = Out::new(&mut self.scratch, Style::Fields);
+        let mut o = Out::<Fields>::new(&mut self.scratch);
         let counts = write_full(&mut o, info, bytes.len(), &datagram)?;
         let spans = std::mem::take(&mut o.spans);
         let passes = self.filter_verdicts(&datagram)?;

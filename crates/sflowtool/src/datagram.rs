@@ -9,7 +9,7 @@ use rtflow_sflow::{
     CounterSample, Datagram, DecodeError, DiscardSample, FlowSample, Interface, Sample, Tag,
 };
 
-use crate::out::{GrepContext, Out, Style};
+use crate::out::{Grep, GrepContext, Json, JsonPretty, Out, StyleKind, Text};
 use crate::time::write_utc_iso8601;
 use crate::values::{push_ipv4, push_ipv6, push_u32, push_u64};
 use crate::vlan::VlanFilter;
@@ -110,19 +110,17 @@ impl Formatter {
     ) -> Result<SampleCounts, DecodeError> {
         let start = out.len();
         let result = Datagram::decode(bytes).and_then(|datagram| {
-            let style = match self.format {
-                Format::Text => Style::Text,
-                Format::Json => Style::Json { pretty: false },
-                Format::JsonPretty => Style::Json { pretty: true },
-                Format::Grep => Style::Grep,
-                Format::Csv => {
-                    return csv::write_datagram(out, &datagram, self.vlans.as_deref());
+            let size = bytes.len();
+            match self.format {
+                Format::Text => write_full(&mut Out::<Text>::new(out), info, size, &datagram),
+                Format::Json => write_full(&mut Out::<Json>::new(out), info, size, &datagram),
+                Format::JsonPretty => {
+                    write_full(&mut Out::<JsonPretty>::new(out), info, size, &datagram)
                 }
-                Format::Clf => {
-                    return clf::write_datagram(out, info, &datagram, self.vlans.as_deref());
-                }
-            };
-            write_full(&mut Out::new(out, style), info, bytes.len(), &datagram)
+                Format::Grep => write_full(&mut Out::<Grep>::new(out), info, size, &datagram),
+                Format::Csv => csv::write_datagram(out, &datagram, self.vlans.as_deref()),
+                Format::Clf => clf::write_datagram(out, info, &datagram, self.vlans.as_deref()),
+            }
         });
         if result.is_err() {
             out.truncate(start);
@@ -132,8 +130,8 @@ impl Formatter {
 }
 
 /// Writes a whole datagram through `o` (any style but CSV).
-pub(crate) fn write_full(
-    o: &mut Out<'_>,
+pub(crate) fn write_full<S: StyleKind>(
+    o: &mut Out<'_, S>,
     info: &DatagramInfo,
     size: usize,
     datagram: &Datagram<'_>,
@@ -196,7 +194,12 @@ pub(crate) fn write_full(
     Ok(counts)
 }
 
-fn datagram_fields(o: &mut Out<'_>, info: &DatagramInfo, size: usize, datagram: &Datagram<'_>) {
+fn datagram_fields<S: StyleKind>(
+    o: &mut Out<'_, S>,
+    info: &DatagramInfo,
+    size: usize,
+    datagram: &Datagram<'_>,
+) {
     o.with("datagramSourceIP", |b| match info.source {
         Some(IpAddr::V4(ip)) => push_ipv4(b, ip),
         Some(IpAddr::V6(ip)) => push_ipv6(b, ip),
@@ -226,7 +229,7 @@ fn datagram_fields(o: &mut Out<'_>, info: &DatagramInfo, size: usize, datagram: 
 }
 
 /// sflowtool's note for a structure it does not decode (text output only).
-pub(crate) fn skipping(o: &mut Out<'_>, what: &str, tag: Tag, len: usize) {
+pub(crate) fn skipping<S: StyleKind>(o: &mut Out<'_, S>, what: &str, tag: Tag, len: usize) {
     o.text_line(|b| {
         b.extend_from_slice(b"skipping unknown ");
         b.extend_from_slice(what.as_bytes());
@@ -240,7 +243,7 @@ pub(crate) fn skipping(o: &mut Out<'_>, what: &str, tag: Tag, len: usize) {
 }
 
 /// `printInOutPort`: the interface value, qualified by its format.
-fn in_out_port(o: &mut Out<'_>, name: &str, iface: Interface) {
+fn in_out_port<S: StyleKind>(o: &mut Out<'_, S>, name: &str, iface: Interface) {
     o.with(name, |b| {
         let label: &[u8] = match iface.format {
             0 => b"",
@@ -257,12 +260,12 @@ fn in_out_port(o: &mut Out<'_>, name: &str, iface: Interface) {
 
 /// sflowtool reads the data source before it prints the sequence number: from there on the
 /// `-g` context names it.
-fn enter_source(o: &mut Out<'_>, class: u32, index: u32) {
+fn enter_source<S: StyleKind>(o: &mut Out<'_, S>, class: u32, index: u32) {
     o.grep.source_class = class;
     o.grep.source_index = index;
 }
 
-fn source_id(o: &mut Out<'_>, class: u32, index: u32) {
+fn source_id<S: StyleKind>(o: &mut Out<'_, S>, class: u32, index: u32) {
     o.with("sourceId", |b| {
         push_u32(b, class);
         b.push(b':');
@@ -271,7 +274,7 @@ fn source_id(o: &mut Out<'_>, class: u32, index: u32) {
 }
 
 /// Writes a flow sample; returns the number of sampled header records.
-fn flow_sample(o: &mut Out<'_>, s: &FlowSample<'_>) -> Result<u64, DecodeError> {
+fn flow_sample<S: StyleKind>(o: &mut Out<'_, S>, s: &FlowSample<'_>) -> Result<u64, DecodeError> {
     let info = &s.info;
     o.text("sampleType", "FLOWSAMPLE");
     enter_source(o, info.source_id.class, info.source_id.index);
@@ -297,7 +300,10 @@ fn flow_sample(o: &mut Out<'_>, s: &FlowSample<'_>) -> Result<u64, DecodeError> 
     Ok(headers)
 }
 
-fn counter_sample(o: &mut Out<'_>, s: &CounterSample<'_>) -> Result<(), DecodeError> {
+fn counter_sample<S: StyleKind>(
+    o: &mut Out<'_, S>,
+    s: &CounterSample<'_>,
+) -> Result<(), DecodeError> {
     let info = &s.info;
     o.text("sampleType", "COUNTERSSAMPLE");
     enter_source(o, info.source_id.class, info.source_id.index);
@@ -314,7 +320,10 @@ fn counter_sample(o: &mut Out<'_>, s: &CounterSample<'_>) -> Result<(), DecodeEr
     Ok(())
 }
 
-fn discard_sample(o: &mut Out<'_>, s: &DiscardSample<'_>) -> Result<(), DecodeError> {
+fn discard_sample<S: StyleKind>(
+    o: &mut Out<'_, S>,
+    s: &DiscardSample<'_>,
+) -> Result<(), DecodeError> {
     let info = &s.info;
     o.text("sampleType", "DISCARD");
     enter_source(o, info.source_id.class, info.source_id.index);

@@ -8,10 +8,10 @@ use rtflow_sflow::{
 
 use crate::datagram::skipping;
 use crate::header::sampled_header;
-use crate::out::Out;
+use crate::out::{Out, StyleKind};
 use crate::values::{push_hex_lower, push_u32};
 
-pub(crate) fn record(o: &mut Out<'_>, record: &FlowRecord<'_>) {
+pub(crate) fn record<S: StyleKind>(o: &mut Out<'_, S>, record: &FlowRecord<'_>) {
     o.grep.element_tag = record.tag();
     o.tag("flowBlock_tag", record.tag());
     match record {
@@ -235,14 +235,14 @@ const APP_STATUS: [&str; 11] = [
     "UNAUTHORIZED",
 ];
 
-fn flow_sample_type(o: &mut Out<'_>, prefix: &str, kind: &str) {
+fn flow_sample_type<S: StyleKind>(o: &mut Out<'_, S>, prefix: &str, kind: &str) {
     o.with("flowSampleType", |b| {
         b.extend_from_slice(prefix.as_bytes());
         b.extend_from_slice(kind.as_bytes());
     });
 }
 
-fn ethernet(o: &mut Out<'_>, prefix: &'static str, e: &SampledEthernet) {
+fn ethernet<S: StyleKind>(o: &mut Out<'_, S>, prefix: &'static str, e: &SampledEthernet) {
     flow_sample_type(o, prefix, "ETHERNET");
     o.prefix2 = prefix;
     o.u32("ethernet_type", e.eth_type);
@@ -252,7 +252,7 @@ fn ethernet(o: &mut Out<'_>, prefix: &'static str, e: &SampledEthernet) {
     o.prefix2 = "";
 }
 
-fn ports(o: &mut Out<'_>, protocol: u32, src: u32, dst: u32, tcp_flags: u32) {
+fn ports<S: StyleKind>(o: &mut Out<'_, S>, protocol: u32, src: u32, dst: u32, tcp_flags: u32) {
     match protocol {
         1 => o.u32("ICMPType", dst),
         6 => {
@@ -268,7 +268,7 @@ fn ports(o: &mut Out<'_>, protocol: u32, src: u32, dst: u32, tcp_flags: u32) {
     }
 }
 
-fn ipv4(o: &mut Out<'_>, prefix: &'static str, ip: &SampledIpv4) {
+fn ipv4<S: StyleKind>(o: &mut Out<'_, S>, prefix: &'static str, ip: &SampledIpv4) {
     flow_sample_type(o, prefix, "IPV4");
     o.prefix2 = prefix;
     o.u32("sampledPacketSize", ip.length);
@@ -281,7 +281,7 @@ fn ipv4(o: &mut Out<'_>, prefix: &'static str, ip: &SampledIpv4) {
     o.prefix2 = "";
 }
 
-fn ipv6(o: &mut Out<'_>, prefix: &'static str, ip: &SampledIpv6) {
+fn ipv6<S: StyleKind>(o: &mut Out<'_, S>, prefix: &'static str, ip: &SampledIpv6) {
     flow_sample_type(o, prefix, "IPV6");
     o.prefix2 = prefix;
     o.u32("sampledPacketSize", ip.length);
@@ -294,7 +294,7 @@ fn ipv6(o: &mut Out<'_>, prefix: &'static str, ip: &SampledIpv6) {
     o.prefix2 = "";
 }
 
-fn gateway(o: &mut Out<'_>, g: &ExtendedGateway<'_>) {
+fn gateway<S: StyleKind>(o: &mut Out<'_, S>, g: &ExtendedGateway<'_>) {
     o.text("extendedType", "GATEWAY");
     o.address("bgp_nexthop", &g.next_hop);
     o.u32("my_as", g.as_number);
@@ -351,7 +351,7 @@ fn join_u32(b: &mut Vec<u8>, values: impl Iterator<Item = u32>, sep: u8) {
 }
 
 /// `label.exp.bos.ttl` per MPLS label stack entry, joined by `-`.
-fn label_stack(o: &mut Out<'_>, name: &str, stack: &U32List<'_>) {
+fn label_stack<S: StyleKind>(o: &mut Out<'_, S>, name: &str, stack: &U32List<'_>) {
     if stack.is_empty() {
         return;
     }
@@ -370,7 +370,7 @@ fn label_stack(o: &mut Out<'_>, name: &str, stack: &U32List<'_>) {
 }
 
 /// `0xTPID` followed directly by `priority.cfi.vlan`, entries joined by `-` (sflowtool's form).
-fn vlan_tunnel(o: &mut Out<'_>, stack: &U32List<'_>) {
+fn vlan_tunnel<S: StyleKind>(o: &mut Out<'_, S>, stack: &U32List<'_>) {
     if stack.is_empty() {
         return;
     }
@@ -390,7 +390,7 @@ fn vlan_tunnel(o: &mut Out<'_>, stack: &U32List<'_>) {
     });
 }
 
-fn decap(o: &mut Out<'_>, prefix: &'static str, offset: u32) {
+fn decap<S: StyleKind>(o: &mut Out<'_, S>, prefix: &'static str, offset: u32) {
     o.with("extendedType", |b| {
         b.extend_from_slice(prefix.as_bytes());
         b.extend_from_slice(b"decap");
@@ -400,7 +400,7 @@ fn decap(o: &mut Out<'_>, prefix: &'static str, offset: u32) {
     o.prefix2 = "";
 }
 
-fn vni(o: &mut Out<'_>, prefix: &'static str, vni: u32) {
+fn vni<S: StyleKind>(o: &mut Out<'_, S>, prefix: &'static str, vni: u32) {
     o.with("extendedType", |b| {
         b.extend_from_slice(prefix.as_bytes());
         b.extend_from_slice(b"VNI");
@@ -447,7 +447,7 @@ const PROXY_SOCKET6: SocketNames = [
     "proxy_socket6_remote_port",
 ];
 
-fn socket4(o: &mut Out<'_>, names: &SocketNames, s: &ExtendedSocketIpv4) {
+fn socket4<S: StyleKind>(o: &mut Out<'_, S>, names: &SocketNames, s: &ExtendedSocketIpv4) {
     let [kind, protocol, local_ip, remote_ip, local_port, remote_port] = *names;
     o.text("extendedType", kind);
     o.u32(protocol, s.protocol);
@@ -457,7 +457,7 @@ fn socket4(o: &mut Out<'_>, names: &SocketNames, s: &ExtendedSocketIpv4) {
     o.u32(remote_port, s.remote_port);
 }
 
-fn socket6(o: &mut Out<'_>, names: &SocketNames, s: &ExtendedSocketIpv6) {
+fn socket6<S: StyleKind>(o: &mut Out<'_, S>, names: &SocketNames, s: &ExtendedSocketIpv6) {
     let [kind, protocol, local_ip, remote_ip, local_port, remote_port] = *names;
     o.text("extendedType", kind);
     o.u32(protocol, s.protocol);
@@ -467,7 +467,7 @@ fn socket6(o: &mut Out<'_>, names: &SocketNames, s: &ExtendedSocketIpv6) {
     o.u32(remote_port, s.remote_port);
 }
 
-fn http(o: &mut Out<'_>, h: &HttpRequest<'_>) {
+fn http<S: StyleKind>(o: &mut Out<'_, S>, h: &HttpRequest<'_>) {
     o.text("flowSampleType", "http");
     o.u32("http_method", h.method);
     o.u32("http_protocol", h.protocol);

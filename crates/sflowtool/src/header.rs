@@ -4,7 +4,7 @@
 use rtflow_packet::sflowtool::{self as fields, FieldName, FieldValue};
 use rtflow_sflow::SampledHeader;
 
-use crate::out::Out;
+use crate::out::{Out, StyleKind};
 use crate::values::{
     push_hex_lower, push_hex_upper_dashed, push_i32, push_ipv4, push_ipv6, push_u32,
 };
@@ -14,7 +14,7 @@ fn is_known_undecoded(protocol: u32) -> bool {
     matches!(protocol, 2..=10 | 13 | 14 | 106 | 107)
 }
 
-pub(crate) fn sampled_header(o: &mut Out<'_>, h: &SampledHeader<'_>) {
+pub(crate) fn sampled_header<S: StyleKind>(o: &mut Out<'_, S>, h: &SampledHeader<'_>) {
     o.text("flowSampleType", "HEADER");
     o.u32("headerProtocol", h.protocol);
     o.u32("sampledPacketSize", h.frame_length);
@@ -41,7 +41,7 @@ pub(crate) fn sampled_header(o: &mut Out<'_>, h: &SampledHeader<'_>) {
     fields::for_each_field(&header, |name, value| field(o, name, value));
 }
 
-fn field(o: &mut Out<'_>, name: FieldName, value: FieldValue) {
+fn field<S: StyleKind>(o: &mut Out<'_, S>, name: FieldName, value: FieldValue) {
     let write = |b: &mut Vec<u8>| push_value(b, value);
     match name.depth {
         None => o.with(name.name, write),

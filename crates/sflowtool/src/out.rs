@@ -1,6 +1,7 @@
 //! The field writer shared by the text and JSON formats: sflowtool's `sf_logf` plus its JSON
 //! helpers (`json_start`/`json_end`), writing straight into the output buffer.
 
+use std::marker::PhantomData;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
 
@@ -12,16 +13,48 @@ use crate::values::{
     write_json_string,
 };
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Style {
-    Text,
-    Json {
-        pretty: bool,
-    },
+/// The output style of an [`Out`], as a type: each style is a zero-sized marker whose constants
+/// the compiler folds, so every record writer is compiled once per style without per-field
+/// style checks.
+pub(crate) trait StyleKind {
+    /// `-j` / `-J`: `"key":"value"` members inside objects and arrays.
+    const JSON: bool = false;
+    /// `-J`: indented JSON.
+    const PRETTY: bool = false;
     /// `-g`: text lines, each prefixed with the [`GrepContext`] at the time it is written.
-    Grep,
+    const GREP: bool = false;
     /// `-L`: `key value` lines without markers, each field also recorded as a [`FieldSpan`].
-    Fields,
+    const FIELDS: bool = false;
+}
+
+/// sflowtool's default `key value` lines with start/end markers.
+pub(crate) struct Text;
+/// `-j`.
+pub(crate) struct Json;
+/// `-J`.
+pub(crate) struct JsonPretty;
+/// `-g`.
+pub(crate) struct Grep;
+/// `-L`.
+pub(crate) struct Fields;
+
+impl StyleKind for Text {}
+
+impl StyleKind for Json {
+    const JSON: bool = true;
+}
+
+impl StyleKind for JsonPretty {
+    const JSON: bool = true;
+    const PRETTY: bool = true;
+}
+
+impl StyleKind for Grep {
+    const GREP: bool = true;
+}
+
+impl StyleKind for Fields {
+    const FIELDS: bool = true;
 }
 
 /// sflowtool's `-g` line prefix: what is known about the datagram and sample when a line is
@@ -61,7 +94,7 @@ impl GrepContext {
     }
 }
 
-/// Where one field landed in the buffer ([`Style::Fields`]): its full name (prefixes included),
+/// Where one field landed in the buffer ([`Fields`]): its full name (prefixes included),
 /// its value, and the sample it belongs to (0 = the datagram header, n = the n-th sample).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct FieldSpan {
@@ -71,9 +104,9 @@ pub(crate) struct FieldSpan {
 }
 
 /// Writes `key value` lines (text) or `"key":"value"` members (JSON) into `buf`.
-pub(crate) struct Out<'b> {
+pub(crate) struct Out<'b, S: StyleKind> {
     pub(crate) buf: &'b mut Vec<u8>,
-    style: Style,
+    style: PhantomData<S>,
     /// JSON: the next member or element is the first of its object/array (no comma).
     list_start: bool,
     depth: usize,
@@ -83,18 +116,18 @@ pub(crate) struct Out<'b> {
     pub(crate) prefix2: &'static str,
     /// The `-g` line prefix, kept up to date by the writers whatever the style.
     pub(crate) grep: GrepContext,
-    /// [`Style::Fields`]: the fields written so far, and the sample they belong to.
+    /// [`Fields`]: the fields written so far, and the sample they belong to.
     pub(crate) spans: Vec<FieldSpan>,
     pub(crate) sample: u32,
-    /// [`Style::Fields`]: where the key of the field being written is.
+    /// [`Fields`]: where the key of the field being written is.
     key: Range<usize>,
 }
 
-impl<'b> Out<'b> {
-    pub(crate) fn new(buf: &'b mut Vec<u8>, style: Style) -> Self {
+impl<'b, S: StyleKind> Out<'b, S> {
+    pub(crate) fn new(buf: &'b mut Vec<u8>) -> Self {
         Out {
             buf,
-            style,
+            style: PhantomData,
             list_start: true,
             depth: 0,
             prefix: "",
@@ -107,15 +140,15 @@ impl<'b> Out<'b> {
     }
 
     pub(crate) fn is_json(&self) -> bool {
-        matches!(self.style, Style::Json { .. })
+        S::JSON
     }
 
     pub(crate) fn is_pretty_json(&self) -> bool {
-        self.style == (Style::Json { pretty: true })
+        S::PRETTY
     }
 
     fn indent(&mut self) {
-        if self.style == (Style::Json { pretty: true }) {
+        if S::PRETTY {
             self.buf.push(b'\n');
             self.buf.extend(std::iter::repeat_n(b' ', self.depth));
         }
@@ -126,36 +159,32 @@ impl<'b> Out<'b> {
     /// names are copied with a known length instead of a `memcpy` call per key.
     #[inline(always)]
     fn open(&mut self, name: &str) {
-        match self.style {
-            Style::Text => {
-                self.push_key(name);
-                self.buf.push(b' ');
-            }
-            Style::Grep => {
-                self.grep.write(self.buf);
-                self.push_key(name);
-                self.buf.push(b' ');
-            }
-            Style::Fields => {
-                let start = self.buf.len();
-                self.push_key(name);
-                self.key = start..self.buf.len();
-                self.buf.push(b' ');
-            }
-            Style::Json { pretty } => {
-                let separator: &[u8] = if self.list_start { b"\"" } else { b",\"" };
-                self.list_start = false;
-                if pretty {
-                    self.buf
-                        .extend_from_slice(separator.split_last().map_or(&[], |(_, s)| s));
-                    self.indent();
-                    self.buf.push(b'"');
-                } else {
-                    self.buf.extend_from_slice(separator);
+        if S::JSON {
+            let first = self.list_start;
+            self.list_start = false;
+            if S::PRETTY {
+                if !first {
+                    self.buf.push(b',');
                 }
-                self.push_key(name);
-                self.buf.extend_from_slice(b"\":\"");
+                self.indent();
+                self.buf.push(b'"');
+            } else if first {
+                self.buf.push(b'"');
+            } else {
+                self.buf.extend_from_slice(b",\"");
             }
+            self.push_key(name);
+            self.buf.extend_from_slice(b"\":\"");
+        } else {
+            if S::GREP {
+                self.grep.write(self.buf);
+            }
+            let start = self.buf.len();
+            self.push_key(name);
+            if S::FIELDS {
+                self.key = start..self.buf.len();
+            }
+            self.buf.push(b' ');
         }
     }
 
@@ -173,17 +202,17 @@ impl<'b> Out<'b> {
 
     #[inline(always)]
     fn close(&mut self) {
-        match self.style {
-            Style::Text | Style::Grep => self.buf.push(b'\n'),
-            Style::Fields => {
+        if S::JSON {
+            self.buf.push(b'"');
+        } else {
+            if S::FIELDS {
                 self.spans.push(FieldSpan {
                     key: self.key.clone(),
                     value: self.key.end + 1..self.buf.len(),
                     sample: self.sample,
                 });
-                self.buf.push(b'\n');
             }
-            Style::Json { .. } => self.buf.push(b'"'),
+            self.buf.push(b'\n');
         }
     }
 
@@ -281,10 +310,11 @@ impl<'b> Out<'b> {
 
     /// A text-only line outside the key/value scheme (markers, `skipping ...` notes).
     pub(crate) fn text_line(&mut self, line: impl FnOnce(&mut Vec<u8>)) {
-        match self.style {
-            Style::Text => {}
-            Style::Grep => self.grep.write(self.buf),
-            Style::Json { .. } | Style::Fields => return,
+        if S::JSON || S::FIELDS {
+            return;
+        }
+        if S::GREP {
+            self.grep.write(self.buf);
         }
         line(self.buf);
         self.buf.push(b'\n');

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use rtflow_capture::{LinkType, PcapWriter, Timestamp, build_udp_frame};
 use rtflow_sflow::{
     Address, DataSource, DatagramBuilder, DatagramHeader, DiscardSampleInfo, ExtendedSocketIpv4,
-    ExtendedSocketIpv6, ExtendedSwitch, FlowRecord, FlowSampleInfo, HttpRequest, Interface,
-    SampledHeader,
+    ExtendedSocketIpv6, ExtendedSwitch, FlowRecord, FlowSampleInfo, HttpRequest, Interface, Opaque,
+    SampledHeader, Tag,
 };
 
 mod common;
@@ -671,5 +671,105 @@ fn keep_going_is_accepted_and_changes_nothing() {
     assert_eq!(
         decode(&["-r", path, "-k", "-q"]),
         decode(&["-r", path, "-q"])
+    );
+}
+
+/// The body of a 0:2201 HTTP request record (the structure's first version) laid out by hand
+/// from the sFlow HTTP extension, independently of the encoder: method, protocol, uri, host,
+/// referrer, useragent, authuser, mimetype, bytes (u64), duration uS, status. No X-Forwarded-For
+/// and no request bytes, unlike 0:2206.
+fn http_v1_record_body() -> Vec<u8> {
+    fn word(b: &mut Vec<u8>, v: u32) {
+        b.extend_from_slice(&v.to_be_bytes());
+    }
+    fn string(b: &mut Vec<u8>, s: &[u8]) {
+        word(b, s.len() as u32);
+        b.extend_from_slice(s);
+        b.resize(b.len().next_multiple_of(4), 0);
+    }
+    let mut b = Vec::new();
+    word(&mut b, 2); // GET
+    word(&mut b, 1001); // HTTP/1.1
+    for s in [
+        &b"/old"[..],
+        b"legacy.example",
+        b"",
+        b"Wget/1.21",
+        b"bob",
+        b"text/plain",
+    ] {
+        string(&mut b, s);
+    }
+    b.extend_from_slice(&4096u64.to_be_bytes());
+    word(&mut b, 1500); // uS
+    word(&mut b, 404);
+    b
+}
+
+#[test]
+fn first_version_http_records_decode_without_xff_or_request_bytes() {
+    let body = http_v1_record_body();
+    let record = FlowRecord::Unknown(Opaque {
+        tag: Tag {
+            enterprise: 0,
+            format: 2201,
+        },
+        data: &body,
+    });
+    let mut builder = DatagramBuilder::new(DatagramHeader {
+        agent: Address::V4(Ipv4Addr::new(192, 0, 2, 80)),
+        sub_agent_id: 0,
+        sequence_number: 1,
+        uptime_ms: 1000,
+    });
+    builder.flow_sample(
+        &FlowSampleInfo {
+            sequence_number: 1,
+            sampling_rate: 10,
+            ..Default::default()
+        },
+        &[
+            FlowRecord::ExtendedSocketIpv4(socket4([198, 51, 100, 7])),
+            record,
+        ],
+    );
+    let dir = tempdir();
+    let path = dir.path().join("http1.pcap");
+    write_pcap(&path, &[builder.finish()]);
+    let path = path.to_str().expect("UTF-8 path");
+
+    let output = run(&["-r", path]);
+    let stdout = text(output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("0 malformed"), "{stderr}");
+    for line in [
+        "flowBlock_tag 0:2201",
+        "http_method 2",
+        "http_protocol 1001",
+        "http_uri /old",
+        "http_host legacy.example",
+        "http_useragent Wget/1.21",
+        "http_authuser bob",
+        "http_mimetype text/plain",
+        "http_bytes 4096",
+        "http_duration_uS 1500",
+        "http_status 404",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "no {line:?} in\n{stdout}"
+        );
+    }
+    for absent in ["http_xff", "http_request_bytes", "http_referrer"] {
+        assert!(
+            !stdout.contains(absent),
+            "{absent} printed for 0:2201:\n{stdout}"
+        );
+    }
+    let log = text(decode(&["-r", path, "-H"]));
+    assert!(
+        log.starts_with("198.51.100.7 - bob [")
+            && log.ends_with("] \"GET /old HTTP/1.1\" 404 4096 \"-\" \"Wget/1.21\"\n"),
+        "{log:?}"
     );
 }

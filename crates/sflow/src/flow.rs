@@ -580,7 +580,58 @@ xdr_struct! {
 
 xdr_struct! {
     #[derive(Default)]
-    /// 0:2201 (HTTP) and 0:2206 (HTTP/2) request.
+    /// 0:2201 HTTP request, the structure's first version: unlike 0:2206 it has no X-Forwarded-For
+    /// and no request byte count (sFlow HTTP extension; sflowtool reads it the same way).
+    pub struct HttpRequestV1<'a> {
+        /// Method (0 other, 1 OPTIONS, 2 GET, ...).
+        pub method: u32,
+        /// Protocol (1.1 = 1001).
+        pub protocol: u32,
+        /// URI.
+        pub uri: &'a [u8],
+        /// Host.
+        pub host: &'a [u8],
+        /// Referer.
+        pub referrer: &'a [u8],
+        /// User-Agent.
+        pub user_agent: &'a [u8],
+        /// Authenticated user.
+        pub auth_user: &'a [u8],
+        /// MIME type.
+        pub mime_type: &'a [u8],
+        /// Response body bytes.
+        pub resp_bytes: u64,
+        /// Duration (µs).
+        pub duration_us: u32,
+        /// HTTP status.
+        pub status: u32,
+    }
+}
+
+impl<'a> From<HttpRequestV1<'a>> for HttpRequest<'a> {
+    /// The common view of both versions: no X-Forwarded-For (empty), no request bytes (0).
+    fn from(v1: HttpRequestV1<'a>) -> Self {
+        HttpRequest {
+            method: v1.method,
+            protocol: v1.protocol,
+            uri: v1.uri,
+            host: v1.host,
+            referrer: v1.referrer,
+            user_agent: v1.user_agent,
+            xff: &[],
+            auth_user: v1.auth_user,
+            mime_type: v1.mime_type,
+            req_bytes: 0,
+            resp_bytes: v1.resp_bytes,
+            duration_us: v1.duration_us,
+            status: v1.status,
+        }
+    }
+}
+
+xdr_struct! {
+    #[derive(Default)]
+    /// 0:2206 HTTP request (the current version, also for HTTP/2).
     pub struct HttpRequest<'a> {
         /// Method (0 other, 1 OPTIONS, 2 GET, ...).
         pub method: u32,
@@ -785,8 +836,8 @@ record_enum! {
         (0, 2103) ExtendedProxySocketIpv6(ExtendedSocketIpv6),
         /// 0:2200 memcache operation.
         (0, 2200) Memcache(MemcacheOperation<'a>),
-        /// 0:2201 HTTP request.
-        (0, 2201) Http(HttpRequest<'a>),
+        /// 0:2201 HTTP request (first version).
+        (0, 2201) Http(HttpRequestV1<'a>),
         /// 0:2202 application operation.
         (0, 2202) App(AppOperation<'a>),
         /// 0:2203 application context.
@@ -795,7 +846,7 @@ record_enum! {
         (0, 2204) AppActorInitiator(AppActor<'a>),
         /// 0:2205 application target.
         (0, 2205) AppActorTarget(AppActor<'a>),
-        /// 0:2206 HTTP/2 request.
+        /// 0:2206 HTTP request (current version, HTTP/1 and HTTP/2).
         (0, 2206) Http2(HttpRequest<'a>),
         /// 0:2209 TCP info.
         (0, 2209) ExtendedTcpInfo(ExtendedTcpInfo),

@@ -39,7 +39,8 @@ impl<'a> Request<'a> {
         match record {
             FlowRecord::ExtendedSocketIpv4(s) => self.client = Some(Address::V4(s.remote_ip)),
             FlowRecord::ExtendedSocketIpv6(s) => self.client = Some(Address::V6(s.remote_ip)),
-            FlowRecord::Http(h) | FlowRecord::Http2(h) => self.http = Some(h),
+            FlowRecord::Http(h) => self.http = Some(HttpRequest::from(h)),
+            FlowRecord::Http2(h) => self.http = Some(h),
             _ => {}
         }
     }

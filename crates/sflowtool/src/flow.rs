@@ -156,7 +156,8 @@ pub(crate) fn record<S: StyleKind>(o: &mut Out<'_, S>, record: &FlowRecord<'_>) 
             o.u32("memcache_op_duration_uS", m.duration_us);
             o.u32("memcache_op_status", m.status);
         }
-        FlowRecord::Http(h) | FlowRecord::Http2(h) => http(o, h),
+        FlowRecord::Http(h) => http(o, &HttpRequest::from(*h), HttpVersion::First),
+        FlowRecord::Http2(h) => http(o, h, HttpVersion::Current),
         FlowRecord::App(a) => {
             o.text("flowSampleType", "applicationOperation");
             o.bytes_if_any("application", a.context.application);
@@ -467,7 +468,16 @@ fn socket6<S: StyleKind>(o: &mut Out<'_, S>, names: &SocketNames, s: &ExtendedSo
     o.u32(remote_port, s.remote_port);
 }
 
-fn http<S: StyleKind>(o: &mut Out<'_, S>, h: &HttpRequest<'_>) {
+/// Which HTTP request structure a record is: 0:2201 lacks X-Forwarded-For and the request bytes,
+/// which sflowtool then does not print.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum HttpVersion {
+    First,
+    Current,
+}
+
+fn http<S: StyleKind>(o: &mut Out<'_, S>, h: &HttpRequest<'_>, version: HttpVersion) {
+    let current = version == HttpVersion::Current;
     o.text("flowSampleType", "http");
     o.u32("http_method", h.method);
     o.u32("http_protocol", h.protocol);
@@ -475,10 +485,14 @@ fn http<S: StyleKind>(o: &mut Out<'_, S>, h: &HttpRequest<'_>) {
     o.bytes_if_any("http_host", h.host);
     o.bytes_if_any("http_referrer", h.referrer);
     o.bytes_if_any("http_useragent", h.user_agent);
-    o.bytes_if_any("http_xff", h.xff);
+    if current {
+        o.bytes_if_any("http_xff", h.xff);
+    }
     o.bytes_if_any("http_authuser", h.auth_user);
     o.bytes_if_any("http_mimetype", h.mime_type);
-    o.u64("http_request_bytes", h.req_bytes);
+    if current {
+        o.u64("http_request_bytes", h.req_bytes);
+    }
     o.u64("http_bytes", h.resp_bytes);
     o.u32("http_duration_uS", h.duration_us);
     o.u32("http_status", h.status);

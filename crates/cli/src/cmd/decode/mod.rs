@@ -55,7 +55,7 @@ pub struct DecodeArgs {
           value_parser = parse_field_list)]
     pub fields: Option<FieldLines>,
 
-    /// HTTP common log format: one line per flow sample with an HTTP request record (0:2206),
+    /// HTTP common log format: one line per flow sample with an HTTP request record (0:2201/0:2206),
     /// the client taken from its extended socket record; times are the datagram's, in UTC.
     #[arg(short = 'H', group = "format")]
     pub http_log: bool,

@@ -1,7 +1,7 @@
 //! `rtflow decode` end to end: sflowtool's spec examples, tshark/tcpdump cross-checks on the
 //! shared captures, live UDP (IPv4 and IPv6), bad input and JSON escaping.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::net::{Ipv4Addr, UdpSocket};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -14,7 +14,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{RTFLOW, capture, spec_block};
+use common::{RTFLOW, capture, pipe_into, spec_block};
 
 /// Runs `rtflow decode ARGS`; returns (stdout, stderr), asserting exit code 0.
 fn decode(args: &[&str]) -> (Vec<u8>, String) {
@@ -355,23 +355,6 @@ fn pcap_stream_has_one_packet_per_sampled_header_for_tcpdump_and_tshark() {
             .count(),
         10
     );
-}
-
-fn pipe_into(command: &[&str], input: &[u8]) -> String {
-    let mut child = Command::new(command[0])
-        .args(&command[1..])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{} must be installed: {e}", command[0]));
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(output.status.success(), "{command:?} failed");
-    String::from_utf8(output.stdout).unwrap()
 }
 
 fn datagram_with_strings(sequence: u32, hostname: &[u8], port_name: &[u8]) -> Vec<u8> {

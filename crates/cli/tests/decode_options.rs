@@ -2,10 +2,9 @@
 //! Expected values come from the sflowtool spec example, from tcpdump/tshark, from the
 //! capture files read back independently, or from captures generated here with known content.
 
-use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use rtflow_capture::{LinkType, PcapWriter, Timestamp, build_udp_frame};
@@ -17,7 +16,7 @@ use rtflow_sflow::{
 
 mod common;
 
-use common::{RTFLOW, assert_receives, capture, spec_block};
+use common::{RTFLOW, assert_receives, capture, pipe_into, spec_block};
 
 fn run(args: &[&str]) -> Output {
     Command::new(RTFLOW)
@@ -53,23 +52,6 @@ fn spec_value(example: &str, key: &str) -> String {
         .find_map(|line| line.strip_prefix(key)?.strip_prefix(' '))
         .unwrap_or_else(|| panic!("{key} in the spec example"))
         .to_string()
-}
-
-fn pipe_into(command: &[&str], input: &[u8]) -> String {
-    let mut child = Command::new(command[0])
-        .args(&command[1..])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{} must be installed: {e}", command[0]));
-    let mut stdin = child.stdin.take().expect("stdin");
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let output = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
-    let _ = writer.join();
-    assert!(output.status.success(), "{command:?} failed");
-    text(output.stdout)
 }
 
 /// Every UDP payload of a capture, read by the capture crate (not by `rtflow decode`).

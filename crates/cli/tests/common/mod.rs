@@ -49,3 +49,32 @@ pub fn assert_receives(receiver: &std::net::UdpSocket, expected: &[Vec<u8>]) {
         assert_eq!(buf.get(..len), Some(want.as_slice()), "datagram {i}");
     }
 }
+
+/// Runs `command` (e.g. `["tcpdump", "-r", "-"]`) with `input` on its stdin; returns its stdout,
+/// asserting success. The tool must be installed (`.ci/run` installs tcpdump and tshark).
+pub fn pipe_into(command: &[&str], input: &[u8]) -> String {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let (program, args) = command
+        .split_first()
+        .unwrap_or_else(|| panic!("pipe_into: empty command"));
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program} must be installed: {e}"));
+    let mut stdin = child
+        .stdin
+        .take()
+        .unwrap_or_else(|| panic!("{program}: no stdin"));
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let output = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    let _ = writer.join();
+    assert!(output.status.success(), "{command:?} failed");
+    String::from_utf8(output.stdout).unwrap_or_else(|e| panic!("{program} output: {e}"))
+}

@@ -86,11 +86,35 @@ const IPV4_HEADER_LEN: usize = 20;
 const IPV6_HEADER_LEN: usize = 40;
 const MAX_8023_LENGTH: u16 = 1500;
 
+/// Receives the fields of [`visit_fields`].
+pub trait FieldSink {
+    fn field(&mut self, name: FieldName, value: FieldValue);
+}
+
+struct FnSink<F>(F);
+
+impl<F: FnMut(FieldName, FieldValue)> FieldSink for FnSink<F> {
+    #[inline(always)]
+    fn field(&mut self, name: FieldName, value: FieldValue) {
+        (self.0)(name, value);
+    }
+}
+
 /// Calls `emit` for each field sflowtool prints after `headerBytes`, in order.
-pub fn for_each_field(h: &SampledHeader<'_>, mut emit: impl FnMut(FieldName, FieldValue)) {
+#[inline]
+pub fn for_each_field(h: &SampledHeader<'_>, emit: impl FnMut(FieldName, FieldValue)) {
+    visit_fields(h, &mut FnSink(emit));
+}
+
+/// [`for_each_field`] for a [`FieldSink`]. The walker is always inlined into its caller, so
+/// every call of [`FieldSink::field`] passes a constant name and value kind: a sink whose
+/// `field` is `#[inline(always)]` then writes each key with a constant-length copy and each
+/// value without a match on [`FieldValue`].
+#[inline(always)]
+pub fn visit_fields(h: &SampledHeader<'_>, emit: &mut impl FieldSink) {
     let b = h.header;
     let ip = match h.header_protocol {
-        HEADER_PROTOCOL_ETHERNET => link_layer(b, &mut emit),
+        HEADER_PROTOCOL_ETHERNET => link_layer(b, emit),
         HEADER_PROTOCOL_IPV4 => Some(IpStart::V4(0)),
         HEADER_PROTOCOL_IPV6 => Some(IpStart::V6(0)),
         _ => None,
@@ -104,10 +128,10 @@ pub fn for_each_field(h: &SampledHeader<'_>, mut emit: impl FnMut(FieldName, Fie
         .frame_length
         .wrapping_sub(h.stripped)
         .wrapping_sub(offset as u32) as i32;
-    emit(FieldName::plain("IPSize"), FieldValue::I32(ip_size));
+    emit.field(FieldName::plain("IPSize"), FieldValue::I32(ip_size));
     match ip {
-        IpStart::V4(off) => ipv4(b, off, &mut emit),
-        IpStart::V6(off) => ipv6(b, off, &mut emit),
+        IpStart::V4(off) => ipv4(b, off, emit),
+        IpStart::V6(off) => ipv6(b, off, emit),
     }
 }
 
@@ -121,26 +145,27 @@ fn is_vlan_tpid(t: u16) -> bool {
     matches!(t, 0x8100 | 0x88a8 | 0x9100 | 0x9200 | 0x9300)
 }
 
-fn link_layer(b: &[u8], emit: &mut impl FnMut(FieldName, FieldValue)) -> Option<IpStart> {
+#[inline(always)]
+fn link_layer(b: &[u8], emit: &mut impl FieldSink) -> Option<IpStart> {
     if b.len() < ETHERNET_HEADER_LEN {
         return None;
     }
-    emit(FieldName::plain("dstMAC"), FieldValue::Mac(mac_at(b, 0)?));
-    emit(FieldName::plain("srcMAC"), FieldValue::Mac(mac_at(b, 6)?));
+    emit.field(FieldName::plain("dstMAC"), FieldValue::Mac(mac_at(b, 0)?));
+    emit.field(FieldName::plain("srcMAC"), FieldValue::Mac(mac_at(b, 6)?));
     let mut type_len = be16(b, 12)?;
     let mut pos = ETHERNET_HEADER_LEN;
     let mut depth = 0u32;
     while is_vlan_tpid(type_len) {
         let (tci, next) = (be16(b, pos)?, be16(b, pos + 2)?);
         let suffix = (depth > 0).then_some(depth);
-        emit(
+        emit.field(
             FieldName {
                 name: "decodedVLAN",
                 depth: suffix,
             },
             FieldValue::U32(u32::from(tci & 0x0fff)),
         );
-        emit(
+        emit.field(
             FieldName {
                 name: "decodedPriority",
                 depth: suffix,
@@ -168,7 +193,7 @@ fn link_layer(b: &[u8], emit: &mut impl FnMut(FieldName, FieldValue)) -> Option<
             pos += 3;
             let oui = array_at::<3>(b, pos)?;
             if oui != [0, 0, 0] {
-                emit(FieldName::plain("VSNAP_OUI"), FieldValue::Oui(oui));
+                emit.field(FieldName::plain("VSNAP_OUI"), FieldValue::Oui(oui));
                 return None;
             }
             pos += 3;
@@ -181,7 +206,7 @@ fn link_layer(b: &[u8], emit: &mut impl FnMut(FieldName, FieldValue)) -> Option<
             return None;
         }
     }
-    emit(
+    emit.field(
         FieldName::plain("ethernet_type"),
         FieldValue::U32(u32::from(type_len)),
     );
@@ -196,7 +221,8 @@ fn link_layer(b: &[u8], emit: &mut impl FnMut(FieldName, FieldValue)) -> Option<
     }
 }
 
-fn ipv4(b: &[u8], off: usize, emit: &mut impl FnMut(FieldName, FieldValue)) {
+#[inline(always)]
+fn ipv4(b: &[u8], off: usize, emit: &mut impl FieldSink) {
     let Some(header) = array_at::<IPV4_HEADER_LEN>(b, off) else {
         return;
     };
@@ -209,25 +235,25 @@ fn ipv4(b: &[u8], off: usize, emit: &mut impl FnMut(FieldName, FieldValue)) {
         return;
     };
     let (tos, ttl, protocol) = (header[1], header[8], header[9]);
-    emit(
+    emit.field(
         FieldName::plain("ip.tot_len"),
         FieldValue::U32(u32::from(tot_len)),
     );
-    emit(FieldName::plain("srcIP"), FieldValue::Ipv4(src));
-    emit(FieldName::plain("dstIP"), FieldValue::Ipv4(dst));
-    emit(
+    emit.field(FieldName::plain("srcIP"), FieldValue::Ipv4(src));
+    emit.field(FieldName::plain("dstIP"), FieldValue::Ipv4(dst));
+    emit.field(
         FieldName::plain("IPProtocol"),
         FieldValue::U32(u32::from(protocol)),
     );
-    emit(FieldName::plain("IPTOS"), FieldValue::U32(u32::from(tos)));
-    emit(FieldName::plain("IPTTL"), FieldValue::U32(u32::from(ttl)));
+    emit.field(FieldName::plain("IPTOS"), FieldValue::U32(u32::from(tos)));
+    emit.field(FieldName::plain("IPTTL"), FieldValue::U32(u32::from(ttl)));
     // sflowtool prints the identification without byte-order conversion, i.e. byte-swapped on the
     // little-endian hosts it runs on.
     let id = u16::from_le_bytes([header[4], header[5]]);
-    emit(FieldName::plain("IPID"), FieldValue::U32(u32::from(id)));
+    emit.field(FieldName::plain("IPID"), FieldValue::U32(u32::from(id)));
     let fragment_offset = frag & 0x1fff;
     if fragment_offset > 0 {
-        emit(
+        emit.field(
             FieldName::plain("IPFragmentOffset"),
             FieldValue::U32(u32::from(fragment_offset)),
         );
@@ -240,7 +266,8 @@ fn ipv4(b: &[u8], off: usize, emit: &mut impl FnMut(FieldName, FieldValue)) {
     layer4(b, off + header_len, protocol, emit);
 }
 
-fn ipv6(b: &[u8], off: usize, emit: &mut impl FnMut(FieldName, FieldValue)) {
+#[inline(always)]
+fn ipv6(b: &[u8], off: usize, emit: &mut impl FieldSink) {
     let Some(header) = array_at::<IPV6_HEADER_LEN>(b, off) else {
         return;
     };
@@ -253,28 +280,28 @@ fn ipv6(b: &[u8], off: usize, emit: &mut impl FnMut(FieldName, FieldValue)) {
         return;
     }
     let tos = ((header[0] & 0x0f) << 4) | (header[1] >> 4);
-    emit(FieldName::plain("IPTOS"), FieldValue::U32(u32::from(tos)));
+    emit.field(FieldName::plain("IPTOS"), FieldValue::U32(u32::from(tos)));
     let label =
         (u32::from(header[1] & 0x0f) << 16) | (u32::from(header[2]) << 8) | u32::from(header[3]);
-    emit(FieldName::plain("IP6_label"), FieldValue::Hex(label));
+    emit.field(FieldName::plain("IP6_label"), FieldValue::Hex(label));
     let payload = if payload_len == 0 {
         FieldValue::Text("<jumbo>")
     } else {
         FieldValue::U32(u32::from(payload_len))
     };
-    emit(FieldName::plain("IPV6_payloadLen"), payload);
-    emit(
+    emit.field(FieldName::plain("IPV6_payloadLen"), payload);
+    emit.field(
         FieldName::plain("IPTTL"),
         FieldValue::U32(u32::from(header[7])),
     );
-    emit(FieldName::plain("srcIP6"), FieldValue::Ipv6(src));
-    emit(FieldName::plain("dstIP6"), FieldValue::Ipv6(dst));
+    emit.field(FieldName::plain("srcIP6"), FieldValue::Ipv6(src));
+    emit.field(FieldName::plain("dstIP6"), FieldValue::Ipv6(dst));
 
     let mut next_header = header[6];
     let mut pos = off + IPV6_HEADER_LEN;
     // sflowtool skips these with an 8-octet length unit (also for AH) and no further checks.
     while matches!(next_header, 0 | 43 | 44 | 51 | 60) {
-        emit(
+        emit.field(
             FieldName::plain("IP6HeaderExtension"),
             FieldValue::U32(u32::from(next_header)),
         );
@@ -287,41 +314,42 @@ fn ipv6(b: &[u8], off: usize, emit: &mut impl FnMut(FieldName, FieldValue)) {
             return;
         }
     }
-    emit(
+    emit.field(
         FieldName::plain("IPProtocol"),
         FieldValue::U32(u32::from(next_header)),
     );
     layer4(b, pos, next_header, emit);
 }
 
-fn layer4(b: &[u8], off: usize, protocol: u8, emit: &mut impl FnMut(FieldName, FieldValue)) {
+#[inline(always)]
+fn layer4(b: &[u8], off: usize, protocol: u8, emit: &mut impl FieldSink) {
     if b.len().saturating_sub(off) < 8 {
         return;
     }
-    let u16_field = |name: &'static str, at: usize| {
-        be16(b, at).map(|v| (FieldName::plain(name), FieldValue::U32(u32::from(v))))
-    };
-    let fields: [Option<(FieldName, FieldValue)>; 3] = match protocol {
-        1 => [
-            u8_at(b, off).map(|v| (FieldName::plain("ICMPType"), FieldValue::U32(u32::from(v)))),
-            u8_at(b, off + 1)
-                .map(|v| (FieldName::plain("ICMPCode"), FieldValue::U32(u32::from(v)))),
-            None,
-        ],
-        6 => [
-            u16_field("TCPSrcPort", off),
-            u16_field("TCPDstPort", off + 2),
-            u8_at(b, off + 13)
-                .map(|v| (FieldName::plain("TCPFlags"), FieldValue::U32(u32::from(v)))),
-        ],
-        17 => [
-            u16_field("UDPSrcPort", off),
-            u16_field("UDPDstPort", off + 2),
-            u16_field("UDPBytes", off + 4),
-        ],
-        _ => [None, None, None],
-    };
-    for (name, value) in fields.into_iter().flatten() {
-        emit(name, value);
+    let u8_field = |at: usize| u8_at(b, at).map(|v| FieldValue::U32(u32::from(v)));
+    let u16_field = |at: usize| be16(b, at).map(|v| FieldValue::U32(u32::from(v)));
+    match protocol {
+        1 => {
+            emit_if_some(emit, "ICMPType", u8_field(off));
+            emit_if_some(emit, "ICMPCode", u8_field(off + 1));
+        }
+        6 => {
+            emit_if_some(emit, "TCPSrcPort", u16_field(off));
+            emit_if_some(emit, "TCPDstPort", u16_field(off + 2));
+            emit_if_some(emit, "TCPFlags", u8_field(off + 13));
+        }
+        17 => {
+            emit_if_some(emit, "UDPSrcPort", u16_field(off));
+            emit_if_some(emit, "UDPDstPort", u16_field(off + 2));
+            emit_if_some(emit, "UDPBytes", u16_field(off + 4));
+        }
+        _ => {}
+    }
+}
+
+#[inline(always)]
+fn emit_if_some(emit: &mut impl FieldSink, name: &'static str, value: Option<FieldValue>) {
+    if let Some(value) = value {
+        emit.field(FieldName::plain(name), value);
     }
 }

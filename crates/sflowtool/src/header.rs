@@ -1,7 +1,7 @@
 //! The sampled header record (0:1): its own fields, then the per-packet fields decoded by
 //! `rtflow_packet::sflowtool` in sflowtool's order.
 
-use rtflow_packet::sflowtool::{self as fields, FieldName, FieldValue};
+use rtflow_packet::sflowtool::{self as fields, FieldName, FieldSink, FieldValue};
 use rtflow_sflow::SampledHeader;
 
 use crate::out::{Out, StyleKind};
@@ -38,14 +38,36 @@ pub(crate) fn sampled_header<S: StyleKind>(o: &mut Out<'_, S>, h: &SampledHeader
         stripped: h.stripped,
         header: h.header,
     };
-    fields::for_each_field(&header, |name, value| field(o, name, value));
+    fields::visit_fields(&header, &mut HeaderSink(o));
 }
 
-fn field<S: StyleKind>(o: &mut Out<'_, S>, name: FieldName, value: FieldValue) {
-    let write = |b: &mut Vec<u8>| push_value(b, value);
-    match name.depth {
-        None => o.with(name.name, write),
-        Some(depth) => o.with_suffix(name.name, depth, write),
+/// Writes the header fields; inlined at each of the walker's call sites, where the name and the
+/// value kind are constants.
+struct HeaderSink<'o, 'b, S: StyleKind>(&'o mut Out<'b, S>);
+
+impl<S: StyleKind> FieldSink for HeaderSink<'_, '_, S> {
+    #[inline(always)]
+    fn field(&mut self, name: FieldName, value: FieldValue) {
+        match name.depth {
+            None => write_field(self.0, name.name, value),
+            Some(depth) => self
+                .0
+                .with_suffix(name.name, depth, |b| push_value(b, value)),
+        }
+    }
+}
+
+/// One closure per value kind, so that once inlined with a constant `value` only its own
+/// writer remains.
+#[inline(always)]
+fn write_field<S: StyleKind>(o: &mut Out<'_, S>, name: &str, value: FieldValue) {
+    match value {
+        FieldValue::U32(v) => o.with(name, |b| push_u32(b, v)),
+        FieldValue::I32(v) => o.with(name, |b| push_i32(b, v)),
+        FieldValue::Mac(mac) => o.with(name, |b| push_hex_lower(b, &mac)),
+        FieldValue::Ipv4(ip) => o.with(name, |b| push_ipv4(b, ip)),
+        FieldValue::Ipv6(ip) => o.with(name, |b| push_ipv6(b, ip)),
+        other => o.with(name, |b| push_value(b, other)),
     }
 }
 

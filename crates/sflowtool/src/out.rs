@@ -103,6 +103,9 @@ pub(crate) struct FieldSpan {
     pub(crate) sample: u32,
 }
 
+/// The longest field name [`Out::open`] writes in one copy.
+const KEY_MAX: usize = 27;
+
 /// Writes `key value` lines (text) or `"key":"value"` members (JSON) into `buf`.
 pub(crate) struct Out<'b, S: StyleKind> {
     pub(crate) buf: &'b mut Vec<u8>,
@@ -168,6 +171,27 @@ impl<'b, S: StyleKind> Out<'b, S> {
                 }
                 self.indent();
                 self.buf.push(b'"');
+            } else if self.prefix.is_empty() && self.prefix2.is_empty() && name.len() <= KEY_MAX {
+                // `,"name":"` assembled on the stack and copied in one go: with the constant
+                // name of an inlined call this is one constant-length copy.
+                let mut key = [0u8; KEY_MAX + 5];
+                let len = name.len() + 5;
+                if let Some(slot) = key.get_mut(..2) {
+                    slot.copy_from_slice(b",\"");
+                }
+                if let Some(slot) = key.get_mut(2..len - 3) {
+                    slot.copy_from_slice(name.as_bytes());
+                }
+                if let Some(slot) = key.get_mut(len - 3..len) {
+                    slot.copy_from_slice(b"\":\"");
+                }
+                let key = if first {
+                    key.get(1..len)
+                } else {
+                    key.get(..len)
+                };
+                self.buf.extend_from_slice(key.unwrap_or_default());
+                return;
             } else if first {
                 self.buf.push(b'"');
             } else {

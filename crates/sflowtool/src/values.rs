@@ -8,9 +8,46 @@ use rtflow_sflow::Address;
 const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
+/// `00`..`99` as digit pairs.
+const DIGIT_PAIRS: [[u8; 2]; 100] = {
+    let mut table = [[0u8; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        table[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
+    }
+    table
+};
+
+#[inline(always)]
+fn pair(v: u32) -> [u8; 2] {
+    DIGIT_PAIRS[(v % 100) as usize]
+}
+
+/// Decimal. Values below 100,000 (ports, protocol numbers, small counters) are written by digit
+/// count, each case a constant-length copy; larger ones by `itoa`.
 #[inline]
 pub(crate) fn push_u32(out: &mut Vec<u8>, v: u32) {
-    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    if v < 100 {
+        if v < 10 {
+            out.push(b'0' + v as u8);
+        } else {
+            out.extend_from_slice(&pair(v));
+        }
+    } else if v < 10_000 {
+        if v < 1000 {
+            let [a, b] = pair(v);
+            out.extend_from_slice(&[b'0' + (v / 100) as u8, a, b]);
+        } else {
+            let ([a, b], [c, d]) = (pair(v / 100), pair(v));
+            out.extend_from_slice(&[a, b, c, d]);
+        }
+    } else if v < 100_000 {
+        let ([a, b], [c, d]) = (pair(v / 100), pair(v));
+        out.extend_from_slice(&[b'0' + (v / 10_000) as u8, a, b, c, d]);
+    } else {
+        out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    }
 }
 
 #[inline]
@@ -27,14 +64,25 @@ pub(crate) fn push_i32(out: &mut Vec<u8>, v: i32) {
 #[inline]
 pub(crate) fn push_ipv4(out: &mut Vec<u8>, ip: Ipv4Addr) {
     let [a, b, c, d] = ip.octets();
-    let mut buf = itoa::Buffer::new();
-    out.extend_from_slice(buf.format(a).as_bytes());
-    out.push(b'.');
-    out.extend_from_slice(buf.format(b).as_bytes());
-    out.push(b'.');
-    out.extend_from_slice(buf.format(c).as_bytes());
-    out.push(b'.');
-    out.extend_from_slice(buf.format(d).as_bytes());
+    push_u8(out, a);
+    for octet in [b, c, d] {
+        out.push(b'.');
+        push_u8(out, octet);
+    }
+}
+
+/// Decimal, one constant-length copy per digit count.
+#[inline(always)]
+fn push_u8(out: &mut Vec<u8>, v: u8) {
+    let v = u32::from(v);
+    if v < 10 {
+        out.push(b'0' + v as u8);
+    } else if v < 100 {
+        out.extend_from_slice(&pair(v));
+    } else {
+        let [a, b] = pair(v);
+        out.extend_from_slice(&[b'0' + (v / 100) as u8, a, b]);
+    }
 }
 
 /// RFC 5952 text (as the other rtflow crates render sflowtool's IPv6 fields).
@@ -228,6 +276,30 @@ mod tests {
         push_fixed(&mut out, 0.125, 2);
         out.push(b' ');
         push_i32(&mut out, -4);
+        for v in [
+            0,
+            7,
+            10,
+            99,
+            100,
+            999,
+            1000,
+            9999,
+            10_000,
+            65_535,
+            99_999,
+            100_000,
+            u32::MAX,
+        ] {
+            let mut one = Vec::new();
+            push_u32(&mut one, v);
+            assert_eq!(one, v.to_string().as_bytes());
+        }
+        for octet in [0u8, 9, 10, 99, 100, 255] {
+            let mut one = Vec::new();
+            push_ipv4(&mut one, Ipv4Addr::new(octet, 1, 23, 200));
+            assert_eq!(one, format!("{octet}.1.23.200").as_bytes());
+        }
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "10.0.255.1 - 2242ab 0A-FF-00 \

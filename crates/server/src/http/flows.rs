@@ -11,14 +11,11 @@ use rtflow_engine::{
 use serde_json::Value;
 
 use super::error::{ApiError, ApiResult};
-use super::longpoll::wait_for_newer;
+use super::longpoll::{FLOW_LOG, long_poll};
 use super::metrics::single_agent;
-use super::params::{Params, json_body, position_param, timeout_param};
+use super::params::{Params, json_body};
 use super::to_json;
 use crate::state::AppState;
-
-/// Default and largest `maxFlows` of `/flows/json`.
-const DEFAULT_MAX_RECORDS: usize = 100;
 
 pub async fn list(State(state): State<AppState>) -> Json<Value> {
     let flows = state.engine.lock().flows();
@@ -148,15 +145,5 @@ pub async fn log(
     State(state): State<AppState>,
     Query(params): Query<Params>,
 ) -> ApiResult<Json<Value>> {
-    let position = position_param(&params, "flowID")?;
-    let timeout = timeout_param(&params)?;
-    let max = params
-        .parse::<usize>("maxFlows", "a non-negative integer")?
-        .unwrap_or(DEFAULT_MAX_RECORDS);
-    let name = params.get("name").map(str::to_string);
-    let records = wait_for_newer(&state, &state.last_flow_id, position, timeout, |engine| {
-        engine.flows_after(position.after, name.as_deref(), max)
-    })
-    .await;
-    Ok(to_json(records))
+    long_poll(&state, &params, &FLOW_LOG).await
 }

@@ -16,13 +16,12 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
-use rtflow_engine::Engine;
 use serde::Serialize;
-use tokio::sync::watch;
 
 use super::error::{ApiError, ApiResult};
+use super::longpoll::{EVENT_LOG, FLOW_LOG, LogKind, LogQuery, Wait, wait_for_newer};
 use super::params::Params;
-use crate::state::{AppState, Shared};
+use crate::state::AppState;
 
 /// Interval of the keep-alive comments on an idle stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -33,11 +32,7 @@ pub async fn events(
     headers: HeaderMap,
     Query(params): Query<Params>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let threshold = params.get("thresholdID").map(str::to_string);
-    let query = move |engine: &Engine, after| {
-        engine.events_after(Some(after), threshold.as_deref(), usize::MAX)
-    };
-    open(state, &headers, &params, &EVENT_LOG, query)
+    open(state, &headers, &params, &EVENT_LOG)
 }
 
 /// `/flows/sse`: flow records of definitions with `log:true` as they are logged; `name` selects one
@@ -47,73 +42,27 @@ pub async fn flows(
     headers: HeaderMap,
     Query(params): Query<Params>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let name = params.get("name").map(str::to_string);
-    let query =
-        move |engine: &Engine, after| engine.flows_after(Some(after), name.as_deref(), usize::MAX);
-    open(state, &headers, &params, &FLOW_LOG, query)
-}
-
-/// What differs between the event log and the flow log.
-struct LogKind<T> {
-    /// The query parameter of a start position.
-    position_parameter: &'static str,
-    newest_id: fn(&Engine) -> u64,
-    published_ids: fn(&Shared) -> &watch::Sender<u64>,
-    id_of: fn(&T) -> u64,
-}
-
-const EVENT_LOG: LogKind<rtflow_engine::Event> = LogKind {
-    position_parameter: "eventID",
-    newest_id: Engine::last_event_id,
-    published_ids: published_event_ids,
-    id_of: event_id,
-};
-
-const FLOW_LOG: LogKind<rtflow_engine::FlowRecord> = LogKind {
-    position_parameter: "flowID",
-    newest_id: Engine::last_flow_id,
-    published_ids: published_flow_ids,
-    id_of: flow_id,
-};
-
-fn published_event_ids(shared: &Shared) -> &watch::Sender<u64> {
-    &shared.last_event_id
-}
-
-fn published_flow_ids(shared: &Shared) -> &watch::Sender<u64> {
-    &shared.last_flow_id
-}
-
-fn event_id(event: &rtflow_engine::Event) -> u64 {
-    event.event_id
-}
-
-fn flow_id(record: &rtflow_engine::FlowRecord) -> u64 {
-    record.flow_id
+    open(state, &headers, &params, &FLOW_LOG)
 }
 
 /// Validates the start position and opens the stream of one log.
-fn open<T, Q>(
+fn open<T>(
     state: AppState,
     headers: &HeaderMap,
     params: &Params,
-    kind: &LogKind<T>,
-    query: Q,
-) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>> + use<T, Q>>>
+    log: &'static LogKind<T>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>> + use<T>>>
 where
     T: Serialize + Send + 'static,
-    Q: Fn(&Engine, u64) -> Vec<T> + Send + 'static,
 {
-    let newest = (kind.newest_id)(&state.engine.lock());
-    let after = start_after(headers, params, kind.position_parameter, newest)?;
-    let changes = (kind.published_ids)(&state).subscribe();
+    let newest = (log.newest_id)(&state.engine.lock());
+    let after = start_after(headers, params, log.position_parameter, newest)?;
     let feed = Feed {
         state,
-        changes,
+        log,
+        filter: params.get(log.filter_parameter).map(str::to_string),
         after,
         pending: VecDeque::new(),
-        query,
-        id_of: kind.id_of,
     };
     Ok(feed.into_sse())
 }
@@ -141,28 +90,24 @@ fn start_after(
 }
 
 /// One subscriber's position in the event or flow log.
-struct Feed<T, Q> {
+struct Feed<T: 'static> {
     state: AppState,
-    /// The newest id published by the ticker; changes wake the stream.
-    changes: watch::Receiver<u64>,
+    log: &'static LogKind<T>,
+    filter: Option<String>,
     /// The id of the last entry sent (or the start position).
     after: u64,
     /// Entries found but not yet sent, oldest first.
     pending: VecDeque<T>,
-    /// Entries newer than an id, newest first (the engine's long-poll query).
-    query: Q,
-    id_of: fn(&T) -> u64,
 }
 
-impl<T, Q> Feed<T, Q>
+impl<T> Feed<T>
 where
     T: Serialize + Send + 'static,
-    Q: Fn(&Engine, u64) -> Vec<T> + Send + 'static,
 {
     fn into_sse(self) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
         let stream = futures_util::stream::unfold(self, |mut feed| async move {
             let entry = feed.next_entry().await?;
-            let id = (feed.id_of)(&entry);
+            let id = (feed.log.id_of)(&entry);
             let data = serde_json::to_string(&entry).unwrap_or_default();
             Some((Ok(Event::default().id(id.to_string()).data(data)), feed))
         });
@@ -171,25 +116,18 @@ where
 
     /// The next entry to send, waiting for one as long as it takes; `None` ends the stream (shutdown).
     async fn next_entry(&mut self) -> Option<T> {
-        loop {
-            if let Some(entry) = self.pending.pop_front() {
-                return Some(entry);
-            }
-            if self.state.is_shutting_down() {
-                return None;
-            }
-            // Mark the published id seen before querying, so an id published after the query wakes us.
-            self.changes.borrow_and_update();
-            let newest_first = (self.query)(&self.state.engine.lock(), self.after);
+        if self.pending.is_empty() {
+            let query = LogQuery {
+                after: Some(self.after),
+                filter: self.filter.as_deref(),
+                max: usize::MAX,
+            };
+            let newest_first = wait_for_newer(&self.state, self.log, &query, Wait::Forever).await;
             if let Some(newest) = newest_first.first() {
-                self.after = (self.id_of)(newest);
-                self.pending.extend(newest_first.into_iter().rev());
-                continue;
+                self.after = (self.log.id_of)(newest);
             }
-            tokio::select! {
-                changed = self.changes.changed() => changed.ok()?,
-                () = self.state.stopped() => return None,
-            }
+            self.pending.extend(newest_first.into_iter().rev());
         }
+        self.pending.pop_front()
     }
 }

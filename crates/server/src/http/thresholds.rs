@@ -8,14 +8,12 @@ use rtflow_engine::Threshold;
 use serde_json::Value;
 
 use super::error::{ApiError, ApiResult};
-use super::longpoll::wait_for_newer;
-use super::params::{Params, json_body, known_keys, position_param, timeout_param, typed};
+use super::longpoll::{EVENT_LOG, long_poll};
+use super::params::{Params, json_body, known_keys, typed};
 use super::to_json;
 use crate::state::AppState;
 
 const THRESHOLD_FIELDS: &[&str] = &["metric", "value", "byFlow", "timeout", "filter"];
-/// Default `maxEvents`.
-const DEFAULT_MAX_EVENTS: usize = 100;
 
 pub async fn list(State(state): State<AppState>) -> Json<Value> {
     let thresholds = state.engine.lock().thresholds();
@@ -57,15 +55,5 @@ pub async fn events(
     State(state): State<AppState>,
     Query(params): Query<Params>,
 ) -> ApiResult<Json<Value>> {
-    let position = position_param(&params, "eventID")?;
-    let timeout = timeout_param(&params)?;
-    let max = params
-        .parse::<usize>("maxEvents", "a non-negative integer")?
-        .unwrap_or(DEFAULT_MAX_EVENTS);
-    let threshold = params.get("thresholdID").map(str::to_string);
-    let events = wait_for_newer(&state, &state.last_event_id, position, timeout, |engine| {
-        engine.events_after(position.after, threshold.as_deref(), max)
-    })
-    .await;
-    Ok(to_json(events))
+    long_poll(&state, &params, &EVENT_LOG).await
 }

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::agents::AgentState;
 use crate::engine::{Engine, not_found, validate_name};
 use crate::error::{EngineError, ObjectKind};
+use crate::flowlang::mac::parse_mac;
 use crate::forwarding::DEFAULT_SFLOW_PORT;
 use crate::metrics::MetricValue;
 use crate::sample::{DataSource, FlowSample, Port};
@@ -197,16 +198,13 @@ impl FromStr for Mac {
     type Err = TenantFilterError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let error = || TenantFilterError::Mac(text.to_string());
-        if text.len() != 12 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(error());
-        }
-        let mut mac = [0u8; 6];
-        for (byte, pair) in mac.iter_mut().zip(text.as_bytes().chunks_exact(2)) {
-            let pair = std::str::from_utf8(pair).map_err(|_| error())?;
-            *byte = u8::from_str_radix(pair, 16).map_err(|_| error())?;
-        }
-        Ok(Self(mac))
+        // Tenant filters take only the plain 12-digit form, not the separated forms `parse_mac` also reads.
+        let plain = text.len() == 12;
+        plain
+            .then(|| parse_mac(text))
+            .flatten()
+            .map(Self)
+            .ok_or_else(|| TenantFilterError::Mac(text.to_string()))
     }
 }
 

@@ -41,12 +41,7 @@ impl FlowLine {
     fn header(&mut self, h: &rtflow_sflow::SampledHeader<'_>) {
         self.packet_size = h.frame_length;
         self.stripped = h.stripped;
-        let header = fields::SampledHeader {
-            header_protocol: h.protocol,
-            frame_length: h.frame_length,
-            stripped: h.stripped,
-            header: h.header,
-        };
+        let header = crate::header::walker_input(h);
         let mut ip_size = None;
         fields::for_each_field(&header, |name, value| {
             let number = match value {

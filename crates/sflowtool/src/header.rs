@@ -32,13 +32,18 @@ pub(crate) fn sampled_header<S: StyleKind>(o: &mut Out<'_, S>, h: &SampledHeader
             push_u32(b, p);
         }),
     }
-    let header = fields::SampledHeader {
+    let header = walker_input(h);
+    fields::visit_fields(&header, &mut HeaderSink(o));
+}
+
+/// The sampled header record as the field walker of `rtflow_packet::sflowtool` takes it.
+pub(crate) fn walker_input<'a>(h: &rtflow_sflow::SampledHeader<'a>) -> fields::SampledHeader<'a> {
+    fields::SampledHeader {
         header_protocol: h.protocol,
         frame_length: h.frame_length,
         stripped: h.stripped,
         header: h.header,
-    };
-    fields::visit_fields(&header, &mut HeaderSink(o));
+    }
 }
 
 /// Writes the header fields; inlined at each of the walker's call sites, where the name and the

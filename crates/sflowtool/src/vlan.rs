@@ -73,12 +73,7 @@ pub(crate) fn sample_vlans<'a>(
     for record in records {
         match record? {
             FlowRecord::SampledHeader(h) => {
-                let header = fields::SampledHeader {
-                    header_protocol: h.protocol,
-                    frame_length: h.frame_length,
-                    stripped: h.stripped,
-                    header: h.header,
-                };
+                let header = crate::header::walker_input(&h);
                 fields::for_each_field(&header, |name, value| {
                     if let ("decodedVLAN", FieldValue::U32(vlan)) = (name.name, value) {
                         input = vlan;

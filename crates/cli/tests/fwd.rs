@@ -7,6 +7,10 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::receive_all;
+
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 fn rtflow() -> Command {
@@ -86,18 +90,6 @@ fn receiver(addr: &str) -> UdpSocket {
     let socket = UdpSocket::bind(addr).unwrap();
     socket.set_read_timeout(Some(TIMEOUT)).unwrap();
     socket
-}
-
-fn recv_all(socket: &UdpSocket, count: usize) -> Vec<Vec<u8>> {
-    let mut buf = vec![0u8; 70_000];
-    (0..count)
-        .map(|i| {
-            let len = socket
-                .recv(&mut buf)
-                .unwrap_or_else(|e| panic!("datagram {i} of {count}: {e}"));
-            buf[..len].to_vec()
-        })
-        .collect()
 }
 
 /// Independent hex rendering for the expected lines.
@@ -224,7 +216,7 @@ fn send_mode_sends_good_lines_and_reports_bad_ones() {
     let (status, stderr) = run_sender("127.0.0.1", port, input.as_bytes());
     assert!(status.success(), "{status}: {stderr}");
     assert_eq!(
-        recv_all(&socket, 4),
+        receive_all(&socket, 4),
         payloads,
         "the four good lines, in order"
     );
@@ -251,7 +243,7 @@ fn send_mode_accepts_ipv6_and_ipv4_literals() {
             let port = socket.local_addr().unwrap().port();
             let (status, stderr) = run_sender("::1", port, b"c0ffee\n");
             assert!(status.success(), "{stderr}");
-            assert_eq!(recv_all(&socket, 1), [vec![0xc0, 0xff, 0xee]]);
+            assert_eq!(receive_all(&socket, 1), [vec![0xc0, 0xff, 0xee]]);
         }
         Err(err) => eprintln!("no IPv6 loopback ({err}): IPv6 part skipped"),
     }
@@ -259,7 +251,7 @@ fn send_mode_accepts_ipv6_and_ipv4_literals() {
     let port = socket.local_addr().unwrap().port();
     let (status, stderr) = run_sender("127.0.0.1", port, b"0a0b\n");
     assert!(status.success(), "{stderr}");
-    assert_eq!(recv_all(&socket, 1), [vec![0x0a, 0x0b]]);
+    assert_eq!(receive_all(&socket, 1), [vec![0x0a, 0x0b]]);
 }
 
 #[test]
@@ -272,7 +264,7 @@ fn send_mode_resolves_host_names() {
     let port = socket.local_addr().unwrap().port();
     let (status, stderr) = run_sender("localhost", port, b"0d0e0f\n");
     assert!(status.success(), "{stderr}");
-    assert_eq!(recv_all(&socket, 1), [vec![0x0d, 0x0e, 0x0f]]);
+    assert_eq!(receive_all(&socket, 1), [vec![0x0d, 0x0e, 0x0f]]);
 }
 
 fn dual_stack_receiver() -> Option<UdpSocket> {

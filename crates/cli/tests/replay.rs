@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 
 use rtflow_capture::{LinkType, PcapWriter, Timestamp, build_udp_frame};
 
+mod common;
+
+use common::receive_all;
+
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Payloads of varied lengths and contents, each starting with its index.
@@ -83,18 +87,6 @@ fn replay(args: &[&str]) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn receive(socket: &UdpSocket, count: usize) -> Vec<Vec<u8>> {
-    let mut buf = vec![0u8; 70_000];
-    (0..count)
-        .map(|i| {
-            let len = socket
-                .recv(&mut buf)
-                .unwrap_or_else(|e| panic!("datagram {i} of {count}: {e}"));
-            buf[..len].to_vec()
-        })
-        .collect()
-}
-
 fn assert_nothing_more(socket: &UdpSocket) {
     socket
         .set_read_timeout(Some(Duration::from_millis(200)))
@@ -126,7 +118,7 @@ fn max_speed_delivers_every_payload_in_order() {
     ]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
-    assert_eq!(receive(&socket, payloads.len()), payloads);
+    assert_eq!(receive_all(&socket, payloads.len()), payloads);
     assert_nothing_more(&socket);
     let bytes: usize = payloads.iter().map(Vec::len).sum();
     assert!(
@@ -181,7 +173,7 @@ fn port_filter_and_stdin() {
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
-    assert_eq!(receive(&socket, wanted.len()), wanted);
+    assert_eq!(receive_all(&socket, wanted.len()), wanted);
     assert_nothing_more(&socket);
     assert!(
         stderr.contains("7 datagrams not to port 6343 filtered out"),
@@ -216,7 +208,7 @@ fn recorded_pace_is_scaled_by_speed() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert_eq!(receive(&socket, 3), payloads);
+    assert_eq!(receive_all(&socket, 3), payloads);
     // Gaps of 200 ms halved: 200 ms from first to last datagram.
     assert!(
         elapsed >= Duration::from_millis(150),

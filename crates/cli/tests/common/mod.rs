@@ -1,5 +1,5 @@
-//! Helpers shared by the `rtflow decode` integration tests: the binary, the shared captures and the
-//! sflowtool format spec's examples.
+//! Helpers shared by the `rtflow` integration tests: the binary, the shared captures, the sflowtool
+//! format spec's examples, UDP receiving and piping into tcpdump/tshark.
 
 #![allow(dead_code)]
 
@@ -36,18 +36,25 @@ pub fn spec_block(heading: &str) -> String {
         .to_string()
 }
 
+/// The next `count` datagrams on `socket` (its read timeout bounds each wait).
+pub fn receive_all(socket: &std::net::UdpSocket, count: usize) -> Vec<Vec<u8>> {
+    let mut buf = vec![0u8; 70_000];
+    (0..count)
+        .map(|i| {
+            let len = socket
+                .recv(&mut buf)
+                .unwrap_or_else(|e| panic!("datagram {i} of {count}: {e}"));
+            buf.get(..len).unwrap_or_default().to_vec()
+        })
+        .collect()
+}
+
 /// Receives `expected.len()` datagrams on `receiver` (5 s each) and asserts they equal `expected` in order.
 pub fn assert_receives(receiver: &std::net::UdpSocket, expected: &[Vec<u8>]) {
     receiver
         .set_read_timeout(Some(std::time::Duration::from_secs(5)))
         .unwrap_or_else(|e| panic!("{e}"));
-    let mut buf = vec![0u8; 65_536];
-    for (i, want) in expected.iter().enumerate() {
-        let len = receiver
-            .recv(&mut buf)
-            .unwrap_or_else(|e| panic!("datagram {i}: {e}"));
-        assert_eq!(buf.get(..len), Some(want.as_slice()), "datagram {i}");
-    }
+    assert_eq!(receive_all(receiver, expected.len()), expected);
 }
 
 /// Runs `command` (e.g. `["tcpdump", "-r", "-"]`) with `input` on its stdin; returns its stdout,

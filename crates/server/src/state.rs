@@ -53,6 +53,8 @@ pub struct Shared {
     /// Latest event / flow-record ids, published by the ticker to wake long-polls.
     pub last_event_id: watch::Sender<u64>,
     pub last_flow_id: watch::Sender<u64>,
+    /// Set with `stopping` by [`Shared::begin_shutdown`]: a plain flag for the threads that poll it on
+    /// every datagram or tick, where the watch channel's lock would be needless.
     pub shutdown: AtomicBool,
     /// Turns true once at shutdown: stops the HTTP server and ends long-polls and event streams.
     pub stopping: watch::Sender<bool>,

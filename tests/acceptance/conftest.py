@@ -1,7 +1,8 @@
 """Shared fixtures: start a real `rtflow serve` process on free ports, wait for it, and always stop it.
 
-The binary comes from $RTFLOW_BIN (scripts/test sets it to target/release/rtflow). The captures are read from
-<repo>/../shared/captures and the suite fails loudly if they are missing.
+The binary comes from $RTFLOW_BIN (scripts/test sets it to target/release/rtflow). Third-party captures are read
+from <repo>/../shared/captures: without it (a plain clone) the tests that need it skip with one line naming the
+directory; with RTFLOW_REQUIRE_SHARED=1 (set by .ci/run) they fail instead.
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ import pytest
 import requests
 
 REPO = Path(__file__).resolve().parents[2]
-CAPTURES = REPO.parent / "shared" / "captures"
+SHARED = REPO.parent / "shared"
+CAPTURES = SHARED / "captures"
 ECMP_PCAP = CAPTURES / "ecmp.pcap"
+SHARED_PARTS = {"captures": "third-party captures", "apps": "third-party sFlow-RT apps",
+                "spec": "reference specifications"}
 ECMP_AGENTS = {"192.168.0.11", "192.168.0.12", "192.168.0.13", "192.168.0.14"}
 
 # Every HTTP request carries a timeout; long-polls add their own `timeout` on top of this.
@@ -39,11 +43,29 @@ def rtflow_bin() -> Path:
     return path
 
 
+def shared_required() -> bool:
+    """True when RTFLOW_REQUIRE_SHARED is set (to anything but empty or 0), as .ci/run does."""
+    return os.environ.get("RTFLOW_REQUIRE_SHARED", "") not in ("", "0")
+
+
+def require_shared(part: str) -> Path:
+    """<repo>/../shared/<part>; skips the calling test (or fixture) with one line when it is missing, or fails
+    when RTFLOW_REQUIRE_SHARED is set. The Rust tests use the same rule (crates/testkit)."""
+    path = SHARED / part
+    if path.is_dir():
+        return path
+    reason = f"needs ../shared/{part} ({SHARED_PARTS[part]}), not present beside this clone"
+    if shared_required():
+        pytest.fail(f"RTFLOW_REQUIRE_SHARED is set, so this test may not skip, but {path} ({SHARED_PARTS[part]}) "
+                    "is missing", pytrace=False)
+    pytest.skip(reason)
+
+
 def ecmp_pcap() -> Path:
-    if not ECMP_PCAP.is_file():
-        pytest.fail(f"missing capture {ECMP_PCAP}: the acceptance tests need ../shared/captures beside the repo",
-                    pytrace=False)
-    return ECMP_PCAP
+    path = require_shared("captures") / ECMP_PCAP.name
+    if not path.is_file():
+        pytest.fail(f"missing capture {path} in ../shared/captures", pytrace=False)
+    return path
 
 
 def free_port(kind: int) -> int:

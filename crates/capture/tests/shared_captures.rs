@@ -6,10 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use rtflow_capture::{PcapReader, open};
+use rtflow_testkit::{Shared, require_shared, shared_capture};
 
-const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures");
-
-fn capture_files() -> Vec<PathBuf> {
+fn capture_files(root: &Path) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let entries =
             std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
@@ -25,11 +24,6 @@ fn capture_files() -> Vec<PathBuf> {
             }
         }
     }
-    let root = Path::new(CAPTURES);
-    assert!(
-        root.is_dir(),
-        "shared captures directory missing: {CAPTURES}"
-    );
     let mut files = Vec::new();
     walk(root, &mut files);
     files.sort();
@@ -98,14 +92,15 @@ fn tshark_datagrams(path: &Path) -> Vec<(u16, usize)> {
 
 #[test]
 fn ecmp_has_9279_sflow_datagrams() {
-    let datagrams = our_datagrams(&Path::new(CAPTURES).join("ecmp.pcap"));
+    let datagrams = our_datagrams(&shared_capture!("ecmp.pcap"));
     assert_eq!(datagrams.len(), 9279);
     assert!(datagrams.iter().all(|&(port, _)| port == 6343));
 }
 
 #[test]
 fn every_shared_capture_reads_cleanly() {
-    for path in capture_files() {
+    let root = require_shared!(Shared::Captures);
+    for path in capture_files(&root) {
         let mut reader = open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let mut datagrams = 0;
         while reader
@@ -131,7 +126,8 @@ fn agrees_with_tshark_on_every_capture() {
         eprintln!("tshark not installed: skipping the cross-check (CI installs it)");
         return;
     }
-    for path in capture_files() {
+    let root = require_shared!(Shared::Captures);
+    for path in capture_files(&root) {
         assert_eq!(
             our_datagrams(&path),
             tshark_datagrams(&path),
@@ -147,13 +143,14 @@ fn reads_tshark_converted_pcapng_and_nanosecond_pcap() {
         eprintln!("editcap not installed: skipping pcapng conversion check (CI installs tshark)");
         return;
     }
+    let root = require_shared!(Shared::Captures);
     let dir = tempfile::tempdir().unwrap();
     for name in [
         "tcpdump_sflow-print-v6.pcap",
         "tcpdump_sflow_multiple_counter_30_pdus.pcap",
         "loadme_sflow.pcap",
     ] {
-        let original = Path::new(CAPTURES).join(name);
+        let original = root.join(name);
         let expected = our_datagrams(&original);
         // pcap -> nanosecond pcap -> pcapng (whose interface then declares if_tsresol = 9).
         let mut previous = original.clone();
@@ -178,14 +175,11 @@ fn reads_tshark_converted_pcapng_and_nanosecond_pcap() {
         }
     }
     // Streaming from a non-seekable reader gives the same result as from a file.
-    let bytes = std::fs::read(Path::new(CAPTURES).join("loadme_sflow.pcap")).unwrap();
+    let bytes = std::fs::read(root.join("loadme_sflow.pcap")).unwrap();
     let mut reader = PcapReader::new(std::io::Cursor::new(bytes)).unwrap();
     let mut count = 0;
     while reader.next_datagram().unwrap().is_some() {
         count += 1;
     }
-    assert_eq!(
-        count,
-        our_datagrams(&Path::new(CAPTURES).join("loadme_sflow.pcap")).len()
-    );
+    assert_eq!(count, our_datagrams(&root.join("loadme_sflow.pcap")).len());
 }

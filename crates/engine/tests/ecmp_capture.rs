@@ -1,30 +1,15 @@
 //! Replays the real ecmp.pcap capture (spec §8: 4 agents, 52,785 flow samples, 3,682 counter samples,
 //! 53 data sources, sampling 1-in-20000) through the engine with the capture's own clock.
 
-use std::path::PathBuf;
-
 use rtflow_engine::{
     ActiveFlowQuery, AgentSelector, Engine, FlowDefinition, MetricSelection, MetricSpec,
     QueryFilter,
 };
 
-fn captures() -> PathBuf {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/captures"
-    ));
-    assert!(
-        dir.is_dir(),
-        "shared captures directory missing: {}",
-        dir.display()
-    );
-    dir
-}
-
 #[test]
 fn ecmp_capture_matches_known_contents() {
-    let mut reader =
-        rtflow_capture::open(captures().join("ecmp.pcap")).unwrap_or_else(|e| panic!("{e}"));
+    let ecmp = rtflow_testkit::shared_capture!("ecmp.pcap");
+    let mut reader = rtflow_capture::open(ecmp).unwrap_or_else(|e| panic!("{e}"));
     let mut engine = Engine::default();
     engine
         .set_flow(

@@ -2,6 +2,8 @@
 
 mod common;
 
+use rtflow_testkit::{Shared, require_shared, shared_capture};
+
 use rtflow_sflow::{CounterRecord, Datagram, DatagramBuilder, DecodeError, FlowRecord, Sample};
 
 #[derive(Debug, Default)]
@@ -73,7 +75,7 @@ fn count_flow_records(records: rtflow_sflow::FlowRecords<'_>, stats: &mut Stats)
 
 #[test]
 fn ecmp_counts_match_sflowtool_and_tshark() {
-    let payloads = common::udp_payloads(&common::capture("ecmp.pcap"));
+    let payloads = common::udp_payloads(&shared_capture!("ecmp.pcap"));
     let stats = decode_all(&payloads);
     assert_eq!(stats.datagrams, 9_279);
     assert_eq!(stats.flow_samples, 52_785);
@@ -101,12 +103,9 @@ fn ecmp_counts_match_sflowtool_and_tshark() {
 
 #[test]
 fn every_capture_decodes_without_panic() {
-    for path in common::all_captures() {
-        let name = path
-            .strip_prefix(common::captures_dir())
-            .unwrap()
-            .display()
-            .to_string();
+    let dir = require_shared!(Shared::Captures);
+    for path in common::all_captures(&dir) {
+        let name = path.strip_prefix(&dir).unwrap().display().to_string();
         let stats = decode_all(&common::udp_payloads(&path));
         eprintln!("{name}: {stats:?}");
         assert!(stats.datagrams > 0, "{name}: no UDP datagrams found");
@@ -132,7 +131,7 @@ fn every_capture_decodes_without_panic() {
 
 #[test]
 fn malformed_capture_error_names_location_and_offset() {
-    let payloads = common::udp_payloads(&common::capture("malformed/sflow_print-segv.pcap"));
+    let payloads = common::udp_payloads(&shared_capture!("malformed/sflow_print-segv.pcap"));
     let stats = decode_all(&payloads);
     for error in &stats.errors {
         assert!(error.contains(" at offset "), "{error}");
@@ -141,7 +140,7 @@ fn malformed_capture_error_names_location_and_offset() {
 
 #[test]
 fn expanded_sample_fields_match_sflowtool_output() {
-    let payloads = common::udp_payloads(&common::capture("tcpdump_sflow_expanded.pcap"));
+    let payloads = common::udp_payloads(&shared_capture!("tcpdump_sflow_expanded.pcap"));
     assert_eq!(payloads.len(), 1);
     assert_eq!(payloads[0].len(), 328); // datagramSize
     let datagram = Datagram::decode(&payloads[0]).unwrap();
@@ -202,7 +201,7 @@ fn expanded_sample_fields_match_sflowtool_output() {
 
 #[test]
 fn ipv6_agent_is_decoded() {
-    let payloads = common::udp_payloads(&common::capture("tcpdump_sflow-print-v6.pcap"));
+    let payloads = common::udp_payloads(&shared_capture!("tcpdump_sflow-print-v6.pcap"));
     let datagram = Datagram::decode(&payloads[0]).unwrap();
     assert!(matches!(
         datagram.header.agent,
@@ -212,8 +211,8 @@ fn ipv6_agent_is_decoded() {
 
 #[test]
 fn discard_sample_is_decoded() {
-    let payloads = common::udp_payloads(&common::capture(
-        "telegraf/sflow_issue_15375_sflow_drop_1036.pcap",
+    let payloads = common::udp_payloads(&shared_capture!(
+        "telegraf/sflow_issue_15375_sflow_drop_1036.pcap"
     ));
     let datagram = Datagram::decode(&payloads[0]).unwrap();
     let discard = datagram
@@ -262,7 +261,8 @@ fn deep_decode(payload: &[u8]) -> String {
 /// checks every decoder against its encoder on real data.
 #[test]
 fn captures_re_encode_byte_for_byte() {
-    for path in common::all_captures() {
+    let dir = require_shared!(Shared::Captures);
+    for path in common::all_captures(&dir) {
         if path.ends_with("malformed/sflow_print-segv.pcap") {
             continue;
         }
@@ -314,7 +314,7 @@ fn captures_re_encode_byte_for_byte() {
 #[test]
 #[ignore]
 fn ecmp_decode_throughput() {
-    let payloads = common::udp_payloads(&common::capture("ecmp.pcap"));
+    let payloads = common::udp_payloads(&shared_capture!("ecmp.pcap"));
     let rounds = 50;
     let start = std::time::Instant::now();
     let mut records = 0usize;

@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::sync::LazyLock;
+
 use proptest::prelude::*;
 use rtflow_sflow::{Datagram, Sample};
 
@@ -27,7 +29,11 @@ fn walk(bytes: &[u8]) -> usize {
     errors
 }
 
-fn seed_datagrams() -> Vec<Vec<u8>> {
+/// The first datagrams of a few real captures (empty, after one skip line, without ../shared).
+static SEEDS: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| {
+    let Some(dir) = common::captures_dir() else {
+        return Vec::new();
+    };
     let mut seeds = Vec::new();
     for name in [
         "tcpdump_sflow_expanded.pcap",
@@ -35,14 +41,10 @@ fn seed_datagrams() -> Vec<Vec<u8>> {
         "telegraf/sflow_issue_15375_sflow_drop_1036.pcap",
         "loghub_sflow.pcap",
     ] {
-        seeds.extend(
-            common::udp_payloads(&common::capture(name))
-                .into_iter()
-                .take(3),
-        );
+        seeds.extend(common::udp_payloads(&dir.join(name)).into_iter().take(3));
     }
     seeds
-}
+});
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
@@ -65,8 +67,10 @@ proptest! {
         flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
         cut in any::<prop::sample::Index>(),
     ) {
-        let seeds = seed_datagrams();
-        let mut bytes = pick.get(&seeds).clone();
+        if SEEDS.is_empty() {
+            return Ok(());
+        }
+        let mut bytes = pick.get(&SEEDS).clone();
         for (at, value) in flips {
             let i = at.index(bytes.len());
             bytes[i] = value;
@@ -80,8 +84,8 @@ proptest! {
 
 #[test]
 fn every_truncation_of_a_real_datagram_is_an_error_not_a_panic() {
-    for payload in seed_datagrams() {
-        assert_eq!(walk(&payload), 0);
+    for payload in SEEDS.iter() {
+        assert_eq!(walk(payload), 0);
         for len in 0..payload.len() {
             assert!(
                 walk(&payload[..len]) > 0,

@@ -184,8 +184,6 @@ mod tests {
     use super::*;
     use crate::{DatagramInfo, Format, Formatter};
 
-    const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures");
-
     fn pcap_files(dir: &Path, found: &mut Vec<PathBuf>) {
         let entries = std::fs::read_dir(dir).expect("captures directory (shared/ beside the repo)");
         for entry in entries {
@@ -205,9 +203,14 @@ mod tests {
     /// writing, so both must agree on every datagram (and on which datagrams are malformed).
     #[test]
     fn counts_agree_with_the_formatter_on_every_capture() {
+        let captures = rtflow_testkit::require_shared!(rtflow_testkit::Shared::Captures);
         let mut files = Vec::new();
-        pcap_files(Path::new(CAPTURES), &mut files);
-        assert!(!files.is_empty(), "no captures under {CAPTURES}");
+        pcap_files(&captures, &mut files);
+        assert!(
+            !files.is_empty(),
+            "no captures under {}",
+            captures.display()
+        );
         let formatter = Formatter::new(Format::Text);
         let mut text = Vec::new();
         let (mut datagrams, mut headers) = (0u64, 0u64);

@@ -241,8 +241,14 @@ fn other_captures_agree_with_tshark() {
 
 #[test]
 fn sampled_header_addresses_agree_with_tshark() {
+    let compared = sampled_header_addresses_compared_with_tshark(&shared_capture!("ecmp.pcap"));
+    assert!(compared > 1_000, "only {compared} sampled headers compared");
+}
+
+/// Compares the sampled headers' IPv4 addresses of the first 500 datagrams of `path` as our
+/// JSON decodes them with tshark's dissection; returns how many were compared.
+fn sampled_header_addresses_compared_with_tshark(path: &Path) -> usize {
     // ip.src/ip.dst of tshark's dissection of each sampled header (the outer UDP/IP first).
-    let path = shared_capture!("ecmp.pcap");
     let output = Command::new("tshark")
         .args([
             "-r",
@@ -287,7 +293,7 @@ fn sampled_header_addresses_agree_with_tshark() {
             compared += our_src.len();
         }
     }
-    assert!(compared > 1_000, "only {compared} sampled headers compared");
+    compared
 }
 
 #[test]
@@ -529,4 +535,141 @@ fn live_udp_decodes_ipv4_and_ipv6_senders() {
         assert_eq!(flow["meanSkipCount"], "512");
         assert_eq!(flow["elements"][0]["sampledPacketSize"], "64");
     }
+}
+
+// ---- the generated captures of tests/data (always present) ----
+
+fn manifest_count(name: &str, key: &str) -> usize {
+    rtflow_testkit::manifest_entry(name).count(key) as usize
+}
+
+#[test]
+fn generated_fabric_counts_and_fields_agree_with_tshark() {
+    let path = rtflow_testkit::data_file("fabric.pcap");
+    let (flows, counters, compared) = cross_check_with_tshark(&path);
+    let count = |key| manifest_count("fabric.pcap", key);
+    assert_eq!(
+        (flows, counters),
+        (count("flow_samples"), count("counter_samples"))
+    );
+    // tshark 4.0 gives up on the datagrams with host counter structures (one per switch every
+    // 20 s): all others are compared field by field.
+    let with_host_counters = 4 * 120 / 20;
+    assert!(
+        compared >= count("datagrams") - with_host_counters,
+        "tshark dissected only {compared} datagrams fully"
+    );
+    let addresses = sampled_header_addresses_compared_with_tshark(&path);
+    assert!(
+        addresses > 1_000,
+        "only {addresses} sampled headers compared"
+    );
+}
+
+#[test]
+fn generated_records_agree_with_tshark_where_it_dissects() {
+    let path = rtflow_testkit::data_file("records.pcap");
+    let (flows, counters, _) = cross_check_with_tshark(&path);
+    let count = |key| manifest_count("records.pcap", key);
+    assert_eq!(
+        (flows, counters),
+        (count("flow_samples"), count("counter_samples"))
+    );
+}
+
+#[test]
+fn generated_mixed_capture_reports_what_is_not_sflow_v5() {
+    let path = rtflow_testkit::data_file("mixed.pcap");
+    let (stdout, stderr) = decode(&["-r", path.to_str().unwrap(), "-j"]);
+    let count = |key| manifest_count("mixed.pcap", key);
+    assert_eq!(json_lines(&stdout).len(), count("sflow_v5"));
+    assert_eq!(
+        stderr.matches("not an sFlow v5 datagram").count(),
+        count("not_sflow_v5"),
+        "{stderr}"
+    );
+    let summary = format!(
+        "{} datagrams: {} decoded, {} not sFlow v5, 0 malformed",
+        count("datagrams"),
+        count("sflow_v5"),
+        count("not_sflow_v5")
+    );
+    assert!(stderr.contains(&summary), "{stderr}");
+}
+
+#[test]
+fn generated_malformed_datagrams_are_each_reported_with_their_offset() {
+    let path = rtflow_testkit::data_file("malformed.pcap");
+    let (stdout, stderr) = decode(&["-r", path.to_str().unwrap(), "-j"]);
+    assert!(stdout.is_empty());
+    let broken = manifest_count("malformed.pcap", "malformed");
+    let reports: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains(": skipped: "))
+        .collect();
+    assert_eq!(reports.len(), broken, "{stderr}");
+    for (i, report) in reports.iter().enumerate() {
+        assert!(
+            report.contains(&format!("datagram #{} ", i + 1)),
+            "{report}"
+        );
+        assert!(report.contains(" at offset "), "{report}");
+    }
+    let summary = format!("{broken} datagrams: 0 decoded, 0 not sFlow v5, {broken} malformed");
+    assert!(stderr.contains(&summary), "{stderr}");
+}
+
+#[test]
+fn generated_fabric_csv_has_a_line_per_sample() {
+    let path = rtflow_testkit::data_file("fabric.pcap");
+    let (stdout, _) = decode(&["-r", path.to_str().unwrap(), "-l", "-q"]);
+    let text = String::from_utf8(stdout).unwrap();
+    let flows: Vec<&str> = text.lines().filter(|l| l.starts_with("FLOW,")).collect();
+    let cntrs: Vec<&str> = text.lines().filter(|l| l.starts_with("CNTR,")).collect();
+    let count = |key| manifest_count("fabric.pcap", key);
+    assert_eq!(
+        (flows.len(), cntrs.len()),
+        (count("flow_samples"), count("counter_samples"))
+    );
+    assert!(flows.iter().all(|l| l.split(',').count() == 20));
+    // Every FLOW line is one of the generated transfers or its ACK stream, 1-in-200,000.
+    let pairs = [
+        "10.4.1.2,10.4.2.2",
+        "10.4.2.2,10.4.1.2",
+        "10.4.3.2,10.4.4.2",
+        "10.4.4.2,10.4.3.2",
+    ];
+    for line in &flows {
+        let c: Vec<&str> = line.split(',').collect();
+        assert!(
+            pairs.contains(&format!("{},{}", c[9], c[10]).as_str()),
+            "{line}"
+        );
+        assert_eq!(c[c.len() - 1], "200000", "{line}");
+    }
+}
+
+#[test]
+fn generated_fabric_sampled_headers_read_in_tcpdump_and_tshark() {
+    let path = rtflow_testkit::data_file("fabric.pcap");
+    let headers = manifest_count("fabric.pcap", "sampled_headers");
+    let (pcap, _) = decode(&["-r", path.to_str().unwrap(), "-t", "-q"]);
+    let tcpdump = pipe_into(&["tcpdump", "-r", "-", "-nn"], &pcap);
+    let lines: Vec<&str> = tcpdump.lines().collect();
+    assert_eq!(lines.len(), headers);
+    // Each packet is one of the generated TCP streams, as tcpdump reads it.
+    let streams = [
+        "10.4.1.2.41000 > 10.4.2.2.5001",
+        "10.4.2.2.5001 > 10.4.1.2.41000",
+        "10.4.3.2.42000 > 10.4.4.2.5001",
+        "10.4.4.2.5001 > 10.4.3.2.42000",
+    ];
+    for line in &lines {
+        assert!(streams.iter().any(|s| line.contains(s)), "{line}");
+    }
+    let tshark = pipe_into(&["tshark", "-r", "-"], &pcap);
+    assert_eq!(tshark.lines().count(), headers);
+    let (limited, _) = decode(&["-r", path.to_str().unwrap(), "-t", "-c", "10", "-q"]);
+    let limited = pipe_into(&["tcpdump", "-r", "-", "-nn"], &limited);
+    assert_eq!(limited.lines().count(), 10);
 }

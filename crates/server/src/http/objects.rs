@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use rtflow_engine::{Forwarding, Tenant, Topology};
 use serde_json::Value;
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, deleted};
 use super::params::{json_body, known_keys, typed};
 use super::to_json;
 use crate::state::AppState;
@@ -46,8 +46,8 @@ pub async fn delete_group(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    state.engine.lock().delete_group(&name)?;
-    Ok(StatusCode::NO_CONTENT)
+    let result = state.engine.lock().delete_group(&name);
+    deleted(result)
 }
 
 pub async fn maps(State(state): State<AppState>) -> Json<Value> {
@@ -77,8 +77,8 @@ pub async fn delete_map(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    state.engine.lock().delete_map(&name)?;
-    Ok(StatusCode::NO_CONTENT)
+    let result = state.engine.lock().delete_map(&name);
+    deleted(result)
 }
 
 pub async fn get_topology(State(state): State<AppState>) -> Json<Value> {
@@ -128,8 +128,8 @@ pub async fn delete_forwarding(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    state.engine.lock().delete_forwarding(&name)?;
-    Ok(StatusCode::NO_CONTENT)
+    let result = state.engine.lock().delete_forwarding(&name);
+    deleted(result)
 }
 
 /// `GET /tenant/json`: `{name: {"samplesForwarded": N, "datagramsForwarded": M}}`, what each tenant's collector
@@ -166,6 +166,6 @@ pub async fn delete_tenant(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    state.engine.lock().delete_tenant(&name)?;
-    Ok(StatusCode::NO_CONTENT)
+    let result = state.engine.lock().delete_tenant(&name);
+    deleted(result)
 }

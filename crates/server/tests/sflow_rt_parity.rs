@@ -1,0 +1,112 @@
+//! Behaviour pinned to what a running sFlow-RT 3.1 does (spec §0.5), over real HTTP: lenient methods and
+//! missing resources, version and licence endpoints.
+
+mod common;
+
+use common::{Api, loopback_config, start};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn methods_and_missing_resources_are_answered_as_sflow_rt_does() {
+    let server = start(loopback_config()).await;
+    let api = Api::new(server.http_addr());
+
+    // OPTIONS answers 200 on every routed path.
+    for path in ["/flow/web/json", "/analyzer/json", "/topology/json"] {
+        let (status, text) = api.request(Method::OPTIONS, path, None).await;
+        assert_eq!(status, 200, "OPTIONS {path}: {text}");
+    }
+
+    // POST is accepted like PUT.
+    let posts: &[(&str, Value)] = &[
+        (
+            "/flow/web/json",
+            json!({"keys": "ipsource", "value": "bytes"}),
+        ),
+        ("/threshold/t/json", json!({"metric": "web", "value": 100})),
+        ("/group/g/json", json!({"lan": ["10.0.0.0/8"]})),
+        ("/map/m/json", json!({"web": ["80"]})),
+        ("/forwarding/f/json", json!({"address": "127.0.0.1"})),
+        ("/topology/json", json!({"links": {}})),
+    ];
+    for (path, body) in posts {
+        let (status, text) = api
+            .request(Method::POST, path, Some(&body.to_string()))
+            .await;
+        assert_eq!(status, 204, "POST {path}: {text}");
+    }
+    assert_eq!(api.get("/flow/web/json").await["keys"], "ipsource");
+    assert_eq!(api.get("/threshold/t/json").await["metric"], "web");
+    assert_eq!(api.get("/map/m/json").await["web"], json!(["80"]));
+
+    // DELETE of a missing resource answers 204 (and deleting twice is harmless).
+    for path in [
+        "/flow/web/json",
+        "/flow/web/json",
+        "/threshold/nope/json",
+        "/group/nope/json",
+        "/map/nope/json",
+        "/forwarding/nope/json",
+        "/tenant/nope/json",
+    ] {
+        let (status, text) = api.delete(path).await;
+        assert_eq!(status, 204, "DELETE {path}: {text}");
+    }
+
+    // Queries about things that do not exist answer empty, not 404.
+    assert_eq!(api.get("/activeflows/ALL/nope/json").await, json!([]));
+    assert_eq!(api.get("/metric/10.9.9.9/json").await, json!({}));
+    assert_eq!(api.get("/metric/ALL/json").await, json!({}));
+    assert_eq!(api.get("/metric/leaf1/json").await, json!({}));
+
+    // Read-only mode refuses POST like PUT.
+    server.shutdown().await;
+    let mut config = loopback_config();
+    config.readonly = true;
+    let server = start(config).await;
+    let api = Api::new(server.http_addr());
+    let (status, _) = api
+        .request(
+            Method::POST,
+            "/flow/web/json",
+            Some(r#"{"keys":"ipsource"}"#),
+        )
+        .await;
+    assert_eq!(status, 403);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_and_license_have_sflow_rt_shapes() {
+    let server = start(loopback_config()).await;
+    let api = Api::new(server.http_addr());
+
+    // `major.minor-build`, as sFlow-RT's `3.1-1714`; rtflow's own version stays in /analyzer/json.
+    let version = api.get_text("/version").await;
+    let (numbers, build) = version
+        .split_once('-')
+        .unwrap_or_else(|| panic!("no build number in {version:?}"));
+    let (major, minor) = numbers
+        .split_once('.')
+        .unwrap_or_else(|| panic!("no major.minor in {version:?}"));
+    for part in [major, minor, build] {
+        assert!(
+            !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()),
+            "{version:?}"
+        );
+    }
+    assert_eq!(
+        api.get("/analyzer/json").await["version"],
+        rtflow_server::VERSION
+    );
+
+    let license = api.get("/license/json").await;
+    for field in ["host_ok", "max_bps_ok", "expires_ok"] {
+        assert_eq!(license["license"][field], true, "{field} in {license}");
+    }
+    assert!(license["license"]["type"].is_string(), "{license}");
+    assert!(license["analyzer"]["bps"].is_u64(), "{license}");
+    assert!(license["analyzer"]["host"].is_string(), "{license}");
+    server.shutdown().await;
+}

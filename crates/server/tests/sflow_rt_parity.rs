@@ -1,9 +1,12 @@
 //! Behaviour pinned to what a running sFlow-RT 3.1 does (spec §0.5), over real HTTP: lenient methods and
-//! missing resources, version and licence endpoints.
+//! missing resources, version and licence endpoints, event long-polls.
 
 mod common;
 
-use common::{Api, loopback_config, start};
+use std::net::{Ipv4Addr, UdpSocket};
+use std::time::{Duration, Instant};
+
+use common::{Agent, Api, loopback_config, start};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -108,5 +111,65 @@ async fn version_and_license_have_sflow_rt_shapes() {
     assert!(license["license"]["type"].is_string(), "{license}");
     assert!(license["analyzer"]["bps"].is_u64(), "{license}");
     assert!(license["analyzer"]["host"].is_string(), "{license}");
+    server.shutdown().await;
+}
+
+/// Sends `datagrams` to the server's sFlow socket.
+fn send_all(server: &rtflow_server::Server, datagrams: &[Vec<u8>]) {
+    let sflow = server
+        .sflow_addr()
+        .unwrap_or_else(|| panic!("no sFlow socket"));
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("sender: {e}"));
+    for datagram in datagrams {
+        sender
+            .send_to(datagram, sflow)
+            .unwrap_or_else(|e| panic!("send: {e}"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_id_ahead_of_the_newest_gets_the_latest_events_at_once() {
+    let server = start(loopback_config()).await;
+    let api = Api::new(server.http_addr());
+    api.put_ok(
+        "/threshold/busy/json",
+        r#"{"metric":"ifinoctets","value":1000}"#,
+    )
+    .await;
+    // Two counter samples 1 s apart by the agent's clock: 100 kB/s in.
+    let mut agent = Agent::new(Ipv4Addr::new(10, 0, 0, 7), 3, 100);
+    send_all(
+        &server,
+        &[
+            agent.counter_datagram(10_000, 1_000_000, 0),
+            agent.counter_datagram(11_000, 1_100_000, 0),
+        ],
+    );
+    let first = api.get("/events/json?eventID=-1&timeout=20").await;
+    let newest = first[0]["eventID"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no event: {first}"));
+
+    // A client that kept a larger id (from before a server restart) must not wait out its timeout.
+    let started = Instant::now();
+    let ahead = api
+        .get(&format!(
+            "/events/json?eventID={}&timeout=30",
+            newest + 1000
+        ))
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(ahead, first, "the latest events");
+    // From the newest id itself the long-poll still waits (and times out empty).
+    let started = Instant::now();
+    let none = api
+        .get(&format!("/events/json?eventID={newest}&timeout=0.5"))
+        .await;
+    assert_eq!(none, json!([]));
+    assert!(started.elapsed() >= Duration::from_millis(400));
     server.shutdown().await;
 }

@@ -254,9 +254,12 @@ def test_events_long_poll_times_out_empty(server: RtflowServer) -> None:
 def test_topology_selectors(server: RtflowServer) -> None:
     topology = {"links": {name: {"node1": n1, "port1": p1, "node2": n2, "port2": p2}
                           for name, (n1, p1, n2, p2) in FABRIC_LINKS.items()}}
+    version = server.get_json("/topology/json")["version"]
     r = server.put("/topology/json", json=topology)
     assert r.status_code == 204, f"PUT /topology/json -> {r.status_code}: {r.text}"
-    assert server.get_json("/topology/json")["links"] == topology["links"]
+    got = server.get_json("/topology/json")
+    assert got["links"] == topology["links"]
+    assert got["version"] == version + 1, f"version {got['version']} after {version} and one PUT"
 
     ifnames, hosts = capture_names()
     agent_of = {host: agent for agent, host in hosts.items()}
@@ -275,6 +278,21 @@ def test_topology_selectors(server: RtflowServer) -> None:
     assert edge and not edge & core, f"EDGE must be non-empty and disjoint from CORE: {sorted(edge & core)}"
     stats = server.get_json("/metric/TOPOLOGY/ifinoctets/json")
     assert stats[0].get("agent") in ECMP_AGENTS, stats
+
+    # An elephant crosses the fabric: its locations on link ports name the link as seen from that port.
+    def located_on_links() -> list[dict] | None:
+        for key in ELEPHANTS:
+            found = server.get_json(f"/flowlocations/ALL/pair/json?key={key}")
+            on_links = [loc for loc in found if "linkname" in loc]
+            if on_links:
+                return on_links
+        return None
+
+    for loc in poll(located_on_links, 30, "an elephant's location on a fabric link"):
+        n1, p1, n2, p2 = FABRIC_LINKS[loc["linkname"]]
+        local, remote = (loc["localnode"], loc["localport"]), (loc["remotenode"], loc["remoteport"])
+        assert {local, remote} == {(n1, p1), (n2, p2)}, loc
+        assert hosts[loc["agent"]] == local[0] and ifnames[(loc["agent"], loc["dataSource"])] == local[1], loc
 
 
 def test_groups(server: RtflowServer) -> None:

@@ -173,3 +173,78 @@ async fn an_event_id_ahead_of_the_newest_gets_the_latest_events_at_once() {
     assert!(started.elapsed() >= Duration::from_millis(400));
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_maps_topology_and_flow_locations_have_sflow_rt_shapes() {
+    let server = start(loopback_config()).await;
+    let api = Api::new(server.http_addr());
+
+    // /group/json and /map/json list {name: lastUpdate (ms epoch)}.
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    api.put_ok("/group/sites/json", r#"{"lan":["10.0.0.0/8"]}"#)
+        .await;
+    api.put_ok("/map/ports/json", r#"{"web":["80","443"]}"#)
+        .await;
+    for list in ["/group/json", "/map/json"] {
+        let listed = api.get(list).await;
+        let entries = listed.as_object().cloned().unwrap_or_default();
+        assert_eq!(entries.len(), 1, "{list}: {listed}");
+        let updated = entries
+            .values()
+            .next()
+            .and_then(Value::as_u64)
+            .unwrap_or_else(|| panic!("{list}: {listed}"));
+        assert!(
+            updated >= before && updated < before + 60_000,
+            "{list}: lastUpdate {updated} vs {before}"
+        );
+    }
+    assert_eq!(
+        api.get("/group/sites/json").await,
+        json!({"lan": ["10.0.0.0/8"]})
+    );
+
+    // /topology/json carries `version`, incremented by each PUT.
+    assert_eq!(api.get("/topology/json").await["version"], 0);
+    let topology = json!({
+        "nodes": {
+            "leaf1": {"agent": "10.0.0.1", "ports": {"swp1": {"ifindex": "1"}}},
+            "spine1": {"agent": "10.0.0.2", "ports": {"swp2": {"ifindex": "5"}}}},
+        "links": {"L1": {"node1": "spine1", "port1": "swp2", "node2": "leaf1", "port2": "swp1"}}});
+    api.put_ok("/topology/json", &topology.to_string()).await;
+    assert_eq!(api.get("/topology/json").await["version"], 1);
+    api.put_ok("/topology/json", &topology.to_string()).await;
+    let got = api.get("/topology/json").await;
+    assert_eq!(got["version"], 2);
+    assert_eq!(got["links"], topology["links"]);
+
+    // /flowlocations entries on a link port add the link seen from that port.
+    api.put_ok("/flow/pair/json", r#"{"keys":"ipsource,ipdestination"}"#)
+        .await;
+    let flow = common::TcpFlow {
+        src: Ipv4Addr::new(10, 1, 0, 1),
+        dst: Ipv4Addr::new(10, 2, 0, 1),
+        sport: 40_000,
+        dport: 80,
+    };
+    let mut leaf = Agent::new(Ipv4Addr::new(10, 0, 0, 1), 1, 100);
+    send_all(&server, &[leaf.flow_datagram(10_000, &[flow; 5], 1000)]);
+    let path = format!("/flowlocations/ALL/pair/json?key={}", flow.key());
+    let locations = common::eventually(Duration::from_secs(10), "a flow location", || async {
+        let found = api.get(&path).await;
+        (found.as_array().is_some_and(|a| !a.is_empty())).then_some(found)
+    })
+    .await;
+    let location = &locations[0];
+    assert_eq!(location["agent"], "10.0.0.1");
+    assert_eq!(location["dataSource"], "1");
+    assert_eq!(location["linkname"], "L1");
+    assert_eq!(location["localnode"], "leaf1");
+    assert_eq!(location["localport"], "swp1");
+    assert_eq!(location["remotenode"], "spine1");
+    assert_eq!(location["remoteport"], "swp2");
+    server.shutdown().await;
+}

@@ -205,7 +205,7 @@ pub fn document() -> Value {
         json!({"get": get("Where a flow is seen", vec![
         agent(), name("flow"),
         json!({"name": "key", "in": "query", "required": true, "description": "flow key", "schema": {"type": "string"}}),
-    ], json_ok("array of {key, value, agent, dataSource}"))}),
+    ], json_ok("array of {key, value, agent, dataSource} plus linkname, localnode, localport, remotenode, remoteport on a topology link"))}),
     );
     let mut flow_log = long_poll("flowID", "maxFlows", "flow records");
     flow_log.push(query_param(
@@ -246,18 +246,18 @@ pub fn document() -> Value {
     );
     add(
         "/group/json",
-        json!({"get": get("Address groups", vec![], json_ok("name → Group"))}),
+        json!({"get": get("Address groups", vec![], json_ok("name → lastUpdate (ms epoch)"))}),
     );
     add("/group/{name}/json", crud("group", "Group"));
     add(
         "/map/json",
-        json!({"get": get("Maps", vec![], json_ok("name → Map"))}),
+        json!({"get": get("Maps", vec![], json_ok("name → lastUpdate (ms epoch)"))}),
     );
     add("/map/{name}/json", crud("map", "Map"));
     add(
         "/topology/json",
         json!({
-            "get": get("Topology", vec![], json_ok("Topology")),
+            "get": get("Topology", vec![], json_ok("Topology plus version (incremented by each PUT)")),
             "put": put("Set the topology", vec![], "Topology"),
             "post": put("Set the topology (as PUT)", vec![], "Topology"),
         }),

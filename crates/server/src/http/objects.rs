@@ -19,8 +19,9 @@ fn not_found(kind: &str, name: &str) -> ApiError {
     ApiError::NotFound(format!("{kind} {name:?} not found"))
 }
 
+/// `GET /group/json`: `{name: lastUpdate}` (ms epoch), as sFlow-RT lists groups.
 pub async fn groups(State(state): State<AppState>) -> Json<Value> {
-    let groups = state.engine.lock().groups();
+    let groups = state.engine.lock().group_updates();
     to_json(groups)
 }
 
@@ -38,7 +39,8 @@ pub async fn put_group(
     body: Bytes,
 ) -> ApiResult<StatusCode> {
     let json = json_body(&body)?;
-    state.engine.lock().set_group(&name, &json)?;
+    let now = state.clock.now();
+    state.engine.lock().set_group(now, &name, &json)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -50,8 +52,9 @@ pub async fn delete_group(
     deleted(result)
 }
 
+/// `GET /map/json`: `{name: lastUpdate}` (ms epoch), as sFlow-RT lists maps.
 pub async fn maps(State(state): State<AppState>) -> Json<Value> {
-    let maps = state.engine.lock().maps();
+    let maps = state.engine.lock().map_updates();
     to_json(maps)
 }
 
@@ -69,7 +72,8 @@ pub async fn put_map(
     body: Bytes,
 ) -> ApiResult<StatusCode> {
     let json = json_body(&body)?;
-    state.engine.lock().set_map(&name, &json)?;
+    let now = state.clock.now();
+    state.engine.lock().set_map(now, &name, &json)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -81,8 +85,18 @@ pub async fn delete_map(
     deleted(result)
 }
 
+/// `GET /topology/json`: the topology as PUT, plus its `version` (incremented by each PUT).
 pub async fn get_topology(State(state): State<AppState>) -> Json<Value> {
-    to_json(state.engine.lock().topology())
+    let (topology, version) = {
+        let engine = state.engine.lock();
+        (engine.topology().clone(), engine.topology_version())
+    };
+    let mut json =
+        serde_json::to_value(topology).unwrap_or_else(|_| Value::Object(Default::default()));
+    if let Value::Object(object) = &mut json {
+        object.insert("version".into(), Value::from(version));
+    }
+    Json(json)
 }
 
 /// `PUT /topology/json`. Unknown fields (`tags`, `dpid`, …) are kept and echoed by GET, as sFlow-RT does.

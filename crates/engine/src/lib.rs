@@ -35,7 +35,7 @@ pub use agents::AgentInfo;
 pub use attributes::{PacketFields, SampleAttributes};
 pub use config::EngineConfig;
 pub use engine::{AnalyzerStats, Engine};
-pub use engine_query::{ActiveFlow, ActiveFlowQuery, MetricSelection};
+pub use engine_query::{ActiveFlow, ActiveFlowQuery, FlowLocation, LinkEnd, MetricSelection};
 pub use error::{EngineError, ObjectKind};
 pub use events::Event;
 pub use flowlang::{AggMode, DefinitionError, FlowDefinition};

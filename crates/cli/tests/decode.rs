@@ -483,7 +483,15 @@ fn unreadable_input_fails_and_missing_captures_dir_is_loud() {
         .output()
         .unwrap();
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/file.pcap"));
+    // One line naming the file once and the OS error once (no cause repeated along the chain).
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.matches("/nonexistent/file.pcap").count(),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("(os error 2)").count(), 1, "{stderr}");
 }
 
 #[test]

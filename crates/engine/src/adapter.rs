@@ -32,8 +32,8 @@ pub enum IngestError {
         source_addr: SocketAddr,
         /// The agent, when the datagram header was readable.
         agent: Option<IpAddr>,
-        /// Boxed to keep `Result<IngestSummary, IngestError>` small on the hot path.
-        #[source]
+        /// Boxed to keep `Result<IngestSummary, IngestError>` small on the hot path. Shown in the
+        /// message, so not also a `source()`.
         error: Box<rtflow_sflow::DecodeError>,
     },
     #[error("datagram from {source_addr}: agent address is unknown (address type 0)")]

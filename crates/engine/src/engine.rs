@@ -541,9 +541,9 @@ impl Engine {
             });
         }
         let compiled =
-            CompiledFlow::compile(&definition).map_err(|source| EngineError::Definition {
+            CompiledFlow::compile(&definition).map_err(|cause| EngineError::Definition {
                 name: name.to_string(),
-                source,
+                cause,
             })?;
         let def = compiled.definition();
         let n = def.n.max(1) as usize;
@@ -747,10 +747,10 @@ impl Engine {
                 limit: self.config.max_groups,
             });
         }
-        let parsed = AddressGroup::from_json(group).map_err(|source| EngineError::Lookup {
+        let parsed = AddressGroup::from_json(group).map_err(|cause| EngineError::Lookup {
             kind: ObjectKind::Group,
             name: name.to_string(),
-            source,
+            cause,
         })?;
         self.lookups.set_group(name, parsed);
         self.group_updates.insert(name.to_string(), now);
@@ -795,10 +795,10 @@ impl Engine {
                 limit: self.config.max_maps,
             });
         }
-        let parsed = LookupMap::from_json(map).map_err(|source| EngineError::Lookup {
+        let parsed = LookupMap::from_json(map).map_err(|cause| EngineError::Lookup {
             kind: ObjectKind::Map,
             name: name.to_string(),
-            source,
+            cause,
         })?;
         self.lookups.set_map(name, parsed);
         self.map_updates.insert(name.to_string(), now);

@@ -46,6 +46,7 @@ fn replay(mut reader: Reader, path: &Path, shared: &Shared) {
             Ok(Some(d)) => d,
             Ok(None) => break,
             Err(err) => {
+                let err = crate::error::with_causes(&err);
                 tracing::warn!("replay of {}: {err}", path.display());
                 break;
             }

@@ -136,13 +136,12 @@ impl Server {
                     .receive_buffer
                     .store(bound.granted_rcvbuf as u64, Ordering::Relaxed);
                 socket_inode = socket_inode_of(&bound.socket);
+                // The caller announces the bound addresses (`Server::sflow_addr`, `http_addr`).
                 sflow_addr = Some(bound.local_addr);
-                tracing::info!("listening for sFlow on udp {}", bound.local_addr);
                 threads.push(ingest::spawn_udp_ingest(bound.socket, shared.clone())?);
             }
         }
         threads.push(ticker::spawn_ticker(shared.clone(), socket_inode)?);
-        tracing::info!("REST API on http://{http_addr}");
         let http_task = tokio::spawn(http::serve(listener, shared.clone()));
         Ok(Server {
             shared,

@@ -1,3 +1,4 @@
+mod capture_file;
 pub mod decode;
 pub mod fwd;
 pub mod replay;

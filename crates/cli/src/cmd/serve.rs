@@ -1,5 +1,6 @@
 //! `rtflow serve`: the sFlow-RT compatible analytics server (REST API on port 8008, sFlow on UDP 6343).
 
+use std::io::IsTerminal as _;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -148,6 +149,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colour only for a person at a terminal, not in a file, a pipe or journald.
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
     for (name, kind) in unapplied {
         match kind {
@@ -166,6 +169,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let server = Server::start(config).await?;
+        // The one announcement of the bound addresses (the server itself does not log them).
         if let Some(addr) = server.sflow_addr() {
             eprintln!("rtflow serve: sFlow on udp {addr}");
         }

@@ -219,8 +219,7 @@ fn read_file(
     quiet: bool,
     mut pacer: Option<Pacer>,
 ) -> anyhow::Result<ExitCode> {
-    let mut reader =
-        rtflow_capture::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut reader = super::capture_file::open(path)?;
     let name = path.display().to_string();
     let mut index = 0u64;
     loop {

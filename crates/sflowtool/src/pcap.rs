@@ -179,36 +179,18 @@ fn sampled_headers<'a, 'f>(
 
 #[cfg(test)]
 mod tests {
-    use std::path::{Path, PathBuf};
-
     use super::*;
     use crate::{DatagramInfo, Format, Formatter};
-
-    fn pcap_files(dir: &Path, found: &mut Vec<PathBuf>) {
-        let entries = std::fs::read_dir(dir).expect("captures directory (shared/ beside the repo)");
-        for entry in entries {
-            let path = entry.expect("directory entry").path();
-            if path.is_dir() {
-                pcap_files(&path, found);
-            } else if path
-                .extension()
-                .is_some_and(|e| e == "pcap" || e == "pcapng")
-            {
-                found.push(path);
-            }
-        }
-    }
 
     /// The counts come from the validation pass; the text formatter counts independently while
     /// writing, so both must agree on every datagram (and on which datagrams are malformed).
     #[test]
     fn counts_agree_with_the_formatter_on_every_capture() {
         // The generated captures, and the third-party ones when ../shared is there.
-        let mut files = Vec::new();
-        pcap_files(&rtflow_testkit::data_dir(), &mut files);
+        let mut files = rtflow_testkit::capture_files(&rtflow_testkit::data_dir());
         let shared = rtflow_testkit::shared(rtflow_testkit::Shared::Captures);
         if let Some(captures) = &shared {
-            pcap_files(captures, &mut files);
+            files.extend(rtflow_testkit::capture_files(captures));
         }
         let formatter = Formatter::new(Format::Text);
         let mut text = Vec::new();

@@ -4,14 +4,14 @@
 //! no tunnels, ICMP only over IPv4) and its output must be matched exactly.
 //!
 //! Known differences: sflowtool may read past the captured header for a TCP header cut short
-//! (8..13 bytes left); here `TCPFlags` is then omitted. 802.11 headers (protocol 105) are not decoded.
+//! (8..13 bytes left); here `TCPFlags` is then omitted.
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::bytes::{array_at, be16, ipv4_at, ipv6_at, mac_at, u8_at};
 use crate::decode::{HEADER_PROTOCOL_ETHERNET, HEADER_PROTOCOL_IPV4, HEADER_PROTOCOL_IPV6};
-use crate::format::MacHex;
+use crate::format::{Ipv6Full, MacHex};
 
 /// The sampled header record fields sflowtool's header decode depends on.
 #[derive(Clone, Copy, Debug)]
@@ -73,7 +73,7 @@ impl fmt::Display for FieldValue {
             FieldValue::I32(v) => write!(f, "{v}"),
             FieldValue::Mac(m) => MacHex(*m).fmt(f),
             FieldValue::Ipv4(a) => write!(f, "{a}"),
-            FieldValue::Ipv6(a) => write!(f, "{a}"),
+            FieldValue::Ipv6(a) => Ipv6Full(*a).fmt(f),
             FieldValue::Hex(v) => write!(f, "0x{v:x}"),
             FieldValue::Oui([a, b, c]) => write!(f, "{a:02X}-{b:02X}-{c:02X}"),
             FieldValue::Text(s) => f.write_str(s),

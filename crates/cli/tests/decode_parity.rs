@@ -4,14 +4,14 @@
 //! encoder (or hand-built where the encoder cannot express the case); expected values follow
 //! sflowtool's source, and pcap output is read back by the real tcpdump/tshark.
 
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::process::{Command, Output};
 
 use rtflow_sflow::{
     Address, CounterRecord, CounterSampleInfo, DataSource, DatagramBuilder, DatagramHeader,
     ExtendedRouter, ExtendedSocketIpv6, FlowRecord, FlowSampleInfo, GenericInterfaceCounters,
-    Interface, SampledHeader, SampledIpv6,
+    Interface, Opaque, Sample, SampledHeader, SampledIpv6, Tag,
 };
 
 mod common;
@@ -154,9 +154,19 @@ fn ipv6_addresses_are_uncompressed_in_every_output_mode() {
     assert!(json.contains(&format!("\"srcIP6\":\"{}\"", full("2001:db8::1"))));
     let pretty = decode(&["-r", &path, "-J"]);
     assert!(pretty.contains(&format!("\"nextHop\":\"{}\"", full("fe80::1"))));
-    // -g: the agent in every line's prefix too.
+    // -g: the agent in the prefix of every line from the agent line on.
     let grep = decode(&["-r", &path, "-g"]);
-    assert!(grep.lines().all(|line| line.contains(&agent)), "{grep}");
+    let from_agent: Vec<&str> = grep
+        .lines()
+        .skip_while(|l| !l.contains(" agent "))
+        .collect();
+    assert!(from_agent.len() > 40, "{grep}");
+    assert!(
+        from_agent
+            .iter()
+            .all(|line| line.contains(&format!(" {agent} 0 9 "))),
+        "{grep}"
+    );
     // -l: agent and addresses in the FLOW line, agent in the CNTR line.
     let csv = decode(&["-r", &path, "-l"]);
     let mut lines = csv.lines();
@@ -186,4 +196,72 @@ fn ipv6_addresses_are_uncompressed_in_every_output_mode() {
     for output in [&text, &json, &pretty, &grep, &csv, &fields] {
         assert!(!output.contains("2001:db8::"), "{output}");
     }
+}
+
+// ---- XDR padding ----
+
+/// A legal datagram with an unknown sample of length 5 (3 bytes of XDR padding follow it), then
+/// a flow sample whose first record is an unknown record of length 5, then a counter sample.
+fn padded_datagram(frame: &[u8]) -> Vec<u8> {
+    let mut builder = DatagramBuilder::new(DatagramHeader {
+        agent: Address::V4(Ipv4Addr::new(192, 0, 2, 9)),
+        sub_agent_id: 0,
+        sequence_number: 1,
+        uptime_ms: 1,
+    });
+    builder.sample(&Sample::Unknown(Opaque {
+        tag: Tag::new(0, 99),
+        data: &[1, 2, 3, 4, 5],
+    }));
+    builder.flow_sample(
+        &flow_info(1),
+        &[
+            FlowRecord::Unknown(Opaque {
+                tag: Tag::new(0, 4000),
+                data: &[9, 9, 9, 9, 9],
+            }),
+            header_record(1, frame),
+        ],
+    );
+    builder.counter_sample(
+        &CounterSampleInfo {
+            sequence_number: 7,
+            source_id: DataSource { class: 0, index: 3 },
+            expanded: false,
+        },
+        &[CounterRecord::GenericInterface(GenericInterfaceCounters {
+            if_index: 3,
+            ..Default::default()
+        })],
+    );
+    builder.finish()
+}
+
+#[test]
+fn samples_and_records_of_odd_length_are_followed_by_padding_and_decoding_goes_on() {
+    let dir = tempdir();
+    let frame = ip_frame("10.0.0.1:1", "10.0.0.2:2", b"x");
+    let bytes = padded_datagram(&frame);
+    // The encoder pads: 5 body bytes take 8 on the wire.
+    assert_eq!(&bytes[28..40], &[0, 0, 0, 99, 0, 0, 0, 5, 1, 2, 3, 4]);
+    assert_eq!(&bytes[40..44], &[5, 0, 0, 0]);
+    let path = capture(dir.path(), "padded.pcap", &[bytes]);
+    let output = run(&["-r", &path]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("1 decoded, 0 not sFlow"), "{stderr}");
+    assert!(
+        text.contains("skipping unknown sample: 0:99 len=5\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("skipping unknown flow_sample_element: 0:4000 len=5\n"),
+        "{text}"
+    );
+    assert!(text.contains("srcIP 10.0.0.1\n"), "{text}");
+    assert!(
+        text.contains("sampleType COUNTERSSAMPLE\nsampleSequenceNo 7\n"),
+        "{text}"
+    );
+    assert_eq!(text.matches("endSample").count(), 3, "{text}");
 }

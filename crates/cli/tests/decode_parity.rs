@@ -265,3 +265,41 @@ fn samples_and_records_of_odd_length_are_followed_by_padding_and_decoding_goes_o
     );
     assert_eq!(text.matches("endSample").count(), 3, "{text}");
 }
+
+// ---- -g ----
+
+#[test]
+fn grep_prefix_of_counter_sample_lines_names_data_source_0_0() {
+    let dir = tempdir();
+    let frame = ip_frame("10.0.0.1:1", "10.0.0.2:2", b"x");
+    let path = capture(dir.path(), "g.pcap", &[padded_datagram(&frame)]);
+    let grep = decode(&["-r", &path, "-g"]);
+    let prefix = "2023-11-14T22:13:20+0000 192.0.2.9 0 1";
+    let line = |key: &str| {
+        grep.lines()
+            .find(|line| line.split(' ').nth(7) == Some(key))
+            .unwrap_or_else(|| panic!("{key} line in\n{grep}"))
+    };
+    // The flow sample's lines name its data source 0:3 once it is read ...
+    assert!(
+        line("srcIP").starts_with(&format!("{prefix} 0:3 0:1 0:1 ")),
+        "{grep}"
+    );
+    // ... the counter sample's lines keep 0:0, as sflowtool prints them.
+    for key in [
+        "sampleSequenceNo",
+        "sourceId",
+        "ifIndex",
+        "ifPromiscuousMode",
+    ] {
+        let counter_lines: Vec<&str> = grep
+            .lines()
+            .filter(|l| l.contains(" 0:2 ") && l.split(' ').nth(7) == Some(key))
+            .collect();
+        assert_eq!(counter_lines.len(), 1, "{key} in\n{grep}");
+        assert!(
+            counter_lines[0].starts_with(&format!("{prefix} 0:0 0:2 ")),
+            "{grep}"
+        );
+    }
+}

@@ -306,7 +306,8 @@ fn counter_sample<S: StyleKind>(
 ) -> Result<(), DecodeError> {
     let info = &s.info;
     o.text("sampleType", "COUNTERSSAMPLE");
-    enter_source(o, info.source_id.class, info.source_id.index);
+    // Unlike flow and discard samples, sflowtool's `-g` prefix keeps `0:0` as the data source
+    // of a counter sample's lines: the source id is only printed as the `sourceId` field.
     o.u32("sampleSequenceNo", info.sequence_number);
     source_id(o, info.source_id.class, info.source_id.index);
     o.begin_array("elements");

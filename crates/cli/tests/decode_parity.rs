@@ -303,3 +303,78 @@ fn grep_prefix_of_counter_sample_lines_names_data_source_0_0() {
         );
     }
 }
+
+// ---- 802.11 and other header protocols ----
+
+/// An 802.11 data frame from a station to the AP (to-DS): BSSID a1.., source b2.., destination
+/// c3.., then an LLC/SNAP header.
+fn wifi_frame() -> Vec<u8> {
+    let mut frame = vec![0x08, 0x01, 0, 0];
+    for byte in [0xa1, 0xb2, 0xc3] {
+        frame.extend_from_slice(&[byte; 6]);
+    }
+    frame.extend_from_slice(&[0x10, 0x00, 0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]);
+    frame
+}
+
+/// One flow sample per header protocol, each holding `header`.
+fn protocols_datagram(protocols: &[u32], header: &[u8]) -> Vec<u8> {
+    let mut builder = DatagramBuilder::new(DatagramHeader {
+        agent: Address::V4(Ipv4Addr::new(192, 0, 2, 11)),
+        sub_agent_id: 0,
+        sequence_number: 1,
+        uptime_ms: 1,
+    });
+    for (i, &protocol) in protocols.iter().enumerate() {
+        builder.flow_sample(&flow_info(i as u32 + 1), &[header_record(protocol, header)]);
+    }
+    builder.finish()
+}
+
+#[test]
+fn wifi_headers_are_decoded_and_other_protocols_say_no_decode() {
+    let dir = tempdir();
+    let frame = wifi_frame();
+    let path = capture(
+        dir.path(),
+        "wifi.pcap",
+        &[protocols_datagram(&[15, 16, 17, 18, 13, 105], &frame)],
+    );
+    let text = decode(&["-r", &path]);
+    let samples: Vec<&str> = text.split("startSample").skip(1).collect();
+    assert_eq!(samples.len(), 6, "{text}");
+    let after_bytes = |sample: &str| -> Vec<String> {
+        sample
+            .lines()
+            .skip_while(|l| !l.starts_with("headerBytes "))
+            .skip(1)
+            .take_while(|l| !l.starts_with("endSample"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        after_bytes(samples[0]),
+        [
+            "srcMAC b2b2b2b2b2b2",
+            "dstMAC c3c3c3c3c3c3",
+            "txMAC b2b2b2b2b2b2",
+            "rxMAC a1a1a1a1a1a1"
+        ]
+    );
+    for (sample, note) in samples[1..].iter().zip([
+        "NO_DECODE headerProtocol=16",
+        "NO_DECODE headerProtocol=17",
+        "NO_DECODE headerProtocol=18",
+        "NO_DECODE headerProtocol=13",
+        "UNKNOWN headerProtocol=105",
+    ]) {
+        assert_eq!(after_bytes(sample), [note], "{sample}");
+    }
+    // JSON carries the fields but not the notes (sflowtool logs those as text only).
+    let json = decode(&["-r", &path, "-j"]);
+    assert!(
+        json.contains("\"txMAC\":\"b2b2b2b2b2b2\",\"rxMAC\":\"a1a1a1a1a1a1\""),
+        "{json}"
+    );
+    assert!(!json.contains("NO_DECODE"));
+}

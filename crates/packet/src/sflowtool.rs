@@ -3,8 +3,12 @@
 //! `decodeIPLayer4`. Deliberately independent of [`crate::decode`]: sflowtool decodes less (no MPLS,
 //! no tunnels, ICMP only over IPv4) and its output must be matched exactly.
 //!
+//! 802.11 headers (header protocol 15) give sflowtool's `decode80211MAC` fields: `srcMAC`,
+//! `dstMAC`, `txMAC`, `rxMAC` of data frames, nothing above the MAC layer.
+//!
 //! Known differences: sflowtool may read past the captured header for a TCP header cut short
-//! (8..13 bytes left); here `TCPFlags` is then omitted.
+//! (8..13 bytes left); here `TCPFlags` is then omitted. Likewise for a wireless-bridge 802.11 frame
+//! (to-DS and from-DS) shorter than its fourth address: `srcMAC` is then omitted.
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -81,7 +85,12 @@ impl fmt::Display for FieldValue {
     }
 }
 
+/// The sampled header record's `header_protocol` for an IEEE 802.11 MAC frame.
+pub const HEADER_PROTOCOL_IEEE80211: u32 = 15;
+
 const ETHERNET_HEADER_LEN: usize = 14;
+/// Frame control, duration, three addresses and sequence control.
+const IEEE80211_HEADER_LEN: usize = 24;
 const IPV4_HEADER_LEN: usize = 20;
 const IPV6_HEADER_LEN: usize = 40;
 const MAX_8023_LENGTH: u16 = 1500;
@@ -117,6 +126,10 @@ pub fn visit_fields(h: &SampledHeader<'_>, emit: &mut impl FieldSink) {
         HEADER_PROTOCOL_ETHERNET => link_layer(b, emit),
         HEADER_PROTOCOL_IPV4 => Some(IpStart::V4(0)),
         HEADER_PROTOCOL_IPV6 => Some(IpStart::V6(0)),
+        HEADER_PROTOCOL_IEEE80211 => {
+            ieee80211(b, emit);
+            None
+        }
         _ => None,
     };
     let Some(ip) = ip else { return };
@@ -219,6 +232,39 @@ fn link_layer(b: &[u8], emit: &mut impl FieldSink) -> Option<IpStart> {
         0x86dd => (u8_at(b, pos)? >> 4 == 6).then_some(IpStart::V6(pos)),
         _ => None,
     }
+}
+
+/// The addresses of an 802.11 data frame, named by role from the to-DS/from-DS bits.
+fn ieee80211(b: &[u8], emit: &mut impl FieldSink) {
+    if b.len() < IEEE80211_HEADER_LEN {
+        return;
+    }
+    let (Some(fc0), Some(fc1)) = (u8_at(b, 0), u8_at(b, 1)) else {
+        return;
+    };
+    // Frame control is little-endian: type in bits 2-3 of the first byte, DS bits in the second.
+    let is_data = (fc0 >> 2) & 3 == 2;
+    if !is_data {
+        return;
+    }
+    let (to_ds, from_ds) = (fc1 & 1 == 1, fc1 & 2 == 2);
+    let (Some(addr1), Some(addr2), Some(addr3)) = (mac_at(b, 4), mac_at(b, 10), mac_at(b, 16))
+    else {
+        return;
+    };
+    // To-DS/from-DS: 00 DA SA BSSID; 01 DA BSSID SA; 10 BSSID SA DA; 11 RA TA DA SA (addr4).
+    let (src, dst) = match (to_ds, from_ds) {
+        (false, false) => (Some(addr2), addr1),
+        (false, true) => (Some(addr3), addr1),
+        (true, false) => (Some(addr2), addr3),
+        (true, true) => (mac_at(b, IEEE80211_HEADER_LEN), addr3),
+    };
+    if let Some(src) = src {
+        emit.field(FieldName::plain("srcMAC"), FieldValue::Mac(src));
+    }
+    emit.field(FieldName::plain("dstMAC"), FieldValue::Mac(dst));
+    emit.field(FieldName::plain("txMAC"), FieldValue::Mac(addr2));
+    emit.field(FieldName::plain("rxMAC"), FieldValue::Mac(addr1));
 }
 
 #[inline(always)]

@@ -189,3 +189,67 @@ fn sflowtool_short_headers_emit_prefix_only() {
         assert!(full.starts_with(&fields), "cut {cut}: {fields:?}");
     }
 }
+
+/// An 802.11 frame: frame control (type in bits 2-3 of byte 0, to-DS/from-DS in byte 1),
+/// duration, addresses 1-3 (`a`, `b`, `c` repeated), sequence control, then `tail`.
+fn wifi_frame(frame_type: u8, ds_bits: u8, tail: &[u8]) -> Vec<u8> {
+    let mut frame = vec![frame_type << 2, ds_bits, 0, 0];
+    for byte in [0xa1, 0xb2, 0xc3] {
+        frame.extend_from_slice(&[byte; 6]);
+    }
+    frame.extend_from_slice(&[0x10, 0x00]);
+    frame.extend_from_slice(tail);
+    frame
+}
+
+fn wifi_fields(frame: &[u8]) -> Vec<(String, String)> {
+    emitted(&SampledHeader {
+        header_protocol: rtflow_packet::sflowtool::HEADER_PROTOCOL_IEEE80211,
+        frame_length: frame.len() as u32,
+        stripped: 0,
+        header: frame,
+    })
+}
+
+#[test]
+fn sflowtool_80211_addresses_by_distribution_system_bits() {
+    let (a, b, c, d) = (
+        "a1a1a1a1a1a1",
+        "b2b2b2b2b2b2",
+        "c3c3c3c3c3c3",
+        "d4d4d4d4d4d4",
+    );
+    let pairs = |src: Option<&str>, dst: &str| -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = src
+            .map(|s| ("srcMAC".to_string(), s.to_string()))
+            .into_iter()
+            .collect();
+        for (k, v) in [("dstMAC", dst), ("txMAC", b), ("rxMAC", a)] {
+            out.push((k.to_string(), v.to_string()));
+        }
+        out
+    };
+    // Data frames (type 2), with an LLC/SNAP IPv4 payload that sflowtool does not decode.
+    let payload = [0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00, 0x45, 0, 0, 20];
+    let mut bridge_tail = vec![0xd4; 6];
+    bridge_tail.extend_from_slice(&payload);
+    for (ds_bits, tail, src, dst) in [
+        (0, &payload[..], Some(b), a),
+        (2, &payload[..], Some(c), a),
+        (1, &payload[..], Some(b), c),
+        (3, &bridge_tail[..], Some(d), c),
+        // A wireless-bridge frame cut before its fourth address: no srcMAC (sflowtool would
+        // read past the header).
+        (3, &[][..], None, c),
+    ] {
+        assert_eq!(
+            wifi_fields(&wifi_frame(2, ds_bits, tail)),
+            pairs(src, dst),
+            "DS bits {ds_bits}"
+        );
+    }
+    // Management (0) and control (1) frames, and headers shorter than 24 bytes: nothing.
+    assert!(wifi_fields(&wifi_frame(0, 0, &payload)).is_empty());
+    assert!(wifi_fields(&wifi_frame(1, 0, &payload)).is_empty());
+    assert!(wifi_fields(&wifi_frame(2, 0, &[])[..23]).is_empty());
+}

@@ -378,3 +378,41 @@ fn wifi_headers_are_decoded_and_other_protocols_say_no_decode() {
     );
     assert!(!json.contains("NO_DECODE"));
 }
+
+// ---- -V/-v with whole-datagram outputs, input errors ----
+
+#[test]
+fn vlan_filters_with_whole_datagram_outputs_are_ignored_with_a_warning() {
+    let dir = tempdir();
+    let frame = ip_frame("10.0.0.1:1", "10.0.0.2:2", b"x");
+    let path = capture(dir.path(), "v.pcap", &[padded_datagram(&frame)]);
+    for format in [None, Some("-j"), Some("-J"), Some("-g"), Some("-M")] {
+        let plain: Vec<&str> = ["-r", path.as_str()].into_iter().chain(format).collect();
+        let filtered: Vec<&str> = plain.iter().copied().chain(["-V", "20"]).collect();
+        let (unfiltered, output) = (run(&plain), run(&filtered));
+        assert!(output.status.success(), "{filtered:?}");
+        // sflowtool prints every sample in these modes whatever the filter: so does rtflow.
+        assert_eq!(output.stdout, unfiltered.stdout, "{filtered:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            stderr.matches("warning: -V/-v ignored").count(),
+            1,
+            "{stderr}"
+        );
+    }
+    // The per-sample outputs apply it (no warning): VLAN 20 drops the untagged flow sample.
+    let output = run(&["-r", &path, "-l", "-V", "20"]);
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("warning"));
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("FLOW,"));
+}
+
+#[test]
+fn a_missing_input_file_prints_its_os_error_once() {
+    let output = run(&["-r", "/nonexistent/capture.pcap"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.trim_end(),
+        "rtflow: cannot open /nonexistent/capture.pcap: No such file or directory (os error 2)"
+    );
+}

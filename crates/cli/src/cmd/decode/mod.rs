@@ -163,7 +163,8 @@ impl DecodeArgs {
         }
     }
 
-    /// The `-V`/`-v` filter, if any; an error if the output mode does not filter samples.
+    /// The `-V`/`-v` filter, if any. Output modes that print whole datagrams ignore it, as
+    /// sflowtool does, with a warning.
     fn vlan_filter(&self, mode: &Mode) -> anyhow::Result<Option<Arc<VlanFilter>>> {
         if self.include_vlans.is_empty() && self.exclude_vlans.is_empty() {
             return Ok(None);
@@ -173,10 +174,15 @@ impl DecodeArgs {
             Mode::Formatted(Format::Csv | Format::Clf) | Mode::Fields(_) | Mode::HeaderPcap(_)
         );
         if !filters {
-            bail!(
-                "-V/-v filter the per-sample outputs -l, -L, -H, -t and -T (as in sflowtool); \
-                 text, JSON, -g and -M print whole datagrams"
-            );
+            if !self.quiet {
+                let _ = writeln!(
+                    io::stderr().lock(),
+                    "rtflow decode: warning: -V/-v ignored: they filter the per-sample outputs \
+                     -l, -L, -H, -t and -T (as in sflowtool); text, JSON, -g and -M print \
+                     every sample"
+                );
+            }
+            return Ok(None);
         }
         let filter =
             VlanFilter::new(&self.include_vlans, &self.exclude_vlans).context("-V/-v VLAN list")?;
@@ -213,6 +219,22 @@ pub fn run(args: DecodeArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// An input error's message with each cause once: `cannot open FILE: No such file or directory
+/// (os error 2)` (error types that print their source would otherwise show it twice).
+fn each_cause_once(err: &rtflow_capture::CaptureError) -> String {
+    let mut message = err.to_string();
+    let mut cause = std::error::Error::source(err);
+    while let Some(source) = cause {
+        let text = source.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = source.source();
+    }
+    message
+}
+
 fn read_file(
     path: &std::path::Path,
     mut decoder: Decoder<impl Write>,
@@ -220,7 +242,7 @@ fn read_file(
     mut pacer: Option<Pacer>,
 ) -> anyhow::Result<ExitCode> {
     let mut reader =
-        rtflow_capture::open(path).with_context(|| format!("opening {}", path.display()))?;
+        rtflow_capture::open(path).map_err(|err| anyhow::Error::msg(each_cause_once(&err)))?;
     let name = path.display().to_string();
     let mut index = 0u64;
     loop {
@@ -233,7 +255,7 @@ fn read_file(
                 if !quiet {
                     decoder.report_summary(&name, reader.skip_counts());
                 }
-                return Err(err).with_context(|| format!("reading {name}"));
+                bail!("reading {name}: {}", each_cause_once(&err));
             }
         };
         index += 1;

@@ -416,3 +416,647 @@ fn a_missing_input_file_prints_its_os_error_once() {
         "rtflow: cannot open /nonexistent/capture.pcap: No such file or directory (os error 2)"
     );
 }
+
+// ---- payloads that are not sFlow ----
+
+#[test]
+fn payloads_that_are_not_sflow_give_sflowtools_header_only_record() {
+    // mixed.pcap: 12 datagrams; NetFlow v5/v9 and IPFIX payloads among sFlow v5 and v4.
+    let path = rtflow_testkit::data_dir().join("mixed.pcap");
+    let path = path.to_str().expect("UTF-8 path");
+    let text = decode(&["-q", "-r", path]);
+    let records: Vec<&str> = text
+        .split("startDatagram =================================\n")
+        .skip(1)
+        .collect();
+    assert_eq!(records.len(), 12, "one record per datagram, as sflowtool");
+    let header_only: Vec<&str> = records
+        .iter()
+        .copied()
+        .filter(|r| !r.contains("\nagent "))
+        .collect();
+    assert_eq!(header_only.len(), 4, "{text}");
+    for record in &header_only {
+        let keys: Vec<&str> = record
+            .lines()
+            .map(|l| l.split(' ').next().unwrap_or_default())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "datagramSourceIP",
+                "datagramSize",
+                "unixSecondsUTC",
+                "unixSecondsUTC_uS",
+                "localtime",
+                "pcapTimestamp",
+                "pcapTimestamp_uS",
+                "datagramVersion",
+                "endDatagram"
+            ],
+            "{record}"
+        );
+    }
+    // NetFlow v5 and v9 start with their version in the top 16 bits; IPFIX with 10.
+    let mut versions: Vec<u32> = header_only
+        .iter()
+        .filter_map(|r| {
+            let line = r.lines().find(|l| l.starts_with("datagramVersion "))?;
+            line.strip_prefix("datagramVersion ")?.parse().ok()
+        })
+        .collect();
+    versions.sort_unstable();
+    assert_eq!(versions.len(), 4);
+    assert!(versions.iter().any(|&v| v >> 16 == 5), "{versions:?}");
+    assert!(versions.iter().any(|&v| v >> 16 == 9), "{versions:?}");
+    assert!(versions.iter().any(|&v| v >> 16 == 10), "{versions:?}");
+
+    // JSON: one object per datagram, the same fields.
+    let json = decode(&["-q", "-r", path, "-j"]);
+    let docs: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(docs.len(), 12);
+    let short: Vec<&serde_json::Value> = docs.iter().filter(|d| d.get("agent").is_none()).collect();
+    assert_eq!(short.len(), 4);
+    assert!(
+        short
+            .iter()
+            .all(|d| d["datagramVersion"].is_string() && d.get("samples").is_none())
+    );
+    // -g prefixes them like any line before the agent is read.
+    let grep = decode(&["-q", "-r", path, "-g"]);
+    assert_eq!(
+        grep.matches(" - 0 0 0:0 0:0 0:0 datagramVersion ").count(),
+        12,
+        "{grep}"
+    );
+    // The per-sample outputs have nothing to print for them; the summary counts them.
+    let output = run(&["-r", path, "-l"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("12 datagrams: 8 decoded, 4 not sFlow, 0 malformed"),
+        "{stderr}"
+    );
+}
+
+// ---- sFlow v2 and v4 ----
+
+/// A v2 or v4 datagram from agent 10.0.0.1: a flow sample (sampled Ethernet/IPv4/UDP header,
+/// output "multiple 2", switch, gateway, user and URL records), an IPv6-data flow sample with a
+/// router record, and an Ethernet counters sample and a VLAN counters sample.
+fn legacy_datagram(version: u32, frame: &[u8], path_raw: &[u8]) -> Vec<u8> {
+    use rtflow_sflow::{
+        AsPath, EthernetCounters, ExtendedGateway, ExtendedSwitch, LegacyCounterBlock,
+        LegacyCounterSample, LegacyDatagramBuilder, LegacyFlowInfo, LegacyRecord, U32List,
+        VlanCounters, counters_version,
+    };
+    let info = |sequence, output| LegacyFlowInfo {
+        sequence_number: sequence,
+        source_id: DataSource { class: 0, index: 5 },
+        sampling_rate: 100,
+        sample_pool: 700,
+        drops: 1,
+        input: 5,
+        output,
+    };
+    let gateway = if version == 2 {
+        LegacyRecord::GatewayV2 {
+            as_number: 65000,
+            src_as: 64512,
+            src_peer_as: 64513,
+            dst_as_path: U32List::from_be_bytes(path_raw),
+        }
+    } else {
+        LegacyRecord::GatewayV4(ExtendedGateway {
+            next_hop: Address::Unknown,
+            as_number: 65000,
+            src_as: 64512,
+            src_peer_as: 64513,
+            dst_as_path: AsPath::from_segments_bytes(2, path_raw).expect("AS path"),
+            communities: U32List::from_be_bytes(&[0, 0, 0, 7, 0, 0, 0, 8]),
+            local_pref: 100,
+        })
+    };
+    let mut builder =
+        LegacyDatagramBuilder::new(version, Address::V4(Ipv4Addr::new(10, 0, 0, 1)), 42, 1000);
+    builder.flow_sample(
+        &info(7, 0x8000_0002),
+        &LegacyRecord::Header(SampledHeader {
+            protocol: 1,
+            frame_length: frame.len() as u32 + 4,
+            stripped: 0,
+            header: frame,
+        }),
+        &[
+            LegacyRecord::Switch(ExtendedSwitch {
+                src_vlan: 10,
+                src_priority: 0,
+                dst_vlan: 20,
+                dst_priority: 1,
+            }),
+            gateway,
+            LegacyRecord::User {
+                src_user: b"alice",
+                dst_user: b"bob",
+            },
+            LegacyRecord::Url {
+                direction: 1,
+                url: b"/index.html",
+            },
+        ],
+    );
+    builder.flow_sample(
+        &info(8, 6),
+        &LegacyRecord::Ipv6(SampledIpv6 {
+            length: 80,
+            protocol: 6,
+            src_ip: v6("2001:db8::1"),
+            dst_ip: v6("2001:db8::2"),
+            src_port: 443,
+            dst_port: 50000,
+            tcp_flags: 0x18,
+            priority: 0,
+        }),
+        &[LegacyRecord::Router(ExtendedRouter {
+            next_hop: Address::V4(Ipv4Addr::new(10, 0, 0, 254)),
+            src_mask_len: 24,
+            dst_mask_len: 16,
+        })],
+    );
+    builder.counter_sample(&LegacyCounterSample {
+        sequence_number: 3,
+        source_id: DataSource { class: 0, index: 5 },
+        sampling_interval: 20,
+        version: counters_version::ETHERNET,
+        generic: Some(GenericInterfaceCounters {
+            if_index: 5,
+            if_type: 6,
+            if_speed: 1_000_000_000,
+            if_in_octets: 12345,
+            ..Default::default()
+        }),
+        specific: Some(LegacyCounterBlock::Ethernet(EthernetCounters {
+            dot3_stats_fcs_errors: 2,
+            ..Default::default()
+        })),
+    });
+    builder.counter_sample(&LegacyCounterSample {
+        sequence_number: 4,
+        source_id: DataSource { class: 0, index: 5 },
+        sampling_interval: 20,
+        version: counters_version::VLAN,
+        generic: None,
+        specific: Some(LegacyCounterBlock::Vlan(VlanCounters {
+            vlan_id: 10,
+            octets: 999,
+            ..Default::default()
+        })),
+    });
+    builder.finish()
+}
+
+fn legacy_capture(dir: &Path, version: u32) -> String {
+    let frame = ip_frame("10.1.1.1:1000", "10.2.2.2:53", b"hello");
+    let path_raw = rtflow_sflow::AsPath::segments_to_bytes(&[(2, &[65001, 65002]), (1, &[7, 8])]);
+    let raw: Vec<u8> = if version == 2 {
+        [65001u32, 65002, 65003]
+            .iter()
+            .flat_map(|a| a.to_be_bytes())
+            .collect()
+    } else {
+        path_raw
+    };
+    capture(
+        dir,
+        &format!("v{version}.pcap"),
+        &[legacy_datagram(version, &frame, &raw)],
+    )
+}
+
+/// The lines of `text` from the first line starting with `from` up to (not including) the
+/// next one starting with `to`.
+fn section<'t>(text: &'t str, from: &str, to: &str) -> Vec<&'t str> {
+    let mut lines = text.lines().skip_while(|l| !l.starts_with(from));
+    let first = lines.next().into_iter();
+    first
+        .chain(lines.take_while(|l| !l.starts_with(to)))
+        .collect()
+}
+
+#[test]
+fn sflow_v2_and_v4_print_as_sflowtool_prints_them() {
+    let dir = tempdir();
+    let v4 = legacy_capture(dir.path(), 4);
+    let text = decode(&["-r", &v4]);
+    // The datagram header has no agentSubId.
+    assert_eq!(
+        section(&text, "datagramVersion", "startSample"),
+        [
+            "datagramVersion 4",
+            "agent 10.0.0.1",
+            "packetSequenceNo 42",
+            "sysUpTime 1000",
+            "samplesInPacket 4"
+        ]
+    );
+    // No flowBlock_tag, no strippedBytes, the output port's "multiple" form, the v4 gateway
+    // without bgp_nexthop, the user without character sets, the URL without host.
+    let first = section(&text, "sampleType_tag 0:1", "endSample");
+    let expected_start = [
+        "sampleType_tag 0:1",
+        "sampleType FLOWSAMPLE",
+        "sampleSequenceNo 7",
+        "sourceId 0:5",
+        "meanSkipCount 100",
+        "samplePool 700",
+        "dropEvents 1",
+        "inputPort 5",
+        "outputPort multiple 2",
+        "flowSampleType HEADER",
+        "headerProtocol 1",
+        "sampledPacketSize 51",
+        "headerLen 47",
+    ];
+    assert_eq!(first[..expected_start.len()], expected_start);
+    assert!(
+        first.contains(&"IPSize 37"),
+        "51 - 14, nothing stripped: {first:?}"
+    );
+    let expected_end = [
+        "UDPBytes 13",
+        "extendedType SWITCH",
+        "in_vlan 10",
+        "in_priority 0",
+        "out_vlan 20",
+        "out_priority 1",
+        "extendedType GATEWAY",
+        "my_as 65000",
+        "src_as 64512",
+        "src_peer_as 64513",
+        "dst_as_path 65001-65002-(7-8)",
+        "dst_as 8",
+        "dst_peer_as 65001",
+        "BGP_communities 7-8",
+        "BGP_localpref 100",
+        "extendedType USER",
+        "src_user alice",
+        "dst_user bob",
+        "extendedType URL",
+        "url_direction 1",
+        "url /index.html",
+    ];
+    assert_eq!(first[first.len() - expected_end.len()..], expected_end);
+    // Counters: interval and version lines, then the generic and the specific counters without
+    // counterBlock_tag lines; VLAN counters have no generic part.
+    let counters = section(&text, "sampleType COUNTERSSAMPLE", "ifIndex");
+    assert_eq!(
+        counters,
+        [
+            "sampleType COUNTERSSAMPLE",
+            "sampleSequenceNo 3",
+            "sourceId 0:5",
+            "statsSamplingInterval 20",
+            "counterBlockVersion 2"
+        ]
+    );
+    assert!(
+        text.contains("ifPromiscuousMode 0\ndot3StatsAlignmentErrors 0\ndot3StatsFCSErrors 2\n")
+    );
+    assert!(
+        text.contains("counterBlockVersion 7\nin_vlan 10\noctets 999\n"),
+        "{text}"
+    );
+    assert!(!text.contains("_tag 0:1\nsampleType COUNTERS") && !text.contains("Block_tag"));
+
+    // JSON: the packet data and each extended record are one element; a counters sample has two
+    // (generic, specific), the first empty for VLAN counters.
+    let json: serde_json::Value =
+        serde_json::from_str(decode(&["-r", &v4, "-j"]).trim()).unwrap_or_else(|e| panic!("{e}"));
+    let samples = json["samples"].as_array().cloned().unwrap_or_default();
+    let elements = |i: usize| {
+        samples[i]["elements"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(elements(0).len(), 5);
+    assert_eq!(elements(0)[0]["flowSampleType"], "HEADER");
+    assert_eq!(elements(0)[2]["dst_as_path"], "65001-65002-(7-8)");
+    assert_eq!(
+        elements(1)[0]["srcIP6"],
+        "2001:0db8:0000:0000:0000:0000:0000:0001"
+    );
+    assert_eq!(elements(1)[1]["nextHop"], "10.0.0.254");
+    assert_eq!(elements(2)[0]["ifInOctets"], "12345");
+    assert_eq!(elements(2)[1]["dot3StatsFCSErrors"], "2");
+    assert_eq!(elements(3)[0], serde_json::json!({}));
+    assert_eq!(elements(3)[1]["octets"], "999");
+
+    // -l: FLOW lines from the v2/v4 state (sflowtool prints the output port with %d), CNTR
+    // lines from the generic counters (zeros for VLAN counters).
+    assert_eq!(
+        decode(&["-r", &v4, "-l"]),
+        "FLOW,10.0.0.1,5,-2147483646,020000000001,020000000002,0x0800,10,20,10.1.1.1,10.2.2.2,\
+         17,0x00,64,1000,53,0x00,51,37,100\n\
+         FLOW,10.0.0.1,5,6,000000000000,000000000000,0x0000,0,0,\
+         2001:0db8:0000:0000:0000:0000:0000:0001,2001:0db8:0000:0000:0000:0000:0000:0002,\
+         6,0x00,0,443,50000,0x18,80,80,100\n\
+         CNTR,10.0.0.1,5,6,1000000000,0,0,12345,0,0,0,0,0,0,0,0,0,0,0,0,0\n\
+         CNTR,10.0.0.1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0\n"
+    );
+    // -L works on the same fields.
+    assert_eq!(
+        decode(&[
+            "-r",
+            &v4,
+            "-L",
+            "datagramVersion,agent,srcIP,dstIP6,url,octets"
+        ]),
+        "4,10.0.0.1,10.1.1.1,,/index.html,\n4,10.0.0.1,,2001:0db8:0000:0000:0000:0000:0000:0002,,\n4,10.0.0.1,,,,999\n"
+    );
+
+    // v2: the flat gateway form with its path length.
+    let v2 = legacy_capture(dir.path(), 2);
+    let text = decode(&["-r", &v2]);
+    assert!(text.contains("datagramVersion 2\nagent 10.0.0.1\n"));
+    assert_eq!(
+        section(&text, "extendedType GATEWAY", "extendedType USER"),
+        [
+            "extendedType GATEWAY",
+            "my_as 65000",
+            "src_as 64512",
+            "src_peer_as 64513",
+            "dst_as 65003",
+            "dst_peer_as 65001",
+            "dst_as_path_len 3",
+            "dst_as_path 65001-65002-65003"
+        ]
+    );
+    let output = run(&["-r", &v2, "-l"]);
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("1 datagrams: 1 decoded, 0 not sFlow"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn sflow_v4_sampled_headers_go_into_the_pcap_stream() {
+    let dir = tempdir();
+    let v4 = legacy_capture(dir.path(), 4);
+    let output = run(&["-r", &v4, "-t"]);
+    assert!(output.status.success());
+    let tcpdump = common::pipe_into(&["tcpdump", "-r", "-", "-nn", "-e"], &output.stdout);
+    let lines: Vec<&str> = tcpdump.lines().collect();
+    assert_eq!(lines.len(), 1, "{tcpdump}");
+    assert!(
+        lines[0].contains("10.1.1.1.1000 > 10.2.2.2.53"),
+        "{tcpdump}"
+    );
+}
+
+// ---- -t for every header protocol, -x ----
+
+/// The (captured length, original length, bytes) of each packet of a little-endian pcap stream.
+fn pcap_packets(stream: &[u8]) -> Vec<(usize, u32, Vec<u8>)> {
+    let mut packets = Vec::new();
+    let mut at = 24;
+    while let Some(record) = stream.get(at..at + 16) {
+        let word =
+            |i: usize| u32::from_le_bytes([record[i], record[i + 1], record[i + 2], record[i + 3]]);
+        let (caplen, len) = (word(8) as usize, word(12));
+        let data = stream
+            .get(at + 16..at + 16 + caplen)
+            .unwrap_or_default()
+            .to_vec();
+        packets.push((caplen, len, data));
+        at += 16 + caplen;
+    }
+    packets
+}
+
+#[test]
+fn every_header_protocol_is_written_with_an_encapsulation_tcpdump_reads_or_counted() {
+    let dir = tempdir();
+    let frame = ip_frame("10.1.1.1:1000", "10.2.2.2:53", b"hello");
+    let ip = &frame[14..];
+    let ip6_frame = ip_frame("[2001:db8::1]:1000", "[2001:db8::2]:53", b"hello");
+    let ip6 = &ip6_frame[14..];
+    // MPLS: one label (16, bottom of stack, TTL 64) over IPv4.
+    let mpls = [&[0x00, 0x01, 0x01, 0x40][..], ip].concat();
+    // PPP in HDLC framing (ff 03), protocol 0x0021 = IPv4; and with a compressed protocol.
+    let ppp = [&[0xff, 0x03, 0x00, 0x21][..], ip].concat();
+    let ppp_compressed = [&[0x21][..], ip].concat();
+    // Cisco HDLC on a POS link: address 0x0f, control 0, EtherType.
+    let hdlc = [&[0x0f, 0x00, 0x08, 0x00][..], ip].concat();
+    let headers: [(u32, &[u8]); 10] = [
+        (1, &frame),
+        (11, ip),
+        (12, ip6),
+        (13, &mpls),
+        (7, &ppp),
+        (7, &ppp_compressed),
+        (14, &hdlc),
+        (15, &wifi_frame()),
+        (3, &frame),
+        (15, &wifi_frame()),
+    ];
+    let mut builder = DatagramBuilder::new(DatagramHeader {
+        agent: Address::V4(Ipv4Addr::new(192, 0, 2, 12)),
+        sub_agent_id: 0,
+        sequence_number: 1,
+        uptime_ms: 1,
+    });
+    for (i, (protocol, header)) in headers.iter().enumerate() {
+        builder.flow_sample(
+            &flow_info(i as u32 + 1),
+            &[header_record(*protocol, header)],
+        );
+    }
+    let path = capture(dir.path(), "protocols.pcap", &[builder.finish()]);
+    let output = run(&["-r", &path, "-t"]);
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // One notice per protocol left out, and the counts in the summary.
+    assert_eq!(stderr.matches("are not written").count(), 2, "{stderr}");
+    assert!(
+        stderr.contains("header protocol 15 (IEEE 802.11) are not written"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "sampled headers not written: 2 of header protocol 15 (IEEE 802.11), \
+             1 of header protocol 3 (ISO 802.5 token ring)"
+        ),
+        "{stderr}"
+    );
+    let tcpdump = common::pipe_into(&["tcpdump", "-r", "-", "-nn", "-e", "-v"], &output.stdout);
+    let packets: Vec<&str> = tcpdump
+        .lines()
+        .filter(|l| !l.starts_with(' ') && !l.starts_with('\t'))
+        .collect();
+    assert_eq!(packets.len(), 7, "{tcpdump}");
+    let udp = "10.1.1.1.1000 > 10.2.2.2.53";
+    for (packet, (kind, inner)) in packets.iter().zip([
+        ("ethertype IPv4", udp),
+        ("ethertype IPv4", udp),
+        ("ethertype IPv6", "2001:db8::1.1000 > 2001:db8::2.53"),
+        ("ethertype MPLS unicast", "label 16"),
+        ("ethertype PPPoE S", "PPPoE"),
+        ("ethertype PPPoE S", "PPPoE"),
+        ("ethertype IPv4", udp),
+    ]) {
+        let full: String = tcpdump
+            .split(packet)
+            .nth(1)
+            .map(|rest| format!("{packet}{}", rest.split("\n0").next().unwrap_or_default()))
+            .unwrap_or_default();
+        assert!(
+            full.contains(kind) && full.contains(inner),
+            "{kind} / {inner} in {full}"
+        );
+    }
+    // The IPv4 packet inside MPLS and PPPoE is decoded too.
+    assert_eq!(tcpdump.matches(udp).count(), 6, "{tcpdump}");
+    // Original lengths follow the encapsulation: +14 for the synthetic Ethernet header, +6 for
+    // PPPoE minus the 2 HDLC bytes (plus 1 for a widened protocol), -4 for the Cisco HDLC
+    // address, control and EtherType moved into the Ethernet header.
+    let lens: Vec<u32> = pcap_packets(&output.stdout).iter().map(|p| p.1).collect();
+    let n = |h: &[u8]| h.len() as u32 + 4;
+    assert_eq!(
+        lens,
+        [
+            n(&frame),
+            n(ip) + 14,
+            n(ip6) + 14,
+            n(&mpls) + 14,
+            n(&ppp) + 14 + 6 - 2,
+            n(&ppp_compressed) + 14 + 6 + 1,
+            n(&hdlc) + 14 - 4
+        ]
+    );
+}
+
+#[test]
+fn remove_content_cuts_each_packet_where_its_payload_starts() {
+    let dir = tempdir();
+    let udp = ip_frame("10.1.1.1:1000", "10.2.2.2:53", b"secret payload");
+    let udp6 = ip_frame("[2001:db8::1]:1000", "[2001:db8::2]:53", b"secret");
+    let raw_ip = udp[14..].to_vec();
+    let arp = [vec![0xffu8; 6], vec![2; 6], vec![0x08, 0x06], vec![0; 28]].concat();
+    let mut builder = DatagramBuilder::new(DatagramHeader {
+        agent: Address::V4(Ipv4Addr::new(192, 0, 2, 13)),
+        sub_agent_id: 0,
+        sequence_number: 1,
+        uptime_ms: 1,
+    });
+    for (i, (protocol, header)) in [(1, &udp), (1, &udp6), (11, &raw_ip), (1, &arp)]
+        .into_iter()
+        .enumerate()
+    {
+        builder.flow_sample(&flow_info(i as u32 + 1), &[header_record(protocol, header)]);
+    }
+    let path = capture(dir.path(), "x.pcap", &[builder.finish()]);
+    let whole = decode_bytes(&["-r", &path, "-t"]);
+    let cut = decode_bytes(&["-r", &path, "-t", "-x"]);
+    let caplens =
+        |stream: &[u8]| -> Vec<usize> { pcap_packets(stream).iter().map(|p| p.0).collect() };
+    assert_eq!(
+        caplens(&whole),
+        [udp.len(), udp6.len(), raw_ip.len() + 14, arp.len()]
+    );
+    // Up to the end of the UDP header (Ethernet 14 + IPv4 20 / IPv6 40 + UDP 8), the synthetic
+    // Ethernet header included; no transport header, no cut (as sflowtool).
+    assert_eq!(caplens(&cut), [42, 62, 42, arp.len()]);
+    // Original lengths are unchanged, and the bytes kept are the same.
+    for (a, b) in pcap_packets(&whole).iter().zip(pcap_packets(&cut)) {
+        assert_eq!(a.1, b.1);
+        assert!(a.2.starts_with(&b.2));
+    }
+    assert!(!String::from_utf8_lossy(&cut).contains("secret"));
+}
+
+/// Runs `rtflow decode ARGS`, asserting success; returns stdout as bytes.
+fn decode_bytes(args: &[&str]) -> Vec<u8> {
+    let output = run(args);
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+// ---- -b, -A, -D, -? ----
+
+/// Starts `rtflow decode ARGS` listening on port 0 and returns it with the address it reported.
+fn listening(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead as _;
+    use std::process::Stdio;
+    let mut child = Command::new(RTFLOW)
+        .arg("decode")
+        .args(["-p", "0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn rtflow: {e}"));
+    let stderr = child.stderr.take().unwrap_or_else(|| panic!("stderr"));
+    let mut line = String::new();
+    std::io::BufReader::new(stderr)
+        .read_line(&mut line)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let address = line
+        .strip_prefix("rtflow decode: listening on ")
+        .and_then(|rest| rest.strip_suffix(" (UDP)\n"))
+        .unwrap_or_else(|| panic!("listening line: {line:?}"))
+        .to_string();
+    (child, address)
+}
+
+#[test]
+fn bind_address_and_listen_families_follow_sflowtools_options() {
+    let frame = ip_frame("10.0.0.1:1", "10.0.0.2:2", b"x");
+    let datagram = padded_datagram(&frame);
+    // -b: only that address; the datagram sent to it is decoded (-c 1 then ends the run).
+    let (child, address) = listening(&["-b", "127.0.0.1", "-j", "-c", "1"]);
+    assert!(address.starts_with("127.0.0.1:"), "{address}");
+    let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    sender
+        .send_to(&datagram, &address)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let output = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let json = String::from_utf8_lossy(&output.stdout);
+    assert!(json.contains("\"agent\":\"192.0.2.9\""), "{json}");
+    // The last of -4, -6 and -A counts (sflowtool's getopt order).
+    for (args, prefix) in [
+        (&["-4", "-A"][..], "[::]:"),
+        (&["-A", "-4"][..], "0.0.0.0:"),
+        (&["-6", "-4"][..], "0.0.0.0:"),
+        (&["-b", "::1"][..], "[::1]:"),
+    ] {
+        let (mut child, address) = listening(args);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(address.starts_with(prefix), "{args:?}: {address}");
+    }
+    let output = run(&["-p", "0", "-4", "-b", "::1"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("-b ::1 is not an address"));
+}
+
+#[test]
+fn dns_option_is_accepted_and_question_mark_prints_help() {
+    let dir = tempdir();
+    let frame = ip_frame("10.0.0.1:1", "10.0.0.2:2", b"x");
+    let path = capture(dir.path(), "d.pcap", &[padded_datagram(&frame)]);
+    assert_eq!(
+        decode(&["-D", "-r", &path, "-l"]),
+        decode(&["-r", &path, "-l"])
+    );
+    let help = decode(&["-?"]);
+    assert!(help.contains("Usage: rtflow decode"), "{help}");
+    assert!(help.contains("-x, --remove-content"), "{help}");
+}

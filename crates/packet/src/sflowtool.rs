@@ -121,6 +121,26 @@ pub fn for_each_field(h: &SampledHeader<'_>, emit: impl FnMut(FieldName, FieldVa
 /// value without a match on [`FieldValue`].
 #[inline(always)]
 pub fn visit_fields(h: &SampledHeader<'_>, emit: &mut impl FieldSink) {
+    walk(h, emit);
+}
+
+/// Where the sampled header's transport payload starts, as sflowtool computes it
+/// (`offsetToPayload`) for `-x`: after the TCP header (its data offset), the UDP header, the
+/// first 2 bytes of ICMP, or at the start of any other transport; `None` when the header is not
+/// Ethernet/IPv4/IPv6 or holds fewer than 8 bytes of the transport header (sflowtool's 0, "keep
+/// everything"), and for IPv4 fragments after the first.
+pub fn payload_offset(h: &SampledHeader<'_>) -> Option<usize> {
+    struct Ignore;
+    impl FieldSink for Ignore {
+        #[inline(always)]
+        fn field(&mut self, _: FieldName, _: FieldValue) {}
+    }
+    walk(h, &mut Ignore)
+}
+
+/// Emits the fields; returns the payload offset (see [`payload_offset`]).
+#[inline(always)]
+fn walk(h: &SampledHeader<'_>, emit: &mut impl FieldSink) -> Option<usize> {
     let b = h.header;
     let ip = match h.header_protocol {
         HEADER_PROTOCOL_ETHERNET => link_layer(b, emit),
@@ -132,7 +152,7 @@ pub fn visit_fields(h: &SampledHeader<'_>, emit: &mut impl FieldSink) {
         }
         _ => None,
     };
-    let Some(ip) = ip else { return };
+    let ip = ip?;
     let offset = match ip {
         IpStart::V4(off) | IpStart::V6(off) => off,
     };
@@ -268,17 +288,15 @@ fn ieee80211(b: &[u8], emit: &mut impl FieldSink) {
 }
 
 #[inline(always)]
-fn ipv4(b: &[u8], off: usize, emit: &mut impl FieldSink) {
-    let Some(header) = array_at::<IPV4_HEADER_LEN>(b, off) else {
-        return;
-    };
+fn ipv4(b: &[u8], off: usize, emit: &mut impl FieldSink) -> Option<usize> {
+    let header = array_at::<IPV4_HEADER_LEN>(b, off)?;
     let (Some(tot_len), Some(frag), Some(src), Some(dst)) = (
         be16(&header, 2),
         be16(&header, 6),
         ipv4_at(&header, 12),
         ipv4_at(&header, 16),
     ) else {
-        return;
+        return None;
     };
     let (tos, ttl, protocol) = (header[1], header[8], header[9]);
     emit.field(
@@ -303,27 +321,25 @@ fn ipv4(b: &[u8], off: usize, emit: &mut impl FieldSink) {
             FieldName::plain("IPFragmentOffset"),
             FieldValue::U32(u32::from(fragment_offset)),
         );
-        return;
+        return None;
     }
     let header_len = usize::from(header[0] & 0x0f) * 4;
     if b.len().saturating_sub(off) < header_len {
-        return;
+        return None;
     }
-    layer4(b, off + header_len, protocol, emit);
+    layer4(b, off + header_len, protocol, emit)
 }
 
 #[inline(always)]
-fn ipv6(b: &[u8], off: usize, emit: &mut impl FieldSink) {
-    let Some(header) = array_at::<IPV6_HEADER_LEN>(b, off) else {
-        return;
-    };
+fn ipv6(b: &[u8], off: usize, emit: &mut impl FieldSink) -> Option<usize> {
+    let header = array_at::<IPV6_HEADER_LEN>(b, off)?;
     let (Some(payload_len), Some(src), Some(dst)) =
         (be16(&header, 4), ipv6_at(&header, 8), ipv6_at(&header, 24))
     else {
-        return;
+        return None;
     };
     if header[0] >> 4 != 6 {
-        return;
+        return None;
     }
     let tos = ((header[0] & 0x0f) << 4) | (header[1] >> 4);
     emit.field(FieldName::plain("IPTOS"), FieldValue::U32(u32::from(tos)));
@@ -352,25 +368,25 @@ fn ipv6(b: &[u8], off: usize, emit: &mut impl FieldSink) {
             FieldValue::U32(u32::from(next_header)),
         );
         let (Some(next), Some(len)) = (u8_at(b, pos), u8_at(b, pos + 1)) else {
-            return;
+            return None;
         };
         next_header = next;
         pos += 8 * (usize::from(len) + 1);
         if pos > b.len() {
-            return;
+            return None;
         }
     }
     emit.field(
         FieldName::plain("IPProtocol"),
         FieldValue::U32(u32::from(next_header)),
     );
-    layer4(b, pos, next_header, emit);
+    layer4(b, pos, next_header, emit)
 }
 
 #[inline(always)]
-fn layer4(b: &[u8], off: usize, protocol: u8, emit: &mut impl FieldSink) {
+fn layer4(b: &[u8], off: usize, protocol: u8, emit: &mut impl FieldSink) -> Option<usize> {
     if b.len().saturating_sub(off) < 8 {
-        return;
+        return None;
     }
     let u8_field = |at: usize| u8_at(b, at).map(|v| FieldValue::U32(u32::from(v)));
     let u16_field = |at: usize| be16(b, at).map(|v| FieldValue::U32(u32::from(v)));
@@ -378,18 +394,23 @@ fn layer4(b: &[u8], off: usize, protocol: u8, emit: &mut impl FieldSink) {
         1 => {
             emit_if_some(emit, "ICMPType", u8_field(off));
             emit_if_some(emit, "ICMPCode", u8_field(off + 1));
+            // sflowtool's ICMP header struct is type and code only.
+            Some(off + 2)
         }
         6 => {
             emit_if_some(emit, "TCPSrcPort", u16_field(off));
             emit_if_some(emit, "TCPDstPort", u16_field(off + 2));
             emit_if_some(emit, "TCPFlags", u8_field(off + 13));
+            let data_offset = usize::from(u8_at(b, off + 12)? >> 4) * 4;
+            Some(off + data_offset)
         }
         17 => {
             emit_if_some(emit, "UDPSrcPort", u16_field(off));
             emit_if_some(emit, "UDPDstPort", u16_field(off + 2));
             emit_if_some(emit, "UDPBytes", u16_field(off + 4));
+            Some(off + 8)
         }
-        _ => {}
+        _ => Some(off),
     }
 }
 

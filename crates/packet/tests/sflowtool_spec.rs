@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 
 use common::*;
 use rtflow_packet::format::MacHex;
-use rtflow_packet::sflowtool::{SampledHeader, for_each_field};
+use rtflow_packet::sflowtool::{SampledHeader, for_each_field, payload_offset};
 use rtflow_packet::{HEADER_PROTOCOL_ETHERNET, HEADER_PROTOCOL_IPV6, decode};
 
 const HEADER_BYTES: &str = "22-42-1F-4A-9F-CD-94-8E-D3-0A-71-3B-81-00-03-29-08-00-45-08-00-68-AB-4E-40-00-3D-06-16-F2-34-34-34-34-35-35-35-35-00-16-CC-0D-F8-55-7B-84-92-F0-5F-F9-80-18-00-44-E4-20-00-00-01-01-08-0A-5D-8F-E2-7B-CC-23-EE-A7-00-00-00-20-06-E3-0B-56-CB-4A-16-94-51-64-42-DE-04-05-22-D8-7D-CA-14-33-D3-16-2A-13-BA-89-90-91-00-9E-29-3E-91-0B-53-E7-33-56-09-F2-2F-7F-B4-39-33-AC-FB-FE";
@@ -55,6 +55,19 @@ fn sflowtool_field_sequence_matches_spec_output() {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     assert_eq!(emitted(&header), expected);
+    // Ethernet + 802.1Q + IPv4 + TCP with 12 bytes of options (data offset 8 words).
+    assert_eq!(payload_offset(&header), Some(18 + 20 + 32));
+    // Too little of the TCP header, or not a decoded header protocol: no offset.
+    let cut = SampledHeader {
+        header: &bytes[..18 + 20 + 7],
+        ..header
+    };
+    assert_eq!(payload_offset(&cut), None);
+    let mpls = SampledHeader {
+        header_protocol: 13,
+        ..header
+    };
+    assert_eq!(payload_offset(&mpls), None);
 }
 
 #[test]
@@ -122,6 +135,8 @@ fn sflowtool_qinq_depth_suffix_and_udp() {
     assert_eq!(get("UDPDstPort"), Some("53"));
     assert_eq!(get("UDPBytes"), Some("28"));
     assert_eq!(get("TCPSrcPort"), None);
+    // Ethernet + 2 tags + IPv4 + UDP: the payload starts after 14 + 8 + 20 + 8 bytes.
+    assert_eq!(payload_offset(&header), Some(50));
 }
 
 #[test]
@@ -137,6 +152,8 @@ fn sflowtool_ipv6_fields() {
         stripped: 0,
         header: &frame,
     };
+    // IPv6 + an 8-byte extension header + UDP.
+    assert_eq!(payload_offset(&header), Some(56));
     let names: Vec<(String, String)> = emitted(&header);
     let expected = [
         ("IPSize", "60"),

@@ -6,7 +6,8 @@ use std::io::Write as _;
 
 use rtflow_packet::sflowtool::{self as fields, FieldValue};
 use rtflow_sflow::{
-    Address, CounterRecord, Datagram, DecodeError, FlowRecord, GenericInterfaceCounters, Sample,
+    Address, CounterRecord, Datagram, DecodeError, FlowRecord, GenericInterfaceCounters,
+    LegacyDatagram, LegacySample, Sample,
 };
 
 use crate::datagram::SampleCounts;
@@ -258,6 +259,44 @@ pub(crate) fn write_datagram(
                 }
             }
             Sample::Unknown(_) => counts.other_samples += 1,
+        }
+    }
+    Ok(counts)
+}
+
+/// `-l` for an sFlow v2/v4 datagram: the same `FLOW` and `CNTR` lines (a VLAN counters sample,
+/// which has no generic counters, gives a line of zeros, as in sflowtool).
+pub(crate) fn write_legacy_datagram(
+    b: &mut Vec<u8>,
+    datagram: &LegacyDatagram<'_>,
+    vlans: Option<&VlanFilter>,
+) -> Result<SampleCounts, DecodeError> {
+    let agent = datagram.agent;
+    let mut counts = SampleCounts::default();
+    for sample in datagram.samples() {
+        match sample? {
+            LegacySample::Flow(s) => {
+                counts.flow_samples += 1;
+                let mut line = FlowLine {
+                    input_port: s.info.input,
+                    output_port: s.info.output,
+                    sampling_rate: s.info.sampling_rate,
+                    ..FlowLine::default()
+                };
+                for record in s.flow_records() {
+                    if matches!(record, FlowRecord::SampledHeader(_)) {
+                        counts.sampled_headers += 1;
+                    }
+                    line.record(&record);
+                }
+                if vlans.is_none_or(|f| f.accepts_vlans(line.in_vlan, line.out_vlan)) {
+                    line.write(b, &agent);
+                }
+            }
+            LegacySample::Counter(s) => {
+                counts.counter_samples += 1;
+                write_counters_line(b, &agent, &s.generic.unwrap_or_default());
+            }
         }
     }
     Ok(counts)

@@ -17,10 +17,21 @@ fn is_known_undecoded(protocol: u32) -> bool {
 }
 
 pub(crate) fn sampled_header<S: StyleKind>(o: &mut Out<'_, S>, h: &SampledHeader<'_>) {
+    sampled_header_fields(o, h, true);
+}
+
+/// `stripped`: false for sFlow v2/v4, whose header records have no stripped count.
+pub(crate) fn sampled_header_fields<S: StyleKind>(
+    o: &mut Out<'_, S>,
+    h: &SampledHeader<'_>,
+    stripped: bool,
+) {
     o.text("flowSampleType", "HEADER");
     o.u32("headerProtocol", h.protocol);
     o.u32("sampledPacketSize", h.frame_length);
-    o.u32("strippedBytes", h.stripped);
+    if stripped {
+        o.u32("strippedBytes", h.stripped);
+    }
     o.u32("headerLen", h.header.len() as u32);
     o.with("headerBytes", |b| push_hex_upper_dashed(b, h.header));
     match h.protocol {

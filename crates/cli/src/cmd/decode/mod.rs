@@ -113,13 +113,35 @@ pub struct DecodeArgs {
     #[arg(short = 'c', long = "count", value_name = "COUNT")]
     pub count: Option<u64>,
 
-    /// Listen on IPv4 only.
-    #[arg(short = '4', conflicts_with = "ipv6_only")]
+    /// Listen on IPv4 only (the last of -4, -6 and -A counts, as in sflowtool).
+    #[arg(short = '4', overrides_with_all = ["ipv6_only", "dual_stack"])]
     pub ipv4_only: bool,
 
     /// Listen on IPv6 only.
-    #[arg(short = '6')]
+    #[arg(short = '6', overrides_with_all = ["ipv4_only", "dual_stack"])]
     pub ipv6_only: bool,
+
+    /// Listen on IPv4 and IPv6 (the default; sflowtool's -A).
+    #[arg(short = 'A', overrides_with_all = ["ipv4_only", "ipv6_only"])]
+    pub dual_stack: bool,
+
+    /// Listen on this local address only (e.g. 127.0.0.1 or ::1) instead of every address.
+    #[arg(short = 'b', long = "bind", value_name = "ADDRESS")]
+    pub bind: Option<std::net::IpAddr>,
+
+    /// With -t/-T: cut each sampled header where its transport payload starts (after the TCP
+    /// or UDP header), so no packet content is written (sflowtool's -x).
+    #[arg(short = 'x', long = "remove-content")]
+    pub remove_content: bool,
+
+    /// Accepted for sflowtool compatibility: rtflow always resolves host names (-f, -c), which
+    /// sflowtool only does with -D.
+    #[arg(short = 'D', long = "allow-dns")]
+    pub allow_dns: bool,
+
+    /// Print help (as -h; sflowtool's -?).
+    #[arg(short = '?', action = clap::ArgAction::Help)]
+    pub usage: Option<bool>,
 
     /// Do not report bad datagrams and the end-of-file summary on stderr.
     #[arg(short = 'q', long)]
@@ -200,6 +222,7 @@ pub fn run(args: DecodeArgs) -> anyhow::Result<ExitCode> {
     let out = BufWriter::with_capacity(1 << 16, out);
     let mode = args.mode();
     let options = Options {
+        remove_content: args.remove_content,
         count: args.count,
         quiet: args.quiet,
         vlans: args.vlan_filter(&mode)?,

@@ -1,13 +1,13 @@
 //! Turns datagrams into output (formatted text/JSON/CSV, `-L` lines, or a pcap stream) and keeps
 //! the counts. Forwarding (`-f`) happens here too, before decoding.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use rtflow_capture::{SkipCounts, Timestamp};
-use rtflow_sflow::{Datagram, DecodeError};
+use rtflow_sflow::DecodeError;
 use rtflow_sflowtool::{
     DatagramInfo, DatagramPcap, FieldLines, Format, Formatter, HeaderSource, SampleCounts,
     SampledHeaderPcap, VlanFilter,
@@ -91,6 +91,8 @@ struct Counts {
 
 /// Options that shape the output besides the mode.
 pub(super) struct Options {
+    /// `-x`: cut sampled headers at their transport payload (`-t`/`-T`).
+    pub(super) remove_content: bool,
     pub(super) count: Option<u64>,
     pub(super) quiet: bool,
     pub(super) vlans: Option<Arc<VlanFilter>>,
@@ -131,6 +133,9 @@ impl<W: Write> Decoder<W> {
                 if let Some(vlans) = &options.vlans {
                     pcap = pcap.with_vlan_filter(vlans.clone());
                 }
+                if options.remove_content {
+                    pcap = pcap.without_payload();
+                }
                 Sink::HeaderPcap(pcap)
             }
             Mode::DatagramPcap => Sink::DatagramPcap(DatagramPcap::new(out)?),
@@ -170,16 +175,29 @@ impl<W: Write> Decoder<W> {
                 }
                 result
             }
-            Sink::HeaderPcap(pcap) => match Datagram::decode(input.payload) {
-                Ok(datagram) => {
-                    pcap.write_datagram(&datagram, input.timestamp, left)?
-                        .map(|written| {
-                            self.counts.packets_written += written.packets;
-                            written.samples
-                        })
+            Sink::HeaderPcap(pcap) => {
+                let known = pcap.skipped().len();
+                let result = pcap
+                    .write_payload(input.payload, input.timestamp, left)?
+                    .map(|written| {
+                        self.counts.packets_written += written.packets;
+                        written.samples
+                    });
+                // Say once per header protocol that its records cannot be written.
+                if !self.quiet {
+                    for skipped in pcap.skipped().iter().skip(known) {
+                        let _ = writeln!(
+                            io::stderr().lock(),
+                            "rtflow decode: sampled headers of header protocol {} ({}) are not \
+                             written: no Ethernet encapsulation carries them (counted in the \
+                             summary)",
+                            skipped.protocol,
+                            skipped.protocol_name(),
+                        );
+                    }
                 }
-                Err(err) => Err(err),
-            },
+                result
+            }
             Sink::DatagramPcap(pcap) => {
                 // Every datagram goes into the stream unchanged, sFlow or not; decoding only
                 // counts (and reports) what it held.
@@ -247,11 +265,28 @@ impl<W: Write> Decoder<W> {
     pub(super) fn report_summary(&self, input: &str, skipped: &SkipCounts) {
         let c = &self.counts;
         let s = &c.samples;
+        let mut not_written = String::new();
+        if let Sink::HeaderPcap(pcap) = &self.sink {
+            for (i, h) in pcap.skipped().iter().enumerate() {
+                let sep = if i == 0 {
+                    "; sampled headers not written: "
+                } else {
+                    ", "
+                };
+                let _ = write!(
+                    not_written,
+                    "{sep}{} of header protocol {} ({})",
+                    h.count,
+                    h.protocol,
+                    h.protocol_name()
+                );
+            }
+        }
         let _ = writeln!(
             io::stderr().lock(),
-            "rtflow decode: {input}: {} datagrams: {} decoded, {} not sFlow v5, {} malformed; \
+            "rtflow decode: {input}: {} datagrams: {} decoded, {} not sFlow, {} malformed; \
              {} flow samples, {} counter samples, {} discard samples, {} other samples; \
-             {} sampled headers; frames without a UDP datagram: {skipped}",
+             {} sampled headers{not_written}; frames without a UDP datagram: {skipped}",
             c.datagrams,
             c.decoded,
             c.not_sflow,

@@ -172,10 +172,11 @@ fn ipv6_addresses_are_uncompressed_in_every_output_mode() {
     let mut lines = csv.lines();
     let flow = lines.next().unwrap_or_default();
     assert!(flow.starts_with(&format!("FLOW,{agent},")), "{csv}");
+    // The socket record, last, sets the sample's addresses (as sflowtool's readExtendedSocket6).
     assert!(flow.contains(&format!(
         ",{},{},",
-        full("2001:db8::10"),
-        full("2001:db8::20")
+        full("2001:db8::80"),
+        full("2001:db8::c1")
     )));
     assert!(
         lines
@@ -1059,4 +1060,292 @@ fn dns_option_is_accepted_and_question_mark_prints_help() {
     let help = decode(&["-?"]);
     assert!(help.contains("Usage: rtflow decode"), "{help}");
     assert!(help.contains("-x, --remove-content"), "{help}");
+}
+
+// ---- NetFlow export ----
+
+/// Flow samples for NetFlow: a TCP/IPv4 header with router and gateway records, a UDP/IPv6
+/// header, an IPv4 fragment (not exported, as in sflowtool), and a counter sample.
+fn netflow_datagram(tcp: &[u8], udp6: &[u8], fragment: &[u8]) -> Vec<u8> {
+    use rtflow_sflow::{AsPath, ExtendedGateway, U32List};
+    let path = AsPath::segments_to_bytes(&[(2, &[64500, 64501, 64502])]);
+    let mut builder = DatagramBuilder::new(DatagramHeader {
+        agent: Address::V4(Ipv4Addr::new(192, 0, 2, 20)),
+        sub_agent_id: 0,
+        sequence_number: 5,
+        uptime_ms: 1,
+    });
+    builder.flow_sample(
+        &flow_info(1),
+        &[
+            header_record(1, tcp),
+            FlowRecord::ExtendedRouter(ExtendedRouter {
+                next_hop: Address::V4(Ipv4Addr::new(192, 0, 2, 254)),
+                src_mask_len: 24,
+                dst_mask_len: 20,
+            }),
+            FlowRecord::ExtendedGateway(ExtendedGateway {
+                next_hop: Address::V4(Ipv4Addr::new(192, 0, 2, 253)),
+                as_number: 64496,
+                src_as: 64497,
+                src_peer_as: 64498,
+                dst_as_path: AsPath::from_segments_bytes(1, &path).expect("AS path"),
+                communities: U32List::default(),
+                local_pref: 100,
+            }),
+        ],
+    );
+    builder.flow_sample(&flow_info(2), &[header_record(1, udp6)]);
+    builder.flow_sample(&flow_info(3), &[header_record(1, fragment)]);
+    builder.counter_sample(
+        &CounterSampleInfo {
+            sequence_number: 1,
+            source_id: DataSource { class: 0, index: 3 },
+            expanded: false,
+        },
+        &[CounterRecord::GenericInterface(
+            GenericInterfaceCounters::default(),
+        )],
+    );
+    builder.finish()
+}
+
+/// An Ethernet/IPv4/TCP frame 10.1.0.1:40000 → 10.2.0.2:443 with flags PSH+ACK and `payload`.
+fn tcp_frame(payload: &[u8]) -> Vec<u8> {
+    // Start from a UDP frame for the Ethernet and IPv4 headers, then make it TCP.
+    let udp = ip_frame("10.1.0.1:40000", "10.2.0.2:443", &[]);
+    let mut frame = udp[..34].to_vec();
+    frame[23] = 6;
+    let total = (20 + 20 + payload.len()) as u16;
+    frame[16..18].copy_from_slice(&total.to_be_bytes());
+    frame.extend_from_slice(&[0x9c, 0x40, 0x01, 0xbb, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18]);
+    frame.extend_from_slice(&[0xff, 0xff, 0, 0, 0, 0]);
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// Runs `rtflow decode ARGS` sending NetFlow to a loopback socket; returns what it received.
+fn netflow_received(args: &[&str], expected: usize) -> (Vec<Vec<u8>>, u16) {
+    let receiver = std::net::UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    receiver
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let port = receiver.local_addr().map(|a| a.port()).unwrap_or_default();
+    let port_text = port.to_string();
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["-c", "127.0.0.1", "-d", &port_text]);
+    let output = run(&all);
+    assert!(
+        output.status.success(),
+        "{all:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.stdout.is_empty(),
+        "NetFlow export alone prints nothing, as sflowtool"
+    );
+    let packets = common::receive_all(&receiver, expected);
+    // Nothing more arrives.
+    receiver
+        .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        receiver.recv(&mut [0u8; 2048]).is_err(),
+        "more than {expected} packets"
+    );
+    (packets, port)
+}
+
+/// tshark's NetFlow fields of `packets` (received on `port`), one line per flow record.
+fn tshark_netflow(dir: &Path, packets: &[Vec<u8>], port: u16, fields: &[&str]) -> Vec<String> {
+    use rtflow_capture::{LinkType, PcapWriter, Timestamp};
+    let path = dir.join(format!("netflow-{port}.pcap"));
+    let file = std::fs::File::create(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut writer = PcapWriter::new(file, LinkType::ETHERNET, 0).unwrap_or_else(|e| panic!("{e}"));
+    for packet in packets {
+        let frame = ip_frame("127.0.0.1:40000", &format!("127.0.0.1:{port}"), packet);
+        writer
+            .write_packet(Timestamp::new(1_700_000_000, 0), frame.len() as u32, &frame)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    drop(writer);
+    let mut command = Command::new("tshark");
+    command
+        .args(["-r", path.to_str().unwrap_or_default(), "-d"])
+        .arg(format!("udp.port=={port},cflow"))
+        .args(["-T", "fields", "-E", "separator=,"]);
+    for field in fields {
+        command.args(["-e", field]);
+    }
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("tshark must be installed: {e}"));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn netflow_v5_and_v9_export_decodes_in_tshark_with_sflowtools_fields() {
+    let dir = tempdir();
+    let tcp = tcp_frame(&[0u8; 100]);
+    let udp6 = ip_frame("[2001:db8::1]:5353", "[2001:db8::2]:53", &[0u8; 30]);
+    let mut fragment = ip_frame("10.1.0.1:1", "10.2.0.2:2", &[0u8; 20]);
+    fragment[20..22].copy_from_slice(&[0x00, 0x10]); // fragment offset 16 (x 8 bytes)
+    let path = capture(
+        dir.path(),
+        "netflow.pcap",
+        &[netflow_datagram(&tcp, &udp6, &fragment)],
+    );
+    let fields = [
+        "cflow.version",
+        "cflow.srcaddr",
+        "cflow.dstaddr",
+        "cflow.nexthop",
+        "cflow.inputint",
+        "cflow.outputint",
+        "cflow.packets",
+        "cflow.octets",
+        "cflow.srcport",
+        "cflow.dstport",
+        "cflow.protocol",
+        "cflow.tcpflags",
+        "cflow.srcas",
+        "cflow.dstas",
+        "cflow.srcmask",
+        "cflow.dstmask",
+    ];
+    // v5: one packet, for the IPv4 sample only. Scaled by the sampling rate (256): the IP
+    // packet is 140 bytes (the frame's 158 + 4 FCS - 4 stripped - 14 Ethernet).
+    let (packets, port) = netflow_received(&["-r", &path], 1);
+    assert_eq!(packets[0].len(), 24 + 48);
+    assert_eq!(
+        tshark_netflow(dir.path(), &packets, port, &fields),
+        ["5,10.1.0.1,10.2.0.2,192.0.2.254,3,4,256,35840,40000,443,6,0x18,64497,64502,24,20"]
+    );
+    // -e: peer ASes; -s: 1 packet of 140 bytes, the rate in the header's sampling interval.
+    let (packets, port) = netflow_received(&["-r", &path, "-e", "-s"], 1);
+    let mut with_interval = fields.to_vec();
+    with_interval.extend(["cflow.samplingmode", "cflow.samplerate"]);
+    assert_eq!(
+        tshark_netflow(dir.path(), &packets, port, &with_interval),
+        ["5,10.1.0.1,10.2.0.2,192.0.2.254,3,4,1,140,40000,443,6,0x18,64498,64500,24,20,1,256"]
+    );
+    // v9 -s: the rate in each record's SAMPLING_INTERVAL element.
+    let (packets, port) = netflow_received(&["-r", &path, "-N", "9", "-s"], 2);
+    let intervals = tshark_netflow(
+        dir.path(),
+        &packets,
+        port,
+        &["cflow.packets", "cflow.sampling_interval"],
+    );
+    assert_eq!(intervals, ["1,256", "1,256"]);
+    // v9: the IPv4 packet and an IPv6 one (template 257), each with its template.
+    let (packets, port) = netflow_received(&["-r", &path, "-N", "9"], 2);
+    let mut v9 = fields.to_vec();
+    v9.extend(["cflow.srcaddrv6", "cflow.dstaddrv6", "cflow.template_id"]);
+    let lines = tshark_netflow(dir.path(), &packets, port, &v9);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with(
+            "9,10.1.0.1,10.2.0.2,192.0.2.254,3,4,256,35840,40000,443,6,0x18,64497,64502,24,20,,,256"
+        ),
+        "{lines:?}"
+    );
+    // UDP over IPv6: the bytes are the UDP length (38), as sflowtool counts UDP.
+    assert!(
+        lines[1]
+            .starts_with("9,,,,3,4,256,9728,5353,53,17,0x00,0,0,0,0,2001:db8::1,2001:db8::2,257"),
+        "{lines:?}"
+    );
+    // Sequence numbers count the packets sent.
+    let sequences = tshark_netflow(dir.path(), &packets, port, &["cflow.sequence"]);
+    assert_eq!(sequences, ["0", "1"]);
+}
+
+#[test]
+fn netflow_options_name_what_is_missing_and_count_stays_a_count() {
+    let dir = tempdir();
+    let frame = ip_frame("10.0.0.1:1", "10.0.0.2:2", b"x");
+    let path = capture(
+        dir.path(),
+        "c.pcap",
+        &[padded_datagram(&frame), padded_datagram(&frame)],
+    );
+    for (args, needle) in [
+        (&["-c", "127.0.0.1"][..], "give its UDP port with -d PORT"),
+        (&["-d", "2055"][..], "give -c HOST too"),
+        (&["-N", "9"][..], "-N is a NetFlow export option"),
+        (
+            &["-N", "7", "-c", "::1", "-d", "2055"][..],
+            "invalid NetFlow version",
+        ),
+        (
+            &["-c", "1", "-c", "2"][..],
+            "-c COUNT is given more than once",
+        ),
+        (
+            &["-c", "no.such.host.invalid", "-d", "2055"][..],
+            "cannot resolve the NetFlow collector",
+        ),
+    ] {
+        let mut all = vec!["-r", path.as_str()];
+        all.extend_from_slice(args);
+        let output = run(&all);
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+    // A number is still a count: one datagram of the two.
+    let text = decode(&["-r", &path, "-c", "1"]);
+    assert_eq!(text.matches("startDatagram").count(), 1);
+    // Both at once: the count stops the run, NetFlow goes out meanwhile.
+    let (packets, _) = netflow_received(&["-r", &path, "-c", "1"], 1);
+    assert_eq!(packets.len(), 1);
+}
+
+#[test]
+fn netflow_spoofed_from_the_agent_address_with_dash_s() {
+    let dir = tempdir();
+    let tcp = tcp_frame(&[0u8; 10]);
+    let udp6 = ip_frame("[2001:db8::1]:1", "[2001:db8::2]:2", b"x");
+    let path = capture(
+        dir.path(),
+        "spoof.pcap",
+        &[netflow_datagram(&tcp, &udp6, &tcp)],
+    );
+    let receiver = std::net::UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    receiver
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let port = receiver
+        .local_addr()
+        .map(|a| a.port())
+        .unwrap_or_default()
+        .to_string();
+    let output = run(&["-r", &path, "-c", "127.0.0.1", "-d", &port, "-S"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() && stderr.contains("needs root or CAP_NET_RAW") {
+        // Raw sockets need privileges; CI runs as root.
+        eprintln!("skipped: -S needs root or CAP_NET_RAW: {stderr}");
+        return;
+    }
+    assert!(output.status.success(), "{stderr}");
+    let mut buf = [0u8; 2048];
+    // Two IPv4 samples (the third repeats the TCP header), each from the agent's address and
+    // the collector's port, as sflowtool spoofs them.
+    for _ in 0..2 {
+        let (len, from) = receiver
+            .recv_from(&mut buf)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(len, 24 + 48);
+        assert_eq!(from.to_string(), format!("192.0.2.20:{port}"));
+        assert_eq!(&buf[..2], &[0, 5]);
+    }
 }

@@ -14,6 +14,7 @@
 //! * [`SampledHeaderPcap`] writes each sampled header record as one Ethernet frame of a libpcap
 //!   stream: of flow samples (sflowtool `-t`) or of discard samples (`-T`).
 //!   [`DatagramPcap`] writes the sFlow datagrams themselves as UDP frames (`-M`).
+//! * [`NetflowExporter`] is sflowtool's NetFlow v5/v9 export (`-c HOST -d PORT -N 5|9`).
 //! * [`VlanFilter`] is `-V`/`-v`: it drops flow and discard samples of other VLANs from the
 //!   per-sample outputs (`-l`, `-L`, `-t`, `-T`).
 //!
@@ -30,8 +31,10 @@ mod datagram_pcap;
 mod flow;
 mod header;
 mod legacy;
+mod netflow;
 mod out;
 mod pcap;
+mod state;
 mod time;
 mod values;
 mod vlan;
@@ -39,6 +42,7 @@ mod vlan;
 pub use custom::{FieldLines, FieldListError};
 pub use datagram::{DatagramInfo, Format, Formatter, SampleCounts};
 pub use datagram_pcap::DatagramPcap;
+pub use netflow::{NetflowExporter, NetflowOptions, NetflowPacket, NetflowVersion};
 pub use pcap::{
     HeaderSource, PcapWritten, SampledHeaderPcap, SkippedHeaders, header_protocol_name,
 };

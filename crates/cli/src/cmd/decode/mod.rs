@@ -1,8 +1,9 @@
-//! `rtflow decode`: sflowtool-compatible decoding of sFlow v5 from UDP or a pcap/pcapng file into
-//! text, JSON (`-j`/`-J`), CSV (`-l`, `-L`), grep-friendly lines (`-g`), HTTP common log format
-//! lines (`-H`) or a pcap stream of the sampled headers (`-t`), of the dropped packets' headers
-//! (`-T`) or of the datagrams (`-M`); with forwarding of the raw datagrams (`-f`), VLAN filters
-//! (`-V`/`-v`) and file playback pacing (`-P`).
+//! `rtflow decode`: sflowtool-compatible decoding of sFlow (v5, and v2/v4 as sflowtool prints
+//! them) from UDP or a pcap/pcapng file into text, JSON (`-j`/`-J`), CSV (`-l`, `-L`),
+//! grep-friendly lines (`-g`), HTTP common log format lines (`-H`) or a pcap stream of the sampled
+//! headers (`-t`), of the dropped packets' headers (`-T`) or of the datagrams (`-M`); with
+//! forwarding of the raw datagrams (`-f`), NetFlow v5/v9 export (`-c HOST -d PORT`), VLAN
+//! filters (`-V`/`-v`) and file playback pacing (`-P`).
 //!
 //! Datagrams that fail to decode are reported on stderr (with the byte offset of the fault),
 //! counted and skipped; decoding goes on. The exit code is non-zero only when the input cannot be
@@ -10,6 +11,7 @@
 
 mod forward;
 mod live;
+mod netflow;
 mod output;
 mod pace;
 
@@ -21,9 +23,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use rtflow_sflowtool::{DatagramInfo, FieldLines, Format, HeaderSource, VlanFilter};
+use rtflow_sflowtool::{
+    DatagramInfo, FieldLines, Format, HeaderSource, NetflowOptions, NetflowVersion, VlanFilter,
+};
 
 use forward::Forwarder;
+use netflow::{CountOrHost, NetflowSender};
 use output::{Decoder, Input, Mode, Options, Progress};
 use pace::Pacer;
 
@@ -108,10 +113,35 @@ pub struct DecodeArgs {
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
 
-    /// Stop after COUNT packets with -t/-T/-M (like tcpdump), after COUNT datagrams otherwise.
-    /// (sflowtool's -c HOST NetFlow export is not supported.)
-    #[arg(short = 'c', long = "count", value_name = "COUNT")]
-    pub count: Option<u64>,
+    /// A number: stop after COUNT packets with -t/-T/-M (like tcpdump), after COUNT datagrams
+    /// otherwise. An address or host name: send NetFlow to that collector (with -d PORT), as
+    /// sflowtool's -c does. Both may be given.
+    #[arg(short = 'c', long = "count", value_name = "COUNT|HOST",
+          value_parser = netflow::parse_count_or_host)]
+    pub count_or_collector: Vec<CountOrHost>,
+
+    /// NetFlow collector UDP port (with -c HOST).
+    #[arg(short = 'd', long = "netflow-port", value_name = "PORT")]
+    pub netflow_port: Option<u16>,
+
+    /// NetFlow: the peer ASes of the extended gateway record instead of the source and
+    /// destination ASes.
+    #[arg(short = 'e', long = "netflow-peer-as")]
+    pub netflow_peer_as: bool,
+
+    /// NetFlow: do not scale packets and bytes by the sampling rate (send the rate instead).
+    #[arg(short = 's', long = "no-scaling")]
+    pub netflow_no_scaling: bool,
+
+    /// NetFlow: send each packet from the sFlow agent's address (raw socket: root or
+    /// CAP_NET_RAW; IPv4 agents and collectors).
+    #[arg(short = 'S', long = "netflow-spoof-source")]
+    pub netflow_spoof: bool,
+
+    /// NetFlow version, 5 or 9 (default 5; 9 also exports IPv6 flows).
+    #[arg(short = 'N', long = "netflow-version", value_name = "5|9",
+          value_parser = netflow::parse_version)]
+    pub netflow_version: Option<NetflowVersion>,
 
     /// Listen on IPv4 only (the last of -4, -6 and -A counts, as in sflowtool).
     #[arg(short = '4', overrides_with_all = ["ipv6_only", "dual_stack"])]
@@ -159,6 +189,65 @@ fn parse_vlan_list(text: &str) -> Result<String, String> {
 }
 
 impl DecodeArgs {
+    /// `-c COUNT`.
+    fn count(&self) -> anyhow::Result<Option<u64>> {
+        let mut counts = self.count_or_collector.iter().filter_map(|c| match c {
+            CountOrHost::Count(n) => Some(*n),
+            CountOrHost::Host(_) => None,
+        });
+        let count = counts.next();
+        if counts.next().is_some() {
+            bail!("-c COUNT is given more than once");
+        }
+        Ok(count)
+    }
+
+    /// `-c HOST`.
+    fn collector(&self) -> Option<&str> {
+        self.count_or_collector.iter().find_map(|c| match c {
+            CountOrHost::Host(host) => Some(host.as_str()),
+            CountOrHost::Count(_) => None,
+        })
+    }
+
+    /// The NetFlow export of `-c HOST -d PORT [-e] [-s] [-S] [-N 5|9]`, if asked for.
+    fn netflow(&self, vlans: Option<Arc<VlanFilter>>) -> anyhow::Result<Option<NetflowSender>> {
+        let hosts = self
+            .count_or_collector
+            .iter()
+            .filter(|c| matches!(c, CountOrHost::Host(_)))
+            .count();
+        if hosts > 1 {
+            bail!("-c HOST: one NetFlow collector only (sflowtool sends to one)");
+        }
+        let (host, port) = match (self.collector(), self.netflow_port) {
+            (Some(host), Some(port)) => (host, port),
+            (Some(host), None) => {
+                bail!("-c {host} sends NetFlow to {host}: give its UDP port with -d PORT")
+            }
+            (None, Some(_)) => bail!("-d PORT is the NetFlow collector's port: give -c HOST too"),
+            (None, None) => {
+                let netflow_only = [
+                    (self.netflow_peer_as, "-e"),
+                    (self.netflow_no_scaling, "-s"),
+                    (self.netflow_spoof, "-S"),
+                    (self.netflow_version.is_some(), "-N"),
+                ];
+                if let Some((_, option)) = netflow_only.iter().find(|(given, _)| *given) {
+                    bail!("{option} is a NetFlow export option: give -c HOST -d PORT too");
+                }
+                return Ok(None);
+            }
+        };
+        let options = NetflowOptions {
+            version: self.netflow_version.unwrap_or(NetflowVersion::V5),
+            peer_as: self.netflow_peer_as,
+            scale: !self.netflow_no_scaling,
+        };
+        let collector = netflow::collector(host, port)?;
+        NetflowSender::new(collector, options, self.netflow_spoof, vlans, self.quiet).map(Some)
+    }
+
     fn mode(&self) -> Mode {
         if let Some(fields) = &self.fields {
             Mode::Fields(fields.clone())
@@ -178,8 +267,8 @@ impl DecodeArgs {
             Mode::Formatted(Format::Grep)
         } else if self.http_log {
             Mode::Formatted(Format::Clf)
-        } else if !self.forward.is_empty() {
-            Mode::ForwardOnly
+        } else if !self.forward.is_empty() || self.collector().is_some() {
+            Mode::NoOutput
         } else {
             Mode::Formatted(Format::Text)
         }
@@ -194,14 +283,14 @@ impl DecodeArgs {
         let filters = matches!(
             mode,
             Mode::Formatted(Format::Csv | Format::Clf) | Mode::Fields(_) | Mode::HeaderPcap(_)
-        );
+        ) || self.collector().is_some();
         if !filters {
             if !self.quiet {
                 let _ = writeln!(
                     io::stderr().lock(),
                     "rtflow decode: warning: -V/-v ignored: they filter the per-sample outputs \
-                     -l, -L, -H, -t and -T (as in sflowtool); text, JSON, -g and -M print \
-                     every sample"
+                     -l, -L, -H, -t, -T and NetFlow export (as in sflowtool); text, JSON, -g \
+                     and -M print every sample"
                 );
             }
             return Ok(None);
@@ -221,11 +310,13 @@ pub fn run(args: DecodeArgs) -> anyhow::Result<ExitCode> {
     };
     let out = BufWriter::with_capacity(1 << 16, out);
     let mode = args.mode();
+    let vlans = args.vlan_filter(&mode)?;
     let options = Options {
         remove_content: args.remove_content,
-        count: args.count,
+        count: args.count()?,
         quiet: args.quiet,
-        vlans: args.vlan_filter(&mode)?,
+        netflow: args.netflow(vlans.clone())?,
+        vlans,
         forward: match args.forward.is_empty() {
             true => None,
             false => Some(Forwarder::new(&args.forward)?),

@@ -14,6 +14,7 @@ use rtflow_sflowtool::{
 };
 
 use super::forward::Forwarder;
+use super::netflow::NetflowSender;
 
 #[derive(Clone, Debug)]
 pub(super) enum Mode {
@@ -24,8 +25,8 @@ pub(super) enum Mode {
     HeaderPcap(HeaderSource),
     /// `-M`.
     DatagramPcap,
-    /// `-f` without an output option: forward only, print nothing (as sflowtool does).
-    ForwardOnly,
+    /// `-f` or NetFlow export without an output option: print nothing (as sflowtool does).
+    NoOutput,
 }
 
 pub(super) enum Progress {
@@ -97,6 +98,7 @@ pub(super) struct Options {
     pub(super) quiet: bool,
     pub(super) vlans: Option<Arc<VlanFilter>>,
     pub(super) forward: Option<Forwarder>,
+    pub(super) netflow: Option<NetflowSender>,
 }
 
 pub(super) struct Decoder<W: Write> {
@@ -104,6 +106,7 @@ pub(super) struct Decoder<W: Write> {
     limit: u64,
     quiet: bool,
     forward: Option<Forwarder>,
+    netflow: Option<NetflowSender>,
     counts: Counts,
 }
 
@@ -139,13 +142,14 @@ impl<W: Write> Decoder<W> {
                 Sink::HeaderPcap(pcap)
             }
             Mode::DatagramPcap => Sink::DatagramPcap(DatagramPcap::new(out)?),
-            Mode::ForwardOnly => Sink::Nothing(out),
+            Mode::NoOutput => Sink::Nothing(out),
         };
         Ok(Decoder {
             sink,
             limit: options.count.unwrap_or(u64::MAX),
             quiet: options.quiet,
             forward: options.forward,
+            netflow: options.netflow,
             counts: Counts::default(),
         })
     }
@@ -160,6 +164,9 @@ impl<W: Write> Decoder<W> {
         self.counts.datagrams += 1;
         if let Some(forward) = &self.forward {
             forward.send(input.payload, self.quiet);
+        }
+        if let Some(netflow) = &mut self.netflow {
+            netflow.export(input.payload, input.timestamp);
         }
         let left = self.limit - self.counts.packets_written;
         let result = match &mut self.sink {

@@ -1349,3 +1349,125 @@ fn netflow_spoofed_from_the_agent_address_with_dash_s() {
         assert_eq!(&buf[..2], &[0, 5]);
     }
 }
+
+// ---- -R: sFlow from a raw capture ----
+
+/// A raw capture of `count` Ethernet/IPv4/UDP packets 10 ms apart, packet i (from 1) going
+/// 10.9.0.1:i → 10.9.0.2:9 with 200 bytes of payload.
+fn raw_capture(dir: &Path, count: u16) -> String {
+    use rtflow_capture::{LinkType, PcapWriter, Timestamp};
+    let path = dir.join("raw.pcap");
+    let file = std::fs::File::create(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut writer = PcapWriter::new(file, LinkType::ETHERNET, 0).unwrap_or_else(|e| panic!("{e}"));
+    for i in 1..=count {
+        let frame = ip_frame(&format!("10.9.0.1:{i}"), "10.9.0.2:9", &[0xab; 200]);
+        let ts = Timestamp::new(1_700_000_000, u32::from(i) * 10_000 * 1000);
+        writer
+            .write_packet(ts, frame.len() as u32, &frame)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    drop(writer);
+    path.to_str().expect("UTF-8 path").to_string()
+}
+
+fn json_docs(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// (sampleSequenceNo, samplePool, UDPSrcPort) of every flow sample.
+fn sampled(docs: &[serde_json::Value]) -> Vec<(u32, u32, u32)> {
+    let number = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse().ok()).unwrap_or(0);
+    docs.iter()
+        .flat_map(|d| d["samples"].as_array().cloned().unwrap_or_default())
+        .map(|s| {
+            (
+                number(&s["sampleSequenceNo"]),
+                number(&s["samplePool"]),
+                number(&s["elements"][0]["UDPSrcPort"]),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn raw_packets_are_sampled_into_sflow_as_sflowtools_agent_simulator() {
+    let dir = tempdir();
+    let raw = raw_capture(dir.path(), 100);
+    // 1 in 1: every packet, in order.
+    let docs = json_docs(&decode(&["-q", "-r", &raw, "-R", "1", "-j"]));
+    let all = sampled(&docs);
+    assert_eq!(all.len(), 100);
+    assert!(
+        all.iter()
+            .enumerate()
+            .all(|(i, s)| *s == (i as u32 + 1, i as u32 + 1, i as u32 + 1))
+    );
+    let first = &docs[0];
+    assert_eq!(first["agent"], "0.0.0.0");
+    assert_eq!(first["agentSubId"], "24336");
+    let sample = &first["samples"][0];
+    assert_eq!(sample["sampleType_tag"], "0:3");
+    assert_eq!(sample["sourceId"], "0:0");
+    assert_eq!(sample["meanSkipCount"], "1");
+    let header = &sample["elements"][0];
+    assert_eq!(header["headerProtocol"], "1");
+    assert_eq!(header["sampledPacketSize"], "246", "242-byte frame + 4 FCS");
+    assert_eq!(header["strippedBytes"], "4");
+    assert_eq!(header["headerLen"], "128");
+    // Datagrams stay under 1400 bytes: 6 samples of 128-byte headers each.
+    assert_eq!(docs.len(), 17);
+    let sizes: Vec<u32> = docs
+        .iter()
+        .map(|d| {
+            d["datagramSize"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(u32::MAX)
+        })
+        .collect();
+    assert!(sizes.iter().all(|&size| size <= 1400), "{sizes:?}");
+    let sequences: Vec<&str> = docs
+        .iter()
+        .filter_map(|d| d["packetSequenceNo"].as_str())
+        .collect();
+    assert_eq!(sequences[..3], ["1", "2", "3"]);
+
+    // 1 in 10: the packets sflowtool's generator picks (seed 1, gaps 1..19), the pool counting
+    // every packet.
+    let docs = json_docs(&decode(&["-q", "-r", &raw, "-R", "10", "-j"]));
+    let picked: Vec<u32> = sampled(&docs).iter().map(|s| s.2).collect();
+    assert_eq!(picked, [1, 6, 22, 25, 27, 38, 49, 50, 57, 64, 80, 91, 95]);
+    assert!(sampled(&docs).iter().all(|s| s.1 == s.2));
+    assert_eq!(docs[0]["samples"][0]["meanSkipCount"], "10");
+
+    // With -f the datagrams go to the collector and nothing is printed.
+    let receiver = std::net::UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    receiver
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let target = format!(
+        "127.0.0.1/{}",
+        receiver.local_addr().map(|a| a.port()).unwrap_or(0)
+    );
+    let output = run(&["-r", &raw, "-R", "10", "-f", &target]);
+    assert!(output.status.success() && output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("sampled 1 in 10: 100 packets, 13 samples in"),
+        "{stderr}"
+    );
+    let received = common::receive_all(&receiver, docs.len());
+    let samples: u32 = received
+        .iter()
+        .map(|d| {
+            rtflow_sflow::Datagram::decode(d)
+                .map(|d| d.num_samples())
+                .unwrap_or(0)
+        })
+        .sum();
+    assert_eq!(samples, 13);
+    // -R needs -r.
+    assert!(!run(&["-R", "10"]).status.success());
+}

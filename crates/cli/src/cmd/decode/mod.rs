@@ -14,6 +14,7 @@ mod live;
 mod netflow;
 mod output;
 mod pace;
+mod sampler;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -97,6 +98,12 @@ pub struct DecodeArgs {
     /// -l, -L, -H, -t and -T, as in sflowtool.
     #[arg(short = 'v', long = "exclude-vlans", value_name = "VLANS", value_parser = parse_vlan_list)]
     pub exclude_vlans: Vec<String>,
+
+    /// With -r: the file holds raw packets; sample them 1 in N into sFlow datagrams (an sFlow
+    /// agent simulator, sflowtool's -R), which go to the -f targets and any output option.
+    #[arg(short = 'R', long = "sample", value_name = "N", requires = "read",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub sample_rate: Option<u32>,
 
     /// Playback speed with -r: 1 = the recorded pace, 0.1 = ten times slower, 10 = ten times
     /// faster, 100 or more = as fast as possible (the default without -P).
@@ -327,9 +334,11 @@ pub fn run(args: DecodeArgs) -> anyhow::Result<ExitCode> {
         Err(err) if err.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
         Err(err) => return Err(err).context("writing the pcap header"),
     };
-    match &args.read {
-        Some(path) => read_file(path, decoder, args.quiet, args.playback.map(Pacer::new)),
-        None => live::listen(&args, decoder),
+    let pacer = args.playback.map(Pacer::new);
+    match (&args.read, args.sample_rate) {
+        (Some(path), Some(rate)) => sample_file(path, rate, decoder, args.quiet, pacer),
+        (Some(path), None) => read_file(path, decoder, args.quiet, pacer),
+        (None, _) => live::listen(&args, decoder),
     }
 }
 
@@ -388,21 +397,141 @@ fn read_file(
             dst: datagram.dst,
         };
         let origin = format_args!("{name} datagram #{index} ({})", datagram.src);
-        match decoder.handle(&input, origin) {
-            Ok(Progress::Continue) => {}
-            Ok(Progress::Done) => break,
-            Err(err) if err.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
-            Err(err) => return Err(err).context("writing output"),
+        match deliver(&mut decoder, &input, origin)? {
+            Flow::Continue => {}
+            Flow::Done => break,
+            Flow::PipeClosed => return Ok(ExitCode::SUCCESS),
         }
     }
-    match decoder.finish() {
-        Err(err) if err.kind() != io::ErrorKind::BrokenPipe => {
-            return Err(err).context("writing output");
+    end_of_input(&mut decoder, quiet, &name, reader.skip_counts())
+}
+
+/// `-R N`: samples the packets of a raw capture into sFlow datagrams (see [`sampler`]), which
+/// then go where read datagrams go.
+fn sample_file(
+    path: &std::path::Path,
+    rate: u32,
+    mut decoder: Decoder<impl Write>,
+    quiet: bool,
+    mut pacer: Option<Pacer>,
+) -> anyhow::Result<ExitCode> {
+    let mut reader =
+        rtflow_capture::open(path).map_err(|err| anyhow::Error::msg(each_cause_once(&err)))?;
+    let name = path.display().to_string();
+    let mut sampler = sampler::Sampler::new(rate);
+    // The agent simulator's datagrams come from 0.0.0.0 to the sFlow port.
+    let (src, dst): (SocketAddr, SocketAddr) = (
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
+        (std::net::Ipv4Addr::UNSPECIFIED, 6343).into(),
+    );
+    let mut deliver_made = |decoder: &mut Decoder<_>, made: sampler::Made, index: u64| {
+        if let Some(pacer) = &mut pacer {
+            pacer.wait(made.timestamp);
         }
-        _ => {}
+        let input = Input {
+            payload: &made.payload,
+            info: DatagramInfo {
+                source: None,
+                received: None,
+                pcap_timestamp: Some(made.timestamp),
+            },
+            timestamp: made.timestamp,
+            src,
+            dst,
+        };
+        deliver(
+            decoder,
+            &input,
+            format_args!("{name} sampled datagram #{index}"),
+        )
+    };
+    let mut flow = Flow::Continue;
+    while let Flow::Continue = flow {
+        let made = match reader.next_packet() {
+            Ok(Some(packet)) => sampler.packet(&packet),
+            // The end of the capture sends what was sampled last.
+            Ok(None) => match sampler.flush() {
+                Some(made) => Some(made),
+                None => break,
+            },
+            Err(err) => {
+                let _ = decoder.finish();
+                bail!("reading {name}: {}", each_cause_once(&err));
+            }
+        };
+        if let Some(made) = made {
+            let index = sampler.counts().datagrams;
+            flow = deliver_made(&mut decoder, made, index)?;
+        }
+    }
+    if let Flow::PipeClosed = flow {
+        return Ok(ExitCode::SUCCESS);
     }
     if !quiet {
-        decoder.report_summary(&name, reader.skip_counts());
+        let counts = sampler.counts();
+        let mut unsupported = String::new();
+        for (link_type, packets) in &counts.unsupported {
+            use std::fmt::Write as _;
+            let _ = write!(
+                unsupported,
+                "; {packets} frames of link type {} not sampled (no sFlow header protocol)",
+                link_type.0
+            );
+        }
+        let _ = writeln!(
+            io::stderr().lock(),
+            "rtflow decode: {name}: sampled 1 in {rate}: {} packets, {} samples in {} datagrams{unsupported}",
+            counts.packets,
+            counts.samples,
+            counts.datagrams,
+        );
+    }
+    end_of_input(&mut decoder, quiet, &name, reader.skip_counts())
+}
+
+/// What the run does after a datagram.
+enum Flow {
+    Continue,
+    /// `-c` reached: stop reading, finish as at the end of the input.
+    Done,
+    /// The output pipe closed: end quietly.
+    PipeClosed,
+}
+
+/// Hands one datagram to the decoder.
+fn deliver(
+    decoder: &mut Decoder<impl Write>,
+    input: &Input<'_>,
+    origin: std::fmt::Arguments<'_>,
+) -> anyhow::Result<Flow> {
+    match decoder.handle(input, origin) {
+        Ok(Progress::Continue) => Ok(Flow::Continue),
+        Ok(Progress::Done) => Ok(Flow::Done),
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(Flow::PipeClosed),
+        Err(err) => Err(err).context("writing output"),
+    }
+}
+
+fn ignore_closed_pipe(err: io::Error) -> io::Result<()> {
+    match err.kind() {
+        io::ErrorKind::BrokenPipe => Ok(()),
+        _ => Err(err),
+    }
+}
+
+/// Flushes the output and prints the summary (unless `-q`).
+fn end_of_input(
+    decoder: &mut Decoder<impl Write>,
+    quiet: bool,
+    name: &str,
+    skipped: &rtflow_capture::SkipCounts,
+) -> anyhow::Result<ExitCode> {
+    decoder
+        .finish()
+        .or_else(ignore_closed_pipe)
+        .context("writing output")?;
+    if !quiet {
+        decoder.report_summary(name, skipped);
     }
     Ok(ExitCode::SUCCESS)
 }

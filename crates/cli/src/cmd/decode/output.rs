@@ -230,12 +230,16 @@ impl<W: Write> Decoder<W> {
                 self.counts.decoded += 1;
                 self.counts.samples.add(&samples);
             }
+            Err(DecodeError::NotSflowV5 { version }) => {
+                // Text, JSON and -g printed sflowtool's header-only record for it.
+                self.counts.not_sflow += 1;
+                self.report(
+                    origin,
+                    format_args!("not an sFlow datagram (version word {version})"),
+                );
+            }
             Err(err) => {
-                if matches!(err, DecodeError::NotSflowV5 { .. }) {
-                    self.counts.not_sflow += 1;
-                } else {
-                    self.counts.malformed += 1;
-                }
+                self.counts.malformed += 1;
                 self.report(origin, format_args!("skipped: {err}"));
             }
         }

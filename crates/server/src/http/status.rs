@@ -38,6 +38,7 @@ pub fn analyzer_json(state: &Shared) -> Value {
         "sFlowDecodeErrors": object.get("sFlowDatagramsDiscarded").cloned().unwrap_or(json!(0)),
         "sFlowDatagramsForwarded": get(&stats.forwarded),
         "sFlowForwardErrors": get(&stats.forward_errors),
+        "sFlowDatagramsLooped": get(&stats.looped),
         "tenantDatagramsForwarded": get(&stats.tenant_forwarded),
         "tenantForwardErrors": get(&stats.tenant_forward_errors),
         "sFlowReceiveBuffer": get(&stats.receive_buffer),
@@ -49,6 +50,10 @@ pub fn analyzer_json(state: &Shared) -> Value {
         "heapMax": procstats::total_memory_bytes().unwrap_or(0),
         "httpConnectionsCurrent": get(&stats.http_connections_current),
         "httpConnectionsTotal": get(&stats.http_connections_total),
+        "httpRequestsCurrent": get(&stats.http_requests_current),
+        "httpConnectionsRefused": get(&stats.http_connections_refused),
+        "httpConnectionsEvicted": get(&stats.http_connections_evicted),
+        "httpTimeouts": get(&stats.http_timeouts),
         "uptime": state.started.elapsed().as_millis() as u64,
         "time": state.clock.now(),
         "updateAvailable": false,
@@ -68,6 +73,7 @@ pub async fn agents(
         .map(|a| {
             a.trim()
                 .parse::<IpAddr>()
+                .map(|ip| ip.to_canonical())
                 .map_err(|_| ApiError::bad(format!("agent: expected an IP address, got {a:?}")))
         })
         .collect::<ApiResult<Vec<IpAddr>>>()?;

@@ -169,6 +169,11 @@ impl Server {
         self.sflow_addr
     }
 
+    /// The main counters on one line (`name=value …`), for a status signal.
+    pub fn status_report(&self) -> String {
+        http::status_line(&self.shared)
+    }
+
     /// Whether a `--replay` capture has been played to the end.
     pub fn replay_finished(&self) -> bool {
         self.shared.stats.replay_done.load(Ordering::Relaxed)

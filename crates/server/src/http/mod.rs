@@ -25,6 +25,7 @@ use serde_json::Value;
 use crate::state::AppState;
 pub use conn::raise_open_file_limit;
 use error::ApiError;
+pub(crate) use status::status_line;
 
 /// Largest accepted request body (flow definitions, thresholds, topologies…); larger gets 413.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;

@@ -111,6 +111,35 @@ pub fn analyzer_json(state: &Shared) -> Value {
     Value::Object(object)
 }
 
+/// One line of the main counters, for the status signal (SIGQUIT / SIGUSR1 of `rtflow serve`).
+pub fn status_line(state: &Shared) -> String {
+    let analyzer = analyzer_json(state);
+    let field = |name: &str| analyzer.get(name).cloned().unwrap_or(Value::Null);
+    let fields = [
+        "sFlowAgents",
+        "sFlowDatagramsReceived",
+        "sFlowDatagramsDiscarded",
+        "sFlowRecordDecodeErrors",
+        "sFlowDatagramsDropped",
+        "sFlowDatagramsForwarded",
+        "sFlowDatagramsLooped",
+        "flowDefinitions",
+        "thresholds",
+        "httpConnectionsCurrent",
+        "httpRequestsCurrent",
+        "httpConnectionsRefused",
+        "httpConnectionsEvicted",
+        "httpTimeouts",
+        "heapUsed",
+        "uptime",
+    ];
+    fields
+        .iter()
+        .map(|name| format!("{name}={}", field(name)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 pub async fn agents(
     State(state): State<AppState>,
     Query(params): Query<Params>,

@@ -13,6 +13,18 @@ use rtflow_server::HttpLimits;
 /// Liveness bound of the blocking socket reads below (a hang fails the test instead of blocking it forever).
 const STUCK: Duration = Duration::from_secs(30);
 
+/// A server whose sFlow socket is the dual-stack wildcard `[::]`; returns it and the sFlow port.
+async fn start_dual_stack() -> (rtflow_server::Server, u16) {
+    let mut config = loopback_config();
+    config.sflow_bind = Some(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
+    let server = start(config).await;
+    let port = server
+        .sflow_addr()
+        .unwrap_or_else(|| panic!("no sFlow socket"))
+        .port();
+    (server, port)
+}
+
 fn connect(addr: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
     stream
@@ -177,13 +189,7 @@ async fn a_huge_announced_body_is_refused_at_once_and_slow_bodies_and_headers_ti
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarding_to_the_own_socket_is_refused_and_a_loop_through_a_collector_ends() {
     // Dual-stack wildcard socket: every local address reaches it.
-    let mut config = loopback_config();
-    config.sflow_bind = Some(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
-    let server = start(config).await;
-    let sflow = server
-        .sflow_addr()
-        .unwrap_or_else(|| panic!("no sFlow socket"));
-    let port = sflow.port();
+    let (server, port) = start_dual_stack().await;
     let api = Api::new(server.http_addr());
 
     for address in [
@@ -263,13 +269,7 @@ async fn forwarding_to_the_own_socket_is_refused_and_a_loop_through_a_collector_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ipv4_senders_on_the_dual_stack_socket_show_as_ipv4_and_skipped_records_are_exported() {
-    let mut config = loopback_config();
-    config.sflow_bind = Some(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
-    let server = start(config).await;
-    let port = server
-        .sflow_addr()
-        .unwrap_or_else(|| panic!("no sFlow socket"))
-        .port();
+    let (server, port) = start_dual_stack().await;
     let api = Api::new(server.http_addr());
     let mut agent = Agent::new(Ipv4Addr::new(10, 0, 0, 8), 3, 100);
     let mut datagram = agent.counter_datagram(1_000, 1_000, 2_000);

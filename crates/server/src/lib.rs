@@ -18,6 +18,7 @@ mod clock;
 mod error;
 mod http;
 mod ingest;
+mod loopguard;
 mod procstats;
 mod properties;
 mod replay;
@@ -31,6 +32,7 @@ pub use server::{
     DEFAULT_HTTP_PORT, DEFAULT_PROMETHEUS_PREFIX, DEFAULT_RCVBUF, DEFAULT_SFLOW_PORT, Server,
     ServerConfig,
 };
+pub use state::HttpLimits;
 
 /// The version reported by `/version` and `/analyzer/json`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

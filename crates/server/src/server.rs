@@ -17,7 +17,7 @@ use crate::http;
 use crate::ingest;
 use crate::procstats;
 use crate::replay;
-use crate::state::{AppState, HttpSettings, Shared};
+use crate::state::{AppState, HttpLimits, HttpSettings, Shared};
 use crate::ticker;
 
 /// Default sFlow port (`sflow.port`).
@@ -59,6 +59,8 @@ pub struct ServerConfig {
     pub properties: BTreeMap<String, String>,
     /// IEEE `oui.txt` for `oui:<mac>:name` (`oui.names`); `None` = `/usr/share/ieee-data/oui.txt` when it exists.
     pub oui_names: Option<PathBuf>,
+    /// Connection cap and timeouts of the REST API.
+    pub http_limits: HttpLimits,
 }
 
 impl Default for ServerConfig {
@@ -77,6 +79,7 @@ impl Default for ServerConfig {
             prometheus_prefix: DEFAULT_PROMETHEUS_PREFIX.to_string(),
             properties: BTreeMap::new(),
             oui_names: None,
+            http_limits: HttpLimits::default(),
         }
     }
 }
@@ -98,6 +101,7 @@ impl Server {
         } else {
             1.0
         };
+        http::raise_open_file_limit();
         let mut engine = Engine::new(config.engine.clone());
         engine.set_oui_table(load_oui_table(config.oui_names.as_deref())?);
         let shared: AppState = Arc::new(Shared::new(
@@ -107,6 +111,7 @@ impl Server {
                 readonly: config.readonly,
                 log_requests: config.http_log,
                 prometheus_prefix: config.prometheus_prefix.clone(),
+                limits: config.http_limits.clone(),
             },
         ));
         // Sockets first: a start that fails must not leave threads behind.
@@ -138,6 +143,7 @@ impl Server {
                 socket_inode = socket_inode_of(&bound.socket);
                 // The caller announces the bound addresses (`Server::sflow_addr`, `http_addr`).
                 sflow_addr = Some(bound.local_addr);
+                let _ = shared.own_sflow_socket.set(bound.local_addr);
                 threads.push(ingest::spawn_udp_ingest(bound.socket, shared.clone())?);
             }
         }
@@ -160,6 +166,11 @@ impl Server {
     /// Where the sFlow UDP socket listens (`None` when replaying).
     pub fn sflow_addr(&self) -> Option<SocketAddr> {
         self.sflow_addr
+    }
+
+    /// The main counters on one line (`name=value …`), for a status signal.
+    pub fn status_report(&self) -> String {
+        http::status_line(&self.shared)
     }
 
     /// Whether a `--replay` capture has been played to the end.

@@ -3,3 +3,4 @@ pub mod decode;
 pub mod fwd;
 pub mod replay;
 pub mod serve;
+mod serve_signals;

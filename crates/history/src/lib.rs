@@ -12,6 +12,7 @@
 pub mod client;
 pub mod encode;
 pub mod exporter;
+pub mod query;
 pub mod row;
 mod rowbinary;
 pub mod schema;

@@ -31,6 +31,10 @@ pub enum SpoolError {
     },
     #[error("spool {path}: not a spool segment ({reason})")]
     Corrupt { path: PathBuf, reason: &'static str },
+    #[error(
+        "spool {path} is in use by another rtflow process (each instance needs its own spool directory)"
+    )]
+    Locked { path: PathBuf },
 }
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> SpoolError + '_ {
@@ -78,6 +82,8 @@ struct State {
 #[derive(Debug)]
 pub struct Spool {
     dir: PathBuf,
+    /// Holds an exclusive lock on `<dir>/spool.lock` while the spool is open.
+    _lock: File,
     max_bytes: u64,
     state: Mutex<State>,
     ready: Condvar,
@@ -88,6 +94,7 @@ impl Spool {
     /// partial writes are removed; unreadable segments are removed and reported in the returned count.
     pub fn open(dir: &Path, max_bytes: u64) -> Result<(Spool, Dropped), SpoolError> {
         fs::create_dir_all(dir).map_err(io_error(dir))?;
+        let lock = lock_dir(dir)?;
         let mut entries = Vec::new();
         let mut dropped = Dropped::default();
         for item in fs::read_dir(dir).map_err(io_error(dir))? {
@@ -131,6 +138,7 @@ impl Spool {
         };
         let spool = Spool {
             dir: dir.to_path_buf(),
+            _lock: lock,
             max_bytes,
             state: Mutex::new(state),
             ready: Condvar::new(),
@@ -280,6 +288,34 @@ impl Spool {
         self.state.lock().closed = true;
         self.ready.notify_all();
     }
+}
+
+/// Takes the spool's lock file (`flock`, released by the kernel when the process ends, however it ends).
+fn lock_dir(dir: &Path) -> Result<File, SpoolError> {
+    let path = dir.join("spool.lock");
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_error(&path))?;
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor this function owns; no memory is passed.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc != 0 {
+            let err = io::Error::last_os_error();
+            return Err(if err.kind() == io::ErrorKind::WouldBlock {
+                SpoolError::Locked {
+                    path: dir.to_path_buf(),
+                }
+            } else {
+                SpoolError::Io { path, source: err }
+            });
+        }
+    }
+    Ok(file)
 }
 
 fn write_segment(path: &Path, columns: &str, rows: u32, body: &[u8]) -> Result<u64, SpoolError> {
@@ -435,6 +471,16 @@ mod tests {
         assert_eq!(spool.segments(), 0);
         assert!(dir.path().join("notes.txt").exists());
         assert!(!dir.path().join("00000000000000000004.tmp").exists());
+    }
+
+    #[test]
+    fn a_spool_directory_serves_one_process_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, _) = Spool::open(dir.path(), 1 << 20).unwrap();
+        let err = Spool::open(dir.path(), 1 << 20).unwrap_err();
+        assert!(matches!(err, SpoolError::Locked { .. }), "{err}");
+        drop(first);
+        assert!(Spool::open(dir.path(), 1 << 20).is_ok());
     }
 
     #[test]

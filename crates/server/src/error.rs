@@ -31,4 +31,8 @@ pub enum ServerError {
     },
     #[error("cannot start a thread")]
     Thread(#[source] std::io::Error),
+    #[error("flow history (clickhouse.url)")]
+    ClickHouseUrl(#[source] rtflow_history::EndpointError),
+    #[error("cannot start the flow history exporter")]
+    History(#[source] rtflow_history::ExportError),
 }

@@ -182,9 +182,9 @@ impl Forwarder {
     }
 }
 
-/// Feeds one datagram to the engine at `now`, then forwards it to its agent's forwarding targets and sends
-/// the samples selected for each tenant to that tenant's collector. Sends happen after the engine lock is
-/// released.
+/// Feeds one datagram to the engine at `now`, then forwards it to its agent's forwarding targets, sends
+/// the samples selected for each tenant to that tenant's collector, and hands it to the datagram subscribers
+/// (history export). All of that happens after the engine lock is released.
 pub fn ingest_datagram(
     shared: &Shared,
     forwarder: &mut Forwarder,
@@ -214,6 +214,9 @@ pub fn ingest_datagram(
         forwarder.send(&shared.stats, datagram, target);
     }
     forwarder.send_tenant_datagrams(&shared.stats);
+    for subscriber in &shared.subscribers {
+        subscriber.datagram(now, source, datagram);
+    }
 }
 
 /// Starts the receive thread: one datagram at a time into a reused buffer.

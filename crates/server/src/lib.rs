@@ -16,6 +16,7 @@
 
 mod clock;
 mod error;
+mod history;
 mod http;
 mod ingest;
 mod procstats;
@@ -23,9 +24,11 @@ mod properties;
 mod replay;
 mod server;
 mod state;
+mod subscribers;
 mod ticker;
 
 pub use error::ServerError;
+pub use history::{ClickHouseSettings, DEFAULT_SPOOL_DIR};
 pub use properties::{Properties, PropertyError, Unapplied};
 pub use server::{
     DEFAULT_HTTP_PORT, DEFAULT_PROMETHEUS_PREFIX, DEFAULT_RCVBUF, DEFAULT_SFLOW_PORT, Server,

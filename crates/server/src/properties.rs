@@ -196,6 +196,8 @@ impl Properties {
                     parse_flag(value).ok_or_else(|| invalid("yes or no"))?;
                 }
                 "system.propertyFiles" => {}
+                // Flow history (rtflow's own `clickhouse.*` properties).
+                _ if config.clickhouse.apply_property(name, value)? => {}
                 _ if UNSUPPORTED.contains(&name) => {
                     unapplied.push((name.to_string(), Unapplied::Unsupported))
                 }

@@ -13,6 +13,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::clock::EngineClock;
 use crate::error::ServerError;
+use crate::history::{ClickHouseSettings, History};
 use crate::http;
 use crate::ingest;
 use crate::procstats;
@@ -59,6 +60,8 @@ pub struct ServerConfig {
     pub properties: BTreeMap<String, String>,
     /// IEEE `oui.txt` for `oui:<mac>:name` (`oui.names`); `None` = `/usr/share/ieee-data/oui.txt` when it exists.
     pub oui_names: Option<PathBuf>,
+    /// Flow history in ClickHouse (`clickhouse.*`); off unless `url` is set.
+    pub clickhouse: ClickHouseSettings,
 }
 
 impl Default for ServerConfig {
@@ -77,6 +80,7 @@ impl Default for ServerConfig {
             prometheus_prefix: DEFAULT_PROMETHEUS_PREFIX.to_string(),
             properties: BTreeMap::new(),
             oui_names: None,
+            clickhouse: ClickHouseSettings::default(),
         }
     }
 }
@@ -100,7 +104,7 @@ impl Server {
         };
         let mut engine = Engine::new(config.engine.clone());
         engine.set_oui_table(load_oui_table(config.oui_names.as_deref())?);
-        let shared: AppState = Arc::new(Shared::new(
+        let mut shared = Shared::new(
             engine,
             EngineClock::new(speed),
             HttpSettings {
@@ -108,7 +112,13 @@ impl Server {
                 log_requests: config.http_log,
                 prometheus_prefix: config.prometheus_prefix.clone(),
             },
-        ));
+        );
+        if let Some(export) = config.clickhouse.export_config()? {
+            let history = start_history(export).await?;
+            shared.subscribers.push(history.clone());
+            shared.history = Some(history);
+        }
+        let shared: AppState = Arc::new(shared);
         // Sockets first: a start that fails must not leave threads behind.
         let listener = bind_http(config.http_bind, config.http_port)?;
         let http_addr = listener
@@ -168,18 +178,31 @@ impl Server {
         self.shared.stats.replay_done.load(Ordering::Relaxed)
     }
 
-    /// Stops accepting requests, ends long-polls and joins the threads.
+    /// Stops accepting requests, ends long-polls and joins the threads; then the history exporter seals what
+    /// it holds into its spool and sends what it can within its grace period.
     pub async fn shutdown(self) {
         self.shared.begin_shutdown();
         let _ = self.http_task.await;
         let threads = self.threads;
+        let history = self.shared.history.clone();
         let _ = tokio::task::spawn_blocking(move || {
             for thread in threads {
                 let _ = thread.join();
             }
+            if let Some(history) = history {
+                history.exporter.shutdown();
+            }
         })
         .await;
     }
+}
+
+/// Starts the history exporter on a blocking thread (it opens its spool and builds a blocking HTTP client).
+async fn start_history(config: rtflow_history::ExportConfig) -> Result<Arc<History>, ServerError> {
+    let enricher: Arc<dyn rtflow_history::Enricher> = Arc::new(rtflow_history::NoEnrichment);
+    tokio::task::spawn_blocking(move || History::start(config, enricher).map(Arc::new))
+        .await
+        .map_err(|e| ServerError::Thread(std::io::Error::other(e)))?
 }
 
 /// The OUI names table from `configured`, else from [`DEFAULT_OUI_FILE`] when it exists, else empty. A

@@ -9,7 +9,9 @@ use rtflow_engine::Engine;
 use tokio::sync::watch;
 
 use crate::clock::EngineClock;
+use crate::history::History;
 use crate::procstats::CpuSampler;
+use crate::subscribers::DatagramSubscriber;
 
 /// Counters kept outside the engine (the engine counts datagrams, samples and decode errors itself).
 #[derive(Debug, Default)]
@@ -60,6 +62,10 @@ pub struct Shared {
     pub stopping: watch::Sender<bool>,
     pub cpu: Mutex<CpuSampler>,
     pub started: Instant,
+    /// Sinks that get every ingested datagram (set before the server starts ingesting).
+    pub subscribers: Vec<Arc<dyn DatagramSubscriber>>,
+    /// Flow history in ClickHouse, when configured.
+    pub history: Option<Arc<History>>,
 }
 
 pub type AppState = Arc<Shared>;
@@ -88,6 +94,8 @@ impl Shared {
             stopping: watch::channel(false).0,
             cpu: Mutex::new(CpuSampler::new()),
             started: Instant::now(),
+            subscribers: Vec::new(),
+            history: None,
         }
     }
 

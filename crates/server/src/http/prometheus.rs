@@ -112,6 +112,13 @@ pub async fn analyzer(State(state): State<AppState>) -> impl IntoResponse {
         let _ = writeln!(out, "# TYPE {name} {}", family_type(&name));
         let _ = writeln!(out, "{name} {}", format_value(value));
     }
+    if let Some(history) = &state.history {
+        let prefix = format!("{}analyzer_", state.http.prometheus_prefix);
+        out.push_str(&crate::history::prometheus_text(
+            &prefix,
+            &history.exporter.stats(),
+        ));
+    }
     text_response(out)
 }
 

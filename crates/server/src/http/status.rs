@@ -103,6 +103,9 @@ pub fn analyzer_json(state: &Shared) -> Value {
     if let Value::Object(extra) = extra {
         object.extend(extra);
     }
+    if let Some(history) = &state.history {
+        object.extend(crate::history::analyzer_fields(&history.exporter.stats()));
+    }
     Value::Object(object)
 }
 

@@ -180,4 +180,24 @@ impl Agent {
         }
         builder.finish()
     }
+
+    /// A datagram with one generic interface counter sample (no names) for `index`.
+    pub fn counters(&mut self, index: u32, speed: u64, in_octets: u64) -> Vec<u8> {
+        let mut builder = self.builder();
+        self.sample_sequence += 1;
+        builder.counter_sample(
+            &CounterSampleInfo {
+                sequence_number: self.sample_sequence,
+                source_id: DataSource { class: 0, index },
+                expanded: false,
+            },
+            &[CounterRecord::GenericInterface(GenericInterfaceCounters {
+                if_index: index,
+                if_speed: speed,
+                if_in_octets: in_octets,
+                ..Default::default()
+            })],
+        );
+        builder.finish()
+    }
 }

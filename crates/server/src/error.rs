@@ -33,6 +33,8 @@ pub enum ServerError {
     Thread(#[source] std::io::Error),
     #[error("flow history (clickhouse.url)")]
     ClickHouseUrl(#[source] rtflow_history::EndpointError),
+    #[error("SNMP settings")]
+    Snmp(#[source] crate::properties::PropertyError),
     #[error("cannot start the flow history exporter")]
     History(#[source] rtflow_history::ExportError),
 }

@@ -184,6 +184,11 @@ impl DatagramSubscriber for History {
 
 /// The exporter's figures as `/analyzer/json` fields: `history` + the figure's name (`historyRowsWritten`, …).
 pub fn analyzer_fields(stats: &ExportStats) -> Map<String, Value> {
+    prefixed_fields("history", stats)
+}
+
+/// A struct's camelCase fields as `prefix` + capitalized name (`snmpPolls`, …).
+pub fn prefixed_fields(prefix: &str, stats: &impl serde::Serialize) -> Map<String, Value> {
     let Ok(Value::Object(fields)) = serde_json::to_value(stats) else {
         return Map::new();
     };
@@ -197,7 +202,7 @@ pub fn analyzer_fields(stats: &ExportStats) -> Map<String, Value> {
                 .into_iter()
                 .chain(chars)
                 .collect();
-            (format!("history{capitalized}"), value)
+            (format!("{prefix}{capitalized}"), value)
         })
         .collect()
 }

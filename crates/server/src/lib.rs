@@ -23,6 +23,7 @@ mod procstats;
 mod properties;
 mod replay;
 mod server;
+mod snmp;
 mod state;
 mod subscribers;
 mod ticker;
@@ -34,6 +35,7 @@ pub use server::{
     DEFAULT_HTTP_PORT, DEFAULT_PROMETHEUS_PREFIX, DEFAULT_RCVBUF, DEFAULT_SFLOW_PORT, Server,
     ServerConfig,
 };
+pub use snmp::SnmpSettings;
 
 /// The version reported by `/version` and `/analyzer/json`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -18,6 +18,7 @@ use crate::http;
 use crate::ingest;
 use crate::procstats;
 use crate::replay;
+use crate::snmp::{self as snmp_names, SnmpSettings};
 use crate::state::{AppState, HttpSettings, Shared};
 use crate::ticker;
 
@@ -62,6 +63,8 @@ pub struct ServerConfig {
     pub oui_names: Option<PathBuf>,
     /// Flow history in ClickHouse (`clickhouse.*`); off unless `url` is set.
     pub clickhouse: ClickHouseSettings,
+    /// SNMP names (`snmp.*`); off unless `snmp.ifname=yes`.
+    pub snmp: SnmpSettings,
 }
 
 impl Default for ServerConfig {
@@ -81,6 +84,7 @@ impl Default for ServerConfig {
             properties: BTreeMap::new(),
             oui_names: None,
             clickhouse: ClickHouseSettings::default(),
+            snmp: SnmpSettings::default(),
         }
     }
 }
@@ -113,8 +117,14 @@ impl Server {
                 prometheus_prefix: config.prometheus_prefix.clone(),
             },
         );
+        let poller = snmp_names::start_poller(&config.snmp)?;
+        shared.snmp = poller.clone();
         if let Some(export) = config.clickhouse.export_config()? {
-            let history = start_history(export).await?;
+            let enricher: Arc<dyn rtflow_history::Enricher> = match &poller {
+                Some(poller) => Arc::new(snmp_names::SnmpEnricher(poller.clone())),
+                None => Arc::new(rtflow_history::NoEnrichment),
+            };
+            let history = start_history(export, enricher).await?;
             shared.subscribers.push(history.clone());
             shared.history = Some(history);
         }
@@ -152,6 +162,12 @@ impl Server {
             }
         }
         threads.push(ticker::spawn_ticker(shared.clone(), socket_inode)?);
+        if let Some(poller) = &shared.snmp {
+            threads.push(snmp_names::spawn_engine_names(
+                shared.clone(),
+                poller.clone(),
+            )?);
+        }
         tracing::info!("REST API on http://{http_addr}");
         let http_task = tokio::spawn(http::serve(listener, shared.clone()));
         Ok(Server {
@@ -185,6 +201,7 @@ impl Server {
         let _ = self.http_task.await;
         let threads = self.threads;
         let history = self.shared.history.clone();
+        let snmp = self.shared.snmp.clone();
         let _ = tokio::task::spawn_blocking(move || {
             for thread in threads {
                 let _ = thread.join();
@@ -192,14 +209,19 @@ impl Server {
             if let Some(history) = history {
                 history.exporter.shutdown();
             }
+            if let Some(snmp) = snmp {
+                snmp.shutdown();
+            }
         })
         .await;
     }
 }
 
 /// Starts the history exporter on a blocking thread (it opens its spool and builds a blocking HTTP client).
-async fn start_history(config: rtflow_history::ExportConfig) -> Result<Arc<History>, ServerError> {
-    let enricher: Arc<dyn rtflow_history::Enricher> = Arc::new(rtflow_history::NoEnrichment);
+async fn start_history(
+    config: rtflow_history::ExportConfig,
+    enricher: Arc<dyn rtflow_history::Enricher>,
+) -> Result<Arc<History>, ServerError> {
     tokio::task::spawn_blocking(move || History::start(config, enricher).map(Arc::new))
         .await
         .map_err(|e| ServerError::Thread(std::io::Error::other(e)))?

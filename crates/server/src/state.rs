@@ -66,6 +66,8 @@ pub struct Shared {
     pub subscribers: Vec<Arc<dyn DatagramSubscriber>>,
     /// Flow history in ClickHouse, when configured.
     pub history: Option<Arc<History>>,
+    /// SNMP names (`snmp.ifname=yes`).
+    pub snmp: Option<Arc<rtflow_snmp::SnmpPoller>>,
 }
 
 pub type AppState = Arc<Shared>;
@@ -96,6 +98,7 @@ impl Shared {
             started: Instant::now(),
             subscribers: Vec::new(),
             history: None,
+            snmp: None,
         }
     }
 

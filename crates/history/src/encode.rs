@@ -21,6 +21,8 @@ pub struct InterfaceNames {
 pub struct RowNames {
     /// sysName (SNMP) or host_descr hostname (sFlow).
     pub exporter: Arc<str>,
+    /// ifName of the data source, when it is an interface.
+    pub source: Arc<str>,
     pub input: InterfaceNames,
     pub output: InterfaceNames,
 }
@@ -34,6 +36,7 @@ pub fn encode_row(row: &FlowRow, names: &RowNames, out: &mut Vec<u8>) {
     out.string(&names.exporter);
     out.u8(row.source_class);
     out.u32(row.source_index);
+    out.string(&names.source);
     out.u32(row.in_if);
     out.u32(row.out_if);
     out.string(&names.input.name);

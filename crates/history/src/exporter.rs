@@ -496,10 +496,19 @@ impl Batcher<'_> {
                     name
                 }
             };
+            let input = self.interface(agent, row.in_if);
+            let output = self.interface(agent, row.out_if);
+            let source = match row.source_class {
+                0 if row.source_index == row.in_if => input.name.clone(),
+                0 if row.source_index == row.out_if => output.name.clone(),
+                0 => self.interface(agent, row.source_index).name,
+                _ => Arc::from(""),
+            };
             let names = RowNames {
                 exporter,
-                input: self.interface(agent, row.in_if),
-                output: self.interface(agent, row.out_if),
+                source,
+                input,
+                output,
             };
             encode_row(row, &names, &mut self.body);
             self.count += 1;

@@ -50,6 +50,11 @@ pub const FLOW_COLUMNS: &[Column] = &[
         "data source class (0 ifIndex, 1 VLAN, 2 entity)",
     ),
     column("SourceIdIndex", "UInt32", "data source index"),
+    column(
+        "SourceIdName",
+        "String",
+        "ifName of the data source interface (class 0); agents such as pmacct's sfprobe report no input/output ports",
+    ),
     column("InIf", "UInt32", "input ifIndex (0 unknown)"),
     column(
         "OutIf",
@@ -239,7 +244,8 @@ impl Layout {
             .collect()
     }
 
-    fn local_name(&self, table: &str) -> String {
+    /// A table's name in the database (`flows`, or `flows_local` in a cluster).
+    pub fn local_name(&self, table: &str) -> String {
         match self.cluster {
             Some(_) => format!("{table}_local"),
             None => table.to_string(),
@@ -266,10 +272,13 @@ impl Layout {
     /// Every migration, in order. Each is idempotent (`IF NOT EXISTS`), so two rtflow instances starting
     /// against one database at once do no harm.
     pub fn migrations(&self) -> Vec<Migration> {
+        // Version 1 creates `flows` with today's columns; later versions add columns to older tables (and find
+        // them already there on new installs).
         let mut migrations = vec![Migration {
             version: 1,
             description: "flows: one row per flow or discard sample",
             statements: vec![self.create_flows()],
+            add_columns: Vec::new(),
         }];
         for (offset, rollup) in ROLLUPS.iter().enumerate() {
             migrations.push(Migration {
@@ -279,8 +288,19 @@ impl Layout {
                     _ => "flows_1h: 1-hour rollup by materialized view",
                 },
                 statements: vec![self.create_rollup(rollup), self.create_rollup_view(rollup)],
+                add_columns: Vec::new(),
             });
         }
+        migrations.push(Migration {
+            version: 4,
+            description: "flows.SourceIdName: the data source interface's name",
+            statements: Vec::new(),
+            add_columns: vec![AddColumn {
+                table: self.local_name(FLOWS_TABLE),
+                column: column_named("SourceIdName"),
+                after: "SourceIdIndex",
+            }],
+        });
         migrations
     }
 
@@ -354,6 +374,17 @@ impl Layout {
             .collect()
     }
 
+    /// In a cluster, the `Distributed` tables (`db.flows`, …); none otherwise.
+    pub fn distributed_names(&self) -> Vec<String> {
+        if self.cluster.is_none() {
+            return Vec::new();
+        }
+        std::iter::once(FLOWS_TABLE)
+            .chain(ROLLUPS.iter().map(|r| r.table))
+            .map(|table| self.query_table(table))
+            .collect()
+    }
+
     /// On servers with TTL support: `ALTER TABLE … MODIFY TTL` for one retained table.
     pub fn ttl_statement(&self, table: &str, days: u32) -> String {
         format!(
@@ -370,6 +401,29 @@ pub struct Migration {
     pub version: u32,
     pub description: &'static str,
     pub statements: Vec<String>,
+    /// Columns added to existing tables when missing (18.16 has no `ADD COLUMN IF NOT EXISTS`).
+    pub add_columns: Vec<AddColumn>,
+}
+
+/// `ALTER TABLE … ADD COLUMN` of one column, skipped when the column exists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddColumn {
+    /// Table name in the layout's database (the local table in a cluster).
+    pub table: String,
+    pub column: Column,
+    pub after: &'static str,
+}
+
+fn column_named(name: &str) -> Column {
+    FLOW_COLUMNS
+        .iter()
+        .find(|c| c.name == name)
+        .copied()
+        .unwrap_or(Column {
+            name: "",
+            ty: "",
+            doc: "",
+        })
 }
 
 fn push_columns(sql: &mut String, columns: &[Column]) {
@@ -454,7 +508,7 @@ mod tests {
     #[test]
     fn migrations_are_numbered_in_order_from_one() {
         let versions: Vec<u32> = single().migrations().iter().map(|m| m.version).collect();
-        assert_eq!(versions, vec![1, 2, 3]);
+        assert_eq!(versions, vec![1, 2, 3, 4]);
     }
 
     #[test]

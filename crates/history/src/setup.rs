@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 
 use crate::client::{ClickHouseError, Client};
-use crate::schema::{Layout, ServerVersion};
+use crate::query::string_literal;
+use crate::schema::{Layout, ServerVersion, quote};
 
 /// How long each table keeps its rows; `None` keeps them forever.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -60,6 +61,7 @@ pub fn ensure_schema(
         .filter_map(|v| u32::try_from(v).ok())
         .collect();
     let mut newly = Vec::new();
+    let mut altered = false;
     let mut version = applied.iter().copied().max().unwrap_or(0);
     for migration in layout.migrations() {
         if applied.contains(&migration.version) {
@@ -67,6 +69,30 @@ pub fn ensure_schema(
         }
         for statement in &migration.statements {
             client.execute(statement)?;
+        }
+        for add in &migration.add_columns {
+            let present = client.query_rows(&format!(
+                "SELECT count() FROM system.columns WHERE database = {} AND table = {} AND name = {}",
+                string_literal(&layout.database),
+                string_literal(&add.table),
+                string_literal(add.column.name),
+            ))?;
+            if present
+                .first()
+                .and_then(|r| r.first())
+                .and_then(serde_json::Value::as_u64)
+                == Some(0)
+            {
+                client.execute(&format!(
+                    "ALTER TABLE {}.{} ADD COLUMN {} {} AFTER {}",
+                    quote(&layout.database),
+                    add.table,
+                    add.column.name,
+                    add.column.ty,
+                    add.after
+                ))?;
+                altered = true;
+            }
         }
         client.execute(&format!(
             "INSERT INTO {} (Version, Description, Applied) VALUES ({}, '{}', now())",
@@ -84,6 +110,12 @@ pub fn ensure_schema(
         );
         newly.push(migration.version);
         version = version.max(migration.version);
+    }
+    if altered {
+        // Distributed tables copy their columns when created: make them again over the altered tables.
+        for table in layout.distributed_names() {
+            client.execute(&format!("DROP TABLE IF EXISTS {table}"))?;
+        }
     }
     for statement in layout.distributed_tables() {
         client.execute(&statement)?;
@@ -128,7 +160,7 @@ pub fn drop_expired_partitions(
             }
             client.execute(&format!(
                 "ALTER TABLE {}.{local} DROP PARTITION {partition}",
-                crate::schema::quote(&layout.database)
+                quote(&layout.database)
             ))?;
             tracing::info!(
                 "retention: dropped partition {partition} of {local} (older than {days} days)"

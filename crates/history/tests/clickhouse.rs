@@ -33,12 +33,12 @@ fn schema_is_created_once_and_migrations_are_recorded() {
         cluster: None,
     };
     let first = ensure_schema(&client, &layout, &Retention::default()).unwrap();
-    assert_eq!(first.applied, vec![1, 2, 3]);
-    assert_eq!(first.version, 3);
+    assert_eq!(first.applied, vec![1, 2, 3, 4]);
+    assert_eq!(first.version, 4);
     assert!(first.server_version.starts_with("18.16"), "{first:?}");
     let again = ensure_schema(&client, &layout, &Retention::default()).unwrap();
     assert!(again.applied.is_empty(), "{again:?}");
-    assert_eq!(again.version, 3);
+    assert_eq!(again.version, 4);
     let tables = server.answer(&format!(
         "SELECT groupArray(name) FROM (SELECT name FROM system.tables WHERE database = '{database}' ORDER BY name)"
     ));
@@ -50,6 +50,57 @@ fn schema_is_created_once_and_migrations_are_recorded() {
         "SELECT engine FROM system.tables WHERE database = '{database}' AND name = 'flows_1m'"
     ));
     assert_eq!(engine, "SummingMergeTree");
+}
+
+#[test]
+fn a_table_from_an_older_version_gains_the_new_column() {
+    let Some(server) = ClickHouse::shared() else {
+        return;
+    };
+    let database = fresh_database("upgrade");
+    let client = client(&server, &database);
+    let layout = Layout {
+        database: database.clone(),
+        cluster: None,
+    };
+    ensure_schema(&client, &layout, &Retention::default()).unwrap();
+    // Make it look like version 3: a row stored back then, no SourceIdName, migrations 1–3 recorded.
+    server.answer(&format!(
+        "INSERT INTO {database}.flows (TimeReceived, Bytes) VALUES (now(), 7)"
+    ));
+    server.answer(&format!(
+        "ALTER TABLE {database}.flows DROP COLUMN SourceIdName"
+    ));
+    server.answer(&format!(
+        "ALTER TABLE {database}.rtflow_migrations DELETE WHERE Version = 4"
+    ));
+    wait_for(
+        "the mutation removing version 4",
+        PATIENCE,
+        || {
+            server.answer(&format!(
+                "SELECT count() FROM {database}.rtflow_migrations WHERE Version = 4"
+            ))
+        },
+        |n| n == "0",
+    );
+    let report = ensure_schema(&client, &layout, &Retention::default()).unwrap();
+    assert_eq!(report.applied, vec![4]);
+    let columns = server.answer(&format!(
+        "SELECT groupArray(name) FROM system.columns WHERE database = '{database}' AND table = 'flows' \
+         AND name IN ('SourceIdIndex', 'SourceIdName', 'InIf')"
+    ));
+    assert_eq!(
+        columns, "['SourceIdIndex','SourceIdName','InIf']",
+        "added after SourceIdIndex"
+    );
+    assert_eq!(
+        server.answer(&format!(
+            "SELECT Bytes, SourceIdName = '' FROM {database}.flows FORMAT TSV"
+        )),
+        "7\t1",
+        "old rows are kept, the new column has its default"
+    );
 }
 
 /// SNMP-like names for one agent, to see them land in the rows.
@@ -110,12 +161,12 @@ fn rows_carry_every_field_and_the_rollups_add_up() {
     exporter.offer(now, &sflow_named.discard(3, 258, &tcp));
     let stats = wait_written(&exporter, 4);
     assert_eq!((stats.rows_batched, stats.discard_rows), (4, 1));
-    assert_eq!(stats.schema_version, 3);
+    assert_eq!(stats.schema_version, 4);
     assert_eq!(stats.last_error, "");
 
     let row = server.answer(&format!(
         "SELECT TimeReceived = toDateTime({secs}), SamplingRate, IPv6NumToString(ExporterAddress), ExporterName, \
-         InIf, OutIf, InIfName, InIfDescription, InIfSpeed, OutIfName, EType, hex(SrcMAC), \
+         SourceIdName, InIf, OutIf, InIfName, InIfDescription, InIfSpeed, OutIfName, EType, hex(SrcMAC), \
          IPv6NumToString(SrcAddr), IPv6NumToString(DstAddr), Proto, SrcPort, DstPort, DSCP, IPTTL, FrameLength, \
          Bytes, Packets, Discarded \
          FROM {database}.flows WHERE ExporterName = 'edge9' LIMIT 1 FORMAT TSV",
@@ -123,7 +174,7 @@ fn rows_carry_every_field_and_the_rollups_add_up() {
     ));
     assert_eq!(
         row,
-        "1\t256\t::ffff:192.0.2.9\tedge9\t3\t7\txe-0/0/3\ttransit: ISP A\t10000\t\t2048\t020000000001\t\
+        "1\t256\t::ffff:192.0.2.9\tedge9\txe-0/0/3\t3\t7\txe-0/0/3\ttransit: ISP A\t10000\t\t2048\t020000000001\t\
          ::ffff:10.9.0.1\t::ffff:10.9.0.2\t17\t5353\t53\t46\t64\t120\t30720\t256\t0"
     );
     let named = server.answer(&format!(

@@ -148,7 +148,11 @@ pub struct Client {
 impl Client {
     /// A client whose requests time out after `timeout`.
     pub fn new(endpoint: Endpoint, timeout: Duration) -> Result<Client, ClickHouseError> {
+        // No idle connections kept: a ClickHouse being stopped waits for its open keep-alive connections, and
+        // an exporter sending every few hundred milliseconds would keep one busy for as long as it lets it
+        // (16 s measured on 18.16). One TCP handshake per batch costs nothing at ~1 insert/s.
         let http = reqwest::blocking::Client::builder()
+            .pool_max_idle_per_host(0)
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .build()

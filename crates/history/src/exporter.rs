@@ -647,7 +647,7 @@ fn send_loop(shared: &Shared, client: &Client) {
                 tracing::warn!("retention: {err}");
             }
         }
-        let segment = match shared.spool.oldest(SEND_POLL) {
+        let segment = match shared.spool.oldest(SEND_POLL, config.batch_rows as u64) {
             None => continue,
             Some(Err((err, rows))) => {
                 add(&counters.spool_dropped_rows, u64::from(rows));
@@ -658,10 +658,12 @@ fn send_loop(shared: &Shared, client: &Client) {
             }
             Some(Ok(segment)) => segment,
         };
+        let mut segment = segment;
+        let body = std::mem::take(&mut segment.body);
         let target = format!("{} ({})", layout.insert_table(), segment.columns);
-        match client.insert_row_binary(&target, segment.body) {
+        match client.insert_row_binary(&target, body) {
             Ok(()) => {
-                shared.spool.acknowledge(segment.sequence);
+                shared.spool.acknowledge(&segment);
                 add(&counters.rows_written, u64::from(segment.rows));
                 add(&counters.batches_written, 1);
                 counters.last_insert_ms.store(unix_ms(), Ordering::Relaxed);
@@ -672,14 +674,14 @@ fn send_loop(shared: &Shared, client: &Client) {
             Err(err) => {
                 tracing::debug!("history insert of {} rows: {err}", segment.rows);
                 if matches!(err, ClickHouseError::Transport { .. }) {
-                    shared.spool.release(segment.sequence);
+                    shared.spool.release(&segment);
                 } else {
                     // The tables may have been dropped or altered: set the schema up again before retrying,
                     // and give the batch up if ClickHouse keeps refusing it.
                     schema_ready = false;
                     refusals += 1;
                     if refusals >= MAX_REFUSALS {
-                        shared.spool.acknowledge(segment.sequence);
+                        shared.spool.acknowledge(&segment);
                         add(&counters.rows_rejected, u64::from(segment.rows));
                         tracing::error!(
                             "history: ClickHouse refused a batch of {} rows {MAX_REFUSALS} times, giving it up: {err}",
@@ -687,7 +689,7 @@ fn send_loop(shared: &Shared, client: &Client) {
                         );
                         refusals = 0;
                     } else {
-                        shared.spool.release(segment.sequence);
+                        shared.spool.release(&segment);
                     }
                 }
                 if !failed(&err, &mut backoff) {

@@ -44,10 +44,10 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> SpoolError + '_ {
     }
 }
 
-/// One spooled batch, read back for sending.
+/// One or more spooled batches (consecutive, same columns), read back for sending as one insert.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
-    pub sequence: u64,
+    pub sequences: Vec<u64>,
     pub rows: u32,
     /// The INSERT column list the rows were encoded for.
     pub columns: String,
@@ -73,8 +73,8 @@ struct State {
     entries: VecDeque<Entry>,
     bytes: u64,
     next_sequence: u64,
-    /// The segment the sender holds (never dropped under it).
-    in_flight: Option<u64>,
+    /// The segments the sender holds (never dropped under it).
+    in_flight: Vec<u64>,
     closed: bool,
 }
 
@@ -133,7 +133,7 @@ impl Spool {
             bytes: entries.iter().map(|e| e.bytes).sum(),
             next_sequence: entries.last().map_or(0, |e| e.sequence + 1),
             entries: entries.into(),
-            in_flight: None,
+            in_flight: Vec::new(),
             closed: false,
         };
         let spool = Spool {
@@ -190,11 +190,10 @@ impl Spool {
         let mut state = self.state.lock();
         let mut dropped = Dropped::default();
         while state.bytes + bytes > self.max_bytes {
-            let in_flight = state.in_flight;
             let Some(position) = state
                 .entries
                 .iter()
-                .position(|e| Some(e.sequence) != in_flight)
+                .position(|e| !state.in_flight.contains(&e.sequence))
             else {
                 break;
             };
@@ -226,11 +225,16 @@ impl Spool {
         Ok(dropped)
     }
 
-    /// The oldest segment, waiting up to `wait` for one; marks it in flight until [`Spool::acknowledge`] or
-    /// [`Spool::release`]. A segment that can no longer be read is deleted and reported as `Err` with its
-    /// row count, so the caller counts it as dropped.
-    pub fn oldest(&self, wait: std::time::Duration) -> Option<Result<Segment, (SpoolError, u32)>> {
-        let entry = {
+    /// The oldest segment, waiting up to `wait` for one, merged with the segments after it (same column list)
+    /// while the rows stay within `max_rows` — so a backlog after an outage drains in full-size inserts. The
+    /// segments are in flight until [`Spool::acknowledge`] or [`Spool::release`]. A segment that can no longer
+    /// be read is deleted and reported as `Err` with its row count, so the caller counts it as dropped.
+    pub fn oldest(
+        &self,
+        wait: std::time::Duration,
+        max_rows: u64,
+    ) -> Option<Result<Segment, (SpoolError, u32)>> {
+        let entries: Vec<Entry> = {
             let deadline = std::time::Instant::now() + wait;
             let mut state = self.state.lock();
             while state.entries.is_empty() && !state.closed {
@@ -238,36 +242,73 @@ impl Spool {
                     break;
                 }
             }
-            let entry = *state.entries.front()?;
-            state.in_flight = Some(entry.sequence);
-            entry
+            let mut rows = 0u64;
+            let mut taken = Vec::new();
+            for entry in &state.entries {
+                if !taken.is_empty() && rows + u64::from(entry.rows) > max_rows {
+                    break;
+                }
+                rows += u64::from(entry.rows);
+                taken.push(*entry);
+            }
+            if taken.is_empty() {
+                return None;
+            }
+            state.in_flight = taken.iter().map(|e| e.sequence).collect();
+            taken
         };
-        let path = self.path(entry.sequence);
-        match read_segment(&path) {
-            Ok((rows, columns, body)) => Some(Ok(Segment {
-                sequence: entry.sequence,
-                rows,
-                columns,
-                body,
-            })),
-            Err(err) => {
-                self.remove(entry.sequence);
-                Some(Err((err, entry.rows)))
+        let mut merged: Option<Segment> = None;
+        for entry in entries {
+            let (rows, columns, body) = match read_segment(&self.path(entry.sequence)) {
+                Ok(read) => read,
+                // Send what was read; the unreadable one comes first on the next call and is reported then.
+                Err(_) if merged.is_some() => break,
+                Err(err) => {
+                    self.remove(entry.sequence);
+                    self.release_all();
+                    return Some(Err((err, entry.rows)));
+                }
+            };
+            match &mut merged {
+                None => {
+                    merged = Some(Segment {
+                        sequences: vec![entry.sequence],
+                        rows,
+                        columns,
+                        body,
+                    })
+                }
+                Some(merged) if merged.columns == columns => {
+                    merged.sequences.push(entry.sequence);
+                    merged.rows += rows;
+                    merged.body.extend_from_slice(&body);
+                }
+                Some(_) => break,
             }
         }
+        let merged = merged?;
+        self.keep_in_flight(&merged.sequences);
+        Some(Ok(merged))
     }
 
-    /// ClickHouse has the segment: delete it.
-    pub fn acknowledge(&self, sequence: u64) {
-        self.remove(sequence);
+    fn keep_in_flight(&self, sequences: &[u64]) {
+        self.state.lock().in_flight = sequences.to_vec();
     }
 
-    /// The send failed: the segment stays first in line.
-    pub fn release(&self, sequence: u64) {
-        let mut state = self.state.lock();
-        if state.in_flight == Some(sequence) {
-            state.in_flight = None;
+    fn release_all(&self) {
+        self.state.lock().in_flight.clear();
+    }
+
+    /// ClickHouse has the segment(s): delete them.
+    pub fn acknowledge(&self, segment: &Segment) {
+        for sequence in &segment.sequences {
+            self.remove(*sequence);
         }
+    }
+
+    /// The send failed: the segments stay first in line.
+    pub fn release(&self, _segment: &Segment) {
+        self.release_all();
     }
 
     fn remove(&self, sequence: u64) {
@@ -278,9 +319,7 @@ impl Spool {
             }
             let _ = fs::remove_file(self.path(sequence));
         }
-        if state.in_flight == Some(sequence) {
-            state.in_flight = None;
-        }
+        state.in_flight.retain(|s| *s != sequence);
     }
 
     /// Wakes a sender waiting in [`Spool::oldest`] (at shutdown).
@@ -391,7 +430,10 @@ mod tests {
     const NO_WAIT: Duration = Duration::ZERO;
 
     fn take(spool: &Spool) -> Segment {
-        spool.oldest(NO_WAIT).expect("a segment").expect("readable")
+        spool
+            .oldest(NO_WAIT, 1)
+            .expect("a segment")
+            .expect("readable")
     }
 
     #[test]
@@ -403,7 +445,7 @@ mod tests {
             spool.push("a, b", 3, b"second").unwrap();
             let first = take(&spool);
             assert_eq!((first.rows, first.body.as_slice()), (2, &b"first"[..]));
-            spool.release(first.sequence);
+            spool.release(&first);
             assert_eq!(spool.segments(), 2);
         }
         let (spool, dropped) = Spool::open(dir.path(), 1 << 20).unwrap();
@@ -412,15 +454,15 @@ mod tests {
         let first = take(&spool);
         assert_eq!(first.columns, "a, b");
         assert_eq!(first.body, b"first");
-        spool.acknowledge(first.sequence);
+        spool.acknowledge(&first);
         let second = take(&spool);
         assert_eq!(second.body, b"second");
-        spool.acknowledge(second.sequence);
-        assert!(spool.oldest(NO_WAIT).is_none());
+        spool.acknowledge(&second);
+        assert!(spool.oldest(NO_WAIT, 1).is_none());
         assert_eq!((spool.bytes(), spool.segments()), (0, 0));
         // A new batch after reopening does not reuse a sequence number.
         spool.push("a", 1, b"third").unwrap();
-        assert!(take(&spool).sequence > second.sequence);
+        assert!(take(&spool).sequences[0] > second.sequences[0]);
     }
 
     #[test]
@@ -456,7 +498,7 @@ mod tests {
         spool.push("c", 2, &body).unwrap();
         let dropped = spool.push("c", 3, &body).unwrap();
         assert_eq!(dropped.rows, 2, "the second, not the one in flight");
-        spool.acknowledge(sending.sequence);
+        spool.acknowledge(&sending);
         assert_eq!(take(&spool).rows, 3);
     }
 
@@ -471,6 +513,30 @@ mod tests {
         assert_eq!(spool.segments(), 0);
         assert!(dir.path().join("notes.txt").exists());
         assert!(!dir.path().join("00000000000000000004.tmp").exists());
+    }
+
+    #[test]
+    fn a_backlog_is_merged_into_inserts_of_at_most_max_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let (spool, _) = Spool::open(dir.path(), 1 << 20).unwrap();
+        for (rows, body) in [(2, &b"ab"[..]), (3, b"cde"), (4, b"fghi")] {
+            spool.push("c", rows, body).unwrap();
+        }
+        spool.push("other", 1, b"z").unwrap();
+        let merged = spool.oldest(NO_WAIT, 5).unwrap().unwrap();
+        assert_eq!((merged.rows, merged.body.as_slice()), (5, &b"abcde"[..]));
+        assert_eq!(merged.sequences.len(), 2);
+        // In flight: a full spool does not drop them.
+        spool.release(&merged);
+        let merged = spool.oldest(NO_WAIT, 100).unwrap().unwrap();
+        assert_eq!(
+            merged.body, b"abcdefghi",
+            "stops before a different column list"
+        );
+        spool.acknowledge(&merged);
+        assert_eq!(spool.rows(), 1);
+        let last = spool.oldest(NO_WAIT, 100).unwrap().unwrap();
+        assert_eq!(last.columns, "other");
     }
 
     #[test]
@@ -490,7 +556,7 @@ mod tests {
         let spool = std::sync::Arc::new(spool);
         let reader = {
             let spool = spool.clone();
-            std::thread::spawn(move || spool.oldest(Duration::from_secs(30)))
+            std::thread::spawn(move || spool.oldest(Duration::from_secs(30), 1))
         };
         spool.push("c", 9, b"x").unwrap();
         let got = reader.join().unwrap().expect("woken").expect("readable");

@@ -40,6 +40,8 @@ pub struct ClickHouseSettings {
     pub batch_interval: Duration,
     /// `clickhouse.retention.days` (raw rows), `clickhouse.retention.1m.days`, `clickhouse.retention.1h.days`.
     pub retention: Retention,
+    /// `clickhouse.retry.max.ms`: the longest wait between retries while ClickHouse fails.
+    pub retry_max: Duration,
 }
 
 /// Default spool directory (relative to the working directory).
@@ -58,6 +60,7 @@ impl Default for ClickHouseSettings {
             batch_rows: 50_000,
             batch_interval: Duration::from_secs(5),
             retention: Retention::default(),
+            retry_max: Duration::from_secs(30),
         }
     }
 }
@@ -107,6 +110,14 @@ impl ClickHouseSettings {
                     .map(Duration::from_millis)
                     .ok_or_else(|| invalid("milliseconds from 1 to 600000"))?
             }
+            "clickhouse.retry.max.ms" => {
+                self.retry_max = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (100..=3_600_000).contains(n))
+                    .map(Duration::from_millis)
+                    .ok_or_else(|| invalid("milliseconds from 100 to 3600000"))?
+            }
             "clickhouse.retention.days" => self.retention.raw_days = days()?,
             "clickhouse.retention.1m.days" => self.retention.minute_days = days()?,
             "clickhouse.retention.1h.days" => self.retention.hour_days = days()?,
@@ -133,6 +144,8 @@ impl ClickHouseSettings {
         config.spool_max_bytes = self.spool_max_bytes;
         config.batch_rows = self.batch_rows;
         config.batch_interval = self.batch_interval;
+        config.retry_max = self.retry_max;
+        config.retry_initial = config.retry_initial.min(self.retry_max);
         Ok(Some(config))
     }
 }

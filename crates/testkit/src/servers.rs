@@ -175,6 +175,7 @@ impl ClickHouse {
   <default_profile>default</default_profile>
   <default_database>default</default_database>
   <timezone>UTC</timezone>
+  <keep_alive_timeout>1</keep_alive_timeout>
   <mark_cache_size>268435456</mark_cache_size>
   <uncompressed_cache_size>268435456</uncompressed_cache_size>
   <max_partition_size_to_drop>0</max_partition_size_to_drop>
@@ -293,7 +294,12 @@ impl Drop for ClickHouse {
 }
 
 /// One HTTP/1.0 request to 127.0.0.1:`port`; (status, body).
-fn http_request(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
+pub fn http_request(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> std::io::Result<(u16, String)> {
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2))?;
     stream.set_read_timeout(Some(Duration::from_secs(120)))?;

@@ -163,6 +163,8 @@ pub struct ExportStats {
     pub datagrams_lost: u64,
     /// Datagrams (or their tails) that did not decode.
     pub decode_errors: u64,
+    /// Bytes of datagrams waiting in the hand-off queue.
+    pub queue_bytes: u64,
     /// Rows put into batches (flow and discard samples).
     pub rows_batched: u64,
     /// Of those, discard samples.
@@ -359,6 +361,7 @@ impl Exporter {
             datagrams: get(&c.datagrams),
             datagrams_lost: get(&c.datagrams_lost),
             decode_errors: get(&c.decode_errors),
+            queue_bytes: c.queued_bytes.load(Ordering::Relaxed) as u64,
             rows_batched: get(&c.rows_batched),
             discard_rows: get(&c.discard_rows),
             batches_spooled: get(&c.batches_spooled),

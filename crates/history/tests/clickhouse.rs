@@ -493,3 +493,43 @@ fn history_queries_run_on_clickhouse_and_rollups_agree_with_raw() {
     assert_eq!(keys, vec!["6", "-other-"]);
     assert_eq!(series.series[1].values[0], 100.0 * 10.0 / 60.0);
 }
+
+#[test]
+fn the_readme_sql_runs_on_this_clickhouse() {
+    let Some(server) = ClickHouse::shared() else {
+        return;
+    };
+    let readme = rtflow_testkit::data_dir().join("../../README.md");
+    let text =
+        std::fs::read_to_string(&readme).unwrap_or_else(|e| panic!("{}: {e}", readme.display()));
+    let database = fresh_database("readme");
+    let client = client(&server, &database);
+    let layout = Layout {
+        database: database.clone(),
+        cluster: None,
+    };
+    ensure_schema(&client, &layout, &Retention::default()).unwrap();
+    server.answer(&format!(
+        "INSERT INTO {database}.flows (TimeReceived, ExporterName, InIfName, Bytes, Packets, Discarded) \
+         VALUES (now() - 120, 'edge1', 'xe-0/0/1', 1000, 1, 0), (now() - 7200, 'edge1', 'xe-0/0/2', 500, 1, 1)"
+    ));
+    let mut ran = 0;
+    for block in text.split("```sql").skip(1) {
+        let block = block.split("```").next().unwrap_or_default();
+        if block.contains('$') {
+            continue; // Grafana macros
+        }
+        for statement in block.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            let sql = statement.replace("rtflow.", &format!("{database}."));
+            let answer = server
+                .query(&sql)
+                .unwrap_or_else(|e| panic!("README query failed: {e}\n{sql}"));
+            assert!(
+                !answer.trim().is_empty() || sql.contains("Discarded = 1"),
+                "{sql}"
+            );
+            ran += 1;
+        }
+    }
+    assert!(ran >= 5, "README SQL examples found: {ran}");
+}

@@ -135,6 +135,8 @@ pub struct Engine {
     /// Earliest time any definition's decay epoch needs rebasing.
     rebase_due: Millis,
     scratch: Scratch,
+    /// Names written from outside sFlow (SNMP), see `external_names.rs`.
+    pub(crate) external_names: crate::external_names::ExternalNames,
 }
 
 impl Default for Engine {
@@ -165,6 +167,7 @@ impl Engine {
             flow_samples_seen: 0,
             rebase_due: Millis::MAX,
             scratch: Scratch::default(),
+            external_names: crate::external_names::ExternalNames::default(),
         }
     }
 

@@ -13,6 +13,7 @@ mod engine;
 mod engine_query;
 mod error;
 mod events;
+mod external_names;
 pub mod flowlang;
 mod flowlog;
 mod forwarding;

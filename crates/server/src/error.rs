@@ -31,6 +31,12 @@ pub enum ServerError {
     },
     #[error("cannot start a thread")]
     Thread(#[source] std::io::Error),
+    #[error("flow history (clickhouse.url)")]
+    ClickHouseUrl(#[source] rtflow_history::EndpointError),
+    #[error("SNMP settings")]
+    Snmp(#[source] crate::properties::PropertyError),
+    #[error("cannot start the flow history exporter")]
+    History(#[source] rtflow_history::ExportError),
 }
 
 /// `err` followed by its causes, `: `-separated (as anyhow's `{:#}` prints a chain), for log lines.

@@ -16,6 +16,7 @@
 
 mod clock;
 mod error;
+mod history;
 mod http;
 mod ingest;
 mod loopguard;
@@ -23,15 +24,19 @@ mod procstats;
 mod properties;
 mod replay;
 mod server;
+mod snmp;
 mod state;
+mod subscribers;
 mod ticker;
 
 pub use error::ServerError;
+pub use history::{ClickHouseSettings, DEFAULT_SPOOL_DIR};
 pub use properties::{Properties, PropertyError, Unapplied};
 pub use server::{
     DEFAULT_HTTP_PORT, DEFAULT_PROMETHEUS_PREFIX, DEFAULT_RCVBUF, DEFAULT_SFLOW_PORT, Server,
     ServerConfig,
 };
+pub use snmp::SnmpSettings;
 pub use state::HttpLimits;
 
 /// The version reported by `/version` and `/analyzer/json`.

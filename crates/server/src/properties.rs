@@ -50,14 +50,6 @@ const UNSUPPORTED: &[&str] = &[
     "geo.asn6",
     "workers.number",
     "workers.maxqueue",
-    "snmp.ifname",
-    "snmp.version",
-    "snmp.community",
-    "snmp.user",
-    "snmp.authprotocol",
-    "snmp.authpasswd",
-    "snmp.privprotocol",
-    "snmp.privpasswd",
     "github.branch",
     "github.query",
 ];
@@ -196,6 +188,10 @@ impl Properties {
                     parse_flag(value).ok_or_else(|| invalid("yes or no"))?;
                 }
                 "system.propertyFiles" => {}
+                // Flow history (rtflow's own `clickhouse.*` properties).
+                _ if config.clickhouse.apply_property(name, value)? => {}
+                // SNMP names (sFlow-RT's `snmp.*`), checked when the server starts.
+                _ if config.snmp.apply_property(name, value) => {}
                 _ if UNSUPPORTED.contains(&name) => {
                     unapplied.push((name.to_string(), Unapplied::Unsupported))
                 }
@@ -273,7 +269,7 @@ mod tests {
              sflow.file=/tmp/demo.pcap\n\
              oui.names=/opt/oui.txt\n\
              browse-flows.maxFlows=20\n\
-             snmp.ifname=yes\n",
+             geo.asn=/opt/asn.mmdb\n",
         );
         assert_eq!(config.sflow_port, 6344);
         assert_eq!(config.http_port, 8010);
@@ -291,7 +287,7 @@ mod tests {
             unapplied,
             vec![
                 ("browse-flows.maxFlows".to_string(), Unapplied::Unknown),
-                ("snmp.ifname".to_string(), Unapplied::Unsupported),
+                ("geo.asn".to_string(), Unapplied::Unsupported),
             ]
         );
         // Every property is kept for scripts, applied or not.

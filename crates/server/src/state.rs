@@ -10,7 +10,9 @@ use rtflow_engine::Engine;
 use tokio::sync::watch;
 
 use crate::clock::EngineClock;
+use crate::history::History;
 use crate::procstats::CpuSampler;
+use crate::subscribers::DatagramSubscriber;
 
 /// Counters kept outside the engine (the engine counts datagrams, samples and decode errors itself).
 #[derive(Debug, Default)]
@@ -73,6 +75,12 @@ pub struct Shared {
     /// The sFlow UDP socket's address, set once bound (none when replaying): `/forwarding` and `/tenant`
     /// targets equal to it are refused.
     pub own_sflow_socket: OnceLock<SocketAddr>,
+    /// Sinks that get every ingested datagram (set before the server starts ingesting).
+    pub subscribers: Vec<Arc<dyn DatagramSubscriber>>,
+    /// Flow history in ClickHouse, when configured.
+    pub history: Option<Arc<History>>,
+    /// SNMP names (`snmp.ifname=yes`).
+    pub snmp: Option<Arc<rtflow_snmp::SnmpPoller>>,
 }
 
 pub type AppState = Arc<Shared>;
@@ -126,6 +134,9 @@ impl Shared {
             cpu: Mutex::new(CpuSampler::new()),
             started: Instant::now(),
             own_sflow_socket: OnceLock::new(),
+            subscribers: Vec::new(),
+            history: None,
+            snmp: None,
         }
     }
 

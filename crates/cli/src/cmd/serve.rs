@@ -83,6 +83,32 @@ pub struct ServeArgs {
     /// An sFlow-RT properties file (`conf.d/sflow-rt.conf` style `name=value` lines); repeatable.
     #[arg(long = "config", value_name = "FILE")]
     pub config_files: Vec<PathBuf>,
+
+    /// Keep every flow and discard sample in ClickHouse (`clickhouse.url`), e.g.
+    /// http://127.0.0.1:8123/?database=rtflow; see also the clickhouse.* properties.
+    #[arg(long, value_name = "URL", help_heading = "Flow history")]
+    pub clickhouse: Option<String>,
+
+    /// ClickHouse database (`clickhouse.database`) [default: the URL's ?database=, else rtflow].
+    #[arg(long, value_name = "NAME", help_heading = "Flow history")]
+    pub clickhouse_database: Option<String>,
+
+    /// ClickHouse user (`clickhouse.user`).
+    #[arg(long, value_name = "USER", help_heading = "Flow history")]
+    pub clickhouse_user: Option<String>,
+
+    /// ClickHouse password (`clickhouse.password`; a properties file keeps it off the command line).
+    #[arg(long, value_name = "PASSWORD", help_heading = "Flow history")]
+    pub clickhouse_password: Option<String>,
+
+    /// A ClickHouse cluster (`remote_servers` name, `clickhouse.cluster`): rows go to this node's *_local
+    /// tables, history queries read the Distributed tables over every shard.
+    #[arg(long, value_name = "NAME", help_heading = "Flow history")]
+    pub clickhouse_cluster: Option<String>,
+
+    /// Where batches wait for ClickHouse, kept across restarts (`clickhouse.spool.dir`) [default: ./rtflow-spool].
+    #[arg(long, value_name = "DIR", help_heading = "Flow history")]
+    pub history_spool: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -134,6 +160,21 @@ impl ServeArgs {
         }
         if let Some(n) = self.flows_max {
             config.engine.flows_max = n.max(1);
+        }
+        let history = &mut config.clickhouse;
+        for (option, slot) in [
+            (&self.clickhouse, &mut history.url),
+            (&self.clickhouse_database, &mut history.database),
+            (&self.clickhouse_user, &mut history.user),
+            (&self.clickhouse_password, &mut history.password),
+            (&self.clickhouse_cluster, &mut history.cluster),
+        ] {
+            if option.is_some() {
+                slot.clone_from(option);
+            }
+        }
+        if let Some(dir) = &self.history_spool {
+            history.spool_dir = dir.clone();
         }
         Ok((config, unapplied))
     }

@@ -4,6 +4,7 @@ mod api_docs;
 mod conn;
 mod error;
 mod flows;
+mod history;
 mod limits;
 mod longpoll;
 mod metrics;
@@ -136,6 +137,11 @@ fn routes() -> RouteTable {
             get(prometheus::metrics),
         )
         .route("/prometheus/analyzer/txt", get(prometheus::analyzer))
+        .route(
+            "/history/activeflows/{agent}/json",
+            get(history::activeflows),
+        )
+        .route("/history/trend/{agent}/json", get(history::trend))
 }
 
 /// The complete application.

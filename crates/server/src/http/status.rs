@@ -108,6 +108,12 @@ pub fn analyzer_json(state: &Shared) -> Value {
     if let Value::Object(extra) = extra {
         object.extend(extra);
     }
+    if let Some(history) = &state.history {
+        object.extend(crate::history::analyzer_fields(&history.exporter.stats()));
+    }
+    if let Some(snmp) = &state.snmp {
+        object.extend(crate::history::prefixed_fields("snmp", &snmp.stats()));
+    }
     Value::Object(object)
 }
 

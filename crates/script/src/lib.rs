@@ -86,6 +86,18 @@ pub struct ScriptHost {
     workers: Vec<JoinHandle<()>>,
 }
 
+impl std::fmt::Debug for ScriptHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScriptHost")
+            .field("apps", &self.apps)
+            .field(
+                "scripts",
+                &self.scripts.iter().map(|s| &s.spec.id).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
 impl ScriptHost {
     /// Discovers the apps, then starts every script (apps' first, then standalone ones) on its own thread.
     pub fn start(config: ScriptConfig, host: Arc<dyn Host>) -> Result<ScriptHost, ScriptError> {

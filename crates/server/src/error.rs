@@ -31,4 +31,6 @@ pub enum ServerError {
     },
     #[error("cannot start a thread")]
     Thread(#[source] std::io::Error),
+    #[error("cannot start the scripts")]
+    Scripts(#[source] rtflow_script::ScriptError),
 }

@@ -21,6 +21,7 @@ mod ingest;
 mod procstats;
 mod properties;
 mod replay;
+mod scripting;
 mod server;
 mod state;
 mod ticker;

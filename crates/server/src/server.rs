@@ -17,6 +17,7 @@ use crate::http;
 use crate::ingest;
 use crate::procstats;
 use crate::replay;
+use crate::scripting;
 use crate::state::{AppState, HttpSettings, Shared};
 use crate::ticker;
 
@@ -59,6 +60,8 @@ pub struct ServerConfig {
     pub properties: BTreeMap<String, String>,
     /// IEEE `oui.txt` for `oui:<mac>:name` (`oui.names`); `None` = `/usr/share/ieee-data/oui.txt` when it exists.
     pub oui_names: Option<PathBuf>,
+    /// Scripts and apps to run (`script.file`, `--script`, `--app-dir`, `script.*` limits).
+    pub scripts: rtflow_script::ScriptConfig,
 }
 
 impl Default for ServerConfig {
@@ -77,6 +80,10 @@ impl Default for ServerConfig {
             prometheus_prefix: DEFAULT_PROMETHEUS_PREFIX.to_string(),
             properties: BTreeMap::new(),
             oui_names: None,
+            scripts: rtflow_script::ScriptConfig {
+                app_dir: Some(PathBuf::from(rtflow_script::DEFAULT_APP_DIR)),
+                ..Default::default()
+            },
         }
     }
 }
@@ -142,6 +149,22 @@ impl Server {
             }
         }
         threads.push(ticker::spawn_ticker(shared.clone(), socket_inode)?);
+        let script_host = Arc::new(scripting::ServerHost {
+            shared: shared.clone(),
+            properties: config.properties.clone(),
+            http_addr,
+        });
+        let scripts = match rtflow_script::ScriptHost::start(config.scripts.clone(), script_host) {
+            Ok(scripts) => scripts,
+            Err(err) => {
+                shared.begin_shutdown();
+                for thread in threads {
+                    let _ = thread.join();
+                }
+                return Err(ServerError::Scripts(err));
+            }
+        };
+        *shared.scripts.write() = Some(Arc::new(scripts));
         tracing::info!("REST API on http://{http_addr}");
         let http_task = tokio::spawn(http::serve(listener, shared.clone()));
         Ok(Server {
@@ -173,7 +196,12 @@ impl Server {
         self.shared.begin_shutdown();
         let _ = self.http_task.await;
         let threads = self.threads;
+        let scripts = self.shared.scripts.write().take();
         let _ = tokio::task::spawn_blocking(move || {
+            // Scripts first: they hold the server's state through their host.
+            if let Some(scripts) = scripts.and_then(|s| Arc::try_unwrap(s).ok()) {
+                scripts.shutdown();
+            }
             for thread in threads {
                 let _ = thread.join();
             }

@@ -60,6 +60,8 @@ pub struct Shared {
     pub stopping: watch::Sender<bool>,
     pub cpu: Mutex<CpuSampler>,
     pub started: Instant,
+    /// The running scripts and apps (set once the HTTP listener is bound; taken at shutdown).
+    pub scripts: parking_lot::RwLock<Option<Arc<rtflow_script::ScriptHost>>>,
 }
 
 pub type AppState = Arc<Shared>;
@@ -88,6 +90,7 @@ impl Shared {
             stopping: watch::channel(false).0,
             cpu: Mutex::new(CpuSampler::new()),
             started: Instant::now(),
+            scripts: parking_lot::RwLock::new(None),
         }
     }
 

@@ -19,7 +19,7 @@ pub async fn version() -> String {
 }
 
 /// `0.1.0` → `0.1-0`; a pre-release or build suffix (`0.2.0-rc1`) is dropped.
-fn sflow_rt_version(semver: &str) -> String {
+pub(crate) fn sflow_rt_version(semver: &str) -> String {
     let core = semver.split(['-', '+']).next().unwrap_or(semver);
     let mut parts = core.split('.');
     let major = parts.next().unwrap_or("0");

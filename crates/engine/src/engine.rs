@@ -550,7 +550,8 @@ impl Engine {
     // ----------------------------------------------------------------------------------------------------------
     // Flow definitions
 
-    /// Installs or replaces a flow definition (`PUT /flow/{name}/json`). Replacing resets its flows.
+    /// Installs or replaces a flow definition (`PUT /flow/{name}/json`). Replacing with a changed definition
+    /// resets its flows; an identical one changes nothing, so clients that "ensure" the same flow keep its data.
     pub fn set_flow(
         &mut self,
         now: Millis,
@@ -558,6 +559,13 @@ impl Engine {
         definition: FlowDefinition,
     ) -> Result<(), EngineError> {
         validate_name(ObjectKind::Flow, name, self.config.max_name_len)?;
+        if self
+            .flows
+            .get(name)
+            .is_some_and(|(_, installed)| *installed.definition() == definition)
+        {
+            return Ok(());
+        }
         if !self.flows.by_name.contains_key(name)
             && self.flows.by_name.len() >= self.config.max_flows
         {

@@ -31,6 +31,8 @@ mod topology_query;
 mod engine_tests;
 #[cfg(test)]
 mod key_function_tests;
+#[cfg(test)]
+mod parity_tests;
 
 pub use adapter::{IngestError, IngestSummary};
 pub use agents::AgentInfo;

@@ -133,11 +133,9 @@ async fn udp_counters_fire_a_threshold_are_forwarded_and_survive_garbage() {
     // (7 forwarded, waited for above); garbage names no agent and is not.
     assert!(analyzer["httpConnectionsTotal"].as_u64().unwrap_or(0) >= 2);
     assert!(analyzer["heapUsed"].as_u64().unwrap_or(0) > 0);
-    // sFlow-RT's major.minor-build form of the crate version (0.1.0 -> 0.1-0).
-    let semver: Vec<&str> = rtflow_server::VERSION.split(['.', '-']).collect();
     assert_eq!(
-        api.get_text("/version").await,
-        format!("{}.{}-{}", semver[0], semver[1], semver[2])
+        api.get("/analyzer/json").await["version"],
+        rtflow_server::VERSION
     );
     let agents = api.get("/agents/json?agent=10.0.0.9").await;
     assert_eq!(agents["10.0.0.9"]["sFlowCounterSamples"], 6, "{agents}");

@@ -129,6 +129,98 @@ fn every_capture_decodes_without_panic() {
     }
 }
 
+/// The generated captures of tests/data (always present) decode to what their generator put in.
+#[test]
+fn generated_captures_decode_to_their_manifest_counts() {
+    let entries = rtflow_testkit::manifest();
+    let classic: Vec<_> = entries
+        .iter()
+        .filter(|e| e.name.ends_with(".pcap"))
+        .collect();
+    assert!(classic.len() >= 4, "{entries:?}");
+    for entry in classic {
+        let stats = decode_all(&common::udp_payloads(&entry.path()));
+        let name = &entry.name;
+        let count = |key| entry.count(key) as usize;
+        assert_eq!(stats.datagrams, count("datagrams"), "{name}");
+        assert_eq!(stats.not_v5, count("not_sflow_v5"), "{name}");
+        if count("malformed") > 0 {
+            // One error per broken datagram (samples before the break decode), each naming where.
+            assert_eq!(stats.errors.len(), count("malformed"), "{name}");
+            assert!(
+                stats.errors.iter().all(|e| e.contains(" at offset ")),
+                "{name}: {:?}",
+                stats.errors
+            );
+            continue;
+        }
+        assert!(stats.errors.is_empty(), "{name}: {:?}", stats.errors);
+        let samples = (
+            stats.flow_samples,
+            stats.counter_samples,
+            stats.discard_samples,
+            stats.other_samples,
+        );
+        let expected = (
+            count("flow_samples"),
+            count("counter_samples"),
+            count("discard_samples"),
+            count("other_samples"),
+        );
+        assert_eq!(samples, expected, "{name}");
+    }
+}
+
+/// Every datagram of the generated captures re-encodes to its own bytes (their padding is zero).
+#[test]
+fn generated_captures_re_encode_byte_for_byte() {
+    for path in common::all_captures(&rtflow_testkit::data_dir()) {
+        let mut rebuilt_any = false;
+        for payload in common::udp_payloads(&path) {
+            let Some(rebuilt) = rebuild(&payload) else {
+                continue;
+            };
+            assert!(rebuilt == payload, "{}", path.display());
+            rebuilt_any = true;
+        }
+        assert!(
+            rebuilt_any || path.ends_with("malformed.pcap"),
+            "{}",
+            path.display()
+        );
+    }
+}
+
+/// The datagram rebuilt from its decoded samples and records (`None` if it does not decode).
+fn rebuild(payload: &[u8]) -> Option<Vec<u8>> {
+    let datagram = Datagram::decode(payload).ok()?;
+    let mut builder = DatagramBuilder::new(datagram.header);
+    let mut samples = datagram.samples();
+    for sample in samples.by_ref() {
+        match sample.ok()? {
+            Sample::Flow(s) => {
+                let records: Vec<_> = s.records().collect::<Result<_, _>>().ok()?;
+                builder.flow_sample(&s.info, &records);
+            }
+            Sample::Counter(s) => {
+                let records: Vec<_> = s.records().collect::<Result<_, _>>().ok()?;
+                builder.counter_sample(&s.info, &records);
+            }
+            Sample::Discard(s) => {
+                let records: Vec<_> = s.records().collect::<Result<_, _>>().ok()?;
+                builder.discard_sample(&s.info, &records);
+            }
+            other => {
+                builder.sample(&other);
+            }
+        }
+    }
+    // Some test captures carry bytes after the declared samples; they are not re-encoded.
+    let mut rebuilt = builder.finish();
+    rebuilt.extend_from_slice(samples.remaining_bytes());
+    Some(rebuilt)
+}
+
 #[test]
 fn malformed_capture_error_names_location_and_offset() {
     let payloads = common::udp_payloads(&shared_capture!("malformed/sflow_print-segv.pcap"));
@@ -267,33 +359,9 @@ fn captures_re_encode_byte_for_byte() {
             continue;
         }
         for payload in common::udp_payloads(&path) {
-            let Ok(datagram) = Datagram::decode(&payload) else {
+            let Some(rebuilt) = rebuild(&payload) else {
                 continue;
             };
-            let mut builder = DatagramBuilder::new(datagram.header);
-            let mut samples = datagram.samples();
-            for sample in samples.by_ref() {
-                match sample.unwrap() {
-                    Sample::Flow(s) => {
-                        let records: Vec<_> = s.records().collect::<Result<_, _>>().unwrap();
-                        builder.flow_sample(&s.info, &records);
-                    }
-                    Sample::Counter(s) => {
-                        let records: Vec<_> = s.records().collect::<Result<_, _>>().unwrap();
-                        builder.counter_sample(&s.info, &records);
-                    }
-                    Sample::Discard(s) => {
-                        let records: Vec<_> = s.records().collect::<Result<_, _>>().unwrap();
-                        builder.discard_sample(&s.info, &records);
-                    }
-                    other => {
-                        builder.sample(&other);
-                    }
-                }
-            }
-            // Some test captures carry bytes after the declared samples; they are not re-encoded.
-            let mut rebuilt = builder.finish();
-            rebuilt.extend_from_slice(samples.remaining_bytes());
             // XDR padding is written as zeros; a few agents leave garbage in it, so where bytes
             // differ the lengths and the fully decoded structures must still be identical.
             assert_eq!(rebuilt.len(), payload.len(), "{}", path.display());

@@ -29,19 +29,26 @@ fn walk(bytes: &[u8]) -> usize {
     errors
 }
 
-/// The first datagrams of a few real captures (empty, after one skip line, without ../shared).
+/// Valid datagrams to mutate: every datagram of the generated records.pcap, the first of
+/// fabric.pcap, and (when ../shared is there, else after one skip line) the first datagrams of a
+/// few real captures.
 static SEEDS: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| {
-    let Some(dir) = common::captures_dir() else {
-        return Vec::new();
-    };
-    let mut seeds = Vec::new();
-    for name in [
-        "tcpdump_sflow_expanded.pcap",
-        "tcpdump_sflow-print-v6.pcap",
-        "telegraf/sflow_issue_15375_sflow_drop_1036.pcap",
-        "loghub_sflow.pcap",
-    ] {
-        seeds.extend(common::udp_payloads(&dir.join(name)).into_iter().take(3));
+    let data = rtflow_testkit::data_dir();
+    let mut seeds = common::udp_payloads(&data.join("records.pcap"));
+    seeds.extend(
+        common::udp_payloads(&data.join("fabric.pcap"))
+            .into_iter()
+            .take(3),
+    );
+    if let Some(dir) = common::captures_dir() {
+        for name in [
+            "tcpdump_sflow_expanded.pcap",
+            "tcpdump_sflow-print-v6.pcap",
+            "telegraf/sflow_issue_15375_sflow_drop_1036.pcap",
+            "loghub_sflow.pcap",
+        ] {
+            seeds.extend(common::udp_payloads(&dir.join(name)).into_iter().take(3));
+        }
     }
     seeds
 });
@@ -67,9 +74,6 @@ proptest! {
         flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
         cut in any::<prop::sample::Index>(),
     ) {
-        if SEEDS.is_empty() {
-            return Ok(());
-        }
         let mut bytes = pick.get(&SEEDS).clone();
         for (at, value) in flips {
             let i = at.index(bytes.len());

@@ -155,6 +155,78 @@ pub fn data_file(name: &str) -> PathBuf {
     path
 }
 
+/// One line of `tests/data/MANIFEST`: a generated file and what its generator put into it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestEntry {
+    /// File name inside `tests/data`.
+    pub name: String,
+    fields: Vec<(String, String)>,
+}
+
+impl ManifestEntry {
+    /// The path of the file.
+    pub fn path(&self) -> PathBuf {
+        data_file(&self.name)
+    }
+
+    /// A count (`datagrams`, `sflow_v5`, `not_sflow_v5`, `malformed`, `flow_samples`,
+    /// `counter_samples`, `discard_samples`, `other_samples`, `sampled_headers`); panics when the
+    /// manifest lacks it.
+    pub fn count(&self, key: &str) -> u64 {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or_else(|| panic!("tests/data/MANIFEST: {} has no count {key:?}", self.name))
+    }
+
+    /// The agents of the file, in order of first appearance.
+    pub fn agents(&self) -> Vec<String> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == "agents")
+            .map(|(_, v)| {
+                v.split(',')
+                    .filter(|a| !a.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// The entries of `tests/data/MANIFEST` (written by `cargo run -p rtflow-corpus --example
+/// regenerate`): every generated capture with its counts.
+pub fn manifest() -> Vec<ManifestEntry> {
+    let path = data_file("MANIFEST");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    parse_manifest(&text)
+}
+
+/// The entry of `tests/data/MANIFEST` for `name`; panics when there is none.
+pub fn manifest_entry(name: &str) -> ManifestEntry {
+    manifest()
+        .into_iter()
+        .find(|e| e.name == name)
+        .unwrap_or_else(|| panic!("tests/data/MANIFEST has no entry for {name}"))
+}
+
+fn parse_manifest(text: &str) -> Vec<ManifestEntry> {
+    text.lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let name = words.next()?.to_string();
+            let fields = words
+                .filter_map(|w| w.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Some(ManifestEntry { name, fields })
+        })
+        .collect()
+}
+
 /// The directory of a [`Shared`] part, or `return` from the calling function (after one skip
 /// line) when it is missing beside this clone. Fails instead when `RTFLOW_REQUIRE_SHARED=1`.
 #[macro_export]
@@ -203,6 +275,18 @@ mod tests {
         );
         assert!(Shared::Apps.skip_reason().contains("../shared/apps"));
         assert!(Shared::Spec.skip_reason().contains("../shared/spec"));
+    }
+
+    #[test]
+    fn manifest_lines_give_counts_and_agents() {
+        let entries = parse_manifest(
+            "# comment\nx.pcap datagrams=3 flow_samples=7 agents=10.0.0.1,::1\n\ny.pcap agents=\n",
+        );
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].count("datagrams"), 3);
+        assert_eq!(entries[0].count("flow_samples"), 7);
+        assert_eq!(entries[0].agents(), ["10.0.0.1", "::1"]);
+        assert!(entries[1].agents().is_empty());
     }
 
     #[test]

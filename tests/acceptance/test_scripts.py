@@ -314,6 +314,7 @@ def test_faulty_scripts_are_contained(tmp_path: Path) -> None:
         for name in ("throws.js", "spin.js", "hog.js"):
             assert scripts[f"faults~{name}"]["alive"], f"{name} keeps running: {scripts}"
         assert server.get("/app/faults/status").status_code == 503
+        assert server.get("/status").status_code == 503
         latencies.sort()
         assert latencies and latencies[len(latencies) // 2] < 0.1 and latencies[-1] < 1.0, \
             f"REST slowed down: median {latencies[len(latencies) // 2]:.3f} s, max {latencies[-1]:.3f} s"

@@ -227,17 +227,19 @@ impl ScriptHost {
         self.scripts.iter().all(|s| s.status.is_ok())
     }
 
-    /// Queues `request` for the script `id` (`APP~FILE.js`, or a standalone script's file name). The answer
+    /// Queues `request` for the script `id` (`APP~FILE.js`, or a standalone script's file name, optionally `~FILE.js`). The answer
     /// arrives on the returned channel; a full queue is refused (and counted in `requestsLost`).
     pub fn request(
         &self,
         id: &str,
         request: ScriptRequest,
     ) -> Result<tokio::sync::oneshot::Receiver<ScriptResponse>, RequestError> {
+        // `/script/~file.js/…` names a standalone script as `/script/file.js/…` does.
+        let id = id.strip_prefix('~').unwrap_or(id);
         let script = self
             .scripts
             .iter()
-            .find(|s| s.spec.id == id || s.spec.id.strip_prefix('~') == Some(id))
+            .find(|s| s.spec.id == id)
             .ok_or_else(|| RequestError::NoSuchScript(id.to_string()))?;
         if !script.status.alive.load(Ordering::Relaxed) {
             return Err(RequestError::NotRunning(id.to_string()));

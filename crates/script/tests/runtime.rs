@@ -261,6 +261,8 @@ fn engine_api_from_javascript() {
     );
     assert_eq!(body["bgp"], json!([false, 0, null]));
     assert_eq!(body["version"], "3.0-test");
+    let tilde = h.request("~api.js", "GET", "json", &[], None);
+    assert_eq!(tilde.status, 200, "a standalone script answers as ~FILE.js too");
     let engine = h.host.engine.lock();
     assert_eq!(engine.flow("pairs").map(|f| (f.n, f.t)), Some((10, 2.0)));
     assert!(

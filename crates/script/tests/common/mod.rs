@@ -140,19 +140,10 @@ impl Harness {
             body: body.map(str::to_string),
         };
         let answer = self.scripts().request(id, request).expect("queued");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut answer = answer;
-        loop {
-            match answer.try_recv() {
-                Ok(response) => return response,
-                Err(tokio::sync::oneshot::error::TryRecvError::Empty)
-                    if Instant::now() < deadline =>
-                {
-                    std::thread::sleep(Duration::from_millis(5))
-                }
-                Err(err) => panic!("no answer from {id}: {err:?}"),
-            }
-        }
+        // Every queued request is answered, or its sender dropped when the script stops.
+        answer
+            .blocking_recv()
+            .unwrap_or_else(|e| panic!("no answer from {id}: {e}"))
     }
 
     pub fn script_status(&self, id: &str) -> serde_json::Value {

@@ -92,24 +92,30 @@ def test_prometheus_app_scraped_by_real_prometheus(server: RtflowServer) -> None
             "  - job_name: flows\n"
             f"    metrics_path: {flows}\n"
             f"    params: {json.dumps(params)}\n"
+            f"    static_configs:\n      - targets: ['127.0.0.1:{server.http_port}']\n"
+            "  - job_name: statistics\n"
+            f"    metrics_path: {stats_url}\n"
             f"    static_configs:\n      - targets: ['127.0.0.1:{server.http_port}']\n")
         port = free_tcp_port()
         with open(Path(tmp) / "prometheus.log", "w") as log:
             proc = subprocess.Popen([prometheus, f"--config.file={config}", f"--storage.tsdb.path={tmp}/data",
                                      f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT)
             try:
-                def elephant() -> list | None:
+                def query(expr: str) -> list | None:
                     assert proc.poll() is None, (Path(tmp) / "prometheus.log").read_text()[-2000:]
                     try:
-                        body = requests.get(f"http://127.0.0.1:{port}/api/v1/query",
-                                            params={"query": 'ecmp_flow_bits{src="10.4.1.2",dst="10.4.2.2"}'},
+                        body = requests.get(f"http://127.0.0.1:{port}/api/v1/query", params={"query": expr},
                                             timeout=HTTP_TIMEOUT).json()
                     except (requests.RequestException, ValueError):
                         return None
                     return body.get("data", {}).get("result") or None
 
-                result = poll(elephant, 45, "Prometheus to scrape the elephant flow from the app", 0.5)
+                result = poll(lambda: query('ecmp_flow_bits{src="10.4.1.2",dst="10.4.2.2"}'), 45,
+                              "Prometheus to scrape the elephant flow from the app", 0.5)
                 assert float(result[0]["value"][1]) > 1e9, result
+                speed = poll(lambda: query('sflow_max_ifspeed{job="statistics",group="fabric"}'), 30,
+                             "Prometheus to scrape the app's statistics", 0.5)
+                assert float(speed[0]["value"][1]) == 1e10, speed
             finally:
                 proc.terminate()
                 proc.wait(timeout=10)

@@ -324,3 +324,23 @@ fn async_worker(
         let _ = job.reply.send(Control::AsyncDone { id: job.id, result });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn static_files_stay_inside_the_html_directory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let html = dir.path().join("html");
+        std::fs::create_dir_all(html.join("js")).expect("mkdir");
+        std::fs::write(html.join("index.html"), "<html>").expect("write");
+        std::fs::write(html.join("js/app.js"), "x").expect("write");
+        std::fs::write(dir.path().join("secret"), "s").expect("write");
+        assert_eq!(safe_join(&html, "js/app.js"), Some(html.join("js/app.js")));
+        assert_eq!(safe_join(&html, ""), Some(html.join("index.html")));
+        assert_eq!(safe_join(&html, "js/../index.html"), None);
+        assert_eq!(safe_join(&html, "../secret"), None);
+        assert_eq!(safe_join(&html, "missing.css"), None);
+    }
+}

@@ -262,7 +262,10 @@ fn engine_api_from_javascript() {
     assert_eq!(body["bgp"], json!([false, 0, null]));
     assert_eq!(body["version"], "3.0-test");
     let tilde = h.request("~api.js", "GET", "json", &[], None);
-    assert_eq!(tilde.status, 200, "a standalone script answers as ~FILE.js too");
+    assert_eq!(
+        tilde.status, 200,
+        "a standalone script answers as ~FILE.js too"
+    );
     let engine = h.host.engine.lock();
     assert_eq!(engine.flow("pairs").map(|f| (f.n, f.t)), Some((10, 2.0)));
     assert!(
@@ -357,4 +360,80 @@ fn broken_and_runaway_scripts_are_contained() {
     );
     assert_eq!(h.scripts().app_ok("good"), Some(true));
     assert_eq!(h.scripts().app_ok("bad"), Some(false));
+}
+
+const NETWORK: &str = r#"
+var asyncResult = null, asyncError = null;
+setHttpHandler(function(req) {
+  switch(req.path[0]) {
+    case 'syslog':
+      syslog('127.0.0.1', req.query.port[0], '16', '5', {app: 'test', action: 'block', target: '10.0.0.1 x'});
+      return 'sent';
+    case 'async':
+      httpAsync({url: req.query.url[0], operation: 'POST', headers: {'Content-Type': 'application/json'},
+                 body: '{"q":1}',
+                 success: function(res) { asyncResult = res; },
+                 error: function(e) { asyncError = String(e); }});
+      return 'queued';
+    case 'result': return {result: asyncResult, error: asyncError};
+    case 'dns': return dnsGetAllByName('localhost');
+  }
+});
+"#;
+
+#[test]
+fn syslog_http_async_and_dns_reach_real_sockets() {
+    use std::io::{BufRead, BufReader, Write};
+    let h = Harness::start(&[("net.js", NETWORK)], &["net.js"], |_| {});
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    udp.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let port = udp.local_addr().expect("addr").port().to_string();
+    let sent = h.request("net.js", "GET", "syslog/txt", &[("port", &port)], None);
+    assert_eq!(sent.body, "sent");
+    let mut buf = [0u8; 2048];
+    let n = udp.recv(&mut buf).expect("syslog datagram");
+    let message = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(message.starts_with("<133>1 "), "{message}");
+    assert!(
+        message.ends_with(" sFlow-RT - - - action=block app=test target=\"10.0.0.1 x\""),
+        "{message}"
+    );
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("tcp");
+    let url = format!("http://{}/collect", listener.local_addr().expect("addr"));
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().expect("accept");
+        let mut reader = BufReader::new(conn.try_clone().expect("clone"));
+        let mut first = String::new();
+        reader.read_line(&mut first).expect("request line");
+        conn.write_all(b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok")
+            .expect("reply");
+        first
+    });
+    assert_eq!(
+        h.request("net.js", "GET", "async/txt", &[("url", &url)], None)
+            .body,
+        "queued"
+    );
+    let result = wait_for(
+        Duration::from_secs(10),
+        "the httpAsync success callback",
+        || {
+            let body: Value =
+                serde_json::from_str(&h.request("net.js", "GET", "result/json", &[], None).body)
+                    .ok()?;
+            (!body["result"].is_null()).then_some(body)
+        },
+    );
+    assert_eq!(result["result"]["status"], 201);
+    assert_eq!(result["result"]["body"], "ok");
+    assert_eq!(server.join().expect("server"), "POST /collect HTTP/1.1\r\n");
+    let dns: Value = serde_json::from_str(&h.request("net.js", "GET", "dns/json", &[], None).body)
+        .expect("json");
+    assert!(
+        dns.as_array()
+            .is_some_and(|a| a.iter().any(|ip| ip == "127.0.0.1" || ip == "::1")),
+        "{dns}"
+    );
 }

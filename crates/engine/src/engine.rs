@@ -25,6 +25,7 @@ use crate::metrics::MetricValue;
 use crate::ring::IdRing;
 use crate::sample::{CounterSample, DataSource, DatagramInfo, FlowSample, Input, Millis};
 use crate::sequence::SeqOutcome;
+use crate::streams::{Stream, Subscription};
 use crate::tenant::Tenants;
 use crate::thresholds::{Threshold, ThresholdState, TriggeredState};
 use crate::topology::{LearnedNames, Topology, TopologyView};
@@ -137,6 +138,8 @@ pub struct Engine {
     scratch: Scratch,
     /// Names written from outside sFlow (SNMP), see `external_names.rs`.
     pub(crate) external_names: crate::external_names::ExternalNames,
+    /// Subscribers to the end of every [`Engine::tick`] (interval handlers), with its time.
+    ticks: Stream<Millis>,
 }
 
 impl Default for Engine {
@@ -168,6 +171,7 @@ impl Engine {
             rebase_due: Millis::MAX,
             scratch: Scratch::default(),
             external_names: crate::external_names::ExternalNames::default(),
+            ticks: Stream::default(),
         }
     }
 
@@ -270,6 +274,8 @@ impl Engine {
         } else {
             agent.stats.flows.apply(outcome);
             source.has_flows = true;
+            source.activity.sampling_rate = sample.sampling_rate;
+            source.activity.flow_samples += 1;
             source.sampling.observe(
                 sample.sequence,
                 sample.sample_pool,
@@ -349,6 +355,7 @@ impl Engine {
         let outcome = source.counter_seq.observe(sample.sequence);
         agent.stats.counters.apply(outcome);
         source.has_counters = true;
+        source.activity.counter_sample(now);
         match outcome {
             SeqOutcome::Duplicate | SeqOutcome::OutOfOrder | SeqOutcome::OutOfOrderOld => return,
             SeqOutcome::Reset => source.counters.discontinuity(),
@@ -397,6 +404,33 @@ impl Engine {
             }
         }
         self.evaluate_thresholds(now);
+        self.ticks.publish("tick", &now);
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Output streams (see `streams.rs`): bounded per-subscriber queues with lost counters.
+
+    /// Threshold events from now on, only of `thresholds` when given.
+    pub fn subscribe_events(
+        &mut self,
+        capacity: usize,
+        thresholds: Option<Vec<String>>,
+    ) -> Subscription<Event> {
+        self.events.subscribe(capacity, thresholds)
+    }
+
+    /// Logged flow records (`log:true` definitions) from now on, only of the `flows` definitions when given.
+    pub fn subscribe_flows(
+        &mut self,
+        capacity: usize,
+        flows: Option<Vec<String>>,
+    ) -> Subscription<FlowRecord> {
+        self.flow_log.subscribe(capacity, flows)
+    }
+
+    /// The time of every [`Engine::tick`] from now on.
+    pub fn subscribe_ticks(&mut self, capacity: usize) -> Subscription<Millis> {
+        self.ticks.subscribe(capacity, None)
     }
 
     fn expire_flows(&mut self, now: Millis) {

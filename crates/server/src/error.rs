@@ -37,6 +37,8 @@ pub enum ServerError {
     Snmp(#[source] crate::properties::PropertyError),
     #[error("cannot start the flow history exporter")]
     History(#[source] rtflow_history::ExportError),
+    #[error("cannot start the scripts")]
+    Scripts(#[source] rtflow_script::ScriptError),
 }
 
 /// `err` followed by its causes, `: `-separated (as anyhow's `{:#}` prints a chain), for log lines.

@@ -23,6 +23,7 @@ mod loopguard;
 mod procstats;
 mod properties;
 mod replay;
+mod scripting;
 mod server;
 mod snmp;
 mod state;

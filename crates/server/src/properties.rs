@@ -42,8 +42,6 @@ const UNSUPPORTED: &[&str] = &[
     "http.requestbuffersize",
     "http.responsebuffersize",
     "sflow.rcvpktsbuffer",
-    "script.file",
-    "script.store",
     "geo.country",
     "geo.asn",
     "geo.country6",
@@ -192,12 +190,23 @@ impl Properties {
                 _ if config.clickhouse.apply_property(name, value)? => {}
                 // SNMP names (sFlow-RT's `snmp.*`), checked when the server starts.
                 _ if config.snmp.apply_property(name, value) => {}
+                // Scripting (`script.file`, `script.file.N`, `script.store`, queue sizes, limits): below.
+                _ if name.starts_with("script.") => {}
                 _ if UNSUPPORTED.contains(&name) => {
                     unapplied.push((name.to_string(), Unapplied::Unsupported))
                 }
                 _ => unapplied.push((name.to_string(), Unapplied::Unknown)),
             }
         }
+        let names: Vec<String> = self.values.keys().cloned().collect();
+        config
+            .scripts
+            .apply_properties(&names, |n| self.get(n).map(str::to_string))
+            .map_err(|e| PropertyError::Invalid {
+                name: e.name,
+                value: e.value,
+                expected: e.reason,
+            })?;
         config.properties = self.values.clone();
         Ok(unapplied)
     }

@@ -18,6 +18,7 @@ use crate::http;
 use crate::ingest;
 use crate::procstats;
 use crate::replay;
+use crate::scripting;
 use crate::snmp::{self as snmp_names, SnmpSettings};
 use crate::state::{AppState, HttpLimits, HttpSettings, Shared};
 use crate::ticker;
@@ -67,6 +68,8 @@ pub struct ServerConfig {
     pub clickhouse: ClickHouseSettings,
     /// SNMP names (`snmp.*`); off unless `snmp.ifname=yes`.
     pub snmp: SnmpSettings,
+    /// Scripts and apps to run (`script.file`, `--script`, `--app-dir`, `script.*` limits).
+    pub scripts: rtflow_script::ScriptConfig,
 }
 
 impl Default for ServerConfig {
@@ -88,6 +91,10 @@ impl Default for ServerConfig {
             http_limits: HttpLimits::default(),
             clickhouse: ClickHouseSettings::default(),
             snmp: SnmpSettings::default(),
+            scripts: rtflow_script::ScriptConfig {
+                app_dir: Some(PathBuf::from(rtflow_script::DEFAULT_APP_DIR)),
+                ..Default::default()
+            },
         }
     }
 }
@@ -174,6 +181,22 @@ impl Server {
                 poller.clone(),
             )?);
         }
+        let script_host = Arc::new(scripting::ServerHost {
+            shared: shared.clone(),
+            properties: config.properties.clone(),
+            http_addr,
+        });
+        let scripts = match rtflow_script::ScriptHost::start(config.scripts.clone(), script_host) {
+            Ok(scripts) => scripts,
+            Err(err) => {
+                shared.begin_shutdown();
+                for thread in threads {
+                    let _ = thread.join();
+                }
+                return Err(ServerError::Scripts(err));
+            }
+        };
+        *shared.scripts.write() = Some(Arc::new(scripts));
         let http_task = tokio::spawn(http::serve(listener, shared.clone()));
         Ok(Server {
             shared,
@@ -212,7 +235,12 @@ impl Server {
         let threads = self.threads;
         let history = self.shared.history.clone();
         let snmp = self.shared.snmp.clone();
+        let scripts = self.shared.scripts.write().take();
         let _ = tokio::task::spawn_blocking(move || {
+            // Scripts first: they hold the server's state through their host.
+            if let Some(scripts) = scripts.and_then(|s| Arc::try_unwrap(s).ok()) {
+                scripts.shutdown();
+            }
             for thread in threads {
                 let _ = thread.join();
             }

@@ -81,6 +81,8 @@ pub struct Shared {
     pub history: Option<Arc<History>>,
     /// SNMP names (`snmp.ifname=yes`).
     pub snmp: Option<Arc<rtflow_snmp::SnmpPoller>>,
+    /// The running scripts and apps (set once the HTTP listener is bound; taken at shutdown).
+    pub scripts: parking_lot::RwLock<Option<Arc<rtflow_script::ScriptHost>>>,
 }
 
 pub type AppState = Arc<Shared>;
@@ -137,6 +139,7 @@ impl Shared {
             subscribers: Vec::new(),
             history: None,
             snmp: None,
+            scripts: parking_lot::RwLock::new(None),
         }
     }
 

@@ -80,6 +80,15 @@ pub struct ServeArgs {
     #[arg(short = 'D', value_name = "NAME=VALUE")]
     pub properties: Vec<String>,
 
+    /// A JavaScript file to run as an sFlow-RT script (as `-Dscript.file=FILE`); repeatable.
+    #[arg(long = "script", value_name = "FILE")]
+    pub scripts: Vec<PathBuf>,
+
+    /// Directory of sFlow-RT apps: every APPDIR/NAME/scripts/*.js is started and APPDIR/NAME/html/ served at
+    /// /app/NAME/html/ [default: ./app].
+    #[arg(long, value_name = "DIR")]
+    pub app_dir: Option<PathBuf>,
+
     /// An sFlow-RT properties file (`conf.d/sflow-rt.conf` style `name=value` lines); repeatable.
     #[arg(long = "config", value_name = "FILE")]
     pub config_files: Vec<PathBuf>,
@@ -141,6 +150,10 @@ impl ServeArgs {
         }
         if self.oui_file.is_some() {
             config.oui_names = self.oui_file.clone();
+        }
+        config.scripts.scripts.extend(self.scripts.iter().cloned());
+        if self.app_dir.is_some() {
+            config.scripts.app_dir = self.app_dir.clone();
         }
         config.replay_speed = self.replay_speed;
         config.readonly |= self.readonly;

@@ -309,6 +309,25 @@ pub fn document() -> Value {
             ], json_ok(answer))}),
         );
     }
+    add(
+        "/scripts/json",
+        json!({"get": get("Scripts and their state: alive, error, cpuMs, flows/events/requests received and lost",
+                          vec![], json_ok("{scriptId: status}"))}),
+    );
+    add(
+        "/apps/json",
+        json!({"get": get("Installed apps", vec![], json_ok("{app: {entry, scripts}}"))}),
+    );
+    add(
+        "/app/{name}/status",
+        json!({"get": get("OK while the app's scripts run without error, else 503 UNAVAILABLE",
+                          vec![name("app")], text_ok("OK"))}),
+    );
+    add(
+        "/app/{name}/api-docs",
+        json!({"get": get("The app's api.yml", vec![name("app")],
+            json!({"200": {"description": "OpenAPI/Swagger YAML", "content": {"application/yaml": {"schema": {"type": "string"}}}}}))}),
+    );
     json!({
         "openapi": "3.0.1",
         "info": {"title": "rtflow REST API (sFlow-RT compatible)", "version": crate::VERSION},

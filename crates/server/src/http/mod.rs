@@ -11,6 +11,7 @@ mod metrics;
 mod objects;
 mod params;
 mod prometheus;
+mod scripts;
 mod sse;
 mod status;
 mod thresholds;
@@ -142,6 +143,16 @@ fn routes() -> RouteTable {
             get(history::activeflows),
         )
         .route("/history/trend/{agent}/json", get(history::trend))
+        // Scripts and apps (the handler and static-file routes are merged in `app`).
+        .route("/scripts/json", get(scripts::scripts_json))
+        .route("/apps/json", get(scripts::apps_json))
+        .route("/app/{name}/status", get(scripts::app_status))
+        .route("/app/{name}/api-docs", get(scripts::app_api_docs))
+}
+
+/// sFlow-RT's `major.minor-build` version string (`/version`, scripts' `version()`).
+pub(crate) fn sflow_rt_version() -> String {
+    status::sflow_rt_version(crate::VERSION)
 }
 
 /// The complete application.
@@ -153,6 +164,7 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             readonly_guard,
         ))
+        .merge(scripts::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(unknown_path)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -24,6 +24,7 @@ mod replay;
 mod server;
 mod state;
 mod ticker;
+mod ui;
 
 pub use error::ServerError;
 pub use properties::{Properties, PropertyError, Unapplied};

@@ -59,6 +59,8 @@ pub struct ServerConfig {
     pub properties: BTreeMap<String, String>,
     /// IEEE `oui.txt` for `oui:<mac>:name` (`oui.names`); `None` = `/usr/share/ieee-data/oui.txt` when it exists.
     pub oui_names: Option<PathBuf>,
+    /// Directory of the third-party `/inc/` web libraries (`http.inc.dir`); `None` = the default locations.
+    pub inc_dir: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -77,6 +79,7 @@ impl Default for ServerConfig {
             prometheus_prefix: DEFAULT_PROMETHEUS_PREFIX.to_string(),
             properties: BTreeMap::new(),
             oui_names: None,
+            inc_dir: None,
         }
     }
 }
@@ -100,6 +103,8 @@ impl Server {
         };
         let mut engine = Engine::new(config.engine.clone());
         engine.set_oui_table(load_oui_table(config.oui_names.as_deref())?);
+        let inc = crate::ui::IncAssets::locate(config.inc_dir.as_deref())?;
+        inc.log_status();
         let shared: AppState = Arc::new(Shared::new(
             engine,
             EngineClock::new(speed),
@@ -107,6 +112,7 @@ impl Server {
                 readonly: config.readonly,
                 log_requests: config.http_log,
                 prometheus_prefix: config.prometheus_prefix.clone(),
+                inc: Arc::new(inc),
             },
         ));
         // Sockets first: a start that fails must not leave threads behind.

@@ -73,6 +73,8 @@ pub struct HttpSettings {
     pub log_requests: bool,
     /// Prefix of the Prometheus metric names (`prometheus.metric.prefix`).
     pub prometheus_prefix: String,
+    /// Where the third-party `/inc/` web libraries are served from.
+    pub inc: Arc<crate::ui::IncAssets>,
 }
 
 impl Shared {

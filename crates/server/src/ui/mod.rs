@@ -185,7 +185,8 @@ mod tests {
                 for target in text.split(attribute).skip(1) {
                     let target = target.split('"').next().unwrap_or_default();
                     let target = target.split(['?', '#']).next().unwrap_or_default();
-                    if target.is_empty() || target.contains(':') || !target.contains('.') {
+                    let file = target.rsplit('/').next().unwrap_or_default();
+                    if target.contains(':') || !file.contains('.') {
                         continue;
                     }
                     let resolved = resolve(dir, target);

@@ -200,7 +200,8 @@ impl IncAssets {
         let mut html = String::from(
             "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-             <title>rtflow /inc/ assets</title><link rel=\"stylesheet\" href=\"../html/css/ui.css\"></head>\
+             <title>rtflow /inc/ assets</title><link rel=\"icon\" type=\"image/png\" href=\"img/favicon.png\">\
+             <link rel=\"stylesheet\" href=\"../html/css/ui.css\"></head>\
              <body><main class=\"page\"><h1>/inc/: assets for sFlow-RT app pages</h1>",
         );
         let missing = self.missing();
@@ -225,7 +226,7 @@ impl IncAssets {
                 );
             }
         }
-        html.push_str("<h2>Third-party libraries (MIT)</h2><table><thead><tr><th>file</th><th>package</th><th>state</th></tr></thead><tbody>");
+        html.push_str("<h2>Third-party libraries (MIT)</h2><div class=\"scroll\"><table class=\"data\"><thead><tr><th>file</th><th>package</th><th>state</th></tr></thead><tbody>");
         for (path, library) in LIBRARIES {
             let present = !missing.contains(path);
             let _ = write!(
@@ -236,7 +237,9 @@ impl IncAssets {
                 if present { "present" } else { "missing" }
             );
         }
-        html.push_str("</tbody></table><h2>rtflow's own widgets and assets (built in)</h2><ul>");
+        html.push_str(
+            "</tbody></table></div><h2>rtflow's own widgets and assets (built in)</h2><ul>",
+        );
         for path in
             WebFiles::iter().filter_map(|path| path.strip_prefix("inc/").map(str::to_string))
         {

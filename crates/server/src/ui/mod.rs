@@ -40,6 +40,10 @@ pub(crate) fn router(inc: std::sync::Arc<IncAssets>) -> Router<AppState> {
                 page(&format!("html/{path}"), &headers)
             }),
         )
+        .route(
+            "/favicon.ico",
+            get(|headers: HeaderMap| async move { page("inc/img/favicon.png", &headers) }),
+        )
         .route("/api", get(|| async { found("./api/") }))
         .route(
             "/api/",

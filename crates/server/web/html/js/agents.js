@@ -158,16 +158,22 @@
         totalOut += (sources[ds].ifoutoctets || 0) * 8;
       });
       var entry = agents[address];
-      var summary = el('summary', {}, [
+      var summary = details.querySelector('summary') || details.appendChild(el('summary'));
+      // The summary element stays (it may have the keyboard focus); its content is renewed.
+      [
         el('span', {class: 'name mono', text: address}),
         name ? el('span', {text: name}) : null,
         el('span', {class: 'hint', text: interfaces.length ? up + ' of ' + interfaces.length + ' interfaces up' : 'no interfaces'}),
         el('span', {class: 'hint', text: 'in ' + fmt.si(totalIn, 'bit/s') + ' · out ' + fmt.si(totalOut, 'bit/s')}),
         el('span', {class: 'hint', text: 'agent uptime ' + fmt.duration(entry.uptime)})
-      ]);
+      ].forEach(function (part, i) {
+        if (i === 0) Rt.clear(summary);
+        if (part) summary.appendChild(part);
+      });
       var body = el('div', {class: 'body'}, [hostFacts(host), interfaceTable(address, sources)]);
-      Rt.clear(details).appendChild(summary);
-      details.appendChild(body);
+      var previousBody = details.querySelector('.body');
+      if (previousBody) previousBody.replaceWith(body);
+      else details.appendChild(body);
       details.hidden = !!wanted && address.toLowerCase().indexOf(wanted) < 0 && name.toLowerCase().indexOf(wanted) < 0;
       container.appendChild(details);
       if (details.open) drawSparks(details);

@@ -19,12 +19,11 @@
 
   function loadThresholds() {
     return Rt.api.get('threshold/json').then(function (thresholds) {
-      var body = Rt.clear(document.querySelector('#thresholds tbody'));
       var names = Object.keys(thresholds || {}).sort();
-      if (!names.length) body.appendChild(el('tr', {}, [el('td', {colspan: 7, class: 'empty', text: 'No thresholds.'})]));
+      var rows = names.length ? [] : [el('tr', {}, [el('td', {colspan: 7, class: 'empty', text: 'No thresholds.'})])];
       names.forEach(function (name) {
         var t = thresholds[name];
-        body.appendChild(el('tr', {'data-threshold': name}, [
+        rows.push(el('tr', {'data-threshold': name}, [
           el('td', {class: 'mono', text: name}),
           el('td', {class: 'mono', text: t.metric}),
           el('td', {class: 'num', text: fmt.si(t.value)}),
@@ -35,6 +34,7 @@
             onclick: function () { remove(name); }})])
         ]));
       });
+      Rt.replaceRows(document.querySelector('#thresholds tbody'), rows, 'data-threshold');
     });
   }
 

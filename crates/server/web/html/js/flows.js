@@ -84,10 +84,13 @@
         current.points.shift();
       }
       if (!paused) draw();
-    }, function (error) {
-      // The definition is gone (server restarted, or removed by hand): define it again.
-      if (error.status === 404 && view === current) return define(current);
-      throw error;
+    }).then(function () {
+      // Re-define the flow if it is gone (server restarted, or removed by hand): checked every 10 s.
+      if (Date.now() - (current.checkedAt || 0) < 10000) return;
+      current.checkedAt = Date.now();
+      return Rt.api.get('flow/json').then(function (flows) {
+        if (view === current && !(flows || {})[current.name]) return define(current);
+      });
     });
   }
 
@@ -141,13 +144,16 @@
   function renderTable(series, other, point, at) {
     var table = document.getElementById('legend');
     var total = Object.keys(point).reduce(function (sum, key) { return sum + point[key]; }, 0);
-    var head = Rt.clear(table.tHead);
-    head.appendChild(el('tr', {}, [el('th', {scope: 'col'}, [el('span', {class: 'hide-narrow', text: 'Flow'})])]
+    var head = table.tHead, headKey = view.fields.join(',') + '|' + view.measure.title;
+    if (head.getAttribute('data-fields') !== headKey) {
+      head.setAttribute('data-fields', headKey);
+      Rt.clear(head).appendChild(el('tr', {}, [el('th', {scope: 'col'}, [el('span', {class: 'hide-narrow', text: 'Flow'})])]
       .concat(view.fields.map(function (field) { return el('th', {scope: 'col', text: field}); }))
       .concat([el('th', {scope: 'col', class: 'num', text: view.measure.title}), el('th', {scope: 'col', class: 'num', text: 'Share'})])));
-    var body = Rt.clear(table.tBodies[0]);
+    }
+    var rows = [];
     if (!series.length) {
-      body.appendChild(el('tr', {}, [el('td', {colspan: view.fields.length + 3, class: 'empty',
+      rows.push(el('tr', {}, [el('td', {colspan: view.fields.length + 3, class: 'empty',
         text: view.times.length ? 'No traffic matches at this time.' : 'Waiting for the first sample…'})]));
     }
     series.forEach(function (s) {
@@ -163,15 +169,16 @@
         el('td', {class: 'num', text: fmt.si(point[s.key] || 0, view.measure.unit)}),
         el('td', {class: 'num', text: total > 0 ? fmt.percent(100 * (point[s.key] || 0) / total) : '–'})
       ]));
-      body.appendChild(row);
+      rows.push(row);
     });
     var rest = other.values[at] || 0;
     if (rest > 0) {
-      body.appendChild(el('tr', {class: 'other'}, [el('td', {}, [el('span', {class: 'swatch', style: 'background:' + other.color})]),
+      rows.push(el('tr', {class: 'other', 'data-key': ''}, [el('td', {}, [el('span', {class: 'swatch', style: 'background:' + other.color})]),
         el('td', {colspan: view.fields.length, class: 'empty', text: 'other flows'}),
         el('td', {class: 'num', text: fmt.si(rest, view.measure.unit)}),
         el('td', {class: 'num', text: total > 0 ? fmt.percent(100 * rest / total) : '–'})]));
     }
+    Rt.replaceRows(table.tBodies[0], rows, 'data-key');
   }
 
   /* Drill down: add field=value terms to the filter and show the narrower view. */

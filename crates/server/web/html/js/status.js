@@ -66,17 +66,17 @@
 
   function renderAgents(now) {
     var agents = now.agents;
-    var body = Rt.clear(document.querySelector('#agents tbody'));
+    var body = document.querySelector('#agents tbody');
     var addresses = Object.keys(agents).sort(compareAddresses);
     if (!addresses.length) {
-      body.appendChild(el('tr', {}, [el('td', {colspan: 11, class: 'empty', text: 'No sFlow agent has sent data yet.'})]));
+      Rt.clear(body).appendChild(el('tr', {}, [el('td', {colspan: 11, class: 'empty', text: 'No sFlow agent has sent data yet.'})]));
       return;
     }
-    addresses.forEach(function (address) {
+    Rt.replaceRows(body, addresses.map(function (address) {
       var entry = agents[address];
       var datagrams = perSecond(now, function (s) { return s.agents[address] && s.agents[address].sFlowDatagramsReceived; });
       var sampleRate = perSecond(now, function (s) { return s.agents[address] && samples(s.agents[address]); });
-      body.appendChild(el('tr', {'data-agent': address}, [
+      return el('tr', {'data-agent': address}, [
         el('td', {class: 'mono'}, [el('a', {href: 'agents.html#agent-' + address, text: address})]),
         el('td', {text: hosts[address] || ''}),
         el('td', {class: 'num rate-datagrams', text: rateText(datagrams)}),
@@ -88,8 +88,8 @@
         el('td', {class: 'num' + (entry.sFlowDecodeErrors ? ' bad' : ''), text: fmt.count(entry.sFlowDecodeErrors)}),
         el('td', {class: 'num', text: fmt.duration(entry.lastSeen) + ' ago'}),
         el('td', {class: 'num', text: fmt.duration(entry.uptime)})
-      ]));
-    });
+      ]);
+    }), 'data-agent');
   }
 
   /* IPv4 before IPv6, numerically. */
@@ -104,7 +104,10 @@
   }
 
   Rt.poll(function () {
-    var refreshHosts = Date.now() - hostsAt > 10000;
+    // Host names come with host counters, which may follow an agent's first datagrams: ask again soon while
+    // some agent has none.
+    var unnamed = previous && Object.keys(previous.agents).some(function (a) { return !hosts[a]; });
+    var refreshHosts = Date.now() - hostsAt > (unnamed ? 2000 : 10000);
     return Promise.all([
       Rt.api.get('analyzer/json'),
       Rt.api.get('agents/json'),

@@ -41,6 +41,28 @@ var Rt = (function () {
     return node;
   }
 
+  /* Puts `rows` (new <tr> elements with a `key` attribute) in `body` without disturbing the user: when the
+   * rows have the same keys as before, only the cells that changed are swapped, so a focused button in an
+   * unchanged cell keeps its focus. */
+  function replaceRows(body, rows, key) {
+    var old = Array.prototype.slice.call(body.rows);
+    var same = old.length === rows.length && old.every(function (row, i) {
+      return row.getAttribute(key) !== null && row.getAttribute(key) === rows[i].getAttribute(key) &&
+        row.cells.length === rows[i].cells.length;
+    });
+    if (!same) {
+      clear(body);
+      rows.forEach(function (row) { body.appendChild(row); });
+      return;
+    }
+    rows.forEach(function (row, i) {
+      Array.prototype.slice.call(row.cells).forEach(function (cell, j) {
+        var target = old[i].cells[j];
+        if (target.outerHTML !== cell.outerHTML) target.replaceWith(cell);
+      });
+    });
+  }
+
   /* A REST call relative to the server root; resolves with parsed JSON (or text), rejects with an Error
    * carrying the server's message and `status` (0 when the server could not be reached). */
   function request(method, path, body) {
@@ -349,6 +371,7 @@ var Rt = (function () {
   return {
     el: el,
     clear: clear,
+    replaceRows: replaceRows,
     api: api,
     header: header,
     message: message,

@@ -111,6 +111,8 @@ class Watched:
     problems: list[str] = field(default_factory=list)
     # Requests a test expects to fail (URL substrings): excluded from `problems`.
     expected_failures: list[str] = field(default_factory=list)
+    # Uncaught exceptions a test expects: each entry lists substrings that must all be in the stack trace.
+    expected_exceptions: list[list[str]] = field(default_factory=list)
 
     def _expected(self, url: str) -> bool:
         return any(part in url for part in self.expected_failures)
@@ -131,11 +133,12 @@ def open_page(browser: Any) -> Iterator[Any]:
     contexts: list[Any] = []
 
     def opener(url: str, width: int = 1280, height: int = 900, expected_failures: list[str] | None = None,
-               before: Any = None) -> Watched:
+               expected_exceptions: list[list[str]] | None = None, before: Any = None) -> Watched:
         context = browser.new_context(viewport={"width": width, "height": height})
         contexts.append(context)
         page = context.new_page()
-        watched = Watched(page, expected_failures=list(expected_failures or []))
+        watched = Watched(page, expected_failures=list(expected_failures or []),
+                          expected_exceptions=list(expected_exceptions or []))
 
         def on_console(message: Any) -> None:
             if message.type == "error":
@@ -155,7 +158,12 @@ def open_page(browser: Any) -> Iterator[Any]:
             watched.problems.append(f"request failed: {request.method} {request.url}: {failure}")
 
         page.on("console", on_console)
-        page.on("pageerror", lambda error: watched.problems.append(f"uncaught exception: {error}"))
+        def on_exception(error: Any) -> None:
+            stack = f"{error}\n{error.stack}"
+            if not any(all(part in stack for part in parts) for parts in watched.expected_exceptions):
+                watched.problems.append(f"uncaught exception: {stack}")
+
+        page.on("pageerror", on_exception)
         page.on("response", on_response)
         page.on("requestfailed", on_failed)
         if before:

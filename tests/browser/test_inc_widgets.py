@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import math
 import mimetypes
 from collections.abc import Iterator
 from pathlib import Path
@@ -206,4 +207,43 @@ def test_the_apps_pages_load_the_inc_assets_and_create_their_charts(inc_server: 
     assert inc_responses and all(status in (200, 304) for status, _ in inc_responses), inc_responses
     assert watched.page.evaluate("typeof window.RtChart") == "undefined"
     watched.screenshot(f"app-{app}")
+    watched.assert_clean()
+
+
+def test_gauges_fill_warn_and_label_as_described(inc_server: RtflowServer, open_page: Any) -> None:
+    html = harness_dir() / "app-wprobe" / "html"
+    watched = open_page(f"{inc_server.base}/app/wprobe/html/gauge.html",
+                        before=lambda page: serve_files(page, "/app/wprobe/html/", html), width=1200, height=900)
+    page = watched.page
+    page.wait_for_function("window.probeReady === true")
+    gauges = page.evaluate("""() => Object.fromEntries(['g0','g1','g2','g3','g4','g5','g6','g7','g8'].map(id => {
+        const e = document.getElementById(id), arc = e.querySelector('path.data-arc');
+        return [id, {classes: e.className, d: arc.getAttribute('d'), stroke: getComputedStyle(arc).stroke,
+                     value: e.querySelector('text.value').textContent, title: e.querySelector('text.title').textContent,
+                     returned: window['ret_' + id]}];
+    }))""")
+
+    def end(fraction: float) -> str:
+        return f"M {500 - 450 * math.cos(fraction * math.pi):.1f} {500 - 450 * math.sin(fraction * math.pi):.1f} "
+
+    green, red = "rgb(39, 174, 96)", "rgb(231, 76, 60)"
+    expected = {
+        "g0": (False, end(0), "0"), "g1": (True, end(0.25), "1"), "g2": (True, end(0.75), "3"),
+        "g3": (False, end(1), "150 pps"), "g4": (True, end(math.log(4501) / math.log(5001)), "4.5K"),
+        "g5": (False, end(0.25), "2.5G bps"), "g6": (False, end(0), "0"), "g7": (False, end(0.0123), "0.0123 pps"),
+        "g8": (False, end(0), "0 x"),
+    }
+    for gauge, (warn, arc_start, value) in expected.items():
+        seen = gauges[gauge]
+        assert "gauge" in seen["classes"].split(), seen
+        assert ("warn" in seen["classes"].split()) == warn, (gauge, seen)
+        assert seen["stroke"] == (red if warn else green), (gauge, seen)
+        assert seen["d"].startswith(arc_start) and seen["d"].endswith("A 450 450 0 0 0 50 500"), (gauge, seen)
+        assert seen["value"] == value, (gauge, seen)
+        assert gauge == "g8" or seen["returned"] is True, f"{gauge}: update must return the jQuery object"
+    assert gauges["g4"]["title"] == "Log"
+    # Going back under the threshold removes warn, also when the app added it.
+    page.evaluate("$('#g2').addClass('warn').gauge('update', {value: 0})")
+    assert "warn" not in page.get_attribute("#g2", "class").split()
+    watched.screenshot("harness-gauges")
     watched.assert_clean()

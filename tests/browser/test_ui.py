@@ -227,3 +227,17 @@ def test_screenshot_for_the_readme(ui_server: RtflowServer, open_page: Any) -> N
     path: Path = watched.screenshot("readme-flow-browser", full_page=False)
     assert path.stat().st_size > 10_000
     watched.assert_clean()
+
+
+def test_chart_axes_follow_sflow_rt(ui_server: RtflowServer, open_page: Any) -> None:
+    """The y-axis tops and time-label intervals sFlow-RT's charts showed for the same data (spec inc-widgets §3.2)."""
+    watched = open_page(ui_server.base + "/html/flows.html")
+    result = watched.page.evaluate("""() => ({
+        tops: [2.2e9, 7e6, 4, 300, 100, 480e6, 0].map(max => RtChart.axis(max).top),
+        steps: [5 * 60, 30 * 60, 6 * 3600, 24 * 3600].map(span => RtChart.timeTicks(0, span * 1000, 1100).step / 60000),
+        seconds: RtChart.timeTicks(0, 60000, 1100).seconds,
+    })""")
+    assert result["tops"] == [2.5e9, 8e6, 4.5, 350, 120, 500e6, 1]
+    assert result["steps"] == [1, 5, 60, 180]
+    assert result["seconds"] is True, "a one-minute window gets labels with seconds"
+    watched.assert_clean()

@@ -29,6 +29,8 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
+    #[error("the /inc/ asset directory {path} (--inc-dir, http.inc.dir) does not exist")]
+    IncDir { path: PathBuf },
     #[error("cannot start a thread")]
     Thread(#[source] std::io::Error),
     #[error("flow history (clickhouse.url)")]

@@ -29,6 +29,7 @@ mod snmp;
 mod state;
 mod subscribers;
 mod ticker;
+mod ui;
 
 pub use error::ServerError;
 pub use history::{ClickHouseSettings, DEFAULT_SPOOL_DIR};

@@ -152,6 +152,7 @@ impl Properties {
                 }
                 "sflow.file" => config.replay = Some(PathBuf::from(value)),
                 "oui.names" => config.oui_names = Some(PathBuf::from(value)),
+                "http.inc.dir" => config.inc_dir = Some(PathBuf::from(value)),
                 "http.port" => {
                     config.http_port = value.parse().map_err(|_| invalid("a TCP port"))?
                 }

@@ -70,6 +70,8 @@ pub struct ServerConfig {
     pub snmp: SnmpSettings,
     /// Scripts and apps to run (`script.file`, `--script`, `--app-dir`, `script.*` limits).
     pub scripts: rtflow_script::ScriptConfig,
+    /// Directory of the third-party `/inc/` web libraries (`http.inc.dir`); `None` = the default locations.
+    pub inc_dir: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -95,6 +97,7 @@ impl Default for ServerConfig {
                 app_dir: Some(PathBuf::from(rtflow_script::DEFAULT_APP_DIR)),
                 ..Default::default()
             },
+            inc_dir: None,
         }
     }
 }
@@ -119,6 +122,8 @@ impl Server {
         http::raise_open_file_limit();
         let mut engine = Engine::new(config.engine.clone());
         engine.set_oui_table(load_oui_table(config.oui_names.as_deref())?);
+        let inc = crate::ui::IncAssets::locate(config.inc_dir.as_deref())?;
+        inc.log_status();
         let mut shared = Shared::new(
             engine,
             EngineClock::new(speed),
@@ -127,6 +132,7 @@ impl Server {
                 log_requests: config.http_log,
                 prometheus_prefix: config.prometheus_prefix.clone(),
                 limits: config.http_limits.clone(),
+                inc: Arc::new(inc),
             },
         );
         let poller = snmp_names::start_poller(&config.snmp)?;

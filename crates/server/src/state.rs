@@ -97,6 +97,8 @@ pub struct HttpSettings {
     /// Prefix of the Prometheus metric names (`prometheus.metric.prefix`).
     pub prometheus_prefix: String,
     pub limits: HttpLimits,
+    /// Where the third-party `/inc/` web libraries are served from.
+    pub inc: Arc<crate::ui::IncAssets>,
 }
 
 /// Limits that keep the REST API reachable under idle, slow or hostile clients.

@@ -57,6 +57,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub oui_file: Option<PathBuf>,
 
+    /// Directory of the third-party web libraries served at /inc/ to sFlow-RT app pages (property
+    /// `http.inc.dir`) [default: the first of <prefix>/share/rtflow/inc, target/inc beside a cargo-built
+    /// binary, /usr/local/share/rtflow/inc and /usr/share/rtflow/inc that exists; scripts/fetch-inc fills it].
+    #[arg(long, value_name = "DIR")]
+    pub inc_dir: Option<PathBuf>,
+
     /// Requested UDP receive buffer (SO_RCVBUF) in bytes; the kernel caps it at net.core.rmem_max.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_RCVBUF)]
     pub rcvbuf: usize,
@@ -154,6 +160,9 @@ impl ServeArgs {
         config.scripts.scripts.extend(self.scripts.iter().cloned());
         if self.app_dir.is_some() {
             config.scripts.app_dir = self.app_dir.clone();
+        }
+        if self.inc_dir.is_some() {
+            config.inc_dir = self.inc_dir.clone();
         }
         config.replay_speed = self.replay_speed;
         config.readonly |= self.readonly;

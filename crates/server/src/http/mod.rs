@@ -173,6 +173,8 @@ pub fn app(state: AppState) -> Router {
             limits::bounded_body,
         ))
         .layer(middleware::map_response(json_client_errors))
+        // The web UI, /api/ and /inc/: pages and files, so their errors stay plain text.
+        .merge(crate::ui::router(state.http.inc.clone()))
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)
 }

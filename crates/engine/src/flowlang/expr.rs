@@ -6,6 +6,7 @@
 //! allocate once the buffer has grown to its working size.
 //!
 //! Semantics (choices where sFlow-RT's documentation is silent are marked *):
+//! - A key name that is not known is accepted, as sFlow-RT accepts it, and is always missing.
 //! - `mask:<ip>:<bits>` → network address without `/len` (`10.1.2.0`); bits above
 //!   the family width are clamped (*); a non-IP value is missing.
 //! - `group:<ip>:<gs1>:<gs2>…` → label of the longest-prefix match in the first
@@ -63,7 +64,8 @@ const UNSUPPORTED_FUNCTIONS: &[(&str, &str)] = &[
 pub enum ExprError {
     #[error("empty key")]
     Empty,
-    #[error("unknown flow key '{0}'")]
+    /// Text that cannot be a key name (unknown but name-like keys are accepted).
+    #[error("invalid flow key '{0}'")]
     UnknownKey(String),
     #[error("unknown key function '{0}'")]
     UnknownFunction(String),
@@ -104,6 +106,8 @@ pub enum ExprError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum KeyExpr {
     Attr(FlowKey),
+    /// A key name rtflow does not know. Accepted, as sFlow-RT accepts it, and never present in a sample.
+    Unknown(Box<str>),
     Mask {
         inner: Box<KeyExpr>,
         bits: u8,
@@ -263,6 +267,52 @@ impl KeyExpr {
         present
     }
 
+    /// Appends the unknown key names this expression reads (they never match; callers may warn about them).
+    pub fn unknown_keys(&self, out: &mut Vec<String>) {
+        let operand = |operand: &Operand, out: &mut Vec<String>| {
+            if let Operand::Expr(expr) = operand {
+                expr.unknown_keys(out);
+            }
+        };
+        match self {
+            KeyExpr::Attr(_) => {}
+            KeyExpr::Unknown(name) => out.push(name.to_string()),
+            KeyExpr::Mask { inner, .. }
+            | KeyExpr::Group { inner, .. }
+            | KeyExpr::Prefix { inner, .. }
+            | KeyExpr::Suffix { inner, .. }
+            | KeyExpr::Range { inner, .. }
+            | KeyExpr::First { inner, .. }
+            | KeyExpr::Map { inner, .. }
+            | KeyExpr::Bits { inner, .. }
+            | KeyExpr::Uri { inner, .. }
+            | KeyExpr::Link(inner)
+            | KeyExpr::Oui { inner, .. }
+            | KeyExpr::Host { inner, .. } => inner.unknown_keys(out),
+            KeyExpr::Null { inner, substitute } => {
+                inner.unknown_keys(out);
+                operand(substitute, out);
+            }
+            KeyExpr::Or(parts) | KeyExpr::Concat { parts, .. } => {
+                parts.iter().for_each(|part| part.unknown_keys(out));
+            }
+            KeyExpr::Eq(left, right) => {
+                left.unknown_keys(out);
+                right.unknown_keys(out);
+            }
+            KeyExpr::If {
+                condition,
+                then,
+                otherwise,
+                ..
+            } => {
+                condition.unknown_keys(out);
+                operand(then, out);
+                operand(otherwise, out);
+            }
+        }
+    }
+
     /// The plain attribute this expression reads, if it is nothing more.
     pub fn as_attribute(&self) -> Option<FlowKey> {
         match self {
@@ -280,6 +330,7 @@ impl KeyExpr {
     ) -> bool {
         match self {
             KeyExpr::Attr(key) => src.write_attribute(key.name, key.layer, out),
+            KeyExpr::Unknown(_) => false,
             KeyExpr::Mask { inner, bits } => {
                 if !inner.eval(src, lookups, out) {
                     return false;
@@ -734,9 +785,19 @@ fn parse_key(name: &str) -> Result<KeyExpr, ExprError> {
     if name.is_empty() {
         return Err(ExprError::Empty);
     }
-    FlowKey::parse(name)
-        .map(KeyExpr::Attr)
-        .ok_or_else(|| ExprError::UnknownKey(name.to_owned()))
+    if let Some(key) = FlowKey::parse(name) {
+        return Ok(KeyExpr::Attr(key));
+    }
+    // sFlow-RT accepts key names it does not know (they never match); text that cannot be a key name at all
+    // (spaces, operators, quotes) is still an error.
+    let name_like = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if name_like {
+        Ok(KeyExpr::Unknown(name.into()))
+    } else {
+        Err(ExprError::UnknownKey(name.to_owned()))
+    }
 }
 
 /// Argument interpretation for one function call.

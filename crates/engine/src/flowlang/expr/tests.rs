@@ -435,7 +435,7 @@ fn link_oui_host_argument_errors_name_the_function() {
         err("link:inputifindex:x"),
         "link: expected 1 arguments, got 2"
     );
-    assert_eq!(err("link:inputifindx"), "unknown flow key 'inputifindx'");
+    assert_eq!(err("link:input ifindx"), "invalid flow key 'input ifindx'");
     assert_eq!(err("oui:macsource:vendor"), "oui: invalid form 'vendor'");
     assert_eq!(
         err("oui:macsource:name:x"),
@@ -459,8 +459,15 @@ fn link_oui_host_argument_errors_name_the_function() {
 #[test]
 fn parse_errors_are_exact() {
     assert_eq!(err(""), "empty key");
-    assert_eq!(err("ipsorce"), "unknown flow key 'ipsorce'");
-    assert_eq!(err("ipsource.5"), "unknown flow key 'ipsource.5'");
+    assert_eq!(err("ip sorce"), "invalid flow key 'ip sorce'");
+    // Unknown names are accepted (as sFlow-RT accepts them) and never present.
+    for unknown in ["ipsorce", "ipsource.5", "tcpcwndsnd"] {
+        assert_eq!(
+            KeyExpr::parse(unknown),
+            Ok(KeyExpr::Unknown(unknown.into())),
+            "{unknown}"
+        );
+    }
     assert_eq!(
         err("country:ipsource"),
         "unsupported key function 'country' (needs a GeoIP country database)"
@@ -499,7 +506,7 @@ fn parse_errors_are_exact() {
     assert_eq!(err("if:a:b:c"), "if: expected 4 arguments, got 3");
     assert_eq!(err("uri:httpurl:hostname"), "uri: invalid part 'hostname'");
     assert_eq!(err("bits:ip6flowlabel:1.5"), "bits: invalid mask '1.5'");
-    assert_eq!(err("mask:ipsorce:24"), "unknown flow key 'ipsorce'");
+    assert_eq!(err("mask:ip sorce:24"), "invalid flow key 'ip sorce'");
     assert_eq!(err("mask:[ipsource:24"), "unclosed '[' at position 5");
     assert_eq!(err("mask:ipsource]:24"), "unexpected ']' at position 13");
     assert_eq!(

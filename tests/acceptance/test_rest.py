@@ -1,5 +1,5 @@
-"""REST conformance of `rtflow serve` against the sFlow-RT API (spec /work/shared/spec/sflow-rt-api.md §1),
-with ecmp.pcap replayed at 10x. Expected agents, port names and host names come from an independent read of the
+"""REST conformance of `rtflow serve` against the sFlow-RT API (spec ../shared/spec/sflow-rt-api.md §1), with each
+dataset replayed for 60 s (the generated fabric.pcap at 2x; with ../shared, ecmp.pcap at 10x). Expected agents, port names and host names come from an independent read of the
 capture (capture.py), not from rtflow.
 """
 
@@ -12,8 +12,8 @@ from functools import cache
 
 import pytest
 
-from capture import counter_names, udp_payloads
-from conftest import ECMP_AGENTS, RtflowServer, ecmp_pcap, poll
+from capture import counter_names
+from conftest import ECMP_AGENTS, Dataset, RtflowServer, poll
 
 AGENT_COUNTERS = [
     "sFlowDatagramsReceived", "sFlowDatagramsLost", "sFlowDatagramsDuplicates", "sFlowDatagramsOutOfOrder",
@@ -30,7 +30,7 @@ ELEPHANTS = {"10.4.1.2,10.4.2.2", "10.4.3.2,10.4.4.2"}
 METRIC_FIELDS = ["agent", "dataSource", "metricName", "metricValue", "lastUpdate"]
 
 # fabric-view's demo/topology.json, which describes the ecmp.pcap fabric (links only: node and port names are
-# resolved from the agents' host_name and port-name counters).
+# resolved from the agents' host_name and port-name counters); fabric.pcap is wired the same way.
 FABRIC_LINKS = {
     "L1": ("leaf1", "swp1s0", "spine1", "swp49"), "L2": ("leaf1", "swp1s1", "spine1", "swp50"),
     "L3": ("leaf1", "swp1s2", "spine2", "swp51"), "L4": ("leaf1", "swp1s3", "spine2", "swp52"),
@@ -40,11 +40,11 @@ FABRIC_LINKS = {
 
 
 @cache
-def capture_names() -> tuple[dict[tuple[str, str], str], dict[str, str]]:
-    """({(agent, ifIndex): ifname}, {agent: host_name}) read straight from ecmp.pcap's counter samples."""
+def capture_names(dataset: Dataset) -> tuple[dict[tuple[str, str], str], dict[str, str]]:
+    """({(agent, ifIndex): ifname}, {agent: host_name}) read straight from the capture's counter samples."""
     ifnames: dict[tuple[str, str], str] = {}
     hosts: dict[str, str] = {}
-    for dgram in udp_payloads(ecmp_pcap()):
+    for dgram in dataset.payloads:
         for agent, index, kind, name in counter_names(dgram):
             if kind == "ifname":
                 ifnames[(agent, str(index))] = name
@@ -54,7 +54,7 @@ def capture_names() -> tuple[dict[tuple[str, str], str], dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def server(replay_server: RtflowServer) -> RtflowServer:
+def server(replay_server: RtflowServer, dataset: Dataset) -> RtflowServer:
     """The replay server once all four agents have sent counters and flows, with a `pair` flow defined."""
     r = replay_server.put("/flow/pair/json", json={"keys": "ipsource,ipdestination", "value": "bytes"})
     assert r.status_code == 204, f"PUT /flow/pair/json -> {r.status_code}: {r.text}"
@@ -71,7 +71,7 @@ def server(replay_server: RtflowServer) -> RtflowServer:
         return all("metricValue" in replay_server.get_json(f"/metric/{a}/ifinoctets/json")[0] for a in ECMP_AGENTS)
 
     poll(rates_for_every_agent, 30, "ifinoctets rates for all four agents")
-    ifnames, _ = capture_names()
+    ifnames, _ = capture_names(dataset)
     poll(lambda: dumped_ifnames(replay_server) == ifnames, 30,
          f"/dump/ALL/ifname/json to list the {len(ifnames)} port names of the capture")
     return replay_server
@@ -144,8 +144,8 @@ def test_metric_statistics_in_request_order(server: RtflowServer) -> None:
         f"a metric without data keeps its slot, without metricValue: {stats}"
 
 
-def test_metric_of_one_agent(server: RtflowServer) -> None:
-    ifnames, hosts = capture_names()
+def test_metric_of_one_agent(server: RtflowServer, dataset: Dataset) -> None:
+    ifnames, hosts = capture_names(dataset)
     metrics = server.get_json("/metric/192.168.0.11/json")
     assert metrics.get("2.1.host_name") == hosts["192.168.0.11"], \
         f"expected 2.1.host_name={hosts['192.168.0.11']}: {dict(list(metrics.items())[:20])}"
@@ -157,8 +157,8 @@ def test_metric_of_one_agent(server: RtflowServer) -> None:
     assert server.get_json("/metric/10.99.99.99/json") == {}
 
 
-def test_dump_ifnames_match_the_capture(server: RtflowServer) -> None:
-    ifnames, _ = capture_names()
+def test_dump_ifnames_match_the_capture(server: RtflowServer, dataset: Dataset) -> None:
+    ifnames, _ = capture_names(dataset)
 
     got = dumped_ifnames(server)
     assert got == ifnames, f"port names differ from the capture: missing {sorted(ifnames.keys() - got.keys())[:10]}, " \
@@ -256,7 +256,7 @@ def test_events_long_poll_times_out_empty(server: RtflowServer) -> None:
         assert 1.8 <= elapsed < 6, f"long-poll with eventID={position}&timeout=2 returned after {elapsed:.2f} s"
 
 
-def test_topology_selectors(server: RtflowServer) -> None:
+def test_topology_selectors(server: RtflowServer, dataset: Dataset) -> None:
     topology = {"links": {name: {"node1": n1, "port1": p1, "node2": n2, "port2": p2}
                           for name, (n1, p1, n2, p2) in FABRIC_LINKS.items()}}
     version = server.get_json("/topology/json")["version"]
@@ -266,7 +266,7 @@ def test_topology_selectors(server: RtflowServer) -> None:
     assert got["links"] == topology["links"]
     assert got["version"] == version + 1, f"version {got['version']} after {version} and one PUT"
 
-    ifnames, hosts = capture_names()
+    ifnames, hosts = capture_names(dataset)
     agent_of = {host: agent for agent, host in hosts.items()}
     link_ports = {(agent_of[node], port) for n1, p1, n2, p2 in FABRIC_LINKS.values() for node, port in
                   ((n1, p1), (n2, p2))}

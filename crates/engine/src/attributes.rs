@@ -125,14 +125,30 @@ fn write_bool(value: Option<bool>, out: &mut String) -> bool {
     write_display(value.map(|b| if b { "true" } else { "false" }), out)
 }
 
-/// sFlow-RT `ipdscpname`: standard names in lowercase (`ef`, `af11`, `cs0`), else the number.
+/// sFlow-RT `ipdscpname`: the class name in lowercase with the code point, `be(0)`, `af11(10)`, `ef(46)`;
+/// an unnamed code point as its number.
 fn write_dscp_name(dscp: Option<u8>, out: &mut String) -> bool {
     let Some(dscp) = dscp else { return false };
-    match dscp_name(dscp) {
-        Some(name) => out.extend(name.chars().map(|c| c.to_ascii_lowercase())),
-        None => {
-            let _ = write!(out, "{dscp}");
-        }
+    let name = match dscp {
+        0 => Some("BE"),
+        _ => dscp_name(dscp),
+    };
+    if let Some(name) = name {
+        out.extend(name.chars().map(|c| c.to_ascii_lowercase()));
+        out.push('(');
+        push_integer(u64::from(dscp), out);
+        out.push(')');
+    } else {
+        push_integer(u64::from(dscp), out);
+    }
+    true
+}
+
+/// sFlow-RT `iptos`: the type-of-service byte as 8 binary digits (`00000010`).
+fn write_tos(tos: Option<u8>, out: &mut String) -> bool {
+    let Some(tos) = tos else { return false };
+    for bit in (0..8).rev() {
+        out.push(if tos & (1 << bit) != 0 { '1' } else { '0' });
     }
     true
 }
@@ -216,6 +232,15 @@ impl AttributeSource for SampleAttributes<'_> {
                 return write_display(sample.switch.map(|s| s.dst_priority), out);
             }
             _ => {}
+        }
+        // Numeric for values (`avg:iptos`), but written as bits in keys, as sFlow-RT writes them.
+        if matches!(key, K::IpTos | K::Ip6Tos) {
+            let headers = self.headers(layer);
+            let tos = match key {
+                K::IpTos => headers.and_then(|h| h.ipv4).map(|ip| ip.tos),
+                _ => headers.and_then(|h| h.ipv6).map(|ip| ip.traffic_class),
+            };
+            return write_tos(tos, out);
         }
         if let Some(n) = self.numeric_attribute(key, layer) {
             // Numeric keys are non-negative integers.
@@ -350,6 +375,23 @@ fn unreachable(h: &Headers, wanted_v4_code: u8) -> Option<rtflow_packet::IcmpQuo
 mod tests {
     use super::*;
 
+    #[test]
+    fn dscp_names_and_tos_bits_read_as_in_sflow_rt() {
+        let text = |f: fn(Option<u8>, &mut String) -> bool, v| {
+            let mut out = String::new();
+            f(Some(v), &mut out).then_some(out)
+        };
+        assert_eq!(text(write_dscp_name, 0).as_deref(), Some("be(0)"));
+        assert_eq!(text(write_dscp_name, 10).as_deref(), Some("af11(10)"));
+        assert_eq!(text(write_dscp_name, 46).as_deref(), Some("ef(46)"));
+        assert_eq!(text(write_dscp_name, 56).as_deref(), Some("cs7(56)"));
+        assert_eq!(text(write_dscp_name, 3).as_deref(), Some("3"));
+        assert_eq!(text(write_tos, 2).as_deref(), Some("00000010"));
+        assert_eq!(text(write_tos, 0).as_deref(), Some("00000000"));
+        assert_eq!(text(write_tos, 255).as_deref(), Some("11111111"));
+        assert!(!write_dscp_name(None, &mut String::new()));
+    }
+
     /// Ethernet + IPv4 + TCP SYN from 10.0.0.1:40000 to 10.0.0.2:80, built by hand.
     fn tcp_syn_frame() -> Vec<u8> {
         let mut f = Vec::new();
@@ -411,7 +453,9 @@ mod tests {
         assert_eq!(get(KeyName::EthernetProtocol).as_deref(), Some("2048"));
         assert_eq!(get(KeyName::Stack).as_deref(), Some("eth.ip.tcp"));
         assert_eq!(get(KeyName::IpDscp).as_deref(), Some("46"));
-        assert_eq!(get(KeyName::IpDscpName).as_deref(), Some("ef"));
+        assert_eq!(get(KeyName::IpDscpName).as_deref(), Some("ef(46)"));
+        assert_eq!(get(KeyName::IpTos).as_deref(), Some("10111000"));
+        assert_eq!(a.numeric_attribute(KeyName::IpTos, 0), Some(184.0));
         assert_eq!(get(KeyName::IpFlags).as_deref(), Some("010"));
         assert_eq!(get(KeyName::IsUnicast).as_deref(), Some("true"));
         assert_eq!(get(KeyName::InputIfIndex).as_deref(), Some("3"));

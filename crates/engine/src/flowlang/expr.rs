@@ -7,8 +7,9 @@
 //!
 //! Semantics (choices where sFlow-RT's documentation is silent are marked *):
 //! - A key name that is not known is accepted, as sFlow-RT accepts it, and is always missing.
-//! - `mask:<ip>:<bits>` → network address without `/len` (`10.1.2.0`); bits above
-//!   the family width are clamped (*); a non-IP value is missing.
+//! - `mask:<ip>:<bits>` → the network as `address/bits` (`10.1.2.0/24`), as sFlow-RT writes it; bits above
+//!   the family width are clamped (*); a non-IP value is missing. Functions taking an address (`group:`,
+//!   `mask:`) read such a value as its address.
 //! - `group:<ip>:<gs1>:<gs2>…` → label of the longest-prefix match in the first
 //!   groupset that matches; missing if none (or the value is not an IP).
 //! - `null:<key>:<subst>` → the key, or `subst` when missing (`subst` is a
@@ -339,6 +340,7 @@ impl KeyExpr {
                     return false;
                 };
                 out.truncate(start);
+                let width = if address.is_ipv4() { 32 } else { 128 };
                 match mask_address(address, *bits) {
                     // Hand-rolled: `Display for Ipv4Addr` costs several times more.
                     IpAddr::V4(v4) => push_ipv4(out, v4),
@@ -347,6 +349,9 @@ impl KeyExpr {
                         let _ = write!(out, "{v6}");
                     }
                 }
+                // sFlow-RT writes the prefix length too (`10.4.1.0/24`).
+                out.push('/');
+                push_small(out, (*bits).min(width));
                 true
             }
             KeyExpr::Group { inner, groupsets } => {
@@ -566,8 +571,22 @@ fn replace_with_bool(out: &mut String, start: usize, value: bool) -> bool {
     true
 }
 
+/// An address, also from a `mask:` result (`10.1.2.0/24` reads as `10.1.2.0`).
 fn parse_ip(text: &str) -> Option<IpAddr> {
-    text.trim().parse().ok()
+    let text = text.trim();
+    let address = text.split_once('/').map_or(text, |(address, _)| address);
+    address.parse().ok()
+}
+
+/// A number below 256 in decimal, without the `fmt` machinery.
+fn push_small(out: &mut String, value: u8) {
+    if value >= 100 {
+        out.push(char::from(b'0' + value / 100));
+    }
+    if value >= 10 {
+        out.push(char::from(b'0' + value / 10 % 10));
+    }
+    out.push(char::from(b'0' + value % 10));
 }
 
 fn mask_address(address: IpAddr, bits: u8) -> IpAddr {
@@ -593,13 +612,7 @@ fn push_ipv4(out: &mut String, address: Ipv4Addr) {
         if index > 0 {
             out.push('.');
         }
-        if octet >= 100 {
-            out.push(char::from(b'0' + octet / 100));
-        }
-        if octet >= 10 {
-            out.push(char::from(b'0' + octet / 10 % 10));
-        }
-        out.push(char::from(b'0' + octet % 10));
+        push_small(out, octet);
     }
 }
 

@@ -113,18 +113,32 @@ fn plain_keys() {
 
 #[test]
 fn mask() {
-    assert_eq!(eval("mask:ipsource:24").as_deref(), Some("10.1.2.0"));
-    assert_eq!(eval("mask:ipsource:8").as_deref(), Some("10.0.0.0"));
-    assert_eq!(eval("mask:ipsource:0").as_deref(), Some("0.0.0.0"));
-    assert_eq!(eval("mask:ipsource:32").as_deref(), Some("10.1.2.3"));
+    // sFlow-RT writes the network with its length: `mask:ipsource:24` → `10.4.1.0/24`.
+    assert_eq!(eval("mask:ipsource:24").as_deref(), Some("10.1.2.0/24"));
+    assert_eq!(eval("mask:ipsource:8").as_deref(), Some("10.0.0.0/8"));
+    assert_eq!(eval("mask:ipsource:0").as_deref(), Some("0.0.0.0/0"));
+    assert_eq!(eval("mask:ipsource:32").as_deref(), Some("10.1.2.3/32"));
     assert_eq!(
         eval("mask:ipsource:64").as_deref(),
-        Some("10.1.2.3"),
+        Some("10.1.2.3/32"),
         "clamped to 32 for IPv4"
     );
     assert_eq!(
         eval("mask:ip6source:48").as_deref(),
-        Some("2001:db8:abcd::")
+        Some("2001:db8:abcd::/48")
+    );
+    assert_eq!(
+        eval("mask:ip6source:128").as_deref(),
+        eval("ip6source").map(|a| format!("{a}/128")).as_deref()
+    );
+    // A masked value still reads as an address.
+    assert_eq!(
+        eval("mask:[mask:ipsource:24]:8").as_deref(),
+        Some("10.0.0.0/8")
+    );
+    assert_eq!(
+        eval("group:[mask:ipsource:24]:site"),
+        eval("group:ipsource:site")
     );
     assert_eq!(eval("mask:dnsqname:24"), None, "not an address");
     assert_eq!(eval("mask:ipdestination.1:24"), None);
@@ -152,7 +166,7 @@ fn null_and_or() {
     assert_eq!(eval("null:ipsource:none").as_deref(), Some("10.1.2.3"));
     assert_eq!(
         eval("null:[group:ipsource.1:site]:[mask:ipsource.1:16]").as_deref(),
-        Some("172.16.0.0")
+        Some("172.16.0.0/16")
     );
     assert_eq!(
         eval("or:ipdestination.1:ipsource.1:ipsource").as_deref(),
@@ -257,7 +271,7 @@ fn if_then_else() {
     );
     assert_eq!(
         eval("if:bytes:1500:[mask:ipsource:16]:x").as_deref(),
-        Some("10.1.0.0")
+        Some("10.1.0.0/16")
     );
 }
 

@@ -125,7 +125,7 @@ fn key_functions_on_the_left() {
     assert!(check("first:stack:.:ip:ip6=ip"));
     assert!(check("prefix:stack:.:1=eth"));
     assert!(check("suffix:stack:.:1=tcp"));
-    assert!(check("mask:ipsource:24=10.0.0.0"));
+    assert!(check("mask:ipsource:24=10.0.0.0/24"));
     assert!(check("[range:tcpdestinationport:1:1023]=true"));
     assert!(check("eq:ipsource:ipdestination=false"));
 }

@@ -168,6 +168,8 @@ impl AttributeSource for SampleAttributes<'_> {
             K::OutputIfIndex => return write_port(sample.output, out),
             K::Direction => return write_display(self.direction(), out),
             K::Reason => return write_display(sample.dropped, out),
+            K::Ds => return write_display(Some(self.source), out),
+            K::TcpOpts => return false,
             K::Stack if layer == 0 => {
                 if sample.packet.stack.is_empty() {
                     return false;
@@ -266,6 +268,12 @@ impl AttributeSource for SampleAttributes<'_> {
             K::Ip6Destination => write_display(h.ipv6.map(|ip| ip.dst), out),
             K::IpDscpName => write_dscp_name(h.ipv4.map(|ip| ip.dscp()), out),
             K::Ip6DscpName => write_dscp_name(h.ipv6.map(|ip| ip.dscp()), out),
+            K::Ip6FragM => write_display(
+                h.ipv6
+                    .filter(has_fragment_header)
+                    .map(|ip| if ip.more_fragments { "yes" } else { "no" }),
+                out,
+            ),
             K::IpEcn => write_display(h.ipv4.map(|ip| BitString::ecn(ip.ecn())), out),
             K::Ip6Ecn => write_display(h.ipv6.map(|ip| BitString::ecn(ip.ecn())), out),
             K::IpFlags => write_display(h.ipv4.map(|ip| BitString::ip_flags(ip.flags)), out),
@@ -342,6 +350,24 @@ impl AttributeSource for SampleAttributes<'_> {
                     K::IcmpType => h.icmp.map(|i| u64::from(i.icmp_type)),
                     K::IcmpCode => h.icmp.map(|i| u64::from(i.code)),
                     K::IcmpSeqNo => h.icmp.and_then(|i| i.echo_seq).map(u64::from),
+                    K::Icmp6Type => h
+                        .icmp
+                        .filter(|_| v6.is_some())
+                        .map(|i| u64::from(i.icmp_type)),
+                    K::Icmp6Code => h.icmp.filter(|_| v6.is_some()).map(|i| u64::from(i.code)),
+                    K::IpId => v4.map(|ip| u64::from(ip.id)),
+                    K::IpOptionsLength => v4.map(|ip| u64::from(ip.header_len.saturating_sub(20))),
+                    K::Ip6FragOffset => v6
+                        .filter(has_fragment_header)
+                        .map(|ip| u64::from(ip.fragment_offset)),
+                    K::TcpWindow => h.tcp.map(|t| u64::from(t.window)),
+                    K::TcpSeqNo => h.tcp.map(|t| u64::from(t.seq)),
+                    K::TcpAckNo => h.tcp.map(|t| u64::from(t.ack)),
+                    K::TcpOffset => h.tcp.map(|t| u64::from(t.header_len / 4)),
+                    K::TcpOptBytes => h.tcp.map(|t| u64::from(t.header_len.saturating_sub(20))),
+                    K::TcpHeaderOffset => h.tcp.map(|t| u64::from(t.offset)),
+                    K::TcpPayloadBytes => tcp_payload_bytes(h),
+                    K::EthOffset => eth_offset(h, layer),
                     K::DnsQType if layer == 0 => {
                         sample.packet.dns.as_ref().map(|d| u64::from(d.qtype))
                     }
@@ -351,6 +377,31 @@ impl AttributeSource for SampleAttributes<'_> {
         };
         value.map(|v| v as f64)
     }
+}
+
+fn has_fragment_header(ip: &rtflow_packet::Ipv6) -> bool {
+    ip.extension_headers().contains(&44)
+}
+
+/// TCP payload length by the IP header's length field: the packet's IP end minus the end of the TCP header.
+fn tcp_payload_bytes(h: &Headers) -> Option<u64> {
+    let tcp = h.tcp?;
+    let ip_end = match (h.ipv4, h.ipv6) {
+        (Some(ip), _) => u64::from(ip.offset) + u64::from(ip.total_length),
+        (None, Some(ip)) => u64::from(ip.offset) + 40 + u64::from(ip.payload_length),
+        (None, None) => return None,
+    };
+    Some(ip_end.saturating_sub(u64::from(tcp.offset) + u64::from(tcp.header_len)))
+}
+
+/// Offset of the Ethernet header: 0 for the outer packet, before the inner IP header for a tunnelled one.
+fn eth_offset(h: &Headers, layer: u8) -> Option<u64> {
+    let ethernet = h.ethernet?;
+    if layer == 0 {
+        return Some(0);
+    }
+    let ip = h.ip_offset()?;
+    Some(u64::from(ip.saturating_sub(ethernet.header_len)))
 }
 
 /// The quoted packet of an ICMP destination-unreachable message with the given ICMPv4 code
@@ -374,6 +425,78 @@ fn unreachable(h: &Headers, wanted_v4_code: u8) -> Option<rtflow_packet::IcmpQuo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn frame_sample(frame: &[u8]) -> FlowSample {
+        FlowSample {
+            source: DataSource::interface(3),
+            sampling_rate: 100,
+            input: Port::Index(3),
+            output: Port::Index(4),
+            frame_length: 200,
+            packet: rtflow_packet::decode(1, frame),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn ipv4_and_tcp_header_keys_sflow_rt_accepts() {
+        // IPv4 with 4 option bytes (IHL 6), id 0x1234, 148 bytes; TCP with 4 option bytes (offset 6), 100
+        // payload bytes by the IP length (none captured).
+        let mut f = vec![0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00];
+        f.extend_from_slice(&[0x46, 0, 0, 148, 0x12, 0x34, 0x40, 0, 64, 6, 0, 0]);
+        f.extend_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2, 1, 1, 1, 1]);
+        f.extend_from_slice(&[0x9c, 0x40, 0x00, 0x50, 0, 0, 0x10, 0, 0, 0, 0x20, 0]);
+        f.extend_from_slice(&[0x60, 0x10, 0x01, 0x00, 0, 0, 0, 0, 1, 1, 1, 1]);
+        let s = frame_sample(&f);
+        let a = SampleAttributes::new(IpAddr::V4(Ipv4Addr::new(192, 168, 0, 1)), s.source, &s);
+        let get = |name: &str| {
+            let key = KeyName::parse(name).unwrap_or_else(|| panic!("{name} is not a key"));
+            attr(&a, key, 0)
+        };
+        for (name, want) in [
+            ("ds", "3"),
+            ("eth_offset", "0"),
+            ("ipid", "4660"),
+            ("ipoptionslength", "4"),
+            ("tcpwindow", "256"),
+            ("tcpseqno", "4096"),
+            ("tcpackno", "8192"),
+            ("tcpoffset", "6"),
+            ("tcpoptbytes", "4"),
+            ("tcp_offset", "38"),
+            ("tcppayloadbytes", "100"),
+        ] {
+            assert_eq!(get(name).as_deref(), Some(want), "{name}");
+        }
+        // IPv6-only keys are absent on IPv4; TCP options are not decoded (accepted, never present).
+        for name in [
+            "ip6fragm",
+            "ip6fragoffset",
+            "icmp6type",
+            "icmp6code",
+            "tcpopts",
+        ] {
+            assert_eq!(get(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn ipv6_fragment_and_icmpv6_keys() {
+        // IPv6 → fragment header (next 58, offset 0, M set) → ICMPv6 echo request.
+        let mut f = vec![0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x86, 0xdd];
+        f.extend_from_slice(&[0x60, 0, 0, 0, 0, 16, 44, 64]);
+        f.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        f.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        f.extend_from_slice(&[58, 0, 0x00, 0x01, 0, 0, 0, 7]);
+        f.extend_from_slice(&[128, 0, 0, 0, 0, 1, 0, 1]);
+        let s = frame_sample(&f);
+        let a = SampleAttributes::new(IpAddr::V4(Ipv4Addr::new(192, 168, 0, 1)), s.source, &s);
+        assert_eq!(attr(&a, KeyName::Ip6FragM, 0).as_deref(), Some("yes"));
+        assert_eq!(attr(&a, KeyName::Ip6FragOffset, 0).as_deref(), Some("0"));
+        assert_eq!(attr(&a, KeyName::Icmp6Type, 0).as_deref(), Some("128"));
+        assert_eq!(attr(&a, KeyName::Icmp6Code, 0).as_deref(), Some("0"));
+        assert_eq!(attr(&a, KeyName::IpId, 0), None);
+    }
 
     #[test]
     fn dscp_names_and_tos_bits_read_as_in_sflow_rt() {

@@ -2,3 +2,4 @@ pub mod decode;
 pub mod fwd;
 pub mod replay;
 pub mod serve;
+pub mod simulate;

@@ -1,7 +1,10 @@
 """Shared fixtures: start a real `rtflow serve` process on free ports, wait for it, and always stop it.
 
-The binary comes from $RTFLOW_BIN (scripts/test sets it to target/release/rtflow). The captures are read from
-<repo>/../shared/captures and the suite fails loudly if they are missing.
+The binary comes from $RTFLOW_BIN (scripts/test sets it to target/release/rtflow). The capture tests run on two
+datasets (the `dataset` fixture): `fabric`, the project's own generated tests/data/fabric.pcap (always there), and
+`ecmp`, the third-party <repo>/../shared/captures/ecmp.pcap of the same four-switch fabric. Without ../shared (a
+plain clone) the `ecmp` variants skip with one line naming the directory; with RTFLOW_REQUIRE_SHARED=1 (set by
+.ci/run) they fail instead.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,8 +25,12 @@ import pytest
 import requests
 
 REPO = Path(__file__).resolve().parents[2]
-CAPTURES = REPO.parent / "shared" / "captures"
+SHARED = REPO.parent / "shared"
+CAPTURES = SHARED / "captures"
 ECMP_PCAP = CAPTURES / "ecmp.pcap"
+SHARED_PARTS = {"captures": "third-party captures", "apps": "third-party sFlow-RT apps",
+                "spec": "reference specifications"}
+DATA = REPO / "tests" / "data"
 ECMP_AGENTS = {"192.168.0.11", "192.168.0.12", "192.168.0.13", "192.168.0.14"}
 
 # Every HTTP request carries a timeout; long-polls add their own `timeout` on top of this.
@@ -39,11 +48,63 @@ def rtflow_bin() -> Path:
     return path
 
 
+def shared_required() -> bool:
+    """True when RTFLOW_REQUIRE_SHARED is set (to anything but empty or 0), as .ci/run does."""
+    return os.environ.get("RTFLOW_REQUIRE_SHARED", "") not in ("", "0")
+
+
+def require_shared(part: str) -> Path:
+    """<repo>/../shared/<part>; skips the calling test (or fixture) with one line when it is missing, or fails
+    when RTFLOW_REQUIRE_SHARED is set. The Rust tests use the same rule (crates/testkit)."""
+    path = SHARED / part
+    if path.is_dir():
+        return path
+    reason = f"needs ../shared/{part} ({SHARED_PARTS[part]}), not present beside this clone"
+    if shared_required():
+        pytest.fail(f"RTFLOW_REQUIRE_SHARED is set, so this test may not skip, but {path} ({SHARED_PARTS[part]}) "
+                    "is missing", pytrace=False)
+    pytest.skip(reason)
+
+
 def ecmp_pcap() -> Path:
-    if not ECMP_PCAP.is_file():
-        pytest.fail(f"missing capture {ECMP_PCAP}: the acceptance tests need ../shared/captures beside the repo",
-                    pytrace=False)
-    return ECMP_PCAP
+    path = require_shared("captures") / ECMP_PCAP.name
+    if not path.is_file():
+        pytest.fail(f"missing capture {path} in ../shared/captures", pytrace=False)
+    return path
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A capture of the four-switch fabric (agents 192.168.0.11-14, leaf1/leaf2/spine1/spine2) with the two elephant
+    transfers 10.4.1.2->10.4.2.2 and 10.4.3.2->10.4.4.2, and datagrams a collector must reject."""
+
+    name: str
+    pcap: Path
+    seconds: float  # capture duration
+    malformed: Path  # a pcap of datagrams that must fail to decode
+
+    def speed(self, ecmp_speed: float) -> str:
+        """The replay speed that plays this capture in the wall-clock time ecmp.pcap (600 s) takes at `ecmp_speed`."""
+        return f"{ecmp_speed * self.seconds / 600:g}"
+
+    @cached_property
+    def payloads(self) -> list[bytes]:
+        from capture import udp_payloads
+        return list(udp_payloads(self.pcap))
+
+
+def fabric_dataset() -> Dataset:
+    return Dataset("fabric", DATA / "fabric.pcap", 120.0, DATA / "malformed.pcap")
+
+
+def ecmp_dataset() -> Dataset:
+    return Dataset("ecmp", ecmp_pcap(), 600.0, ECMP_PCAP.parent / "malformed" / "sflow_print-segv.pcap")
+
+
+@pytest.fixture(scope="module", params=["fabric", "ecmp"])
+def dataset(request: pytest.FixtureRequest) -> Dataset:
+    """Each capture test runs on the generated fabric.pcap and, where ../shared is present, on ecmp.pcap."""
+    return fabric_dataset() if request.param == "fabric" else ecmp_dataset()
 
 
 def free_port(kind: int) -> int:
@@ -151,9 +212,9 @@ def start_server(extra_args: list[str], sflow_port: int | None = None) -> Iterat
 
 
 @pytest.fixture(scope="module")
-def replay_server() -> Iterator[RtflowServer]:
-    """A server replaying ecmp.pcap at 10x (the 600 s capture lasts 60 s, longer than the module's tests)."""
-    yield from start_server(["--replay", str(ecmp_pcap()), "--replay-speed", "10"])
+def replay_server(dataset: Dataset) -> Iterator[RtflowServer]:
+    """A server replaying the dataset for 60 s (ecmp.pcap at 10x), longer than the module's tests."""
+    yield from start_server(["--replay", str(dataset.pcap), "--replay-speed", dataset.speed(10)])
 
 
 @pytest.fixture(scope="module")
@@ -162,9 +223,9 @@ def live_server() -> Iterator[RtflowServer]:
     yield from start_server([])
 
 
-def replay_to(port: int, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
-    """Runs `rtflow replay ecmp.pcap --target 127.0.0.1:port ARGS` to completion."""
-    cmd = [str(rtflow_bin()), "replay", str(ecmp_pcap()), "--target", f"127.0.0.1:{port}", *args]
+def replay_to(port: int, pcap: Path, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    """Runs `rtflow replay PCAP --target 127.0.0.1:port ARGS` to completion."""
+    cmd = [str(rtflow_bin()), "replay", str(pcap), "--target", f"127.0.0.1:{port}", *args]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     assert result.returncode == 0, f"`{' '.join(cmd)}` failed ({result.returncode}): {result.stderr}"
     return result

@@ -1,4 +1,5 @@
-"""The elephant-flow workflow of the sFlow blog's REST API tutorial (elephant.py against ecmp.pcap), run for real.
+"""The elephant-flow workflow of the sFlow blog's REST API tutorial (elephant.py against ecmp.pcap), run for real on
+each dataset (the generated fabric.pcap and, with ../shared, ecmp.pcap).
 
 The blog's script defines a flow `pair` (ipsource,ipdestination -> bytes), a byFlow threshold `elephant` on it, and
 then long-polls /events/json printing each event's flowKey. This test keeps that `requests` loop, bounded in time, and
@@ -15,13 +16,14 @@ from pathlib import Path
 import pytest
 
 from capture import flow_sample_pairs, udp_payloads
-from conftest import ECMP_AGENTS, HTTP_TIMEOUT, RtflowServer, ecmp_pcap, poll, start_server
+from conftest import ECMP_AGENTS, HTTP_TIMEOUT, Dataset, RtflowServer, poll, start_server
 
 # 1 Gbit/s in bytes/s, the blog's threshold. Independent analysis of ecmp.pcap (capture.py: raw-header records x
 # sampling rate 20000, per agent and ifIndex data source, 20 s windows of capture time) puts the two long TCP
 # transfers 10.4.1.2->10.4.2.2 and 10.4.3.2->10.4.4.2 at 130-740 MB/s per data source (1-6 Gbit/s on 10G ports),
 # while their reverse (ACK) directions stay below 1 MB/s everywhere: 125 MB/s separates them by two orders of
 # magnitude, even if a server measured rates in wall-clock time during a 20x replay (ACKs would then be < 20 MB/s).
+# fabric.pcap's transfers run at 4 Gbit/s (500 MB/s) and its ACK streams at about 11 MB/s (crates/corpus).
 THRESHOLD_BYTES_PER_SEC = 1_000_000_000 / 8
 ELEPHANTS = {"10.4.1.2,10.4.2.2", "10.4.3.2,10.4.4.2"}
 MICE = {"10.4.2.2,10.4.1.2", "10.4.4.2,10.4.3.2"}
@@ -31,18 +33,18 @@ COLLECT_SECONDS = 25.0
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[RtflowServer]:
-    # 20x: the 600 s capture plays in 30 s, so elephants show up within seconds.
-    yield from start_server(["--replay", str(ecmp_pcap()), "--replay-speed", "20"])
+def server(dataset: Dataset) -> Iterator[RtflowServer]:
+    # As ecmp.pcap at 20x (its 600 s play in 30 s), so elephants show up within seconds.
+    yield from start_server(["--replay", str(dataset.pcap), "--replay-speed", dataset.speed(20)])
 
 
-def test_capture_pairs_are_what_the_threshold_assumes() -> None:
+def test_capture_pairs_are_what_the_threshold_assumes(dataset: Dataset) -> None:
     """Guards the threshold's justification: the capture holds exactly the two elephants and their ACK streams."""
-    pairs = {f"{s},{d}" for dgram in udp_payloads(ecmp_pcap()) for s, d, _, _ in flow_sample_pairs(dgram)}
-    assert pairs == ELEPHANTS | MICE, f"unexpected IPv4 pairs in {Path(ecmp_pcap()).name}: {sorted(pairs)}"
+    pairs = {f"{s},{d}" for dgram in udp_payloads(dataset.pcap) for s, d, _, _ in flow_sample_pairs(dgram)}
+    assert pairs == ELEPHANTS | MICE, f"unexpected IPv4 pairs in {Path(dataset.pcap).name}: {sorted(pairs)}"
 
 
-def test_elephant_events(server: RtflowServer) -> None:
+def test_elephant_events(server: RtflowServer, dataset: Dataset) -> None:
     started_ms = time.time() * 1000
     rt = server.base
     session = server.session
@@ -100,9 +102,9 @@ def test_elephant_events(server: RtflowServer) -> None:
     assert ids == sorted(ids) and len(set(ids)) == len(ids), f"event ids not increasing across polls: {ids}"
 
     # In a sped-up replay the server's clock runs ahead of the wall clock (by design: engine time follows the
-    # capture), by at most the capture's 600 s; it never runs behind it.
+    # capture), by at most the capture's length; it never runs behind it.
     now_ms = time.time() * 1000
-    capture_ms = 600_000
+    capture_ms = dataset.seconds * 1000
     for event in chronological:
         for field in ("eventID", "timestamp", "thresholdID", "metric", "threshold", "value", "agent",
                       "dataSource", "flowKey"):

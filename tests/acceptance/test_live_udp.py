@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from capture import sflow_agent, udp_payloads
-from conftest import CAPTURES, ECMP_AGENTS, RtflowServer, ecmp_pcap, poll, replay_to, start_server
+from conftest import ECMP_AGENTS, Dataset, RtflowServer, poll, replay_to, start_server
 
 RECEIVE_BUFFER = 16 * 1024 * 1024
 SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)  # Linux value; Python 3.11 does not export the name
@@ -62,7 +62,7 @@ def sinks() -> Iterator[list[UdpSink]]:
         sink.close()
 
 
-def test_forwarding_is_byte_identical(server: RtflowServer, sinks: list[UdpSink]) -> None:
+def test_forwarding_is_byte_identical(server: RtflowServer, sinks: list[UdpSink], dataset: Dataset) -> None:
     everything, spine1_only = UdpSink(), UdpSink()
     sinks.extend([everything, spine1_only])
     for name, body in (("all", {"address": "127.0.0.1", "port": everything.port}),
@@ -73,8 +73,8 @@ def test_forwarding_is_byte_identical(server: RtflowServer, sinks: list[UdpSink]
         assert got["address"] == "127.0.0.1" and got["port"] == body["port"], got
     assert set(server.get_json("/forwarding/json")) == {"all", "spine1"}
 
-    replay_to(server.sflow_port, "--max")
-    originals = set(udp_payloads(ecmp_pcap()))
+    replay_to(server.sflow_port, dataset.pcap, "--max")
+    originals = set(dataset.payloads)
 
     def settled() -> tuple[int, int] | None:
         agents = server.get_json("/agents/json")
@@ -86,7 +86,8 @@ def test_forwarding_is_byte_identical(server: RtflowServer, sinks: list[UdpSink]
 
     received, _ = poll(settled, 10, f"forwarded counts to match /agents/json (so far all={len(everything.datagrams)}, "
                       f"spine1={len(spine1_only.datagrams)})")
-    assert received > 9279 // 2, f"only {received} of 9279 datagrams reached the server"
+    total = len(dataset.payloads)
+    assert received > total // 2, f"only {received} of {total} datagrams reached the server"
     altered = [d for d in everything.datagrams if d not in originals]
     assert not altered, f"{len(altered)} forwarded datagrams differ from every capture payload"
     assert {sflow_agent(d) for d in everything.datagrams} == ECMP_AGENTS
@@ -96,13 +97,12 @@ def test_forwarding_is_byte_identical(server: RtflowServer, sinks: list[UdpSink]
     assert server.get("/forwarding/all/json").status_code == 404
 
 
-def malformed_datagrams() -> list[bytes]:
+def malformed_datagrams(dataset: Dataset) -> list[bytes]:
     """Datagrams a collector must reject without crashing; all of them fail to decode as sFlow v5."""
-    real = next(d for d in udp_payloads(ecmp_pcap()) if sflow_agent(d) == "192.168.0.11" and len(d) > 200)
+    real = next(d for d in dataset.payloads if sflow_agent(d) == "192.168.0.11" and len(d) > 200)
     rng = random.Random(20240601)
     bad_sample_length = bytearray(real)
     struct.pack_into("!I", bad_sample_length, 32, 0x7FFFFFF0)  # first sample's length field: far past the end
-    crash_pcap = CAPTURES / "malformed" / "sflow_print-segv.pcap"
     return [
         b"",
         b"\x00\x00\x00\x05",  # version only
@@ -112,12 +112,12 @@ def malformed_datagrams() -> list[bytes]:
         real[:50],  # header intact, first sample cut short
         real[: len(real) - 3],
         bytes(bad_sample_length),
-        *udp_payloads(crash_pcap),
+        *udp_payloads(dataset.malformed),
     ]
 
 
-def test_malformed_datagrams_are_counted_and_survived(server: RtflowServer) -> None:
-    bad = malformed_datagrams()
+def test_malformed_datagrams_are_counted_and_survived(server: RtflowServer, dataset: Dataset) -> None:
+    bad = malformed_datagrams(dataset)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
         for datagram in bad:
             sender.sendto(datagram, ("127.0.0.1", server.sflow_port))
@@ -135,7 +135,7 @@ def test_malformed_datagrams_are_counted_and_survived(server: RtflowServer) -> N
         assert leaf1 is not None and leaf1.get("sFlowDecodeErrors", 0) >= 3, leaf1
 
         # Good input is still accepted afterwards.
-        good = next(d for d in udp_payloads(ecmp_pcap()) if sflow_agent(d) == "192.168.0.14")
+        good = next(d for d in dataset.payloads if sflow_agent(d) == "192.168.0.14")
         sender.sendto(good, ("127.0.0.1", server.sflow_port))
         poll(lambda: "192.168.0.14" in server.get_json("/agents/json"), 10, "a valid datagram after the bad ones")
     assert server.get("/version").status_code == 200

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import requests
 
-from capture import counter_names, udp_payloads
-from conftest import (ECMP_AGENTS, HTTP_TIMEOUT, RtflowServer, ecmp_pcap, free_tcp_port, poll, require_tool)
+from capture import counter_names
+from conftest import ECMP_AGENTS, HTTP_TIMEOUT, Dataset, RtflowServer, free_tcp_port, poll, require_tool
 
 SAMPLE_LINE = re.compile(r'([a-zA-Z_:][a-zA-Z0-9_:]*)\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*)\} (\S+)')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
@@ -28,9 +28,9 @@ def exported_text(server: RtflowServer) -> str:
     return poll(with_interface_rates, 30, "sflow_ifinoctets lines for all four agents")
 
 
-def test_exposition_format_and_labels(replay_server: RtflowServer) -> None:
+def test_exposition_format_and_labels(replay_server: RtflowServer, dataset: Dataset) -> None:
     text = exported_text(replay_server)
-    hosts = {agent: name for d in udp_payloads(ecmp_pcap()) for agent, _, kind, name in counter_names(d)
+    hosts = {agent: name for d in dataset.payloads for agent, _, kind, name in counter_names(d)
              if kind == "host_name"}
     samples = 0
     series: set[tuple[str, str]] = set()

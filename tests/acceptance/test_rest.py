@@ -1,5 +1,5 @@
-"""REST conformance of `rtflow serve` against the sFlow-RT API (spec /work/shared/spec/sflow-rt-api.md §1),
-with ecmp.pcap replayed at 10x. Expected agents, port names and host names come from an independent read of the
+"""REST conformance of `rtflow serve` against the sFlow-RT API (spec ../shared/spec/sflow-rt-api.md §1), with each
+dataset replayed for 60 s (the generated fabric.pcap at 2x; with ../shared, ecmp.pcap at 10x). Expected agents, port names and host names come from an independent read of the
 capture (capture.py), not from rtflow.
 """
 
@@ -12,8 +12,8 @@ from functools import cache
 
 import pytest
 
-from capture import counter_names, udp_payloads
-from conftest import ECMP_AGENTS, RtflowServer, ecmp_pcap, poll
+from capture import counter_names
+from conftest import ECMP_AGENTS, Dataset, RtflowServer, poll
 
 AGENT_COUNTERS = [
     "sFlowDatagramsReceived", "sFlowDatagramsLost", "sFlowDatagramsDuplicates", "sFlowDatagramsOutOfOrder",
@@ -30,7 +30,7 @@ ELEPHANTS = {"10.4.1.2,10.4.2.2", "10.4.3.2,10.4.4.2"}
 METRIC_FIELDS = ["agent", "dataSource", "metricName", "metricValue", "lastUpdate"]
 
 # fabric-view's demo/topology.json, which describes the ecmp.pcap fabric (links only: node and port names are
-# resolved from the agents' host_name and port-name counters).
+# resolved from the agents' host_name and port-name counters); fabric.pcap is wired the same way.
 FABRIC_LINKS = {
     "L1": ("leaf1", "swp1s0", "spine1", "swp49"), "L2": ("leaf1", "swp1s1", "spine1", "swp50"),
     "L3": ("leaf1", "swp1s2", "spine2", "swp51"), "L4": ("leaf1", "swp1s3", "spine2", "swp52"),
@@ -40,11 +40,11 @@ FABRIC_LINKS = {
 
 
 @cache
-def capture_names() -> tuple[dict[tuple[str, str], str], dict[str, str]]:
-    """({(agent, ifIndex): ifname}, {agent: host_name}) read straight from ecmp.pcap's counter samples."""
+def capture_names(dataset: Dataset) -> tuple[dict[tuple[str, str], str], dict[str, str]]:
+    """({(agent, ifIndex): ifname}, {agent: host_name}) read straight from the capture's counter samples."""
     ifnames: dict[tuple[str, str], str] = {}
     hosts: dict[str, str] = {}
-    for dgram in udp_payloads(ecmp_pcap()):
+    for dgram in dataset.payloads:
         for agent, index, kind, name in counter_names(dgram):
             if kind == "ifname":
                 ifnames[(agent, str(index))] = name
@@ -54,7 +54,7 @@ def capture_names() -> tuple[dict[tuple[str, str], str], dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def server(replay_server: RtflowServer) -> RtflowServer:
+def server(replay_server: RtflowServer, dataset: Dataset) -> RtflowServer:
     """The replay server once all four agents have sent counters and flows, with a `pair` flow defined."""
     r = replay_server.put("/flow/pair/json", json={"keys": "ipsource,ipdestination", "value": "bytes"})
     assert r.status_code == 204, f"PUT /flow/pair/json -> {r.status_code}: {r.text}"
@@ -71,7 +71,7 @@ def server(replay_server: RtflowServer) -> RtflowServer:
         return all("metricValue" in replay_server.get_json(f"/metric/{a}/ifinoctets/json")[0] for a in ECMP_AGENTS)
 
     poll(rates_for_every_agent, 30, "ifinoctets rates for all four agents")
-    ifnames, _ = capture_names()
+    ifnames, _ = capture_names(dataset)
     poll(lambda: dumped_ifnames(replay_server) == ifnames, 30,
          f"/dump/ALL/ifname/json to list the {len(ifnames)} port names of the capture")
     return replay_server
@@ -85,7 +85,8 @@ def test_version_is_plain_text(server: RtflowServer) -> None:
     r = server.get("/version")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/plain"), r.headers
-    assert re.fullmatch(r"\S+", r.text.strip()), f"/version should be a bare version string: {r.text!r}"
+    # sFlow-RT's `major.minor-build` form (3.1-1714), which clients parse.
+    assert re.fullmatch(r"\d+\.\d+-\d+", r.text.strip()), f"/version should read major.minor-build: {r.text!r}"
 
 
 def test_analyzer(server: RtflowServer) -> None:
@@ -99,7 +100,9 @@ def test_analyzer(server: RtflowServer) -> None:
         "sFlowDatagramsReceived"] * 28, analyzer
     assert 0 <= analyzer["cpuLoadProcess"] <= 1 and 0 <= analyzer["cpuLoadSystem"] <= 1, analyzer
     assert analyzer["httpConnectionsTotal"] >= analyzer["httpConnectionsCurrent"] >= 1, analyzer
-    assert analyzer["version"] == server.get("/version").text.strip(), analyzer
+    # rtflow's own version: /version has the same major.minor in sFlow-RT's form.
+    major_minor = ".".join(analyzer["version"].split(".")[:2])
+    assert server.get("/version").text.strip().startswith(major_minor + "-"), analyzer
 
 
 def test_agents(server: RtflowServer) -> None:
@@ -141,8 +144,8 @@ def test_metric_statistics_in_request_order(server: RtflowServer) -> None:
         f"a metric without data keeps its slot, without metricValue: {stats}"
 
 
-def test_metric_of_one_agent(server: RtflowServer) -> None:
-    ifnames, hosts = capture_names()
+def test_metric_of_one_agent(server: RtflowServer, dataset: Dataset) -> None:
+    ifnames, hosts = capture_names(dataset)
     metrics = server.get_json("/metric/192.168.0.11/json")
     assert metrics.get("2.1.host_name") == hosts["192.168.0.11"], \
         f"expected 2.1.host_name={hosts['192.168.0.11']}: {dict(list(metrics.items())[:20])}"
@@ -150,11 +153,12 @@ def test_metric_of_one_agent(server: RtflowServer) -> None:
     # The rate needs this port's second counter sample: wait for it.
     rate = poll(lambda: server.get_json("/metric/192.168.0.11/json").get("3.ifinoctets"), 20, "3.ifinoctets")
     assert isinstance(rate, (int, float)) and rate >= 0, rate
-    assert server.get("/metric/10.99.99.99/json").status_code == 404
+    # An unknown agent has no metrics: {} as sFlow-RT answers.
+    assert server.get_json("/metric/10.99.99.99/json") == {}
 
 
-def test_dump_ifnames_match_the_capture(server: RtflowServer) -> None:
-    ifnames, _ = capture_names()
+def test_dump_ifnames_match_the_capture(server: RtflowServer, dataset: Dataset) -> None:
+    ifnames, _ = capture_names(dataset)
 
     got = dumped_ifnames(server)
     assert got == ifnames, f"port names differ from the capture: missing {sorted(ifnames.keys() - got.keys())[:10]}, " \
@@ -191,7 +195,8 @@ def test_activeflows_top_n_sorted(server: RtflowServer) -> None:
         assert re.fullmatch(r"\d+\.\d+\.\d+\.\d+,\d+\.\d+\.\d+\.\d+", f["key"]), f
     one = poll(lambda: server.get_json("/activeflows/ALL/pair/json?maxFlows=1"), 15, "an active flow")
     assert len(one) == 1, one
-    assert server.get("/activeflows/ALL/no_such_flow/json").status_code == 404
+    # An unknown flow has no active flows: [] as sFlow-RT answers.
+    assert server.get_json("/activeflows/ALL/no_such_flow/json") == []
 
 
 def test_flowkeys(server: RtflowServer) -> None:
@@ -246,14 +251,17 @@ def test_events_long_poll_times_out_empty(server: RtflowServer) -> None:
         assert 1.8 <= elapsed < 6, f"long-poll with eventID={position}&timeout=2 returned after {elapsed:.2f} s"
 
 
-def test_topology_selectors(server: RtflowServer) -> None:
+def test_topology_selectors(server: RtflowServer, dataset: Dataset) -> None:
     topology = {"links": {name: {"node1": n1, "port1": p1, "node2": n2, "port2": p2}
                           for name, (n1, p1, n2, p2) in FABRIC_LINKS.items()}}
+    version = server.get_json("/topology/json")["version"]
     r = server.put("/topology/json", json=topology)
     assert r.status_code == 204, f"PUT /topology/json -> {r.status_code}: {r.text}"
-    assert server.get_json("/topology/json")["links"] == topology["links"]
+    got = server.get_json("/topology/json")
+    assert got["links"] == topology["links"]
+    assert got["version"] == version + 1, f"version {got['version']} after {version} and one PUT"
 
-    ifnames, hosts = capture_names()
+    ifnames, hosts = capture_names(dataset)
     agent_of = {host: agent for agent, host in hosts.items()}
     link_ports = {(agent_of[node], port) for n1, p1, n2, p2 in FABRIC_LINKS.values() for node, port in
                   ((n1, p1), (n2, p2))}
@@ -270,6 +278,21 @@ def test_topology_selectors(server: RtflowServer) -> None:
     assert edge and not edge & core, f"EDGE must be non-empty and disjoint from CORE: {sorted(edge & core)}"
     stats = server.get_json("/metric/TOPOLOGY/ifinoctets/json")
     assert stats[0].get("agent") in ECMP_AGENTS, stats
+
+    # An elephant crosses the fabric: its locations on link ports name the link as seen from that port.
+    def located_on_links() -> list[dict] | None:
+        for key in ELEPHANTS:
+            found = server.get_json(f"/flowlocations/ALL/pair/json?key={key}")
+            on_links = [loc for loc in found if "linkname" in loc]
+            if on_links:
+                return on_links
+        return None
+
+    for loc in poll(located_on_links, 30, "an elephant's location on a fabric link"):
+        n1, p1, n2, p2 = FABRIC_LINKS[loc["linkname"]]
+        local, remote = (loc["localnode"], loc["localport"]), (loc["remotenode"], loc["remoteport"])
+        assert {local, remote} == {(n1, p1), (n2, p2)}, loc
+        assert hosts[loc["agent"]] == local[0] and ifnames[(loc["agent"], loc["dataSource"])] == local[1], loc
 
 
 def test_groups(server: RtflowServer) -> None:

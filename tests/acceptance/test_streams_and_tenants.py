@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from capture import flow_sample_pairs, sflow_agent
-from conftest import HTTP_TIMEOUT, RtflowServer, ecmp_pcap, poll, replay_to, start_server
+from conftest import HTTP_TIMEOUT, Dataset, RtflowServer, poll, replay_to, start_server
 from test_live_udp import UdpSink
 
 ELEPHANTS = {"10.4.1.2,10.4.2.2", "10.4.3.2,10.4.4.2"}
@@ -21,8 +21,8 @@ TENANT_NET = ipaddress.ip_network("10.4.1.0/24")
 
 
 @pytest.fixture
-def replay_server() -> Iterator[RtflowServer]:
-    yield from start_server(["--replay", str(ecmp_pcap()), "--replay-speed", "20"])
+def replay_server(dataset: Dataset) -> Iterator[RtflowServer]:
+    yield from start_server(["--replay", str(dataset.pcap), "--replay-speed", dataset.speed(20)])
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_elephant_events_arrive_as_server_sent_events(replay_server: RtflowServe
     assert event in polled, f"SSE event {event} not in /events/json"
 
 
-def test_tenant_receives_exactly_its_samples(live_server: RtflowServer) -> None:
+def test_tenant_receives_exactly_its_samples(live_server: RtflowServer, dataset: Dataset) -> None:
     everything, tenant = UdpSink(), UdpSink()
     try:
         r = live_server.put("/forwarding/all/json", json={"address": "127.0.0.1", "port": everything.port})
@@ -76,7 +76,7 @@ def test_tenant_receives_exactly_its_samples(live_server: RtflowServer) -> None:
                                                         "filters": {"cidr": [str(TENANT_NET)]}})
         assert r.status_code == 204, r.text
 
-        replay_to(live_server.sflow_port, "--rate", "20000")
+        replay_to(live_server.sflow_port, dataset.pcap, "--rate", "20000")
 
         def settled() -> int | None:
             analyzer = live_server.get_json("/analyzer/json")
@@ -97,7 +97,7 @@ def test_tenant_receives_exactly_its_samples(live_server: RtflowServer) -> None:
     # What the server received (its forwarded copies), judged by the independent parser.
     expected = [p for d in everything.datagrams for p in flow_sample_pairs(d) if in_net(p)]
     got = [p for d in tenant.datagrams for p in flow_sample_pairs(d)]
-    assert expected, "ecmp.pcap has traffic of 10.4.1.0/24"
+    assert expected, f"{dataset.name} has traffic of 10.4.1.0/24"
     assert all(in_net(p) for p in got), "a sample outside the tenant's network was sent"
     assert sorted(got) == sorted(expected), f"tenant got {len(got)} samples, the server received {len(expected)}"
 

@@ -14,7 +14,8 @@ use serde_json::Value;
 
 mod common;
 
-use common::{RTFLOW, capture, pipe_into, spec_block};
+use common::{RTFLOW, pipe_into, spec_block};
+use rtflow_testkit::{Shared, require_shared, shared_capture};
 
 /// Runs `rtflow decode ARGS`; returns (stdout, stderr), asserting exit code 0.
 fn decode(args: &[&str]) -> (Vec<u8>, String) {
@@ -41,10 +42,11 @@ fn json_lines(stdout: &[u8]) -> Vec<Value> {
 
 #[test]
 fn text_output_matches_the_spec_example_line_for_line() {
-    let path = capture("tcpdump_sflow_expanded.pcap");
+    let path = shared_capture!("tcpdump_sflow_expanded.pcap");
+    let spec = require_shared!(Shared::Spec);
     let (stdout, _) = decode(&["-r", path.to_str().unwrap()]);
     let ours = String::from_utf8(stdout).unwrap();
-    let expected = spec_block("## default text");
+    let expected = spec_block(&spec, "## default text");
     // For file input sflowtool prints `datagramSourceIP -` and the epoch as receive time; we do
     // the same, so no line needs to be excluded.
     assert_eq!(
@@ -55,9 +57,10 @@ fn text_output_matches_the_spec_example_line_for_line() {
 
 #[test]
 fn json_output_matches_the_spec_example() {
-    let path = capture("tcpdump_sflow_expanded.pcap");
+    let path = shared_capture!("tcpdump_sflow_expanded.pcap");
+    let spec = require_shared!(Shared::Spec);
     let (stdout, _) = decode(&["-r", path.to_str().unwrap(), "-j"]);
-    let expected: Value = serde_json::from_str(spec_block("## -j").trim()).unwrap();
+    let expected: Value = serde_json::from_str(spec_block(&spec, "## -j").trim()).unwrap();
     assert_eq!(json_lines(&stdout), vec![expected]);
     // Compact form: exactly one line per datagram.
     assert_eq!(stdout.iter().filter(|&&b| b == b'\n').count(), 1);
@@ -65,7 +68,7 @@ fn json_output_matches_the_spec_example() {
 
 #[test]
 fn pretty_json_parses_to_the_same_document() {
-    let path = capture("tcpdump_sflow_expanded.pcap");
+    let path = shared_capture!("tcpdump_sflow_expanded.pcap");
     let (compact, _) = decode(&["-r", path.to_str().unwrap(), "-j"]);
     let (pretty, _) = decode(&["-r", path.to_str().unwrap(), "-J"]);
     let pretty: Value = serde_json::from_slice(&pretty).expect("-J output is valid JSON");
@@ -163,11 +166,11 @@ fn field_list(samples: &[&Value], name: &str) -> Vec<String> {
 /// Counts and per-sample fields of our `-j` output against tshark, datagram by datagram.
 /// tshark 4.0 gives up ("malformed") on counter samples holding host structures; for those
 /// datagrams only the header fields it did dissect are compared.
-fn cross_check_with_tshark(name: &str) -> (usize, usize, usize) {
-    let path = capture(name);
+fn cross_check_with_tshark(path: &Path) -> (usize, usize, usize) {
+    let name = path.display();
     let (stdout, _) = decode(&["-r", path.to_str().unwrap(), "-j", "-q"]);
     let ours = json_lines(&stdout);
-    let theirs: Vec<_> = tshark_datagrams(&path)
+    let theirs: Vec<_> = tshark_datagrams(path)
         .into_iter()
         .filter(|t| !t.sequence.is_empty())
         .collect();
@@ -210,7 +213,7 @@ fn cross_check_with_tshark(name: &str) -> (usize, usize, usize) {
 
 #[test]
 fn ecmp_counts_and_fields_agree_with_tshark() {
-    let (flows, counters, compared) = cross_check_with_tshark("ecmp.pcap");
+    let (flows, counters, compared) = cross_check_with_tshark(&shared_capture!("ecmp.pcap"));
     assert_eq!((flows, counters), (52_785, 3_682));
     // tshark gives up on 40 datagrams (host counter structures before the flow samples).
     assert!(
@@ -221,6 +224,7 @@ fn ecmp_counts_and_fields_agree_with_tshark() {
 
 #[test]
 fn other_captures_agree_with_tshark() {
+    let dir = require_shared!(Shared::Captures);
     for name in [
         "tcpdump_sflow_expanded.pcap",
         "tcpdump_sflow-print-v6.pcap",
@@ -230,7 +234,7 @@ fn other_captures_agree_with_tshark() {
         "overflowd_sflow.pcap",
         "oxyflow_sflow.pcap",
     ] {
-        let (flows, counters, _) = cross_check_with_tshark(name);
+        let (flows, counters, _) = cross_check_with_tshark(&dir.join(name));
         assert!(flows + counters > 0, "{name}: no samples decoded");
     }
 }
@@ -238,7 +242,7 @@ fn other_captures_agree_with_tshark() {
 #[test]
 fn sampled_header_addresses_agree_with_tshark() {
     // ip.src/ip.dst of tshark's dissection of each sampled header (the outer UDP/IP first).
-    let path = capture("ecmp.pcap");
+    let path = shared_capture!("ecmp.pcap");
     let output = Command::new("tshark")
         .args([
             "-r",
@@ -288,7 +292,7 @@ fn sampled_header_addresses_agree_with_tshark() {
 
 #[test]
 fn netflow_payloads_are_reported_as_not_sflow_v5() {
-    let path = capture("tcpdump_sflow_multiple_counter_30_pdus.pcap");
+    let path = shared_capture!("tcpdump_sflow_multiple_counter_30_pdus.pcap");
     let (stdout, stderr) = decode(&["-r", path.to_str().unwrap(), "-j"]);
     assert_eq!(json_lines(&stdout).len(), 25);
     assert_eq!(
@@ -304,14 +308,14 @@ fn netflow_payloads_are_reported_as_not_sflow_v5() {
 
 #[test]
 fn csv_counter_lines_have_sflowtool_columns() {
-    let path = capture("ecmp.pcap");
+    let path = shared_capture!("ecmp.pcap");
     let (stdout, _) = decode(&["-r", path.to_str().unwrap(), "-l", "-q"]);
     let text = String::from_utf8(stdout).unwrap();
     let flows = text.lines().filter(|l| l.starts_with("FLOW,")).count();
     let cntrs: Vec<&str> = text.lines().filter(|l| l.starts_with("CNTR,")).collect();
     assert_eq!((flows, cntrs.len()), (52_785, 3_682));
     // The spec's first CNTR line appears verbatim (agent, ifIndex, type, speed, ... 21 columns).
-    let spec = spec_block("## -l");
+    let spec = spec_block(&require_shared!(Shared::Spec), "## -l");
     let first = spec.lines().next().unwrap();
     assert!(cntrs.contains(&first), "missing {first}");
     assert!(
@@ -323,7 +327,7 @@ fn csv_counter_lines_have_sflowtool_columns() {
 
 #[test]
 fn pcap_stream_has_one_packet_per_sampled_header_for_tcpdump_and_tshark() {
-    let path = capture("ecmp.pcap");
+    let path = shared_capture!("ecmp.pcap");
     let (pcap, _) = decode(&["-r", path.to_str().unwrap(), "-t", "-q"]);
     let tcpdump = pipe_into(&["tcpdump", "-r", "-", "-nn"], &pcap);
     let lines: Vec<&str> = tcpdump.lines().collect();

@@ -16,7 +16,8 @@ use rtflow_sflow::{
 
 mod common;
 
-use common::{RTFLOW, assert_receives, capture, pipe_into, spec_block};
+use common::{RTFLOW, assert_receives, pipe_into, spec_block};
+use rtflow_testkit::{Shared, require_shared, shared_capture};
 
 fn run(args: &[&str]) -> Output {
     Command::new(RTFLOW)
@@ -42,8 +43,8 @@ fn text(bytes: Vec<u8>) -> String {
 }
 
 /// The `key value` lines of the spec's default text example.
-fn spec_text_example() -> String {
-    spec_block("## default text")
+fn spec_text_example(spec_dir: &Path) -> String {
+    spec_block(spec_dir, "## default text")
 }
 
 fn spec_value(example: &str, key: &str) -> String {
@@ -165,8 +166,8 @@ fn tempdir() -> tempfile::TempDir {
 
 #[test]
 fn field_lines_hold_the_spec_example_values_in_the_order_named() {
-    let example = spec_text_example();
-    let path = capture("tcpdump_sflow_expanded.pcap");
+    let path = shared_capture!("tcpdump_sflow_expanded.pcap");
+    let example = spec_text_example(&require_shared!(Shared::Spec));
     let out = text(decode(&[
         "-r",
         path.to_str().unwrap_or_default(),
@@ -190,7 +191,7 @@ fn field_lines_hold_the_spec_example_values_in_the_order_named() {
 
 #[test]
 fn field_lines_agree_with_the_flow_csv_columns_on_ecmp() {
-    let path = capture("ecmp.pcap");
+    let path = shared_capture!("ecmp.pcap");
     let path = path.to_str().unwrap_or_default();
     let fields = text(decode(&[
         "-r",
@@ -233,9 +234,9 @@ fn bad_field_list_names_the_option() {
 
 #[test]
 fn grep_lines_are_the_text_lines_with_the_sflowtool_context_prefix() {
-    let path = capture("tcpdump_sflow_expanded.pcap");
+    let path = shared_capture!("tcpdump_sflow_expanded.pcap");
+    let example = spec_text_example(&require_shared!(Shared::Spec));
     let out = text(decode(&["-r", path.to_str().unwrap_or_default(), "-g"]));
-    let example = spec_text_example();
     let mut stripped = Vec::new();
     for line in out.lines() {
         // time agent subAgentId datagramSequenceNo sourceId sampleTag elementTag, then the line.
@@ -271,7 +272,7 @@ fn grep_lines_are_the_text_lines_with_the_sflowtool_context_prefix() {
 #[test]
 fn forwarding_sends_every_datagram_unchanged_over_udp() {
     // 30 payloads, 5 of them NetFlow: forwarding does not care what they hold.
-    let path = capture("tcpdump_sflow_multiple_counter_30_pdus.pcap");
+    let path = shared_capture!("tcpdump_sflow_multiple_counter_30_pdus.pcap");
     let expected = payloads(&path);
     assert_eq!(expected.len(), 30);
     let receivers: Vec<UdpSocket> = (0..2)
@@ -370,7 +371,7 @@ fn discard_pcap_holds_only_the_dropped_packet_headers() {
 
 #[test]
 fn datagram_pcap_is_the_same_sflow_for_tshark_and_byte_for_byte() {
-    let path = capture("ecmp.pcap");
+    let path = shared_capture!("ecmp.pcap");
     let stream = decode(&["-r", path.to_str().unwrap_or_default(), "-q", "-M"]);
     let dir = tempdir();
     let copy = dir.path().join("m.pcap");
@@ -607,7 +608,9 @@ fn http_log_has_one_common_log_line_per_sample_with_an_http_record() {
 fn http_log_prints_nothing_for_captures_without_http_records() {
     let dir = tempdir();
     let path = mixed_capture(dir.path());
-    for capture in [path, capture("ecmp.pcap").display().to_string()] {
+    // ecmp.pcap too when ../shared is there (else one skip line, and the generated capture only).
+    let ecmp = rtflow_testkit::shared_capture("ecmp.pcap");
+    for capture in std::iter::once(path).chain(ecmp.map(|p| p.display().to_string())) {
         let output = run(&["-r", &capture, "-H"]);
         assert!(output.status.success(), "{capture}");
         assert!(output.stdout.is_empty(), "{capture}");
@@ -648,7 +651,7 @@ fn playback_keeps_the_recorded_pace_scaled_by_the_speed() {
 
 #[test]
 fn keep_going_is_accepted_and_changes_nothing() {
-    let path = capture("tcpdump_sflow_multiple_counter_30_pdus.pcap");
+    let path = shared_capture!("tcpdump_sflow_multiple_counter_30_pdus.pcap");
     let path = path.to_str().unwrap_or_default();
     assert_eq!(
         decode(&["-r", path, "-k", "-q"]),

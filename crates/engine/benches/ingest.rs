@@ -7,7 +7,7 @@
 //! Run: `cargo bench -p rtflow-engine --bench ingest` (prints rates; `RTFLOW_BENCH_SECS` sets the duration).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rtflow_engine::{Engine, FlowDefinition};
@@ -34,12 +34,8 @@ struct Recorded {
     payload: Vec<u8>,
 }
 
-fn load_ecmp() -> Vec<Recorded> {
-    let path = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/captures/ecmp.pcap"
-    ));
-    let mut reader = rtflow_capture::open(&path)
+fn load_ecmp(path: &Path) -> Vec<Recorded> {
+    let mut reader = rtflow_capture::open(path)
         .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
     let mut out = Vec::new();
     let mut first_ms = None;
@@ -56,7 +52,10 @@ fn load_ecmp() -> Vec<Recorded> {
 }
 
 fn main() {
-    let datagrams = load_ecmp();
+    let Some(ecmp) = rtflow_testkit::shared_capture("ecmp.pcap") else {
+        return; // after one skip line
+    };
+    let datagrams = load_ecmp(&ecmp);
     let span_ms = datagrams.last().map_or(1, |d| d.offset_ms + 1);
     let budget = Duration::from_secs_f64(
         std::env::var("RTFLOW_BENCH_SECS")

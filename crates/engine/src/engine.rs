@@ -117,7 +117,12 @@ pub struct Engine {
     pub(crate) events: IdRing<Event>,
     pub(crate) flow_log: IdRing<FlowRecord>,
     pub(crate) topology: Topology,
+    /// Incremented by every `set_topology` (`version` of `GET /topology/json`).
+    topology_version: u64,
     pub(crate) topology_view: TopologyView,
+    /// When each group / map was last set (`GET /group/json`, `/map/json`: `{name: lastUpdate}`).
+    group_updates: BTreeMap<String, Millis>,
+    map_updates: BTreeMap<String, Millis>,
     pub(crate) forwarding: BTreeMap<String, Forwarding>,
     /// `/tenant` definitions and their per-agent sequence state (`tenant.rs`).
     pub(crate) tenants: Tenants,
@@ -147,7 +152,10 @@ impl Engine {
             lookups: Lookups::new(),
             thresholds: BTreeMap::new(),
             topology: Topology::default(),
+            topology_version: 0,
             topology_view: TopologyView::default(),
+            group_updates: BTreeMap::new(),
+            map_updates: BTreeMap::new(),
             forwarding: BTreeMap::new(),
             stats: AnalyzerStats::default(),
             flow_keys_seen: HashMap::default(),
@@ -508,7 +516,8 @@ impl Engine {
     // ----------------------------------------------------------------------------------------------------------
     // Flow definitions
 
-    /// Installs or replaces a flow definition (`PUT /flow/{name}/json`). Replacing resets its flows.
+    /// Installs or replaces a flow definition (`PUT /flow/{name}/json`). Replacing with a changed definition
+    /// resets its flows; an identical one changes nothing, so clients that "ensure" the same flow keep its data.
     pub fn set_flow(
         &mut self,
         now: Millis,
@@ -516,6 +525,13 @@ impl Engine {
         definition: FlowDefinition,
     ) -> Result<(), EngineError> {
         validate_name(ObjectKind::Flow, name, self.config.max_name_len)?;
+        if self
+            .flows
+            .get(name)
+            .is_some_and(|(_, installed)| *installed.definition() == definition)
+        {
+            return Ok(());
+        }
         if !self.flows.by_name.contains_key(name)
             && self.flows.by_name.len() >= self.config.max_flows
         {
@@ -715,8 +731,13 @@ impl Engine {
     // ----------------------------------------------------------------------------------------------------------
     // Groups and maps
 
-    /// `PUT /group/{name}/json` with `{label: [cidr, …]}`.
-    pub fn set_group(&mut self, name: &str, group: &serde_json::Value) -> Result<(), EngineError> {
+    /// `PUT /group/{name}/json` with `{label: [cidr, …]}` at `now`.
+    pub fn set_group(
+        &mut self,
+        now: Millis,
+        name: &str,
+        group: &serde_json::Value,
+    ) -> Result<(), EngineError> {
         validate_name(ObjectKind::Group, name, self.config.max_name_len)?;
         if self.lookups.group(name).is_none()
             && self.lookups.groups().count() >= self.config.max_groups
@@ -732,6 +753,7 @@ impl Engine {
             source,
         })?;
         self.lookups.set_group(name, parsed);
+        self.group_updates.insert(name.to_string(), now);
         Ok(())
     }
 
@@ -746,15 +768,26 @@ impl Engine {
             .collect()
     }
 
+    /// `GET /group/json`: each group's name → when it was last set (ms epoch), as sFlow-RT lists them.
+    pub fn group_updates(&self) -> BTreeMap<String, Millis> {
+        self.group_updates.clone()
+    }
+
     pub fn delete_group(&mut self, name: &str) -> Result<(), EngineError> {
+        self.group_updates.remove(name);
         self.lookups
             .remove_group(name)
             .map(|_| ())
             .ok_or_else(|| not_found(ObjectKind::Group, name))
     }
 
-    /// `PUT /map/{name}/json` with `{label: [value, …]}`.
-    pub fn set_map(&mut self, name: &str, map: &serde_json::Value) -> Result<(), EngineError> {
+    /// `PUT /map/{name}/json` with `{label: [value, …]}` at `now`.
+    pub fn set_map(
+        &mut self,
+        now: Millis,
+        name: &str,
+        map: &serde_json::Value,
+    ) -> Result<(), EngineError> {
         validate_name(ObjectKind::Map, name, self.config.max_name_len)?;
         if self.lookups.map(name).is_none() && self.lookups.maps().count() >= self.config.max_maps {
             return Err(EngineError::LimitReached {
@@ -768,6 +801,7 @@ impl Engine {
             source,
         })?;
         self.lookups.set_map(name, parsed);
+        self.map_updates.insert(name.to_string(), now);
         Ok(())
     }
 
@@ -782,7 +816,13 @@ impl Engine {
             .collect()
     }
 
+    /// `GET /map/json`: each map's name → when it was last set (ms epoch).
+    pub fn map_updates(&self) -> BTreeMap<String, Millis> {
+        self.map_updates.clone()
+    }
+
     pub fn delete_map(&mut self, name: &str) -> Result<(), EngineError> {
+        self.map_updates.remove(name);
         self.lookups
             .remove_map(name)
             .map(|_| ())
@@ -792,8 +832,9 @@ impl Engine {
     // ----------------------------------------------------------------------------------------------------------
     // Topology and forwarding
 
-    /// `PUT /topology/json`.
-    pub fn set_topology(&mut self, now: Millis, topology: Topology) -> Result<(), EngineError> {
+    /// `PUT /topology/json`; each call increments the topology's `version` (a `version` field in the document
+    /// itself is not kept).
+    pub fn set_topology(&mut self, now: Millis, mut topology: Topology) -> Result<(), EngineError> {
         for (name, link) in &topology.links {
             if [&link.node1, &link.port1, &link.node2, &link.port2]
                 .iter()
@@ -813,7 +854,9 @@ impl Engine {
                 )));
             }
         }
+        topology.extra.remove("version");
         self.topology = topology;
+        self.topology_version += 1;
         let view = TopologyView::resolve(&self.topology, &self.learned_names(now));
         self.install_topology_view(view);
         Ok(())
@@ -822,6 +865,11 @@ impl Engine {
     /// `GET /topology/json` (`{}`-like empty topology when none was set).
     pub fn topology(&self) -> &Topology {
         &self.topology
+    }
+
+    /// How many times the topology was set (`version` of `GET /topology/json`; 0 before the first PUT).
+    pub fn topology_version(&self) -> u64 {
+        self.topology_version
     }
 
     pub fn set_forwarding(

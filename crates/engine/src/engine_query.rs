@@ -32,6 +32,36 @@ pub struct ActiveFlow {
     pub data_source: String,
 }
 
+/// One place a flow is seen (`/flowlocations/{agent}/{name}/json`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FlowLocation {
+    pub key: String,
+    pub value: f64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<f64>,
+    pub agent: IpAddr,
+    #[serde(rename = "dataSource")]
+    pub data_source: String,
+    /// The topology link of the data source's port, when it is on one.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub link: Option<LinkEnd>,
+}
+
+/// A topology link seen from one of its ports (sFlow-RT's `/flowlocations` link fields).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LinkEnd {
+    #[serde(rename = "linkname")]
+    pub link_name: String,
+    #[serde(rename = "localnode")]
+    pub local_node: String,
+    #[serde(rename = "localport")]
+    pub local_port: String,
+    #[serde(rename = "remotenode")]
+    pub remote_node: String,
+    #[serde(rename = "remoteport")]
+    pub remote_port: String,
+}
+
 /// Parameters of an `/activeflows` query.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ActiveFlowQuery {
@@ -618,21 +648,55 @@ impl Engine {
         })
     }
 
-    /// `/flowlocations`: every selected agent/data source currently tracking the flow key, largest first.
+    /// `/flowlocations`: every selected agent/data source currently tracking the flow key, largest first, with
+    /// the topology link of the port when it is on one.
     pub fn flow_locations(
         &self,
         now: Millis,
         agents: &AgentSelector,
         name: &str,
         key: &str,
-    ) -> Vec<ActiveFlow> {
-        let mut out: Vec<ActiveFlow> = self
+    ) -> Vec<FlowLocation> {
+        let mut out: Vec<FlowLocation> = self
             .select(now, agents)
             .into_iter()
-            .filter_map(|(ip, _, ds, _)| self.flow_value(now, ip, ds, name, key))
+            .filter_map(|(ip, _, ds, _)| {
+                let flow = self.flow_value(now, ip, ds, name, key)?;
+                Some(FlowLocation {
+                    key: flow.key,
+                    value: flow.value,
+                    values: flow.values,
+                    agent: ip,
+                    data_source: ds.to_string(),
+                    link: ds
+                        .is_interface()
+                        .then(|| self.link_end(ip, ds.index))
+                        .flatten(),
+                })
+            })
             .collect();
         out.sort_by(|a, b| b.value.total_cmp(&a.value));
         out
+    }
+
+    /// The topology link a port is on, seen from that port.
+    fn link_end(&self, agent: IpAddr, ifindex: u32) -> Option<LinkEnd> {
+        let view = &self.topology_view;
+        let name = view.port_links.get(&(agent, ifindex))?;
+        let (node, port) = view.port_names.get(&(agent, ifindex))?;
+        let link = self.topology.links.get(name)?;
+        let (remote_node, remote_port) = if link.node1 == *node && link.port1 == *port {
+            (&link.node2, &link.port2)
+        } else {
+            (&link.node1, &link.port1)
+        };
+        Some(LinkEnd {
+            link_name: name.clone(),
+            local_node: node.clone(),
+            local_port: port.clone(),
+            remote_node: remote_node.clone(),
+            remote_port: remote_port.clone(),
+        })
     }
 
     /// Observations exceeding a threshold in this evaluation round.

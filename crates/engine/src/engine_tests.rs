@@ -8,13 +8,13 @@ use crate::{
     FlowSample, MetricSpec, Port, QueryFilter, Threshold,
 };
 
-const T0: u64 = 1_700_000_000_000;
+pub(crate) const T0: u64 = 1_700_000_000_000;
 
-fn agent(n: u8) -> IpAddr {
+pub(crate) fn agent(n: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(192, 168, 0, n))
 }
 
-fn dgram(agent_ip: IpAddr, sequence: u32, uptime_ms: u32) -> DatagramInfo {
+pub(crate) fn dgram(agent_ip: IpAddr, sequence: u32, uptime_ms: u32) -> DatagramInfo {
     DatagramInfo {
         agent: agent_ip,
         sub_agent_id: 0,
@@ -26,7 +26,7 @@ fn dgram(agent_ip: IpAddr, sequence: u32, uptime_ms: u32) -> DatagramInfo {
 }
 
 /// Ethernet/IPv4/TCP header from 10.0.0.`src` to 10.0.0.`dst`.
-fn tcp_frame(src: u8, dst: u8) -> Vec<u8> {
+pub(crate) fn tcp_frame(src: u8, dst: u8) -> Vec<u8> {
     let mut f = vec![
         0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x00, 0x66, 0x77, 0x88, 0x99, src, 0x08, 0x00,
     ];
@@ -39,7 +39,14 @@ fn tcp_frame(src: u8, dst: u8) -> Vec<u8> {
     f
 }
 
-fn flow_sample(ifindex: u32, sequence: u32, rate: u32, src: u8, dst: u8, bytes: u32) -> FlowSample {
+pub(crate) fn flow_sample(
+    ifindex: u32,
+    sequence: u32,
+    rate: u32,
+    src: u8,
+    dst: u8,
+    bytes: u32,
+) -> FlowSample {
     FlowSample {
         source: DataSource::interface(ifindex),
         sequence,
@@ -53,7 +60,7 @@ fn flow_sample(ifindex: u32, sequence: u32, rate: u32, src: u8, dst: u8, bytes: 
     }
 }
 
-fn pair_flow() -> FlowDefinition {
+pub(crate) fn pair_flow() -> FlowDefinition {
     let mut def = FlowDefinition::new("ipsource,ipdestination", "bytes");
     def.t = 2.0;
     def
@@ -61,7 +68,7 @@ fn pair_flow() -> FlowDefinition {
 
 /// Feeds `seconds` of traffic: every 10 ms one sample per (src, weight) at 1-in-`rate`, 1000-byte frames.
 /// The true byte rate of a flow is weight × rate × 1000 × 100 per second.
-fn feed(
+pub(crate) fn feed(
     engine: &mut Engine,
     agent_ip: IpAddr,
     ifindex: u32,
@@ -289,7 +296,7 @@ fn sequence_gaps_and_restart_are_accounted() {
     );
 }
 
-fn if_counters(ifindex: u32, sequence: u32, in_octets: u64) -> CounterSample {
+pub(crate) fn if_counters(ifindex: u32, sequence: u32, in_octets: u64) -> CounterSample {
     CounterSample {
         source: DataSource::interface(ifindex),
         sequence,

@@ -29,13 +29,15 @@ mod topology;
 mod engine_tests;
 #[cfg(test)]
 mod key_function_tests;
+#[cfg(test)]
+mod parity_tests;
 
 pub use adapter::{IngestError, IngestSummary};
 pub use agents::AgentInfo;
 pub use attributes::{PacketFields, SampleAttributes};
 pub use config::EngineConfig;
 pub use engine::{AnalyzerStats, Engine};
-pub use engine_query::{ActiveFlow, ActiveFlowQuery, MetricSelection};
+pub use engine_query::{ActiveFlow, ActiveFlowQuery, FlowLocation, LinkEnd, MetricSelection};
 pub use error::{EngineError, ObjectKind};
 pub use events::Event;
 pub use flowlang::{AggMode, DefinitionError, FlowDefinition};

@@ -14,6 +14,13 @@ pub fn total_memory_bytes() -> Option<u64> {
     kib_field(&meminfo, "MemTotal:")
 }
 
+/// This machine's host name (`/proc/sys/kernel/hostname`).
+pub fn host_name() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let name = name.trim();
+    (!name.is_empty()).then(|| name.to_string())
+}
+
 fn kib_field(text: &str, name: &str) -> Option<u64> {
     let line = text.lines().find(|l| l.starts_with(name))?;
     let kib: u64 = line

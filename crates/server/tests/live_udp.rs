@@ -133,7 +133,10 @@ async fn udp_counters_fire_a_threshold_are_forwarded_and_survive_garbage() {
     // (7 forwarded, waited for above); garbage names no agent and is not.
     assert!(analyzer["httpConnectionsTotal"].as_u64().unwrap_or(0) >= 2);
     assert!(analyzer["heapUsed"].as_u64().unwrap_or(0) > 0);
-    assert_eq!(api.get_text("/version").await, rtflow_server::VERSION);
+    assert_eq!(
+        api.get("/analyzer/json").await["version"],
+        rtflow_server::VERSION
+    );
     let agents = api.get("/agents/json?agent=10.0.0.9").await;
     assert_eq!(agents["10.0.0.9"]["sFlowCounterSamples"], 6, "{agents}");
     assert_eq!(

@@ -2,6 +2,8 @@
 
 mod common;
 
+use rtflow_testkit::{Shared, require_shared, shared_capture};
+
 use rtflow_sflow::{CounterRecord, Datagram, DatagramBuilder, DecodeError, FlowRecord, Sample};
 
 #[derive(Debug, Default)]
@@ -73,7 +75,7 @@ fn count_flow_records(records: rtflow_sflow::FlowRecords<'_>, stats: &mut Stats)
 
 #[test]
 fn ecmp_counts_match_sflowtool_and_tshark() {
-    let payloads = common::udp_payloads(&common::capture("ecmp.pcap"));
+    let payloads = common::udp_payloads(&shared_capture!("ecmp.pcap"));
     let stats = decode_all(&payloads);
     assert_eq!(stats.datagrams, 9_279);
     assert_eq!(stats.flow_samples, 52_785);
@@ -101,12 +103,9 @@ fn ecmp_counts_match_sflowtool_and_tshark() {
 
 #[test]
 fn every_capture_decodes_without_panic() {
-    for path in common::all_captures() {
-        let name = path
-            .strip_prefix(common::captures_dir())
-            .unwrap()
-            .display()
-            .to_string();
+    let dir = require_shared!(Shared::Captures);
+    for path in common::all_captures(&dir) {
+        let name = path.strip_prefix(&dir).unwrap().display().to_string();
         let stats = decode_all(&common::udp_payloads(&path));
         eprintln!("{name}: {stats:?}");
         assert!(stats.datagrams > 0, "{name}: no UDP datagrams found");
@@ -130,9 +129,101 @@ fn every_capture_decodes_without_panic() {
     }
 }
 
+/// The generated captures of tests/data (always present) decode to what their generator put in.
+#[test]
+fn generated_captures_decode_to_their_manifest_counts() {
+    let entries = rtflow_testkit::manifest();
+    let classic: Vec<_> = entries
+        .iter()
+        .filter(|e| e.name.ends_with(".pcap"))
+        .collect();
+    assert!(classic.len() >= 4, "{entries:?}");
+    for entry in classic {
+        let stats = decode_all(&common::udp_payloads(&entry.path()));
+        let name = &entry.name;
+        let count = |key| entry.count(key) as usize;
+        assert_eq!(stats.datagrams, count("datagrams"), "{name}");
+        assert_eq!(stats.not_v5, count("not_sflow_v5"), "{name}");
+        if count("malformed") > 0 {
+            // One error per broken datagram (samples before the break decode), each naming where.
+            assert_eq!(stats.errors.len(), count("malformed"), "{name}");
+            assert!(
+                stats.errors.iter().all(|e| e.contains(" at offset ")),
+                "{name}: {:?}",
+                stats.errors
+            );
+            continue;
+        }
+        assert!(stats.errors.is_empty(), "{name}: {:?}", stats.errors);
+        let samples = (
+            stats.flow_samples,
+            stats.counter_samples,
+            stats.discard_samples,
+            stats.other_samples,
+        );
+        let expected = (
+            count("flow_samples"),
+            count("counter_samples"),
+            count("discard_samples"),
+            count("other_samples"),
+        );
+        assert_eq!(samples, expected, "{name}");
+    }
+}
+
+/// Every datagram of the generated captures re-encodes to its own bytes (their padding is zero).
+#[test]
+fn generated_captures_re_encode_byte_for_byte() {
+    for path in common::all_captures(&rtflow_testkit::data_dir()) {
+        let mut rebuilt_any = false;
+        for payload in common::udp_payloads(&path) {
+            let Some(rebuilt) = rebuild(&payload) else {
+                continue;
+            };
+            assert!(rebuilt == payload, "{}", path.display());
+            rebuilt_any = true;
+        }
+        assert!(
+            rebuilt_any || path.ends_with("malformed.pcap"),
+            "{}",
+            path.display()
+        );
+    }
+}
+
+/// The datagram rebuilt from its decoded samples and records (`None` if it does not decode).
+fn rebuild(payload: &[u8]) -> Option<Vec<u8>> {
+    let datagram = Datagram::decode(payload).ok()?;
+    let mut builder = DatagramBuilder::new(datagram.header);
+    let mut samples = datagram.samples();
+    for sample in samples.by_ref() {
+        match sample.ok()? {
+            Sample::Flow(s) => {
+                let records: Vec<_> = s.records().collect::<Result<_, _>>().ok()?;
+                builder.flow_sample(&s.info, &records);
+            }
+            Sample::Counter(s) => {
+                let records: Vec<_> = s.records().collect::<Result<_, _>>().ok()?;
+                builder.counter_sample(&s.info, &records);
+            }
+            Sample::Discard(s) => {
+                let records: Vec<_> = s.records().collect::<Result<_, _>>().ok()?;
+                builder.discard_sample(&s.info, &records);
+            }
+            other => {
+                builder.sample(&other);
+            }
+        }
+    }
+    // Some test captures carry bytes after the declared samples; they are not re-encoded.
+    let mut rebuilt = builder.finish();
+    rebuilt.extend_from_slice(samples.remaining_bytes());
+    Some(rebuilt)
+}
+
 #[test]
 fn malformed_capture_error_names_location_and_offset() {
-    let payloads = common::udp_payloads(&common::capture("malformed/sflow_print-segv.pcap"));
+    let payloads = common::udp_payloads(&shared_capture!("malformed/sflow_print-segv.pcap"));
     let stats = decode_all(&payloads);
     for error in &stats.errors {
         assert!(error.contains(" at offset "), "{error}");
@@ -141,7 +232,7 @@ fn malformed_capture_error_names_location_and_offset() {
 
 #[test]
 fn expanded_sample_fields_match_sflowtool_output() {
-    let payloads = common::udp_payloads(&common::capture("tcpdump_sflow_expanded.pcap"));
+    let payloads = common::udp_payloads(&shared_capture!("tcpdump_sflow_expanded.pcap"));
     assert_eq!(payloads.len(), 1);
     assert_eq!(payloads[0].len(), 328); // datagramSize
     let datagram = Datagram::decode(&payloads[0]).unwrap();
@@ -202,7 +293,7 @@ fn expanded_sample_fields_match_sflowtool_output() {
 
 #[test]
 fn ipv6_agent_is_decoded() {
-    let payloads = common::udp_payloads(&common::capture("tcpdump_sflow-print-v6.pcap"));
+    let payloads = common::udp_payloads(&shared_capture!("tcpdump_sflow-print-v6.pcap"));
     let datagram = Datagram::decode(&payloads[0]).unwrap();
     assert!(matches!(
         datagram.header.agent,
@@ -212,8 +303,8 @@ fn ipv6_agent_is_decoded() {
 
 #[test]
 fn discard_sample_is_decoded() {
-    let payloads = common::udp_payloads(&common::capture(
-        "telegraf/sflow_issue_15375_sflow_drop_1036.pcap",
+    let payloads = common::udp_payloads(&shared_capture!(
+        "telegraf/sflow_issue_15375_sflow_drop_1036.pcap"
     ));
     let datagram = Datagram::decode(&payloads[0]).unwrap();
     let discard = datagram
@@ -262,38 +353,15 @@ fn deep_decode(payload: &[u8]) -> String {
 /// checks every decoder against its encoder on real data.
 #[test]
 fn captures_re_encode_byte_for_byte() {
-    for path in common::all_captures() {
+    let dir = require_shared!(Shared::Captures);
+    for path in common::all_captures(&dir) {
         if path.ends_with("malformed/sflow_print-segv.pcap") {
             continue;
         }
         for payload in common::udp_payloads(&path) {
-            let Ok(datagram) = Datagram::decode(&payload) else {
+            let Some(rebuilt) = rebuild(&payload) else {
                 continue;
             };
-            let mut builder = DatagramBuilder::new(datagram.header);
-            let mut samples = datagram.samples();
-            for sample in samples.by_ref() {
-                match sample.unwrap() {
-                    Sample::Flow(s) => {
-                        let records: Vec<_> = s.records().collect::<Result<_, _>>().unwrap();
-                        builder.flow_sample(&s.info, &records);
-                    }
-                    Sample::Counter(s) => {
-                        let records: Vec<_> = s.records().collect::<Result<_, _>>().unwrap();
-                        builder.counter_sample(&s.info, &records);
-                    }
-                    Sample::Discard(s) => {
-                        let records: Vec<_> = s.records().collect::<Result<_, _>>().unwrap();
-                        builder.discard_sample(&s.info, &records);
-                    }
-                    other => {
-                        builder.sample(&other);
-                    }
-                }
-            }
-            // Some test captures carry bytes after the declared samples; they are not re-encoded.
-            let mut rebuilt = builder.finish();
-            rebuilt.extend_from_slice(samples.remaining_bytes());
             // XDR padding is written as zeros; a few agents leave garbage in it, so where bytes
             // differ the lengths and the fully decoded structures must still be identical.
             assert_eq!(rebuilt.len(), payload.len(), "{}", path.display());
@@ -314,7 +382,7 @@ fn captures_re_encode_byte_for_byte() {
 #[test]
 #[ignore]
 fn ecmp_decode_throughput() {
-    let payloads = common::udp_payloads(&common::capture("ecmp.pcap"));
+    let payloads = common::udp_payloads(&shared_capture!("ecmp.pcap"));
     let rounds = 50;
     let start = std::time::Instant::now();
     let mut records = 0usize;

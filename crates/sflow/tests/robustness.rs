@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::sync::LazyLock;
+
 use proptest::prelude::*;
 use rtflow_sflow::{Datagram, Sample};
 
@@ -27,22 +29,29 @@ fn walk(bytes: &[u8]) -> usize {
     errors
 }
 
-fn seed_datagrams() -> Vec<Vec<u8>> {
-    let mut seeds = Vec::new();
-    for name in [
-        "tcpdump_sflow_expanded.pcap",
-        "tcpdump_sflow-print-v6.pcap",
-        "telegraf/sflow_issue_15375_sflow_drop_1036.pcap",
-        "loghub_sflow.pcap",
-    ] {
-        seeds.extend(
-            common::udp_payloads(&common::capture(name))
-                .into_iter()
-                .take(3),
-        );
+/// Valid datagrams to mutate: every datagram of the generated records.pcap, the first of
+/// fabric.pcap, and (when ../shared is there, else after one skip line) the first datagrams of a
+/// few real captures.
+static SEEDS: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| {
+    let data = rtflow_testkit::data_dir();
+    let mut seeds = common::udp_payloads(&data.join("records.pcap"));
+    seeds.extend(
+        common::udp_payloads(&data.join("fabric.pcap"))
+            .into_iter()
+            .take(3),
+    );
+    if let Some(dir) = common::captures_dir() {
+        for name in [
+            "tcpdump_sflow_expanded.pcap",
+            "tcpdump_sflow-print-v6.pcap",
+            "telegraf/sflow_issue_15375_sflow_drop_1036.pcap",
+            "loghub_sflow.pcap",
+        ] {
+            seeds.extend(common::udp_payloads(&dir.join(name)).into_iter().take(3));
+        }
     }
     seeds
-}
+});
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
@@ -65,8 +74,7 @@ proptest! {
         flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
         cut in any::<prop::sample::Index>(),
     ) {
-        let seeds = seed_datagrams();
-        let mut bytes = pick.get(&seeds).clone();
+        let mut bytes = pick.get(&SEEDS).clone();
         for (at, value) in flips {
             let i = at.index(bytes.len());
             bytes[i] = value;
@@ -80,8 +88,8 @@ proptest! {
 
 #[test]
 fn every_truncation_of_a_real_datagram_is_an_error_not_a_panic() {
-    for payload in seed_datagrams() {
-        assert_eq!(walk(&payload), 0);
+    for payload in SEEDS.iter() {
+        assert_eq!(walk(payload), 0);
         for len in 0..payload.len() {
             assert!(
                 walk(&payload[..len]) > 0,

@@ -7,14 +7,10 @@ use std::time::{Duration, Instant};
 use rtflow_sflow::{Datagram, FlowRecord, Sample};
 use rtflow_sflowtool::{DatagramInfo, Format, Formatter, Timestamp};
 
-const ECMP: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/captures/ecmp.pcap"
-);
 const MIN_TIME: Duration = Duration::from_secs(2);
 
-fn load() -> Vec<(Vec<u8>, Timestamp)> {
-    let mut reader = rtflow_capture::open(ECMP).expect("ecmp.pcap in ../shared/captures");
+fn load(path: &std::path::Path) -> Vec<(Vec<u8>, Timestamp)> {
+    let mut reader = rtflow_capture::open(path).expect("readable ecmp.pcap");
     let mut datagrams = Vec::new();
     while let Some(d) = reader.next_datagram().expect("readable capture") {
         datagrams.push((d.payload.to_vec(), d.timestamp));
@@ -88,7 +84,10 @@ fn main() {
     // Optional case filter; cargo bench itself passes `--bench`.
     let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let filter = filter.as_deref();
-    let datagrams = load();
+    let Some(ecmp) = rtflow_testkit::shared_capture("ecmp.pcap") else {
+        return; // after one skip line
+    };
+    let datagrams = load(&ecmp);
     let samples = codec_only(&datagrams, false);
     println!(
         "ecmp.pcap: {} datagrams, {samples} samples",

@@ -1,30 +1,18 @@
-//! Helpers shared by the `rtflow` integration tests: the binary, the shared captures, the sflowtool
-//! format spec's examples, UDP receiving and piping into tcpdump/tshark.
+//! Helpers shared by the `rtflow` integration tests: the binary, the sflowtool format spec's
+//! examples, UDP receiving and piping into tcpdump/tshark.
 
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub const RTFLOW: &str = env!("CARGO_BIN_EXE_rtflow");
-const SPEC: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/spec/sflowtool-format.md"
-);
 
-/// A capture of `../shared/captures`; fails clearly when the directory is missing.
-pub fn capture(name: &str) -> PathBuf {
-    let dir = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/captures"
-    ));
-    assert!(dir.is_dir(), "shared captures missing: {}", dir.display());
-    dir.join(name)
-}
-
-/// The body of the fenced block following `heading` in the sflowtool format spec.
-pub fn spec_block(heading: &str) -> String {
-    let spec = std::fs::read_to_string(SPEC)
-        .unwrap_or_else(|e| panic!("read the sflowtool format spec: {e}"));
+/// The body of the fenced block following `heading` in the sflowtool format spec of `spec_dir`
+/// (`../shared/spec`, from `rtflow_testkit::require_shared!(Shared::Spec)`).
+pub fn spec_block(spec_dir: &Path, heading: &str) -> String {
+    let path = spec_dir.join("sflowtool-format.md");
+    let spec = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("read the sflowtool format spec {}: {e}", path.display()));
     let after = spec
         .split(heading)
         .nth(1)

@@ -87,15 +87,16 @@ fn put(summary: &str, parameters: Vec<Value>, schema: &str) -> Value {
 
 fn delete(summary: &str, parameters: Vec<Value>) -> Value {
     json!({"summary": summary, "parameters": parameters,
-           "responses": {"204": {"description": "deleted"}, "403": {"description": "read-only mode"},
-                         "404": {"description": "unknown name"}}})
+           "responses": {"204": {"description": "deleted (also when it did not exist)"},
+                         "403": {"description": "read-only mode"}}})
 }
 
-/// A named object with GET, PUT and DELETE.
+/// A named object with GET, PUT (POST does the same) and DELETE.
 fn crud(kind: &str, schema: &str) -> Value {
     json!({
         "get": get(&format!("Get a {kind}"), vec![name(kind)], json_ok(schema)),
         "put": put(&format!("Create or replace a {kind}"), vec![name(kind)], schema),
+        "post": put(&format!("Create or replace a {kind} (as PUT)"), vec![name(kind)], schema),
         "delete": delete(&format!("Delete a {kind}"), vec![name(kind)]),
     })
 }
@@ -145,6 +146,11 @@ pub fn document() -> Value {
         json!({"get": get("Analyzer statistics", vec![], json_ok("counters, loads and memory"))}),
     );
     add(
+        "/license/json",
+        json!({"get": get("Licence status in sFlow-RT's shape (rtflow needs no licence: every check passes)",
+                          vec![], json_ok("{license, analyzer}"))}),
+    );
+    add(
         "/agents/json",
         json!({"get": get("sFlow agents", vec![query_param("agent", "string", "repeatable: only these agents")], json_ok("object keyed by agent"))}),
     );
@@ -154,7 +160,7 @@ pub fn document() -> Value {
     );
     add(
         "/metric/{agent}/json",
-        json!({"get": get("All metrics of one agent", vec![path_param("agent", "agent address")], json_ok("\"<dataSource>.<metric>\" → value"))}),
+        json!({"get": get("All metrics of one agent", vec![path_param("agent", "agent address")], json_ok("\"<dataSource>.<metric>\" → value; {} for an unknown agent"))}),
     );
     add(
         "/metric/{agent}/{metric}/json",
@@ -199,7 +205,7 @@ pub fn document() -> Value {
         json!({"get": get("Where a flow is seen", vec![
         agent(), name("flow"),
         json!({"name": "key", "in": "query", "required": true, "description": "flow key", "schema": {"type": "string"}}),
-    ], json_ok("array of {key, value, agent, dataSource}"))}),
+    ], json_ok("array of {key, value, agent, dataSource} plus linkname, localnode, localport, remotenode, remoteport on a topology link"))}),
     );
     let mut flow_log = long_poll("flowID", "maxFlows", "flow records");
     flow_log.push(query_param(
@@ -240,19 +246,20 @@ pub fn document() -> Value {
     );
     add(
         "/group/json",
-        json!({"get": get("Address groups", vec![], json_ok("name → Group"))}),
+        json!({"get": get("Address groups", vec![], json_ok("name → lastUpdate (ms epoch)"))}),
     );
     add("/group/{name}/json", crud("group", "Group"));
     add(
         "/map/json",
-        json!({"get": get("Maps", vec![], json_ok("name → Map"))}),
+        json!({"get": get("Maps", vec![], json_ok("name → lastUpdate (ms epoch)"))}),
     );
     add("/map/{name}/json", crud("map", "Map"));
     add(
         "/topology/json",
         json!({
-            "get": get("Topology", vec![], json_ok("Topology")),
+            "get": get("Topology", vec![], json_ok("Topology plus version (incremented by each PUT)")),
             "put": put("Set the topology", vec![], "Topology"),
+            "post": put("Set the topology (as PUT)", vec![], "Topology"),
         }),
     );
     add(

@@ -60,3 +60,12 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// A DELETE's answer: 204 whether or not the object existed, as sFlow-RT answers (deleting is idempotent);
+/// other errors stay errors.
+pub fn deleted(result: Result<(), EngineError>) -> ApiResult<StatusCode> {
+    match result {
+        Err(err) if !err.is_not_found() => Err(err.into()),
+        _ => Ok(StatusCode::NO_CONTENT),
+    }
+}

@@ -10,7 +10,7 @@ use rtflow_engine::{
 };
 use serde_json::Value;
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, deleted};
 use super::longpoll::{FLOW_LOG, long_poll};
 use super::metrics::single_agent;
 use super::params::{Params, json_body};
@@ -52,8 +52,8 @@ pub async fn delete(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    state.engine.lock().delete_flow(&name)?;
-    Ok(StatusCode::NO_CONTENT)
+    let result = state.engine.lock().delete_flow(&name);
+    deleted(result)
 }
 
 pub async fn flow_keys(State(state): State<AppState>) -> Json<Value> {
@@ -89,8 +89,13 @@ pub async fn active(
     let flows = state
         .engine
         .lock()
-        .active_flows(now, &selector, &name, &query)?;
-    Ok(to_json(flows))
+        .active_flows(now, &selector, &name, &query);
+    match flows {
+        Ok(flows) => Ok(to_json(flows)),
+        // An unknown flow has no active flows: `[]`, as sFlow-RT answers.
+        Err(err) if err.is_not_found() => Ok(Json(Value::Array(Vec::new()))),
+        Err(err) => Err(err.into()),
+    }
 }
 
 fn required_key(params: &Params) -> ApiResult<&str> {

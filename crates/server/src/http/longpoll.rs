@@ -2,7 +2,7 @@
 //! protocol of `/events/json` and `/flows/json` (spec §1.5) and the `/events/sse` / `/flows/sse` streams.
 //! Without a position the newest entries come back at once; with one (including -1, "anything"), the
 //! request waits (up to `timeout`) until newer entries exist, so the sFlow-RT client loop (`eventID=-1`,
-//! then the newest id seen) never spins.
+//! then the newest id seen) never spins. A position ahead of the newest id counts as -1.
 
 use axum::Json;
 use rtflow_engine::{Engine, Event, FlowRecord};
@@ -96,8 +96,12 @@ pub async fn long_poll<T: Serialize>(
     let max = params
         .parse::<usize>(log.max_parameter, "a non-negative integer")?
         .unwrap_or(DEFAULT_MAX_ENTRIES);
+    // A position ahead of the newest id (a client that kept its id across a server restart) asks for the
+    // latest entries, as sFlow-RT answers, instead of waiting for an id this server may never reach.
+    let newest = (log.newest_id)(&shared.engine.lock());
+    let after = position.after.filter(|after| *after <= newest);
     let query = LogQuery {
-        after: position.after,
+        after,
         filter: params.get(log.filter_parameter),
         max,
     };

@@ -24,16 +24,18 @@ pub async fn metric_names(State(state): State<AppState>) -> Json<Value> {
     to_json(metric_names)
 }
 
+/// `/metric/{agent}/json`: every metric of one agent; `{}` for an unknown agent, `ALL` or a name that is not
+/// an address, as sFlow-RT answers.
 pub async fn agent_metrics(
     State(state): State<AppState>,
     Path(agent): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let ip = single_agent(&agent)?;
+) -> Json<Value> {
+    let Ok(ip) = single_agent(&agent) else {
+        return Json(Value::Object(serde_json::Map::new()));
+    };
     let now = state.clock.now();
     let metrics = state.engine.lock().agent_metrics(now, ip);
-    metrics
-        .map(to_json)
-        .ok_or_else(|| ApiError::NotFound(format!("agent {agent:?} not found")))
+    metrics.map_or_else(|| Json(Value::Object(serde_json::Map::new())), to_json)
 }
 
 pub async fn metric(

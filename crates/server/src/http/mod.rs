@@ -60,6 +60,7 @@ fn routes() -> RouteTable {
         .route("/status", get(status::status))
         .route("/api-docs", get(api_docs::api_docs))
         .route("/analyzer/json", get(status::analyzer))
+        .route("/license/json", get(status::license))
         .route("/agents/json", get(status::agents))
         .route("/metrics/json", get(metrics::metric_names))
         .route("/metric/{agent}/json", get(metrics::agent_metrics))
@@ -70,7 +71,10 @@ fn routes() -> RouteTable {
         .route("/flow/json", get(flows::list))
         .route(
             "/flow/{name}/json",
-            get(flows::get_one).put(flows::put).delete(flows::delete),
+            get(flows::get_one)
+                .put(flows::put)
+                .post(flows::put)
+                .delete(flows::delete),
         )
         .route("/activeflows/{agent}/{name}/json", get(flows::active))
         .route("/flowvalue/{agent}/{name}/json", get(flows::value))
@@ -82,6 +86,7 @@ fn routes() -> RouteTable {
             "/threshold/{name}/json",
             get(thresholds::get_one)
                 .put(thresholds::put)
+                .post(thresholds::put)
                 .delete(thresholds::delete),
         )
         .route("/events/json", get(thresholds::events))
@@ -91,6 +96,7 @@ fn routes() -> RouteTable {
             "/group/{name}/json",
             get(objects::get_group)
                 .put(objects::put_group)
+                .post(objects::put_group)
                 .delete(objects::delete_group),
         )
         .route("/map/json", get(objects::maps))
@@ -98,17 +104,21 @@ fn routes() -> RouteTable {
             "/map/{name}/json",
             get(objects::get_map)
                 .put(objects::put_map)
+                .post(objects::put_map)
                 .delete(objects::delete_map),
         )
         .route(
             "/topology/json",
-            get(objects::get_topology).put(objects::put_topology),
+            get(objects::get_topology)
+                .put(objects::put_topology)
+                .post(objects::put_topology),
         )
         .route("/forwarding/json", get(objects::forwardings))
         .route(
             "/forwarding/{name}/json",
             get(objects::get_forwarding)
                 .put(objects::put_forwarding)
+                .post(objects::put_forwarding)
                 .delete(objects::delete_forwarding),
         )
         .route("/tenant/json", get(objects::tenants))
@@ -116,6 +126,7 @@ fn routes() -> RouteTable {
             "/tenant/{name}/json",
             get(objects::get_tenant)
                 .put(objects::put_tenant)
+                .post(objects::put_tenant)
                 .delete(objects::delete_tenant),
         )
         .route(
@@ -213,8 +224,12 @@ async fn json_client_errors(response: Response) -> Response {
     json
 }
 
-async fn method_not_allowed() -> ApiError {
-    ApiError::MethodNotAllowed
+/// A method the path does not route. OPTIONS is answered 200 (as sFlow-RT does); axum adds the `Allow` header.
+async fn method_not_allowed(method: Method) -> Response {
+    if method == Method::OPTIONS {
+        return axum::http::StatusCode::OK.into_response();
+    }
+    ApiError::MethodNotAllowed.into_response()
 }
 
 async fn unknown_path(uri: Uri) -> ApiError {

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use rtflow_engine::{Forwarding, Tenant, Topology};
 use serde_json::Value;
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, deleted};
 use super::params::{json_body, known_keys, typed};
 use super::to_json;
 use crate::state::AppState;
@@ -19,8 +19,9 @@ fn not_found(kind: &str, name: &str) -> ApiError {
     ApiError::NotFound(format!("{kind} {name:?} not found"))
 }
 
+/// `GET /group/json`: `{name: lastUpdate}` (ms epoch), as sFlow-RT lists groups.
 pub async fn groups(State(state): State<AppState>) -> Json<Value> {
-    let groups = state.engine.lock().groups();
+    let groups = state.engine.lock().group_updates();
     to_json(groups)
 }
 
@@ -38,7 +39,8 @@ pub async fn put_group(
     body: Bytes,
 ) -> ApiResult<StatusCode> {
     let json = json_body(&body)?;
-    state.engine.lock().set_group(&name, &json)?;
+    let now = state.clock.now();
+    state.engine.lock().set_group(now, &name, &json)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -46,12 +48,13 @@ pub async fn delete_group(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    state.engine.lock().delete_group(&name)?;
-    Ok(StatusCode::NO_CONTENT)
+    let result = state.engine.lock().delete_group(&name);
+    deleted(result)
 }
 
+/// `GET /map/json`: `{name: lastUpdate}` (ms epoch), as sFlow-RT lists maps.
 pub async fn maps(State(state): State<AppState>) -> Json<Value> {
-    let maps = state.engine.lock().maps();
+    let maps = state.engine.lock().map_updates();
     to_json(maps)
 }
 
@@ -69,7 +72,8 @@ pub async fn put_map(
     body: Bytes,
 ) -> ApiResult<StatusCode> {
     let json = json_body(&body)?;
-    state.engine.lock().set_map(&name, &json)?;
+    let now = state.clock.now();
+    state.engine.lock().set_map(now, &name, &json)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -77,12 +81,22 @@ pub async fn delete_map(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    state.engine.lock().delete_map(&name)?;
-    Ok(StatusCode::NO_CONTENT)
+    let result = state.engine.lock().delete_map(&name);
+    deleted(result)
 }
 
+/// `GET /topology/json`: the topology as PUT, plus its `version` (incremented by each PUT).
 pub async fn get_topology(State(state): State<AppState>) -> Json<Value> {
-    to_json(state.engine.lock().topology())
+    let (topology, version) = {
+        let engine = state.engine.lock();
+        (engine.topology().clone(), engine.topology_version())
+    };
+    let mut json =
+        serde_json::to_value(topology).unwrap_or_else(|_| Value::Object(Default::default()));
+    if let Value::Object(object) = &mut json {
+        object.insert("version".into(), Value::from(version));
+    }
+    Json(json)
 }
 
 /// `PUT /topology/json`. Unknown fields (`tags`, `dpid`, …) are kept and echoed by GET, as sFlow-RT does.
@@ -128,8 +142,8 @@ pub async fn delete_forwarding(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    state.engine.lock().delete_forwarding(&name)?;
-    Ok(StatusCode::NO_CONTENT)
+    let result = state.engine.lock().delete_forwarding(&name);
+    deleted(result)
 }
 
 /// `GET /tenant/json`: `{name: {"samplesForwarded": N, "datagramsForwarded": M}}`, what each tenant's collector
@@ -166,6 +180,6 @@ pub async fn delete_tenant(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    state.engine.lock().delete_tenant(&name)?;
-    Ok(StatusCode::NO_CONTENT)
+    let result = state.engine.lock().delete_tenant(&name);
+    deleted(result)
 }

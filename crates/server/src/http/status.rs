@@ -1,9 +1,10 @@
-//! `/version`, `/status`, `/analyzer/json`, `/agents/json`.
+//! `/version`, `/status`, `/analyzer/json`, `/license/json`, `/agents/json`.
 
 use std::net::IpAddr;
 
 use axum::Json;
 use axum::extract::{Query, State};
+use rtflow_engine::{AgentSelector, MetricSpec, MetricValue, QueryFilter};
 use serde_json::{Map, Value, json};
 
 use super::error::{ApiError, ApiResult};
@@ -11,8 +12,54 @@ use super::params::Params;
 use crate::procstats;
 use crate::state::{AppState, RuntimeStats, Shared};
 
-pub async fn version() -> &'static str {
-    crate::VERSION
+/// `/version`: sFlow-RT's `major.minor-build` form (`3.1-1714`), which clients parse; rtflow's own version string
+/// is in `/analyzer/json`.
+pub async fn version() -> String {
+    sflow_rt_version(crate::VERSION)
+}
+
+/// `0.1.0` → `0.1-0`; a pre-release or build suffix (`0.2.0-rc1`) is dropped.
+fn sflow_rt_version(semver: &str) -> String {
+    let core = semver.split(['-', '+']).next().unwrap_or(semver);
+    let mut parts = core.split('.');
+    let major = parts.next().unwrap_or("0");
+    let minor = parts.next().unwrap_or("0");
+    let build = parts.next().unwrap_or("0");
+    format!("{major}.{minor}-{build}")
+}
+
+/// `/license/json` in sFlow-RT's shape (its status page and clients read it). rtflow needs no licence key: every
+/// check passes, nothing expires and there is no bandwidth cap (`max_bps` 0).
+pub async fn license(State(state): State<AppState>) -> Json<Value> {
+    let host = procstats::host_name().unwrap_or_default();
+    let now = state.clock.now();
+    let specs: Vec<MetricSpec> = MetricSpec::parse("sum:ifinoctets").into_iter().collect();
+    let total =
+        state
+            .engine
+            .lock()
+            .metric(now, &AgentSelector::All, &specs, &QueryFilter::default());
+    // Monitored traffic: the sum of the interfaces' input rates, in bits per second.
+    let bps = total
+        .first()
+        .and_then(|s| s.metric_value.as_ref())
+        .and_then(MetricValue::as_f64)
+        .map_or(0, |bytes| (bytes * 8.0) as u64);
+    Json(json!({
+        "license": {
+            "type": "production",
+            "host": host,
+            "host_ok": true,
+            "account": "",
+            "product": "rtflow",
+            "license": "Apache-2.0",
+            "max_bps": 0,
+            "max_bps_ok": true,
+            "expires": 0,
+            "expires_ok": true,
+        },
+        "analyzer": {"host": host, "bps": bps},
+    }))
 }
 
 pub async fn status() -> &'static str {
@@ -74,4 +121,16 @@ pub async fn agents(
     let now = state.clock.now();
     let agents = state.engine.lock().agents(now, &only);
     Ok(super::to_json(agents))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_has_sflow_rt_form() {
+        assert_eq!(sflow_rt_version("0.1.0"), "0.1-0");
+        assert_eq!(sflow_rt_version("3.1.1714"), "3.1-1714");
+        assert_eq!(sflow_rt_version("1.2.3-rc.1+build7"), "1.2-3");
+    }
 }

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use rtflow_engine::Threshold;
 use serde_json::Value;
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, deleted};
 use super::longpoll::{EVENT_LOG, long_poll};
 use super::params::{Params, json_body, known_keys, typed};
 use super::to_json;
@@ -46,8 +46,8 @@ pub async fn delete(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    state.engine.lock().delete_threshold(&name)?;
-    Ok(StatusCode::NO_CONTENT)
+    let result = state.engine.lock().delete_threshold(&name);
+    deleted(result)
 }
 
 /// `/events/json`: events newest first; with `eventID` (even -1) waits up to `timeout` s for newer ones.

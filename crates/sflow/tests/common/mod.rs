@@ -4,28 +4,14 @@
 
 use std::path::PathBuf;
 
-/// The shared third-party captures directory; panics (fails the test) if it is missing.
-pub fn captures_dir() -> PathBuf {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/captures"
-    ));
-    assert!(
-        dir.is_dir(),
-        "captures directory {} is missing",
-        dir.display()
-    );
-    dir
+/// The shared third-party captures directory, or `None` after printing the skip line (see
+/// `rtflow_testkit::shared`).
+pub fn captures_dir() -> Option<PathBuf> {
+    rtflow_testkit::shared(rtflow_testkit::Shared::Captures)
 }
 
-pub fn capture(name: &str) -> PathBuf {
-    let path = captures_dir().join(name);
-    assert!(path.is_file(), "capture {} is missing", path.display());
-    path
-}
-
-/// All `.pcap` files under the captures directory, sorted.
-pub fn all_captures() -> Vec<PathBuf> {
+/// All `.pcap` files under `dir`, sorted.
+pub fn all_captures(dir: &std::path::Path) -> Vec<PathBuf> {
     fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).expect("readable dir") {
             let path = entry.expect("dir entry").path();
@@ -37,7 +23,7 @@ pub fn all_captures() -> Vec<PathBuf> {
         }
     }
     let mut out = Vec::new();
-    walk(&captures_dir(), &mut out);
+    walk(dir, &mut out);
     out.sort();
     out
 }

@@ -1,4 +1,5 @@
-//! Every third-party capture under ../shared/captures must read without error. When tshark is
+//! Every capture must read without error: the generated ones of tests/data (always) and the
+//! third-party ones of ../shared/captures (when present; else one skip line). When tshark is
 //! installed, its view of each file (UDP payload lengths, also after converting to pcapng and
 //! nanosecond pcap) is the independent reference.
 
@@ -6,10 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use rtflow_capture::{PcapReader, open};
+use rtflow_testkit::{Shared, data_dir, shared_capture};
 
-const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures");
-
-fn capture_files() -> Vec<PathBuf> {
+fn capture_files(root: &Path) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let entries =
             std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
@@ -25,18 +25,25 @@ fn capture_files() -> Vec<PathBuf> {
             }
         }
     }
-    let root = Path::new(CAPTURES);
-    assert!(
-        root.is_dir(),
-        "shared captures directory missing: {CAPTURES}"
-    );
     let mut files = Vec::new();
     walk(root, &mut files);
     files.sort();
-    assert!(
-        files.len() >= 20,
-        "expected the shared capture set, found {files:?}"
-    );
+    files
+}
+
+/// The generated captures, then (when ../shared is there, else after one skip line) the
+/// third-party ones.
+fn all_capture_files() -> Vec<PathBuf> {
+    let mut files = capture_files(&data_dir());
+    assert!(files.len() >= 5, "tests/data: {files:?}");
+    if let Some(shared) = rtflow_testkit::shared(Shared::Captures) {
+        let theirs = capture_files(&shared);
+        assert!(
+            theirs.len() >= 20,
+            "expected the shared capture set, found {theirs:?}"
+        );
+        files.extend(theirs);
+    }
     files
 }
 
@@ -98,14 +105,14 @@ fn tshark_datagrams(path: &Path) -> Vec<(u16, usize)> {
 
 #[test]
 fn ecmp_has_9279_sflow_datagrams() {
-    let datagrams = our_datagrams(&Path::new(CAPTURES).join("ecmp.pcap"));
+    let datagrams = our_datagrams(&shared_capture!("ecmp.pcap"));
     assert_eq!(datagrams.len(), 9279);
     assert!(datagrams.iter().all(|&(port, _)| port == 6343));
 }
 
 #[test]
-fn every_shared_capture_reads_cleanly() {
-    for path in capture_files() {
+fn every_capture_reads_cleanly() {
+    for path in all_capture_files() {
         let mut reader = open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let mut datagrams = 0;
         while reader
@@ -131,7 +138,7 @@ fn agrees_with_tshark_on_every_capture() {
         eprintln!("tshark not installed: skipping the cross-check (CI installs it)");
         return;
     }
-    for path in capture_files() {
+    for path in all_capture_files() {
         assert_eq!(
             our_datagrams(&path),
             tshark_datagrams(&path),
@@ -148,12 +155,23 @@ fn reads_tshark_converted_pcapng_and_nanosecond_pcap() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    for name in [
-        "tcpdump_sflow-print-v6.pcap",
-        "tcpdump_sflow_multiple_counter_30_pdus.pcap",
-        "loadme_sflow.pcap",
-    ] {
-        let original = Path::new(CAPTURES).join(name);
+    let data = data_dir();
+    let mut originals = vec![
+        data.join("records.pcap"),
+        data.join("mixed.pcap"),
+        data.join("fabric.pcap"),
+    ];
+    if let Some(root) = rtflow_testkit::shared(Shared::Captures) {
+        for name in [
+            "tcpdump_sflow-print-v6.pcap",
+            "tcpdump_sflow_multiple_counter_30_pdus.pcap",
+            "loadme_sflow.pcap",
+        ] {
+            originals.push(root.join(name));
+        }
+    }
+    for original in originals {
+        let name = original.file_name().unwrap().to_string_lossy().into_owned();
         let expected = our_datagrams(&original);
         // pcap -> nanosecond pcap -> pcapng (whose interface then declares if_tsresol = 9).
         let mut previous = original.clone();
@@ -177,15 +195,43 @@ fn reads_tshark_converted_pcapng_and_nanosecond_pcap() {
             previous = converted;
         }
     }
-    // Streaming from a non-seekable reader gives the same result as from a file.
-    let bytes = std::fs::read(Path::new(CAPTURES).join("loadme_sflow.pcap")).unwrap();
-    let mut reader = PcapReader::new(std::io::Cursor::new(bytes)).unwrap();
+}
+
+#[test]
+fn a_non_seekable_stream_reads_like_the_file() {
+    for name in ["records.pcap", "records.pcapng", "fabric.pcap"] {
+        let path = data_dir().join(name);
+        let bytes = std::fs::read(&path).unwrap();
+        let mut reader = PcapReader::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut streamed = Vec::new();
+        while let Some(d) = reader.next_datagram().unwrap() {
+            streamed.push((d.dst.port(), d.payload.len()));
+        }
+        assert_eq!(streamed, our_datagrams(&path), "{name}");
+    }
+}
+
+/// records.pcapng (two interfaces, micro- and nanosecond resolution, comments, a statistics
+/// block) holds the same datagrams, addresses and timestamps as records.pcap.
+#[test]
+fn pcapng_and_classic_pcap_of_the_same_datagrams_read_alike() {
+    let mut classic = open(data_dir().join("records.pcap")).unwrap();
+    let mut pcapng = open(data_dir().join("records.pcapng")).unwrap();
+    assert_eq!(pcapng.format(), rtflow_capture::CaptureFormat::Pcapng);
     let mut count = 0;
-    while reader.next_datagram().unwrap().is_some() {
+    while let Some(a) = classic.next_datagram().unwrap() {
+        let (a_src, a_dst, a_ts, a_payload) = (a.src, a.dst, a.timestamp, a.payload.to_vec());
+        let b = pcapng.next_datagram().unwrap().expect("as many datagrams");
+        assert_eq!(
+            (b.src, b.dst, b.timestamp),
+            (a_src, a_dst, a_ts),
+            "#{count}"
+        );
+        assert_eq!(b.payload, &a_payload[..], "#{count}");
         count += 1;
     }
-    assert_eq!(
-        count,
-        our_datagrams(&Path::new(CAPTURES).join("loadme_sflow.pcap")).len()
-    );
+    assert!(pcapng.next_datagram().unwrap().is_none());
+    let expected = rtflow_testkit::manifest_entry("records.pcapng").count("datagrams");
+    assert_eq!(count, expected);
+    assert_eq!(pcapng.skip_counts().total(), 0);
 }

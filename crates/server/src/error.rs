@@ -29,6 +29,15 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{feed}: cannot install {what}")]
+    FeedSetup {
+        feed: String,
+        what: String,
+        #[source]
+        source: Box<rtflow_engine::EngineError>,
+    },
+    #[error("--replay and an internal feed cannot both be the sFlow input")]
+    TwoInputs,
     #[error("cannot start a thread")]
     Thread(#[source] std::io::Error),
 }

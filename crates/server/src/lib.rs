@@ -16,6 +16,7 @@
 
 mod clock;
 mod error;
+mod feed;
 mod http;
 mod ingest;
 mod procstats;
@@ -26,6 +27,7 @@ mod state;
 mod ticker;
 
 pub use error::ServerError;
+pub use feed::{DatagramFeed, FeedDatagram, InternalFeed, OpenFeed};
 pub use properties::{Properties, PropertyError, Unapplied};
 pub use server::{
     DEFAULT_HTTP_PORT, DEFAULT_PROMETHEUS_PREFIX, DEFAULT_RCVBUF, DEFAULT_SFLOW_PORT, Server,

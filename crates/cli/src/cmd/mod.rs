@@ -1,4 +1,5 @@
 pub mod decode;
+pub mod demo;
 pub mod fwd;
 pub mod replay;
 pub mod serve;

@@ -87,10 +87,12 @@ impl<W: Write> PcapngWriter<W> {
         self.out.write_all(block)
     }
 
+    /// Flushes the underlying writer.
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 
+    /// The underlying writer (not flushed).
     pub fn into_inner(self) -> W {
         self.out
     }

@@ -25,7 +25,7 @@ struct Run {
 }
 
 fn run(scenario: &Scenario, sim_secs: f64, pcap: bool) -> Run {
-    let mut sim = Simulator::new(scenario, Some(1), Some(sim_secs));
+    let mut sim = Simulator::new(scenario, Some(1), Some(sim_secs)).expect("valid scenario");
     let collector = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 1), 6343));
     let mut writer = PcapWriter::new(std::io::sink(), LinkType::ETHERNET, 0).expect("sink");
     let mut frame = Vec::with_capacity(1600);

@@ -16,7 +16,7 @@
 //! use rtflow_sim::{Scenario, Simulator};
 //!
 //! let scenario = Scenario::default_scenario()?;
-//! let mut sim = Simulator::new(&scenario, Some(7), Some(2.0));
+//! let mut sim = Simulator::new(&scenario, Some(7), Some(2.0))?;
 //! let mut datagrams = 0;
 //! while let Some(datagram) = sim.next_datagram() {
 //!     assert!(datagram.time.as_secs_f64() <= 2.0);

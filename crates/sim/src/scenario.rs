@@ -297,11 +297,16 @@ impl Scenario {
             origin: origin.to_string(),
             message: err.to_string(),
         })?;
-        scenario.check().map_err(|message| ScenarioError::Invalid {
+        scenario.validate(origin)?;
+        Ok(scenario)
+    }
+
+    /// Checks a scenario built or changed in code (files are checked by [`Scenario::from_toml`]).
+    pub fn validate(&self, origin: &str) -> Result<(), ScenarioError> {
+        self.check().map_err(|message| ScenarioError::Invalid {
             origin: origin.to_string(),
             message,
-        })?;
-        Ok(scenario)
+        })
     }
 
     /// The embedded default scenario (`scenarios/leaf-spine.toml`).

@@ -15,6 +15,7 @@ use rtflow_sflow::{
 };
 
 use crate::agent::{Agent, Emitted, Outbox};
+use crate::error::ScenarioError;
 use crate::fabric::{Endpoint, Fabric, HOST_IFINDEX, HostInfo, PortRole};
 use crate::machine::{Machine, MachineKind};
 use crate::packet::{MAX_HEADER, PacketSpec, write_header};
@@ -187,9 +188,15 @@ impl std::fmt::Debug for Simulator {
 }
 
 impl Simulator {
-    /// A simulator for `scenario` (already checked by [`Scenario::from_toml`]). `seed` and
-    /// `duration` (seconds; 0 = unbounded) override the scenario's.
-    pub fn new(scenario: &Scenario, seed: Option<u64>, duration: Option<f64>) -> Self {
+    /// A simulator for `scenario`. `seed` and `duration` (seconds; 0 = unbounded) override the
+    /// scenario's. Fails when the scenario is not one that can be simulated (see
+    /// [`Scenario::validate`]).
+    pub fn new(
+        scenario: &Scenario,
+        seed: Option<u64>,
+        duration: Option<f64>,
+    ) -> Result<Self, ScenarioError> {
+        scenario.validate(&scenario.name)?;
         let scenario = scenario.clone();
         let mut root = Rng::new(seed.unwrap_or(scenario.seed));
         let mut fabric_rng = root.fork(1);
@@ -198,7 +205,8 @@ impl Simulator {
         let sampling_rng = root.fork(3);
         let mut machine_rng = root.fork(4);
         let duration = duration.unwrap_or(scenario.duration);
-        let end_us = (duration > 0.0).then(|| (duration * 1e6).round() as u64);
+        let end_us =
+            (duration.is_finite() && duration > 0.0).then(|| (duration * 1e6).round() as u64);
         let mut ports: Vec<PortState> = fabric
             .ports
             .iter()
@@ -322,7 +330,7 @@ impl Simulator {
             header: [0; MAX_HEADER],
         };
         simulator.plan_actions(0);
-        simulator
+        Ok(simulator)
     }
 
     /// The next datagram, in time order; `None` once the run's duration is over.

@@ -63,7 +63,7 @@ fn agent_of(datagram: &Datagram<'_>) -> Ipv4Addr {
 }
 
 fn run(scenario: &Scenario, seed: u64, seconds: f64) -> (Seen, Simulator) {
-    let mut sim = Simulator::new(scenario, Some(seed), Some(seconds));
+    let mut sim = Simulator::new(scenario, Some(seed), Some(seconds)).expect("valid scenario");
     let mut seen = Seen::default();
     while let Some(d) = sim.next_datagram() {
         let time = d.time.as_secs_f64();
@@ -175,7 +175,7 @@ fn default_scenario() -> Scenario {
 fn same_seed_same_bytes_other_seed_other_bytes() {
     let scenario = default_scenario();
     let collect = |seed| {
-        let mut sim = Simulator::new(&scenario, Some(seed), Some(5.0));
+        let mut sim = Simulator::new(&scenario, Some(seed), Some(5.0)).expect("valid scenario");
         let mut all = Vec::new();
         while let Some(d) = sim.next_datagram() {
             all.extend_from_slice(&d.time.as_micros().to_be_bytes());
@@ -563,7 +563,7 @@ fn long_runs_stay_bounded_and_on_schedule() {
     "#;
     let scenario = Scenario::from_toml("long.toml", text).unwrap();
     let hours = 4.0;
-    let mut sim = Simulator::new(&scenario, Some(9), Some(hours * 3600.0));
+    let mut sim = Simulator::new(&scenario, Some(9), Some(hours * 3600.0)).expect("valid scenario");
     let mut footprint_after_first_hour = 0;
     let mut peak_footprint = 0;
     let mut last_time = 0.0;
@@ -611,4 +611,18 @@ fn long_runs_stay_bounded_and_on_schedule() {
             .all(|w| w[1].wrapping_sub(w[0]) == 30_000),
         "counter interval drifted"
     );
+}
+
+/// A scenario changed in code is checked too: no panic on a fabric that cannot exist.
+#[test]
+fn invalid_scenarios_built_in_code_are_refused() {
+    let mut scenario = Scenario::default();
+    scenario.fabric.leaves = 0;
+    let err = Simulator::new(&scenario, None, None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("fabric.leaves"), "{err}");
+    let mut scenario = Scenario::default();
+    scenario.sampling.host_port = 0;
+    assert!(Simulator::new(&scenario, None, Some(1.0)).is_err());
 }

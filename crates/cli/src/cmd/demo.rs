@@ -45,11 +45,20 @@ impl DatagramFeed for SimulatorFeed {
     }
 }
 
+/// A feed that has ended.
+struct NoDatagrams;
+
+impl DatagramFeed for NoDatagrams {
+    fn next_datagram(&mut self) -> Option<FeedDatagram<'_>> {
+        None
+    }
+}
+
 /// The feed for `serve --demo`: the scenario (default: the built-in one) with `seed`, its
 /// topology, and the demo flows and thresholds.
 pub fn demo_feed(scenario: Option<&Path>, seed: Option<u64>) -> anyhow::Result<InternalFeed> {
     let (scenario, _) = load_scenario(scenario)?;
-    let simulator = Simulator::new(&scenario, seed, None);
+    let simulator = Simulator::new(&scenario, seed, None)?;
     let topology: Topology = serde_json::from_value(simulator.topology())
         .context("the simulated topology is not valid topology JSON")?;
     let flows = DEMO_FLOWS
@@ -81,9 +90,13 @@ pub fn demo_feed(scenario: Option<&Path>, seed: Option<u64>) -> anyhow::Result<I
     let open_scenario = scenario.clone();
     Ok(InternalFeed {
         name,
-        open: Arc::new(move || {
-            Box::new(SimulatorFeed(Simulator::new(&open_scenario, seed, None)))
-                as Box<dyn DatagramFeed>
+        open: Arc::new(move || match Simulator::new(&open_scenario, seed, None) {
+            Ok(simulator) => Box::new(SimulatorFeed(simulator)) as Box<dyn DatagramFeed>,
+            // Checked by the first Simulator::new above; an empty feed rather than a panic.
+            Err(err) => {
+                tracing::error!("{err}");
+                Box::new(NoDatagrams)
+            }
         }),
         topology: Some(topology),
         flows,

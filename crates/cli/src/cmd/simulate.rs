@@ -178,7 +178,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         Some(d) => bail!("--duration must be a number of seconds >= 0, not {d}"),
         None => None,
     };
-    let simulator = Simulator::new(&scenario, args.seed, duration);
+    let simulator = Simulator::new(&scenario, args.seed, duration)?;
     if let Some(what) = args.print.as_deref() {
         let mut out = io::stdout().lock();
         match what {

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use crate::link_type::LinkType;
 use crate::timestamp::Timestamp;
-use crate::writer::DEFAULT_SNAPLEN;
+use crate::writer::{DEFAULT_SNAPLEN, snap};
 
 const SHB: u32 = 0x0a0d_0d0a;
 const IDB: u32 = 1;
@@ -61,10 +61,7 @@ impl<W: Write> PcapngWriter<W> {
         orig_len: u32,
         data: &[u8],
     ) -> io::Result<()> {
-        let caplen = u32::try_from(data.len())
-            .unwrap_or(u32::MAX)
-            .min(self.snaplen);
-        let captured = data.get(..caplen as usize).unwrap_or(data);
+        let (caplen, captured) = snap(data, self.snaplen);
         let padded = captured.len().div_ceil(4) * 4;
         let total = u32::try_from(32 + padded)
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "packet too large"))?;

@@ -150,6 +150,43 @@ fn properties_file_and_definitions_configure_the_server() {
     );
 }
 
+/// Logs written to a pipe carry no ANSI colour codes, and each start-up fact is said once: the
+/// bound addresses only in the banner lines, not again in a log line.
+#[test]
+fn startup_log_is_plain_text_without_repeats() {
+    let (_server, _addr, startup, _lines) = start(&[
+        "--http-bind",
+        "127.0.0.1",
+        "--http-port",
+        "0",
+        "--sflow-bind",
+        "127.0.0.1",
+        "--sflow-port",
+        "0",
+    ]);
+    assert!(
+        startup.iter().any(|l| l.contains(" INFO ")),
+        "expected log lines before the banner: {startup:#?}"
+    );
+    assert!(
+        startup.iter().all(|l| !l.contains('\u{1b}')),
+        "ANSI escapes in a piped log: {startup:#?}"
+    );
+    let banners: Vec<&String> = startup
+        .iter()
+        .filter(|l| l.contains("udp") && l.contains("127.0.0.1:"))
+        .collect();
+    assert_eq!(
+        banners.len(),
+        1,
+        "the sFlow address said once: {startup:#?}"
+    );
+    assert!(
+        startup.iter().all(|l| !l.contains("REST API on")),
+        "the REST address is said by the banner only: {startup:#?}"
+    );
+}
+
 #[test]
 fn named_options_override_properties() {
     let (_server, addr, _, _lines) = start(&[

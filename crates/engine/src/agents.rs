@@ -69,6 +69,10 @@ pub struct AgentInfo {
     /// Datagrams from this agent that failed to decode (rtflow extension).
     #[serde(rename = "sFlowDecodeErrors")]
     pub sflow_decode_errors: u64,
+    /// Records that failed to decode inside otherwise valid samples; the samples were used without them
+    /// (rtflow extension).
+    #[serde(rename = "sFlowRecordDecodeErrors")]
+    pub sflow_record_decode_errors: u64,
     /// ms since the agent was first seen.
     pub first_seen: u64,
     /// ms since the agent was last seen.
@@ -91,6 +95,7 @@ pub(crate) struct AgentStats {
     pub flow_drops: u64,
     pub notification_drops: u64,
     pub decode_errors: u64,
+    pub record_decode_errors: u64,
     pub sources: Vec<IpAddr>,
     pub restarts: u64,
 }
@@ -109,6 +114,7 @@ impl AgentStats {
             flow_drops: 0,
             notification_drops: 0,
             decode_errors: 0,
+            record_decode_errors: 0,
             sources: Vec::new(),
             restarts: 0,
         }
@@ -262,6 +268,7 @@ impl AgentState {
             sflow_notification_datasources: 0,
             sflow_datagram_source: s.sources.clone(),
             sflow_decode_errors: s.decode_errors,
+            sflow_record_decode_errors: s.record_decode_errors,
             first_seen: now.saturating_sub(s.first_seen),
             last_seen: now.saturating_sub(s.last_seen),
             uptime: u64::from(s.uptime_ms),

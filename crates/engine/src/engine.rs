@@ -46,6 +46,9 @@ pub struct AnalyzerStats {
     /// Datagrams that failed to decode (counted per agent too when the header parsed).
     #[serde(rename = "sFlowDatagramsDiscarded")]
     pub sflow_datagrams_discarded: u64,
+    /// Records that failed to decode inside otherwise valid samples (skipped; the samples were used).
+    #[serde(rename = "sFlowRecordDecodeErrors")]
+    pub sflow_record_decode_errors: u64,
     #[serde(rename = "sFlowAgents")]
     pub sflow_agents: u64,
     #[serde(rename = "sFlowFlowSamples")]
@@ -541,9 +544,9 @@ impl Engine {
             });
         }
         let compiled =
-            CompiledFlow::compile(&definition).map_err(|source| EngineError::Definition {
+            CompiledFlow::compile(&definition).map_err(|cause| EngineError::Definition {
                 name: name.to_string(),
-                source,
+                cause,
             })?;
         let def = compiled.definition();
         let n = def.n.max(1) as usize;
@@ -747,10 +750,10 @@ impl Engine {
                 limit: self.config.max_groups,
             });
         }
-        let parsed = AddressGroup::from_json(group).map_err(|source| EngineError::Lookup {
+        let parsed = AddressGroup::from_json(group).map_err(|cause| EngineError::Lookup {
             kind: ObjectKind::Group,
             name: name.to_string(),
-            source,
+            cause,
         })?;
         self.lookups.set_group(name, parsed);
         self.group_updates.insert(name.to_string(), now);
@@ -795,10 +798,10 @@ impl Engine {
                 limit: self.config.max_maps,
             });
         }
-        let parsed = LookupMap::from_json(map).map_err(|source| EngineError::Lookup {
+        let parsed = LookupMap::from_json(map).map_err(|cause| EngineError::Lookup {
             kind: ObjectKind::Map,
             name: name.to_string(),
-            source,
+            cause,
         })?;
         self.lookups.set_map(name, parsed);
         self.map_updates.insert(name.to_string(), now);
@@ -875,8 +878,9 @@ impl Engine {
     pub fn set_forwarding(
         &mut self,
         name: &str,
-        forwarding: Forwarding,
+        mut forwarding: Forwarding,
     ) -> Result<(), EngineError> {
+        forwarding.canonicalize();
         validate_name(ObjectKind::Forwarding, name, self.config.max_name_len)?;
         if !self.forwarding.contains_key(name)
             && self.forwarding.len() >= self.config.max_forwarding
@@ -903,6 +907,11 @@ impl Engine {
             .remove(name)
             .map(|_| ())
             .ok_or_else(|| not_found(ObjectKind::Forwarding, name))
+    }
+
+    /// Whether any `/forwarding` session or `/tenant` is defined (datagrams may be sent on).
+    pub fn sends_datagrams(&self) -> bool {
+        !self.forwarding.is_empty() || !self.tenants.is_empty()
     }
 
     /// Collectors that datagrams from `agent` must be forwarded to (deduplicated).

@@ -26,6 +26,8 @@ mod thresholds;
 mod topology;
 
 #[cfg(test)]
+mod adapter_tests;
+#[cfg(test)]
 mod engine_tests;
 #[cfg(test)]
 mod key_function_tests;

@@ -41,3 +41,32 @@ pub enum ServerError {
     #[error("cannot start a thread")]
     Thread(#[source] std::io::Error),
 }
+
+/// `err` followed by its causes, `: `-separated (as anyhow's `{:#}` prints a chain), for log lines.
+pub(crate) fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn causes_follow_the_message_once() {
+        let err = ServerError::OuiNames {
+            path: PathBuf::from("/x"),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        };
+        assert_eq!(
+            with_causes(&err),
+            "cannot read the OUI names file /x (oui.names): entity not found"
+        );
+    }
+}

@@ -19,6 +19,7 @@ mod error;
 mod feed;
 mod http;
 mod ingest;
+mod loopguard;
 mod procstats;
 mod properties;
 mod replay;
@@ -33,6 +34,7 @@ pub use server::{
     DEFAULT_HTTP_PORT, DEFAULT_PROMETHEUS_PREFIX, DEFAULT_RCVBUF, DEFAULT_SFLOW_PORT, Server,
     ServerConfig,
 };
+pub use state::HttpLimits;
 
 /// The version reported by `/version` and `/analyzer/json`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

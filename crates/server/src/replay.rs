@@ -64,6 +64,7 @@ impl DatagramFeed for CaptureFeed {
         let datagram = match self.reader.next_datagram() {
             Ok(d) => d?,
             Err(err) => {
+                let err = crate::error::with_causes(&err);
                 tracing::warn!("replay of {}: {err}", self.path.display());
                 return None;
             }

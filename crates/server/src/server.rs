@@ -18,7 +18,7 @@ use crate::http;
 use crate::ingest;
 use crate::procstats;
 use crate::replay;
-use crate::state::{AppState, HttpSettings, Shared};
+use crate::state::{AppState, HttpLimits, HttpSettings, Shared};
 use crate::ticker;
 
 /// Default sFlow port (`sflow.port`).
@@ -63,6 +63,8 @@ pub struct ServerConfig {
     pub properties: BTreeMap<String, String>,
     /// IEEE `oui.txt` for `oui:<mac>:name` (`oui.names`); `None` = `/usr/share/ieee-data/oui.txt` when it exists.
     pub oui_names: Option<PathBuf>,
+    /// Connection cap and timeouts of the REST API.
+    pub http_limits: HttpLimits,
 }
 
 impl Default for ServerConfig {
@@ -82,6 +84,7 @@ impl Default for ServerConfig {
             prometheus_prefix: DEFAULT_PROMETHEUS_PREFIX.to_string(),
             properties: BTreeMap::new(),
             oui_names: None,
+            http_limits: HttpLimits::default(),
         }
     }
 }
@@ -106,6 +109,7 @@ impl Server {
         } else {
             1.0
         };
+        http::raise_open_file_limit();
         let mut engine = Engine::new(config.engine.clone());
         engine.set_oui_table(load_oui_table(config.oui_names.as_deref())?);
         let shared: AppState = Arc::new(Shared::new(
@@ -115,6 +119,7 @@ impl Server {
                 readonly: config.readonly,
                 log_requests: config.http_log,
                 prometheus_prefix: config.prometheus_prefix.clone(),
+                limits: config.http_limits.clone(),
             },
         ));
         // Sockets first: a start that fails must not leave threads behind.
@@ -154,13 +159,13 @@ impl Server {
                     .receive_buffer
                     .store(bound.granted_rcvbuf as u64, Ordering::Relaxed);
                 socket_inode = socket_inode_of(&bound.socket);
+                // The caller announces the bound addresses (`Server::sflow_addr`, `http_addr`).
                 sflow_addr = Some(bound.local_addr);
-                tracing::info!("listening for sFlow on udp {}", bound.local_addr);
+                let _ = shared.own_sflow_socket.set(bound.local_addr);
                 threads.push(ingest::spawn_udp_ingest(bound.socket, shared.clone())?);
             }
         }
         threads.push(ticker::spawn_ticker(shared.clone(), socket_inode)?);
-        tracing::info!("REST API on http://{http_addr}");
         let http_task = tokio::spawn(http::serve(listener, shared.clone()));
         Ok(Server {
             shared,
@@ -179,6 +184,11 @@ impl Server {
     /// Where the sFlow UDP socket listens (`None` when replaying or fed in-process).
     pub fn sflow_addr(&self) -> Option<SocketAddr> {
         self.sflow_addr
+    }
+
+    /// The main counters on one line (`name=value …`), for a status signal.
+    pub fn status_report(&self) -> String {
+        http::status_line(&self.shared)
     }
 
     /// Whether a `--replay` capture has been played to the end.

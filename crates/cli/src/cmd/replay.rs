@@ -247,8 +247,7 @@ fn play_once(
     pacer: &mut Pacer,
     totals: &mut Totals,
 ) -> anyhow::Result<PassEnd> {
-    let mut reader =
-        rtflow_capture::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let mut reader = super::capture_file::open(file)?;
     let result = loop {
         let datagram = match reader.next_datagram() {
             Ok(Some(datagram)) => datagram,

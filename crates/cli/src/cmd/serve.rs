@@ -1,9 +1,12 @@
 //! `rtflow serve`: the sFlow-RT compatible analytics server (REST API on port 8008, sFlow on UDP 6343).
 
+use std::io::IsTerminal as _;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
+use super::serve_signals::{Request as SignalRequest, Signals};
 use anyhow::Context;
 use rtflow_server::{DEFAULT_RCVBUF, Properties, Server, ServerConfig, Unapplied};
 
@@ -73,6 +76,20 @@ pub struct ServeArgs {
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_RCVBUF)]
     pub rcvbuf: usize,
 
+    /// Most open REST API connections; at the cap the longest-idle one is closed for a newcomer, and when all
+    /// are busy the newcomer gets a 503 (further capped by the open-file limit) [default: 10000].
+    #[arg(long, value_name = "N")]
+    pub http_max_connections: Option<usize>,
+
+    /// Seconds a REST API connection may wait for a request's headers, from its opening or its last response,
+    /// before it is closed (idle keep-alive connections, slow clients) [default: 30].
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
+    pub http_idle_timeout: Option<Duration>,
+
+    /// Seconds a request body may take to arrive before a 408 [default: 30].
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
+    pub http_body_timeout: Option<Duration>,
+
     /// An sFlow-RT system property, as sFlow-RT's own `-Dname=value` (e.g. `-Dsflow.port=6343`,
     /// `-Dhttp.readonly=yes`, `-Dprometheus.metric.prefix=rt_`); repeatable.
     #[arg(short = 'D', value_name = "NAME=VALUE")]
@@ -120,6 +137,16 @@ impl ServeArgs {
         config.replay_speed = self.replay_speed;
         config.readonly |= self.readonly;
         config.rcvbuf = self.rcvbuf;
+        let limits = &mut config.http_limits;
+        if let Some(n) = self.http_max_connections {
+            limits.max_connections = n.max(1);
+        }
+        if let Some(timeout) = self.http_idle_timeout {
+            limits.idle_timeout = timeout;
+        }
+        if let Some(timeout) = self.http_body_timeout {
+            limits.body_timeout = timeout;
+        }
         if let Some(n) = self.events_max {
             config.engine.events_max = n.max(1);
         }
@@ -151,6 +178,15 @@ impl ServeArgs {
     }
 }
 
+fn positive_seconds(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds > 0.0 => Ok(Duration::from_secs_f64(seconds)),
+        _ => Err(format!(
+            "expected a positive number of seconds, got {text:?}"
+        )),
+    }
+}
+
 fn read_properties_file(properties: &mut Properties, path: &Path) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read properties file {}", path.display()))?;
@@ -166,6 +202,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colour only for a person at a terminal, not in a file, a pipe or journald.
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
     for (name, kind) in unapplied {
         match kind {
@@ -188,40 +226,29 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Vec::new()
     };
     runtime.block_on(async {
+        let mut signals = Signals::register().context("cannot handle signals")?;
         let server = Server::start(config).await?;
         for line in demo_lines {
             tracing::info!("{line}");
         }
+        // The one announcement of the bound addresses (the server itself does not log them).
         if let Some(addr) = server.sflow_addr() {
             eprintln!("rtflow serve: sFlow on udp {addr}");
         }
         eprintln!("rtflow serve: REST API on http://{}", server.http_addr());
-        wait_for_stop_signal().await;
-        eprintln!("rtflow serve: stopping");
-        server.shutdown().await;
-        Ok(ExitCode::SUCCESS)
-    })
-}
-
-/// Ctrl-C, or SIGTERM on Unix.
-async fn wait_for_stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        loop {
+            match signals.next().await {
+                SignalRequest::Status(name) => {
+                    eprintln!("rtflow serve: status ({name}): {}", server.status_report());
+                }
+                SignalRequest::Stop(name) => {
+                    eprintln!("rtflow serve: stopping ({name})");
+                    break;
                 }
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+        server.shutdown().await;
+        eprintln!("rtflow serve: stopped");
+        Ok(ExitCode::SUCCESS)
+    })
 }

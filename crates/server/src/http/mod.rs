@@ -4,6 +4,7 @@ mod api_docs;
 mod conn;
 mod error;
 mod flows;
+mod limits;
 mod longpoll;
 mod metrics;
 mod objects;
@@ -22,8 +23,9 @@ use axum::{Json, Router};
 use serde_json::Value;
 
 use crate::state::AppState;
-use conn::CountingListener;
+pub use conn::raise_open_file_limit;
 use error::ApiError;
+pub(crate) use status::status_line;
 
 /// Largest accepted request body (flow definitions, thresholds, topologies…); larger gets 413.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -148,6 +150,10 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(unknown_path)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::bounded_body,
+        ))
         .layer(middleware::map_response(json_client_errors))
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)
@@ -155,18 +161,7 @@ pub fn app(state: AppState) -> Router {
 
 /// Serves the API until shutdown begins ([`crate::state::Shared::begin_shutdown`]).
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) {
-    let listener = CountingListener {
-        inner: listener,
-        shared: state.clone(),
-    };
-    let stopping = state.clone();
-    let shutdown = async move { stopping.stopped().await };
-    if let Err(err) = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
-        tracing::error!("HTTP server error: {err}");
-    }
+    conn::serve(listener, app(state.clone()), state).await;
 }
 
 /// `http.log`: one line per request with its status and duration.

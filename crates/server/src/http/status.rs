@@ -85,6 +85,7 @@ pub fn analyzer_json(state: &Shared) -> Value {
         "sFlowDecodeErrors": object.get("sFlowDatagramsDiscarded").cloned().unwrap_or(json!(0)),
         "sFlowDatagramsForwarded": get(&stats.forwarded),
         "sFlowForwardErrors": get(&stats.forward_errors),
+        "sFlowDatagramsLooped": get(&stats.looped),
         "tenantDatagramsForwarded": get(&stats.tenant_forwarded),
         "tenantForwardErrors": get(&stats.tenant_forward_errors),
         "sFlowReceiveBuffer": get(&stats.receive_buffer),
@@ -96,6 +97,10 @@ pub fn analyzer_json(state: &Shared) -> Value {
         "heapMax": procstats::total_memory_bytes().unwrap_or(0),
         "httpConnectionsCurrent": get(&stats.http_connections_current),
         "httpConnectionsTotal": get(&stats.http_connections_total),
+        "httpRequestsCurrent": get(&stats.http_requests_current),
+        "httpConnectionsRefused": get(&stats.http_connections_refused),
+        "httpConnectionsEvicted": get(&stats.http_connections_evicted),
+        "httpTimeouts": get(&stats.http_timeouts),
         "uptime": state.started.elapsed().as_millis() as u64,
         "time": state.clock.now(),
         "updateAvailable": false,
@@ -104,6 +109,35 @@ pub fn analyzer_json(state: &Shared) -> Value {
         object.extend(extra);
     }
     Value::Object(object)
+}
+
+/// One line of the main counters, for the status signal (SIGQUIT / SIGUSR1 of `rtflow serve`).
+pub fn status_line(state: &Shared) -> String {
+    let analyzer = analyzer_json(state);
+    let field = |name: &str| analyzer.get(name).cloned().unwrap_or(Value::Null);
+    let fields = [
+        "sFlowAgents",
+        "sFlowDatagramsReceived",
+        "sFlowDatagramsDiscarded",
+        "sFlowRecordDecodeErrors",
+        "sFlowDatagramsDropped",
+        "sFlowDatagramsForwarded",
+        "sFlowDatagramsLooped",
+        "flowDefinitions",
+        "thresholds",
+        "httpConnectionsCurrent",
+        "httpRequestsCurrent",
+        "httpConnectionsRefused",
+        "httpConnectionsEvicted",
+        "httpTimeouts",
+        "heapUsed",
+        "uptime",
+    ];
+    fields
+        .iter()
+        .map(|name| format!("{name}={}", field(name)))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 pub async fn agents(
@@ -115,6 +149,7 @@ pub async fn agents(
         .map(|a| {
             a.trim()
                 .parse::<IpAddr>()
+                .map(|ip| ip.to_canonical())
                 .map_err(|_| ApiError::bad(format!("agent: expected an IP address, got {a:?}")))
         })
         .collect::<ApiResult<Vec<IpAddr>>>()?;

@@ -119,6 +119,31 @@ def test_agents(server: RtflowServer) -> None:
     assert set(only) == {"192.168.0.13"}, f"/agents/json?agent=192.168.0.13 -> {sorted(only)}"
 
 
+def test_metric_json_as_sflow_rt_writes_it(server: RtflowServer) -> None:
+    """ifindex as a string, integers as integers, float32 gauges without widening noise, sFlow-RT's metric names
+    for disks, memory and loads, the raw Broadcom table sizes (spec §0.5)."""
+    wanted = ["2.1.bytes_read", "2.1.bytes_written", "2.1.reads", "2.1.writes", "2.1.read_time", "2.1.write_time",
+              "2.1.mem_used", "2.1.load_one", "2.1.load_five_per_cpu", "2.1.load_fifteen_per_cpu",
+              "2.1.bcm_long_ipv6_entries", "3.ifindex", "3.ifspeed"]
+
+    def complete() -> str | None:
+        r = server.get("/metric/192.168.0.11/json")
+        return r.text if all(f'"{name}"' in r.text for name in wanted) else None
+
+    text = poll(complete, 40, f"/metric/192.168.0.11/json to list {wanted}")
+    metrics = json.loads(text)
+    assert metrics["3.ifindex"] == "3", metrics["3.ifindex"]
+    assert re.search(r'"3\.ifspeed":\s*\d+[,}\s]', text), "ifspeed must be written as an integer"
+    load = re.search(r'"2\.1\.load_one":\s*([-0-9.eE]+)', text)
+    assert load and len(load.group(1).replace("-", "").replace(".", "")) <= 9, \
+        f"load_one written with float32 widening noise: {load and load.group(1)}"
+    assert any(re.fullmatch(r"2\.1\.bcm_\w+_entries", k) for k in metrics), sorted(metrics)
+    assert any(re.fullmatch(r"2\.1\.bcm_\w+_entries_max", k) for k in metrics), sorted(metrics)
+    if metrics.get("2.1.bcm_long_ipv6_entries_max", 0) > 0:
+        assert "2.1.bcm_long_ipv6_utilization" in metrics, sorted(metrics)
+    assert not any(k.startswith("2.1.disk_reads") or "utilizaton" in k for k in metrics), sorted(metrics)
+
+
 def test_metrics_list(server: RtflowServer) -> None:
     metrics = server.get_json("/metrics/json")
     for name in ("ifinoctets", "ifoutoctets", "ifspeed", "ifname", "host_name", "ifinutilization"):
@@ -226,9 +251,14 @@ def test_flow_errors(server: RtflowServer) -> None:
     r = server.put("/flow/bad/json", data="{not json", headers={"content-type": "application/json"})
     assert r.status_code == 400 and r.text.strip(), f"bad JSON -> {r.status_code}: {r.text!r}"
 
-    r = server.put("/flow/bad/json", json={"keys": "ipsource,nosuchkey", "value": "bytes"})
-    assert r.status_code == 400 and "nosuchkey" in r.text, f"unknown key -> {r.status_code}: {r.text!r}"
+    # sFlow-RT refuses a mistyped operator (and so does rtflow, naming the field) ...
+    r = server.put("/flow/bad/json", json={"keys": "ipsource", "value": "bytes", "filter": "ipsource=="})
+    assert r.status_code == 400 and "filter" in r.text, f"bad filter -> {r.status_code}: {r.text!r}"
     assert server.get("/flow/bad/json").status_code == 404, "a rejected definition must not be installed"
+    # ... but accepts unknown key names, which never match.
+    r = server.put("/flow/odd/json", json={"keys": "ipsource,nosuchkey", "value": "bytes"})
+    assert r.status_code == 204, f"unknown key -> {r.status_code}: {r.text!r}"
+    assert server.delete("/flow/odd/json").status_code == 204
 
     assert server.get("/flow/no_such_flow/json").status_code == 404
 

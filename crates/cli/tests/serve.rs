@@ -108,7 +108,7 @@ fn properties_file_and_definitions_configure_the_server() {
          sflow.port=0\n\
          http.readonly=no\n\
          prometheus.metric.prefix=site_\n\
-         snmp.ifname=yes\n",
+         geo.asn=/opt/GeoLite2-ASN.mmdb\n",
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let conf_arg = conf.display().to_string();
@@ -145,7 +145,7 @@ fn properties_file_and_definitions_configure_the_server() {
     assert!(
         startup
             .iter()
-            .any(|l| l.contains("WARN") && l.contains("snmp.ifname")),
+            .any(|l| l.contains("WARN") && l.contains("geo.asn")),
         "no warning for the unsupported property: {startup:#?}"
     );
 }

@@ -4,7 +4,9 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use rtflow_sflow::{Address, CounterRecord, Datagram, FlowRecord, InterfaceKind, Sample};
+use rtflow_sflow::{
+    Address, BroadcomTables, CounterRecord, Datagram, FlowRecord, InterfaceKind, Sample,
+};
 
 use crate::engine::Engine;
 use crate::sample::{
@@ -360,6 +362,58 @@ fn bytes_text(values: &mut Values, name: &'static str, v: &[u8]) {
     }
 }
 
+/// A 32-bit float gauge as its shortest decimal form (0.6, not 0.6000000238418579), as sFlow-RT writes it.
+fn f32_gauge(v: f32) -> f64 {
+    v.to_string().parse().unwrap_or(f64::from(v))
+}
+
+/// The raw Broadcom table sizes (sFlow-RT exposes them beside the utilizations).
+fn broadcom_tables(values: &mut Values, b: &BroadcomTables) {
+    for (name, v) in [
+        ("bcm_host_entries", b.host_entries),
+        ("bcm_host_entries_max", b.host_entries_max),
+        ("bcm_ipv4_entries", b.ipv4_entries),
+        ("bcm_ipv4_entries_max", b.ipv4_entries_max),
+        ("bcm_ipv6_entries", b.ipv6_entries),
+        ("bcm_ipv6_entries_max", b.ipv6_entries_max),
+        ("bcm_ipv4_ipv6_entries", b.ipv4_ipv6_entries),
+        ("bcm_ipv4_ipv6_entries_max", b.ipv4_ipv6_entries_max),
+        ("bcm_long_ipv6_entries", b.long_ipv6_entries),
+        ("bcm_long_ipv6_entries_max", b.long_ipv6_entries_max),
+        ("bcm_total_routes", b.total_routes),
+        ("bcm_total_routes_max", b.total_routes_max),
+        ("bcm_ecmp_nexthops", b.ecmp_nexthops),
+        ("bcm_ecmp_nexthops_max", b.ecmp_nexthops_max),
+        ("bcm_mac_entries", b.mac_entries),
+        ("bcm_mac_entries_max", b.mac_entries_max),
+        ("bcm_ipv4_neighbors", b.ipv4_neighbors),
+        ("bcm_ipv6_neighbors", b.ipv6_neighbors),
+        ("bcm_ipv4_routes", b.ipv4_routes),
+        ("bcm_ipv6_routes", b.ipv6_routes),
+        ("bcm_acl_ingress_entries", b.acl_ingress_entries),
+        ("bcm_acl_ingress_entries_max", b.acl_ingress_entries_max),
+        ("bcm_acl_ingress_counters", b.acl_ingress_counters),
+        ("bcm_acl_ingress_counters_max", b.acl_ingress_counters_max),
+        ("bcm_acl_ingress_meters", b.acl_ingress_meters),
+        ("bcm_acl_ingress_meters_max", b.acl_ingress_meters_max),
+        ("bcm_acl_ingress_slices", b.acl_ingress_slices),
+        ("bcm_acl_ingress_slices_max", b.acl_ingress_slices_max),
+        ("bcm_acl_egress_entries", b.acl_egress_entries),
+        ("bcm_acl_egress_entries_max", b.acl_egress_entries_max),
+        ("bcm_acl_egress_counters", b.acl_egress_counters),
+        ("bcm_acl_egress_counters_max", b.acl_egress_counters_max),
+        ("bcm_acl_egress_meters", b.acl_egress_meters),
+        ("bcm_acl_egress_meters_max", b.acl_egress_meters_max),
+        ("bcm_acl_egress_slices", b.acl_egress_slices),
+        ("bcm_acl_egress_slices_max", b.acl_egress_slices_max),
+    ] {
+        // All ones = not supported by the agent.
+        if v != u32::MAX {
+            gauge(values, name, f64::from(v));
+        }
+    }
+}
+
 /// Utilization in percent of a table, skipped when the maximum is unknown.
 fn utilization(values: &mut Values, name: &'static str, used: u32, max: u32) {
     if max > 0 && max != u32::MAX && used != u32::MAX {
@@ -371,7 +425,8 @@ fn utilization(values: &mut Values, name: &'static str, used: u32, max: u32) {
 fn flatten_counters(record: &CounterRecord<'_>, values: &mut Values) -> bool {
     match record {
         CounterRecord::GenericInterface(g) => {
-            gauge(values, "ifindex", f64::from(g.if_index));
+            // sFlow-RT gives ifindex as a string (`"3"`).
+            text(values, "ifindex", itoa::Buffer::new().format(g.if_index));
             text(values, "iftype", &if_type_name(g.if_type));
             gauge(values, "ifspeed", g.if_speed as f64);
             text(values, "ifdirection", if_direction(g.if_direction));
@@ -469,9 +524,9 @@ fn flatten_counters(record: &CounterRecord<'_>, values: &mut Values) -> bool {
             bytes_text(values, "os_release", h.os_release);
         }
         CounterRecord::HostCpu(c) => {
-            gauge(values, "load_one", f64::from(c.load_one));
-            gauge(values, "load_five", f64::from(c.load_five));
-            gauge(values, "load_fifteen", f64::from(c.load_fifteen));
+            gauge(values, "load_one", f32_gauge(c.load_one));
+            gauge(values, "load_five", f32_gauge(c.load_five));
+            gauge(values, "load_fifteen", f32_gauge(c.load_fifteen));
             gauge(values, "proc_run", f64::from(c.proc_run));
             gauge(values, "proc_total", f64::from(c.proc_total));
             gauge(values, "cpu_num", f64::from(c.cpu_num));
@@ -512,12 +567,13 @@ fn flatten_counters(record: &CounterRecord<'_>, values: &mut Values) -> bool {
             if d.part_max_used != u32::MAX {
                 gauge(values, "part_max_used", f64::from(d.part_max_used) / 100.0);
             }
-            c32(values, "disk_reads", d.reads);
-            c64(values, "disk_bytes_read", d.bytes_read);
-            c32(values, "disk_read_time", d.read_time_ms);
-            c32(values, "disk_writes", d.writes);
-            c64(values, "disk_bytes_written", d.bytes_written);
-            c32(values, "disk_write_time", d.write_time_ms);
+            // sFlow-RT's names.
+            c32(values, "reads", d.reads);
+            c64(values, "bytes_read", d.bytes_read);
+            c32(values, "read_time", d.read_time_ms);
+            c32(values, "writes", d.writes);
+            c64(values, "bytes_written", d.bytes_written);
+            c32(values, "write_time", d.write_time_ms);
         }
         CounterRecord::HostNetIo(n) => {
             c64(values, "bytes_in", n.bytes_in);
@@ -530,6 +586,7 @@ fn flatten_counters(record: &CounterRecord<'_>, values: &mut Values) -> bool {
             c32(values, "drops_out", n.drops_out);
         }
         CounterRecord::BroadcomTables(b) => {
+            broadcom_tables(values, b);
             utilization(
                 values,
                 "bcm_host_utilization",
@@ -560,10 +617,9 @@ fn flatten_counters(record: &CounterRecord<'_>, values: &mut Values) -> bool {
                 b.ipv4_ipv6_entries,
                 b.ipv4_ipv6_entries_max,
             );
-            // sFlow-RT's spelling.
             utilization(
                 values,
-                "bcm_long_ipv6_utilizaton",
+                "bcm_long_ipv6_utilization",
                 b.long_ipv6_entries,
                 b.long_ipv6_entries_max,
             );
@@ -699,4 +755,47 @@ fn format_uuid(uuid: &[u8; 16]) -> String {
         out.push_str(&format!("{byte:02x}"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float32_gauges_have_no_widening_noise() {
+        assert_eq!(f32_gauge(0.6), 0.6);
+        assert_eq!(f64::from(0.6f32).to_string(), "0.6000000238418579");
+        let json = serde_json::to_string(&crate::MetricValue::Number(f32_gauge(0.6))).ok();
+        assert_eq!(json.as_deref(), Some("0.6"));
+    }
+
+    #[test]
+    fn broadcom_tables_give_raw_sizes_and_utilizations_by_sflow_rt_names() {
+        let tables = BroadcomTables {
+            long_ipv6_entries: 5,
+            long_ipv6_entries_max: 20,
+            ipv4_routes: 7,
+            acl_ingress_slices: u32::MAX,
+            ..Default::default()
+        };
+        let mut values = Values::new();
+        assert!(flatten_counters(
+            &CounterRecord::BroadcomTables(tables),
+            &mut values
+        ));
+        let get = |name: &str| {
+            values
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| match v {
+                    CounterValue::Gauge(g) => *g,
+                    _ => f64::NAN,
+                })
+        };
+        assert_eq!(get("bcm_long_ipv6_utilization"), Some(25.0));
+        assert_eq!(get("bcm_long_ipv6_entries"), Some(5.0));
+        assert_eq!(get("bcm_long_ipv6_entries_max"), Some(20.0));
+        assert_eq!(get("bcm_ipv4_routes"), Some(7.0));
+        assert_eq!(get("bcm_acl_ingress_slices"), None, "all ones: unsupported");
+    }
 }

@@ -158,9 +158,39 @@ impl AgentStats {
     }
 }
 
+/// What `datasourceInfo()` reports about one data source: sampling and polling as observed.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct SourceActivity {
+    /// Sampling rate of the last flow sample (0 before any).
+    pub sampling_rate: u32,
+    pub flow_samples: u64,
+    pub counter_samples: u64,
+    pub last_counter_at: Option<Millis>,
+    /// Smoothed time between counter samples (ms), 0 until two were seen.
+    pub polling_interval_ms: f64,
+}
+
+impl SourceActivity {
+    pub fn counter_sample(&mut self, now: Millis) {
+        self.counter_samples += 1;
+        if let Some(last) = self.last_counter_at
+            && now > last
+        {
+            let gap = (now - last) as f64;
+            self.polling_interval_ms = if self.polling_interval_ms == 0.0 {
+                gap
+            } else {
+                0.8 * self.polling_interval_ms + 0.2 * gap
+            };
+        }
+        self.last_counter_at = Some(now);
+    }
+}
+
 /// State of one data source of one agent.
 #[derive(Debug, Default)]
 pub(crate) struct SourceState {
+    pub activity: SourceActivity,
     pub flow_seq: SeqTracker,
     pub counter_seq: SeqTracker,
     pub has_flows: bool,
@@ -212,6 +242,11 @@ impl SamplingState {
 
     pub fn reset(&mut self) {
         *self = Self::default();
+    }
+
+    /// The effective 1-in-N rate while the agent reports drops (`None` when it samples at its nominal rate).
+    pub fn effective_rate(&self) -> Option<f64> {
+        self.effective
     }
 }
 

@@ -125,14 +125,30 @@ fn write_bool(value: Option<bool>, out: &mut String) -> bool {
     write_display(value.map(|b| if b { "true" } else { "false" }), out)
 }
 
-/// sFlow-RT `ipdscpname`: standard names in lowercase (`ef`, `af11`, `cs0`), else the number.
+/// sFlow-RT `ipdscpname`: the class name in lowercase with the code point, `be(0)`, `af11(10)`, `ef(46)`;
+/// an unnamed code point as its number.
 fn write_dscp_name(dscp: Option<u8>, out: &mut String) -> bool {
     let Some(dscp) = dscp else { return false };
-    match dscp_name(dscp) {
-        Some(name) => out.extend(name.chars().map(|c| c.to_ascii_lowercase())),
-        None => {
-            let _ = write!(out, "{dscp}");
-        }
+    let name = match dscp {
+        0 => Some("BE"),
+        _ => dscp_name(dscp),
+    };
+    if let Some(name) = name {
+        out.extend(name.chars().map(|c| c.to_ascii_lowercase()));
+        out.push('(');
+        push_integer(u64::from(dscp), out);
+        out.push(')');
+    } else {
+        push_integer(u64::from(dscp), out);
+    }
+    true
+}
+
+/// sFlow-RT `iptos`: the type-of-service byte as 8 binary digits (`00000010`).
+fn write_tos(tos: Option<u8>, out: &mut String) -> bool {
+    let Some(tos) = tos else { return false };
+    for bit in (0..8).rev() {
+        out.push(if tos & (1 << bit) != 0 { '1' } else { '0' });
     }
     true
 }
@@ -152,6 +168,8 @@ impl AttributeSource for SampleAttributes<'_> {
             K::OutputIfIndex => return write_port(sample.output, out),
             K::Direction => return write_display(self.direction(), out),
             K::Reason => return write_display(sample.dropped, out),
+            K::Ds => return write_display(Some(self.source), out),
+            K::TcpOpts => return false,
             K::Stack if layer == 0 => {
                 if sample.packet.stack.is_empty() {
                     return false;
@@ -217,6 +235,15 @@ impl AttributeSource for SampleAttributes<'_> {
             }
             _ => {}
         }
+        // Numeric for values (`avg:iptos`), but written as bits in keys, as sFlow-RT writes them.
+        if matches!(key, K::IpTos | K::Ip6Tos) {
+            let headers = self.headers(layer);
+            let tos = match key {
+                K::IpTos => headers.and_then(|h| h.ipv4).map(|ip| ip.tos),
+                _ => headers.and_then(|h| h.ipv6).map(|ip| ip.traffic_class),
+            };
+            return write_tos(tos, out);
+        }
         if let Some(n) = self.numeric_attribute(key, layer) {
             // Numeric keys are non-negative integers.
             push_integer(n as u64, out);
@@ -241,6 +268,12 @@ impl AttributeSource for SampleAttributes<'_> {
             K::Ip6Destination => write_display(h.ipv6.map(|ip| ip.dst), out),
             K::IpDscpName => write_dscp_name(h.ipv4.map(|ip| ip.dscp()), out),
             K::Ip6DscpName => write_dscp_name(h.ipv6.map(|ip| ip.dscp()), out),
+            K::Ip6FragM => write_display(
+                h.ipv6
+                    .filter(has_fragment_header)
+                    .map(|ip| if ip.more_fragments { "yes" } else { "no" }),
+                out,
+            ),
             K::IpEcn => write_display(h.ipv4.map(|ip| BitString::ecn(ip.ecn())), out),
             K::Ip6Ecn => write_display(h.ipv6.map(|ip| BitString::ecn(ip.ecn())), out),
             K::IpFlags => write_display(h.ipv4.map(|ip| BitString::ip_flags(ip.flags)), out),
@@ -317,6 +350,24 @@ impl AttributeSource for SampleAttributes<'_> {
                     K::IcmpType => h.icmp.map(|i| u64::from(i.icmp_type)),
                     K::IcmpCode => h.icmp.map(|i| u64::from(i.code)),
                     K::IcmpSeqNo => h.icmp.and_then(|i| i.echo_seq).map(u64::from),
+                    K::Icmp6Type => h
+                        .icmp
+                        .filter(|_| v6.is_some())
+                        .map(|i| u64::from(i.icmp_type)),
+                    K::Icmp6Code => h.icmp.filter(|_| v6.is_some()).map(|i| u64::from(i.code)),
+                    K::IpId => v4.map(|ip| u64::from(ip.id)),
+                    K::IpOptionsLength => v4.map(|ip| u64::from(ip.header_len.saturating_sub(20))),
+                    K::Ip6FragOffset => v6
+                        .filter(has_fragment_header)
+                        .map(|ip| u64::from(ip.fragment_offset)),
+                    K::TcpWindow => h.tcp.map(|t| u64::from(t.window)),
+                    K::TcpSeqNo => h.tcp.map(|t| u64::from(t.seq)),
+                    K::TcpAckNo => h.tcp.map(|t| u64::from(t.ack)),
+                    K::TcpOffset => h.tcp.map(|t| u64::from(t.header_len / 4)),
+                    K::TcpOptBytes => h.tcp.map(|t| u64::from(t.header_len.saturating_sub(20))),
+                    K::TcpHeaderOffset => h.tcp.map(|t| u64::from(t.offset)),
+                    K::TcpPayloadBytes => tcp_payload_bytes(h),
+                    K::EthOffset => eth_offset(h, layer),
                     K::DnsQType if layer == 0 => {
                         sample.packet.dns.as_ref().map(|d| u64::from(d.qtype))
                     }
@@ -326,6 +377,31 @@ impl AttributeSource for SampleAttributes<'_> {
         };
         value.map(|v| v as f64)
     }
+}
+
+fn has_fragment_header(ip: &rtflow_packet::Ipv6) -> bool {
+    ip.extension_headers().contains(&44)
+}
+
+/// TCP payload length by the IP header's length field: the packet's IP end minus the end of the TCP header.
+fn tcp_payload_bytes(h: &Headers) -> Option<u64> {
+    let tcp = h.tcp?;
+    let ip_end = match (h.ipv4, h.ipv6) {
+        (Some(ip), _) => u64::from(ip.offset) + u64::from(ip.total_length),
+        (None, Some(ip)) => u64::from(ip.offset) + 40 + u64::from(ip.payload_length),
+        (None, None) => return None,
+    };
+    Some(ip_end.saturating_sub(u64::from(tcp.offset) + u64::from(tcp.header_len)))
+}
+
+/// Offset of the Ethernet header: 0 for the outer packet, before the inner IP header for a tunnelled one.
+fn eth_offset(h: &Headers, layer: u8) -> Option<u64> {
+    let ethernet = h.ethernet?;
+    if layer == 0 {
+        return Some(0);
+    }
+    let ip = h.ip_offset()?;
+    Some(u64::from(ip.saturating_sub(ethernet.header_len)))
 }
 
 /// The quoted packet of an ICMP destination-unreachable message with the given ICMPv4 code
@@ -349,6 +425,95 @@ fn unreachable(h: &Headers, wanted_v4_code: u8) -> Option<rtflow_packet::IcmpQuo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn frame_sample(frame: &[u8]) -> FlowSample {
+        FlowSample {
+            source: DataSource::interface(3),
+            sampling_rate: 100,
+            input: Port::Index(3),
+            output: Port::Index(4),
+            frame_length: 200,
+            packet: rtflow_packet::decode(1, frame),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn ipv4_and_tcp_header_keys_sflow_rt_accepts() {
+        // IPv4 with 4 option bytes (IHL 6), id 0x1234, 148 bytes; TCP with 4 option bytes (offset 6), 100
+        // payload bytes by the IP length (none captured).
+        let mut f = vec![0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00];
+        f.extend_from_slice(&[0x46, 0, 0, 148, 0x12, 0x34, 0x40, 0, 64, 6, 0, 0]);
+        f.extend_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2, 1, 1, 1, 1]);
+        f.extend_from_slice(&[0x9c, 0x40, 0x00, 0x50, 0, 0, 0x10, 0, 0, 0, 0x20, 0]);
+        f.extend_from_slice(&[0x60, 0x10, 0x01, 0x00, 0, 0, 0, 0, 1, 1, 1, 1]);
+        let s = frame_sample(&f);
+        let a = SampleAttributes::new(IpAddr::V4(Ipv4Addr::new(192, 168, 0, 1)), s.source, &s);
+        let get = |name: &str| {
+            let key = KeyName::parse(name).unwrap_or_else(|| panic!("{name} is not a key"));
+            attr(&a, key, 0)
+        };
+        for (name, want) in [
+            ("ds", "3"),
+            ("eth_offset", "0"),
+            ("ipid", "4660"),
+            ("ipoptionslength", "4"),
+            ("tcpwindow", "256"),
+            ("tcpseqno", "4096"),
+            ("tcpackno", "8192"),
+            ("tcpoffset", "6"),
+            ("tcpoptbytes", "4"),
+            ("tcp_offset", "38"),
+            ("tcppayloadbytes", "100"),
+        ] {
+            assert_eq!(get(name).as_deref(), Some(want), "{name}");
+        }
+        // IPv6-only keys are absent on IPv4; TCP options are not decoded (accepted, never present).
+        for name in [
+            "ip6fragm",
+            "ip6fragoffset",
+            "icmp6type",
+            "icmp6code",
+            "tcpopts",
+        ] {
+            assert_eq!(get(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn ipv6_fragment_and_icmpv6_keys() {
+        // IPv6 → fragment header (next 58, offset 0, M set) → ICMPv6 echo request.
+        let mut f = vec![0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x86, 0xdd];
+        f.extend_from_slice(&[0x60, 0, 0, 0, 0, 16, 44, 64]);
+        f.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        f.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        f.extend_from_slice(&[58, 0, 0x00, 0x01, 0, 0, 0, 7]);
+        f.extend_from_slice(&[128, 0, 0, 0, 0, 1, 0, 1]);
+        let s = frame_sample(&f);
+        let a = SampleAttributes::new(IpAddr::V4(Ipv4Addr::new(192, 168, 0, 1)), s.source, &s);
+        assert_eq!(attr(&a, KeyName::Ip6FragM, 0).as_deref(), Some("yes"));
+        assert_eq!(attr(&a, KeyName::Ip6FragOffset, 0).as_deref(), Some("0"));
+        assert_eq!(attr(&a, KeyName::Icmp6Type, 0).as_deref(), Some("128"));
+        assert_eq!(attr(&a, KeyName::Icmp6Code, 0).as_deref(), Some("0"));
+        assert_eq!(attr(&a, KeyName::IpId, 0), None);
+    }
+
+    #[test]
+    fn dscp_names_and_tos_bits_read_as_in_sflow_rt() {
+        let text = |f: fn(Option<u8>, &mut String) -> bool, v| {
+            let mut out = String::new();
+            f(Some(v), &mut out).then_some(out)
+        };
+        assert_eq!(text(write_dscp_name, 0).as_deref(), Some("be(0)"));
+        assert_eq!(text(write_dscp_name, 10).as_deref(), Some("af11(10)"));
+        assert_eq!(text(write_dscp_name, 46).as_deref(), Some("ef(46)"));
+        assert_eq!(text(write_dscp_name, 56).as_deref(), Some("cs7(56)"));
+        assert_eq!(text(write_dscp_name, 3).as_deref(), Some("3"));
+        assert_eq!(text(write_tos, 2).as_deref(), Some("00000010"));
+        assert_eq!(text(write_tos, 0).as_deref(), Some("00000000"));
+        assert_eq!(text(write_tos, 255).as_deref(), Some("11111111"));
+        assert!(!write_dscp_name(None, &mut String::new()));
+    }
 
     /// Ethernet + IPv4 + TCP SYN from 10.0.0.1:40000 to 10.0.0.2:80, built by hand.
     fn tcp_syn_frame() -> Vec<u8> {
@@ -411,7 +576,9 @@ mod tests {
         assert_eq!(get(KeyName::EthernetProtocol).as_deref(), Some("2048"));
         assert_eq!(get(KeyName::Stack).as_deref(), Some("eth.ip.tcp"));
         assert_eq!(get(KeyName::IpDscp).as_deref(), Some("46"));
-        assert_eq!(get(KeyName::IpDscpName).as_deref(), Some("ef"));
+        assert_eq!(get(KeyName::IpDscpName).as_deref(), Some("ef(46)"));
+        assert_eq!(get(KeyName::IpTos).as_deref(), Some("10111000"));
+        assert_eq!(a.numeric_attribute(KeyName::IpTos, 0), Some(184.0));
         assert_eq!(get(KeyName::IpFlags).as_deref(), Some("010"));
         assert_eq!(get(KeyName::IsUnicast).as_deref(), Some("true"));
         assert_eq!(get(KeyName::InputIfIndex).as_deref(), Some("3"));

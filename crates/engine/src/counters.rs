@@ -169,17 +169,25 @@ impl CounterState {
                 derived.push(("cpu_utilization", 100.0 * (1.0 - idle / cpu_total)));
             }
         }
-        if let (Some(load), Some(cpus)) = (self.number("load_one"), self.number("cpu_num"))
-            && cpus > 0.0
-        {
-            derived.push(("load_one_per_cpu", load / cpus));
+        if let Some(cpus) = self.number("cpu_num").filter(|c| *c > 0.0) {
+            for (load, per_cpu) in [
+                ("load_one", "load_one_per_cpu"),
+                ("load_five", "load_five_per_cpu"),
+                ("load_fifteen", "load_fifteen_per_cpu"),
+            ] {
+                if let Some(load) = self.number(load) {
+                    derived.push((per_cpu, load / cpus));
+                }
+            }
         }
         if let Some(total) = self.number("mem_total").filter(|t| *t > 0.0) {
             let unused: f64 = ["mem_free", "mem_buffers", "mem_cached"]
                 .iter()
                 .filter_map(|n| self.number(n))
                 .sum();
-            derived.push(("mem_utilization", 100.0 * (total - unused).max(0.0) / total));
+            let used = (total - unused).max(0.0);
+            derived.push(("mem_used", used));
+            derived.push(("mem_utilization", 100.0 * used / total));
         }
         if let (Some(total), Some(free)) = (self.number("disk_total"), self.number("disk_free"))
             && total > 0.0
@@ -291,6 +299,8 @@ mod tests {
                 ("cpu_system", Counter32(system)),
                 ("cpu_idle", Counter32(idle)),
                 ("load_one", Gauge(2.0)),
+                ("load_five", Gauge(1.0)),
+                ("load_fifteen", Gauge(0.6)),
                 ("cpu_num", Gauge(4.0)),
                 ("mem_total", Gauge(1000.0)),
                 ("mem_free", Gauge(200.0)),
@@ -311,7 +321,10 @@ mod tests {
         close("cpu_idle", 70.0);
         close("cpu_utilization", 30.0);
         close("load_one_per_cpu", 0.5);
+        close("load_five_per_cpu", 0.25);
+        close("load_fifteen_per_cpu", 0.15);
         close("mem_utilization", 50.0);
+        close("mem_used", 500.0);
         close("disk_utilization", 75.0);
     }
 }

@@ -25,12 +25,15 @@ use crate::metrics::MetricValue;
 use crate::ring::IdRing;
 use crate::sample::{CounterSample, DataSource, DatagramInfo, FlowSample, Input, Millis};
 use crate::sequence::SeqOutcome;
+use crate::streams::{Stream, Subscription};
 use crate::tenant::Tenants;
 use crate::thresholds::{Threshold, ThresholdState, TriggeredState};
 use crate::topology::{LearnedNames, Topology, TopologyView};
 
 /// Record which flow keys samples carry once every this many flow samples (keeps `/flowkeys` cheap).
 const FLOW_KEY_SURVEY_INTERVAL: u64 = 64;
+/// Most distinct sample shapes remembered as surveyed (bounded: shapes come off the wire).
+const MAX_SURVEYED_SHAPES: usize = 4096;
 /// Shortest idle time after which a flow counts as ended, whatever `t`.
 const MIN_FLOW_IDLE_MS: u64 = 1_000;
 /// Longest idle time after which a flow counts as ended, whatever `t`.
@@ -131,10 +134,16 @@ pub struct Engine {
     pub(crate) tenants: Tenants,
     pub(crate) stats: AnalyzerStats,
     pub(crate) flow_keys_seen: HashMap<(KeyName, u8), Millis>,
+    /// Sample shapes (see `sample_shape`) surveyed for flow keys, and when.
+    surveyed_shapes: HashMap<u64, Millis>,
     flow_samples_seen: u64,
     /// Earliest time any definition's decay epoch needs rebasing.
     rebase_due: Millis,
     scratch: Scratch,
+    /// Names written from outside sFlow (SNMP), see `external_names.rs`.
+    pub(crate) external_names: crate::external_names::ExternalNames,
+    /// Subscribers to the end of every [`Engine::tick`] (interval handlers), with its time.
+    ticks: Stream<Millis>,
 }
 
 impl Default for Engine {
@@ -162,9 +171,12 @@ impl Engine {
             forwarding: BTreeMap::new(),
             stats: AnalyzerStats::default(),
             flow_keys_seen: HashMap::default(),
+            surveyed_shapes: HashMap::default(),
             flow_samples_seen: 0,
             rebase_due: Millis::MAX,
             scratch: Scratch::default(),
+            external_names: crate::external_names::ExternalNames::default(),
+            ticks: Stream::default(),
         }
     }
 
@@ -240,7 +252,10 @@ impl Engine {
         }
         self.stats.sflow_flow_samples += 1;
         self.flow_samples_seen += 1;
-        let survey = self.flow_samples_seen % FLOW_KEY_SURVEY_INTERVAL == 1;
+        // Every so often, and whenever a sample of a kind not surveyed recently arrives, so that rare keys
+        // (an ARP or ICMPv6 packet among thousands of TCP ones) are listed too.
+        let survey = self.flow_samples_seen % FLOW_KEY_SURVEY_INTERVAL == 1
+            || self.new_sample_shape(now, sample);
         let max_sources = self.config.max_sources_per_agent;
         let Self {
             agents,
@@ -267,6 +282,8 @@ impl Engine {
         } else {
             agent.stats.flows.apply(outcome);
             source.has_flows = true;
+            source.activity.sampling_rate = sample.sampling_rate;
+            source.activity.flow_samples += 1;
             source.sampling.observe(
                 sample.sequence,
                 sample.sample_pool,
@@ -326,6 +343,20 @@ impl Engine {
         }
     }
 
+    /// Whether no sample with `sample`'s shape (header stack and extended records) was surveyed recently;
+    /// notes it as surveyed.
+    fn new_sample_shape(&mut self, now: Millis, sample: &FlowSample) -> bool {
+        let shape = sample_shape(sample);
+        if self.surveyed_shapes.contains_key(&shape) {
+            return false;
+        }
+        if self.surveyed_shapes.len() >= MAX_SURVEYED_SHAPES {
+            self.surveyed_shapes.clear();
+        }
+        self.surveyed_shapes.insert(shape, now);
+        true
+    }
+
     /// Ingests one counter sample of a datagram already passed to [`begin_datagram`](Self::begin_datagram).
     pub fn ingest_counter_sample(
         &mut self,
@@ -346,6 +377,7 @@ impl Engine {
         let outcome = source.counter_seq.observe(sample.sequence);
         agent.stats.counters.apply(outcome);
         source.has_counters = true;
+        source.activity.counter_sample(now);
         match outcome {
             SeqOutcome::Duplicate | SeqOutcome::OutOfOrder | SeqOutcome::OutOfOrderOld => return,
             SeqOutcome::Reset => source.counters.discontinuity(),
@@ -394,6 +426,33 @@ impl Engine {
             }
         }
         self.evaluate_thresholds(now);
+        self.ticks.publish("tick", &now);
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Output streams (see `streams.rs`): bounded per-subscriber queues with lost counters.
+
+    /// Threshold events from now on, only of `thresholds` when given.
+    pub fn subscribe_events(
+        &mut self,
+        capacity: usize,
+        thresholds: Option<Vec<String>>,
+    ) -> Subscription<Event> {
+        self.events.subscribe(capacity, thresholds)
+    }
+
+    /// Logged flow records (`log:true` definitions) from now on, only of the `flows` definitions when given.
+    pub fn subscribe_flows(
+        &mut self,
+        capacity: usize,
+        flows: Option<Vec<String>>,
+    ) -> Subscription<FlowRecord> {
+        self.flow_log.subscribe(capacity, flows)
+    }
+
+    /// The time of every [`Engine::tick`] from now on.
+    pub fn subscribe_ticks(&mut self, capacity: usize) -> Subscription<Millis> {
+        self.ticks.subscribe(capacity, None)
     }
 
     fn expire_flows(&mut self, now: Millis) {
@@ -449,6 +508,7 @@ impl Engine {
             .retain_agents(|agent| agents.contains_key(agent));
         let key_cutoff = now.saturating_sub(self.config.flow_key_timeout_ms);
         self.flow_keys_seen.retain(|_, seen| *seen >= key_cutoff);
+        self.surveyed_shapes.retain(|_, seen| *seen >= key_cutoff);
         let host_cutoff = now.saturating_sub(self.config.host_mac_timeout_ms);
         self.lookups.hosts_mut().expire(host_cutoff);
     }
@@ -1028,6 +1088,33 @@ fn log_flows(
             data_source: source.to_string(),
         });
     }
+}
+
+/// What decides which keys a sample can carry: its protocol stack, ICMP type and extended records.
+fn sample_shape(sample: &FlowSample) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut hasher = foldhash::fast::FixedState::with_seed(0x666c_6f77_6b65_7973).build_hasher();
+    let packet = &sample.packet;
+    packet.stack.hash(&mut hasher);
+    packet.inner.is_some().hash(&mut hasher);
+    packet.dns.is_some().hash(&mut hasher);
+    for headers in std::iter::once(&packet.outer).chain(packet.inner.as_ref()) {
+        headers.icmp.map(|i| i.icmp_type).hash(&mut hasher);
+        headers
+            .ipv6
+            .map(|ip| ip.extension_headers().len())
+            .hash(&mut hasher);
+    }
+    [
+        sample.switch.is_some(),
+        sample.router.is_some(),
+        sample.gateway.is_some(),
+        sample.queue.is_some(),
+        sample.tcp_info.is_some(),
+        sample.dropped.is_some(),
+    ]
+    .hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Notes which keys (outer and first inner layer) this sample carries.

@@ -13,6 +13,7 @@ mod engine;
 mod engine_query;
 mod error;
 mod events;
+mod external_names;
 pub mod flowlang;
 mod flowlog;
 mod forwarding;
@@ -21,9 +22,11 @@ mod query;
 mod ring;
 mod sample;
 mod sequence;
+mod streams;
 mod tenant;
 mod thresholds;
 mod topology;
+mod topology_query;
 
 #[cfg(test)]
 mod adapter_tests;
@@ -54,9 +57,11 @@ pub use sample::{
     CounterSample, CounterValue, DataSource, DataSourceParseError, DatagramInfo, FlowSample,
     GatewayInfo, Input, Millis, Port, QueueInfo, RouterInfo, SwitchInfo, TcpInfo,
 };
+pub use streams::{Subscription, SubscriptionStats};
 pub use tenant::{
     AgentIfIndex, AgentIfName, Cidr, Mac, Tenant, TenantDatagram, TenantFilterError, TenantFilters,
     TenantStats,
 };
 pub use thresholds::{DEFAULT_THRESHOLD_TIMEOUT_S, Threshold, TriggeredState};
 pub use topology::{Topology, TopologyLink, TopologyNode, TopologyPort};
+pub use topology_query::DataSourceInfo;

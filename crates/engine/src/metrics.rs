@@ -45,16 +45,23 @@ impl Serialize for MetricValue {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
             // JSON has no NaN/inf; serde_json writes them as null, we prefer 0 to keep clients' arithmetic sane.
-            MetricValue::Number(n) if !n.is_finite() => serializer.serialize_f64(0.0),
+            MetricValue::Number(n) if !n.is_finite() => serializer.serialize_i64(0),
+            // Integral values as JSON integers (`2`, `10000000000`), as sFlow-RT writes them.
+            MetricValue::Number(n) if n.fract() == 0.0 && n.abs() < MAX_EXACT_INTEGER => {
+                serializer.serialize_i64(*n as i64)
+            }
             MetricValue::Number(n) => serializer.serialize_f64(*n),
             MetricValue::Text(t) => serializer.serialize_str(t),
         }
     }
 }
 
+/// Integers up to 2^53 are exact in an f64.
+const MAX_EXACT_INTEGER: f64 = 9_007_199_254_740_992.0;
+
 /// Formats a number the way a metric value reads in a filter or key: integers without `.0`.
 pub(crate) fn format_number(n: f64) -> String {
-    if n.is_finite() && n.fract() == 0.0 && n.abs() < 9.0e15 {
+    if n.is_finite() && n.fract() == 0.0 && n.abs() < MAX_EXACT_INTEGER {
         format!("{}", n as i64)
     } else {
         format!("{n}")
@@ -142,6 +149,17 @@ mod tests {
             Some("\"up\"".into())
         );
         assert_eq!(MetricValue::Number(1e10).to_filter_string(), "10000000000");
+        // Integral values are JSON integers, as sFlow-RT writes them.
+        for (value, json) in [(2.0, "2"), (0.0, "0"), (1e10, "10000000000"), (-3.0, "-3")] {
+            assert_eq!(
+                serde_json::to_string(&MetricValue::Number(value)).ok(),
+                Some(json.into())
+            );
+        }
+        assert_eq!(
+            serde_json::to_string(&MetricValue::Number(f64::NAN)).ok(),
+            Some("0".into())
+        );
         assert_eq!(MetricValue::Number(0.25).to_filter_string(), "0.25");
     }
 

@@ -19,12 +19,14 @@ pub const DEFAULT_THRESHOLD_TIMEOUT_S: f64 = 60.0;
 pub struct Threshold {
     /// Counter metric or flow definition name.
     pub metric: String,
-    /// Upper limit: an event fires when the metric exceeds it.
+    /// Upper limit: an event fires when the metric exceeds it. A numeric string (`"100"`) is accepted, as
+    /// sFlow-RT accepts it.
+    #[serde(deserialize_with = "number_or_string")]
     pub value: f64,
-    #[serde(rename = "byFlow", default)]
+    #[serde(rename = "byFlow", default, deserialize_with = "bool_or_string")]
     pub by_flow: bool,
     /// Seconds the value must stay at or below `value` before the threshold re-arms.
-    #[serde(default = "default_timeout")]
+    #[serde(default = "default_timeout", deserialize_with = "number_or_string")]
     pub timeout: f64,
     /// Data-source attribute filter, e.g. `{"ifspeed":["10000000000"]}`.
     #[serde(
@@ -37,6 +39,43 @@ pub struct Threshold {
 
 fn default_timeout() -> f64 {
     DEFAULT_THRESHOLD_TIMEOUT_S
+}
+
+/// A JSON number or a string holding one (`"100"`).
+fn number_or_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Number(f64),
+        Text(String),
+    }
+    match Raw::deserialize(deserializer)? {
+        Raw::Number(n) => Ok(n),
+        Raw::Text(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("expected a number, got {text:?}"))),
+    }
+}
+
+/// `true`/`false`, or the strings `"true"`/`"false"`.
+fn bool_or_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Bool(bool),
+        Text(String),
+    }
+    match Raw::deserialize(deserializer)? {
+        Raw::Bool(b) => Ok(b),
+        Raw::Text(text) => match text.trim() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(serde::de::Error::custom(format!(
+                "expected true or false, got {text:?}"
+            ))),
+        },
+    }
 }
 
 /// Accepts `{attr: ["a","b"]}`, `{attr: "a"}` and numbers in place of strings.

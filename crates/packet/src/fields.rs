@@ -235,6 +235,8 @@ pub struct Ipv6 {
     extensions_len: u8,
     /// Fragment offset (8-byte units) from a fragment extension header, 0 if none.
     pub fragment_offset: u16,
+    /// The M (more fragments) flag of a fragment extension header, false if none.
+    pub more_fragments: bool,
     /// Offset of this header from the start of the sampled header bytes.
     pub offset: u16,
 }
@@ -253,6 +255,7 @@ impl Ipv6 {
             extensions: [0; MAX_IPV6_EXTENSIONS],
             extensions_len: 0,
             fragment_offset: 0,
+            more_fragments: false,
             offset,
         }
     }
@@ -297,6 +300,8 @@ pub struct Tcp {
     /// Data offset in bytes.
     pub header_len: u8,
     pub window: u16,
+    /// Offset of this header from the start of the sampled header bytes.
+    pub offset: u16,
 }
 
 impl Tcp {

@@ -38,8 +38,18 @@ pub enum ServerError {
     },
     #[error("--replay and an internal feed cannot both be the sFlow input")]
     TwoInputs,
+    #[error("the /inc/ asset directory {path} (--inc-dir, http.inc.dir) does not exist")]
+    IncDir { path: PathBuf },
     #[error("cannot start a thread")]
     Thread(#[source] std::io::Error),
+    #[error("flow history (clickhouse.url)")]
+    ClickHouseUrl(#[source] rtflow_history::EndpointError),
+    #[error("SNMP settings")]
+    Snmp(#[source] crate::properties::PropertyError),
+    #[error("cannot start the flow history exporter")]
+    History(#[source] rtflow_history::ExportError),
+    #[error("cannot start the scripts")]
+    Scripts(#[source] rtflow_script::ScriptError),
 }
 
 /// `err` followed by its causes, `: `-separated (as anyhow's `{:#}` prints a chain), for log lines.

@@ -186,10 +186,10 @@ impl Forwarder {
     }
 }
 
-/// Feeds one datagram to the engine at `now`, then forwards it to its agent's forwarding targets and sends
-/// the samples selected for each tenant to that tenant's collector. Sends happen after the engine lock is
-/// released. While datagrams are sent on, one that comes back byte for byte (a loop through another
-/// collector) is counted as looped and dropped.
+/// Feeds one datagram to the engine at `now`, then forwards it to its agent's forwarding targets, sends
+/// the samples selected for each tenant to that tenant's collector, and hands it to the datagram subscribers
+/// (history export). All of that happens after the engine lock is released. While datagrams are sent on,
+/// one that comes back byte for byte (a loop through another collector) is counted as looped and dropped.
 pub fn ingest_datagram(
     shared: &Shared,
     forwarder: &mut Forwarder,
@@ -225,6 +225,9 @@ pub fn ingest_datagram(
         forwarder.send(&shared.stats, datagram, target);
     }
     forwarder.send_tenant_datagrams(&shared.stats);
+    for subscriber in &shared.subscribers {
+        subscriber.datagram(now, source, datagram);
+    }
 }
 
 /// Starts the receive thread: one datagram at a time into a reused buffer.

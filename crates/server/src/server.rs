@@ -14,10 +14,13 @@ use socket2::{Domain, Protocol, Socket, Type};
 use crate::clock::EngineClock;
 use crate::error::ServerError;
 use crate::feed::InternalFeed;
+use crate::history::{ClickHouseSettings, History};
 use crate::http;
 use crate::ingest;
 use crate::procstats;
 use crate::replay;
+use crate::scripting;
+use crate::snmp::{self as snmp_names, SnmpSettings};
 use crate::state::{AppState, HttpLimits, HttpSettings, Shared};
 use crate::ticker;
 
@@ -65,6 +68,14 @@ pub struct ServerConfig {
     pub oui_names: Option<PathBuf>,
     /// Connection cap and timeouts of the REST API.
     pub http_limits: HttpLimits,
+    /// Flow history in ClickHouse (`clickhouse.*`); off unless `url` is set.
+    pub clickhouse: ClickHouseSettings,
+    /// SNMP names (`snmp.*`); off unless `snmp.ifname=yes`.
+    pub snmp: SnmpSettings,
+    /// Scripts and apps to run (`script.file`, `--script`, `--app-dir`, `script.*` limits).
+    pub scripts: rtflow_script::ScriptConfig,
+    /// Directory of the third-party `/inc/` web libraries (`http.inc.dir`); `None` = the default locations.
+    pub inc_dir: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -85,6 +96,13 @@ impl Default for ServerConfig {
             properties: BTreeMap::new(),
             oui_names: None,
             http_limits: HttpLimits::default(),
+            clickhouse: ClickHouseSettings::default(),
+            snmp: SnmpSettings::default(),
+            scripts: rtflow_script::ScriptConfig {
+                app_dir: Some(PathBuf::from(rtflow_script::DEFAULT_APP_DIR)),
+                ..Default::default()
+            },
+            inc_dir: None,
         }
     }
 }
@@ -112,7 +130,9 @@ impl Server {
         http::raise_open_file_limit();
         let mut engine = Engine::new(config.engine.clone());
         engine.set_oui_table(load_oui_table(config.oui_names.as_deref())?);
-        let shared: AppState = Arc::new(Shared::new(
+        let inc = crate::ui::IncAssets::locate(config.inc_dir.as_deref())?;
+        inc.log_status();
+        let mut shared = Shared::new(
             engine,
             EngineClock::new(speed),
             HttpSettings {
@@ -120,8 +140,21 @@ impl Server {
                 log_requests: config.http_log,
                 prometheus_prefix: config.prometheus_prefix.clone(),
                 limits: config.http_limits.clone(),
+                inc: Arc::new(inc),
             },
-        ));
+        );
+        let poller = snmp_names::start_poller(&config.snmp)?;
+        shared.snmp = poller.clone();
+        if let Some(export) = config.clickhouse.export_config()? {
+            let enricher: Arc<dyn rtflow_history::Enricher> = match &poller {
+                Some(poller) => Arc::new(snmp_names::SnmpEnricher(poller.clone())),
+                None => Arc::new(rtflow_history::NoEnrichment),
+            };
+            let history = start_history(export, enricher).await?;
+            shared.subscribers.push(history.clone());
+            shared.history = Some(history);
+        }
+        let shared: AppState = Arc::new(shared);
         // Sockets first: a start that fails must not leave threads behind.
         let listener = bind_http(config.http_bind, config.http_port)?;
         let http_addr = listener
@@ -166,6 +199,28 @@ impl Server {
             }
         }
         threads.push(ticker::spawn_ticker(shared.clone(), socket_inode)?);
+        if let Some(poller) = &shared.snmp {
+            threads.push(snmp_names::spawn_engine_names(
+                shared.clone(),
+                poller.clone(),
+            )?);
+        }
+        let script_host = Arc::new(scripting::ServerHost {
+            shared: shared.clone(),
+            properties: config.properties.clone(),
+            http_addr,
+        });
+        let scripts = match rtflow_script::ScriptHost::start(config.scripts.clone(), script_host) {
+            Ok(scripts) => scripts,
+            Err(err) => {
+                shared.begin_shutdown();
+                for thread in threads {
+                    let _ = thread.join();
+                }
+                return Err(ServerError::Scripts(err));
+            }
+        };
+        *shared.scripts.write() = Some(Arc::new(scripts));
         let http_task = tokio::spawn(http::serve(listener, shared.clone()));
         Ok(Server {
             shared,
@@ -196,18 +251,42 @@ impl Server {
         self.shared.stats.replay_done.load(Ordering::Relaxed)
     }
 
-    /// Stops accepting requests, ends long-polls and joins the threads.
+    /// Stops accepting requests, ends long-polls and joins the threads; then the history exporter seals what
+    /// it holds into its spool and sends what it can within its grace period.
     pub async fn shutdown(self) {
         self.shared.begin_shutdown();
         let _ = self.http_task.await;
         let threads = self.threads;
+        let history = self.shared.history.clone();
+        let snmp = self.shared.snmp.clone();
+        let scripts = self.shared.scripts.write().take();
         let _ = tokio::task::spawn_blocking(move || {
+            // Scripts first: they hold the server's state through their host.
+            if let Some(scripts) = scripts.and_then(|s| Arc::try_unwrap(s).ok()) {
+                scripts.shutdown();
+            }
             for thread in threads {
                 let _ = thread.join();
+            }
+            if let Some(history) = history {
+                history.exporter.shutdown();
+            }
+            if let Some(snmp) = snmp {
+                snmp.shutdown();
             }
         })
         .await;
     }
+}
+
+/// Starts the history exporter on a blocking thread (it opens its spool and builds a blocking HTTP client).
+async fn start_history(
+    config: rtflow_history::ExportConfig,
+    enricher: Arc<dyn rtflow_history::Enricher>,
+) -> Result<Arc<History>, ServerError> {
+    tokio::task::spawn_blocking(move || History::start(config, enricher).map(Arc::new))
+        .await
+        .map_err(|e| ServerError::Thread(std::io::Error::other(e)))?
 }
 
 /// The OUI names table from `configured`, else from [`DEFAULT_OUI_FILE`] when it exists, else empty. A

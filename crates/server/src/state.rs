@@ -10,7 +10,9 @@ use rtflow_engine::Engine;
 use tokio::sync::watch;
 
 use crate::clock::EngineClock;
+use crate::history::History;
 use crate::procstats::CpuSampler;
+use crate::subscribers::DatagramSubscriber;
 
 /// Counters kept outside the engine (the engine counts datagrams, samples and decode errors itself).
 #[derive(Debug, Default)]
@@ -73,6 +75,14 @@ pub struct Shared {
     /// The sFlow UDP socket's address, set once bound (none when replaying): `/forwarding` and `/tenant`
     /// targets equal to it are refused.
     pub own_sflow_socket: OnceLock<SocketAddr>,
+    /// Sinks that get every ingested datagram (set before the server starts ingesting).
+    pub subscribers: Vec<Arc<dyn DatagramSubscriber>>,
+    /// Flow history in ClickHouse, when configured.
+    pub history: Option<Arc<History>>,
+    /// SNMP names (`snmp.ifname=yes`).
+    pub snmp: Option<Arc<rtflow_snmp::SnmpPoller>>,
+    /// The running scripts and apps (set once the HTTP listener is bound; taken at shutdown).
+    pub scripts: parking_lot::RwLock<Option<Arc<rtflow_script::ScriptHost>>>,
 }
 
 pub type AppState = Arc<Shared>;
@@ -87,6 +97,8 @@ pub struct HttpSettings {
     /// Prefix of the Prometheus metric names (`prometheus.metric.prefix`).
     pub prometheus_prefix: String,
     pub limits: HttpLimits,
+    /// Where the third-party `/inc/` web libraries are served from.
+    pub inc: Arc<crate::ui::IncAssets>,
 }
 
 /// Limits that keep the REST API reachable under idle, slow or hostile clients.
@@ -126,6 +138,10 @@ impl Shared {
             cpu: Mutex::new(CpuSampler::new()),
             started: Instant::now(),
             own_sflow_socket: OnceLock::new(),
+            subscribers: Vec::new(),
+            history: None,
+            snmp: None,
+            scripts: parking_lot::RwLock::new(None),
         }
     }
 

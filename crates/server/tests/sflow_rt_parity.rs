@@ -248,3 +248,51 @@ async fn groups_maps_topology_and_flow_locations_have_sflow_rt_shapes() {
     assert_eq!(location["remoteport"], "swp2");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn input_is_read_leniently_where_sflow_rt_accepts_it() {
+    let server = start(loopback_config()).await;
+    let api = Api::new(server.http_addr());
+
+    // String numbers, unknown fields and unknown key names are accepted.
+    api.put_ok(
+        "/flow/web/json",
+        r#"{"keys":"ipsource,tcpcwndsnd","value":"bytes","t":"5","n":"10","colour":"red"}"#,
+    )
+    .await;
+    let flow = api.get("/flow/web/json").await;
+    assert_eq!(flow["t"], 5.0);
+    assert_eq!(flow["n"], 10);
+    assert_eq!(flow["keys"], "ipsource,tcpcwndsnd");
+    assert!(flow.get("colour").is_none(), "{flow}");
+    api.put_ok(
+        "/threshold/t/json",
+        r#"{"metric":"web","value":"100","timeout":"5","byFlow":"true","note":"x"}"#,
+    )
+    .await;
+    let threshold = api.get("/threshold/t/json").await;
+    assert_eq!(threshold["value"], 100.0);
+    assert_eq!(threshold["timeout"], 5.0);
+    assert_eq!(threshold["byFlow"], true);
+    api.put_ok(
+        "/forwarding/f/json",
+        r#"{"address":"127.0.0.1","comment":"lab"}"#,
+    )
+    .await;
+
+    // What sFlow-RT refuses is refused, with a message naming the field.
+    for (path, body, field) in [
+        ("/flow/x/json", r#"{"filter":"ipsource=="}"#, "filter"),
+        ("/flow/x/json", r#"{"t":"slow"}"#, "t:"),
+        (
+            "/threshold/x/json",
+            r#"{"metric":"m","value":"high"}"#,
+            "value",
+        ),
+    ] {
+        let (status, text) = api.put(path, body).await;
+        assert_eq!(status, 400, "PUT {path} {body}: {text}");
+        assert!(text.contains(field), "{text} does not name {field}");
+    }
+    server.shutdown().await;
+}

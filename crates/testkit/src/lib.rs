@@ -22,6 +22,8 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+pub mod servers;
+
 /// Set to `1` (as `.ci/run` does), a test that would skip for lack of `../shared` fails instead.
 pub const REQUIRE_SHARED_ENV: &str = "RTFLOW_REQUIRE_SHARED";
 

@@ -72,6 +72,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub oui_file: Option<PathBuf>,
 
+    /// Directory of the third-party web libraries served at /inc/ to sFlow-RT app pages (property
+    /// `http.inc.dir`) [default: the first of <prefix>/share/rtflow/inc, target/inc beside a cargo-built
+    /// binary, /usr/local/share/rtflow/inc and /usr/share/rtflow/inc that exists; scripts/fetch-inc fills it].
+    #[arg(long, value_name = "DIR")]
+    pub inc_dir: Option<PathBuf>,
+
     /// Requested UDP receive buffer (SO_RCVBUF) in bytes; the kernel caps it at net.core.rmem_max.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_RCVBUF)]
     pub rcvbuf: usize,
@@ -95,9 +101,44 @@ pub struct ServeArgs {
     #[arg(short = 'D', value_name = "NAME=VALUE")]
     pub properties: Vec<String>,
 
+    /// A JavaScript file to run as an sFlow-RT script (as `-Dscript.file=FILE`); repeatable.
+    #[arg(long = "script", value_name = "FILE")]
+    pub scripts: Vec<PathBuf>,
+
+    /// Directory of sFlow-RT apps: every APPDIR/NAME/scripts/*.js is started and APPDIR/NAME/html/ served at
+    /// /app/NAME/html/ [default: ./app].
+    #[arg(long, value_name = "DIR")]
+    pub app_dir: Option<PathBuf>,
+
     /// An sFlow-RT properties file (`conf.d/sflow-rt.conf` style `name=value` lines); repeatable.
     #[arg(long = "config", value_name = "FILE")]
     pub config_files: Vec<PathBuf>,
+
+    /// Keep every flow and discard sample in ClickHouse (`clickhouse.url`), e.g.
+    /// http://127.0.0.1:8123/?database=rtflow; see also the clickhouse.* properties.
+    #[arg(long, value_name = "URL", help_heading = "Flow history")]
+    pub clickhouse: Option<String>,
+
+    /// ClickHouse database (`clickhouse.database`) [default: the URL's ?database=, else rtflow].
+    #[arg(long, value_name = "NAME", help_heading = "Flow history")]
+    pub clickhouse_database: Option<String>,
+
+    /// ClickHouse user (`clickhouse.user`).
+    #[arg(long, value_name = "USER", help_heading = "Flow history")]
+    pub clickhouse_user: Option<String>,
+
+    /// ClickHouse password (`clickhouse.password`; a properties file keeps it off the command line).
+    #[arg(long, value_name = "PASSWORD", help_heading = "Flow history")]
+    pub clickhouse_password: Option<String>,
+
+    /// A ClickHouse cluster (`remote_servers` name, `clickhouse.cluster`): rows go to this node's *_local
+    /// tables, history queries read the Distributed tables over every shard.
+    #[arg(long, value_name = "NAME", help_heading = "Flow history")]
+    pub clickhouse_cluster: Option<String>,
+
+    /// Where batches wait for ClickHouse, kept across restarts (`clickhouse.spool.dir`) [default: ./rtflow-spool].
+    #[arg(long, value_name = "DIR", help_heading = "Flow history")]
+    pub history_spool: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -134,6 +175,13 @@ impl ServeArgs {
         if self.oui_file.is_some() {
             config.oui_names = self.oui_file.clone();
         }
+        config.scripts.scripts.extend(self.scripts.iter().cloned());
+        if self.app_dir.is_some() {
+            config.scripts.app_dir = self.app_dir.clone();
+        }
+        if self.inc_dir.is_some() {
+            config.inc_dir = self.inc_dir.clone();
+        }
         config.replay_speed = self.replay_speed;
         config.readonly |= self.readonly;
         config.rcvbuf = self.rcvbuf;
@@ -152,6 +200,21 @@ impl ServeArgs {
         }
         if let Some(n) = self.flows_max {
             config.engine.flows_max = n.max(1);
+        }
+        let history = &mut config.clickhouse;
+        for (option, slot) in [
+            (&self.clickhouse, &mut history.url),
+            (&self.clickhouse_database, &mut history.database),
+            (&self.clickhouse_user, &mut history.user),
+            (&self.clickhouse_password, &mut history.password),
+            (&self.clickhouse_cluster, &mut history.cluster),
+        ] {
+            if option.is_some() {
+                slot.clone_from(option);
+            }
+        }
+        if let Some(dir) = &self.history_spool {
+            history.spool_dir = dir.clone();
         }
         Ok((config, unapplied))
     }

@@ -8,7 +8,7 @@ use super::AttributeSource;
 use super::expr::{ExprError, KeyExpr};
 use super::filter::{Filter, FilterError};
 use super::groups::Lookups;
-use super::value::{FlowValues, MAX_VALUES, SampleValue, ValueError, ValueSpec};
+use super::value::{FlowValues, MAX_VALUES, SampleValue, ValueError, ValueSource, ValueSpec};
 
 /// Most keys in one definition.
 pub const MAX_KEYS: usize = 32;
@@ -33,8 +33,6 @@ pub enum DefinitionError {
     Json(String),
     #[error("flow definition must be a JSON object")]
     NotAnObject,
-    #[error("unknown field '{0}'")]
-    UnknownField(String),
     #[error("{field}: must be {expected}")]
     WrongType {
         field: &'static str,
@@ -162,16 +160,14 @@ impl FlowDefinition {
         Self::from_json_value(&value)
     }
 
-    /// Parses a JSON object: rejects unknown fields and wrong types, fills
-    /// defaults, clamps `n`, `t` and `activeTimeout`. `null` means "absent".
+    /// Parses a JSON object as sFlow-RT does: unknown fields are ignored (see
+    /// [`ignored_fields`](Self::ignored_fields)), numbers may be given as strings (`"t":"5"`), wrong types
+    /// are rejected; fills defaults, clamps `n`, `t` and `activeTimeout`. `null` means "absent".
     pub fn from_json_value(json: &Value) -> Result<Self, DefinitionError> {
         let object = json.as_object().ok_or(DefinitionError::NotAnObject)?;
         let mut definition = FlowDefinition::default();
         for (field, value) in object {
             if value.is_null() {
-                if !KNOWN_FIELDS.contains(&field.as_str()) {
-                    return Err(DefinitionError::UnknownField(field.clone()));
-                }
                 continue;
             }
             match field.as_str() {
@@ -187,7 +183,7 @@ impl FlowDefinition {
                     definition.n = n.clamp(i64::from(MIN_N), i64::from(MAX_N)) as u32;
                 }
                 "t" => {
-                    let t = value.as_f64().filter(|t| t.is_finite()).ok_or(
+                    let t = number(value).filter(|t| t.is_finite()).ok_or(
                         DefinitionError::WrongType {
                             field: "t",
                             expected: "a number",
@@ -229,13 +225,27 @@ impl FlowDefinition {
                         .collect::<Result<Vec<_>, _>>()?;
                     definition.ipfix_collectors = Some(collectors);
                 }
-                _ => return Err(DefinitionError::UnknownField(field.clone())),
+                _ => {}
             }
         }
         if definition.value.is_empty() {
             return Err(DefinitionError::Value(ValueError::Empty));
         }
         Ok(definition)
+    }
+
+    /// The fields of a definition's JSON that [`from_json_value`](Self::from_json_value) ignores (not
+    /// sFlow-RT flow-definition fields), for a warning.
+    pub fn ignored_fields(json: &Value) -> Vec<&str> {
+        json.as_object()
+            .map(|object| {
+                object
+                    .keys()
+                    .map(String::as_str)
+                    .filter(|field| !KNOWN_FIELDS.contains(field))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// `aggMode` parsed (validated at parse time, so `None` only when absent).
@@ -272,14 +282,32 @@ fn string<'a>(value: &'a Value, field: &'static str) -> Result<&'a str, Definiti
     })
 }
 
+/// `true`/`false`, also as the strings `"true"`/`"false"`.
 fn boolean(value: &Value, field: &'static str) -> Result<bool, DefinitionError> {
-    value.as_bool().ok_or(DefinitionError::WrongType {
+    let parsed = match value {
+        Value::Bool(b) => Some(*b),
+        Value::String(text) => match text.trim() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    };
+    parsed.ok_or(DefinitionError::WrongType {
         field,
         expected: "true or false",
     })
 }
 
-/// An integer, also accepting integral floats (`10.0`, as JavaScript may send).
+/// A JSON number, or a string holding one (`"5"`), as sFlow-RT accepts.
+fn number(value: &Value) -> Option<f64> {
+    match value {
+        Value::String(text) => text.trim().parse().ok(),
+        _ => value.as_f64(),
+    }
+}
+
+/// An integer, also accepting integral floats (`10.0`, as JavaScript may send) and numeric strings.
 fn integer(value: &Value, field: &'static str) -> Result<i64, DefinitionError> {
     let wrong = DefinitionError::WrongType {
         field,
@@ -291,7 +319,7 @@ fn integer(value: &Value, field: &'static str) -> Result<i64, DefinitionError> {
     if value.is_u64() {
         return Ok(i64::MAX); // larger than any bound; clamped by the caller
     }
-    match value.as_f64() {
+    match number(value) {
         Some(f) if f.is_finite() && f.fract() == 0.0 => {
             Ok(f.clamp(i64::MIN as f64, i64::MAX as f64) as i64)
         }
@@ -420,6 +448,26 @@ impl CompiledFlow {
             values,
             filter,
         })
+    }
+
+    /// Key names in `keys`, `values` (`count:`) and `filter` that rtflow does not know: accepted, as
+    /// sFlow-RT accepts them, but never present in a sample (worth a warning: usually a typo).
+    pub fn unknown_keys(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for key in self.keys.iter() {
+            key.unknown_keys(&mut out);
+        }
+        for spec in std::iter::once(&self.value).chain(self.values.iter()) {
+            if let ValueSource::Distinct(expr) = &spec.source {
+                expr.unknown_keys(&mut out);
+            }
+        }
+        if let Some(filter) = &self.filter {
+            out.extend(filter.unknown_keys());
+        }
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// Parses and compiles a PUT body in one step.

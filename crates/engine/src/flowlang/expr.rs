@@ -6,8 +6,10 @@
 //! allocate once the buffer has grown to its working size.
 //!
 //! Semantics (choices where sFlow-RT's documentation is silent are marked *):
-//! - `mask:<ip>:<bits>` → network address without `/len` (`10.1.2.0`); bits above
-//!   the family width are clamped (*); a non-IP value is missing.
+//! - A key name that is not known is accepted, as sFlow-RT accepts it, and is always missing.
+//! - `mask:<ip>:<bits>` → the network as `address/bits` (`10.1.2.0/24`), as sFlow-RT writes it; bits above
+//!   the family width are clamped (*); a non-IP value is missing. Functions taking an address (`group:`,
+//!   `mask:`) read such a value as its address.
 //! - `group:<ip>:<gs1>:<gs2>…` → label of the longest-prefix match in the first
 //!   groupset that matches; missing if none (or the value is not an IP).
 //! - `null:<key>:<subst>` → the key, or `subst` when missing (`subst` is a
@@ -63,7 +65,8 @@ const UNSUPPORTED_FUNCTIONS: &[(&str, &str)] = &[
 pub enum ExprError {
     #[error("empty key")]
     Empty,
-    #[error("unknown flow key '{0}'")]
+    /// Text that cannot be a key name (unknown but name-like keys are accepted).
+    #[error("invalid flow key '{0}'")]
     UnknownKey(String),
     #[error("unknown key function '{0}'")]
     UnknownFunction(String),
@@ -104,6 +107,8 @@ pub enum ExprError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum KeyExpr {
     Attr(FlowKey),
+    /// A key name rtflow does not know. Accepted, as sFlow-RT accepts it, and never present in a sample.
+    Unknown(Box<str>),
     Mask {
         inner: Box<KeyExpr>,
         bits: u8,
@@ -263,6 +268,52 @@ impl KeyExpr {
         present
     }
 
+    /// Appends the unknown key names this expression reads (they never match; callers may warn about them).
+    pub fn unknown_keys(&self, out: &mut Vec<String>) {
+        let operand = |operand: &Operand, out: &mut Vec<String>| {
+            if let Operand::Expr(expr) = operand {
+                expr.unknown_keys(out);
+            }
+        };
+        match self {
+            KeyExpr::Attr(_) => {}
+            KeyExpr::Unknown(name) => out.push(name.to_string()),
+            KeyExpr::Mask { inner, .. }
+            | KeyExpr::Group { inner, .. }
+            | KeyExpr::Prefix { inner, .. }
+            | KeyExpr::Suffix { inner, .. }
+            | KeyExpr::Range { inner, .. }
+            | KeyExpr::First { inner, .. }
+            | KeyExpr::Map { inner, .. }
+            | KeyExpr::Bits { inner, .. }
+            | KeyExpr::Uri { inner, .. }
+            | KeyExpr::Link(inner)
+            | KeyExpr::Oui { inner, .. }
+            | KeyExpr::Host { inner, .. } => inner.unknown_keys(out),
+            KeyExpr::Null { inner, substitute } => {
+                inner.unknown_keys(out);
+                operand(substitute, out);
+            }
+            KeyExpr::Or(parts) | KeyExpr::Concat { parts, .. } => {
+                parts.iter().for_each(|part| part.unknown_keys(out));
+            }
+            KeyExpr::Eq(left, right) => {
+                left.unknown_keys(out);
+                right.unknown_keys(out);
+            }
+            KeyExpr::If {
+                condition,
+                then,
+                otherwise,
+                ..
+            } => {
+                condition.unknown_keys(out);
+                operand(then, out);
+                operand(otherwise, out);
+            }
+        }
+    }
+
     /// The plain attribute this expression reads, if it is nothing more.
     pub fn as_attribute(&self) -> Option<FlowKey> {
         match self {
@@ -280,6 +331,7 @@ impl KeyExpr {
     ) -> bool {
         match self {
             KeyExpr::Attr(key) => src.write_attribute(key.name, key.layer, out),
+            KeyExpr::Unknown(_) => false,
             KeyExpr::Mask { inner, bits } => {
                 if !inner.eval(src, lookups, out) {
                     return false;
@@ -288,6 +340,7 @@ impl KeyExpr {
                     return false;
                 };
                 out.truncate(start);
+                let width = if address.is_ipv4() { 32 } else { 128 };
                 match mask_address(address, *bits) {
                     // Hand-rolled: `Display for Ipv4Addr` costs several times more.
                     IpAddr::V4(v4) => push_ipv4(out, v4),
@@ -296,6 +349,9 @@ impl KeyExpr {
                         let _ = write!(out, "{v6}");
                     }
                 }
+                // sFlow-RT writes the prefix length too (`10.4.1.0/24`).
+                out.push('/');
+                push_small(out, (*bits).min(width));
                 true
             }
             KeyExpr::Group { inner, groupsets } => {
@@ -515,8 +571,22 @@ fn replace_with_bool(out: &mut String, start: usize, value: bool) -> bool {
     true
 }
 
+/// An address, also from a `mask:` result (`10.1.2.0/24` reads as `10.1.2.0`).
 fn parse_ip(text: &str) -> Option<IpAddr> {
-    text.trim().parse().ok()
+    let text = text.trim();
+    let address = text.split_once('/').map_or(text, |(address, _)| address);
+    address.parse().ok()
+}
+
+/// A number below 256 in decimal, without the `fmt` machinery.
+fn push_small(out: &mut String, value: u8) {
+    if value >= 100 {
+        out.push(char::from(b'0' + value / 100));
+    }
+    if value >= 10 {
+        out.push(char::from(b'0' + value / 10 % 10));
+    }
+    out.push(char::from(b'0' + value % 10));
 }
 
 fn mask_address(address: IpAddr, bits: u8) -> IpAddr {
@@ -542,13 +612,7 @@ fn push_ipv4(out: &mut String, address: Ipv4Addr) {
         if index > 0 {
             out.push('.');
         }
-        if octet >= 100 {
-            out.push(char::from(b'0' + octet / 100));
-        }
-        if octet >= 10 {
-            out.push(char::from(b'0' + octet / 10 % 10));
-        }
-        out.push(char::from(b'0' + octet % 10));
+        push_small(out, octet);
     }
 }
 
@@ -734,9 +798,19 @@ fn parse_key(name: &str) -> Result<KeyExpr, ExprError> {
     if name.is_empty() {
         return Err(ExprError::Empty);
     }
-    FlowKey::parse(name)
-        .map(KeyExpr::Attr)
-        .ok_or_else(|| ExprError::UnknownKey(name.to_owned()))
+    if let Some(key) = FlowKey::parse(name) {
+        return Ok(KeyExpr::Attr(key));
+    }
+    // sFlow-RT accepts key names it does not know (they never match); text that cannot be a key name at all
+    // (spaces, operators, quotes) is still an error.
+    let name_like = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if name_like {
+        Ok(KeyExpr::Unknown(name.into()))
+    } else {
+        Err(ExprError::UnknownKey(name.to_owned()))
+    }
 }
 
 /// Argument interpretation for one function call.
@@ -899,10 +973,16 @@ fn parse_function(name: &str, args: Vec<Segment<'_>>, depth: usize) -> Result<Ke
             }
         }
         "null" => {
-            call.arity(2, 2, "2")?;
+            // `null:<key>` alone (sflow-test) substitutes the text `null`.
+            call.arity(1, 2, "1 or 2")?;
+            let substitute = if call.args.len() == 1 {
+                Operand::Literal("null".into())
+            } else {
+                call.literal_or_expr(1)?
+            };
             KeyExpr::Null {
                 inner: inner()?,
-                substitute: call.literal_or_expr(1)?,
+                substitute,
             }
         }
         "or" => {

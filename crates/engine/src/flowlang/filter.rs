@@ -116,6 +116,19 @@ impl Filter {
         }
     }
 
+    /// The unknown key names the filter compares (always missing, so only `=null` matches them).
+    pub fn unknown_keys(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut pending = vec![&self.root];
+        while let Some(node) = pending.pop() {
+            match node {
+                Node::And(nodes) | Node::Or(nodes) => pending.extend(nodes.iter()),
+                Node::Compare(comparison) => comparison.key.unknown_keys(&mut out),
+            }
+        }
+        out
+    }
+
     /// Whether a sample passes. `scratch` is used for attribute values and
     /// restored to its original length.
     pub fn matches<S: AttributeSource + ?Sized>(
@@ -356,6 +369,11 @@ impl<'a> Parser<'a> {
                 text: self.parse_quoted(quote, !is_regex)?,
                 quoted: true,
             });
+        }
+        // `key==value` (or a dangling `key==`) is a mistyped operator, refused as sFlow-RT refuses it; a value
+        // that really starts with `=` can be quoted or escaped.
+        if !is_regex && self.peek() == Some('=') {
+            return Err(self.error(FilterErrorKind::Unexpected('=')));
         }
         let mut text = String::new();
         let mut parens = 0usize;

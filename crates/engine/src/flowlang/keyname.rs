@@ -53,6 +53,10 @@ key_names! {
     SamplingRate => "samplingrate",
     /// Bytes stripped from the sampled header by the agent.
     Stripped => "stripped",
+    /// The data source that sampled the packet (`3`, `2.1`).
+    Ds => "ds",
+    /// Offset of the Ethernet header in the sampled header bytes.
+    EthOffset => "eth_offset",
     // L2
     MacSource => "macsource",
     MacDestination => "macdestination",
@@ -83,6 +87,10 @@ key_names! {
     IpFragOffset => "ipfragoffset",
     IpBytes => "ipbytes",
     IpOffset => "ip_offset",
+    /// IPv4 identification field.
+    IpId => "ipid",
+    /// Bytes of IPv4 options (header length − 20).
+    IpOptionsLength => "ipoptionslength",
     IpSourceMaskBits => "ipsourcemaskbits",
     IpDestinationMaskBits => "ipdestinationmaskbits",
     IpNextHopRouter => "ipnexthoprouter",
@@ -98,16 +106,36 @@ key_names! {
     Ip6FlowLabel => "ip6flowlabel",
     Ip6Bytes => "ip6bytes",
     Ip6Offset => "ip6_offset",
+    /// `yes`/`no`: the M flag of an IPv6 fragment header (absent without one).
+    Ip6FragM => "ip6fragm",
+    /// Fragment offset (8-byte units) of an IPv6 fragment header (absent without one).
+    Ip6FragOffset => "ip6fragoffset",
     // L4
     TcpSourcePort => "tcpsourceport",
     TcpDestinationPort => "tcpdestinationport",
     /// 9-character bit string (NS CWR ECE URG ACK PSH RST SYN FIN).
     TcpFlags => "tcpflags",
+    TcpWindow => "tcpwindow",
+    TcpSeqNo => "tcpseqno",
+    TcpAckNo => "tcpackno",
+    /// TCP data offset field (header length in 32-bit words).
+    TcpOffset => "tcpoffset",
+    /// TCP options: not decoded by rtflow, so never present.
+    TcpOpts => "tcpopts",
+    /// Bytes of TCP options (header length − 20).
+    TcpOptBytes => "tcpoptbytes",
+    /// TCP payload bytes of the packet, from the IP length (not just the captured part).
+    TcpPayloadBytes => "tcppayloadbytes",
+    /// Offset of the TCP header in the sampled header bytes.
+    TcpHeaderOffset => "tcp_offset",
     UdpSourcePort => "udpsourceport",
     UdpDestinationPort => "udpdestinationport",
     IcmpType => "icmptype",
     IcmpCode => "icmpcode",
     IcmpSeqNo => "icmpseqno",
+    /// ICMPv6 type and code (IPv6 packets only).
+    Icmp6Type => "icmp6type",
+    Icmp6Code => "icmp6code",
     IcmpUnreachableNet => "icmpunreachablenet",
     IcmpUnreachableHost => "icmpunreachablehost",
     IcmpUnreachableProtocol => "icmpunreachableprotocol",
@@ -253,6 +281,23 @@ mod tests {
             "ibbt_offset",
             "ibbtrdmalen",
             "tcprtt",
+            // Accepted by sFlow-RT 3.1 and used by real clients (ddos-protect).
+            "ds",
+            "eth_offset",
+            "tcp_offset",
+            "ipid",
+            "ipoptionslength",
+            "tcpackno",
+            "tcpseqno",
+            "tcpoffset",
+            "tcpoptbytes",
+            "tcpopts",
+            "tcppayloadbytes",
+            "tcpwindow",
+            "ip6fragm",
+            "ip6fragoffset",
+            "icmp6type",
+            "icmp6code",
             "agent",
             "bytes",
             "frames",

@@ -226,8 +226,8 @@ mod tests {
         );
         assert_eq!(ValueSpec::parse("avg:").unwrap_err(), ValueError::Empty);
         assert_eq!(
-            ValueSpec::parse("count:ipsorce").unwrap_err().to_string(),
-            "count: unknown flow key 'ipsorce'"
+            ValueSpec::parse("count:ip sorce").unwrap_err().to_string(),
+            "count: invalid flow key 'ip sorce'"
         );
     }
 

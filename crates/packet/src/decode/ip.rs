@@ -14,7 +14,7 @@ const EXT_FRAGMENT: u8 = 44;
 const EXT_AUTH: u8 = 51;
 const EXT_DEST_OPTS: u8 = 60;
 
-fn offset16(off: usize) -> u16 {
+pub(super) fn offset16(off: usize) -> u16 {
     u16::try_from(off).unwrap_or(u16::MAX)
 }
 
@@ -158,6 +158,7 @@ fn walk_extensions(
                 return (protocol, None);
             };
             ip.fragment_offset = frag >> 3;
+            ip.more_fragments = frag & 1 != 0;
         }
         protocol = next;
         pos += ext_len;

@@ -93,6 +93,7 @@ impl LevelDecoder<'_> {
                 flags: offset_flags & 0x01ff,
                 header_len: ((offset_flags >> 12) * 4) as u8,
                 window,
+                offset: super::ip::offset16(off),
             });
             self.stack.push(Proto::Tcp);
         }

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use rtflow_engine::flowlang::CompiledFlow;
 use rtflow_engine::{
     ActiveFlowQuery, AgentSelector, AggMode, DataSource, FlowDefinition, QueryError,
 };
@@ -13,7 +14,7 @@ use serde_json::Value;
 use super::error::{ApiError, ApiResult, deleted};
 use super::longpoll::{FLOW_LOG, long_poll};
 use super::metrics::single_agent;
-use super::params::{Params, json_body};
+use super::params::{Params, json_body, warn_ignored};
 use super::to_json;
 use crate::state::AppState;
 
@@ -43,6 +44,16 @@ pub async fn put(
     let json = json_body(&body)?;
     let definition =
         FlowDefinition::from_json_value(&json).map_err(|e| ApiError::bad(e.to_string()))?;
+    warn_ignored("flow", &name, &FlowDefinition::ignored_fields(&json));
+    if let Ok(compiled) = CompiledFlow::compile(&definition) {
+        let unknown = compiled.unknown_keys();
+        if !unknown.is_empty() {
+            tracing::warn!(
+                "flow {name:?}: unknown key(s) {} never match (accepted, as sFlow-RT accepts them)",
+                unknown.join(", ")
+            );
+        }
+    }
     let now = state.clock.now();
     state.engine.lock().set_flow(now, &name, definition)?;
     Ok(StatusCode::NO_CONTENT)

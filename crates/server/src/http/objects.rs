@@ -8,7 +8,7 @@ use rtflow_engine::{Forwarding, Tenant, Topology};
 use serde_json::Value;
 
 use super::error::{ApiError, ApiResult, deleted};
-use super::params::{json_body, known_keys, typed};
+use super::params::{json_body, object_fields, typed};
 use super::to_json;
 use crate::state::AppState;
 
@@ -143,7 +143,7 @@ pub async fn put_forwarding(
     body: Bytes,
 ) -> ApiResult<StatusCode> {
     let json = json_body(&body)?;
-    known_keys(&json, "forwarding", FORWARDING_FIELDS)?;
+    object_fields(&json, "forwarding", &name, FORWARDING_FIELDS)?;
     let forwarding: Forwarding = typed(json, "forwarding")?;
     refuse_own_socket(&state, forwarding.target(), "address")?;
     state.engine.lock().set_forwarding(&name, forwarding)?;
@@ -182,7 +182,7 @@ pub async fn put_tenant(
     body: Bytes,
 ) -> ApiResult<StatusCode> {
     let json = json_body(&body)?;
-    known_keys(&json, "tenant", TENANT_FIELDS)?;
+    object_fields(&json, "tenant", &name, TENANT_FIELDS)?;
     let tenant: Tenant = typed(json, "tenant")?;
     refuse_own_socket(&state, tenant.target(), "collectorAddress")?;
     state.engine.lock().set_tenant(&name, tenant)?;

@@ -50,17 +50,28 @@ pub fn json_body(body: &Bytes) -> ApiResult<Value> {
     serde_json::from_slice(body).map_err(|e| ApiError::bad(format!("invalid JSON: {e}")))
 }
 
-/// Rejects object keys outside `known` (400 naming the first unknown key).
-pub fn known_keys(value: &Value, what: &str, known: &[&str]) -> ApiResult<()> {
+/// Requires a JSON object and logs (as a warning) the fields outside `known`, which are ignored, as sFlow-RT
+/// ignores them.
+pub fn object_fields(value: &Value, what: &str, name: &str, known: &[&str]) -> ApiResult<()> {
     let object = value
         .as_object()
         .ok_or_else(|| ApiError::bad(format!("{what} must be a JSON object")))?;
-    match object.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(unknown) => Err(ApiError::bad(format!(
-            "unknown field '{unknown}' (expected one of: {})",
-            known.join(", ")
-        ))),
-        None => Ok(()),
+    let ignored: Vec<&str> = object
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !known.contains(k))
+        .collect();
+    warn_ignored(what, name, &ignored);
+    Ok(())
+}
+
+/// Logs the fields of a PUT body that were ignored.
+pub fn warn_ignored(what: &str, name: &str, ignored: &[&str]) {
+    if !ignored.is_empty() {
+        tracing::warn!(
+            "{what} {name:?}: ignoring unknown field(s) {}",
+            ignored.join(", ")
+        );
     }
 }
 
@@ -165,10 +176,13 @@ mod tests {
     }
 
     #[test]
-    fn unknown_keys_are_named() {
+    fn unknown_fields_are_ignored_but_not_a_non_object() {
         let value = serde_json::json!({"metric": "x", "valu": 1});
-        let err = known_keys(&value, "threshold", &["metric", "value"]);
-        assert!(matches!(&err, Err(ApiError::BadRequest(m)) if m.contains("'valu'")));
-        assert!(known_keys(&serde_json::json!([1]), "threshold", &["metric"]).is_err());
+        assert_eq!(
+            object_fields(&value, "threshold", "t", &["metric", "value"]),
+            Ok(())
+        );
+        let err = object_fields(&serde_json::json!([1]), "threshold", "t", &["metric"]);
+        assert!(matches!(&err, Err(ApiError::BadRequest(m)) if m.contains("JSON object")));
     }
 }

@@ -137,6 +137,13 @@ pub async fn analyzer(State(state): State<AppState>) -> impl IntoResponse {
             info.sflow_record_decode_errors
         );
     }
+    if let Some(history) = &state.history {
+        let prefix = format!("{}analyzer_", state.http.prometheus_prefix);
+        out.push_str(&crate::history::prometheus_text(
+            &prefix,
+            &history.exporter.stats(),
+        ));
+    }
     text_response(out)
 }
 

@@ -19,7 +19,7 @@ pub async fn version() -> String {
 }
 
 /// `0.1.0` → `0.1-0`; a pre-release or build suffix (`0.2.0-rc1`) is dropped.
-fn sflow_rt_version(semver: &str) -> String {
+pub(crate) fn sflow_rt_version(semver: &str) -> String {
     let core = semver.split(['-', '+']).next().unwrap_or(semver);
     let mut parts = core.split('.');
     let major = parts.next().unwrap_or("0");
@@ -62,8 +62,14 @@ pub async fn license(State(state): State<AppState>) -> Json<Value> {
     }))
 }
 
-pub async fn status() -> &'static str {
-    "OK"
+/// `/status`: `OK`, or 503 `UNAVAILABLE` while a script or app has failed (as sFlow-RT aggregates its apps).
+pub async fn status(State(state): State<AppState>) -> (axum::http::StatusCode, &'static str) {
+    let scripts_ok = state.scripts.read().as_ref().is_none_or(|s| s.all_ok());
+    if scripts_ok {
+        (axum::http::StatusCode::OK, "OK")
+    } else {
+        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE")
+    }
 }
 
 pub async fn analyzer(State(state): State<AppState>) -> Json<Value> {
@@ -107,6 +113,12 @@ pub fn analyzer_json(state: &Shared) -> Value {
     });
     if let Value::Object(extra) = extra {
         object.extend(extra);
+    }
+    if let Some(history) = &state.history {
+        object.extend(crate::history::analyzer_fields(&history.exporter.stats()));
+    }
+    if let Some(snmp) = &state.snmp {
+        object.extend(crate::history::prefixed_fields("snmp", &snmp.stats()));
     }
     Value::Object(object)
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::error::{ApiError, ApiResult, deleted};
 use super::longpoll::{EVENT_LOG, long_poll};
-use super::params::{Params, json_body, known_keys, typed};
+use super::params::{Params, json_body, object_fields, typed};
 use super::to_json;
 use crate::state::AppState;
 
@@ -36,7 +36,7 @@ pub async fn put(
     body: Bytes,
 ) -> ApiResult<StatusCode> {
     let json = json_body(&body)?;
-    known_keys(&json, "threshold", THRESHOLD_FIELDS)?;
+    object_fields(&json, "threshold", &name, THRESHOLD_FIELDS)?;
     let threshold: Threshold = typed(json, "threshold")?;
     state.engine.lock().set_threshold(&name, threshold)?;
     Ok(StatusCode::NO_CONTENT)

@@ -113,18 +113,32 @@ fn plain_keys() {
 
 #[test]
 fn mask() {
-    assert_eq!(eval("mask:ipsource:24").as_deref(), Some("10.1.2.0"));
-    assert_eq!(eval("mask:ipsource:8").as_deref(), Some("10.0.0.0"));
-    assert_eq!(eval("mask:ipsource:0").as_deref(), Some("0.0.0.0"));
-    assert_eq!(eval("mask:ipsource:32").as_deref(), Some("10.1.2.3"));
+    // sFlow-RT writes the network with its length: `mask:ipsource:24` → `10.4.1.0/24`.
+    assert_eq!(eval("mask:ipsource:24").as_deref(), Some("10.1.2.0/24"));
+    assert_eq!(eval("mask:ipsource:8").as_deref(), Some("10.0.0.0/8"));
+    assert_eq!(eval("mask:ipsource:0").as_deref(), Some("0.0.0.0/0"));
+    assert_eq!(eval("mask:ipsource:32").as_deref(), Some("10.1.2.3/32"));
     assert_eq!(
         eval("mask:ipsource:64").as_deref(),
-        Some("10.1.2.3"),
+        Some("10.1.2.3/32"),
         "clamped to 32 for IPv4"
     );
     assert_eq!(
         eval("mask:ip6source:48").as_deref(),
-        Some("2001:db8:abcd::")
+        Some("2001:db8:abcd::/48")
+    );
+    assert_eq!(
+        eval("mask:ip6source:128").as_deref(),
+        eval("ip6source").map(|a| format!("{a}/128")).as_deref()
+    );
+    // A masked value still reads as an address.
+    assert_eq!(
+        eval("mask:[mask:ipsource:24]:8").as_deref(),
+        Some("10.0.0.0/8")
+    );
+    assert_eq!(
+        eval("group:[mask:ipsource:24]:site"),
+        eval("group:ipsource:site")
     );
     assert_eq!(eval("mask:dnsqname:24"), None, "not an address");
     assert_eq!(eval("mask:ipdestination.1:24"), None);
@@ -149,10 +163,12 @@ fn group_longest_prefix_and_first_groupset() {
 #[test]
 fn null_and_or() {
     assert_eq!(eval("null:vxlanvni:none").as_deref(), Some("none"));
+    assert_eq!(eval("null:vxlanvni").as_deref(), Some("null"));
+    assert_eq!(eval("null:[range:queuedepth:0]").as_deref(), Some("null"));
     assert_eq!(eval("null:ipsource:none").as_deref(), Some("10.1.2.3"));
     assert_eq!(
         eval("null:[group:ipsource.1:site]:[mask:ipsource.1:16]").as_deref(),
-        Some("172.16.0.0")
+        Some("172.16.0.0/16")
     );
     assert_eq!(
         eval("or:ipdestination.1:ipsource.1:ipsource").as_deref(),
@@ -257,7 +273,7 @@ fn if_then_else() {
     );
     assert_eq!(
         eval("if:bytes:1500:[mask:ipsource:16]:x").as_deref(),
-        Some("10.1.0.0")
+        Some("10.1.0.0/16")
     );
 }
 
@@ -435,7 +451,7 @@ fn link_oui_host_argument_errors_name_the_function() {
         err("link:inputifindex:x"),
         "link: expected 1 arguments, got 2"
     );
-    assert_eq!(err("link:inputifindx"), "unknown flow key 'inputifindx'");
+    assert_eq!(err("link:input ifindx"), "invalid flow key 'input ifindx'");
     assert_eq!(err("oui:macsource:vendor"), "oui: invalid form 'vendor'");
     assert_eq!(
         err("oui:macsource:name:x"),
@@ -459,8 +475,15 @@ fn link_oui_host_argument_errors_name_the_function() {
 #[test]
 fn parse_errors_are_exact() {
     assert_eq!(err(""), "empty key");
-    assert_eq!(err("ipsorce"), "unknown flow key 'ipsorce'");
-    assert_eq!(err("ipsource.5"), "unknown flow key 'ipsource.5'");
+    assert_eq!(err("ip sorce"), "invalid flow key 'ip sorce'");
+    // Unknown names are accepted (as sFlow-RT accepts them) and never present.
+    for unknown in ["ipsorce", "ipsource.5", "tcpcwndsnd"] {
+        assert_eq!(
+            KeyExpr::parse(unknown),
+            Ok(KeyExpr::Unknown(unknown.into())),
+            "{unknown}"
+        );
+    }
     assert_eq!(
         err("country:ipsource"),
         "unsupported key function 'country' (needs a GeoIP country database)"
@@ -499,7 +522,7 @@ fn parse_errors_are_exact() {
     assert_eq!(err("if:a:b:c"), "if: expected 4 arguments, got 3");
     assert_eq!(err("uri:httpurl:hostname"), "uri: invalid part 'hostname'");
     assert_eq!(err("bits:ip6flowlabel:1.5"), "bits: invalid mask '1.5'");
-    assert_eq!(err("mask:ipsorce:24"), "unknown flow key 'ipsorce'");
+    assert_eq!(err("mask:ip sorce:24"), "invalid flow key 'ip sorce'");
     assert_eq!(err("mask:[ipsource:24"), "unclosed '[' at position 5");
     assert_eq!(err("mask:ipsource]:24"), "unexpected ']' at position 13");
     assert_eq!(

@@ -117,7 +117,7 @@ fn quoting() {
     assert!(!check("httpurl='/a b/c','d'"));
     assert!(check(r"httpurl=/a\ b/c\,d"));
     assert!(check("'first:stack:.:ip:ip6'='ip'"));
-    assert_eq!(err("'x\\'y'='x'"), "unknown flow key 'x'y' at position 0");
+    assert_eq!(err("'x\\'y'='x'"), "invalid flow key 'x'y' at position 0");
 }
 
 #[test]
@@ -125,7 +125,7 @@ fn key_functions_on_the_left() {
     assert!(check("first:stack:.:ip:ip6=ip"));
     assert!(check("prefix:stack:.:1=eth"));
     assert!(check("suffix:stack:.:1=tcp"));
-    assert!(check("mask:ipsource:24=10.0.0.0"));
+    assert!(check("mask:ipsource:24=10.0.0.0/24"));
     assert!(check("[range:tcpdestinationport:1:1023]=true"));
     assert!(check("eq:ipsource:ipdestination=false"));
 }
@@ -134,11 +134,18 @@ fn key_functions_on_the_left() {
 fn errors_name_position_and_problem() {
     assert_eq!(err(""), "empty filter at position 0");
     assert_eq!(err("   "), "empty filter at position 3");
-    assert_eq!(err("ipsorce=1"), "unknown flow key 'ipsorce' at position 0");
     assert_eq!(
-        err("ipprotocol=6&ipsorce=1"),
-        "unknown flow key 'ipsorce' at position 13"
+        err("'ip sorce'=1"),
+        "invalid flow key 'ip sorce' at position 0"
     );
+    assert_eq!(
+        err("ipprotocol=6&'ip sorce'=1"),
+        "invalid flow key 'ip sorce' at position 13"
+    );
+    // Unknown key names are accepted and always missing.
+    assert!(!check("ipsorce=1"));
+    assert!(check("ipsorce=null"));
+    assert!(check("ipsorce!=1"));
     assert_eq!(
         err("country:ipsource=US"),
         "unsupported key function 'country' (needs a GeoIP country database) at position 0"
@@ -198,4 +205,12 @@ mod props {
             }
         }
     }
+}
+
+#[test]
+fn a_doubled_equals_sign_is_refused_as_sflow_rt_refuses_it() {
+    assert_eq!(err("ipsource=="), "unexpected '=' at position 9");
+    assert_eq!(err("ipsource==10.0.0.1"), "unexpected '=' at position 9");
+    // A value that really starts with '=' can be quoted.
+    assert!(!check("ipsource='=x'"));
 }

@@ -4,6 +4,8 @@
 t=60 s) to a pcap. Real tcpdump and tshark read it. `rtflow serve --replay` of that pcap, and `rtflow serve --demo`
 (the simulator in-process), show the elephant and the attack in /activeflows and as threshold events at the
 scheduled times. A scenario without background traffic gives interface counter rates equal to the scenario's rates.
+Real sFlow-RT apps that need a topology (fabric-view, mininet-dashboard, from ../shared/apps) work on the demo's
+fabric, and fabric-view sees the link failure at t=90 s come and go.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from capture import udp_payloads
-from conftest import RtflowServer, poll, rtflow_bin, start_server
+from conftest import RtflowServer, poll, require_shared, rtflow_bin, start_server
 
 ELEPHANT = "10.1.1.11,10.1.3.12"  # h1-1 -> h3-2, 4 Gbit/s from t=30 s
 VICTIM = "10.1.2.11"  # h2-1, 2 Gbit/s of DNS responses from t=60 s
@@ -185,6 +187,65 @@ def test_demo_shows_elephant_and_attack_on_time() -> None:
         watch_scenario(server, launched, ready)
         agents = server.get_json("/agents/json")
         assert len(agents) == 22, f"6 switches and 16 hsflowd hosts, got {sorted(agents)}"
+        server.assert_alive()
+
+
+FAILED_LINK = "leaf1-spine2"  # down from t=90 s to t=150 s
+LINK_DOWN_AT, LINK_UP_AT = 90.0, 150.0
+
+
+def test_topology_apps_work_on_the_demo_fabric(tmp_path: Path) -> None:
+    apps = require_shared("apps")
+    launched = time.time()
+    with running(["--demo", "--replay-speed", str(SPEED), "--app-dir", str(apps),
+                  f"-Dscript.store={tmp_path}"]) as server:
+        base = "/app/fabric-view/scripts/fabric-view.js"
+        # fabric-view reads the topology --demo installed (nothing was posted to the app).
+        assert server.get_json(f"{base}/topology/info/json") == {"nodes": 6, "links": 8}
+
+        def links() -> dict[str, dict]:
+            return {link["name"]: link for link in server.get_json(f"{base}/links/json")}
+
+        def all_up() -> dict[str, dict] | None:
+            now = links()
+            healthy = len(now) == 8 and all(l["statusOK"] and l["countersOK"] for l in now.values())
+            return now if healthy and sum(l["flowsOK"] for l in now.values()) >= 4 else None
+
+        up = poll(all_up, 30, "fabric-view's 8 links up, with counters and flows on most")
+        assert all(l["speed"] == 40_000_000_000 for l in up.values()), up
+        assert time.time() - launched < LINK_DOWN_AT / SPEED, "the links were checked too late to see them up"
+
+        def elephant_at_the_edge() -> dict | None:
+            points = server.get_json(f"{base}/metric/json")
+            top = (points or {}).get("top-5-flows", {})
+            seen = any(key.startswith(ELEPHANT + ",6,") for key in top)
+            return points if seen and points.get("elephant_current", 0) >= 1 else None
+
+        poll(elephant_at_the_edge, 30, "fabric-view to count the elephant among its top flows")
+
+        def failed() -> dict[str, dict] | None:
+            now = links()
+            return now if not now[FAILED_LINK]["statusOK"] else None
+
+        down = poll(failed, 30, f"fabric-view to show {FAILED_LINK} down")
+        down_seen = time.time() - launched
+        assert all(l["statusOK"] for name, l in down.items() if name != FAILED_LINK), down
+        assert LINK_DOWN_AT / SPEED - 0.5 <= down_seen <= LINK_UP_AT / SPEED, \
+            f"{FAILED_LINK} seen down {down_seen * SPEED:.0f} simulated s after launch (scheduled {LINK_DOWN_AT} s)"
+        restored = poll(all_up, 30, f"{FAILED_LINK} back up")
+        up_seen = time.time() - launched
+        assert up_seen >= LINK_UP_AT / SPEED - 0.5, f"{FAILED_LINK} up again too early ({up_seen * SPEED:.0f} s)"
+        assert restored[FAILED_LINK]["countersOK"]
+
+        nodes = {node["name"]: node for node in server.get_json(f"{base}/nodes/json")}
+        switches = {"leaf1", "leaf2", "leaf3", "leaf4", "spine1", "spine2"}
+        assert switches <= set(nodes), sorted(nodes)
+        assert all(nodes[leaf]["link_count"] == 2 for leaf in switches if leaf.startswith("leaf"))
+        assert all(nodes[spine]["link_count"] == 4 for spine in ("spine1", "spine2"))
+
+        mininet = server.get_json("/app/mininet-dashboard/scripts/metrics.js/trend/json")
+        widths = {name: link["width"] for name, link in mininet["topologyMetrics"]["links"].items()}
+        assert set(widths) == set(up) and max(widths.values()) > 1, widths
         server.assert_alive()
 
 

@@ -208,15 +208,26 @@ fn mistakes_are_reported_clearly() {
 
 #[test]
 fn shipped_scenarios_are_valid() {
+    let mut checked = Vec::new();
     for entry in std::fs::read_dir(repo("scenarios")).unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "toml") {
+        let Some(ext) = path.extension().and_then(|e| e.to_str()) else {
+            continue;
+        };
+        if matches!(ext, "toml" | "yaml" | "yml") {
             let output = simulate(&["--scenario", path.to_str().unwrap(), "--print", "topology"]);
             let topology: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
             assert!(
                 topology["nodes"].as_object().is_some_and(|n| !n.is_empty()),
                 "{path:?}"
             );
+            checked.push(ext.to_string());
         }
     }
+    // The four TOML scenarios and the YAML one, at least.
+    assert!(
+        checked.iter().filter(|e| *e == "toml").count() >= 4,
+        "{checked:?}"
+    );
+    assert!(checked.iter().any(|e| e == "yaml"), "{checked:?}");
 }

@@ -1,6 +1,6 @@
 //! rtflow-sim: a deterministic network simulator that exports standard sFlow v5.
 //!
-//! A [`Scenario`] (TOML, see `scenarios/README.md`) describes a leaf-and-spine fabric — switches
+//! A [`Scenario`] (TOML or YAML, see `scenarios/README.md`) describes a leaf-and-spine fabric — switches
 //! with named ports, ifIndexes and speeds, links between them, Linux hosts behind the leaf ports
 //! (exporting host sFlow as hsflowd does), the Internet behind a border leaf — the background
 //! traffic (mice and steady flows, TCP and UDP with realistic sizes and ports, spread over the
@@ -41,7 +41,7 @@ pub use error::ScenarioError;
 pub use fabric::HostInfo;
 pub use scenario::{
     DEFAULT_SCENARIO, Event, FabricConfig, HostsConfig, Protocol, SamplingConfig, Scenario,
-    TrafficConfig,
+    ScenarioFormat, TrafficConfig,
 };
 pub use simulator::{STEP_US, SimDatagram, SimStats, Simulator};
 pub use units::Quantity;

@@ -1,10 +1,11 @@
-//! Scenario files (TOML): the fabric, sampling, hosts, background traffic and scheduled events.
+//! Scenario files (TOML or YAML): the fabric, sampling, hosts, background traffic and scheduled events.
 //!
 //! Every key has a default, so an empty file is the default fabric with no events. Unknown keys are
 //! errors, so a typo does not silently run a different scenario. `scenarios/README.md` documents
 //! each key; `scenarios/leaf-spine.toml` is the default scenario, embedded in the binary.
 
 use std::net::Ipv4Addr;
+use std::path::Path;
 
 use serde::Deserialize;
 
@@ -283,6 +284,12 @@ impl Event {
     }
 }
 
+/// A YAML line holding nothing: blank, a comment, or a document marker.
+fn yaml_blank(line: &str) -> bool {
+    let line = line.trim();
+    line.is_empty() || line.starts_with('#') || line == "---" || line == "..."
+}
+
 /// Most switches and hosts a fabric may have (port names and addresses stay meaningful).
 pub(crate) const MAX_SPINES: u32 = 16;
 pub(crate) const MAX_LEAVES: u32 = 64;
@@ -290,13 +297,54 @@ pub(crate) const MAX_HOSTS_PER_LEAF: u32 = 48;
 /// Most resolvers of one attack.
 pub(crate) const MAX_ATTACK_SOURCES: u32 = 5000;
 
+/// The language a scenario file is written in: the same keys either way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScenarioFormat {
+    /// TOML, as the shipped scenarios.
+    Toml,
+    /// YAML: `events` is a list of mappings, each with its `kind`.
+    Yaml,
+}
+
+impl ScenarioFormat {
+    /// By the file name: `.yaml` and `.yml` are YAML, anything else TOML.
+    pub fn of_path(path: &Path) -> Self {
+        match path.extension().and_then(|ext| ext.to_str()) {
+            Some(ext) if ext.eq_ignore_ascii_case("yaml") || ext.eq_ignore_ascii_case("yml") => {
+                ScenarioFormat::Yaml
+            }
+            _ => ScenarioFormat::Toml,
+        }
+    }
+}
+
 impl Scenario {
     /// Parses and checks a scenario file's text. `origin` names it in errors.
     pub fn from_toml(origin: &str, text: &str) -> Result<Self, ScenarioError> {
-        let scenario: Scenario = toml::from_str(text).map_err(|err| ScenarioError::Parse {
+        Self::parse(origin, text, ScenarioFormat::Toml)
+    }
+
+    /// Parses and checks a YAML scenario (the keys of the TOML form). `origin` names it in errors.
+    pub fn from_yaml(origin: &str, text: &str) -> Result<Self, ScenarioError> {
+        Self::parse(origin, text, ScenarioFormat::Yaml)
+    }
+
+    /// Parses and checks a scenario file's text in `format`. `origin` names it in errors.
+    pub fn parse(origin: &str, text: &str, format: ScenarioFormat) -> Result<Self, ScenarioError> {
+        let parse_error = |message: String| ScenarioError::Parse {
             origin: origin.to_string(),
-            message: err.to_string(),
-        })?;
+            message,
+        };
+        let scenario: Scenario = match format {
+            ScenarioFormat::Toml => {
+                toml::from_str(text).map_err(|err| parse_error(err.to_string()))?
+            }
+            // An empty (or comments-only) YAML document is null, not an empty mapping: the defaults.
+            ScenarioFormat::Yaml if text.lines().all(yaml_blank) => Scenario::default(),
+            ScenarioFormat::Yaml => {
+                yaml_serde::from_str(text).map_err(|err| parse_error(err.to_string()))?
+            }
+        };
         scenario.validate(origin)?;
         Ok(scenario)
     }
@@ -579,6 +627,72 @@ mod tests {
             assert!(err.contains(expected), "{text:?}: {err}");
             assert!(err.contains("test.toml"), "{err}");
         }
+    }
+
+    #[test]
+    fn yaml_scenarios_read_as_their_toml_twins() {
+        let toml = "name = \"twin\"\ncycle = 300\n[fabric]\nspines = 3\nuplink_speed = \"100G\"\n\
+                    [traffic]\nmice_per_second = 50\n\
+                    [[events]]\nkind = \"elephant\"\nat = 30\nsrc = \"h1-1\"\ndst = \"internet\"\nrate = \"4G\"\n\
+                    protocol = \"udp\"\n\
+                    [[events]]\nkind = \"link_down\"\nat = 90.5\nduration = 60\nlink = \"leaf1-spine3\"\n";
+        let yaml = "# the same scenario\nname: twin\ncycle: 300\nfabric:\n  spines: 3\n  uplink_speed: 100G\n\
+                    traffic: {mice_per_second: 50}\nevents:\n\
+                    \x20 - {kind: elephant, at: 30, src: h1-1, dst: internet, rate: 4G, protocol: udp}\n\
+                    \x20 - kind: link_down\n    at: 90.5\n    duration: 60\n    link: leaf1-spine3\n";
+        let from_toml = Scenario::from_toml("twin.toml", toml).unwrap();
+        let from_yaml = Scenario::from_yaml("twin.yaml", yaml).unwrap();
+        assert_eq!(from_yaml, from_toml);
+        assert_eq!(from_yaml.fabric.uplink_speed, Quantity(100e9));
+        assert_eq!(from_yaml.events[1].at(), 90.5);
+        // Empty and comment-only files are the default fabric, as in TOML.
+        for empty in ["", "# nothing\n---\n"] {
+            assert_eq!(
+                Scenario::from_yaml("empty.yaml", empty).unwrap(),
+                Scenario::default()
+            );
+        }
+    }
+
+    #[test]
+    fn yaml_mistakes_are_reported_with_their_place() {
+        let cases = [
+            ("fabric:\n  spine: 2\n", "unknown field `spine`"),
+            ("fabric:\n  uplink_speed: fast\n", "k/M/G/T suffix"),
+            (
+                "events:\n  - kind: meteor\n    at: 1\n",
+                "unknown variant `meteor`",
+            ),
+            ("fabric: [1, 2\n", "line 1"),
+            ("sampling:\n  host_port: 0\n", "sampling.host_port"),
+        ];
+        for (text, expected) in cases {
+            let err = Scenario::from_yaml("test.yaml", text)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expected), "{text:?}: {err}");
+            assert!(err.contains("test.yaml"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_format_follows_the_file_name() {
+        assert_eq!(
+            ScenarioFormat::of_path(Path::new("a/b.yaml")),
+            ScenarioFormat::Yaml
+        );
+        assert_eq!(
+            ScenarioFormat::of_path(Path::new("b.YML")),
+            ScenarioFormat::Yaml
+        );
+        assert_eq!(
+            ScenarioFormat::of_path(Path::new("b.toml")),
+            ScenarioFormat::Toml
+        );
+        assert_eq!(
+            ScenarioFormat::of_path(Path::new("scenario")),
+            ScenarioFormat::Toml
+        );
     }
 
     #[test]

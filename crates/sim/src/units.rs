@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, de};
 
 /// A non-negative quantity with an optional decimal SI suffix (k, M, G, T; case of `k`/`K`
-/// ignored), e.g. bits per second (`"10G"`) or bytes (`"20k"`). Plain TOML numbers work too.
+/// ignored), e.g. bits per second (`"10G"`) or bytes (`"20k"`). Plain TOML or YAML numbers work too.
 #[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Default)]
 pub struct Quantity(pub f64);
 

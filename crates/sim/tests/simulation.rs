@@ -626,3 +626,52 @@ fn invalid_scenarios_built_in_code_are_refused() {
     scenario.sampling.host_port = 0;
     assert!(Simulator::new(&scenario, None, Some(1.0)).is_err());
 }
+
+/// The shipped YAML scenario runs as written: its UDP elephant crosses spine1 until the link
+/// leaf1-spine1 fails at t=20 s, then spine2 only, and spine1 again once the link is back at 40 s.
+#[test]
+fn yaml_scenario_moves_its_elephant_off_the_failed_link() {
+    let text = include_str!("../../../scenarios/link-failure.yaml");
+    let scenario = Scenario::from_yaml("scenarios/link-failure.yaml", text).expect("valid YAML");
+    assert_eq!(scenario.name, "link-failure");
+    assert_eq!(scenario.events.len(), 3);
+    let (seen, sim) = run(&scenario, 1, scenario.duration);
+    let hosts: HashMap<String, Ipv4Addr> =
+        sim.hosts().into_iter().map(|h| (h.name, h.ip)).collect();
+    let agent = |name: &str| -> Ipv4Addr {
+        sim.topology()["nodes"][name]["agent"]
+            .as_str()
+            .and_then(|a| a.parse().ok())
+            .expect("agent address")
+    };
+    let (spine1, spine2) = (agent("spine1"), agent("spine2"));
+    let (src, dst) = (hosts["h1-2"], hosts["h2-2"]);
+    let spines_in = |from: f64, to: f64| -> BTreeSet<Ipv4Addr> {
+        seen.flows
+            .iter()
+            .filter(|f| f.src == src && f.dst == dst && f.dst_port == 9000 && f.protocol == 17)
+            .filter(|f| f.time > from && f.time < to)
+            .map(|f| f.agent)
+            .filter(|a| *a == spine1 || *a == spine2)
+            .collect()
+    };
+    assert!(spines_in(0.0, 5.0).is_empty(), "the elephant starts at 5 s");
+    assert_eq!(spines_in(6.0, 20.0), BTreeSet::from([spine1]));
+    // An agent holds a sample up to a second: a datagram sent at 21.0 s may still carry samples
+    // taken before 20 s, so each window starts a second after the change.
+    assert_eq!(spines_in(21.0, 40.0), BTreeSet::from([spine2]));
+    assert_eq!(spines_in(41.0, 60.0), BTreeSet::from([spine1]));
+    // leaf1's uplink to spine1 (swp49, ifIndex 51) reports the failure in its counters.
+    let leaf1 = agent("leaf1");
+    let status: Vec<(f64, bool)> = seen
+        .ports
+        .iter()
+        .filter(|p| p.agent == leaf1 && p.ifindex == 51)
+        .map(|p| (p.time, p.oper_up))
+        .collect();
+    assert!(
+        status.iter().any(|(t, up)| (20.0..40.0).contains(t) && !up)
+            && status.iter().all(|(t, up)| *up != (20.0..40.0).contains(t)),
+        "leaf1 swp49 oper status: {status:?}"
+    );
+}

@@ -42,7 +42,8 @@ pub struct ServeArgs {
     #[arg(long, conflicts_with = "replay")]
     pub demo: bool,
 
-    /// The scenario `--demo` runs (TOML, see scenarios/README.md) [default: the built-in leaf-spine one].
+    /// The scenario `--demo` runs (TOML or YAML, see scenarios/README.md) [default: the built-in
+    /// leaf-spine one].
     #[arg(long, value_name = "FILE", requires = "demo")]
     pub scenario: Option<PathBuf>,
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use rtflow_capture::{LinkType, PcapWriter, PcapngWriter, Timestamp, build_udp_frame_into};
-use rtflow_sim::{DEFAULT_SCENARIO, Scenario, Simulator};
+use rtflow_sim::{DEFAULT_SCENARIO, Scenario, ScenarioFormat, Simulator};
 
 use super::fwd::sender_for;
 use super::replay::parse_target;
@@ -21,7 +21,8 @@ const DEFAULT_START_TIME: u64 = 1_767_225_600;
 
 #[derive(clap::Args, Debug)]
 pub struct SimulateArgs {
-    /// Scenario file (TOML; see scenarios/README.md). Default: the built-in leaf-spine scenario.
+    /// Scenario file (TOML, or YAML when it ends in .yaml/.yml; see scenarios/README.md). Default:
+    /// the built-in leaf-spine scenario.
     #[arg(short, long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
 
@@ -81,13 +82,14 @@ enum Pace {
     Rate(f64),
 }
 
-/// Loads the scenario file, or the built-in one.
+/// Loads the scenario file (TOML, or YAML by its name), or the built-in one.
 pub fn load_scenario(path: Option<&Path>) -> anyhow::Result<(Scenario, String)> {
     match path {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read scenario {}", path.display()))?;
-            let scenario = Scenario::from_toml(&path.display().to_string(), &text)?;
+            let format = ScenarioFormat::of_path(path);
+            let scenario = Scenario::parse(&path.display().to_string(), &text, format)?;
             Ok((scenario, text))
         }
         None => Ok((Scenario::default_scenario()?, DEFAULT_SCENARIO.to_string())),

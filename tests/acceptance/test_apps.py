@@ -180,6 +180,18 @@ def test_fabric_view_and_mininet_dashboard_show_the_fabric(server: RtflowServer)
     assert points["top-5-pairs"] and "top-5-grouppairs" in points
     assert server.get_json(f"{base}/version/json")
 
+    # Host location (topologyLocatedHostMacs / topologyLocateHostMac): the four servers, each on the leaf edge port
+    # its traffic enters by, named by the interface names the leaves report.
+    expected_hosts = {("10.4.1.2", "leaf1", "swp32s0"), ("10.4.3.2", "leaf1", "swp32s1"),
+                      ("10.4.2.2", "leaf2", "swp32s0"), ("10.4.4.2", "leaf2", "swp32s1")}
+
+    def hosts_located() -> list | None:
+        hosts = server.get_json(f"{base}/hosts/json")
+        return hosts if {(h["ipaddress"], h["node"], h["port"]) for h in hosts} == expected_hosts else None
+
+    hosts = poll(hosts_located, 40, "fabric-view's hosts table to locate the four servers")
+    assert len(hosts) == 4 and all(len(h["mac"]) == 12 and h["mac"].startswith("000AF7") for h in hosts), hosts
+
     mininet = server.get_json("/app/mininet-dashboard/scripts/metrics.js/trend/json")
     widths = {name: link["width"] for name, link in mininet["topologyMetrics"]["links"].items()}
     assert set(widths) == {f"L{i}" for i in range(1, 9)} and max(widths.values()) > 1, widths

@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
-from conftest import RtflowServer, inc_dir, replay_args, require_shared, start_server
+from conftest import RtflowServer, inc_dir, poll, replay_args, require_shared, start_server
 
 APPS = ("browse-flows", "flow-trend", "fabric-view", "prometheus")
 # An app of the test's own whose script does not compile: the Apps page must show it as unavailable.
 BROKEN_APP = "broken"
 WAIT_MS = 45_000
+FABRIC_VIEW = "/app/fabric-view/scripts/fabric-view.js"
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +28,15 @@ def apps_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RtflowServ
     broken = app_dir / BROKEN_APP / "scripts"
     broken.mkdir(parents=True)
     (broken / "broken.js").write_text("setIntervalHandler(function() {\n")
-    yield from start_server([*replay_args(2), "--inc-dir", str(inc_dir()), "--app-dir", str(app_dir),
-                             "-Dscript.store=" + str(tmp_path_factory.mktemp("store"))])
+    for server in start_server([*replay_args(2), "--inc-dir", str(inc_dir()), "--app-dir", str(app_dir),
+                                "-Dscript.store=" + str(tmp_path_factory.mktemp("store"))]):
+        # fabric-view's demo topology of the fabric, so that its pages show links and located hosts.
+        topology = (shared_apps / "fabric-view" / "demo" / "topology.json").read_bytes()
+        r = server.request("POST", f"{FABRIC_VIEW}/topology/json", data=topology,
+                           headers={"Content-Type": "application/json"})
+        assert r.status_code == 204, f"POST topology: {r.status_code} {r.text}"
+        poll(lambda: len(server.get_json(f"{FABRIC_VIEW}/hosts/json")) == 4, 30, "fabric-view to locate the 4 hosts")
+        yield server
 
 
 def test_browse_flows_draws_the_top_flows_of_the_replay(apps_server: RtflowServer, open_page: Any) -> None:
@@ -57,6 +65,11 @@ def test_jquery_ui_era_apps_load_without_errors(apps_server: RtflowServer, open_
     # Wait until the page has had answers from its app's scripts (any error among them fails the test).
     page.wait_for_function(f"""() => performance.getEntriesByType('resource')
         .some(entry => entry.name.includes('/app/{app}/scripts/') && entry.responseEnd > 0)""", timeout=WAIT_MS)
+    if app == "fabric-view":
+        # Its hosts table lists the servers located on the leaves' edge ports.
+        page.wait_for_function("""() => [...document.querySelectorAll('#hoststable tbody tr')]
+            .filter(row => !row.querySelector('.dataTables_empty')).length === 4""", timeout=WAIT_MS)
+        assert page.input_value("#hostcount") == "4"
     watched.screenshot(f"app-{app}-live")
     watched.assert_clean()
 

@@ -38,6 +38,8 @@ def _load_acceptance_helpers() -> Any:
 
 
 helpers = _load_acceptance_helpers()
+# The acceptance tests' other helper modules (clickhouse.py, …), after this directory so `conftest` stays this one.
+sys.path.append(str(REPO / "tests" / "acceptance"))
 RtflowServer = helpers.RtflowServer
 start_server = helpers.start_server
 require_shared = helpers.require_shared

@@ -5,6 +5,7 @@ listing them with their status."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -28,8 +29,9 @@ def apps_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RtflowServ
     broken = app_dir / BROKEN_APP / "scripts"
     broken.mkdir(parents=True)
     (broken / "broken.js").write_text("setIntervalHandler(function() {\n")
-    for server in start_server([*replay_args(2), "--inc-dir", str(inc_dir()), "--app-dir", str(app_dir),
-                                "-Dscript.store=" + str(tmp_path_factory.mktemp("store"))]):
+    args = [*replay_args(2), "--inc-dir", str(inc_dir()), "--app-dir", str(app_dir),
+            "-Dscript.store=" + str(tmp_path_factory.mktemp("store"))]
+    with contextmanager(start_server)(args) as server:
         # fabric-view's demo topology of the fabric, so that its pages show links and located hosts.
         topology = (shared_apps / "fabric-view" / "demo" / "topology.json").read_bytes()
         r = server.request("POST", f"{FABRIC_VIEW}/topology/json", data=topology,

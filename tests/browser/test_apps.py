@@ -4,6 +4,7 @@ listing them with their status."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -104,4 +105,35 @@ def test_apps_page_lists_the_installed_apps_with_status_and_links(apps_server: R
     page.wait_for_url("**/app/browse-flows/html/", timeout=WAIT_MS)
     page.wait_for_selector("#keys", timeout=WAIT_MS)
     page.wait_for_load_state("load")
+    watched.assert_clean()
+
+
+def test_an_apps_api_explorer_reads_its_api_yml_and_sends_tries_to_its_scripts(apps_server: RtflowServer,
+                                                                              open_page: Any) -> None:
+    # The Apps page links to it.
+    watched = open_page(apps_server.base + "/html/apps.html")
+    watched.page.click("#apps tr[data-app='fabric-view'] a:text('API')")
+    page = watched.page
+    page.wait_for_url("**/app/fabric-view/api/", timeout=WAIT_MS)
+    page.wait_for_selector("details.endpoint", timeout=WAIT_MS)
+    assert page.inner_text("#api-version") == "Fabric View 1.0.0"
+    paths = page.eval_on_selector_all("details.endpoint", "ds => ds.map(d => d.dataset.method + ' ' + d.dataset.path)")
+    assert "get /fabric-view.js/hosts/json" in paths and "put /fabric-view.js/thresholds/json" in paths, paths
+    # The navigation of rtflow's pages works from below /app/NAME/api/.
+    assert page.get_attribute("header.top nav a[aria-current=page]", "href") == "../../../html/apps.html"
+
+    # A Swagger 2.0 body parameter gives the request body box its example.
+    put = page.locator("details.endpoint[data-method=put][data-path='/fabric-view.js/thresholds/json']")
+    put.locator("summary").click()
+    assert json.loads(put.locator("textarea").input_value()) == {"utilization": 80, "elephant": 10}
+
+    # A try goes to the app's script: its located hosts.
+    hosts = page.locator("details.endpoint[data-method=get][data-path='/fabric-view.js/hosts/json']")
+    hosts.locator("summary").click()
+    hosts.locator("button[type=submit]").click()
+    hosts.locator("pre.response").filter(has_text="200 OK").wait_for(timeout=WAIT_MS)
+    answer = hosts.locator("pre.response").inner_text().split("\n\n", 1)[1]
+    assert len(json.loads(answer)) == 4, answer
+    assert hosts.locator("code.mono").inner_text().endswith("/app/fabric-view/scripts/fabric-view.js/hosts/json'")
+    watched.screenshot("app-fabric-view-api")
     watched.assert_clean()

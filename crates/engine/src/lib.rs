@@ -17,6 +17,7 @@ mod external_names;
 pub mod flowlang;
 mod flowlog;
 mod forwarding;
+mod hostlocation;
 mod metrics;
 mod query;
 mod ring;
@@ -48,6 +49,7 @@ pub use events::Event;
 pub use flowlang::{AggMode, DefinitionError, FlowDefinition};
 pub use flowlog::FlowRecord;
 pub use forwarding::{DEFAULT_SFLOW_PORT, Forwarding};
+pub use hostlocation::{HostLocation, parse_mac};
 pub use metrics::{Metric, MetricValue, Quartiles, Statistic, TopKey};
 pub use query::{
     AgentSelector, AgentToken, Aggregation, MetricSpec, QueryError, QueryFilter, SortSpec,

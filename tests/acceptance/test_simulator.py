@@ -311,3 +311,54 @@ def test_counter_rates_match_the_scenario(tmp_path: Path) -> None:
                      for port in ("3", "4", "5", "6"))
         crossing = ELEPHANT_BYTES + acks + 2e9 / 8
         assert abs(spines / crossing - 1) < 0.01, f"spines forward {spines:.4g} bytes/s, expected {crossing:.4g}"
+
+
+TOPOLOGY_SCENARIO = """
+name = "three-by-three"
+duration = 6
+[fabric]
+spines = 3
+leaves = 3
+hosts_per_leaf = 2
+[sampling]
+polling_interval = 2
+[hosts]
+polling_interval = 2
+[traffic]
+mice_per_second = 50
+steady_flows = 4
+"""
+
+
+def test_printed_topology_is_what_put_topology_json_takes(tmp_path: Path) -> None:
+    """`simulate --print topology` of any scenario is a topology sFlow-RT's PUT /topology/json accepts: installed
+    on a plain server, it is served back unchanged, and once that scenario's sFlow arrives over UDP its link ports
+    are the CORE ports and the rest the EDGE, as the engine sees them by ifName."""
+    scenario = tmp_path / "three-by-three.toml"
+    scenario.write_text(TOPOLOGY_SCENARIO)
+    printed = json.loads(simulate("--scenario", str(scenario), "--print", "topology").stdout)
+    nodes, links = printed["nodes"], printed["links"]
+    assert sorted(nodes) == ["leaf1", "leaf2", "leaf3", "spine1", "spine2", "spine3"], sorted(nodes)
+    assert len(links) == 9, sorted(links)
+    link_ports = set()
+    for name, link in links.items():
+        for end in ("1", "2"):
+            node, port = link["node" + end], link["port" + end]
+            assert port in nodes[node]["ports"], f"link {name}: {node} has no port {port}"
+            link_ports.add((nodes[node]["agent"], port))
+    with running([]) as server:
+        r = server.put("/topology/json", json=printed)
+        assert r.status_code == 204, f"PUT /topology/json -> {r.status_code}: {r.text}"
+        got = server.get_json("/topology/json")
+        assert got["nodes"] == nodes and got["links"] == links, got
+        simulate("-q", "--scenario", str(scenario), "--seed", "3", "--speed", "3",
+                 "--target", f"127.0.0.1:{server.sflow_port}")
+
+        def ports(selector: str) -> set[tuple[str, str]]:
+            return {(m["agent"], m["metricValue"]) for m in server.get_json(f"/dump/{selector}/ifname/json")}
+
+        core = poll(lambda: (c := ports("CORE")) == link_ports and c, 15, "the 18 link ports as CORE")
+        edge = ports("EDGE")
+        switches = {node["agent"] for node in nodes.values()}
+        assert edge and not edge & core and {agent for agent, _ in edge} <= switches, sorted(edge)
+        server.assert_alive()

@@ -1077,7 +1077,10 @@ fn install_network<'js>(ctx: &Ctx<'js>, g: &Object<'js>, env: &Rc<Env>) -> rquic
             password,
         };
         let local = e.host().local_url();
-        let reply = net::http(&call, local.as_deref(), e.shared.limits.http_timeout)
+        let reply = e
+            .shared
+            .http
+            .send(&call, local.as_deref())
             .map_err(|err| ApiError::Message(format!("http: {err}")))?;
         if reply.status >= 400 {
             return fail(format!(
@@ -1093,7 +1096,10 @@ fn install_network<'js>(ctx: &Ctx<'js>, g: &Object<'js>, env: &Rc<Env>) -> rquic
         let call =
             http_call_from(&object).map_err(|err| ApiError::Message(format!("http2: {err}")))?;
         let local = e.host().local_url();
-        let reply = net::http(&call, local.as_deref(), e.shared.limits.http_timeout)
+        let reply = e
+            .shared
+            .http
+            .send(&call, local.as_deref())
             .map_err(|err| ApiError::Message(format!("http2: {err}")))?;
         let headers: Map<String, Json> = reply
             .headers

@@ -153,6 +153,9 @@ impl Properties {
                 "sflow.file" => config.replay = Some(PathBuf::from(value)),
                 "oui.names" => config.oui_names = Some(PathBuf::from(value)),
                 "http.inc.dir" => config.inc_dir = Some(PathBuf::from(value)),
+                // sFlow-RT runs the apps in `app/` of its installation and documents no property for it; rtflow
+                // names the directory in sFlow-RT's `app.` namespace (`--app-dir` wins over it).
+                "app.dir" => config.scripts.app_dir = Some(PathBuf::from(value)),
                 "http.port" => {
                     config.http_port = value.parse().map_err(|_| invalid("a TCP port"))?
                 }
@@ -278,6 +281,7 @@ mod tests {
              prometheus.metric.prefix=rt_\n\
              sflow.file=/tmp/demo.pcap\n\
              oui.names=/opt/oui.txt\n\
+             app.dir=/opt/sflow-rt/app\n\
              browse-flows.maxFlows=20\n\
              geo.asn=/opt/asn.mmdb\n",
         );
@@ -293,6 +297,10 @@ mod tests {
         assert_eq!(config.prometheus_prefix, "rt_");
         assert_eq!(config.replay, Some(PathBuf::from("/tmp/demo.pcap")));
         assert_eq!(config.oui_names, Some(PathBuf::from("/opt/oui.txt")));
+        assert_eq!(
+            config.scripts.app_dir,
+            Some(PathBuf::from("/opt/sflow-rt/app"))
+        );
         assert_eq!(
             unapplied,
             vec![

@@ -71,14 +71,14 @@ struct ScriptHandle {
 /// Why scripting could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ScriptError {
-    #[error("cannot start a thread for {what}: {source}")]
+    #[error("cannot start a thread for {what}")]
     Thread {
         what: String,
         source: std::io::Error,
     },
     #[error("script {0} is listed twice")]
     Duplicate(String),
-    #[error("scripts' HTTP client: {0}")]
+    #[error("scripts' HTTP client")]
     HttpClient(#[from] net::TlsSetupError),
 }
 

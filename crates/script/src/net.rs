@@ -37,17 +37,18 @@ pub enum NetError {
     BadResponse { url: String, reason: String },
 }
 
-/// Why the HTTP client could not be set up (a bad `script.http.cafile`).
+/// Why the HTTP client could not be set up (a bad `script.http.cafile`). A start-up error: the cause is its
+/// `source()`, not repeated in the message.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsSetupError {
-    #[error("CA file {path}: {source}")]
+    #[error("CA file {path}")]
     CaFile {
         path: PathBuf,
         source: rustls::pki_types::pem::Error,
     },
     #[error("CA file {path}: no usable certificate in it ({reason})")]
     NoCertificate { path: PathBuf, reason: String },
-    #[error("TLS configuration: {0}")]
+    #[error("TLS configuration")]
     Config(#[from] rustls::Error),
 }
 
@@ -901,6 +902,13 @@ server.serve_forever()
             error.to_string().contains(&missing.display().to_string()),
             "{error}"
         );
+        // The cause is the source, named once in a printed chain.
+        let cause = std::error::Error::source(&error).map(ToString::to_string);
+        assert!(
+            cause.as_deref().is_some_and(|c| c.contains("No such file")),
+            "{cause:?}"
+        );
+        assert!(!error.to_string().contains("No such file"), "{error}");
         let empty = dir.path().join("empty.pem");
         std::fs::write(&empty, "not a certificate\n").expect("write");
         let error =

@@ -308,3 +308,36 @@ def test_a_counter_gauge_shows_the_rate_of_change(inc_server: RtflowServer, open
     }""")
     assert seen == [["0 pps", False], ["0 pps", False], ["2K pps", False], ["3K pps", True], ["0 pps", False]], seen
     watched.assert_clean()
+
+
+def test_charts_are_sized_when_drawn_hidden_resized_and_on_high_dpi_screens(inc_server: RtflowServer,
+                                                                              open_page: Any) -> None:
+    """What tabbed and resizable app pages need (flow-trend's tabs, mininet-dashboard's nav, window resizes): a chart
+    in a hidden container draws on the first updateChart once visible, a resized container on the next one, and the
+    canvas backing store is its CSS size times the device pixel ratio."""
+    watched = open_page(f"{inc_server.base}/app/wprobe/html/harness-bs.html#empty", width=1200, height=900, scale=2)
+    watched.page.wait_for_function("window.probeReady === true")
+    seen = watched.page.evaluate("""() => {
+        const now = Date.now();
+        const db = {trend: {times: [now - 2000, now - 1000, now], trends: {a: [1, 2, 3]}}};
+        const tab = $('<div style="display:none"></div>').appendTo('#charts');
+        const box = $('<div class="trend" style="width:780px;height:150px"></div>').appendTo(tab)
+            .chart({type: 'trend', metrics: ['a']}, db);
+        const canvas = box.find('canvas')[0];
+        const size = () => [canvas.getAttribute('width'), canvas.getAttribute('height'), canvas.clientWidth,
+                            canvas.clientHeight, canvas.getAttribute('style')];
+        const out = {};
+        $.event.trigger({type: 'updateChart'});
+        out.hidden = size();
+        tab.show();
+        $.event.trigger({type: 'updateChart'});
+        out.shown = size();
+        box.css({width: '900px', height: '220px'});
+        $.event.trigger({type: 'updateChart'});
+        out.resized = size();
+        return out;
+    }""")
+    assert seen["hidden"] == [None, None, 0, 0, None], seen
+    assert seen["shown"] == ["1560", "300", 780, 150, None], seen
+    assert seen["resized"] == ["1800", "440", 900, 220, None], seen
+    watched.assert_clean()

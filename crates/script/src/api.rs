@@ -20,6 +20,7 @@ use rtflow_engine::{
 use serde_json::{Map, Value as Json, json};
 
 use crate::baseline::Baseline;
+use crate::command::{self, CommandCall};
 use crate::convert::{float_json, from_js, to_js, to_text};
 use crate::format::format_number;
 use crate::net::{self, HttpCall, HttpReply};
@@ -107,6 +108,7 @@ const API_NAMES: &[&str] = &[
     "http2",
     "httpAsync",
     "dnsGetAllByName",
+    "runCmd",
     "formatNumber",
     "version",
     "baselineCreate",
@@ -1164,6 +1166,30 @@ fn install_network<'js>(ctx: &Ctx<'js>, g: &Object<'js>, env: &Rc<Env>) -> rquic
         net::send_syslog(&host, port, &message)
             .map_err(|err| ApiError::Message(format!("syslog: {err}")))?;
         undefined(ctx)
+    })?;
+    let e = env.clone();
+    define(ctx, g, "runCmd", move |ctx, args| {
+        let strings = |i: usize| -> Option<Vec<String>> {
+            let value = arg(args, i)?;
+            match value.as_array() {
+                Some(array) => Some(
+                    array
+                        .iter::<Value>()
+                        .flatten()
+                        .filter_map(|v| to_text(&v))
+                        .collect(),
+                ),
+                None => to_text(value).map(|text| vec![text]),
+            }
+        };
+        let call = CommandCall {
+            argv: strings(0).unwrap_or_default(),
+            env: strings(1),
+            dir: arg_str(args, 2).map(PathBuf::from),
+        };
+        let output = command::run(&call, e.shared.limits.command_timeout)
+            .map_err(|err| ApiError::Message(format!("runCmd: {err}")))?;
+        js(ctx, output)
     })?;
     define(ctx, g, "dnsGetAllByName", |ctx, args| {
         let name = need_str(args, 0, "dnsGetAllByName: name")?;

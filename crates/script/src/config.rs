@@ -21,6 +21,9 @@ pub struct Limits {
     pub http_timeout: Duration,
     /// Threads running `httpAsync()` requests (`script.asyncthreads`).
     pub async_threads: usize,
+    /// Longest a `runCmd()` program may run before it is killed (`script.cmd.timeout`, ms). The callback that
+    /// called it stays within `callback_budget` too.
+    pub command_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -33,6 +36,7 @@ impl Default for Limits {
             max_request_queue: 400,
             http_timeout: Duration::from_secs(10),
             async_threads: 4,
+            command_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -82,7 +86,7 @@ impl ScriptConfig {
     /// Applies the scripting properties found through `get` (`script.file`, `script.file.N`, `script.store`,
     /// `script.maxflowqueue`, `script.maxeventqueue`, `script.maxrequestqueue`, `script.asyncthreads`, and
     /// rtflow's `script.timeout` (ms), `script.maxmemory` (MiB), `script.http.timeout` (ms), `script.http.cafile`
-    /// (PEM files)), with `names`
+    /// (PEM files), `script.cmd.timeout` (ms)), with `names`
     /// listing every property name (for the numbered `script.file.N`).
     pub fn apply_properties(
         &mut self,
@@ -156,6 +160,9 @@ impl ScriptConfig {
         if let Some(ms) = number("script.http.timeout")? {
             limits.http_timeout = Duration::from_millis(ms);
         }
+        if let Some(ms) = number("script.cmd.timeout")? {
+            limits.command_timeout = Duration::from_millis(ms);
+        }
         Ok(())
     }
 }
@@ -174,6 +181,7 @@ mod tests {
             ("script.store", "/tmp/st"),
             ("script.maxflowqueue", "7"),
             ("script.timeout", "250"),
+            ("script.cmd.timeout", "1500"),
             ("script.http.cafile", "/etc/ca/a.pem, /etc/ca/b.pem"),
         ]
         .into_iter()
@@ -193,6 +201,7 @@ mod tests {
         assert_eq!(config.store_dir, PathBuf::from("/tmp/st"));
         assert_eq!(config.limits.max_flow_queue, 7);
         assert_eq!(config.limits.callback_budget, Duration::from_millis(250));
+        assert_eq!(config.limits.command_timeout, Duration::from_millis(1500));
         assert_eq!(
             config.http_ca_files,
             [

@@ -13,6 +13,7 @@
 
 mod api;
 mod baseline;
+mod command;
 mod config;
 mod convert;
 mod format;

@@ -34,7 +34,6 @@ pub enum Unapplied {
 /// sFlow-RT core properties that rtflow accepts but does not act on.
 const UNSUPPORTED: &[&str] = &[
     "http.html",
-    "http.html.redirect",
     "http.rest",
     "http.json.indent",
     "http.requestheadersize",
@@ -153,6 +152,12 @@ impl Properties {
                 "sflow.file" => config.replay = Some(PathBuf::from(value)),
                 "oui.names" => config.oui_names = Some(PathBuf::from(value)),
                 "http.inc.dir" => config.inc_dir = Some(PathBuf::from(value)),
+                "http.html.redirect" => {
+                    if value.is_empty() || axum::http::HeaderValue::from_str(value).is_err() {
+                        return Err(invalid("a URL path such as ./app/browse-flows/html/"));
+                    }
+                    config.home_page = value.to_string();
+                }
                 // sFlow-RT runs the apps in `app/` of its installation and documents no property for it; rtflow
                 // names the directory in sFlow-RT's `app.` namespace (`--app-dir` wins over it).
                 "app.dir" => config.scripts.app_dir = Some(PathBuf::from(value)),
@@ -282,6 +287,7 @@ mod tests {
              sflow.file=/tmp/demo.pcap\n\
              oui.names=/opt/oui.txt\n\
              app.dir=/opt/sflow-rt/app\n\
+             http.html.redirect=./app/browse-flows/html/\n\
              browse-flows.maxFlows=20\n\
              geo.asn=/opt/asn.mmdb\n",
         );
@@ -301,6 +307,7 @@ mod tests {
             config.scripts.app_dir,
             Some(PathBuf::from("/opt/sflow-rt/app"))
         );
+        assert_eq!(config.home_page, "./app/browse-flows/html/");
         assert_eq!(
             unapplied,
             vec![
@@ -353,6 +360,7 @@ mod tests {
             ("http.readonly", "maybe"),
             ("events.max", "0"),
             ("prometheus.metric.prefix", "9bad"),
+            ("http.html.redirect", "./bad\npath"),
         ] {
             let mut p = Properties::default();
             p.set(name, value);

@@ -99,6 +99,8 @@ pub struct HttpSettings {
     pub limits: HttpLimits,
     /// Where the third-party `/inc/` web libraries are served from.
     pub inc: Arc<crate::ui::IncAssets>,
+    /// Where `GET /` leads (`http.html.redirect`).
+    pub home: String,
 }
 
 /// Limits that keep the REST API reachable under idle, slow or hostile clients.

@@ -63,6 +63,22 @@ fn with_inc_dir(dir: &Path) -> ServerConfig {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_html_redirect_makes_an_app_the_home_page() {
+    let empty = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let mut properties = rtflow_server::Properties::default();
+    properties.set("http.html.redirect", "./app/browse-flows/html/");
+    let mut config = with_inc_dir(empty.path());
+    properties
+        .apply(&mut config)
+        .unwrap_or_else(|e| panic!("properties: {e}"));
+    let server = start(config).await;
+    let root = Web::new(&server).get("/").await;
+    assert_eq!(root.status(), StatusCode::FOUND);
+    assert_eq!(header(&root, LOCATION), "./app/browse-flows/html/");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn root_leads_to_the_status_page_and_pages_are_served_with_their_types() {
     let empty = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let server = start(with_inc_dir(empty.path())).await;

@@ -174,7 +174,7 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(middleware::map_response(json_client_errors))
         // The web UI, /api/ and /inc/: pages and files, so their errors stay plain text.
-        .merge(crate::ui::router(state.http.inc.clone()))
+        .merge(crate::ui::router(state.http.inc.clone(), &state.http.home))
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)
 }

@@ -33,7 +33,6 @@ pub enum Unapplied {
 
 /// sFlow-RT core properties that rtflow accepts but does not act on.
 const UNSUPPORTED: &[&str] = &[
-    "http.html",
     "http.rest",
     "http.json.indent",
     "http.requestheadersize",
@@ -152,6 +151,9 @@ impl Properties {
                 "sflow.file" => config.replay = Some(PathBuf::from(value)),
                 "oui.names" => config.oui_names = Some(PathBuf::from(value)),
                 "http.inc.dir" => config.inc_dir = Some(PathBuf::from(value)),
+                "http.html" => {
+                    config.html_pages = parse_flag(value).ok_or_else(|| invalid("yes or no"))?
+                }
                 "http.html.redirect" => {
                     if value.is_empty() || axum::http::HeaderValue::from_str(value).is_err() {
                         return Err(invalid("a URL path such as ./app/browse-flows/html/"));
@@ -288,6 +290,7 @@ mod tests {
              oui.names=/opt/oui.txt\n\
              app.dir=/opt/sflow-rt/app\n\
              http.html.redirect=./app/browse-flows/html/\n\
+             http.html=no\n\
              browse-flows.maxFlows=20\n\
              geo.asn=/opt/asn.mmdb\n",
         );
@@ -308,6 +311,7 @@ mod tests {
             Some(PathBuf::from("/opt/sflow-rt/app"))
         );
         assert_eq!(config.home_page, "./app/browse-flows/html/");
+        assert!(!config.html_pages);
         assert_eq!(
             unapplied,
             vec![

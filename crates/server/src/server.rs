@@ -79,6 +79,8 @@ pub struct ServerConfig {
     /// Where `GET /` leads (`http.html.redirect`, default `./html/index.html`, rtflow's status page), e.g.
     /// `./app/browse-flows/html/` to open an app.
     pub home_page: String,
+    /// Serve the web pages (`http.html`, default yes); off, only the REST API and the apps' handlers answer.
+    pub html_pages: bool,
 }
 
 impl Default for ServerConfig {
@@ -107,6 +109,7 @@ impl Default for ServerConfig {
             },
             inc_dir: None,
             home_page: DEFAULT_HOME_PAGE.to_string(),
+            html_pages: true,
         }
     }
 }
@@ -149,6 +152,7 @@ impl Server {
                 limits: config.http_limits.clone(),
                 inc: Arc::new(inc),
                 home: config.home_page.clone(),
+                html: config.html_pages,
             },
         );
         let poller = snmp_names::start_poller(&config.snmp)?;

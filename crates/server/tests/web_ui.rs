@@ -79,6 +79,34 @@ async fn http_html_redirect_makes_an_app_the_home_page() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_html_no_leaves_only_the_rest_api() {
+    let empty = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let mut properties = rtflow_server::Properties::default();
+    properties.set("http.html", "no");
+    let mut config = with_inc_dir(empty.path());
+    properties
+        .apply(&mut config)
+        .unwrap_or_else(|e| panic!("properties: {e}"));
+    let server = start(config).await;
+    let web = Web::new(&server);
+    for path in [
+        "/",
+        "/html/index.html",
+        "/api/",
+        "/inc/stripchart.js",
+        "/app/any/html/index.html",
+    ] {
+        let (status, _, _) = web.fetch(path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+    for path in ["/version", "/api-docs", "/apps/json"] {
+        let (status, _, _) = web.fetch(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn root_leads_to_the_status_page_and_pages_are_served_with_their_types() {
     let empty = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let server = start(with_inc_dir(empty.path())).await;

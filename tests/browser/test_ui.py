@@ -171,6 +171,32 @@ def test_agents_page_shows_each_interface_with_name_speed_status_rates_and_spark
     watched.assert_clean()
 
 
+def test_metrics_browser_charts_an_aggregate_picked_in_the_form(ui_server: RtflowServer, open_page: Any) -> None:
+    watched = open_page(ui_server.base + "/html/metrics.html")
+    page = watched.page
+    page.select_option("#agg", "sum")
+    page.fill("#metric", "ifinoctets")
+    page.press("#metric", "Enter")
+    # The view lives in the URL; the summed value over the data sources draws a live line in the first colour.
+    query = parse_qs(urlparse(page.url).query)
+    assert query.get("agg") == ["sum"] and query.get("metric") == ["ifinoctets"], page.url
+    page.wait_for_function("""() => {
+        const latest = document.querySelector('#latest').textContent;
+        if (!/^now [0-9.]+ ?[kMG]?/.test(latest) || !latest.includes('data sources')) return false;
+        const canvas = document.querySelector('#chart-canvas');
+        if (!canvas.width) return false;
+        const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        for (let i = 0; i < pixels.length; i += 4) {
+            if (pixels[i] === 0x33 && pixels[i + 1] === 0x66 && pixels[i + 2] === 0xcc && pixels[i + 3] > 0) return true;
+        }
+        return false;
+    }""", timeout=2 * WAIT_MS)
+    assert "ifinoctets" in page.inner_text("#view-title")
+    page.wait_for_selector("#sources tbody td.mono", timeout=WAIT_MS)  # the data sources behind the sum
+    watched.screenshot("metrics-sum")
+    watched.assert_clean()
+
+
 PAGES = [
     ("status", "/html/index.html", "#agents tbody tr[data-agent]"),
     ("agents", "/html/agents.html", "details.agent[data-agent='192.168.0.11'] tr[data-datasource]"),

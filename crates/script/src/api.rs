@@ -1169,22 +1169,9 @@ fn install_network<'js>(ctx: &Ctx<'js>, g: &Object<'js>, env: &Rc<Env>) -> rquic
     })?;
     let e = env.clone();
     define(ctx, g, "runCmd", move |ctx, args| {
-        let strings = |i: usize| -> Option<Vec<String>> {
-            let value = arg(args, i)?;
-            match value.as_array() {
-                Some(array) => Some(
-                    array
-                        .iter::<Value>()
-                        .flatten()
-                        .filter_map(|v| to_text(&v))
-                        .collect(),
-                ),
-                None => to_text(value).map(|text| vec![text]),
-            }
-        };
         let call = CommandCall {
-            argv: strings(0).unwrap_or_default(),
-            env: strings(1),
+            argv: arg_names(args, 0).unwrap_or_default(),
+            env: arg_names(args, 1),
             dir: arg_str(args, 2).map(PathBuf::from),
         };
         let output = command::run(&call, e.shared.limits.command_timeout)

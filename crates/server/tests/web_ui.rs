@@ -62,16 +62,26 @@ fn with_inc_dir(dir: &Path) -> ServerConfig {
     }
 }
 
+/// A server with an empty library directory and one sFlow-RT property set.
+async fn start_with_property(dir: &Path, name: &str, value: &str) -> rtflow_server::Server {
+    let mut properties = rtflow_server::Properties::default();
+    properties.set(name, value);
+    let mut config = with_inc_dir(dir);
+    properties
+        .apply(&mut config)
+        .unwrap_or_else(|e| panic!("{name}={value}: {e}"));
+    start(config).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_html_redirect_makes_an_app_the_home_page() {
     let empty = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let mut properties = rtflow_server::Properties::default();
-    properties.set("http.html.redirect", "./app/browse-flows/html/");
-    let mut config = with_inc_dir(empty.path());
-    properties
-        .apply(&mut config)
-        .unwrap_or_else(|e| panic!("properties: {e}"));
-    let server = start(config).await;
+    let server = start_with_property(
+        empty.path(),
+        "http.html.redirect",
+        "./app/browse-flows/html/",
+    )
+    .await;
     let root = Web::new(&server).get("/").await;
     assert_eq!(root.status(), StatusCode::FOUND);
     assert_eq!(header(&root, LOCATION), "./app/browse-flows/html/");
@@ -81,13 +91,7 @@ async fn http_html_redirect_makes_an_app_the_home_page() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_html_no_leaves_only_the_rest_api() {
     let empty = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let mut properties = rtflow_server::Properties::default();
-    properties.set("http.html", "no");
-    let mut config = with_inc_dir(empty.path());
-    properties
-        .apply(&mut config)
-        .unwrap_or_else(|e| panic!("properties: {e}"));
-    let server = start(config).await;
+    let server = start_with_property(empty.path(), "http.html", "no").await;
     let web = Web::new(&server);
     for path in [
         "/",

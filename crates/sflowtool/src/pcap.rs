@@ -251,7 +251,7 @@ impl<W: Write> SampledHeaderPcap<W> {
         };
         if self.remove_payload
             && let Some(offset) =
-                rtflow_packet::sflowtool::payload_offset(&crate::header::walker_input(h))
+                crate::header_fields::payload_offset(&crate::header::walker_input(h))
         {
             // The offset is within the sampled header; the Ethernet wrapping moves it.
             let end = (offset as i64 + added).clamp(0, self.frame.len() as i64) as usize;

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use rtflow_capture::{LinkType, PcapWriter, PcapngWriter, Timestamp, build_udp_frame_into};
+use rtflow_net::sender_for;
 use rtflow_sim::{DEFAULT_SCENARIO, Scenario, ScenarioFormat, Simulator};
 
-use super::fwd::sender_for;
 use super::replay::parse_target;
 
 /// Capture timestamps start here unless `--start-time` says otherwise (2026-01-01T00:00:00Z), so

@@ -28,7 +28,7 @@ pub struct FwdArgs {
     pub server: Option<String>,
 
     /// UDP port to listen on, or with -s the port to send to.
-    #[arg(short = 'p', long, default_value_t = 6343)]
+    #[arg(short = 'p', long, default_value_t = rtflow_sflow::SFLOW_PORT)]
     pub port: u16,
 
     /// Listen mode: address to bind (default: all IPv6 and IPv4 addresses).

@@ -11,10 +11,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use rtflow_capture::SkipCounts;
 use rtflow_net::{Pace, Pacer, saturating_secs, sender_for};
+use rtflow_sflow::SFLOW_PORT;
 
 use super::fwd::resolve;
-
-const DEFAULT_PORT: u16 = 6343;
 
 #[derive(clap::Args, Debug)]
 pub struct ReplayArgs {
@@ -25,7 +24,7 @@ pub struct ReplayArgs {
     #[arg(
         short,
         long,
-        default_value = "127.0.0.1:6343",
+        default_value_t = format!("127.0.0.1:{SFLOW_PORT}"),
         value_name = "HOST:PORT"
     )]
     pub target: String,
@@ -220,7 +219,7 @@ pub(crate) fn parse_target(target: &str) -> anyhow::Result<SocketAddr> {
     {
         return resolve(host, port);
     }
-    resolve(target, DEFAULT_PORT)
+    resolve(target, SFLOW_PORT)
         .with_context(|| format!("invalid --target {target:?}: expected HOST:PORT"))
 }
 

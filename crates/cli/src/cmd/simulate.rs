@@ -208,14 +208,20 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     };
     let target = match (&args.target, &args.write) {
         (Some(target), _) => Some(parse_target(target)?),
-        (None, None) => Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 6343))),
+        (None, None) => Some(SocketAddr::from((
+            Ipv4Addr::LOCALHOST,
+            rtflow_sflow::SFLOW_PORT,
+        ))),
         (None, Some(_)) => None,
     };
     let udp = match target {
         Some(target) => Some((sender_for(target)?, target)),
         None => None,
     };
-    let collector = target.unwrap_or(SocketAddr::from((Ipv4Addr::LOCALHOST, 6343)));
+    let collector = target.unwrap_or(SocketAddr::from((
+        Ipv4Addr::LOCALHOST,
+        rtflow_sflow::SFLOW_PORT,
+    )));
     let capture = match &args.write {
         Some(path) => Some(open_capture(path)?),
         None => None,

@@ -36,7 +36,7 @@ use output::{Decoder, Input, Mode, Options, Progress};
 #[derive(clap::Args, Debug)]
 pub struct DecodeArgs {
     /// UDP port to listen on (0 picks a free port, reported on stderr).
-    #[arg(short = 'p', long, default_value_t = 6343)]
+    #[arg(short = 'p', long, default_value_t = rtflow_sflow::SFLOW_PORT)]
     pub port: u16,
 
     /// Read sFlow datagrams from a pcap or pcapng file instead of listening (`-` = stdin).
@@ -420,7 +420,7 @@ fn sample_file(
     // The agent simulator's datagrams come from 0.0.0.0 to the sFlow port.
     let (src, dst): (SocketAddr, SocketAddr) = (
         (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
-        (std::net::Ipv4Addr::UNSPECIFIED, 6343).into(),
+        (std::net::Ipv4Addr::UNSPECIFIED, rtflow_sflow::SFLOW_PORT).into(),
     );
     let mut deliver_made = |decoder: &mut Decoder<_>, made: sampler::Made, index: u64| {
         if let Some(pacer) = &mut pacer {

@@ -38,6 +38,7 @@ mod legacy;
 mod netflow;
 mod out;
 mod pcap;
+mod samples;
 mod state;
 mod time;
 mod values;

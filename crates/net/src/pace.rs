@@ -48,6 +48,15 @@ impl Pacer {
         }
     }
 
+    /// A pacer whose recording starts now at `origin`: the datagram recorded at `origin` is due
+    /// at once and each later one at its distance from it (a simulation, whose clock starts
+    /// with the run), rather than from the first datagram handed in.
+    pub fn starting_at(pace: Pace, origin: Duration) -> Self {
+        let mut pacer = Pacer::new(pace);
+        pacer.pass_origin = Some((pacer.started, origin));
+        pacer
+    }
+
     /// When the pacer was created.
     pub fn started(&self) -> Instant {
         self.started
@@ -142,6 +151,17 @@ mod tests {
         pacer.start_pass();
         assert_eq!(pacer.delay(at(100), now), Duration::ZERO);
         assert_eq!(pacer.delay(at(101), now), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_recording_can_start_before_its_first_datagram() {
+        let mut pacer = Pacer::starting_at(Pace::Recorded { speed: 2.0 }, Duration::ZERO);
+        let started = pacer.started();
+        // The first datagram, 3 s into the recording, is due 1.5 s after the start.
+        assert_eq!(
+            pacer.due(at(3), started),
+            started.checked_add(Duration::from_millis(1500))
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use rtflow_capture::{LinkType, PcapWriter, PcapngWriter, Timestamp, build_udp_frame_into};
-use rtflow_net::sender_for;
+use rtflow_net::{Pace, Pacer, sender_for};
 use rtflow_sim::{DEFAULT_SCENARIO, Scenario, ScenarioFormat, Simulator};
 
 use super::replay::parse_target;
@@ -70,16 +70,6 @@ pub struct SimulateArgs {
     /// No summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
-}
-
-/// How datagrams are spaced in real time.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Pace {
-    /// Simulated time runs this many times faster than real time.
-    Speed(f64),
-    AsFastAsPossible,
-    /// A fixed number of datagrams per second.
-    Rate(f64),
 }
 
 /// Loads the scenario file (TOML, or YAML by its name), or the built-in one.
@@ -198,13 +188,17 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         bail!("-w needs a finite run: give --duration SECS (the scenario runs until stopped)");
     }
     let pace = match (args.rate, args.max, args.speed) {
-        (Some(rate), _, _) => Pace::Rate(positive("--rate", rate)?),
+        (Some(rate), _, _) => Pace::Rate {
+            per_sec: positive("--rate", rate)?,
+        },
         (None, true, _) => Pace::AsFastAsPossible,
-        (None, false, Some(speed)) => Pace::Speed(positive("--speed", speed)?),
+        (None, false, Some(speed)) => Pace::Recorded {
+            speed: positive("--speed", speed)?,
+        },
         (None, false, None) if args.write.is_some() && args.target.is_none() => {
             Pace::AsFastAsPossible
         }
-        (None, false, None) => Pace::Speed(1.0),
+        (None, false, None) => Pace::Recorded { speed: 1.0 },
     };
     let target = match (&args.target, &args.write) {
         (Some(target), _) => Some(parse_target(target)?),
@@ -294,24 +288,11 @@ fn export(
     pace: Pace,
     outputs: &mut Outputs,
 ) -> anyhow::Result<Simulator> {
-    let started = Instant::now();
-    let mut sent: u64 = 0;
+    // Simulated time 0 is now.
+    let mut pacer = Pacer::starting_at(pace, Duration::ZERO);
     while let Some(datagram) = simulator.next_datagram() {
-        let due = match pace {
-            Pace::AsFastAsPossible => None,
-            Pace::Speed(speed) => Some(datagram.time.as_secs_f64() / speed),
-            Pace::Rate(rate) => Some(sent as f64 / rate),
-        };
-        if let Some(offset) = due.and_then(|secs| Duration::try_from_secs_f64(secs).ok())
-            && let Some(due) = started.checked_add(offset)
-        {
-            let now = Instant::now();
-            if due > now {
-                std::thread::sleep(due - now);
-            }
-        }
+        pacer.wait(datagram.time, None);
         outputs.write(datagram.time, datagram.source, datagram.payload)?;
-        sent += 1;
     }
     Ok(simulator)
 }

@@ -2,7 +2,8 @@
 //! private Debian ClickHouse 18.16 started for the run.
 //!
 //! 1. engine ingest alone, one core (samples/s), then the same loop handing every datagram to the exporter
-//!    while the exporter (batcher + sender threads) runs on the other core: ingest rate, rows written/s, rows lost;
+//!    while the exporter (batcher + sender threads) runs on the other core: ingest rate (slowed by the hand-off's
+//!    back-pressure when the batcher falls behind), rows written/s, waits for room, datagrams lost;
 //! 2. the exporter's batcher on one core: datagram decode, names, RowBinary encode (rows/s);
 //! 3. ClickHouse inserts into `flows` with both rollup views: batches/s and rows/s for 1,000- and 50,000-row batches;
 //! 4. the spool: writing synced 50,000-row segments, and draining them (rows/s, MB/s);
@@ -160,13 +161,15 @@ fn main() {
         let elapsed = started.elapsed();
         println!(
             "   engine ingest + hand-off to the exporter: {:.2} M samples/s ({:+.1}%); exporter wrote {} rows in {:.1} s = {} \
-         ({} batches), {} datagrams lost at the hand-off ({:.1}%)",
+         ({} batches); ingest waited for room {} times ({:.1} s in all), {} datagrams lost at the hand-off ({:.1}%)",
             with / 1e6,
             (with / alone - 1.0) * 100.0,
             done.rows_written,
             elapsed.as_secs_f64(),
             rate(done.rows_written, elapsed),
             done.batches_written,
+            done.queue_waits,
+            done.queue_wait_ms as f64 / 1e3,
             done.datagrams_lost,
             100.0 * done.datagrams_lost as f64
                 / (done.datagrams + done.datagrams_lost).max(1) as f64,

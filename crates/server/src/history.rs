@@ -38,7 +38,7 @@ pub struct ClickHouseSettings {
     /// `clickhouse.batch.rows` / `clickhouse.batch.ms`: a batch is sent at this many rows or this age.
     pub batch_rows: usize,
     pub batch_interval: Duration,
-    /// `clickhouse.retention.days` (raw rows), `clickhouse.retention.1m.days`, `clickhouse.retention.1h.days`.
+    /// `clickhouse.retention.days` (raw rows), `clickhouse.retention.1m.days`, `.5m.days`, `.1h.days`.
     pub retention: Retention,
     /// `clickhouse.retry.max.ms`: the longest wait between retries while ClickHouse fails.
     pub retry_max: Duration,
@@ -132,6 +132,7 @@ impl ClickHouseSettings {
             }
             "clickhouse.retention.days" => self.retention.raw_days = days()?,
             "clickhouse.retention.1m.days" => self.retention.minute_days = days()?,
+            "clickhouse.retention.5m.days" => self.retention.five_minute_days = days()?,
             "clickhouse.retention.1h.days" => self.retention.hour_days = days()?,
             _ => return Ok(false),
         }
@@ -357,6 +358,7 @@ mod tests {
             ("clickhouse.batch.ms", "250"),
             ("clickhouse.retention.days", "15"),
             ("clickhouse.retention.1h.days", "0"),
+            ("clickhouse.retention.5m.days", "90"),
             ("clickhouse.spool.dir", "/var/spool/rtflow"),
             ("clickhouse.queue.wait.ms", "500"),
         ] {
@@ -380,6 +382,7 @@ mod tests {
         assert_eq!(config.batch_interval, Duration::from_millis(250));
         assert_eq!(config.retention.raw_days, Some(15));
         assert_eq!(config.retention.hour_days, None);
+        assert_eq!(config.retention.five_minute_days, Some(90));
         assert_eq!(config.spool_dir, PathBuf::from("/var/spool/rtflow"));
         assert_eq!(config.queue_wait, Duration::from_millis(500));
         assert!(

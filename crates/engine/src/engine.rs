@@ -680,9 +680,23 @@ impl Engine {
     // ----------------------------------------------------------------------------------------------------------
     // Thresholds and events
 
-    /// Installs or replaces a threshold (`PUT /threshold/{name}/json`); replacing clears its trigger state.
-    pub fn set_threshold(&mut self, name: &str, threshold: Threshold) -> Result<(), EngineError> {
+    /// Installs or replaces a threshold (`PUT /threshold/{name}/json`) at `now`. A new or changed threshold
+    /// starts without trigger state and fires on the next sample, not on values already there; an identical
+    /// one changes nothing.
+    pub fn set_threshold(
+        &mut self,
+        now: Millis,
+        name: &str,
+        threshold: Threshold,
+    ) -> Result<(), EngineError> {
         validate_name(ObjectKind::Threshold, name, self.config.max_name_len)?;
+        if self
+            .thresholds
+            .get(name)
+            .is_some_and(|installed| installed.definition == threshold)
+        {
+            return Ok(());
+        }
         if !self.thresholds.contains_key(name)
             && self.thresholds.len() >= self.config.max_thresholds
         {
@@ -705,7 +719,7 @@ impl Engine {
             return Err(invalid("timeout: must be a non-negative number of seconds"));
         }
         self.thresholds
-            .insert(name.to_string(), ThresholdState::new(threshold));
+            .insert(name.to_string(), ThresholdState::new(threshold, now));
         self.stats.thresholds = self.thresholds.len() as u64;
         Ok(())
     }
@@ -968,7 +982,7 @@ impl Engine {
             let Some(state) = self.thresholds.get(&name) else {
                 continue;
             };
-            let exceeded = self.exceeded(now, &state.definition);
+            let exceeded = self.exceeded(now, &state.definition, state.installed);
             let max = self.config.max_triggers_per_threshold;
             let Some(state) = self.thresholds.get_mut(&name) else {
                 continue;

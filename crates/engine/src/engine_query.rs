@@ -699,20 +699,24 @@ impl Engine {
         })
     }
 
-    /// Observations exceeding a threshold in this evaluation round.
-    pub(crate) fn exceeded(&self, now: Millis, threshold: &Threshold) -> Vec<Exceeded> {
+    /// Observations exceeding a threshold in this evaluation round; only values updated since `installed`
+    /// (engine time has millisecond resolution: a sample in the same millisecond as the PUT counts as next).
+    pub(crate) fn exceeded(
+        &self,
+        now: Millis,
+        threshold: &Threshold,
+        installed: Millis,
+    ) -> Vec<Exceeded> {
         let cutoff = self.metric_cutoff(now);
         let filter = QueryFilter::from_map(&threshold.filter);
         let mut out = Vec::new();
         let selected = self.select(now, &AgentSelector::All);
-        if let Some((slot, installed)) = self.flows.get(&threshold.metric) {
-            let rate_factor = installed.clock.rate_factor(now);
+        if let Some((slot, flow)) = self.flows.get(&threshold.metric) {
+            let rate_factor = flow.clock.rate_factor(now);
             for s in &selected {
-                let Some(table) =
-                    s.3.flows
-                        .get(slot)
-                        .filter(|t| t.generation == installed.generation && t.len() > 0)
-                else {
+                let Some(table) = s.3.flows.get(slot).filter(|t| {
+                    t.generation == flow.generation && t.len() > 0 && t.last_update >= installed
+                }) else {
                     continue;
                 };
                 if !self.passes(cutoff, s, &filter) {
@@ -724,25 +728,29 @@ impl Engine {
                     flow_key: flow_key.map(Box::from),
                 };
                 if threshold.by_flow {
-                    for flow in table.above(&installed.params, rate_factor, threshold.value) {
+                    for top in table.above(&flow.params, rate_factor, threshold.value) {
+                        if top.last_seen < installed {
+                            continue;
+                        }
                         out.push(Exceeded {
-                            key: key(Some(&flow.key)),
-                            value: flow.value,
-                            values: flow.values,
-                            flow_key: Some(flow.key),
+                            key: key(Some(&top.key)),
+                            value: top.value,
+                            values: top.values,
+                            flow_key: Some(top.key),
                         });
                     }
-                } else if let Some(flow) = table
-                    .top(&installed.params, rate_factor, 1)
+                } else if let Some(top) = table
+                    .top(&flow.params, rate_factor, 1)
                     .into_iter()
                     .next()
                     .filter(|f| f.value > threshold.value)
                 {
+                    // Not by flow: an event about the data source, without a flow key (as sFlow-RT).
                     out.push(Exceeded {
                         key: key(None),
-                        value: flow.value,
-                        values: flow.values,
-                        flow_key: Some(flow.key),
+                        value: top.value,
+                        values: top.values,
+                        flow_key: None,
                     });
                 }
             }
@@ -753,7 +761,7 @@ impl Engine {
                 s.3.counters
                     .metrics
                     .get(threshold.metric.as_str())
-                    .filter(|m| m.updated >= cutoff)
+                    .filter(|m| m.updated >= cutoff && m.updated >= installed)
                     .and_then(|m| m.value.as_f64())
             else {
                 continue;

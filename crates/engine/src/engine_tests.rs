@@ -315,6 +315,7 @@ fn counter_threshold_fires_once_and_rearms_after_timeout() {
     let a = agent(1);
     engine
         .set_threshold(
+            T0,
             "busy",
             Threshold {
                 metric: "ifinutilization".into(),
@@ -375,6 +376,7 @@ fn by_flow_threshold_fires_per_key() {
         .unwrap_or_else(|e| panic!("{e}"));
     engine
         .set_threshold(
+            T0,
             "elephant",
             Threshold {
                 metric: "pair".into(),
@@ -505,8 +507,8 @@ fn definition_limits_and_names() {
         timeout: 1.0,
         filter: Default::default(),
     };
-    assert!(engine.set_threshold("t1", threshold.clone()).is_ok());
-    assert!(engine.set_threshold("t2", threshold).is_err());
+    assert!(engine.set_threshold(T0, "t1", threshold.clone()).is_ok());
+    assert!(engine.set_threshold(T0, "t2", threshold).is_err());
 }
 
 #[test]

@@ -100,3 +100,114 @@ fn ddos_protect_ipv6_definitions_compile_with_only_known_keys() {
         assert_eq!(compiled.unknown_keys(), Vec::<String>::new(), "{keys}");
     }
 }
+
+/// Agent 1's datagrams in order: flow samples of 10.0.0.1 → 10.0.0.200 (1000 B, 1-in-10) and interface
+/// counters, both on ifIndex 3; the agent's uptime follows engine time.
+#[derive(Default)]
+struct Agent1 {
+    datagram_seq: u32,
+    flow_seq: u32,
+    counter_seq: u32,
+}
+
+impl Agent1 {
+    fn datagram(&mut self, engine: &mut Engine, now: u64) -> crate::DatagramInfo {
+        self.datagram_seq += 1;
+        let info = dgram(agent(1), self.datagram_seq, (now - T0) as u32 + 1000);
+        engine.begin_datagram(now, &info);
+        info
+    }
+
+    fn flows(&mut self, engine: &mut Engine, now: u64, samples: u32) {
+        let info = self.datagram(engine, now);
+        for _ in 0..samples {
+            self.flow_seq += 1;
+            let sample = flow_sample(3, self.flow_seq, 10, 1, 200, 1000);
+            engine.ingest_flow_sample(now, &info, &sample);
+        }
+    }
+
+    fn counters(&mut self, engine: &mut Engine, now: u64, in_octets: u64) {
+        let info = self.datagram(engine, now);
+        self.counter_seq += 1;
+        let sample = crate::engine_tests::if_counters(3, self.counter_seq, in_octets);
+        engine.ingest_counter_sample(now, &info, &sample);
+    }
+}
+
+fn threshold(metric: &str, value: f64, by_flow: bool) -> crate::Threshold {
+    crate::Threshold {
+        metric: metric.into(),
+        value,
+        by_flow,
+        timeout: 60.0,
+        filter: Default::default(),
+    }
+}
+
+#[test]
+fn a_new_threshold_fires_on_the_next_sample_not_on_existing_values() {
+    let mut engine = Engine::default();
+    engine
+        .set_flow(T0, "pair", pair_flow())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut feeder = Agent1::default();
+    let mut now = T0;
+    for _ in 0..200 {
+        now += 10;
+        feeder.flows(&mut engine, now, 1);
+    }
+    // Counters: a rate above the threshold exists before it is set.
+    feeder.counters(&mut engine, now - 1000, 0);
+    feeder.counters(&mut engine, now, 100_000_000);
+    engine.tick(now);
+
+    now += 100;
+    for (name, t) in [
+        ("flow", threshold("pair", 1000.0, false)),
+        ("byflow", threshold("pair", 1000.0, true)),
+        ("counter", threshold("ifinoctets", 1000.0, false)),
+    ] {
+        engine
+            .set_threshold(now, name, t)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    engine.tick(now + 100);
+    assert_eq!(
+        engine.events_after(None, None, 100),
+        vec![],
+        "existing values fire nothing"
+    );
+
+    // The next samples do.
+    now += 1000;
+    feeder.flows(&mut engine, now, 1);
+    feeder.counters(&mut engine, now, 200_000_000);
+    engine.tick(now);
+    let mut fired: Vec<String> = engine
+        .events_after(None, None, 100)
+        .into_iter()
+        .map(|e| e.threshold_id)
+        .collect();
+    fired.sort();
+    assert_eq!(fired, vec!["byflow", "counter", "flow"]);
+
+    // Not byFlow: the event is about the data source and carries no flowKey; byFlow events do.
+    for event in engine.events_after(None, None, 100) {
+        let json = serde_json::to_value(&event).unwrap_or_default();
+        if event.threshold_id == "byflow" {
+            assert_eq!(json["flowKey"], "10.0.0.1,10.0.0.200");
+        } else {
+            assert!(json.get("flowKey").is_none(), "{json}");
+        }
+    }
+
+    // An identical re-PUT keeps the trigger state: no second event.
+    engine
+        .set_threshold(now, "flow", threshold("pair", 1000.0, false))
+        .unwrap_or_else(|e| panic!("{e}"));
+    now += 100;
+    feeder.flows(&mut engine, now, 1);
+    engine.tick(now);
+    assert_eq!(engine.events_after(None, None, 100).len(), 3);
+}

@@ -162,13 +162,18 @@ pub struct TriggeredState {
 #[derive(Debug)]
 pub(crate) struct ThresholdState {
     pub definition: Threshold,
+    /// When it was installed; values last updated before it are not evaluated.
+    pub installed: Millis,
     triggers: HashMap<TriggerKey, Trigger>,
     round: u64,
 }
 
 impl ThresholdState {
-    pub fn new(definition: Threshold) -> Self {
+    /// A threshold installed at `now`: only values updated from then on count (it fires on the next sample, not
+    /// on values already there, as sFlow-RT does).
+    pub fn new(definition: Threshold, now: Millis) -> Self {
         Self {
+            installed: now,
             definition,
             triggers: HashMap::default(),
             round: 0,
@@ -263,7 +268,7 @@ mod tests {
         let threshold: Threshold =
             serde_json::from_str(r#"{"metric":"ifinoctets","value":100,"timeout":5}"#)
                 .unwrap_or_else(|e| panic!("{e}"));
-        let mut state = ThresholdState::new(threshold);
+        let mut state = ThresholdState::new(threshold, 0);
         assert_eq!(state.evaluate(0, vec![over(None, 150.0)], 10).len(), 1);
         assert_eq!(state.evaluate(1_000, vec![over(None, 150.0)], 10).len(), 0);
         // Below for 3 s, then above again: still triggered, no event.
@@ -281,13 +286,16 @@ mod tests {
 
     #[test]
     fn by_flow_fires_per_key_and_is_bounded() {
-        let mut state = ThresholdState::new(Threshold {
-            metric: "tcp".into(),
-            value: 1.0,
-            by_flow: true,
-            timeout: 60.0,
-            filter: BTreeMap::new(),
-        });
+        let mut state = ThresholdState::new(
+            Threshold {
+                metric: "tcp".into(),
+                value: 1.0,
+                by_flow: true,
+                timeout: 60.0,
+                filter: BTreeMap::new(),
+            },
+            0,
+        );
         let fired = state.evaluate(0, vec![over(Some("a"), 2.0), over(Some("b"), 3.0)], 10);
         assert_eq!(fired.len(), 2);
         let fired = state.evaluate(1, vec![over(Some("a"), 2.0), over(Some("c"), 3.0)], 10);

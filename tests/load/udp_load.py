@@ -83,7 +83,10 @@ def vm_rss_kib(pid: int) -> int | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", default=str(REPO / "target" / "release" / "rtflow"))
-    parser.add_argument("--pcap", default=str(REPO.parent / "shared" / "captures" / "ecmp.pcap"))
+    ecmp = REPO.parent / "shared" / "captures" / "ecmp.pcap"
+    # ../shared's ecmp.pcap when it is beside the repository, else the generated fabric of the same shape.
+    default_pcap = ecmp if ecmp.is_file() else REPO / "tests" / "data" / "fabric.pcap"
+    parser.add_argument("--pcap", default=str(default_pcap))
     parser.add_argument("--rate", type=float, default=100000, help="datagrams per second (default 100000)")
     parser.add_argument("--duration", type=float, default=30, help="seconds of sending (default 30)")
     args = parser.parse_args()

@@ -2,13 +2,14 @@ use std::io;
 use std::path::PathBuf;
 
 /// A failure to read a capture. Per-packet problems that only affect one packet are not errors:
-/// they are [`crate::SkipReason`]s.
+/// they are [`crate::SkipReason`]s. I/O causes are left to [`std::error::Error::source`] (print
+/// the chain, e.g. anyhow's `{:#}`), so that no message repeats them.
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
-    #[error("cannot open {}: {source}", path.display())]
+    #[error("cannot open {}", path.display())]
     Open { path: PathBuf, source: io::Error },
 
-    #[error("read error at byte offset {offset}: {source}")]
+    #[error("read error at byte offset {offset}")]
     Io { offset: u64, source: io::Error },
 
     #[error("empty input: expected a pcap or pcapng file header")]

@@ -7,29 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use rtflow_capture::{PcapReader, open};
-use rtflow_testkit::{Shared, data_dir, shared_capture};
-
-fn capture_files(root: &Path) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let entries =
-            std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path
-                .extension()
-                .is_some_and(|ext| ext == "pcap" || ext == "pcapng")
-            {
-                out.push(path);
-            }
-        }
-    }
-    let mut files = Vec::new();
-    walk(root, &mut files);
-    files.sort();
-    files
-}
+use rtflow_testkit::{Shared, capture_files, data_dir, shared_capture};
 
 /// The generated captures, then (when ../shared is there, else after one skip line) the
 /// third-party ones.

@@ -147,6 +147,12 @@ fn tshark_datagrams(path: &Path) -> Vec<TsharkDatagram> {
         .collect()
 }
 
+/// Whether the JSON string `ours` and `theirs` name the same IP address.
+fn same_address(ours: &Value, theirs: &str) -> Option<bool> {
+    let ours: std::net::IpAddr = ours.as_str()?.parse().ok()?;
+    Some(theirs.parse::<std::net::IpAddr>().ok()? == ours)
+}
+
 fn samples_of<'a>(datagram: &'a Value, kind: &str) -> Vec<&'a Value> {
     datagram["samples"]
         .as_array()
@@ -178,7 +184,14 @@ fn cross_check_with_tshark(path: &Path) -> (usize, usize, usize) {
     let (mut flows, mut counters, mut fully_compared) = (0, 0, 0);
     for (i, (o, t)) in ours.iter().zip(&theirs).enumerate() {
         assert_eq!(o["packetSequenceNo"], t.sequence.as_str(), "{name} #{i}");
-        assert_eq!(o["agent"], t.agent.as_str(), "{name} #{i}");
+        // tshark writes IPv6 agents compressed, sflowtool (and rtflow) uncompressed.
+        assert_eq!(
+            same_address(&o["agent"], &t.agent),
+            Some(true),
+            "{name} #{i}: {} vs {}",
+            o["agent"],
+            t.agent
+        );
         assert_eq!(
             o["samplesInPacket"],
             t.num_samples.to_string().as_str(),
@@ -241,8 +254,14 @@ fn other_captures_agree_with_tshark() {
 
 #[test]
 fn sampled_header_addresses_agree_with_tshark() {
+    let compared = sampled_header_addresses_compared_with_tshark(&shared_capture!("ecmp.pcap"));
+    assert!(compared > 1_000, "only {compared} sampled headers compared");
+}
+
+/// Compares the sampled headers' IPv4 addresses of the first 500 datagrams of `path` as our
+/// JSON decodes them with tshark's dissection; returns how many were compared.
+fn sampled_header_addresses_compared_with_tshark(path: &Path) -> usize {
     // ip.src/ip.dst of tshark's dissection of each sampled header (the outer UDP/IP first).
-    let path = shared_capture!("ecmp.pcap");
     let output = Command::new("tshark")
         .args([
             "-r",
@@ -287,21 +306,33 @@ fn sampled_header_addresses_agree_with_tshark() {
             compared += our_src.len();
         }
     }
-    assert!(compared > 1_000, "only {compared} sampled headers compared");
+    compared
 }
 
 #[test]
-fn netflow_payloads_are_reported_as_not_sflow_v5() {
+fn netflow_payloads_are_reported_as_not_sflow() {
     let path = shared_capture!("tcpdump_sflow_multiple_counter_30_pdus.pcap");
     let (stdout, stderr) = decode(&["-r", path.to_str().unwrap(), "-j"]);
-    assert_eq!(json_lines(&stdout).len(), 25);
+    // One line per datagram, as sflowtool: the NetFlow ones hold the datagram fields only.
+    let lines = json_lines(&stdout);
+    assert_eq!(lines.len(), 30);
+    let netflow: Vec<&Value> = lines.iter().filter(|d| d.get("agent").is_none()).collect();
+    assert_eq!(netflow.len(), 5);
+    for doc in netflow {
+        // NetFlow v5: version 5 and the record count in the first word.
+        let version: u32 = doc["datagramVersion"].as_str().unwrap().parse().unwrap();
+        assert_eq!(version >> 16, 5, "{doc}");
+        assert!(doc.get("samples").is_none());
+    }
     assert_eq!(
-        stderr.matches("not an sFlow v5 datagram").count(),
+        stderr
+            .matches("not an sFlow datagram (version word ")
+            .count(),
         5,
         "{stderr}"
     );
     assert!(
-        stderr.contains("30 datagrams: 25 decoded, 5 not sFlow v5, 0 malformed"),
+        stderr.contains("30 datagrams: 25 decoded, 5 not sFlow, 0 malformed"),
         "{stderr}"
     );
 }
@@ -465,7 +496,7 @@ fn malformed_datagram_is_reported_with_offset_and_skipped() {
     assert!(report.contains("at offset"), "{report}");
     assert!(report.contains("192.0.2.1"), "{report}");
     assert!(
-        stderr.contains("3 datagrams: 2 decoded, 0 not sFlow v5, 1 malformed"),
+        stderr.contains("3 datagrams: 2 decoded, 0 not sFlow, 1 malformed"),
         "{stderr}"
     );
 }
@@ -477,7 +508,15 @@ fn unreadable_input_fails_and_missing_captures_dir_is_loud() {
         .output()
         .unwrap();
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/file.pcap"));
+    // One line naming the file once and the OS error once (no cause repeated along the chain).
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.matches("/nonexistent/file.pcap").count(),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("(os error 2)").count(), 1, "{stderr}");
 }
 
 #[test]
@@ -519,7 +558,11 @@ fn live_udp_decodes_ipv4_and_ipv6_senders() {
     let mut rest = String::new();
     let _ = stderr.read_to_string(&mut rest);
     for (i, (doc, from)) in received.iter().enumerate() {
-        assert_eq!(doc["datagramSourceIP"], from.ip().to_string().as_str());
+        let source = match from.ip() {
+            std::net::IpAddr::V6(ip) => rtflow_packet::format::Ipv6Full(ip).to_string(),
+            ip => ip.to_string(),
+        };
+        assert_eq!(doc["datagramSourceIP"], source.as_str());
         assert_eq!(doc["packetSequenceNo"], (10 + i).to_string().as_str());
         assert_eq!(doc["agent"], "10.1.2.3");
         assert!(doc.get("pcapTimestamp").is_none());
@@ -529,4 +572,143 @@ fn live_udp_decodes_ipv4_and_ipv6_senders() {
         assert_eq!(flow["meanSkipCount"], "512");
         assert_eq!(flow["elements"][0]["sampledPacketSize"], "64");
     }
+}
+
+// ---- the generated captures of tests/data (always present) ----
+
+fn manifest_count(name: &str, key: &str) -> usize {
+    rtflow_testkit::manifest_entry(name).count(key) as usize
+}
+
+#[test]
+fn generated_fabric_counts_and_fields_agree_with_tshark() {
+    let path = rtflow_testkit::data_file("fabric.pcap");
+    let (flows, counters, compared) = cross_check_with_tshark(&path);
+    let count = |key| manifest_count("fabric.pcap", key);
+    assert_eq!(
+        (flows, counters),
+        (count("flow_samples"), count("counter_samples"))
+    );
+    // tshark 4.0 gives up on the datagrams with host counter structures (one per switch every
+    // 20 s): all others are compared field by field.
+    let with_host_counters = 4 * 120 / 20;
+    assert!(
+        compared >= count("datagrams") - with_host_counters,
+        "tshark dissected only {compared} datagrams fully"
+    );
+    let addresses = sampled_header_addresses_compared_with_tshark(&path);
+    assert!(
+        addresses > 1_000,
+        "only {addresses} sampled headers compared"
+    );
+}
+
+#[test]
+fn generated_records_agree_with_tshark_where_it_dissects() {
+    let path = rtflow_testkit::data_file("records.pcap");
+    let (flows, counters, _) = cross_check_with_tshark(&path);
+    let count = |key| manifest_count("records.pcap", key);
+    assert_eq!(
+        (flows, counters),
+        (count("flow_samples"), count("counter_samples"))
+    );
+}
+
+#[test]
+fn generated_mixed_capture_reports_what_is_not_sflow_v5() {
+    let path = rtflow_testkit::data_file("mixed.pcap");
+    let (stdout, stderr) = decode(&["-r", path.to_str().unwrap(), "-j"]);
+    let count = |key| manifest_count("mixed.pcap", key);
+    // One JSON line per datagram: payloads that are not sFlow get sflowtool's header-only record, and sFlow
+    // v2/v4 datagrams are decoded as sflowtool does.
+    assert_eq!(json_lines(&stdout).len(), count("datagrams"));
+    let not_sflow = count("not_sflow_v5") - count("sflow_legacy");
+    assert_eq!(
+        stderr.matches("not an sFlow datagram").count(),
+        not_sflow,
+        "{stderr}"
+    );
+    let summary = format!(
+        "{} datagrams: {} decoded, {not_sflow} not sFlow, 0 malformed",
+        count("datagrams"),
+        count("sflow_v5") + count("sflow_legacy"),
+    );
+    assert!(stderr.contains(&summary), "{stderr}");
+}
+
+#[test]
+fn generated_malformed_datagrams_are_each_reported_with_their_offset() {
+    let path = rtflow_testkit::data_file("malformed.pcap");
+    let (stdout, stderr) = decode(&["-r", path.to_str().unwrap(), "-j"]);
+    assert!(stdout.is_empty());
+    let broken = manifest_count("malformed.pcap", "malformed");
+    let reports: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains(": skipped: "))
+        .collect();
+    assert_eq!(reports.len(), broken, "{stderr}");
+    for (i, report) in reports.iter().enumerate() {
+        assert!(
+            report.contains(&format!("datagram #{} ", i + 1)),
+            "{report}"
+        );
+        assert!(report.contains(" at offset "), "{report}");
+    }
+    let summary = format!("{broken} datagrams: 0 decoded, 0 not sFlow, {broken} malformed");
+    assert!(stderr.contains(&summary), "{stderr}");
+}
+
+#[test]
+fn generated_fabric_csv_has_a_line_per_sample() {
+    let path = rtflow_testkit::data_file("fabric.pcap");
+    let (stdout, _) = decode(&["-r", path.to_str().unwrap(), "-l", "-q"]);
+    let text = String::from_utf8(stdout).unwrap();
+    let flows: Vec<&str> = text.lines().filter(|l| l.starts_with("FLOW,")).collect();
+    let cntrs: Vec<&str> = text.lines().filter(|l| l.starts_with("CNTR,")).collect();
+    let count = |key| manifest_count("fabric.pcap", key);
+    assert_eq!(
+        (flows.len(), cntrs.len()),
+        (count("flow_samples"), count("counter_samples"))
+    );
+    assert!(flows.iter().all(|l| l.split(',').count() == 20));
+    // Every FLOW line is one of the generated transfers or its ACK stream, 1-in-200,000.
+    let pairs = [
+        "10.4.1.2,10.4.2.2",
+        "10.4.2.2,10.4.1.2",
+        "10.4.3.2,10.4.4.2",
+        "10.4.4.2,10.4.3.2",
+    ];
+    for line in &flows {
+        let c: Vec<&str> = line.split(',').collect();
+        assert!(
+            pairs.contains(&format!("{},{}", c[9], c[10]).as_str()),
+            "{line}"
+        );
+        assert_eq!(c[c.len() - 1], "200000", "{line}");
+    }
+}
+
+#[test]
+fn generated_fabric_sampled_headers_read_in_tcpdump_and_tshark() {
+    let path = rtflow_testkit::data_file("fabric.pcap");
+    let headers = manifest_count("fabric.pcap", "sampled_headers");
+    let (pcap, _) = decode(&["-r", path.to_str().unwrap(), "-t", "-q"]);
+    let tcpdump = pipe_into(&["tcpdump", "-r", "-", "-nn"], &pcap);
+    let lines: Vec<&str> = tcpdump.lines().collect();
+    assert_eq!(lines.len(), headers);
+    // Each packet is one of the generated TCP streams, as tcpdump reads it.
+    let streams = [
+        "10.4.1.2.41000 > 10.4.2.2.5001",
+        "10.4.2.2.5001 > 10.4.1.2.41000",
+        "10.4.3.2.42000 > 10.4.4.2.5001",
+        "10.4.4.2.5001 > 10.4.3.2.42000",
+    ];
+    for line in &lines {
+        assert!(streams.iter().any(|s| line.contains(s)), "{line}");
+    }
+    let tshark = pipe_into(&["tshark", "-r", "-"], &pcap);
+    assert_eq!(tshark.lines().count(), headers);
+    let (limited, _) = decode(&["-r", path.to_str().unwrap(), "-t", "-c", "10", "-q"]);
+    let limited = pipe_into(&["tcpdump", "-r", "-", "-nn"], &limited);
+    assert_eq!(limited.lines().count(), 10);
 }

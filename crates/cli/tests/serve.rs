@@ -108,7 +108,7 @@ fn properties_file_and_definitions_configure_the_server() {
          sflow.port=0\n\
          http.readonly=no\n\
          prometheus.metric.prefix=site_\n\
-         snmp.ifname=yes\n",
+         geo.asn=/opt/GeoLite2-ASN.mmdb\n",
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let conf_arg = conf.display().to_string();
@@ -145,8 +145,45 @@ fn properties_file_and_definitions_configure_the_server() {
     assert!(
         startup
             .iter()
-            .any(|l| l.contains("WARN") && l.contains("snmp.ifname")),
+            .any(|l| l.contains("WARN") && l.contains("geo.asn")),
         "no warning for the unsupported property: {startup:#?}"
+    );
+}
+
+/// Logs written to a pipe carry no ANSI colour codes, and each start-up fact is said once: the
+/// bound addresses only in the banner lines, not again in a log line.
+#[test]
+fn startup_log_is_plain_text_without_repeats() {
+    let (_server, _addr, startup, _lines) = start(&[
+        "--http-bind",
+        "127.0.0.1",
+        "--http-port",
+        "0",
+        "--sflow-bind",
+        "127.0.0.1",
+        "--sflow-port",
+        "0",
+    ]);
+    assert!(
+        startup.iter().any(|l| l.contains(" INFO ")),
+        "expected log lines before the banner: {startup:#?}"
+    );
+    assert!(
+        startup.iter().all(|l| !l.contains('\u{1b}')),
+        "ANSI escapes in a piped log: {startup:#?}"
+    );
+    let banners: Vec<&String> = startup
+        .iter()
+        .filter(|l| l.contains("udp") && l.contains("127.0.0.1:"))
+        .collect();
+    assert_eq!(
+        banners.len(),
+        1,
+        "the sFlow address said once: {startup:#?}"
+    );
+    assert!(
+        startup.iter().all(|l| !l.contains("REST API on")),
+        "the REST address is said by the banner only: {startup:#?}"
     );
 }
 

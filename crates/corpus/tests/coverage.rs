@@ -5,37 +5,17 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
-use rtflow_testkit::{Shared, data_dir, require_shared};
-
-fn captures_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    for entry in entries {
-        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
-        if path.is_dir() {
-            out.extend(captures_under(&path));
-        } else if path
-            .extension()
-            .is_some_and(|e| e == "pcap" || e == "pcapng")
-        {
-            out.push(path);
-        }
-    }
-    out.sort();
-    out
-}
+use rtflow_testkit::{Shared, capture_files, data_dir, require_shared};
 
 #[test]
 fn generated_captures_exercise_everything_the_shared_captures_do() {
     let shared = require_shared!(Shared::Captures);
     let mut theirs = common::Inventory::default();
-    for path in captures_under(&shared) {
+    for path in capture_files(&shared) {
         theirs.add_capture(&path);
     }
     let mut ours = common::Inventory::default();
-    for path in captures_under(&data_dir()) {
+    for path in capture_files(&data_dir()) {
         ours.add_capture(&path);
     }
     let missing = theirs.missing_from(&ours);

@@ -24,6 +24,9 @@ pub struct IngestSummary {
     pub discard_samples: u32,
     /// Samples or records of unknown type (skipped).
     pub skipped: u32,
+    /// Records of a known type that failed to decode inside otherwise valid samples (skipped; the samples
+    /// were used without them). Counted in `/analyzer/json` and per agent.
+    pub record_decode_errors: u32,
 }
 
 /// A datagram (or part of it) that could not be decoded. Samples decoded before the error were ingested.
@@ -34,8 +37,8 @@ pub enum IngestError {
         source_addr: SocketAddr,
         /// The agent, when the datagram header was readable.
         agent: Option<IpAddr>,
-        /// Boxed to keep `Result<IngestSummary, IngestError>` small on the hot path.
-        #[source]
+        /// Boxed to keep `Result<IngestSummary, IngestError>` small on the hot path. Shown in the
+        /// message, so not also a `source()`.
         error: Box<rtflow_sflow::DecodeError>,
     },
     #[error("datagram from {source_addr}: agent address is unknown (address type 0)")]
@@ -83,6 +86,8 @@ impl Engine {
         bytes: &[u8],
         select_for_tenants: bool,
     ) -> Result<IngestSummary, IngestError> {
+        // IPv4 senders on a dual-stack socket arrive as ::ffff:a.b.c.d; agents and logs show them as IPv4.
+        let source = SocketAddr::new(source.ip().to_canonical(), source.port());
         let datagram = match Datagram::decode(bytes) {
             Ok(d) => d,
             Err(error) => {
@@ -96,7 +101,7 @@ impl Engine {
         };
         let agent = match datagram.header.agent {
             Address::V4(a) => IpAddr::V4(a),
-            Address::V6(a) => IpAddr::V6(a),
+            Address::V6(a) => IpAddr::V6(a).to_canonical(),
             Address::Unknown => {
                 self.record_decode_error(now, source, None, bytes.len());
                 return Err(IngestError::UnknownAgentAddress {
@@ -124,6 +129,7 @@ impl Engine {
             let sample = match sample {
                 Ok(s) => s,
                 Err(error) => {
+                    self.count_record_decode_errors(agent, summary.record_decode_errors);
                     self.record_decode_error(now, source, Some(agent), bytes.len());
                     return Err(IngestError::Decode {
                         source_addr: source,
@@ -147,7 +153,7 @@ impl Engine {
                         output: port(flow.info.output.kind(), false),
                         ..FlowSample::default()
                     };
-                    summary.skipped += apply_flow_records(&mut out, flow.records());
+                    summary.record_decode_errors += apply_flow_records(&mut out, flow.records());
                     self.ingest_flow_sample(now, &info, &out);
                     if select_for_tenants {
                         self.offer_to_tenants(&header, agent, &SampleFacts::of_flow(&out), &sample);
@@ -175,7 +181,7 @@ impl Engine {
                         dropped: Some(discard.info.reason),
                         ..FlowSample::default()
                     };
-                    summary.skipped += apply_flow_records(&mut out, discard.records());
+                    summary.record_decode_errors += apply_flow_records(&mut out, discard.records());
                     self.ingest_flow_sample(now, &info, &out);
                     if select_for_tenants {
                         self.offer_to_tenants(&header, agent, &SampleFacts::of_flow(&out), &sample);
@@ -206,7 +212,7 @@ impl Engine {
                                     summary.skipped += 1;
                                 }
                             }
-                            Err(_) => summary.skipped += 1,
+                            Err(_) => summary.record_decode_errors += 1,
                         }
                     }
                     self.ingest_counter_sample(now, &info, &out);
@@ -219,7 +225,18 @@ impl Engine {
                 Sample::Unknown(_) => summary.skipped += 1,
             }
         }
+        self.count_record_decode_errors(agent, summary.record_decode_errors);
         Ok(summary)
+    }
+
+    fn count_record_decode_errors(&mut self, agent: IpAddr, count: u32) {
+        if count == 0 {
+            return;
+        }
+        self.stats.sflow_record_decode_errors += u64::from(count);
+        if let Some(state) = self.agents.get_mut(&agent) {
+            state.stats.record_decode_errors += u64::from(count);
+        }
     }
 }
 

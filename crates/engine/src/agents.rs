@@ -69,6 +69,10 @@ pub struct AgentInfo {
     /// Datagrams from this agent that failed to decode (rtflow extension).
     #[serde(rename = "sFlowDecodeErrors")]
     pub sflow_decode_errors: u64,
+    /// Records that failed to decode inside otherwise valid samples; the samples were used without them
+    /// (rtflow extension).
+    #[serde(rename = "sFlowRecordDecodeErrors")]
+    pub sflow_record_decode_errors: u64,
     /// ms since the agent was first seen.
     pub first_seen: u64,
     /// ms since the agent was last seen.
@@ -91,6 +95,7 @@ pub(crate) struct AgentStats {
     pub flow_drops: u64,
     pub notification_drops: u64,
     pub decode_errors: u64,
+    pub record_decode_errors: u64,
     pub sources: Vec<IpAddr>,
     pub restarts: u64,
 }
@@ -109,6 +114,7 @@ impl AgentStats {
             flow_drops: 0,
             notification_drops: 0,
             decode_errors: 0,
+            record_decode_errors: 0,
             sources: Vec::new(),
             restarts: 0,
         }
@@ -152,9 +158,39 @@ impl AgentStats {
     }
 }
 
+/// What `datasourceInfo()` reports about one data source: sampling and polling as observed.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct SourceActivity {
+    /// Sampling rate of the last flow sample (0 before any).
+    pub sampling_rate: u32,
+    pub flow_samples: u64,
+    pub counter_samples: u64,
+    pub last_counter_at: Option<Millis>,
+    /// Smoothed time between counter samples (ms), 0 until two were seen.
+    pub polling_interval_ms: f64,
+}
+
+impl SourceActivity {
+    pub fn counter_sample(&mut self, now: Millis) {
+        self.counter_samples += 1;
+        if let Some(last) = self.last_counter_at
+            && now > last
+        {
+            let gap = (now - last) as f64;
+            self.polling_interval_ms = if self.polling_interval_ms == 0.0 {
+                gap
+            } else {
+                0.8 * self.polling_interval_ms + 0.2 * gap
+            };
+        }
+        self.last_counter_at = Some(now);
+    }
+}
+
 /// State of one data source of one agent.
 #[derive(Debug, Default)]
 pub(crate) struct SourceState {
+    pub activity: SourceActivity,
     pub flow_seq: SeqTracker,
     pub counter_seq: SeqTracker,
     pub has_flows: bool,
@@ -206,6 +242,11 @@ impl SamplingState {
 
     pub fn reset(&mut self) {
         *self = Self::default();
+    }
+
+    /// The effective 1-in-N rate while the agent reports drops (`None` when it samples at its nominal rate).
+    pub fn effective_rate(&self) -> Option<f64> {
+        self.effective
     }
 }
 
@@ -262,6 +303,7 @@ impl AgentState {
             sflow_notification_datasources: 0,
             sflow_datagram_source: s.sources.clone(),
             sflow_decode_errors: s.decode_errors,
+            sflow_record_decode_errors: s.record_decode_errors,
             first_seen: now.saturating_sub(s.first_seen),
             last_seen: now.saturating_sub(s.last_seen),
             uptime: u64::from(s.uptime_ms),

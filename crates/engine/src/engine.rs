@@ -25,6 +25,7 @@ use crate::metrics::MetricValue;
 use crate::ring::IdRing;
 use crate::sample::{CounterSample, DataSource, DatagramInfo, FlowSample, Input, Millis};
 use crate::sequence::SeqOutcome;
+use crate::streams::{Stream, Subscription};
 use crate::tenant::Tenants;
 use crate::thresholds::{Threshold, ThresholdState, TriggeredState};
 use crate::topology::{LearnedNames, Topology, TopologyView};
@@ -48,6 +49,9 @@ pub struct AnalyzerStats {
     /// Datagrams that failed to decode (counted per agent too when the header parsed).
     #[serde(rename = "sFlowDatagramsDiscarded")]
     pub sflow_datagrams_discarded: u64,
+    /// Records that failed to decode inside otherwise valid samples (skipped; the samples were used).
+    #[serde(rename = "sFlowRecordDecodeErrors")]
+    pub sflow_record_decode_errors: u64,
     #[serde(rename = "sFlowAgents")]
     pub sflow_agents: u64,
     #[serde(rename = "sFlowFlowSamples")]
@@ -136,6 +140,12 @@ pub struct Engine {
     /// Earliest time any definition's decay epoch needs rebasing.
     rebase_due: Millis,
     scratch: Scratch,
+    /// Names written from outside sFlow (SNMP), see `external_names.rs`.
+    pub(crate) external_names: crate::external_names::ExternalNames,
+    /// MACs located on edge ports of the topology (`hostlocation.rs`).
+    pub(crate) host_locations: crate::hostlocation::HostLocations,
+    /// Subscribers to the end of every [`Engine::tick`] (interval handlers), with its time.
+    ticks: Stream<Millis>,
 }
 
 impl Default for Engine {
@@ -167,6 +177,9 @@ impl Engine {
             flow_samples_seen: 0,
             rebase_due: Millis::MAX,
             scratch: Scratch::default(),
+            external_names: crate::external_names::ExternalNames::default(),
+            host_locations: crate::hostlocation::HostLocations::default(),
+            ticks: Stream::default(),
         }
     }
 
@@ -242,6 +255,9 @@ impl Engine {
         }
         self.stats.sflow_flow_samples += 1;
         self.flow_samples_seen += 1;
+        let max_located = self.config.max_located_macs;
+        self.host_locations
+            .observe(now, &self.topology_view, info.agent, sample, max_located);
         // Every so often, and whenever a sample of a kind not surveyed recently arrives, so that rare keys
         // (an ARP or ICMPv6 packet among thousands of TCP ones) are listed too.
         let survey = self.flow_samples_seen % FLOW_KEY_SURVEY_INTERVAL == 1
@@ -272,6 +288,8 @@ impl Engine {
         } else {
             agent.stats.flows.apply(outcome);
             source.has_flows = true;
+            source.activity.sampling_rate = sample.sampling_rate;
+            source.activity.flow_samples += 1;
             source.sampling.observe(
                 sample.sequence,
                 sample.sample_pool,
@@ -365,6 +383,7 @@ impl Engine {
         let outcome = source.counter_seq.observe(sample.sequence);
         agent.stats.counters.apply(outcome);
         source.has_counters = true;
+        source.activity.counter_sample(now);
         match outcome {
             SeqOutcome::Duplicate | SeqOutcome::OutOfOrder | SeqOutcome::OutOfOrderOld => return,
             SeqOutcome::Reset => source.counters.discontinuity(),
@@ -413,6 +432,33 @@ impl Engine {
             }
         }
         self.evaluate_thresholds(now);
+        self.ticks.publish("tick", &now);
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Output streams (see `streams.rs`): bounded per-subscriber queues with lost counters.
+
+    /// Threshold events from now on, only of `thresholds` when given.
+    pub fn subscribe_events(
+        &mut self,
+        capacity: usize,
+        thresholds: Option<Vec<String>>,
+    ) -> Subscription<Event> {
+        self.events.subscribe(capacity, thresholds)
+    }
+
+    /// Logged flow records (`log:true` definitions) from now on, only of the `flows` definitions when given.
+    pub fn subscribe_flows(
+        &mut self,
+        capacity: usize,
+        flows: Option<Vec<String>>,
+    ) -> Subscription<FlowRecord> {
+        self.flow_log.subscribe(capacity, flows)
+    }
+
+    /// The time of every [`Engine::tick`] from now on.
+    pub fn subscribe_ticks(&mut self, capacity: usize) -> Subscription<Millis> {
+        self.ticks.subscribe(capacity, None)
     }
 
     fn expire_flows(&mut self, now: Millis) {
@@ -471,6 +517,8 @@ impl Engine {
         self.surveyed_shapes.retain(|_, seen| *seen >= key_cutoff);
         let host_cutoff = now.saturating_sub(self.config.host_mac_timeout_ms);
         self.lookups.hosts_mut().expire(host_cutoff);
+        let located_cutoff = now.saturating_sub(self.config.located_mac_timeout_ms);
+        self.host_locations.expire(located_cutoff);
     }
 
     /// Makes `view` current and rebuilds the `link:` table from it.
@@ -564,9 +612,9 @@ impl Engine {
             });
         }
         let compiled =
-            CompiledFlow::compile(&definition).map_err(|source| EngineError::Definition {
+            CompiledFlow::compile(&definition).map_err(|cause| EngineError::Definition {
                 name: name.to_string(),
-                source,
+                cause,
             })?;
         let def = compiled.definition();
         let n = def.n.max(1) as usize;
@@ -784,10 +832,10 @@ impl Engine {
                 limit: self.config.max_groups,
             });
         }
-        let parsed = AddressGroup::from_json(group).map_err(|source| EngineError::Lookup {
+        let parsed = AddressGroup::from_json(group).map_err(|cause| EngineError::Lookup {
             kind: ObjectKind::Group,
             name: name.to_string(),
-            source,
+            cause,
         })?;
         self.lookups.set_group(name, parsed);
         self.group_updates.insert(name.to_string(), now);
@@ -832,10 +880,10 @@ impl Engine {
                 limit: self.config.max_maps,
             });
         }
-        let parsed = LookupMap::from_json(map).map_err(|source| EngineError::Lookup {
+        let parsed = LookupMap::from_json(map).map_err(|cause| EngineError::Lookup {
             kind: ObjectKind::Map,
             name: name.to_string(),
-            source,
+            cause,
         })?;
         self.lookups.set_map(name, parsed);
         self.map_updates.insert(name.to_string(), now);
@@ -912,8 +960,9 @@ impl Engine {
     pub fn set_forwarding(
         &mut self,
         name: &str,
-        forwarding: Forwarding,
+        mut forwarding: Forwarding,
     ) -> Result<(), EngineError> {
+        forwarding.canonicalize();
         validate_name(ObjectKind::Forwarding, name, self.config.max_name_len)?;
         if !self.forwarding.contains_key(name)
             && self.forwarding.len() >= self.config.max_forwarding
@@ -940,6 +989,11 @@ impl Engine {
             .remove(name)
             .map(|_| ())
             .ok_or_else(|| not_found(ObjectKind::Forwarding, name))
+    }
+
+    /// Whether any `/forwarding` session or `/tenant` is defined (datagrams may be sent on).
+    pub fn sends_datagrams(&self) -> bool {
+        !self.forwarding.is_empty() || !self.tenants.is_empty()
     }
 
     /// Collectors that datagrams from `agent` must be forwarded to (deduplicated).

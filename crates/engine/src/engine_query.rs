@@ -680,7 +680,7 @@ impl Engine {
     }
 
     /// The topology link a port is on, seen from that port.
-    fn link_end(&self, agent: IpAddr, ifindex: u32) -> Option<LinkEnd> {
+    pub(crate) fn link_end(&self, agent: IpAddr, ifindex: u32) -> Option<LinkEnd> {
         let view = &self.topology_view;
         let name = view.port_links.get(&(agent, ifindex))?;
         let (node, port) = view.port_names.get(&(agent, ifindex))?;

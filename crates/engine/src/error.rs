@@ -42,20 +42,21 @@ pub enum EngineError {
     },
     #[error("too many {kind} definitions (limit {limit})")]
     LimitReached { kind: ObjectKind, limit: usize },
-    #[error("flow {name:?}: {source}")]
+    /// The message includes the cause (REST and script clients show `to_string()`); it is not
+    /// also a `source()`, so printing the chain does not repeat it.
+    #[error("flow {name:?}: {cause}")]
     Definition {
         name: String,
-        #[source]
-        source: DefinitionError,
+        cause: DefinitionError,
     },
     #[error("threshold {name:?}: {reason}")]
     InvalidThreshold { name: String, reason: String },
-    #[error("{kind} {name:?}: {source}")]
+    /// The message includes the cause, as for [`EngineError::Definition`].
+    #[error("{kind} {name:?}: {cause}")]
     Lookup {
         kind: ObjectKind,
         name: String,
-        #[source]
-        source: LookupError,
+        cause: LookupError,
     },
     /// A tenant definition that parsed but cannot be used; `reason` starts with the offending field.
     #[error("tenant {name:?}: {reason}")]

@@ -34,4 +34,7 @@ impl HasId for Event {
     fn id(&self) -> u64 {
         self.event_id
     }
+    fn topic(&self) -> &str {
+        &self.threshold_id
+    }
 }

@@ -33,4 +33,7 @@ impl HasId for FlowRecord {
     fn id(&self) -> u64 {
         self.flow_id
     }
+    fn topic(&self) -> &str {
+        &self.name
+    }
 }

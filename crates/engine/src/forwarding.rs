@@ -28,6 +28,14 @@ impl Forwarding {
         SocketAddr::new(self.address, self.port)
     }
 
+    /// Writes IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) as the IPv4 addresses they are.
+    pub fn canonicalize(&mut self) {
+        self.address = self.address.to_canonical();
+        for agent in &mut self.agents {
+            *agent = agent.to_canonical();
+        }
+    }
+
     pub fn forwards(&self, agent: IpAddr) -> bool {
         self.agents.is_empty() || self.agents.contains(&agent)
     }
@@ -47,5 +55,17 @@ mod tests {
         let all: Forwarding = serde_json::from_str(r#"{"address":"::1","port":7000}"#)
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(all.forwards(IpAddr::from([1, 2, 3, 4])));
+    }
+
+    #[test]
+    fn ipv4_mapped_addresses_become_ipv4() {
+        let mut f: Forwarding = serde_json::from_str(
+            r#"{"address":"::ffff:127.0.0.1","agents":["::ffff:10.0.0.1","::1"]}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        f.canonicalize();
+        assert_eq!(f.target().to_string(), "127.0.0.1:6343");
+        let agents: Vec<String> = f.agents.iter().map(IpAddr::to_string).collect();
+        assert_eq!(agents, ["10.0.0.1", "::1"]);
     }
 }

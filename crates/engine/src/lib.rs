@@ -13,18 +13,24 @@ mod engine;
 mod engine_query;
 mod error;
 mod events;
+mod external_names;
 pub mod flowlang;
 mod flowlog;
 mod forwarding;
+mod hostlocation;
 mod metrics;
 mod query;
 mod ring;
 mod sample;
 mod sequence;
+mod streams;
 mod tenant;
 mod thresholds;
 mod topology;
+mod topology_query;
 
+#[cfg(test)]
+mod adapter_tests;
 #[cfg(test)]
 mod engine_tests;
 #[cfg(test)]
@@ -43,6 +49,7 @@ pub use events::Event;
 pub use flowlang::{AggMode, DefinitionError, FlowDefinition};
 pub use flowlog::FlowRecord;
 pub use forwarding::{DEFAULT_SFLOW_PORT, Forwarding};
+pub use hostlocation::{HostLocation, parse_mac};
 pub use metrics::{Metric, MetricValue, Quartiles, Statistic, TopKey};
 pub use query::{
     AgentSelector, AgentToken, Aggregation, MetricSpec, QueryError, QueryFilter, SortSpec,
@@ -52,9 +59,11 @@ pub use sample::{
     CounterSample, CounterValue, DataSource, DataSourceParseError, DatagramInfo, FlowSample,
     GatewayInfo, Input, Millis, Port, QueueInfo, RouterInfo, SwitchInfo, TcpInfo,
 };
+pub use streams::{Subscription, SubscriptionStats};
 pub use tenant::{
     AgentIfIndex, AgentIfName, Cidr, Mac, Tenant, TenantDatagram, TenantFilterError, TenantFilters,
     TenantStats,
 };
 pub use thresholds::{DEFAULT_THRESHOLD_TIMEOUT_S, Threshold, TriggeredState};
 pub use topology::{Topology, TopologyLink, TopologyNode, TopologyPort};
+pub use topology_query::DataSourceInfo;

@@ -58,7 +58,7 @@ impl AgentSelector {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .map(|t| match t.parse::<IpAddr>() {
-                Ok(ip) => AgentToken::Ip(ip),
+                Ok(ip) => AgentToken::Ip(ip.to_canonical()),
                 Err(_) => AgentToken::Name(t.to_string()),
             })
             .collect();

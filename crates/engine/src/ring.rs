@@ -1,10 +1,15 @@
-//! A bounded ring of records with increasing ids (events, flow records), queried newest first.
+//! A bounded ring of records with increasing ids (events, flow records), queried newest first, and the live
+//! subscribers that tail it ([`crate::streams`]).
 
 use std::collections::VecDeque;
 
-/// Items carry their own id (assigned by [`IdRing::push`]).
+use crate::streams::{Stream, Subscription};
+
+/// Items carry their own id (assigned by [`IdRing::push`]) and a topic subscribers may filter on.
 pub(crate) trait HasId {
     fn id(&self) -> u64;
+    /// Threshold id of an event, flow definition name of a flow record.
+    fn topic(&self) -> &str;
 }
 
 #[derive(Debug)]
@@ -12,6 +17,7 @@ pub(crate) struct IdRing<T> {
     items: VecDeque<T>,
     capacity: usize,
     last_id: u64,
+    stream: Stream<T>,
 }
 
 impl<T: HasId + Clone> IdRing<T> {
@@ -20,7 +26,13 @@ impl<T: HasId + Clone> IdRing<T> {
             items: VecDeque::new(),
             capacity: capacity.max(1),
             last_id: 0,
+            stream: Stream::default(),
         }
+    }
+
+    /// A live subscription to the items pushed from now on (see [`crate::streams`]).
+    pub fn subscribe(&mut self, capacity: usize, topics: Option<Vec<String>>) -> Subscription<T> {
+        self.stream.subscribe(capacity, topics)
     }
 
     pub fn last_id(&self) -> u64 {
@@ -31,6 +43,7 @@ impl<T: HasId + Clone> IdRing<T> {
     pub fn push_with(&mut self, build: impl FnOnce(u64) -> T) {
         self.last_id += 1;
         let item = build(self.last_id);
+        self.stream.publish(item.topic(), &item);
         if self.items.len() >= self.capacity {
             self.items.pop_front();
         }
@@ -64,6 +77,9 @@ mod tests {
     impl HasId for Item {
         fn id(&self) -> u64 {
             self.0
+        }
+        fn topic(&self) -> &str {
+            "item"
         }
     }
 

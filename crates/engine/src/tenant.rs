@@ -112,7 +112,7 @@ pub enum TenantFilterError {
 /// Splits `"<agent>_<rest>"` at the first `_` (IP addresses contain none; interface names may).
 fn split_agent(text: &str) -> Option<(IpAddr, &str)> {
     let (agent, rest) = text.split_once('_')?;
-    Some((agent.parse().ok()?, rest))
+    Some((agent.parse::<IpAddr>().ok()?.to_canonical(), rest))
 }
 
 /// One interface of one agent: `"10.0.0.1_2"`.
@@ -517,7 +517,8 @@ impl Tenants {
 
 impl Engine {
     /// `PUT /tenant/{name}/json`. Shares the forwarding sessions' limit (`max_forwarding`).
-    pub fn set_tenant(&mut self, name: &str, tenant: Tenant) -> Result<(), EngineError> {
+    pub fn set_tenant(&mut self, name: &str, mut tenant: Tenant) -> Result<(), EngineError> {
+        tenant.collector_address = tenant.collector_address.to_canonical();
         validate_name(ObjectKind::Tenant, name, self.config.max_name_len)?;
         if let Some(reason) = tenant.problem() {
             return Err(EngineError::InvalidTenant {

@@ -84,6 +84,8 @@ pub(crate) struct TopologyView {
     pub port_names: HashMap<(IpAddr, u32), (String, String)>,
     /// Link name per (agent, ifIndex) of a port on a link (the first link listing the port wins).
     pub port_links: HashMap<(IpAddr, u32), String>,
+    /// Agent of each node that resolved to one.
+    pub node_agents: HashMap<String, IpAddr>,
 }
 
 impl TopologyView {
@@ -117,6 +119,7 @@ impl TopologyView {
                     continue;
                 };
                 view.agents.insert(agent);
+                view.node_agents.insert(node.clone(), agent);
                 if let Some(index) = port_index(node, agent, port) {
                     view.core.insert((agent, index));
                     view.port_links
@@ -132,6 +135,7 @@ impl TopologyView {
                 continue;
             };
             view.agents.insert(agent);
+            view.node_agents.insert(name.clone(), agent);
             for port in node.ports.keys() {
                 if let Some(index) = port_index(name, agent, port) {
                     view.port_names

@@ -31,6 +31,39 @@ impl fmt::Display for MacHex {
     }
 }
 
+/// An IPv6 address in sflowtool's uncompressed form: eight groups of four lowercase hex digits
+/// (`2a03:2887:ff03:0000:0000:0000:0000:0005`), as sflowtool prints every IPv6 address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ipv6Full(pub std::net::Ipv6Addr);
+
+impl Ipv6Full {
+    /// Length of the text form.
+    pub const LEN: usize = 39;
+
+    /// The 39 ASCII characters.
+    pub fn to_ascii(&self) -> [u8; Self::LEN] {
+        let mut out = [b':'; Self::LEN];
+        for (i, byte) in self.0.octets().into_iter().enumerate() {
+            // Two bytes per group, each group followed by a ':' (the last one is cut off).
+            let at = i / 2 * 5 + i % 2 * 2;
+            if let Some(slot) = out.get_mut(at..at + 2) {
+                slot.copy_from_slice(&[
+                    HEX_DIGITS[usize::from(byte >> 4)],
+                    HEX_DIGITS[usize::from(byte & 0x0f)],
+                ]);
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for Ipv6Full {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ascii = self.to_ascii();
+        f.write_str(std::str::from_utf8(&ascii).map_err(|_| fmt::Error)?)
+    }
+}
+
 /// The low `width` bits of `value` as a string of `0`/`1`, most significant bit first.
 ///
 /// sFlow-RT renders `tcpflags` this way with width 9 (NS CWR ECE URG ACK PSH RST SYN FIN, so SYN is
@@ -111,6 +144,24 @@ pub fn dscp_name(dscp: u8) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_is_sflowtools_uncompressed_form() {
+        let full = |text: &str| Ipv6Full(text.parse().unwrap()).to_string();
+        assert_eq!(
+            full("2a03:2887:ff03::5"),
+            "2a03:2887:ff03:0000:0000:0000:0000:0005"
+        );
+        assert_eq!(full("::"), "0000:0000:0000:0000:0000:0000:0000:0000");
+        assert_eq!(
+            full("fe80::abcd:ef01:2345:6789"),
+            "fe80:0000:0000:0000:abcd:ef01:2345:6789"
+        );
+        assert_eq!(
+            full("::ffff:10.1.2.3"),
+            "0000:0000:0000:0000:0000:ffff:0a01:0203"
+        );
+    }
 
     #[test]
     fn mac_is_lowercase_hex_without_separators() {

@@ -3,15 +3,19 @@
 //! `decodeIPLayer4`. Deliberately independent of [`crate::decode`]: sflowtool decodes less (no MPLS,
 //! no tunnels, ICMP only over IPv4) and its output must be matched exactly.
 //!
+//! 802.11 headers (header protocol 15) give sflowtool's `decode80211MAC` fields: `srcMAC`,
+//! `dstMAC`, `txMAC`, `rxMAC` of data frames, nothing above the MAC layer.
+//!
 //! Known differences: sflowtool may read past the captured header for a TCP header cut short
-//! (8..13 bytes left); here `TCPFlags` is then omitted. 802.11 headers (protocol 105) are not decoded.
+//! (8..13 bytes left); here `TCPFlags` is then omitted. Likewise for a wireless-bridge 802.11 frame
+//! (to-DS and from-DS) shorter than its fourth address: `srcMAC` is then omitted.
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::bytes::{array_at, be16, ipv4_at, ipv6_at, mac_at, u8_at};
 use crate::decode::{HEADER_PROTOCOL_ETHERNET, HEADER_PROTOCOL_IPV4, HEADER_PROTOCOL_IPV6};
-use crate::format::MacHex;
+use crate::format::{Ipv6Full, MacHex};
 
 /// The sampled header record fields sflowtool's header decode depends on.
 #[derive(Clone, Copy, Debug)]
@@ -73,7 +77,7 @@ impl fmt::Display for FieldValue {
             FieldValue::I32(v) => write!(f, "{v}"),
             FieldValue::Mac(m) => MacHex(*m).fmt(f),
             FieldValue::Ipv4(a) => write!(f, "{a}"),
-            FieldValue::Ipv6(a) => write!(f, "{a}"),
+            FieldValue::Ipv6(a) => Ipv6Full(*a).fmt(f),
             FieldValue::Hex(v) => write!(f, "0x{v:x}"),
             FieldValue::Oui([a, b, c]) => write!(f, "{a:02X}-{b:02X}-{c:02X}"),
             FieldValue::Text(s) => f.write_str(s),
@@ -81,7 +85,12 @@ impl fmt::Display for FieldValue {
     }
 }
 
+/// The sampled header record's `header_protocol` for an IEEE 802.11 MAC frame.
+pub const HEADER_PROTOCOL_IEEE80211: u32 = 15;
+
 const ETHERNET_HEADER_LEN: usize = 14;
+/// Frame control, duration, three addresses and sequence control.
+const IEEE80211_HEADER_LEN: usize = 24;
 const IPV4_HEADER_LEN: usize = 20;
 const IPV6_HEADER_LEN: usize = 40;
 const MAX_8023_LENGTH: u16 = 1500;
@@ -112,14 +121,38 @@ pub fn for_each_field(h: &SampledHeader<'_>, emit: impl FnMut(FieldName, FieldVa
 /// value without a match on [`FieldValue`].
 #[inline(always)]
 pub fn visit_fields(h: &SampledHeader<'_>, emit: &mut impl FieldSink) {
+    walk(h, emit);
+}
+
+/// Where the sampled header's transport payload starts, as sflowtool computes it
+/// (`offsetToPayload`) for `-x`: after the TCP header (its data offset), the UDP header, the
+/// first 2 bytes of ICMP, or at the start of any other transport; `None` when the header is not
+/// Ethernet/IPv4/IPv6 or holds fewer than 8 bytes of the transport header (sflowtool's 0, "keep
+/// everything"), and for IPv4 fragments after the first.
+pub fn payload_offset(h: &SampledHeader<'_>) -> Option<usize> {
+    struct Ignore;
+    impl FieldSink for Ignore {
+        #[inline(always)]
+        fn field(&mut self, _: FieldName, _: FieldValue) {}
+    }
+    walk(h, &mut Ignore)
+}
+
+/// Emits the fields; returns the payload offset (see [`payload_offset`]).
+#[inline(always)]
+fn walk(h: &SampledHeader<'_>, emit: &mut impl FieldSink) -> Option<usize> {
     let b = h.header;
     let ip = match h.header_protocol {
         HEADER_PROTOCOL_ETHERNET => link_layer(b, emit),
         HEADER_PROTOCOL_IPV4 => Some(IpStart::V4(0)),
         HEADER_PROTOCOL_IPV6 => Some(IpStart::V6(0)),
+        HEADER_PROTOCOL_IEEE80211 => {
+            ieee80211(b, emit);
+            None
+        }
         _ => None,
     };
-    let Some(ip) = ip else { return };
+    let ip = ip?;
     let offset = match ip {
         IpStart::V4(off) | IpStart::V6(off) => off,
     };
@@ -221,18 +254,49 @@ fn link_layer(b: &[u8], emit: &mut impl FieldSink) -> Option<IpStart> {
     }
 }
 
-#[inline(always)]
-fn ipv4(b: &[u8], off: usize, emit: &mut impl FieldSink) {
-    let Some(header) = array_at::<IPV4_HEADER_LEN>(b, off) else {
+/// The addresses of an 802.11 data frame, named by role from the to-DS/from-DS bits.
+fn ieee80211(b: &[u8], emit: &mut impl FieldSink) {
+    if b.len() < IEEE80211_HEADER_LEN {
+        return;
+    }
+    let (Some(fc0), Some(fc1)) = (u8_at(b, 0), u8_at(b, 1)) else {
         return;
     };
+    // Frame control is little-endian: type in bits 2-3 of the first byte, DS bits in the second.
+    let is_data = (fc0 >> 2) & 3 == 2;
+    if !is_data {
+        return;
+    }
+    let (to_ds, from_ds) = (fc1 & 1 == 1, fc1 & 2 == 2);
+    let (Some(addr1), Some(addr2), Some(addr3)) = (mac_at(b, 4), mac_at(b, 10), mac_at(b, 16))
+    else {
+        return;
+    };
+    // To-DS/from-DS: 00 DA SA BSSID; 01 DA BSSID SA; 10 BSSID SA DA; 11 RA TA DA SA (addr4).
+    let (src, dst) = match (to_ds, from_ds) {
+        (false, false) => (Some(addr2), addr1),
+        (false, true) => (Some(addr3), addr1),
+        (true, false) => (Some(addr2), addr3),
+        (true, true) => (mac_at(b, IEEE80211_HEADER_LEN), addr3),
+    };
+    if let Some(src) = src {
+        emit.field(FieldName::plain("srcMAC"), FieldValue::Mac(src));
+    }
+    emit.field(FieldName::plain("dstMAC"), FieldValue::Mac(dst));
+    emit.field(FieldName::plain("txMAC"), FieldValue::Mac(addr2));
+    emit.field(FieldName::plain("rxMAC"), FieldValue::Mac(addr1));
+}
+
+#[inline(always)]
+fn ipv4(b: &[u8], off: usize, emit: &mut impl FieldSink) -> Option<usize> {
+    let header = array_at::<IPV4_HEADER_LEN>(b, off)?;
     let (Some(tot_len), Some(frag), Some(src), Some(dst)) = (
         be16(&header, 2),
         be16(&header, 6),
         ipv4_at(&header, 12),
         ipv4_at(&header, 16),
     ) else {
-        return;
+        return None;
     };
     let (tos, ttl, protocol) = (header[1], header[8], header[9]);
     emit.field(
@@ -257,27 +321,25 @@ fn ipv4(b: &[u8], off: usize, emit: &mut impl FieldSink) {
             FieldName::plain("IPFragmentOffset"),
             FieldValue::U32(u32::from(fragment_offset)),
         );
-        return;
+        return None;
     }
     let header_len = usize::from(header[0] & 0x0f) * 4;
     if b.len().saturating_sub(off) < header_len {
-        return;
+        return None;
     }
-    layer4(b, off + header_len, protocol, emit);
+    layer4(b, off + header_len, protocol, emit)
 }
 
 #[inline(always)]
-fn ipv6(b: &[u8], off: usize, emit: &mut impl FieldSink) {
-    let Some(header) = array_at::<IPV6_HEADER_LEN>(b, off) else {
-        return;
-    };
+fn ipv6(b: &[u8], off: usize, emit: &mut impl FieldSink) -> Option<usize> {
+    let header = array_at::<IPV6_HEADER_LEN>(b, off)?;
     let (Some(payload_len), Some(src), Some(dst)) =
         (be16(&header, 4), ipv6_at(&header, 8), ipv6_at(&header, 24))
     else {
-        return;
+        return None;
     };
     if header[0] >> 4 != 6 {
-        return;
+        return None;
     }
     let tos = ((header[0] & 0x0f) << 4) | (header[1] >> 4);
     emit.field(FieldName::plain("IPTOS"), FieldValue::U32(u32::from(tos)));
@@ -306,25 +368,25 @@ fn ipv6(b: &[u8], off: usize, emit: &mut impl FieldSink) {
             FieldValue::U32(u32::from(next_header)),
         );
         let (Some(next), Some(len)) = (u8_at(b, pos), u8_at(b, pos + 1)) else {
-            return;
+            return None;
         };
         next_header = next;
         pos += 8 * (usize::from(len) + 1);
         if pos > b.len() {
-            return;
+            return None;
         }
     }
     emit.field(
         FieldName::plain("IPProtocol"),
         FieldValue::U32(u32::from(next_header)),
     );
-    layer4(b, pos, next_header, emit);
+    layer4(b, pos, next_header, emit)
 }
 
 #[inline(always)]
-fn layer4(b: &[u8], off: usize, protocol: u8, emit: &mut impl FieldSink) {
+fn layer4(b: &[u8], off: usize, protocol: u8, emit: &mut impl FieldSink) -> Option<usize> {
     if b.len().saturating_sub(off) < 8 {
-        return;
+        return None;
     }
     let u8_field = |at: usize| u8_at(b, at).map(|v| FieldValue::U32(u32::from(v)));
     let u16_field = |at: usize| be16(b, at).map(|v| FieldValue::U32(u32::from(v)));
@@ -332,18 +394,23 @@ fn layer4(b: &[u8], off: usize, protocol: u8, emit: &mut impl FieldSink) {
         1 => {
             emit_if_some(emit, "ICMPType", u8_field(off));
             emit_if_some(emit, "ICMPCode", u8_field(off + 1));
+            // sflowtool's ICMP header struct is type and code only.
+            Some(off + 2)
         }
         6 => {
             emit_if_some(emit, "TCPSrcPort", u16_field(off));
             emit_if_some(emit, "TCPDstPort", u16_field(off + 2));
             emit_if_some(emit, "TCPFlags", u8_field(off + 13));
+            let data_offset = usize::from(u8_at(b, off + 12)? >> 4) * 4;
+            Some(off + data_offset)
         }
         17 => {
             emit_if_some(emit, "UDPSrcPort", u16_field(off));
             emit_if_some(emit, "UDPDstPort", u16_field(off + 2));
             emit_if_some(emit, "UDPBytes", u16_field(off + 4));
+            Some(off + 8)
         }
-        _ => {}
+        _ => Some(off),
     }
 }
 

@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 
 use common::*;
 use rtflow_packet::format::MacHex;
-use rtflow_packet::sflowtool::{SampledHeader, for_each_field};
+use rtflow_packet::sflowtool::{SampledHeader, for_each_field, payload_offset};
 use rtflow_packet::{HEADER_PROTOCOL_ETHERNET, HEADER_PROTOCOL_IPV6, decode};
 
 const HEADER_BYTES: &str = "22-42-1F-4A-9F-CD-94-8E-D3-0A-71-3B-81-00-03-29-08-00-45-08-00-68-AB-4E-40-00-3D-06-16-F2-34-34-34-34-35-35-35-35-00-16-CC-0D-F8-55-7B-84-92-F0-5F-F9-80-18-00-44-E4-20-00-00-01-01-08-0A-5D-8F-E2-7B-CC-23-EE-A7-00-00-00-20-06-E3-0B-56-CB-4A-16-94-51-64-42-DE-04-05-22-D8-7D-CA-14-33-D3-16-2A-13-BA-89-90-91-00-9E-29-3E-91-0B-53-E7-33-56-09-F2-2F-7F-B4-39-33-AC-FB-FE";
@@ -55,6 +55,19 @@ fn sflowtool_field_sequence_matches_spec_output() {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     assert_eq!(emitted(&header), expected);
+    // Ethernet + 802.1Q + IPv4 + TCP with 12 bytes of options (data offset 8 words).
+    assert_eq!(payload_offset(&header), Some(18 + 20 + 32));
+    // Too little of the TCP header, or not a decoded header protocol: no offset.
+    let cut = SampledHeader {
+        header: &bytes[..18 + 20 + 7],
+        ..header
+    };
+    assert_eq!(payload_offset(&cut), None);
+    let mpls = SampledHeader {
+        header_protocol: 13,
+        ..header
+    };
+    assert_eq!(payload_offset(&mpls), None);
 }
 
 #[test]
@@ -122,6 +135,8 @@ fn sflowtool_qinq_depth_suffix_and_udp() {
     assert_eq!(get("UDPDstPort"), Some("53"));
     assert_eq!(get("UDPBytes"), Some("28"));
     assert_eq!(get("TCPSrcPort"), None);
+    // Ethernet + 2 tags + IPv4 + UDP: the payload starts after 14 + 8 + 20 + 8 bytes.
+    assert_eq!(payload_offset(&header), Some(50));
 }
 
 #[test]
@@ -137,6 +152,8 @@ fn sflowtool_ipv6_fields() {
         stripped: 0,
         header: &frame,
     };
+    // IPv6 + an 8-byte extension header + UDP.
+    assert_eq!(payload_offset(&header), Some(56));
     let names: Vec<(String, String)> = emitted(&header);
     let expected = [
         ("IPSize", "60"),
@@ -144,8 +161,8 @@ fn sflowtool_ipv6_fields() {
         ("IP6_label", "0x12345"),
         ("IPV6_payloadLen", "8"),
         ("IPTTL", "64"),
-        ("srcIP6", "2001:db8::1"),
-        ("dstIP6", "2001:db8::2"),
+        ("srcIP6", "2001:0db8:0000:0000:0000:0000:0000:0001"),
+        ("dstIP6", "2001:0db8:0000:0000:0000:0000:0000:0002"),
         ("IP6HeaderExtension", "0"),
         ("IPProtocol", "17"),
         ("UDPSrcPort", "1"),
@@ -188,4 +205,68 @@ fn sflowtool_short_headers_emit_prefix_only() {
             .collect();
         assert!(full.starts_with(&fields), "cut {cut}: {fields:?}");
     }
+}
+
+/// An 802.11 frame: frame control (type in bits 2-3 of byte 0, to-DS/from-DS in byte 1),
+/// duration, addresses 1-3 (`a`, `b`, `c` repeated), sequence control, then `tail`.
+fn wifi_frame(frame_type: u8, ds_bits: u8, tail: &[u8]) -> Vec<u8> {
+    let mut frame = vec![frame_type << 2, ds_bits, 0, 0];
+    for byte in [0xa1, 0xb2, 0xc3] {
+        frame.extend_from_slice(&[byte; 6]);
+    }
+    frame.extend_from_slice(&[0x10, 0x00]);
+    frame.extend_from_slice(tail);
+    frame
+}
+
+fn wifi_fields(frame: &[u8]) -> Vec<(String, String)> {
+    emitted(&SampledHeader {
+        header_protocol: rtflow_packet::sflowtool::HEADER_PROTOCOL_IEEE80211,
+        frame_length: frame.len() as u32,
+        stripped: 0,
+        header: frame,
+    })
+}
+
+#[test]
+fn sflowtool_80211_addresses_by_distribution_system_bits() {
+    let (a, b, c, d) = (
+        "a1a1a1a1a1a1",
+        "b2b2b2b2b2b2",
+        "c3c3c3c3c3c3",
+        "d4d4d4d4d4d4",
+    );
+    let pairs = |src: Option<&str>, dst: &str| -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = src
+            .map(|s| ("srcMAC".to_string(), s.to_string()))
+            .into_iter()
+            .collect();
+        for (k, v) in [("dstMAC", dst), ("txMAC", b), ("rxMAC", a)] {
+            out.push((k.to_string(), v.to_string()));
+        }
+        out
+    };
+    // Data frames (type 2), with an LLC/SNAP IPv4 payload that sflowtool does not decode.
+    let payload = [0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00, 0x45, 0, 0, 20];
+    let mut bridge_tail = vec![0xd4; 6];
+    bridge_tail.extend_from_slice(&payload);
+    for (ds_bits, tail, src, dst) in [
+        (0, &payload[..], Some(b), a),
+        (2, &payload[..], Some(c), a),
+        (1, &payload[..], Some(b), c),
+        (3, &bridge_tail[..], Some(d), c),
+        // A wireless-bridge frame cut before its fourth address: no srcMAC (sflowtool would
+        // read past the header).
+        (3, &[][..], None, c),
+    ] {
+        assert_eq!(
+            wifi_fields(&wifi_frame(2, ds_bits, tail)),
+            pairs(src, dst),
+            "DS bits {ds_bits}"
+        );
+    }
+    // Management (0) and control (1) frames, and headers shorter than 24 bytes: nothing.
+    assert!(wifi_fields(&wifi_frame(0, 0, &payload)).is_empty());
+    assert!(wifi_fields(&wifi_frame(1, 0, &payload)).is_empty());
+    assert!(wifi_fields(&wifi_frame(2, 0, &[])[..23]).is_empty());
 }

@@ -12,6 +12,7 @@ use rtflow_engine::{IngestError, Millis, TenantDatagram};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::error::ServerError;
+use crate::loopguard::RecentDatagrams;
 use crate::procstats;
 use crate::state::{RuntimeStats, Shared};
 
@@ -135,6 +136,8 @@ pub struct Forwarder {
     v6: Option<UdpSocket>,
     /// The engine's per-tenant datagrams of the current datagram; kept to reuse its allocation.
     tenant_datagrams: Vec<TenantDatagram>,
+    /// Datagrams received or sent while sending on: one that comes back is a loop.
+    recent: RecentDatagrams,
 }
 
 impl Forwarder {
@@ -151,6 +154,7 @@ impl Forwarder {
     fn send_tenant_datagrams(&mut self, stats: &RuntimeStats) {
         let mut datagrams = std::mem::take(&mut self.tenant_datagrams);
         for datagram in datagrams.drain(..) {
+            self.recent.remember(&datagram.bytes);
             if self.send_to(&datagram.bytes, datagram.target) {
                 RuntimeStats::add(&stats.tenant_forwarded, 1);
             } else {
@@ -182,9 +186,10 @@ impl Forwarder {
     }
 }
 
-/// Feeds one datagram to the engine at `now`, then forwards it to its agent's forwarding targets and sends
-/// the samples selected for each tenant to that tenant's collector. Sends happen after the engine lock is
-/// released.
+/// Feeds one datagram to the engine at `now`, then forwards it to its agent's forwarding targets, sends
+/// the samples selected for each tenant to that tenant's collector, and hands it to the datagram subscribers
+/// (history export). All of that happens after the engine lock is released. While datagrams are sent on,
+/// one that comes back byte for byte (a loop through another collector) is counted as looped and dropped.
 pub fn ingest_datagram(
     shared: &Shared,
     forwarder: &mut Forwarder,
@@ -194,6 +199,12 @@ pub fn ingest_datagram(
 ) {
     let targets = {
         let mut engine = shared.engine.lock();
+        if engine.sends_datagrams() && forwarder.recent.repeated(datagram) {
+            drop(engine);
+            RuntimeStats::add(&shared.stats.looped, 1);
+            tracing::debug!("datagram from {source} seen again: dropped (forwarding loop guard)");
+            return;
+        }
         let ingested =
             engine.ingest_sflow_for_tenants(now, source, datagram, &mut forwarder.tenant_datagrams);
         let agent = match ingested {
@@ -214,6 +225,9 @@ pub fn ingest_datagram(
         forwarder.send(&shared.stats, datagram, target);
     }
     forwarder.send_tenant_datagrams(&shared.stats);
+    for subscriber in &shared.subscribers {
+        subscriber.datagram(now, source, datagram);
+    }
 }
 
 /// Starts the receive thread: one datagram at a time into a reused buffer.
@@ -233,6 +247,7 @@ fn receive_loop(socket: &UdpSocket, shared: &Shared) {
     while !shared.is_shutting_down() {
         match socket.recv_from(&mut buffer) {
             Ok((len, source)) => {
+                let source = SocketAddr::new(source.ip().to_canonical(), source.port());
                 let datagram = buffer.get(..len).unwrap_or_default();
                 let now = shared.clock.now();
                 ingest_datagram(shared, &mut forwarder, now, source, datagram);

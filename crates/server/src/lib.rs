@@ -16,21 +16,32 @@
 
 mod clock;
 mod error;
+mod feed;
+mod history;
 mod http;
 mod ingest;
+mod loopguard;
 mod procstats;
 mod properties;
 mod replay;
+mod scripting;
 mod server;
+mod snmp;
 mod state;
+mod subscribers;
 mod ticker;
+mod ui;
 
 pub use error::ServerError;
+pub use feed::{DatagramFeed, FeedDatagram, InternalFeed, OpenFeed};
+pub use history::{ClickHouseSettings, DEFAULT_SPOOL_DIR};
 pub use properties::{Properties, PropertyError, Unapplied};
 pub use server::{
     DEFAULT_HTTP_PORT, DEFAULT_PROMETHEUS_PREFIX, DEFAULT_RCVBUF, DEFAULT_SFLOW_PORT, Server,
     ServerConfig,
 };
+pub use snmp::SnmpSettings;
+pub use state::HttpLimits;
 
 /// The version reported by `/version` and `/analyzer/json`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -42,22 +42,12 @@ const UNSUPPORTED: &[&str] = &[
     "http.requestbuffersize",
     "http.responsebuffersize",
     "sflow.rcvpktsbuffer",
-    "script.file",
-    "script.store",
     "geo.country",
     "geo.asn",
     "geo.country6",
     "geo.asn6",
     "workers.number",
     "workers.maxqueue",
-    "snmp.ifname",
-    "snmp.version",
-    "snmp.community",
-    "snmp.user",
-    "snmp.authprotocol",
-    "snmp.authpasswd",
-    "snmp.privprotocol",
-    "snmp.privpasswd",
     "github.branch",
     "github.query",
 ];
@@ -162,6 +152,7 @@ impl Properties {
                 }
                 "sflow.file" => config.replay = Some(PathBuf::from(value)),
                 "oui.names" => config.oui_names = Some(PathBuf::from(value)),
+                "http.inc.dir" => config.inc_dir = Some(PathBuf::from(value)),
                 "http.port" => {
                     config.http_port = value.parse().map_err(|_| invalid("a TCP port"))?
                 }
@@ -196,12 +187,27 @@ impl Properties {
                     parse_flag(value).ok_or_else(|| invalid("yes or no"))?;
                 }
                 "system.propertyFiles" => {}
+                // Flow history (rtflow's own `clickhouse.*` properties).
+                _ if config.clickhouse.apply_property(name, value)? => {}
+                // SNMP names (sFlow-RT's `snmp.*`), checked when the server starts.
+                _ if config.snmp.apply_property(name, value) => {}
+                // Scripting (`script.file`, `script.file.N`, `script.store`, queue sizes, limits): below.
+                _ if name.starts_with("script.") => {}
                 _ if UNSUPPORTED.contains(&name) => {
                     unapplied.push((name.to_string(), Unapplied::Unsupported))
                 }
                 _ => unapplied.push((name.to_string(), Unapplied::Unknown)),
             }
         }
+        let names: Vec<String> = self.values.keys().cloned().collect();
+        config
+            .scripts
+            .apply_properties(&names, |n| self.get(n).map(str::to_string))
+            .map_err(|e| PropertyError::Invalid {
+                name: e.name,
+                value: e.value,
+                expected: e.reason,
+            })?;
         config.properties = self.values.clone();
         Ok(unapplied)
     }
@@ -273,7 +279,7 @@ mod tests {
              sflow.file=/tmp/demo.pcap\n\
              oui.names=/opt/oui.txt\n\
              browse-flows.maxFlows=20\n\
-             snmp.ifname=yes\n",
+             geo.asn=/opt/asn.mmdb\n",
         );
         assert_eq!(config.sflow_port, 6344);
         assert_eq!(config.http_port, 8010);
@@ -291,7 +297,7 @@ mod tests {
             unapplied,
             vec![
                 ("browse-flows.maxFlows".to_string(), Unapplied::Unknown),
-                ("snmp.ifname".to_string(), Unapplied::Unsupported),
+                ("geo.asn".to_string(), Unapplied::Unsupported),
             ]
         );
         // Every property is kept for scripts, applied or not.

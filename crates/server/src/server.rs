@@ -13,11 +13,15 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::clock::EngineClock;
 use crate::error::ServerError;
+use crate::feed::InternalFeed;
+use crate::history::{ClickHouseSettings, History};
 use crate::http;
 use crate::ingest;
 use crate::procstats;
 use crate::replay;
-use crate::state::{AppState, HttpSettings, Shared};
+use crate::scripting;
+use crate::snmp::{self as snmp_names, SnmpSettings};
+use crate::state::{AppState, HttpLimits, HttpSettings, Shared};
 use crate::ticker;
 
 /// Default sFlow port (`sflow.port`).
@@ -44,8 +48,11 @@ pub struct ServerConfig {
     pub http_bind: Option<IpAddr>,
     /// Replay this capture instead of listening for UDP (sFlow-RT `sflow.file`).
     pub replay: Option<PathBuf>,
-    /// Replay pace relative to the recording (engine time runs this much faster than real time).
+    /// Replay pace relative to the recording (engine time runs this much faster than real time); also
+    /// paces `feed`.
     pub replay_speed: f64,
+    /// An in-process sFlow input instead of UDP (`serve --demo`: the simulator), with what it installs.
+    pub feed: Option<InternalFeed>,
     /// Refuse PUT/DELETE with 403 (`http.readonly`).
     pub readonly: bool,
     /// Requested `SO_RCVBUF` in bytes (0 = kernel default).
@@ -59,6 +66,16 @@ pub struct ServerConfig {
     pub properties: BTreeMap<String, String>,
     /// IEEE `oui.txt` for `oui:<mac>:name` (`oui.names`); `None` = `/usr/share/ieee-data/oui.txt` when it exists.
     pub oui_names: Option<PathBuf>,
+    /// Connection cap and timeouts of the REST API.
+    pub http_limits: HttpLimits,
+    /// Flow history in ClickHouse (`clickhouse.*`); off unless `url` is set.
+    pub clickhouse: ClickHouseSettings,
+    /// SNMP names (`snmp.*`); off unless `snmp.ifname=yes`.
+    pub snmp: SnmpSettings,
+    /// Scripts and apps to run (`script.file`, `--script`, `--app-dir`, `script.*` limits).
+    pub scripts: rtflow_script::ScriptConfig,
+    /// Directory of the third-party `/inc/` web libraries (`http.inc.dir`); `None` = the default locations.
+    pub inc_dir: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -70,6 +87,7 @@ impl Default for ServerConfig {
             http_bind: None,
             replay: None,
             replay_speed: 1.0,
+            feed: None,
             readonly: false,
             rcvbuf: DEFAULT_RCVBUF,
             engine: EngineConfig::default(),
@@ -77,6 +95,14 @@ impl Default for ServerConfig {
             prometheus_prefix: DEFAULT_PROMETHEUS_PREFIX.to_string(),
             properties: BTreeMap::new(),
             oui_names: None,
+            http_limits: HttpLimits::default(),
+            clickhouse: ClickHouseSettings::default(),
+            snmp: SnmpSettings::default(),
+            scripts: rtflow_script::ScriptConfig {
+                app_dir: Some(PathBuf::from(rtflow_script::DEFAULT_APP_DIR)),
+                ..Default::default()
+            },
+            inc_dir: None,
         }
     }
 }
@@ -93,22 +119,42 @@ pub struct Server {
 impl Server {
     /// Binds the sockets and starts every component. Must run inside a multi-threaded tokio runtime.
     pub async fn start(config: ServerConfig) -> Result<Server, ServerError> {
-        let speed = if config.replay.is_some() {
+        if config.replay.is_some() && config.feed.is_some() {
+            return Err(ServerError::TwoInputs);
+        }
+        let speed = if config.replay.is_some() || config.feed.is_some() {
             config.replay_speed
         } else {
             1.0
         };
+        http::raise_open_file_limit();
         let mut engine = Engine::new(config.engine.clone());
         engine.set_oui_table(load_oui_table(config.oui_names.as_deref())?);
-        let shared: AppState = Arc::new(Shared::new(
+        let inc = crate::ui::IncAssets::locate(config.inc_dir.as_deref())?;
+        inc.log_status();
+        let mut shared = Shared::new(
             engine,
             EngineClock::new(speed),
             HttpSettings {
                 readonly: config.readonly,
                 log_requests: config.http_log,
                 prometheus_prefix: config.prometheus_prefix.clone(),
+                limits: config.http_limits.clone(),
+                inc: Arc::new(inc),
             },
-        ));
+        );
+        let poller = snmp_names::start_poller(&config.snmp)?;
+        shared.snmp = poller.clone();
+        if let Some(export) = config.clickhouse.export_config()? {
+            let enricher: Arc<dyn rtflow_history::Enricher> = match &poller {
+                Some(poller) => Arc::new(snmp_names::SnmpEnricher(poller.clone())),
+                None => Arc::new(rtflow_history::NoEnrichment),
+            };
+            let history = start_history(export, enricher).await?;
+            shared.subscribers.push(history.clone());
+            shared.history = Some(history);
+        }
+        let shared: AppState = Arc::new(shared);
         // Sockets first: a start that fails must not leave threads behind.
         let listener = bind_http(config.http_bind, config.http_port)?;
         let http_addr = listener
@@ -123,12 +169,22 @@ impl Server {
         let mut threads = Vec::new();
         let mut sflow_addr = None;
         let mut socket_inode = None;
-        match &config.replay {
-            Some(path) => {
+        match (&config.replay, &config.feed) {
+            (Some(path), _) => {
                 threads.push(replay::spawn_replay(path, shared.clone())?);
                 tracing::info!("replaying {} at {speed}x (UDP input off)", path.display());
             }
-            None => {
+            (None, Some(feed)) => {
+                feed.install(&mut shared.engine.lock(), shared.clock.now())?;
+                let source = (feed.open)();
+                threads.push(replay::spawn_feed(
+                    source,
+                    feed.name.clone(),
+                    shared.clone(),
+                )?);
+                tracing::info!("sFlow from {} at {speed}x (UDP input off)", feed.name);
+            }
+            (None, None) => {
                 let bound =
                     ingest::bind_sflow_socket(config.sflow_bind, config.sflow_port, config.rcvbuf)?;
                 shared
@@ -136,13 +192,35 @@ impl Server {
                     .receive_buffer
                     .store(bound.granted_rcvbuf as u64, Ordering::Relaxed);
                 socket_inode = socket_inode_of(&bound.socket);
+                // The caller announces the bound addresses (`Server::sflow_addr`, `http_addr`).
                 sflow_addr = Some(bound.local_addr);
-                tracing::info!("listening for sFlow on udp {}", bound.local_addr);
+                let _ = shared.own_sflow_socket.set(bound.local_addr);
                 threads.push(ingest::spawn_udp_ingest(bound.socket, shared.clone())?);
             }
         }
         threads.push(ticker::spawn_ticker(shared.clone(), socket_inode)?);
-        tracing::info!("REST API on http://{http_addr}");
+        if let Some(poller) = &shared.snmp {
+            threads.push(snmp_names::spawn_engine_names(
+                shared.clone(),
+                poller.clone(),
+            )?);
+        }
+        let script_host = Arc::new(scripting::ServerHost {
+            shared: shared.clone(),
+            properties: config.properties.clone(),
+            http_addr,
+        });
+        let scripts = match rtflow_script::ScriptHost::start(config.scripts.clone(), script_host) {
+            Ok(scripts) => scripts,
+            Err(err) => {
+                shared.begin_shutdown();
+                for thread in threads {
+                    let _ = thread.join();
+                }
+                return Err(ServerError::Scripts(err));
+            }
+        };
+        *shared.scripts.write() = Some(Arc::new(scripts));
         let http_task = tokio::spawn(http::serve(listener, shared.clone()));
         Ok(Server {
             shared,
@@ -158,9 +236,14 @@ impl Server {
         self.http_addr
     }
 
-    /// Where the sFlow UDP socket listens (`None` when replaying).
+    /// Where the sFlow UDP socket listens (`None` when replaying or fed in-process).
     pub fn sflow_addr(&self) -> Option<SocketAddr> {
         self.sflow_addr
+    }
+
+    /// The main counters on one line (`name=value …`), for a status signal.
+    pub fn status_report(&self) -> String {
+        http::status_line(&self.shared)
     }
 
     /// Whether a `--replay` capture has been played to the end.
@@ -168,18 +251,42 @@ impl Server {
         self.shared.stats.replay_done.load(Ordering::Relaxed)
     }
 
-    /// Stops accepting requests, ends long-polls and joins the threads.
+    /// Stops accepting requests, ends long-polls and joins the threads; then the history exporter seals what
+    /// it holds into its spool and sends what it can within its grace period.
     pub async fn shutdown(self) {
         self.shared.begin_shutdown();
         let _ = self.http_task.await;
         let threads = self.threads;
+        let history = self.shared.history.clone();
+        let snmp = self.shared.snmp.clone();
+        let scripts = self.shared.scripts.write().take();
         let _ = tokio::task::spawn_blocking(move || {
+            // Scripts first: they hold the server's state through their host.
+            if let Some(scripts) = scripts.and_then(|s| Arc::try_unwrap(s).ok()) {
+                scripts.shutdown();
+            }
             for thread in threads {
                 let _ = thread.join();
+            }
+            if let Some(history) = history {
+                history.exporter.shutdown();
+            }
+            if let Some(snmp) = snmp {
+                snmp.shutdown();
             }
         })
         .await;
     }
+}
+
+/// Starts the history exporter on a blocking thread (it opens its spool and builds a blocking HTTP client).
+async fn start_history(
+    config: rtflow_history::ExportConfig,
+    enricher: Arc<dyn rtflow_history::Enricher>,
+) -> Result<Arc<History>, ServerError> {
+    tokio::task::spawn_blocking(move || History::start(config, enricher).map(Arc::new))
+        .await
+        .map_err(|e| ServerError::Thread(std::io::Error::other(e)))?
 }
 
 /// The OUI names table from `configured`, else from [`DEFAULT_OUI_FILE`] when it exists, else empty. A

@@ -1,15 +1,18 @@
 //! State shared by the ingest thread, the replay thread, the ticker and the HTTP handlers.
 
-use std::sync::Arc;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Instant;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use rtflow_engine::Engine;
 use tokio::sync::watch;
 
 use crate::clock::EngineClock;
+use crate::history::History;
 use crate::procstats::CpuSampler;
+use crate::subscribers::DatagramSubscriber;
 
 /// Counters kept outside the engine (the engine counts datagrams, samples and decode errors itself).
 #[derive(Debug, Default)]
@@ -22,11 +25,20 @@ pub struct RuntimeStats {
     /// Re-encoded datagrams sent to `/tenant` collectors, and failed sends.
     pub tenant_forwarded: AtomicU64,
     pub tenant_forward_errors: AtomicU64,
+    /// Datagrams received again byte for byte while forwarding or tenants are active (loop guard): dropped.
+    pub looped: AtomicU64,
     /// Replayed datagrams (`--replay`).
     pub replayed: AtomicU64,
     pub replay_done: AtomicBool,
     pub http_connections_total: AtomicU64,
     pub http_connections_current: AtomicU64,
+    /// Requests in progress: from routing until the response body is sent (long-polls and streams included).
+    pub http_requests_current: AtomicU64,
+    /// Connections refused with a 503 at the cap (every connection busy), idle ones closed to make room, and
+    /// connections or requests ended by the idle (header) or body timeout.
+    pub http_connections_refused: AtomicU64,
+    pub http_connections_evicted: AtomicU64,
+    pub http_timeouts: AtomicU64,
     /// Granted `SO_RCVBUF` in bytes (0 when no UDP socket).
     pub receive_buffer: AtomicU64,
     pub process_cpu_load_millis: AtomicU64,
@@ -60,6 +72,17 @@ pub struct Shared {
     pub stopping: watch::Sender<bool>,
     pub cpu: Mutex<CpuSampler>,
     pub started: Instant,
+    /// The sFlow UDP socket's address, set once bound (none when replaying): `/forwarding` and `/tenant`
+    /// targets equal to it are refused.
+    pub own_sflow_socket: OnceLock<SocketAddr>,
+    /// Sinks that get every ingested datagram (set before the server starts ingesting).
+    pub subscribers: Vec<Arc<dyn DatagramSubscriber>>,
+    /// Flow history in ClickHouse, when configured.
+    pub history: Option<Arc<History>>,
+    /// SNMP names (`snmp.ifname=yes`).
+    pub snmp: Option<Arc<rtflow_snmp::SnmpPoller>>,
+    /// The running scripts and apps (set once the HTTP listener is bound; taken at shutdown).
+    pub scripts: parking_lot::RwLock<Option<Arc<rtflow_script::ScriptHost>>>,
 }
 
 pub type AppState = Arc<Shared>;
@@ -73,6 +96,32 @@ pub struct HttpSettings {
     pub log_requests: bool,
     /// Prefix of the Prometheus metric names (`prometheus.metric.prefix`).
     pub prometheus_prefix: String,
+    pub limits: HttpLimits,
+    /// Where the third-party `/inc/` web libraries are served from.
+    pub inc: Arc<crate::ui::IncAssets>,
+}
+
+/// Limits that keep the REST API reachable under idle, slow or hostile clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Open connections at most (further capped by the open-file limit). At the cap the connection idle the
+    /// longest is closed for a newcomer; when all are busy the newcomer gets a 503.
+    pub max_connections: usize,
+    /// A connection whose next request's headers are not complete this long after it opened or after its last
+    /// response is closed (idle keep-alive connections and slow-loris headers alike).
+    pub idle_timeout: Duration,
+    /// A request body must arrive within this time, else 408 and the connection closes.
+    pub body_timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 10_000,
+            idle_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 impl Shared {
@@ -88,6 +137,11 @@ impl Shared {
             stopping: watch::channel(false).0,
             cpu: Mutex::new(CpuSampler::new()),
             started: Instant::now(),
+            own_sflow_socket: OnceLock::new(),
+            subscribers: Vec::new(),
+            history: None,
+            snmp: None,
+            scripts: parking_lot::RwLock::new(None),
         }
     }
 

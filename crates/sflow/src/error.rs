@@ -59,6 +59,14 @@ pub enum ErrorKind {
     },
     /// An address type other than 0 (unknown), 1 (IPv4) or 2 (IPv6).
     BadAddressType(u32),
+    /// A type or version word this decoder does not know, where no length allows skipping the
+    /// structure (sFlow v2/v4).
+    UnexpectedValue {
+        /// Which word, e.g. `"packet data type"`.
+        what: &'static str,
+        /// Its value.
+        value: u32,
+    },
     /// The datagram is shorter than the fixed part of the sFlow v5 header.
     ShortDatagram {
         /// Datagram length in bytes.
@@ -80,6 +88,7 @@ impl fmt::Display for ErrorKind {
                 write!(f, "{what} {length} exceeds remaining length {available}")
             }
             ErrorKind::BadAddressType(t) => write!(f, "bad address type {t}"),
+            ErrorKind::UnexpectedValue { what, value } => write!(f, "unexpected {what} {value}"),
             ErrorKind::ShortDatagram { length } => {
                 write!(f, "datagram of {length} bytes is too short")
             }

@@ -5,7 +5,8 @@
 //!   [`CounterSample::records`], [`DiscardSample::records`]) decode lazily, without allocating.
 //!   Every item is a `Result`, so one malformed sample or record does not hide the others.
 //! * Unknown sample and record types are kept as [`Opaque`] `{tag, data}`, never an error.
-//! * Datagrams whose version is not 5 fail with [`DecodeError::NotSflowV5`].
+//! * Datagrams whose version is not 5 fail with [`DecodeError::NotSflowV5`]; sFlow v2 and v4
+//!   decode with [`LegacyDatagram::decode`].
 //! * Every decoded structure encodes back ([`Datagram::encode`], [`Sample::encode`],
 //!   [`FlowRecord::encode`], [`CounterRecord::encode`]); [`DatagramBuilder`] builds datagrams
 //!   from records.
@@ -34,6 +35,7 @@ mod datagram;
 mod encode;
 mod error;
 mod flow;
+mod legacy;
 mod record;
 #[cfg(test)]
 mod roundtrip_tests;
@@ -45,9 +47,14 @@ mod xdr;
 
 pub use counter::*;
 pub use datagram::{Datagram, DatagramHeader, SFLOW_VERSION_5};
-pub use encode::DatagramBuilder;
+pub use encode::{BuilderMark, DatagramBuilder};
 pub use error::{DecodeError, ErrorKind, Location, Tag};
 pub use flow::*;
+pub use legacy::{
+    LEGACY_COUNTERS_SAMPLE, LEGACY_FLOW_SAMPLE, LegacyCounterBlock, LegacyCounterSample,
+    LegacyDatagram, LegacyDatagramBuilder, LegacyFlowInfo, LegacyFlowSample, LegacyRecord,
+    LegacySample, LegacySamples, SFLOW_VERSION_2, SFLOW_VERSION_4, counters_version,
+};
 pub use record::{Opaque, RecordList};
 pub use sample::{
     COUNTER_SAMPLE, CounterSample, CounterSampleInfo, DISCARD_SAMPLE, DiscardSample,

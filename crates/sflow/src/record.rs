@@ -2,7 +2,7 @@
 //! macro that builds the typed record enums.
 
 use crate::error::{DecodeError, ErrorKind, Location, Tag, XdrError};
-use crate::xdr::{Reader, begin_block, end_block, put_u32};
+use crate::xdr::{Reader, begin_block, end_block, pad, put_u32};
 
 /// A record or sample this crate does not decode (unknown enterprise/format), or one kept raw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,11 +14,10 @@ pub struct Opaque<'a> {
 }
 
 impl Opaque<'_> {
-    /// Appends tag, length and body.
+    /// Appends tag, length and body, then XDR padding if the body length is not a multiple of 4.
     pub fn encode(&self, out: &mut Vec<u8>) {
         put_u32(out, self.tag.to_word());
-        crate::xdr::put_u32(out, self.data.len() as u32);
-        out.extend_from_slice(self.data);
+        crate::xdr::put_opaque(out, self.data);
     }
 }
 
@@ -144,10 +143,13 @@ pub(crate) fn read_framed<'a>(
         .u32()
         .map(Tag::from_word)
         .map_err(|e| (Tag::default(), e))?;
-    let body = reader
-        .length(what, 1)
-        .and_then(|len| reader.sub(len))
-        .map_err(|e| (tag, e))?;
+    let len = reader.length(what, 1).map_err(|e| (tag, e))?;
+    let body = reader.sub(len).map_err(|e| (tag, e))?;
+    // A body whose length is not a multiple of 4 is followed by XDR padding (sflowtool skips
+    // it too); a structure cut short at the very end of its container may lack it.
+    if len & 3 != 0 {
+        let _ = reader.bytes(pad(len).min(reader.remaining()));
+    }
     Ok((tag, body))
 }
 
@@ -255,6 +257,16 @@ mod tests {
         let mut r = Reader::new(&[0, 0, 0, 1, 0, 0, 0, 8, 1, 2, 3, 4], 100);
         let (tag, e) = read_framed(&mut r, "record length").unwrap_err();
         assert_eq!((tag, e.offset), (Tag::new(0, 1), 104));
+
+        // A 5-byte body is followed by 3 bytes of padding, then the next structure.
+        let mut r = Reader::new(&[0, 0, 0, 9, 0, 0, 0, 5, 1, 2, 3, 4, 5, 0, 0, 0, 7, 7], 0);
+        let (tag, body) = read_framed(&mut r, "sample length").unwrap();
+        assert_eq!((tag, body.remaining()), (Tag::new(0, 9), 5));
+        assert_eq!((r.offset(), r.remaining()), (16, 2));
+        // ... which may be missing when the structure ends its container.
+        let mut r = Reader::new(&[0, 0, 0, 9, 0, 0, 0, 5, 1, 2, 3, 4, 5, 0], 0);
+        let (_, body) = read_framed(&mut r, "sample length").unwrap();
+        assert_eq!((body.remaining(), r.remaining()), (5, 0));
 
         // Not even a tag word.
         let mut r = Reader::new(&[0, 0], 0);

@@ -45,7 +45,9 @@ impl From<Ipv4Addr> for Address {
 }
 
 impl fmt::Display for Address {
-    /// sflowtool style: dotted quad / RFC 5952 IPv6, `-` for unknown.
+    /// Dotted quad / RFC 5952 (compressed) IPv6, `-` for unknown. Not sflowtool's IPv6 form:
+    /// sflowtool prints IPv6 uncompressed (`2001:0db8:0000:...`), which `rtflow-sflowtool` and
+    /// `rtflow_packet::format::Ipv6Full` write.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Address::Unknown => f.write_str("-"),

@@ -5,7 +5,7 @@ mod common;
 use std::sync::LazyLock;
 
 use proptest::prelude::*;
-use rtflow_sflow::{Datagram, Sample};
+use rtflow_sflow::{Datagram, LegacyDatagram, LegacySample, Sample};
 
 /// Walks everything decodable; returns the number of errors met.
 fn walk(bytes: &[u8]) -> usize {
@@ -66,6 +66,23 @@ proptest! {
         let mut bytes = vec![0, 0, 0, 5, 0, 0, 0, 1, 10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 9, 0, 0, 0, 3];
         bytes.extend(tail);
         walk(&bytes);
+    }
+
+    #[test]
+    fn random_bytes_after_a_v2_or_v4_header_never_panic(
+        version in prop::sample::select(vec![2u8, 4]),
+        tail in proptest::collection::vec(any::<u8>(), 0..600),
+    ) {
+        // Mostly small words, so that sample, packet and extended types are often valid.
+        let tail: Vec<u8> = tail.iter().enumerate().map(|(i, &b)| if i % 4 == 3 { b % 8 } else { b % 3 / 2 }).collect();
+        let mut bytes = vec![0, 0, 0, version, 0, 0, 0, 1, 10, 0, 0, 1, 0, 0, 0, 9, 0, 0, 0, 1, 0, 0, 0, 3];
+        bytes.extend(tail);
+        let datagram = LegacyDatagram::decode(&bytes).expect("valid header");
+        for sample in datagram.samples() {
+            if let Ok(LegacySample::Flow(flow)) = sample {
+                flow.records().count();
+            }
+        }
     }
 
     #[test]

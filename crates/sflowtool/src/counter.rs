@@ -10,6 +10,11 @@ use crate::values::{push_fixed, push_hex_lower, push_u32};
 pub(crate) fn record<S: StyleKind>(o: &mut Out<'_, S>, record: &CounterRecord<'_>) {
     o.grep.element_tag = record.tag();
     o.tag("counterBlock_tag", record.tag());
+    body(o, record);
+}
+
+/// The block's fields after its `counterBlock_tag` line (sFlow v2/v4 blocks have no tag line).
+pub(crate) fn body<S: StyleKind>(o: &mut Out<'_, S>, record: &CounterRecord<'_>) {
     match record {
         CounterRecord::GenericInterface(c) => generic(o, c),
         CounterRecord::Ethernet(c) => {

@@ -8,9 +8,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rtflow_sflow::{Datagram, DecodeError, Sample};
+use rtflow_sflow::{DecodeError, LegacySample, Sample};
 
-use crate::datagram::{DatagramInfo, SampleCounts, write_full};
+use crate::datagram::{DatagramInfo, Payload, SampleCounts, write_payload};
 use crate::out::{FieldSpan, Fields, Out};
 use crate::vlan::VlanFilter;
 
@@ -68,12 +68,12 @@ impl FieldLines {
         bytes: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<SampleCounts, DecodeError> {
-        let datagram = Datagram::decode(bytes)?;
+        let payload = Payload::decode(bytes)?;
         self.scratch.clear();
         let mut o = Out::<Fields>::new(&mut self.scratch);
-        let counts = write_full(&mut o, info, bytes.len(), &datagram)?;
+        let counts = write_payload(&mut o, info, bytes.len(), &payload)?;
         let spans = std::mem::take(&mut o.spans);
-        let passes = self.filter_verdicts(&datagram)?;
+        let passes = self.filter_verdicts(&payload)?;
         self.values.iter_mut().for_each(Vec::clear);
         let mut current = 0;
         let mut matched = false;
@@ -90,15 +90,30 @@ impl FieldLines {
     }
 
     /// Whether each sample (1-based, index 0 unused) passes the VLAN filter.
-    fn filter_verdicts(&self, datagram: &Datagram<'_>) -> Result<Vec<bool>, DecodeError> {
+    fn filter_verdicts(&self, payload: &Payload<'_>) -> Result<Vec<bool>, DecodeError> {
         let mut passes = vec![true];
-        for sample in datagram.samples() {
-            let pass = match (&self.vlans, sample?) {
-                (Some(filter), Sample::Flow(s)) => filter.accepts(s.records())?,
-                (Some(filter), Sample::Discard(s)) => filter.accepts(s.records())?,
-                _ => true,
-            };
-            passes.push(pass);
+        match payload {
+            Payload::V5(datagram) => {
+                for sample in datagram.samples() {
+                    let pass = match (&self.vlans, sample?) {
+                        (Some(filter), Sample::Flow(s)) => filter.accepts(s.records())?,
+                        (Some(filter), Sample::Discard(s)) => filter.accepts(s.records())?,
+                        _ => true,
+                    };
+                    passes.push(pass);
+                }
+            }
+            Payload::Legacy(datagram) => {
+                for sample in datagram.samples() {
+                    let pass = match (&self.vlans, sample?) {
+                        (Some(filter), LegacySample::Flow(s)) => {
+                            filter.accepts(s.flow_records().map(Ok))?
+                        }
+                        _ => true,
+                    };
+                    passes.push(pass);
+                }
+            }
         }
         Ok(passes)
     }

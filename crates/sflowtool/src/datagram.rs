@@ -6,14 +6,15 @@ use std::sync::Arc;
 
 use rtflow_capture::Timestamp;
 use rtflow_sflow::{
-    CounterSample, Datagram, DecodeError, DiscardSample, FlowSample, Interface, Sample, Tag,
+    CounterSample, Datagram, DecodeError, DiscardSample, FlowSample, Interface, LegacyDatagram,
+    SFLOW_VERSION_2, SFLOW_VERSION_4, Sample, Tag,
 };
 
 use crate::out::{Grep, GrepContext, Json, JsonPretty, Out, StyleKind, Text};
 use crate::time::write_utc_iso8601;
 use crate::values::{push_ipv4, push_ipv6, push_u32, push_u64};
 use crate::vlan::VlanFilter;
-use crate::{clf, counter, csv, flow};
+use crate::{clf, counter, csv, flow, legacy};
 
 /// Output format of [`Formatter`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,10 +99,14 @@ impl Formatter {
         self.format
     }
 
-    /// Decodes `bytes` as an sFlow v5 datagram and appends its output to `out`.
+    /// Decodes `bytes` as an sFlow datagram (v5, or v2/v4 as sflowtool prints them) and appends
+    /// its output to `out`.
     ///
     /// On a decode error nothing is appended (`out` is truncated back) and the error, which
-    /// carries the byte offset of the fault, is returned.
+    /// carries the byte offset of the fault, is returned. The exception is a payload that is not
+    /// sFlow ([`DecodeError::NotSflowV5`]): the formats that print whole datagrams (text, JSON,
+    /// `-g`) keep sflowtool's header-only record for it (the datagram fields up to
+    /// `datagramVersion`), so that every datagram gives one record.
     pub fn write_datagram(
         &self,
         info: &DatagramInfo,
@@ -109,33 +114,94 @@ impl Formatter {
         out: &mut Vec<u8>,
     ) -> Result<SampleCounts, DecodeError> {
         let start = out.len();
-        let result = Datagram::decode(bytes).and_then(|datagram| {
-            let size = bytes.len();
-            match self.format {
-                Format::Text => write_full(&mut Out::<Text>::new(out), info, size, &datagram),
-                Format::Json => write_full(&mut Out::<Json>::new(out), info, size, &datagram),
-                Format::JsonPretty => {
-                    write_full(&mut Out::<JsonPretty>::new(out), info, size, &datagram)
-                }
-                Format::Grep => write_full(&mut Out::<Grep>::new(out), info, size, &datagram),
-                Format::Csv => csv::write_datagram(out, &datagram, self.vlans.as_deref()),
-                Format::Clf => clf::write_datagram(out, info, &datagram, self.vlans.as_deref()),
+        let size = bytes.len();
+        let result = Payload::decode(bytes).and_then(|payload| match self.format {
+            Format::Text => write_payload(&mut Out::<Text>::new(out), info, size, &payload),
+            Format::Json => write_payload(&mut Out::<Json>::new(out), info, size, &payload),
+            Format::JsonPretty => {
+                write_payload(&mut Out::<JsonPretty>::new(out), info, size, &payload)
             }
+            Format::Grep => write_payload(&mut Out::<Grep>::new(out), info, size, &payload),
+            Format::Csv => match &payload {
+                Payload::V5(datagram) => csv::write_datagram(out, datagram, self.vlans.as_deref()),
+                Payload::Legacy(datagram) => {
+                    csv::write_legacy_datagram(out, datagram, self.vlans.as_deref())
+                }
+            },
+            Format::Clf => match &payload {
+                Payload::V5(datagram) => {
+                    clf::write_datagram(out, info, datagram, self.vlans.as_deref())
+                }
+                // No HTTP records before sFlow v5: nothing to print.
+                Payload::Legacy(datagram) => legacy::counts(datagram),
+            },
         });
         if result.is_err() {
             out.truncate(start);
         }
-        result
+        match result {
+            Err(DecodeError::NotSflowV5 { version }) => {
+                match self.format {
+                    Format::Text => not_sflow(&mut Out::<Text>::new(out), info, size, version),
+                    Format::Json => not_sflow(&mut Out::<Json>::new(out), info, size, version),
+                    Format::JsonPretty => {
+                        not_sflow(&mut Out::<JsonPretty>::new(out), info, size, version)
+                    }
+                    Format::Grep => not_sflow(&mut Out::<Grep>::new(out), info, size, version),
+                    Format::Csv | Format::Clf => {}
+                }
+                Err(DecodeError::NotSflowV5 { version })
+            }
+            result => result,
+        }
     }
 }
 
-/// Writes a whole datagram through `o` (any style but CSV).
-pub(crate) fn write_full<S: StyleKind>(
+/// A datagram of any sFlow version sflowtool decodes.
+pub(crate) enum Payload<'a> {
+    V5(Datagram<'a>),
+    /// sFlow v2 or v4.
+    Legacy(LegacyDatagram<'a>),
+}
+
+impl<'a> Payload<'a> {
+    /// v5 first (the common case costs nothing extra), then v2/v4; other versions fail with
+    /// [`DecodeError::NotSflowV5`].
+    pub(crate) fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        match Datagram::decode(bytes) {
+            Ok(datagram) => Ok(Payload::V5(datagram)),
+            Err(DecodeError::NotSflowV5 {
+                version: SFLOW_VERSION_2 | SFLOW_VERSION_4,
+            }) => LegacyDatagram::decode(bytes).map(Payload::Legacy),
+            Err(err) => Err(err),
+        }
+    }
+}
+
+/// Writes a whole datagram of any version through `o` (any style but CSV).
+pub(crate) fn write_payload<S: StyleKind>(
     o: &mut Out<'_, S>,
     info: &DatagramInfo,
     size: usize,
-    datagram: &Datagram<'_>,
+    payload: &Payload<'_>,
 ) -> Result<SampleCounts, DecodeError> {
+    match payload {
+        Payload::V5(datagram) => write_full(o, info, size, datagram),
+        Payload::Legacy(datagram) => legacy::write_full(o, info, size, datagram),
+    }
+}
+
+/// sflowtool's record of a payload that is not sFlow: the datagram fields up to the version,
+/// after which it gives up on the datagram.
+fn not_sflow<S: StyleKind>(o: &mut Out<'_, S>, info: &DatagramInfo, size: usize, version: u32) {
+    begin_datagram(o, info);
+    receive_fields(o, info, size);
+    o.u32("datagramVersion", version);
+    end_datagram(o);
+}
+
+/// Starts a datagram's record: the `-g` time, the JSON object or the text marker.
+pub(crate) fn begin_datagram<S: StyleKind>(o: &mut Out<'_, S>, info: &DatagramInfo) {
     // The `-g` time: capture time for file input, receive time for live input.
     let time = info.pcap_timestamp.or(info.received).unwrap_or_default();
     o.grep = GrepContext {
@@ -147,19 +213,52 @@ pub(crate) fn write_full<S: StyleKind>(
     } else {
         o.text_line(|b| b.extend_from_slice(b"startDatagram ================================="));
     }
+}
+
+/// Ends a datagram's record.
+pub(crate) fn end_datagram<S: StyleKind>(o: &mut Out<'_, S>) {
+    if o.is_json() {
+        o.end_object();
+        o.buf.push(b'\n');
+        if o.is_pretty_json() {
+            o.buf.push(b'\n');
+        }
+    } else {
+        o.text_line(|b| b.extend_from_slice(b"endDatagram   ================================="));
+    }
+}
+
+/// Starts a sample's record (its index counts from 1) with its `sampleType_tag`.
+pub(crate) fn begin_sample<S: StyleKind>(o: &mut Out<'_, S>, index: u32, tag: Tag) {
+    o.sample = index;
+    o.grep.source_class = 0;
+    o.grep.source_index = 0;
+    o.grep.sample_tag = tag;
+    o.grep.element_tag = Tag::default();
+    o.begin_object(None);
+    o.text_line(|b| b.extend_from_slice(b"startSample ----------------------"));
+    o.tag("sampleType_tag", tag);
+}
+
+pub(crate) fn end_sample<S: StyleKind>(o: &mut Out<'_, S>) {
+    o.end_object();
+    o.text_line(|b| b.extend_from_slice(b"endSample   ----------------------"));
+}
+
+/// Writes a whole v5 datagram through `o` (any style but CSV).
+pub(crate) fn write_full<S: StyleKind>(
+    o: &mut Out<'_, S>,
+    info: &DatagramInfo,
+    size: usize,
+    datagram: &Datagram<'_>,
+) -> Result<SampleCounts, DecodeError> {
+    begin_datagram(o, info);
     datagram_fields(o, info, size, datagram);
     let mut counts = SampleCounts::default();
     o.begin_array("samples");
     for (index, sample) in (1..).zip(datagram.samples()) {
         let sample = sample?;
-        o.sample = index;
-        o.grep.source_class = 0;
-        o.grep.source_index = 0;
-        o.grep.sample_tag = sample.tag();
-        o.grep.element_tag = Tag::default();
-        o.begin_object(None);
-        o.text_line(|b| b.extend_from_slice(b"startSample ----------------------"));
-        o.tag("sampleType_tag", sample.tag());
+        begin_sample(o, index, sample.tag());
         match &sample {
             Sample::Flow(s) => {
                 counts.flow_samples += 1;
@@ -178,28 +277,15 @@ pub(crate) fn write_full<S: StyleKind>(
                 skipping(o, "sample", opaque.tag, opaque.data.len());
             }
         }
-        o.end_object();
-        o.text_line(|b| b.extend_from_slice(b"endSample   ----------------------"));
+        end_sample(o);
     }
     o.end_array();
-    if o.is_json() {
-        o.end_object();
-        o.buf.push(b'\n');
-        if o.is_pretty_json() {
-            o.buf.push(b'\n');
-        }
-    } else {
-        o.text_line(|b| b.extend_from_slice(b"endDatagram   ================================="));
-    }
+    end_datagram(o);
     Ok(counts)
 }
 
-fn datagram_fields<S: StyleKind>(
-    o: &mut Out<'_, S>,
-    info: &DatagramInfo,
-    size: usize,
-    datagram: &Datagram<'_>,
-) {
+/// The fields of how the datagram was received, before its own.
+pub(crate) fn receive_fields<S: StyleKind>(o: &mut Out<'_, S>, info: &DatagramInfo, size: usize) {
     o.with("datagramSourceIP", |b| match info.source {
         Some(IpAddr::V4(ip)) => push_ipv4(b, ip),
         Some(IpAddr::V6(ip)) => push_ipv6(b, ip),
@@ -214,6 +300,15 @@ fn datagram_fields<S: StyleKind>(
         o.with("pcapTimestamp", |b| write_utc_iso8601(b, pcap.secs));
         o.u32("pcapTimestamp_uS", pcap.micros());
     }
+}
+
+fn datagram_fields<S: StyleKind>(
+    o: &mut Out<'_, S>,
+    info: &DatagramInfo,
+    size: usize,
+    datagram: &Datagram<'_>,
+) {
+    receive_fields(o, info, size);
     let header = &datagram.header;
     o.u32("datagramVersion", rtflow_sflow::SFLOW_VERSION_5);
     // sflowtool reads the agent address, then prints the sub-agent id, then reads the sequence
@@ -260,12 +355,12 @@ fn in_out_port<S: StyleKind>(o: &mut Out<'_, S>, name: &str, iface: Interface) {
 
 /// sflowtool reads the data source before it prints the sequence number: from there on the
 /// `-g` context names it.
-fn enter_source<S: StyleKind>(o: &mut Out<'_, S>, class: u32, index: u32) {
+pub(crate) fn enter_source<S: StyleKind>(o: &mut Out<'_, S>, class: u32, index: u32) {
     o.grep.source_class = class;
     o.grep.source_index = index;
 }
 
-fn source_id<S: StyleKind>(o: &mut Out<'_, S>, class: u32, index: u32) {
+pub(crate) fn source_id<S: StyleKind>(o: &mut Out<'_, S>, class: u32, index: u32) {
     o.with("sourceId", |b| {
         push_u32(b, class);
         b.push(b':');
@@ -306,7 +401,8 @@ fn counter_sample<S: StyleKind>(
 ) -> Result<(), DecodeError> {
     let info = &s.info;
     o.text("sampleType", "COUNTERSSAMPLE");
-    enter_source(o, info.source_id.class, info.source_id.index);
+    // Unlike flow and discard samples, sflowtool's `-g` prefix keeps `0:0` as the data source
+    // of a counter sample's lines: the source id is only printed as the `sourceId` field.
     o.u32("sampleSequenceNo", info.sequence_number);
     source_id(o, info.source_id.class, info.source_id.index);
     o.begin_array("elements");

@@ -14,6 +14,11 @@ use crate::values::{push_hex_lower, push_u32};
 pub(crate) fn record<S: StyleKind>(o: &mut Out<'_, S>, record: &FlowRecord<'_>) {
     o.grep.element_tag = record.tag();
     o.tag("flowBlock_tag", record.tag());
+    body(o, record);
+}
+
+/// The record's fields after its `flowBlock_tag` line (sFlow v2/v4 records have no tag line).
+pub(crate) fn body<S: StyleKind>(o: &mut Out<'_, S>, record: &FlowRecord<'_>) {
     match record {
         FlowRecord::SampledHeader(h) => sampled_header(o, h),
         FlowRecord::SampledEthernet(e) => ethernet(o, "", e),
@@ -32,7 +37,7 @@ pub(crate) fn record<S: StyleKind>(o: &mut Out<'_, S>, record: &FlowRecord<'_>) 
             o.u32("srcSubnetMask", r.src_mask_len);
             o.u32("dstSubnetMask", r.dst_mask_len);
         }
-        FlowRecord::ExtendedGateway(g) => gateway(o, g),
+        FlowRecord::ExtendedGateway(g) => gateway(o, g, true),
         FlowRecord::ExtendedUser(u) => {
             o.text("extendedType", "USER");
             o.u32("src_user_charset", u.src_charset);
@@ -295,9 +300,16 @@ fn ipv6<S: StyleKind>(o: &mut Out<'_, S>, prefix: &'static str, ip: &SampledIpv6
     o.prefix2 = "";
 }
 
-fn gateway<S: StyleKind>(o: &mut Out<'_, S>, g: &ExtendedGateway<'_>) {
+/// `bgp_nexthop`: false for sFlow v4, whose gateway data has no next hop.
+pub(crate) fn gateway<S: StyleKind>(
+    o: &mut Out<'_, S>,
+    g: &ExtendedGateway<'_>,
+    bgp_nexthop: bool,
+) {
     o.text("extendedType", "GATEWAY");
-    o.address("bgp_nexthop", &g.next_hop);
+    if bgp_nexthop {
+        o.address("bgp_nexthop", &g.next_hop);
+    }
     o.u32("my_as", g.as_number);
     o.u32("src_as", g.src_as);
     o.u32("src_peer_as", g.src_peer_as);
@@ -342,7 +354,7 @@ fn gateway<S: StyleKind>(o: &mut Out<'_, S>, g: &ExtendedGateway<'_>) {
     o.u32("BGP_localpref", g.local_pref);
 }
 
-fn join_u32(b: &mut Vec<u8>, values: impl Iterator<Item = u32>, sep: u8) {
+pub(crate) fn join_u32(b: &mut Vec<u8>, values: impl Iterator<Item = u32>, sep: u8) {
     for (i, v) in values.enumerate() {
         if i > 0 {
             b.push(sep);

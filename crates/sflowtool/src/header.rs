@@ -9,20 +9,34 @@ use crate::values::{
     push_hex_lower, push_hex_upper_dashed, push_i32, push_ipv4, push_ipv6, push_u32,
 };
 
-/// Header protocols sflowtool knows but does not decode (`NO_DECODE` note).
+/// Header protocols sflowtool knows but does not decode (`NO_DECODE` note): token bus, token
+/// ring, FDDI, frame relay, X.25, PPP, SMDS, AAL5, AAL5-IP, MPLS, POS and the 802.11 A-MPDU /
+/// A-MSDU forms (16-18).
 fn is_known_undecoded(protocol: u32) -> bool {
-    matches!(protocol, 2..=10 | 13 | 14 | 106 | 107)
+    matches!(protocol, 2..=10 | 13 | 14 | 16..=18)
 }
 
 pub(crate) fn sampled_header<S: StyleKind>(o: &mut Out<'_, S>, h: &SampledHeader<'_>) {
+    sampled_header_fields(o, h, true);
+}
+
+/// `stripped`: false for sFlow v2/v4, whose header records have no stripped count.
+pub(crate) fn sampled_header_fields<S: StyleKind>(
+    o: &mut Out<'_, S>,
+    h: &SampledHeader<'_>,
+    stripped: bool,
+) {
     o.text("flowSampleType", "HEADER");
     o.u32("headerProtocol", h.protocol);
     o.u32("sampledPacketSize", h.frame_length);
-    o.u32("strippedBytes", h.stripped);
+    if stripped {
+        o.u32("strippedBytes", h.stripped);
+    }
     o.u32("headerLen", h.header.len() as u32);
     o.with("headerBytes", |b| push_hex_upper_dashed(b, h.header));
     match h.protocol {
-        1 | 11 | 12 | 105 => {}
+        // Ethernet, IPv4, IPv6 and 802.11 MAC frames are decoded.
+        1 | 11 | 12 | fields::HEADER_PROTOCOL_IEEE80211 => {}
         p => o.text_line(|b| {
             b.extend_from_slice(if is_known_undecoded(p) {
                 b"NO_DECODE headerProtocol="

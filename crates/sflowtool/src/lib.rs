@@ -1,6 +1,8 @@
 //! rtflow-sflowtool: sflowtool-compatible output for sFlow v5 datagrams decoded by `rtflow-sflow`.
 //!
-//! * [`Formatter::write_datagram`] appends one datagram in sflowtool's default text form
+//! * [`Formatter::write_datagram`] appends one datagram (sFlow v5, or v2/v4 in sflowtool's
+//!   forms of them; a payload that is not sFlow gives sflowtool's header-only record) in
+//!   sflowtool's default text form
 //!   ([`Format::Text`]), as one compact JSON line ([`Format::Json`], `-j`), as pretty JSON
 //!   ([`Format::JsonPretty`], `-J`) or as CSV `FLOW`/`CNTR` lines ([`Format::Csv`], `-l`). Field
 //!   names and their order follow sflowtool's `src/sflowtool.c`; all JSON values are strings,
@@ -12,6 +14,7 @@
 //! * [`SampledHeaderPcap`] writes each sampled header record as one Ethernet frame of a libpcap
 //!   stream: of flow samples (sflowtool `-t`) or of discard samples (`-T`).
 //!   [`DatagramPcap`] writes the sFlow datagrams themselves as UDP frames (`-M`).
+//! * [`NetflowExporter`] is sflowtool's NetFlow v5/v9 export (`-c HOST -d PORT -N 5|9`).
 //! * [`VlanFilter`] is `-V`/`-v`: it drops flow and discard samples of other VLANs from the
 //!   per-sample outputs (`-l`, `-L`, `-t`, `-T`).
 //!
@@ -27,8 +30,11 @@ mod datagram;
 mod datagram_pcap;
 mod flow;
 mod header;
+mod legacy;
+mod netflow;
 mod out;
 mod pcap;
+mod state;
 mod time;
 mod values;
 mod vlan;
@@ -36,7 +42,10 @@ mod vlan;
 pub use custom::{FieldLines, FieldListError};
 pub use datagram::{DatagramInfo, Format, Formatter, SampleCounts};
 pub use datagram_pcap::DatagramPcap;
-pub use pcap::{HeaderSource, PcapWritten, SampledHeaderPcap};
+pub use netflow::{NetflowExporter, NetflowOptions, NetflowPacket, NetflowVersion};
+pub use pcap::{
+    HeaderSource, PcapWritten, SampledHeaderPcap, SkippedHeaders, header_protocol_name,
+};
 pub use rtflow_capture::Timestamp;
 pub use time::write_utc_iso8601;
 pub use values::write_json_string;

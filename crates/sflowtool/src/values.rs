@@ -3,6 +3,7 @@
 use std::io::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use rtflow_packet::format::Ipv6Full;
 use rtflow_sflow::Address;
 
 const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
@@ -85,10 +86,10 @@ fn push_u8(out: &mut Vec<u8>, v: u8) {
     }
 }
 
-/// RFC 5952 text (as the other rtflow crates render sflowtool's IPv6 fields).
+/// sflowtool's uncompressed form: eight groups of four lowercase hex digits
+/// (`2001:0db8:0000:0000:0000:0000:0000:0001`), in every output mode.
 pub(crate) fn push_ipv6(out: &mut Vec<u8>, ip: Ipv6Addr) {
-    // Writing into a Vec cannot fail.
-    let _ = write!(out, "{ip}");
+    out.extend_from_slice(&Ipv6Full(ip).to_ascii());
 }
 
 /// An sFlow address, `-` when unknown (sflowtool's `printAddress`).

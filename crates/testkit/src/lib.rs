@@ -22,6 +22,8 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+pub mod servers;
+
 /// Set to `1` (as `.ci/run` does), a test that would skip for lack of `../shared` fails instead.
 pub const REQUIRE_SHARED_ENV: &str = "RTFLOW_REQUIRE_SHARED";
 
@@ -155,6 +157,31 @@ pub fn data_file(name: &str) -> PathBuf {
     path
 }
 
+/// Every `.pcap` and `.pcapng` file under `dir` (recursively), sorted; panics if `dir` cannot be read.
+pub fn capture_files(dir: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let entries =
+            std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path
+                .extension()
+                .is_some_and(|ext| ext == "pcap" || ext == "pcapng")
+            {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(dir, &mut files);
+    files.sort();
+    files
+}
+
 /// One line of `tests/data/MANIFEST`: a generated file and what its generator put into it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManifestEntry {
@@ -275,6 +302,15 @@ mod tests {
         );
         assert!(Shared::Apps.skip_reason().contains("../shared/apps"));
         assert!(Shared::Spec.skip_reason().contains("../shared/spec"));
+    }
+
+    #[test]
+    fn capture_files_finds_the_generated_captures() {
+        let files = capture_files(&data_dir());
+        for name in ["fabric.pcap", "records.pcap", "records.pcapng"] {
+            assert!(files.contains(&data_dir().join(name)), "{name}: {files:?}");
+        }
+        assert!(files.iter().all(|f| !f.ends_with("MANIFEST")));
     }
 
     #[test]

@@ -247,8 +247,7 @@ fn play_once(
     pacer: &mut Pacer,
     totals: &mut Totals,
 ) -> anyhow::Result<PassEnd> {
-    let mut reader =
-        rtflow_capture::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let mut reader = super::capture_file::open(file)?;
     let result = loop {
         let datagram = match reader.next_datagram() {
             Ok(Some(datagram)) => datagram,
@@ -283,7 +282,7 @@ fn play_once(
 }
 
 /// HOST:PORT, [IPv6]:PORT, a bare IPv6 address, or HOST alone (default port).
-fn parse_target(target: &str) -> anyhow::Result<SocketAddr> {
+pub(crate) fn parse_target(target: &str) -> anyhow::Result<SocketAddr> {
     if let Ok(addr) = target.parse::<SocketAddr>() {
         return Ok(addr);
     }

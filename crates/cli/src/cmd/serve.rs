@@ -1,9 +1,12 @@
 //! `rtflow serve`: the sFlow-RT compatible analytics server (REST API on port 8008, sFlow on UDP 6343).
 
+use std::io::IsTerminal as _;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
+use super::serve_signals::{Request as SignalRequest, Signals};
 use anyhow::Context;
 use rtflow_server::{DEFAULT_RCVBUF, Properties, Server, ServerConfig, Unapplied};
 
@@ -33,7 +36,23 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub replay: Option<PathBuf>,
 
-    /// Replay N times faster than recorded; engine time runs N times faster too, so rates stay true.
+    /// Run with the built-in network simulator feeding the server in-process (no UDP input): a
+    /// leaf-and-spine fabric with its topology installed, flows `pair` and `dns_responses`, and
+    /// thresholds `elephant` and `dns_amplification` that fire as the scenario plays.
+    #[arg(long, conflicts_with = "replay")]
+    pub demo: bool,
+
+    /// The scenario `--demo` runs (TOML or YAML, see scenarios/README.md) [default: the built-in
+    /// leaf-spine one].
+    #[arg(long, value_name = "FILE", requires = "demo")]
+    pub scenario: Option<PathBuf>,
+
+    /// Seed of the `--demo` simulation [default: the scenario's].
+    #[arg(long, value_name = "N", requires = "demo")]
+    pub seed: Option<u64>,
+
+    /// Replay (or run --demo) N times faster than recorded; engine time runs N times faster too, so
+    /// rates stay true.
     #[arg(long, value_name = "N", default_value_t = 1.0)]
     pub replay_speed: f64,
 
@@ -54,18 +73,73 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub oui_file: Option<PathBuf>,
 
+    /// Directory of the third-party web libraries served at /inc/ to sFlow-RT app pages (property
+    /// `http.inc.dir`) [default: the first of <prefix>/share/rtflow/inc, target/inc beside a cargo-built
+    /// binary, /usr/local/share/rtflow/inc and /usr/share/rtflow/inc that exists; scripts/fetch-inc fills it].
+    #[arg(long, value_name = "DIR")]
+    pub inc_dir: Option<PathBuf>,
+
     /// Requested UDP receive buffer (SO_RCVBUF) in bytes; the kernel caps it at net.core.rmem_max.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_RCVBUF)]
     pub rcvbuf: usize,
+
+    /// Most open REST API connections; at the cap the longest-idle one is closed for a newcomer, and when all
+    /// are busy the newcomer gets a 503 (further capped by the open-file limit) [default: 10000].
+    #[arg(long, value_name = "N")]
+    pub http_max_connections: Option<usize>,
+
+    /// Seconds a REST API connection may wait for a request's headers, from its opening or its last response,
+    /// before it is closed (idle keep-alive connections, slow clients) [default: 30].
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
+    pub http_idle_timeout: Option<Duration>,
+
+    /// Seconds a request body may take to arrive before a 408 [default: 30].
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
+    pub http_body_timeout: Option<Duration>,
 
     /// An sFlow-RT system property, as sFlow-RT's own `-Dname=value` (e.g. `-Dsflow.port=6343`,
     /// `-Dhttp.readonly=yes`, `-Dprometheus.metric.prefix=rt_`); repeatable.
     #[arg(short = 'D', value_name = "NAME=VALUE")]
     pub properties: Vec<String>,
 
+    /// A JavaScript file to run as an sFlow-RT script (as `-Dscript.file=FILE`); repeatable.
+    #[arg(long = "script", value_name = "FILE")]
+    pub scripts: Vec<PathBuf>,
+
+    /// Directory of sFlow-RT apps: every APPDIR/NAME/scripts/*.js is started and APPDIR/NAME/html/ served at
+    /// /app/NAME/html/ [default: ./app].
+    #[arg(long, value_name = "DIR")]
+    pub app_dir: Option<PathBuf>,
+
     /// An sFlow-RT properties file (`conf.d/sflow-rt.conf` style `name=value` lines); repeatable.
     #[arg(long = "config", value_name = "FILE")]
     pub config_files: Vec<PathBuf>,
+
+    /// Keep every flow and discard sample in ClickHouse (`clickhouse.url`), e.g.
+    /// http://127.0.0.1:8123/?database=rtflow; see also the clickhouse.* properties.
+    #[arg(long, value_name = "URL", help_heading = "Flow history")]
+    pub clickhouse: Option<String>,
+
+    /// ClickHouse database (`clickhouse.database`) [default: the URL's ?database=, else rtflow].
+    #[arg(long, value_name = "NAME", help_heading = "Flow history")]
+    pub clickhouse_database: Option<String>,
+
+    /// ClickHouse user (`clickhouse.user`).
+    #[arg(long, value_name = "USER", help_heading = "Flow history")]
+    pub clickhouse_user: Option<String>,
+
+    /// ClickHouse password (`clickhouse.password`; a properties file keeps it off the command line).
+    #[arg(long, value_name = "PASSWORD", help_heading = "Flow history")]
+    pub clickhouse_password: Option<String>,
+
+    /// A ClickHouse cluster (`remote_servers` name, `clickhouse.cluster`): rows go to this node's *_local
+    /// tables, history queries read the Distributed tables over every shard.
+    #[arg(long, value_name = "NAME", help_heading = "Flow history")]
+    pub clickhouse_cluster: Option<String>,
+
+    /// Where batches wait for ClickHouse, kept across restarts (`clickhouse.spool.dir`) [default: ./rtflow-spool].
+    #[arg(long, value_name = "DIR", help_heading = "Flow history")]
+    pub history_spool: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -96,17 +170,52 @@ impl ServeArgs {
         if self.replay.is_some() {
             config.replay = self.replay.clone();
         }
+        if self.demo {
+            config.feed = Some(super::demo::demo_feed(self.scenario.as_deref(), self.seed)?);
+        }
         if self.oui_file.is_some() {
             config.oui_names = self.oui_file.clone();
+        }
+        config.scripts.scripts.extend(self.scripts.iter().cloned());
+        if self.app_dir.is_some() {
+            config.scripts.app_dir = self.app_dir.clone();
+        }
+        if self.inc_dir.is_some() {
+            config.inc_dir = self.inc_dir.clone();
         }
         config.replay_speed = self.replay_speed;
         config.readonly |= self.readonly;
         config.rcvbuf = self.rcvbuf;
+        let limits = &mut config.http_limits;
+        if let Some(n) = self.http_max_connections {
+            limits.max_connections = n.max(1);
+        }
+        if let Some(timeout) = self.http_idle_timeout {
+            limits.idle_timeout = timeout;
+        }
+        if let Some(timeout) = self.http_body_timeout {
+            limits.body_timeout = timeout;
+        }
         if let Some(n) = self.events_max {
             config.engine.events_max = n.max(1);
         }
         if let Some(n) = self.flows_max {
             config.engine.flows_max = n.max(1);
+        }
+        let history = &mut config.clickhouse;
+        for (option, slot) in [
+            (&self.clickhouse, &mut history.url),
+            (&self.clickhouse_database, &mut history.database),
+            (&self.clickhouse_user, &mut history.user),
+            (&self.clickhouse_password, &mut history.password),
+            (&self.clickhouse_cluster, &mut history.cluster),
+        ] {
+            if option.is_some() {
+                slot.clone_from(option);
+            }
+        }
+        if let Some(dir) = &self.history_spool {
+            history.spool_dir = dir.clone();
         }
         Ok((config, unapplied))
     }
@@ -133,6 +242,15 @@ impl ServeArgs {
     }
 }
 
+fn positive_seconds(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds > 0.0 => Ok(Duration::from_secs_f64(seconds)),
+        _ => Err(format!(
+            "expected a positive number of seconds, got {text:?}"
+        )),
+    }
+}
+
 fn read_properties_file(properties: &mut Properties, path: &Path) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read properties file {}", path.display()))?;
@@ -148,6 +266,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colour only for a person at a terminal, not in a file, a pipe or journald.
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
     for (name, kind) in unapplied {
         match kind {
@@ -164,38 +284,35 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .thread_name("rtflow-http")
         .build()
         .context("cannot start the async runtime")?;
+    let demo_lines = if args.demo {
+        super::demo::describe(args.scenario.as_deref())?
+    } else {
+        Vec::new()
+    };
     runtime.block_on(async {
+        let mut signals = Signals::register().context("cannot handle signals")?;
         let server = Server::start(config).await?;
+        for line in demo_lines {
+            tracing::info!("{line}");
+        }
+        // The one announcement of the bound addresses (the server itself does not log them).
         if let Some(addr) = server.sflow_addr() {
             eprintln!("rtflow serve: sFlow on udp {addr}");
         }
         eprintln!("rtflow serve: REST API on http://{}", server.http_addr());
-        wait_for_stop_signal().await;
-        eprintln!("rtflow serve: stopping");
-        server.shutdown().await;
-        Ok(ExitCode::SUCCESS)
-    })
-}
-
-/// Ctrl-C, or SIGTERM on Unix.
-async fn wait_for_stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        loop {
+            match signals.next().await {
+                SignalRequest::Status(name) => {
+                    eprintln!("rtflow serve: status ({name}): {}", server.status_report());
+                }
+                SignalRequest::Stop(name) => {
+                    eprintln!("rtflow serve: stopping ({name})");
+                    break;
                 }
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+        server.shutdown().await;
+        eprintln!("rtflow serve: stopped");
+        Ok(ExitCode::SUCCESS)
+    })
 }

@@ -73,3 +73,28 @@ pub fn pipe_into(command: &[&str], input: &[u8]) -> String {
     assert!(output.status.success(), "{command:?} failed");
     String::from_utf8(output.stdout).unwrap_or_else(|e| panic!("{program} output: {e}"))
 }
+
+/// Writes `payloads` as a pcap of UDP datagrams 192.0.2.1:5000 → 192.0.2.2:6343, one second
+/// apart from 2023-11-14T22:13:20Z.
+pub fn write_pcap(path: &Path, payloads: &[Vec<u8>]) {
+    use rtflow_capture::{LinkType, PcapWriter, Timestamp};
+    let file = std::fs::File::create(path).unwrap_or_else(|e| panic!("{e}"));
+    let mut writer = PcapWriter::new(file, LinkType::ETHERNET, 0).unwrap_or_else(|e| panic!("{e}"));
+    for (i, payload) in payloads.iter().enumerate() {
+        let frame = ip_frame("192.0.2.1:5000", "192.0.2.2:6343", payload);
+        let ts = Timestamp::new(1_700_000_000 + i as u64, 0);
+        writer
+            .write_packet(ts, frame.len() as u32, &frame)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+/// An Ethernet/IP/UDP frame from `src` to `dst` (socket addresses) carrying `payload`.
+pub fn ip_frame(src: &str, dst: &str, payload: &[u8]) -> Vec<u8> {
+    let parse = |a: &str| {
+        a.parse::<std::net::SocketAddr>()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    rtflow_capture::build_udp_frame(parse(src), parse(dst), payload)
+        .unwrap_or_else(|e| panic!("{e}"))
+}

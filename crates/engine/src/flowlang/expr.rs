@@ -973,10 +973,16 @@ fn parse_function(name: &str, args: Vec<Segment<'_>>, depth: usize) -> Result<Ke
             }
         }
         "null" => {
-            call.arity(2, 2, "2")?;
+            // `null:<key>` alone (sflow-test) substitutes the text `null`.
+            call.arity(1, 2, "1 or 2")?;
+            let substitute = if call.args.len() == 1 {
+                Operand::Literal("null".into())
+            } else {
+                call.literal_or_expr(1)?
+            };
             KeyExpr::Null {
                 inner: inner()?,
-                substitute: call.literal_or_expr(1)?,
+                substitute,
             }
         }
         "or" => {

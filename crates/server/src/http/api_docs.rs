@@ -282,6 +282,54 @@ pub fn document() -> Value {
         "/prometheus/analyzer/txt",
         json!({"get": get("Analyzer statistics in Prometheus format", vec![], text_ok("Prometheus text format"))}),
     );
+    for (path, summary, answer) in [
+        (
+            "/history/activeflows/{agent}/json",
+            "Largest flows over a past range, from ClickHouse (rollups when the range allows)",
+            "array of {key, value (average per second), agent, dataSource}; X-Rtflow-History-Table names the table read",
+        ),
+        (
+            "/history/trend/{agent}/json",
+            "Largest flows over a past range as time series, from ClickHouse",
+            "{from, to, step, table, times, series: [{key, values}]}, '-other-' last",
+        ),
+    ] {
+        add(
+            path,
+            json!({"get": get(summary, vec![
+                path_param("agent", "ALL or a comma-separated list of agent addresses"),
+                json!({"name": "keys", "in": "query", "required": true, "description": "comma-separated flow keys (ipsource, ipdestination, tcpdestinationport, inputifname, bgpsourceas, … or a column name)", "schema": {"type": "string"}}),
+                query_param("value", "string", "bytes (default), bits, frames or samples"),
+                query_param("filter", "string", "sFlow-RT filter over the keys, e.g. ipprotocol=6&ipsource=10.0.0.0/8"),
+                query_param("from", "string", "Unix ms, or relative: -1h, -30m, -7d (default -1h)"),
+                query_param("to", "string", "Unix ms, now, or relative (default now)"),
+                query_param("maxFlows", "integer", "most flows (default 20)"),
+                query_param("step", "integer", "trend: seconds per point (default: about 100 points)"),
+                query_param("table", "string", "force flows, flows_1m or flows_1h"),
+            ], json_ok(answer))}),
+        );
+    }
+    add(
+        "/scripts/json",
+        json!({"get": get("Scripts and their state: alive, error, cpuMs, flows/events/requests received and lost",
+                          vec![], json_ok("{scriptId: status}"))}),
+    );
+    add(
+        "/apps/json",
+        json!({"get": get("Installed apps: their scripts, `entry` when they have pages at /app/NAME/html/, `api` when they describe their API in api.yml (explorer at /app/NAME/api/)",
+                          vec![], json_ok("{app: {entry, scripts, api}}"))}),
+    );
+    add(
+        "/app/{name}/status",
+        json!({"get": get("OK while the app's scripts run without error, else 503 UNAVAILABLE",
+                          vec![name("app")], text_ok("OK"))}),
+    );
+    add(
+        "/app/{name}/api-docs",
+        json!({"get": get("The app's api.yml as shipped, or as JSON when Accept asks for application/json", vec![name("app")],
+            json!({"200": {"description": "OpenAPI/Swagger YAML (or JSON)", "content": {
+                "application/yaml": {"schema": {"type": "string"}}, "application/json": {"schema": {"type": "object"}}}}}))}),
+    );
     json!({
         "openapi": "3.0.1",
         "info": {"title": "rtflow REST API (sFlow-RT compatible)", "version": crate::VERSION},

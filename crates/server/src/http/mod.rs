@@ -4,11 +4,14 @@ mod api_docs;
 mod conn;
 mod error;
 mod flows;
+mod history;
+mod limits;
 mod longpoll;
 mod metrics;
 mod objects;
 mod params;
 mod prometheus;
+mod scripts;
 mod sse;
 mod status;
 mod thresholds;
@@ -22,8 +25,9 @@ use axum::{Json, Router};
 use serde_json::Value;
 
 use crate::state::AppState;
-use conn::CountingListener;
+pub use conn::raise_open_file_limit;
 use error::ApiError;
+pub(crate) use status::status_line;
 
 /// Largest accepted request body (flow definitions, thresholds, topologies…); larger gets 413.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -134,6 +138,21 @@ fn routes() -> RouteTable {
             get(prometheus::metrics),
         )
         .route("/prometheus/analyzer/txt", get(prometheus::analyzer))
+        .route(
+            "/history/activeflows/{agent}/json",
+            get(history::activeflows),
+        )
+        .route("/history/trend/{agent}/json", get(history::trend))
+        // Scripts and apps (the handler and static-file routes are merged in `app`).
+        .route("/scripts/json", get(scripts::scripts_json))
+        .route("/apps/json", get(scripts::apps_json))
+        .route("/app/{name}/status", get(scripts::app_status))
+        .route("/app/{name}/api-docs", get(scripts::app_api_docs))
+}
+
+/// sFlow-RT's `major.minor-build` version string (`/version`, scripts' `version()`).
+pub(crate) fn sflow_rt_version() -> String {
+    status::sflow_rt_version(crate::VERSION)
 }
 
 /// The complete application.
@@ -145,28 +164,24 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             readonly_guard,
         ))
+        .merge(scripts::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(unknown_path)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::bounded_body,
+        ))
         .layer(middleware::map_response(json_client_errors))
+        // The web UI, /api/ and /inc/: pages and files, so their errors stay plain text.
+        .merge(crate::ui::router(state.http.inc.clone()))
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)
 }
 
 /// Serves the API until shutdown begins ([`crate::state::Shared::begin_shutdown`]).
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) {
-    let listener = CountingListener {
-        inner: listener,
-        shared: state.clone(),
-    };
-    let stopping = state.clone();
-    let shutdown = async move { stopping.stopped().await };
-    if let Err(err) = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
-        tracing::error!("HTTP server error: {err}");
-    }
+    conn::serve(listener, app(state.clone()), state).await;
 }
 
 /// `http.log`: one line per request with its status and duration.

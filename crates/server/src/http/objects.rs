@@ -15,6 +15,17 @@ use crate::state::AppState;
 const FORWARDING_FIELDS: &[&str] = &["address", "port", "agents"];
 const TENANT_FIELDS: &[&str] = &["collectorAddress", "collectorPort", "filters"];
 
+/// Forwarding loop guard: a target that is this server's own sFlow socket is a 400 naming `field`.
+fn refuse_own_socket(state: &AppState, target: std::net::SocketAddr, field: &str) -> ApiResult<()> {
+    let Some(own) = state.own_sflow_socket.get() else {
+        return Ok(());
+    };
+    match crate::loopguard::own_socket_problem(*own, target, &crate::loopguard::local_addresses()) {
+        Some(problem) => Err(ApiError::bad(format!("{field}: {problem}"))),
+        None => Ok(()),
+    }
+}
+
 fn not_found(kind: &str, name: &str) -> ApiError {
     ApiError::NotFound(format!("{kind} {name:?} not found"))
 }
@@ -134,6 +145,7 @@ pub async fn put_forwarding(
     let json = json_body(&body)?;
     object_fields(&json, "forwarding", &name, FORWARDING_FIELDS)?;
     let forwarding: Forwarding = typed(json, "forwarding")?;
+    refuse_own_socket(&state, forwarding.target(), "address")?;
     state.engine.lock().set_forwarding(&name, forwarding)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -172,6 +184,7 @@ pub async fn put_tenant(
     let json = json_body(&body)?;
     object_fields(&json, "tenant", &name, TENANT_FIELDS)?;
     let tenant: Tenant = typed(json, "tenant")?;
+    refuse_own_socket(&state, tenant.target(), "collectorAddress")?;
     state.engine.lock().set_tenant(&name, tenant)?;
     Ok(StatusCode::NO_CONTENT)
 }

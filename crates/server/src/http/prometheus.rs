@@ -38,6 +38,11 @@ const ANALYZER_METRICS: &[(&str, &str, &str)] = &[
         "sFlow datagrams that failed to decode",
     ),
     (
+        "record_decode_errors",
+        "sFlowRecordDecodeErrors",
+        "sFlow records skipped because they failed to decode inside otherwise valid samples",
+    ),
+    (
         "dropped_datagrams",
         "sFlowDatagramsDropped",
         "sFlow datagrams dropped by the kernel (socket buffer full)",
@@ -57,6 +62,11 @@ const ANALYZER_METRICS: &[(&str, &str, &str)] = &[
         "forwarded_datagrams",
         "sFlowDatagramsForwarded",
         "sFlow datagrams forwarded",
+    ),
+    (
+        "looped_datagrams",
+        "sFlowDatagramsLooped",
+        "sFlow datagrams received again while forwarding (loop guard), dropped",
     ),
     (
         "tenant_forwarded_datagrams",
@@ -111,6 +121,28 @@ pub async fn analyzer(State(state): State<AppState>) -> impl IntoResponse {
         let _ = writeln!(out, "# HELP {name} {help}");
         let _ = writeln!(out, "# TYPE {name} {}", family_type(&name));
         let _ = writeln!(out, "{name} {}", format_value(value));
+    }
+    let agents = state.engine.lock().agents(state.clock.now(), &[]);
+    let name = format!("{}agent_record_decode_errors", state.http.prometheus_prefix);
+    let _ = writeln!(
+        out,
+        "# HELP {name} sFlow records of this agent skipped because they failed to decode inside otherwise valid samples"
+    );
+    let _ = writeln!(out, "# TYPE {name} gauge");
+    for (agent, info) in &agents {
+        let _ = writeln!(
+            out,
+            "{name}{{agent=\"{}\"}} {}",
+            escape_label(agent),
+            info.sflow_record_decode_errors
+        );
+    }
+    if let Some(history) = &state.history {
+        let prefix = format!("{}analyzer_", state.http.prometheus_prefix);
+        out.push_str(&crate::history::prometheus_text(
+            &prefix,
+            &history.exporter.stats(),
+        ));
     }
     text_response(out)
 }

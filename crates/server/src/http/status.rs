@@ -19,7 +19,7 @@ pub async fn version() -> String {
 }
 
 /// `0.1.0` → `0.1-0`; a pre-release or build suffix (`0.2.0-rc1`) is dropped.
-fn sflow_rt_version(semver: &str) -> String {
+pub(crate) fn sflow_rt_version(semver: &str) -> String {
     let core = semver.split(['-', '+']).next().unwrap_or(semver);
     let mut parts = core.split('.');
     let major = parts.next().unwrap_or("0");
@@ -62,8 +62,14 @@ pub async fn license(State(state): State<AppState>) -> Json<Value> {
     }))
 }
 
-pub async fn status() -> &'static str {
-    "OK"
+/// `/status`: `OK`, or 503 `UNAVAILABLE` while a script or app has failed (as sFlow-RT aggregates its apps).
+pub async fn status(State(state): State<AppState>) -> (axum::http::StatusCode, &'static str) {
+    let scripts_ok = state.scripts.read().as_ref().is_none_or(|s| s.all_ok());
+    if scripts_ok {
+        (axum::http::StatusCode::OK, "OK")
+    } else {
+        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE")
+    }
 }
 
 pub async fn analyzer(State(state): State<AppState>) -> Json<Value> {
@@ -85,6 +91,7 @@ pub fn analyzer_json(state: &Shared) -> Value {
         "sFlowDecodeErrors": object.get("sFlowDatagramsDiscarded").cloned().unwrap_or(json!(0)),
         "sFlowDatagramsForwarded": get(&stats.forwarded),
         "sFlowForwardErrors": get(&stats.forward_errors),
+        "sFlowDatagramsLooped": get(&stats.looped),
         "tenantDatagramsForwarded": get(&stats.tenant_forwarded),
         "tenantForwardErrors": get(&stats.tenant_forward_errors),
         "sFlowReceiveBuffer": get(&stats.receive_buffer),
@@ -96,6 +103,10 @@ pub fn analyzer_json(state: &Shared) -> Value {
         "heapMax": procstats::total_memory_bytes().unwrap_or(0),
         "httpConnectionsCurrent": get(&stats.http_connections_current),
         "httpConnectionsTotal": get(&stats.http_connections_total),
+        "httpRequestsCurrent": get(&stats.http_requests_current),
+        "httpConnectionsRefused": get(&stats.http_connections_refused),
+        "httpConnectionsEvicted": get(&stats.http_connections_evicted),
+        "httpTimeouts": get(&stats.http_timeouts),
         "uptime": state.started.elapsed().as_millis() as u64,
         "time": state.clock.now(),
         "updateAvailable": false,
@@ -103,7 +114,42 @@ pub fn analyzer_json(state: &Shared) -> Value {
     if let Value::Object(extra) = extra {
         object.extend(extra);
     }
+    if let Some(history) = &state.history {
+        object.extend(crate::history::analyzer_fields(&history.exporter.stats()));
+    }
+    if let Some(snmp) = &state.snmp {
+        object.extend(crate::history::prefixed_fields("snmp", &snmp.stats()));
+    }
     Value::Object(object)
+}
+
+/// One line of the main counters, for the status signal (SIGQUIT / SIGUSR1 of `rtflow serve`).
+pub fn status_line(state: &Shared) -> String {
+    let analyzer = analyzer_json(state);
+    let field = |name: &str| analyzer.get(name).cloned().unwrap_or(Value::Null);
+    let fields = [
+        "sFlowAgents",
+        "sFlowDatagramsReceived",
+        "sFlowDatagramsDiscarded",
+        "sFlowRecordDecodeErrors",
+        "sFlowDatagramsDropped",
+        "sFlowDatagramsForwarded",
+        "sFlowDatagramsLooped",
+        "flowDefinitions",
+        "thresholds",
+        "httpConnectionsCurrent",
+        "httpRequestsCurrent",
+        "httpConnectionsRefused",
+        "httpConnectionsEvicted",
+        "httpTimeouts",
+        "heapUsed",
+        "uptime",
+    ];
+    fields
+        .iter()
+        .map(|name| format!("{name}={}", field(name)))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 pub async fn agents(
@@ -115,6 +161,7 @@ pub async fn agents(
         .map(|a| {
             a.trim()
                 .parse::<IpAddr>()
+                .map(|ip| ip.to_canonical())
                 .map_err(|_| ApiError::bad(format!("agent: expected an IP address, got {a:?}")))
         })
         .collect::<ApiResult<Vec<IpAddr>>>()?;

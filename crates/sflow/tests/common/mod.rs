@@ -10,22 +10,12 @@ pub fn captures_dir() -> Option<PathBuf> {
     rtflow_testkit::shared(rtflow_testkit::Shared::Captures)
 }
 
-/// All `.pcap` files under `dir`, sorted.
+/// All classic `.pcap` files under `dir`, sorted (this reader does not read pcapng).
 pub fn all_captures(dir: &std::path::Path) -> Vec<PathBuf> {
-    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).expect("readable dir") {
-            let path = entry.expect("dir entry").path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path.extension().is_some_and(|e| e == "pcap") {
-                out.push(path);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, &mut out);
-    out.sort();
-    out
+    rtflow_testkit::capture_files(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "pcap"))
+        .collect()
 }
 
 fn be16(b: &[u8], at: usize) -> Option<u16> {

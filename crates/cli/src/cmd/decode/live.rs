@@ -75,6 +75,16 @@ fn unmap(ip: IpAddr) -> IpAddr {
 }
 
 fn bind(args: &DecodeArgs) -> anyhow::Result<UdpSocket> {
+    if let Some(address) = args.bind {
+        let wrong_family =
+            (address.is_ipv6() && args.ipv4_only) || (address.is_ipv4() && args.ipv6_only);
+        if wrong_family {
+            anyhow::bail!("-b {address} is not an address of the family asked for with -4/-6");
+        }
+        // An IPv6 address accepts IPv4-mapped peers too unless -6 says otherwise (only the
+        // unspecified address `::` can receive them).
+        return open(SocketAddr::new(address, args.port), args.ipv6_only);
+    }
     if args.ipv4_only {
         return open(
             SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), args.port),

@@ -1,19 +1,20 @@
 //! Turns datagrams into output (formatted text/JSON/CSV, `-L` lines, or a pcap stream) and keeps
 //! the counts. Forwarding (`-f`) happens here too, before decoding.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use rtflow_capture::{SkipCounts, Timestamp};
-use rtflow_sflow::{Datagram, DecodeError};
+use rtflow_sflow::DecodeError;
 use rtflow_sflowtool::{
     DatagramInfo, DatagramPcap, FieldLines, Format, Formatter, HeaderSource, SampleCounts,
     SampledHeaderPcap, VlanFilter,
 };
 
 use super::forward::Forwarder;
+use super::netflow::NetflowSender;
 
 #[derive(Clone, Debug)]
 pub(super) enum Mode {
@@ -24,8 +25,8 @@ pub(super) enum Mode {
     HeaderPcap(HeaderSource),
     /// `-M`.
     DatagramPcap,
-    /// `-f` without an output option: forward only, print nothing (as sflowtool does).
-    ForwardOnly,
+    /// `-f` or NetFlow export without an output option: print nothing (as sflowtool does).
+    NoOutput,
 }
 
 pub(super) enum Progress {
@@ -91,10 +92,13 @@ struct Counts {
 
 /// Options that shape the output besides the mode.
 pub(super) struct Options {
+    /// `-x`: cut sampled headers at their transport payload (`-t`/`-T`).
+    pub(super) remove_content: bool,
     pub(super) count: Option<u64>,
     pub(super) quiet: bool,
     pub(super) vlans: Option<Arc<VlanFilter>>,
     pub(super) forward: Option<Forwarder>,
+    pub(super) netflow: Option<NetflowSender>,
 }
 
 pub(super) struct Decoder<W: Write> {
@@ -102,6 +106,7 @@ pub(super) struct Decoder<W: Write> {
     limit: u64,
     quiet: bool,
     forward: Option<Forwarder>,
+    netflow: Option<NetflowSender>,
     counts: Counts,
 }
 
@@ -131,16 +136,20 @@ impl<W: Write> Decoder<W> {
                 if let Some(vlans) = &options.vlans {
                     pcap = pcap.with_vlan_filter(vlans.clone());
                 }
+                if options.remove_content {
+                    pcap = pcap.without_payload();
+                }
                 Sink::HeaderPcap(pcap)
             }
             Mode::DatagramPcap => Sink::DatagramPcap(DatagramPcap::new(out)?),
-            Mode::ForwardOnly => Sink::Nothing(out),
+            Mode::NoOutput => Sink::Nothing(out),
         };
         Ok(Decoder {
             sink,
             limit: options.count.unwrap_or(u64::MAX),
             quiet: options.quiet,
             forward: options.forward,
+            netflow: options.netflow,
             counts: Counts::default(),
         })
     }
@@ -156,6 +165,9 @@ impl<W: Write> Decoder<W> {
         if let Some(forward) = &self.forward {
             forward.send(input.payload, self.quiet);
         }
+        if let Some(netflow) = &mut self.netflow {
+            netflow.export(input.payload, input.timestamp);
+        }
         let left = self.limit - self.counts.packets_written;
         let result = match &mut self.sink {
             Sink::Text { writer, out, buf } => {
@@ -170,16 +182,29 @@ impl<W: Write> Decoder<W> {
                 }
                 result
             }
-            Sink::HeaderPcap(pcap) => match Datagram::decode(input.payload) {
-                Ok(datagram) => {
-                    pcap.write_datagram(&datagram, input.timestamp, left)?
-                        .map(|written| {
-                            self.counts.packets_written += written.packets;
-                            written.samples
-                        })
+            Sink::HeaderPcap(pcap) => {
+                let known = pcap.skipped().len();
+                let result = pcap
+                    .write_payload(input.payload, input.timestamp, left)?
+                    .map(|written| {
+                        self.counts.packets_written += written.packets;
+                        written.samples
+                    });
+                // Say once per header protocol that its records cannot be written.
+                if !self.quiet {
+                    for skipped in pcap.skipped().iter().skip(known) {
+                        let _ = writeln!(
+                            io::stderr().lock(),
+                            "rtflow decode: sampled headers of header protocol {} ({}) are not \
+                             written: no Ethernet encapsulation carries them (counted in the \
+                             summary)",
+                            skipped.protocol,
+                            skipped.protocol_name(),
+                        );
+                    }
                 }
-                Err(err) => Err(err),
-            },
+                result
+            }
             Sink::DatagramPcap(pcap) => {
                 // Every datagram goes into the stream unchanged, sFlow or not; decoding only
                 // counts (and reports) what it held.
@@ -205,12 +230,16 @@ impl<W: Write> Decoder<W> {
                 self.counts.decoded += 1;
                 self.counts.samples.add(&samples);
             }
+            Err(DecodeError::NotSflowV5 { version }) => {
+                // Text, JSON and -g printed sflowtool's header-only record for it.
+                self.counts.not_sflow += 1;
+                self.report(
+                    origin,
+                    format_args!("not an sFlow datagram (version word {version})"),
+                );
+            }
             Err(err) => {
-                if matches!(err, DecodeError::NotSflowV5 { .. }) {
-                    self.counts.not_sflow += 1;
-                } else {
-                    self.counts.malformed += 1;
-                }
+                self.counts.malformed += 1;
                 self.report(origin, format_args!("skipped: {err}"));
             }
         }
@@ -247,11 +276,28 @@ impl<W: Write> Decoder<W> {
     pub(super) fn report_summary(&self, input: &str, skipped: &SkipCounts) {
         let c = &self.counts;
         let s = &c.samples;
+        let mut not_written = String::new();
+        if let Sink::HeaderPcap(pcap) = &self.sink {
+            for (i, h) in pcap.skipped().iter().enumerate() {
+                let sep = if i == 0 {
+                    "; sampled headers not written: "
+                } else {
+                    ", "
+                };
+                let _ = write!(
+                    not_written,
+                    "{sep}{} of header protocol {} ({})",
+                    h.count,
+                    h.protocol,
+                    h.protocol_name()
+                );
+            }
+        }
         let _ = writeln!(
             io::stderr().lock(),
-            "rtflow decode: {input}: {} datagrams: {} decoded, {} not sFlow v5, {} malformed; \
+            "rtflow decode: {input}: {} datagrams: {} decoded, {} not sFlow, {} malformed; \
              {} flow samples, {} counter samples, {} discard samples, {} other samples; \
-             {} sampled headers; frames without a UDP datagram: {skipped}",
+             {} sampled headers{not_written}; frames without a UDP datagram: {skipped}",
             c.datagrams,
             c.decoded,
             c.not_sflow,

@@ -163,6 +163,8 @@ fn group_longest_prefix_and_first_groupset() {
 #[test]
 fn null_and_or() {
     assert_eq!(eval("null:vxlanvni:none").as_deref(), Some("none"));
+    assert_eq!(eval("null:vxlanvni").as_deref(), Some("null"));
+    assert_eq!(eval("null:[range:queuedepth:0]").as_deref(), Some("null"));
     assert_eq!(eval("null:ipsource:none").as_deref(), Some("10.1.2.3"));
     assert_eq!(
         eval("null:[group:ipsource.1:site]:[mask:ipsource.1:16]").as_deref(),

@@ -1,0 +1,224 @@
+"""rtflow's clean-room /inc/ chart widgets in headless Chromium, with the third-party libraries from scripts/fetch-inc.
+
+* The probe harness of ../shared/spec/inc-widgets (synthetic data through the public interface only) is loaded in
+  both page flavours (Bootstrap era: jquery.widget.js; jQuery UI era: jquery-ui.min.js), and the DOM and widget
+  options of every chart are compared with what sFlow-RT 3.1 produced for the same page (its observations/ files).
+* Lifecycle, click and selection behaviour as the apps use it.
+* The sFlow-RT apps' own pages (../shared/apps/*/html) load with the widgets and libraries.
+
+The harness and the apps are installed as sFlow-RT apps (`--app-dir` linking to ../shared, unchanged) and served by
+rtflow's own /app/NAME/html/ route, their scripts run by the embedded JavaScript engine.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import RtflowServer, inc_dir, require_shared, start_server
+
+PALETTE = ["#3366cc", "#dc3912", "#ff9900", "#109618", "#990099", "#0099c6", "#dd4477", "#66aa00", "#b82e2e",
+           "#316395", "#994499", "#22aa99", "#aaaa11", "#6633cc", "#e67300", "#8b0707", "#651067", "#329262",
+           "#5574a6", "#3b3eac", "#b77322", "#16d620", "#b91383", "#f4359e", "#9c5935", "#a9c413", "#2a778d",
+           "#668d1c", "#bea413", "#0c5922", "#743411"]
+OBSERVED_CASES = [("bs", "trend"), ("bs", "topn"), ("bs", "other"), ("bs", "other2"), ("bs", "colors"),
+                  ("bs", "units"), ("bs", "spans"), ("bs", "startend"), ("ui", "trend"), ("ui", "topn")]
+
+
+def harness_dir() -> Path:
+    return require_shared("spec") / "inc-widgets" / "probe-harness"
+
+
+@pytest.fixture(scope="module")
+def inc_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RtflowServer]:
+    app_dir = tmp_path_factory.mktemp("app")
+    # Links, not copies: the probe app and the sFlow-RT apps stay in ../shared, unchanged.
+    (app_dir / "wprobe").symlink_to(harness_dir() / "app-wprobe", target_is_directory=True)
+    shared_apps = require_shared("apps")
+    for app, _, _ in APP_PAGES:
+        (app_dir / app).symlink_to(shared_apps / app, target_is_directory=True)
+    yield from start_server(["--inc-dir", str(inc_dir()), "--app-dir", str(app_dir),
+                             "-Dscript.store=" + str(tmp_path_factory.mktemp("store"))])
+
+
+def open_harness(server: RtflowServer, open_page: Any, flavour: str, case: str) -> Any:
+    watched = open_page(f"{server.base}/app/wprobe/html/harness-{flavour}.html#{case}", width=1200, height=900)
+    watched.page.wait_for_function("window.probeReady === true")
+    return watched
+
+
+def normalise(node: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a probe.describe() tree the apps can depend on: tags, ids, classes, texts, colours, cursors."""
+    kept = {key: node[key] for key in ("tag", "id", "class", "text", "bg", "cursor", "deco") if key in node}
+    if node.get("children"):
+        kept["children"] = [normalise(child) for child in node["children"]]
+    return kept
+
+
+def test_the_widget_interface_is_there_in_both_page_flavours(inc_server: RtflowServer, open_page: Any) -> None:
+    for flavour in ("bs", "ui"):
+        watched = open_harness(inc_server, open_page, flavour, "empty")
+        surface = watched.page.evaluate("""() => ({
+            chart: typeof $.fn.chart, arity: $.fn.chart.length, stripchart: typeof $.fn.stripchart,
+            widget: !!($.inmon && $.inmon.stripchart), gauge: typeof $.fn.gauge,
+            colors: $.inmon.stripchart.prototype.options.colors,
+            valueStr: [0, 0.0001, 0.0123, 1234, 999999, 1.25e6, 12345678, 2.5e9, 1e12, 1e15, 1e18, -1500, 1e21]
+                .map(v => $.inmon.stripchart.prototype.valueStr.call(null, v)),
+            leaked: typeof window.RtChart,
+            uiVersion: $.ui && $.ui.version, jquery: $.fn.jquery,
+        })""")
+        assert surface["chart"] == "function" and surface["arity"] == 2, surface
+        assert surface["stripchart"] == "function" and surface["widget"], surface
+        assert surface["colors"] == PALETTE
+        assert surface["valueStr"] == [0, "0", "0.012", "1.234K", "999.999K", "1.25M", "12.346M", "2.5G", "1T",
+                                       "1P", "1E", "1.5K", None]
+        assert surface["leaked"] == "undefined", "the chart core must not become a global"
+        assert surface["jquery"] == "3.4.1" and surface["uiVersion"] == "1.12.1", surface
+        watched.assert_clean()
+
+
+@pytest.mark.parametrize("flavour,case", OBSERVED_CASES, ids=[f"{f}-{c}" for f, c in OBSERVED_CASES])
+def test_charts_match_what_sflow_rt_drew_for_the_same_page(inc_server: RtflowServer, open_page: Any, flavour: str,
+                                                           case: str) -> None:
+    observed = json.loads((harness_dir() / "observations" / f"case-{flavour}-{case}.json").read_text())
+    watched = open_harness(inc_server, open_page, flavour, case)
+    ours = watched.page.evaluate("""() => {
+        const out = {};
+        $('#charts > div.trend').each(function () { out[this.id] = {opts: probe.opts(this), dom: probe.describe(this)}; });
+        return out;
+    }""")
+    assert sorted(ours) == sorted(observed["charts"])
+    for chart, seen in observed["charts"].items():
+        assert ours[chart]["opts"] == seen["opts"], f"{chart}: widget options differ"
+        assert normalise(ours[chart]["dom"]) == normalise(seen["dom"]), f"{chart}: DOM differs"
+        canvas = next(child for child in ours[chart]["dom"]["children"] if child["tag"] == "canvas")
+        box = ours[chart]["dom"]["box"]
+        assert canvas["canvasWH"] == [box[2], box[3]], f"{chart}: the canvas fills its container"
+    counts = watched.page.evaluate("($._data(document, 'events').updateChart || []).length")
+    assert counts == len(observed["charts"]), "one updateChart handler on document per chart"
+    watched.screenshot(f"harness-{flavour}-{case}")
+    watched.assert_clean()
+
+
+def test_chart_lifecycle_as_the_apps_use_it(inc_server: RtflowServer, open_page: Any) -> None:
+    watched = open_harness(inc_server, open_page, "bs", "empty")
+    result = watched.page.evaluate("""() => {
+        const seen = {};
+        const box = $('<div id="life" class="trend" style="height:150px"></div>').appendTo('#charts');
+        box.on('click.app', () => {});
+        const local = {};
+        box.chart({type: 'topn', legendHeadings: ['a', 'b'], units: ['Drops per Seconds'], stack: true, metric: 'tn'}, local);
+        $.event.trigger({type: 'updateChart'});                       // no data: nothing drawn, no error
+        seen.noData = box.find('canvas').attr('width') === undefined;
+        const now = Date.now();
+        local.trend = {times: [now - 2000, now - 1000, now], trends: {tn: [0, {'x,y': 5}, {'x,y': 7, 'p,q': 9}]}};
+        $.event.trigger({type: 'updateChart'});
+        seen.rows = box.find('tbody tr').map((i, tr) => $(tr).children('td').slice(1).map((j, td) => $(td).text()).get().join('|')).get();
+        seen.heads = box.find('thead th').map((i, th) => $(th).text()).get();
+        seen.instance = !!box.stripchart('instance');
+        const before = ($._data(document, 'events').updateChart || []).length;
+        $(document).off('updateChart');
+        box.stripchart('destroy');
+        seen.emptyAfterDestroy = box.children().length === 0 && !box.hasClass('stripchart');
+        seen.appHandlerKept = (($._data(box[0], 'events') || {}).click || []).length === 1;
+        $.event.trigger({type: 'updateChart'});                       // a stray event after destroy is harmless
+        box.empty().chart({type: 'trend', metrics: ['missing']}, local); // a metric the server did not send: zeros
+        $.event.trigger({type: 'updateChart'});
+        seen.again = box.find('canvas').attr('width') !== undefined && before >= 1;
+        return seen;
+    }""")
+    assert result == {"noData": True, "rows": ["p|q", "x|y"], "heads": ["", "a", "b"], "instance": True,
+                      "emptyAfterDestroy": True, "appHandlerKept": True, "again": True}, result
+    watched.assert_clean()
+
+
+def test_a_click_selects_a_time_that_stays_selected_while_the_window_slides(inc_server: RtflowServer,
+                                                                         open_page: Any) -> None:
+    watched = open_harness(inc_server, open_page, "bs", "sel")
+    page = watched.page
+    legend = "() => $('#q1 tbody td:nth-child(2)').map((i, td) => $(td).text()).get()"
+    assert page.evaluate(legend) == ["t299"]
+    page.evaluate("""() => { window.clicks = []; $('#q1').on('stripchartclick', (e, pt) => window.clicks.push(pt)); }""")
+    canvas = page.locator("#q1 canvas")
+    box = canvas.bounding_box()
+    assert box is not None
+    plot_left, plot_width = 50, box["width"] - 50 - 24
+    canvas.click(position={"x": plot_left + plot_width * 0.5, "y": box["height"] / 2})
+    clicks = page.evaluate("window.clicks")
+    assert len(clicks) == 1 and abs(clicks[0]["x"] - 0.5) < 0.01 and 0 < clicks[0]["y"] < 1, clicks
+    selected = page.evaluate(legend)
+    assert selected in (["t149"], ["t150"]), selected
+    page.evaluate("shiftData(10)")
+    assert page.evaluate(legend) == selected, "the selection is kept by time while the window slides"
+    canvas.click(position={"x": 20, "y": box["height"] / 2})  # the y-axis area: back to the latest
+    assert page.evaluate(legend) == ["t309"]
+    watched.assert_clean()
+
+
+APP_PAGES = [
+    ("browse-flows", "index.html?keys=ipsource%2Cipdestination&value=bps", "#topn.stripchart canvas"),
+    ("flow-trend", "index.html?keys=ipsource&value=bps", "#topn.stripchart canvas"),
+    ("fabric-view", "index.html", "#total.stripchart canvas"),
+    ("mininet-dashboard", "index.html#charts", "#topflows.stripchart canvas"),
+    ("sflow-test", "index.html", "#bytes.stripchart canvas"),
+]
+
+
+@pytest.mark.parametrize("app,page_path,ready", APP_PAGES, ids=[p[0] for p in APP_PAGES])
+def test_the_apps_pages_load_the_inc_assets_and_create_their_charts(inc_server: RtflowServer, open_page: Any,
+                                                                   app: str, page_path: str, ready: str) -> None:
+    inc_responses: list[tuple[int, str]] = []
+
+    def watch_inc(page: Any) -> None:
+        page.on("dialog", lambda dialog: dialog.dismiss())
+        page.on("response", lambda r: "/inc/" in r.url and inc_responses.append((r.status, r.url)))
+
+    watched = open_page(f"{inc_server.base}/app/{app}/html/{page_path}", before=watch_inc, width=1280, height=900)
+    watched.page.wait_for_selector(ready, state="attached", timeout=15_000)
+    watched.page.wait_for_load_state("load")
+    assert inc_responses and all(status in (200, 304) for status, _ in inc_responses), inc_responses
+    assert watched.page.evaluate("typeof window.RtChart") == "undefined"
+    watched.screenshot(f"app-{app}")
+    watched.assert_clean()
+
+
+def test_gauges_fill_warn_and_label_as_described(inc_server: RtflowServer, open_page: Any) -> None:
+    watched = open_page(f"{inc_server.base}/app/wprobe/html/gauge.html", width=1200, height=900)
+    page = watched.page
+    page.wait_for_function("window.probeReady === true")
+    gauges = page.evaluate("""() => Object.fromEntries(['g0','g1','g2','g3','g4','g5','g6','g7','g8'].map(id => {
+        const e = document.getElementById(id), arc = e.querySelector('path.data-arc');
+        return [id, {classes: e.className, d: arc.getAttribute('d'), stroke: getComputedStyle(arc).stroke,
+                     value: e.querySelector('text.value').textContent, title: e.querySelector('text.title').textContent,
+                     returned: window['ret_' + id]}];
+    }))""")
+
+    def end(fraction: float) -> str:
+        return f"M {500 - 450 * math.cos(fraction * math.pi):.1f} {500 - 450 * math.sin(fraction * math.pi):.1f} "
+
+    green, red = "rgb(39, 174, 96)", "rgb(231, 76, 60)"
+    expected = {
+        "g0": (False, end(0), "0"), "g1": (True, end(0.25), "1"), "g2": (True, end(0.75), "3"),
+        "g3": (False, end(1), "150 pps"), "g4": (True, end(math.log(4501) / math.log(5001)), "4.5K"),
+        "g5": (False, end(0.25), "2.5G bps"), "g6": (False, end(0), "0"), "g7": (False, end(0.0123), "0.0123 pps"),
+        "g8": (False, end(0), "0 x"),
+    }
+    for gauge, (warn, arc_start, value) in expected.items():
+        seen = gauges[gauge]
+        assert "gauge" in seen["classes"].split(), seen
+        assert ("warn" in seen["classes"].split()) == warn, (gauge, seen)
+        assert seen["stroke"] == (red if warn else green), (gauge, seen)
+        assert seen["d"].startswith(arc_start) and seen["d"].endswith("A 450 450 0 0 0 50 500"), (gauge, seen)
+        assert seen["value"] == value, (gauge, seen)
+        assert gauge == "g8" or seen["returned"] is True, f"{gauge}: update must return the jQuery object"
+    assert gauges["g4"]["title"] == "Log"
+    # Going back under the threshold removes warn, also when the app added it.
+    page.evaluate("$('#g2').addClass('warn').gauge('update', {value: 0})")
+    assert "warn" not in page.get_attribute("#g2", "class").split()
+    watched.screenshot("harness-gauges")
+    watched.assert_clean()

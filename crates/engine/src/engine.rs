@@ -474,7 +474,8 @@ impl Engine {
                 for (slot, table) in source.flows.iter_mut().enumerate() {
                     match flows.slots.get(slot).and_then(Option::as_ref) {
                         Some(installed) if installed.generation == table.generation => {
-                            table.expire(&installed.params, now, &mut scratch.logged);
+                            let rate_factor = installed.clock.rate_factor(now);
+                            table.expire(&installed.params, now, rate_factor, &mut scratch.logged);
                             if !scratch.logged.is_empty() {
                                 log_flows(
                                     flow_log,
@@ -632,6 +633,8 @@ impl Engine {
             active_timeout_ms: u64::from(def.active_timeout.max(1)) * 1000,
             // Ended when decayed below ~0.7 % of its last rate (5 τ), bounded to a sane range.
             idle_ms: ((5.0 * tau_ms) as u64).clamp(MIN_FLOW_IDLE_MS, MAX_FLOW_IDLE_MS),
+            // Visible until negligible; at most 60 τ for values that do not decay.
+            retain_ms: ((60.0 * tau_ms) as u64).clamp(MIN_FLOW_IDLE_MS, MAX_FLOW_IDLE_MS),
         };
         self.flows.next_generation += 1;
         let installed = InstalledFlow {

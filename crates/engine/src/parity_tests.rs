@@ -211,3 +211,39 @@ fn a_new_threshold_fires_on_the_next_sample_not_on_existing_values() {
     engine.tick(now);
     assert_eq!(engine.events_after(None, None, 100).len(), 3);
 }
+
+#[test]
+fn flows_stay_visible_decaying_after_their_last_sample_until_negligible() {
+    let mut engine = Engine::default();
+    engine
+        .set_flow(T0, "pair", pair_flow())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let last = feed(&mut engine, agent(1), 3, &[(1, 1)], 10, 5);
+    let before = top_value(&engine, last, "pair").unwrap_or(0.0);
+    assert!(before > 900_000.0, "{before}");
+    let mut now = last;
+    // 30 s without samples (15 τ for t=2): still there, decayed as exp(-Δt/τ), in topKeys too.
+    while now < last + 30_000 {
+        now += 500;
+        engine.tick(now);
+    }
+    let after = top_value(&engine, now, "pair").unwrap_or(0.0);
+    let expected = before * (-15.0f64).exp();
+    assert!(
+        (after / expected - 1.0).abs() < 0.01,
+        "{after} vs {expected}"
+    );
+    let specs = crate::MetricSpec::parse_list("pair").unwrap_or_else(|e| panic!("{e}"));
+    let stats = engine.metric(now, &AgentSelector::All, &specs, &Default::default());
+    let json = serde_json::to_value(&stats).unwrap_or_default();
+    assert_eq!(
+        json[0]["topKeys"][0]["key"], "10.0.0.1,10.0.0.200",
+        "{json}"
+    );
+    // Once negligible it is forgotten.
+    while now < last + 60_000 {
+        now += 500;
+        engine.tick(now);
+    }
+    assert_eq!(top_value(&engine, now, "pair"), None);
+}

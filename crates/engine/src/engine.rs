@@ -16,8 +16,8 @@ use crate::config::EngineConfig;
 use crate::error::{EngineError, ObjectKind};
 use crate::events::Event;
 use crate::flowlang::{
-    AddressGroup, AttributeSource, CompiledFlow, FlowDefinition, HostIdentity, KeyName, LinkTable,
-    LookupMap, Lookups, OuiTable,
+    AddressGroup, AggMode, AttributeSource, CompiledFlow, FlowDefinition, HostIdentity, KeyName,
+    LinkTable, LookupMap, Lookups, OuiTable,
 };
 use crate::flowlog::FlowRecord;
 use crate::forwarding::Forwarding;
@@ -75,7 +75,12 @@ pub(crate) struct InstalledFlow {
     pub params: TableParams,
     pub clock: DecayClock,
     pub generation: u64,
+    /// `aggMode:"AGENT"`: every data source of an agent is counted in data source `"0"` (as sFlow-RT).
+    pub per_agent: bool,
 }
+
+/// Where an `aggMode:"AGENT"` definition counts an agent's flows.
+pub(crate) const AGENT_DATA_SOURCE: DataSource = DataSource::new(0, 0);
 
 impl InstalledFlow {
     pub fn definition(&self) -> &FlowDefinition {
@@ -307,44 +312,62 @@ impl Engine {
             survey_flow_keys(&attributes, now, flow_keys_seen, &mut scratch.key);
         }
         let is_drop = sample.dropped.is_some();
-        for (slot, installed) in flows.slots.iter_mut().enumerate() {
-            let Some(installed) = installed else { continue };
-            if installed.compiled.definition().dropped != is_drop {
-                continue;
+        let any_per_agent = flows.slots.iter().flatten().any(|f| f.per_agent);
+        // Per-data-source definitions first, then those counting the whole agent in data source "0".
+        for per_agent in [false, true] {
+            if per_agent && !any_per_agent {
+                break;
             }
-            let Some(values) = installed
-                .compiled
-                .evaluate(&attributes, lookups, &mut scratch.key)
-            else {
+            let target = if per_agent {
+                AGENT_DATA_SOURCE
+            } else {
+                sample.source
+            };
+            let Some(source) = source_mut(&mut agent.sources, target, max_sources) else {
                 continue;
             };
-            if source.flows.len() <= slot {
-                source.flows.resize_with(slot + 1, FlowTable::default);
-            }
-            let Some(table) = source.flows.get_mut(slot) else {
-                continue;
-            };
-            if table.generation != installed.generation {
-                *table = FlowTable::new(installed.generation);
-            }
-            let inflation = installed.clock.inflation(now);
-            table.add(
-                &installed.params,
-                inflation,
-                now,
-                &scratch.key,
-                &values,
-                scale,
-                &mut scratch.logged,
-            );
-            if !scratch.logged.is_empty() {
-                log_flows(
-                    flow_log,
-                    &installed.name,
-                    info.agent,
-                    sample.source,
+            for (slot, installed) in flows.slots.iter_mut().enumerate() {
+                let Some(installed) = installed else { continue };
+                if installed.per_agent != per_agent
+                    || installed.compiled.definition().dropped != is_drop
+                {
+                    continue;
+                }
+                let Some(values) =
+                    installed
+                        .compiled
+                        .evaluate(&attributes, lookups, &mut scratch.key)
+                else {
+                    continue;
+                };
+                if source.flows.len() <= slot {
+                    source.flows.resize_with(slot + 1, FlowTable::default);
+                }
+                let Some(table) = source.flows.get_mut(slot) else {
+                    continue;
+                };
+                if table.generation != installed.generation {
+                    *table = FlowTable::new(installed.generation);
+                }
+                let inflation = installed.clock.inflation(now);
+                table.add(
+                    &installed.params,
+                    inflation,
+                    now,
+                    &scratch.key,
+                    &values,
+                    scale,
                     &mut scratch.logged,
                 );
+                if !scratch.logged.is_empty() {
+                    log_flows(
+                        flow_log,
+                        &installed.name,
+                        info.agent,
+                        target,
+                        &mut scratch.logged,
+                    );
+                }
             }
         }
     }
@@ -636,6 +659,7 @@ impl Engine {
             // Visible until negligible; at most 60 τ for values that do not decay.
             retain_ms: ((60.0 * tau_ms) as u64).clamp(MIN_FLOW_IDLE_MS, MAX_FLOW_IDLE_MS),
         };
+        let per_agent = def.agg_mode() == Some(AggMode::Agent);
         self.flows.next_generation += 1;
         let installed = InstalledFlow {
             name: name.to_string(),
@@ -643,6 +667,7 @@ impl Engine {
             params,
             clock,
             generation: self.flows.next_generation,
+            per_agent,
         };
         self.rebase_due = self.rebase_due.min(installed.clock.rebase_due());
         match self.flows.by_name.get(name) {

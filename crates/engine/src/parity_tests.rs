@@ -247,3 +247,63 @@ fn flows_stay_visible_decaying_after_their_last_sample_until_negligible() {
     }
     assert_eq!(top_value(&engine, now, "pair"), None);
 }
+
+#[test]
+fn agg_mode_agent_folds_an_agents_data_sources_into_data_source_0() {
+    let mut engine = Engine::default();
+    let mut per_agent = pair_flow();
+    per_agent.agg_mode = Some("AGENT".into());
+    engine
+        .set_flow(T0, "router", per_agent)
+        .unwrap_or_else(|e| panic!("{e}"));
+    engine
+        .set_flow(T0, "port", pair_flow())
+        .unwrap_or_else(|e| panic!("{e}"));
+    engine
+        .set_threshold(T0, "busy", threshold("router", 1_500_000.0, false))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The same flow, 1 MB/s on each of ifIndex 3 and 4 of one router.
+    let mut now = T0;
+    let mut seq = 0;
+    for step in 0..500u32 {
+        now = T0 + u64::from(step) * 10;
+        let info = dgram(agent(1), step + 1, step * 10);
+        engine.begin_datagram(now, &info);
+        for ifindex in [3, 4] {
+            seq += 1;
+            engine.ingest_flow_sample(now, &info, &flow_sample(ifindex, seq, 10, 1, 200, 1000));
+        }
+        if step % 50 == 0 {
+            engine.tick(now);
+        }
+    }
+    engine.tick(now);
+    let flows = |name: &str| {
+        engine
+            .active_flows(now, &AgentSelector::All, name, &ActiveFlowQuery::default())
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let router = flows("router");
+    assert_eq!(router.len(), 1, "{router:?}");
+    assert_eq!(router[0].data_source, "0");
+    assert!(router[0].value > 1_800_000.0, "{router:?}");
+    let ports: Vec<String> = {
+        let mut sources: Vec<String> = engine
+            .flow_locations(now, &AgentSelector::All, "port", "10.0.0.1,10.0.0.200")
+            .into_iter()
+            .map(|l| l.data_source)
+            .collect();
+        sources.sort();
+        sources
+    };
+    assert_eq!(
+        ports,
+        ["3", "4"],
+        "a per-port definition still sees each port"
+    );
+    // The per-router value crosses a threshold neither port does.
+    let events = engine.events_after(None, None, 10);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].data_source, "0");
+    assert_eq!(events[0].agent, agent(1));
+}

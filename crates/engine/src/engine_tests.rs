@@ -143,8 +143,8 @@ fn steady_flows_converge_with_exact_top_n_order() {
             flow.value,
             truth
         );
-        assert_eq!(flow.agent, agent(1));
-        assert_eq!(flow.data_source, "7");
+        assert_eq!(flow.agent, Some(agent(1)));
+        assert_eq!(flow.data_source.as_deref(), Some("7"));
     }
     // The flow metric is the definition's total rate at the data source (15 MB/s).
     let stats = engine.metric(
@@ -208,7 +208,7 @@ fn agg_modes_merge_observations_across_data_sources() {
     let max = query(AggMode::Max);
     assert_eq!(max.len(), 1);
     assert!(close(max[0].value, 2_000_000.0), "{}", max[0].value);
-    assert_eq!(max[0].agent, agent(1));
+    assert_eq!(max[0].agent, Some(agent(1)));
     assert!(close(query(AggMode::Sum)[0].value, 3_000_000.0));
     assert!(close(query(AggMode::Avg)[0].value, 1_500_000.0));
     assert_eq!(query(AggMode::Agent).len(), 2);

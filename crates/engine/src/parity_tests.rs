@@ -285,7 +285,7 @@ fn agg_mode_agent_folds_an_agents_data_sources_into_data_source_0() {
     };
     let router = flows("router");
     assert_eq!(router.len(), 1, "{router:?}");
-    assert_eq!(router[0].data_source, "0");
+    assert_eq!(router[0].data_source.as_deref(), Some("0"));
     assert!(router[0].value > 1_800_000.0, "{router:?}");
     let ports: Vec<String> = {
         let mut sources: Vec<String> = engine
@@ -306,4 +306,73 @@ fn agg_mode_agent_folds_an_agents_data_sources_into_data_source_0() {
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].data_source, "0");
     assert_eq!(events[0].agent, agent(1));
+}
+
+#[test]
+fn activeflows_carry_flow_n_no_location_for_edge_and_core_and_filter_field_by_field() {
+    let mut engine = Engine::default();
+    engine
+        .set_flow(T0, "pair", pair_flow())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let topology: crate::Topology = serde_json::from_str(
+        r#"{"nodes":{"leaf1":{"agent":"192.168.0.1","ports":{"swp3":{"ifindex":"3"}}},
+                     "spine1":{"agent":"192.168.0.2","ports":{"swp2":{"ifindex":"2"}}}},
+            "links":{"L1":{"node1":"leaf1","port1":"swp3","node2":"spine1","port2":"swp2"}}}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    engine
+        .set_topology(T0, topology)
+        .unwrap_or_else(|e| panic!("{e}"));
+    // One flow seen on leaf1's core port 3 and its edge port 4.
+    let mut now = T0;
+    let mut seq = 0;
+    for step in 0..300u32 {
+        now = T0 + u64::from(step) * 10;
+        let info = dgram(agent(1), step + 1, step * 10);
+        engine.begin_datagram(now, &info);
+        for ifindex in [3, 4] {
+            seq += 1;
+            engine.ingest_flow_sample(now, &info, &flow_sample(ifindex, seq, 10, 1, 200, 1000));
+        }
+    }
+    engine.tick(now);
+    let query = |mode: Option<crate::AggMode>, filter: Option<&str>| {
+        let query = ActiveFlowQuery {
+            agg_mode: mode,
+            key_filter: filter.map(str::to_string),
+            ..ActiveFlowQuery::default()
+        };
+        let flows = engine
+            .active_flows(now, &AgentSelector::All, "pair", &query)
+            .unwrap_or_else(|e| panic!("{e}"));
+        serde_json::to_value(flows).unwrap_or_default()
+    };
+    let max = query(None, None);
+    assert_eq!(max[0]["flowN"], 2, "{max}");
+    assert_eq!(max[0]["agent"], "192.168.0.1", "{max}");
+    assert!(max[0]["dataSource"].is_string(), "{max}");
+    for mode in [crate::AggMode::Edge, crate::AggMode::Core] {
+        let flows = query(Some(mode), None);
+        assert_eq!(flows.as_array().map(Vec::len), Some(1), "{flows}");
+        assert_eq!(flows[0]["flowN"], 1, "{flows}");
+        assert!(flows[0].get("agent").is_none(), "{mode:?}: {flows}");
+        assert!(flows[0].get("dataSource").is_none(), "{mode:?}: {flows}");
+    }
+    for (filter, matches) in [
+        (",10.0.0.200", true),
+        ("10.0.0.1,", true),
+        (",", true),
+        ("*.200", true),
+        ("10.0.0.1,10.0.0.200", true),
+        (",10.0.0.9", false),
+        ("10.0.0.1", false),
+        (",,", false),
+    ] {
+        let flows = query(None, Some(filter));
+        assert_eq!(
+            flows.as_array().is_some_and(|f| !f.is_empty()),
+            matches,
+            "{filter:?}: {flows}"
+        );
+    }
 }

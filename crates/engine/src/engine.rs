@@ -221,6 +221,17 @@ impl Engine {
         }
     }
 
+    /// Every agent starts afresh, as after a restart: sequence numbers and counters are not compared with
+    /// what came before. A looping replay calls it each time the capture starts again, so the repeated
+    /// datagrams are not taken for duplicates.
+    pub fn restart_all_agents(&mut self) {
+        for agent in self.agents.values_mut() {
+            agent.stats.datagram_seq.clear();
+            agent.stats.uptime_ms = 0;
+            agent.restarted();
+        }
+    }
+
     /// Counts a datagram that failed to decode; per agent when its header (agent address) was readable.
     pub fn record_decode_error(
         &mut self,

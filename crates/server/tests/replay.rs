@@ -96,6 +96,7 @@ async fn replayed_capture_gives_true_rates_top_flows_events_and_flow_log() {
     let before_second = write_test_capture(&pcap);
     let mut config = loopback_config();
     config.replay = Some(pcap);
+    config.replay_once = true;
     config.replay_speed = SPEED;
     let server = start(config).await;
     assert_eq!(

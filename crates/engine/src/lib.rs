@@ -18,6 +18,7 @@ pub mod flowlang;
 mod flowlog;
 mod forwarding;
 mod hostlocation;
+mod lenient;
 mod metrics;
 mod query;
 mod ring;

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use foldhash::HashMap;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::lenient::{bool_or_string, number_or_string};
 use crate::sample::{DataSource, Millis};
 
 /// Default hysteresis (seconds) when a threshold does not give `timeout`.
@@ -39,43 +40,6 @@ pub struct Threshold {
 
 fn default_timeout() -> f64 {
     DEFAULT_THRESHOLD_TIMEOUT_S
-}
-
-/// A JSON number or a string holding one (`"100"`).
-fn number_or_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Number(f64),
-        Text(String),
-    }
-    match Raw::deserialize(deserializer)? {
-        Raw::Number(n) => Ok(n),
-        Raw::Text(text) => text
-            .trim()
-            .parse()
-            .map_err(|_| serde::de::Error::custom(format!("expected a number, got {text:?}"))),
-    }
-}
-
-/// `true`/`false`, or the strings `"true"`/`"false"`.
-fn bool_or_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Bool(bool),
-        Text(String),
-    }
-    match Raw::deserialize(deserializer)? {
-        Raw::Bool(b) => Ok(b),
-        Raw::Text(text) => match text.trim() {
-            "true" => Ok(true),
-            "false" => Ok(false),
-            _ => Err(serde::de::Error::custom(format!(
-                "expected true or false, got {text:?}"
-            ))),
-        },
-    }
 }
 
 /// Accepts `{attr: ["a","b"]}`, `{attr: "a"}` and numbers in place of strings.

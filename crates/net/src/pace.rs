@@ -165,6 +165,44 @@ mod tests {
     }
 
     #[test]
+    fn pacing_is_counted_from_the_start_and_does_not_drift() {
+        let ten_hours = Duration::from_secs(36_000);
+        let due_after_start = |pace: Pace, recorded: Duration, sent_before: u64| {
+            let mut pacer = Pacer::starting_at(pace, Duration::ZERO);
+            pacer.scheduled = sent_before;
+            let started = pacer.started();
+            pacer
+                .due(recorded, started)
+                .map(|due| due.duration_since(started))
+        };
+        // Recorded pace: a datagram of simulated hour 10 is due 10 hours after the start,
+        // whatever was sent before it.
+        assert_eq!(
+            due_after_start(Pace::Recorded { speed: 1.0 }, ten_hours, 123),
+            Some(ten_hours)
+        );
+        assert_eq!(
+            due_after_start(Pace::Recorded { speed: 10.0 }, ten_hours, 0),
+            Some(Duration::from_secs(3_600))
+        );
+        // Fixed rate: the 36,000,000th datagram at 1,000/s is due at 36,000 s, whatever its
+        // recorded time.
+        assert_eq!(
+            due_after_start(Pace::Rate { per_sec: 1_000.0 }, Duration::ZERO, 36_000_000),
+            Some(ten_hours)
+        );
+        // A gap that is not a whole number of nanoseconds (1/3 ms): summing rounded gaps would
+        // be 36 ms off after 10 hours; counting from the start is not.
+        let due = due_after_start(Pace::Rate { per_sec: 3_000.0 }, Duration::ZERO, 108_000_000)
+            .unwrap_or_default();
+        assert!(
+            due.abs_diff(ten_hours) < Duration::from_micros(1),
+            "{due:?}"
+        );
+        assert_eq!(due_after_start(Pace::AsFastAsPossible, ten_hours, 1), None);
+    }
+
+    #[test]
     fn rate_pacing_schedules_from_the_start() {
         let mut pacer = Pacer::new(Pace::Rate { per_sec: 1000.0 });
         let begin = Instant::now();

@@ -172,16 +172,12 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     };
     let simulator = Simulator::new(&scenario, args.seed, duration)?;
     if let Some(what) = args.print.as_deref() {
-        let mut out = io::stdout().lock();
-        match what {
-            "topology" => serde_json::to_writer_pretty(&mut out, &simulator.topology())?,
-            "hosts" => serde_json::to_writer_pretty(&mut out, &simulator.hosts())?,
-            _ => out.write_all(text.as_bytes())?,
-        }
-        if what != "scenario" {
-            writeln!(out)?;
-        }
-        return Ok(ExitCode::SUCCESS);
+        return match print(&simulator, what, &text) {
+            // The reader had enough (`| head`): not an error.
+            Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+            Err(err) => Err(anyhow::Error::new(err).context("writing to stdout")),
+            Ok(()) => Ok(ExitCode::SUCCESS),
+        };
     }
     let bounded = duration.unwrap_or(scenario.duration) > 0.0;
     if args.write.is_some() && !bounded {
@@ -267,6 +263,18 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// `--print WHAT` to stdout: the topology or hosts as JSON, or the scenario file as read.
+fn print(simulator: &Simulator, what: &str, scenario_text: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    match what {
+        "topology" => serde_json::to_writer_pretty(&mut out, &simulator.topology())?,
+        "hosts" => serde_json::to_writer_pretty(&mut out, &simulator.hosts())?,
+        _ => return out.write_all(scenario_text.as_bytes()),
+    }
+    writeln!(out)?;
+    out.flush()
+}
+
 fn open_capture(path: &Path) -> anyhow::Result<Capture> {
     let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let out = BufWriter::with_capacity(1 << 16, file);
@@ -288,7 +296,7 @@ fn export(
     pace: Pace,
     outputs: &mut Outputs,
 ) -> anyhow::Result<Simulator> {
-    // Simulated time 0 is now.
+    // Simulated time 0 is now; due times count from it, so pacing does not drift.
     let mut pacer = Pacer::starting_at(pace, Duration::ZERO);
     while let Some(datagram) = simulator.next_datagram() {
         pacer.wait(datagram.time, None);

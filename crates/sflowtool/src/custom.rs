@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use rtflow_sflow::{CounterSample, DecodeError, DiscardSample, FlowSample, LegacyFlowSample, Tag};
 
-use crate::datagram::{DatagramInfo, Payload, SampleCounts, write_payload};
+use crate::datagram::{DatagramInfo, DatagramSink, Payload, SampleCounts, write_payload};
 use crate::out::{FieldSpan, Fields, Out};
 use crate::samples::{SampleSink, walk_payload};
 use crate::vlan::VlanFilter;
@@ -140,6 +140,17 @@ impl FieldLines {
                 value.clear();
             }
         }
+    }
+}
+
+impl DatagramSink for FieldLines {
+    fn write_datagram(
+        &mut self,
+        info: &DatagramInfo,
+        bytes: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<SampleCounts, DecodeError> {
+        FieldLines::write_datagram(self, info, bytes, out)
     }
 }
 

@@ -176,6 +176,33 @@ impl Formatter {
     }
 }
 
+/// A line-oriented output format: appends the output of each datagram to a caller-owned buffer.
+/// [`Formatter`] (text, JSON, CSV, `-g`, `-H`) and [`FieldLines`](crate::FieldLines) (`-L`)
+/// are the ones there are; a new text format implements this and `rtflow decode` writes it like
+/// the others.
+pub trait DatagramSink {
+    /// Decodes `bytes` and appends its output to `out`; returns what the datagram held. On a
+    /// decode error nothing is appended (except the header-only record of a payload that is not
+    /// sFlow, where the format prints one) and the error is returned.
+    fn write_datagram(
+        &mut self,
+        info: &DatagramInfo,
+        bytes: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<SampleCounts, DecodeError>;
+}
+
+impl DatagramSink for Formatter {
+    fn write_datagram(
+        &mut self,
+        info: &DatagramInfo,
+        bytes: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<SampleCounts, DecodeError> {
+        Formatter::write_datagram(self, info, bytes, out)
+    }
+}
+
 /// A datagram of any sFlow version sflowtool decodes.
 pub(crate) enum Payload<'a> {
     V5(Datagram<'a>),

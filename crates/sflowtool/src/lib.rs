@@ -45,7 +45,7 @@ mod values;
 mod vlan;
 
 pub use custom::{FieldLines, FieldListError};
-pub use datagram::{DatagramInfo, Format, Formatter, SampleCounts};
+pub use datagram::{DatagramInfo, DatagramSink, Format, Formatter, SampleCounts};
 pub use datagram_pcap::DatagramPcap;
 pub use netflow::{NetflowExporter, NetflowOptions, NetflowPacket, NetflowVersion};
 pub use pcap::{

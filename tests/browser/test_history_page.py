@@ -24,7 +24,8 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RtflowServer]:
     clickhouse = ClickHouse()
     tmp = tmp_path_factory.mktemp("history-page")
     try:
-        args = ["--replay", str(helpers.DATA / "fabric.pcap"), "--replay-speed", "20", "--inc-dir", str(tmp),
+        args = ["--replay", str(helpers.DATA / "fabric.pcap"), "--replay-once", "--replay-speed", "20",
+                "--inc-dir", str(tmp),
                 "--clickhouse", clickhouse.url + "?database=rtflow_history_page", "--history-spool",
                 str(tmp / "spool"), "-Dclickhouse.batch.ms=200"]
         with contextmanager(start_server)(args) as server:

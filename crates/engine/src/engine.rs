@@ -16,8 +16,8 @@ use crate::config::EngineConfig;
 use crate::error::{EngineError, ObjectKind};
 use crate::events::Event;
 use crate::flowlang::{
-    AddressGroup, AttributeSource, CompiledFlow, FlowDefinition, HostIdentity, KeyName, LinkTable,
-    LookupMap, Lookups, OuiTable,
+    AddressGroup, AttributeSource, CompiledFlow, FlowDefinition, FlowProgram, HostIdentity,
+    KeyName, LinkTable, LookupMap, Lookups, OuiTable, SampleMemo,
 };
 use crate::flowlog::FlowRecord;
 use crate::forwarding::Forwarding;
@@ -89,6 +89,8 @@ pub(crate) struct FlowRegistry {
     pub slots: Vec<Option<InstalledFlow>>,
     pub by_name: BTreeMap<String, usize>,
     next_generation: u64,
+    /// The installed definitions compiled together (rebuilt when one is set or deleted).
+    program: FlowProgram,
 }
 
 impl FlowRegistry {
@@ -103,6 +105,10 @@ impl FlowRegistry {
             .enumerate()
             .filter_map(|(i, f)| f.as_ref().map(|f| (i, f)))
     }
+
+    fn rebuild_program(&mut self) {
+        self.program = FlowProgram::build(self.installed().map(|(slot, f)| (slot, &f.compiled)));
+    }
 }
 
 /// Reusable buffers of the ingest path.
@@ -110,6 +116,7 @@ impl FlowRegistry {
 struct Scratch {
     key: String,
     logged: Vec<LoggedFlow>,
+    memo: SampleMemo,
 }
 
 /// The sFlow analytics engine. Pure state: no I/O, no threads; time is passed in as `now`.
@@ -301,46 +308,42 @@ impl Engine {
             survey_flow_keys(&attributes, now, flow_keys_seen, &mut scratch.key);
         }
         let is_drop = sample.dropped.is_some();
-        for (slot, installed) in flows.slots.iter_mut().enumerate() {
-            let Some(installed) = installed else { continue };
-            if installed.compiled.definition().dropped != is_drop {
-                continue;
-            }
-            let Some(values) = installed
-                .compiled
-                .evaluate(&attributes, lookups, &mut scratch.key)
-            else {
-                continue;
-            };
-            if source.flows.len() <= slot {
-                source.flows.resize_with(slot + 1, FlowTable::default);
-            }
-            let Some(table) = source.flows.get_mut(slot) else {
-                continue;
-            };
-            if table.generation != installed.generation {
-                *table = FlowTable::new(installed.generation);
-            }
-            let inflation = installed.clock.inflation(now);
-            table.add(
-                &installed.params,
-                inflation,
-                now,
-                &scratch.key,
-                &values,
-                scale,
-                &mut scratch.logged,
-            );
-            if !scratch.logged.is_empty() {
-                log_flows(
-                    flow_log,
-                    &installed.name,
-                    info.agent,
-                    sample.source,
-                    &mut scratch.logged,
+        let FlowRegistry { slots, program, .. } = flows;
+        let Scratch { key, logged, memo } = scratch;
+        program.evaluate(
+            &attributes,
+            is_drop,
+            lookups,
+            memo,
+            key,
+            |slot, key, values| {
+                let Some(Some(installed)) = slots.get_mut(slot) else {
+                    return;
+                };
+                if source.flows.len() <= slot {
+                    source.flows.resize_with(slot + 1, FlowTable::default);
+                }
+                let Some(table) = source.flows.get_mut(slot) else {
+                    return;
+                };
+                if table.generation != installed.generation {
+                    *table = FlowTable::new(installed.generation);
+                }
+                let inflation = installed.clock.inflation(now);
+                table.add(
+                    &installed.params,
+                    inflation,
+                    now,
+                    key,
+                    values,
+                    scale,
+                    logged,
                 );
-            }
-        }
+                if !logged.is_empty() {
+                    log_flows(flow_log, &installed.name, info.agent, sample.source, logged);
+                }
+            },
+        );
     }
 
     /// Whether no sample with `sample`'s shape (header stack and extended records) was surveyed recently;
@@ -654,6 +657,7 @@ impl Engine {
                 self.flows.by_name.insert(name.to_string(), slot);
             }
         }
+        self.flows.rebuild_program();
         self.stats.flow_definitions = self.flows.by_name.len() as u64;
         Ok(())
     }
@@ -682,6 +686,7 @@ impl Engine {
         if let Some(entry) = self.flows.slots.get_mut(slot) {
             *entry = None;
         }
+        self.flows.rebuild_program();
         self.stats.flow_definitions = self.flows.by_name.len() as u64;
         Ok(())
     }

@@ -16,11 +16,12 @@ use crate::config::EngineConfig;
 use crate::error::{EngineError, ObjectKind};
 use crate::events::Event;
 use crate::flowlang::{
-    AddressGroup, AttributeSource, CompiledFlow, FlowDefinition, FlowProgram, HostIdentity,
-    KeyName, LinkTable, LookupMap, Lookups, OuiTable, SampleMemo,
+    AddressGroup, AttributeSource, CompiledFlow, FlowDefinition, FlowProgram, FlowValues,
+    HostIdentity, KeyName, LinkTable, LookupMap, Lookups, OuiTable, SampleValue,
 };
 use crate::flowlog::FlowRecord;
 use crate::forwarding::Forwarding;
+use crate::ingest::{EvaluatedFlows, FlowView, IngestWorker, ViewCell};
 use crate::metrics::MetricValue;
 use crate::ring::IdRing;
 use crate::sample::{CounterSample, DataSource, DatagramInfo, FlowSample, Input, Millis};
@@ -89,8 +90,6 @@ pub(crate) struct FlowRegistry {
     pub slots: Vec<Option<InstalledFlow>>,
     pub by_name: BTreeMap<String, usize>,
     next_generation: u64,
-    /// The installed definitions compiled together (rebuilt when one is set or deleted).
-    program: FlowProgram,
 }
 
 impl FlowRegistry {
@@ -105,10 +104,6 @@ impl FlowRegistry {
             .enumerate()
             .filter_map(|(i, f)| f.as_ref().map(|f| (i, f)))
     }
-
-    fn rebuild_program(&mut self) {
-        self.program = FlowProgram::build(self.installed().map(|(slot, f)| (slot, &f.compiled)));
-    }
 }
 
 /// Reusable buffers of the ingest path.
@@ -116,7 +111,7 @@ impl FlowRegistry {
 struct Scratch {
     key: String,
     logged: Vec<LoggedFlow>,
-    memo: SampleMemo,
+    evaluated: EvaluatedFlows,
 }
 
 /// The sFlow analytics engine. Pure state: no I/O, no threads; time is passed in as `now`.
@@ -151,6 +146,10 @@ pub struct Engine {
     pub(crate) external_names: crate::external_names::ExternalNames,
     /// Subscribers to the end of every [`Engine::tick`] (interval handlers), with its time.
     ticks: Stream<Millis>,
+    /// What evaluating flow definitions reads, as of the last change (see `ingest.rs`).
+    view: Arc<ViewCell>,
+    /// The ingest worker of [`Engine::ingest_sflow`] (the server runs its own, outside the engine lock).
+    pub(crate) own_worker: Option<Box<IngestWorker>>,
 }
 
 impl Default for Engine {
@@ -184,7 +183,36 @@ impl Engine {
             scratch: Scratch::default(),
             external_names: crate::external_names::ExternalNames::default(),
             ticks: Stream::default(),
+            view: Arc::default(),
+            own_worker: None,
         }
+    }
+
+    /// The flow definitions and lookup tables as of now, for evaluating samples outside the engine lock
+    /// (see [`IngestWorker`]).
+    pub fn flow_view(&self) -> Arc<FlowView> {
+        self.view.get()
+    }
+
+    pub(crate) fn view_cell(&self) -> &Arc<ViewCell> {
+        &self.view
+    }
+
+    /// Publishes a new [`FlowView`] after a change to the definitions or to the lookup tables.
+    fn refresh_view(&mut self) {
+        let program =
+            FlowProgram::build(self.flows.installed().map(|(slot, f)| (slot, &f.compiled)));
+        let generations = self
+            .flows
+            .slots
+            .iter()
+            .map(|slot| slot.as_ref().map_or(0, |f| f.generation))
+            .collect();
+        self.view.publish(FlowView {
+            program,
+            generations,
+            lookups: self.lookups.clone(),
+        });
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -252,8 +280,27 @@ impl Engine {
     }
 
     /// Ingests one flow sample (or dropped-packet notification) of a datagram already passed to
-    /// [`begin_datagram`](Self::begin_datagram).
+    /// [`begin_datagram`](Self::begin_datagram), evaluating the flow definitions here.
     pub fn ingest_flow_sample(&mut self, now: Millis, info: &DatagramInfo, sample: &FlowSample) {
+        let mut evaluated = std::mem::take(&mut self.scratch.evaluated);
+        let mut values = FlowValues::new(SampleValue::Missing);
+        evaluated.clear();
+        evaluated.evaluate(&self.view.get(), info.agent, sample);
+        self.apply_flow_sample(now, info, sample, &evaluated, 0, &mut values);
+        self.scratch.evaluated = evaluated;
+    }
+
+    /// Applies one flow sample whose definitions were evaluated into `evaluated` (its flow sample `index`):
+    /// sequence and sampling accounting, then each flow added to its table.
+    pub(crate) fn apply_flow_sample(
+        &mut self,
+        now: Millis,
+        info: &DatagramInfo,
+        sample: &FlowSample,
+        evaluated: &EvaluatedFlows,
+        index: usize,
+        values: &mut FlowValues,
+    ) {
         if now >= self.rebase_due {
             self.rebase_flows(now);
         }
@@ -267,7 +314,6 @@ impl Engine {
         let Self {
             agents,
             flows,
-            lookups,
             scratch,
             flow_log,
             flow_keys_seen,
@@ -303,47 +349,42 @@ impl Engine {
             // Counting a duplicated sample twice would inflate flow rates.
             return;
         }
-        let attributes = SampleAttributes::new(info.agent, sample.source, sample);
         if survey {
+            let attributes = SampleAttributes::new(info.agent, sample.source, sample);
             survey_flow_keys(&attributes, now, flow_keys_seen, &mut scratch.key);
         }
-        let is_drop = sample.dropped.is_some();
-        let FlowRegistry { slots, program, .. } = flows;
-        let Scratch { key, logged, memo } = scratch;
-        program.evaluate(
-            &attributes,
-            is_drop,
-            lookups,
-            memo,
-            key,
-            |slot, key, values| {
-                let Some(Some(installed)) = slots.get_mut(slot) else {
-                    return;
-                };
-                if source.flows.len() <= slot {
-                    source.flows.resize_with(slot + 1, FlowTable::default);
-                }
-                let Some(table) = source.flows.get_mut(slot) else {
-                    return;
-                };
-                if table.generation != installed.generation {
-                    *table = FlowTable::new(installed.generation);
-                }
-                let inflation = installed.clock.inflation(now);
-                table.add(
-                    &installed.params,
-                    inflation,
-                    now,
-                    key,
-                    values,
-                    scale,
-                    logged,
-                );
-                if !logged.is_empty() {
-                    log_flows(flow_log, &installed.name, info.agent, sample.source, logged);
-                }
-            },
-        );
+        let logged = &mut scratch.logged;
+        evaluated.for_each(index, values, |slot, generation, key, values| {
+            let Some(Some(installed)) = flows.slots.get_mut(slot) else {
+                return;
+            };
+            if installed.generation != generation {
+                // Evaluated with a definition since replaced.
+                return;
+            }
+            if source.flows.len() <= slot {
+                source.flows.resize_with(slot + 1, FlowTable::default);
+            }
+            let Some(table) = source.flows.get_mut(slot) else {
+                return;
+            };
+            if table.generation != installed.generation {
+                *table = FlowTable::new(installed.generation);
+            }
+            let inflation = installed.clock.inflation(now);
+            table.add(
+                &installed.params,
+                inflation,
+                now,
+                key,
+                values,
+                scale,
+                logged,
+            );
+            if !logged.is_empty() {
+                log_flows(flow_log, &installed.name, info.agent, sample.source, logged);
+            }
+        });
     }
 
     /// Whether no sample with `sample`'s shape (header stack and extended records) was surveyed recently;
@@ -409,6 +450,7 @@ impl Engine {
     /// Installs the OUI names table consulted by `oui:<mac>:name` (read by the server from `oui.names`).
     pub fn set_oui_table(&mut self, table: OuiTable) {
         self.lookups.set_oui_table(Arc::new(table));
+        self.refresh_view();
     }
 
     // ----------------------------------------------------------------------------------------------------------
@@ -524,6 +566,7 @@ impl Engine {
                 .map(|(port, name)| (*port, name.as_str())),
         );
         self.lookups.set_links(links);
+        self.refresh_view();
         self.topology_view = view;
     }
 
@@ -657,7 +700,7 @@ impl Engine {
                 self.flows.by_name.insert(name.to_string(), slot);
             }
         }
-        self.flows.rebuild_program();
+        self.refresh_view();
         self.stats.flow_definitions = self.flows.by_name.len() as u64;
         Ok(())
     }
@@ -686,7 +729,7 @@ impl Engine {
         if let Some(entry) = self.flows.slots.get_mut(slot) {
             *entry = None;
         }
-        self.flows.rebuild_program();
+        self.refresh_view();
         self.stats.flow_definitions = self.flows.by_name.len() as u64;
         Ok(())
     }
@@ -822,6 +865,7 @@ impl Engine {
         })?;
         self.lookups.set_group(name, parsed);
         self.group_updates.insert(name.to_string(), now);
+        self.refresh_view();
         Ok(())
     }
 
@@ -845,8 +889,9 @@ impl Engine {
         self.group_updates.remove(name);
         self.lookups
             .remove_group(name)
-            .map(|_| ())
-            .ok_or_else(|| not_found(ObjectKind::Group, name))
+            .ok_or_else(|| not_found(ObjectKind::Group, name))?;
+        self.refresh_view();
+        Ok(())
     }
 
     /// `PUT /map/{name}/json` with `{label: [value, …]}` at `now`.
@@ -870,6 +915,7 @@ impl Engine {
         })?;
         self.lookups.set_map(name, parsed);
         self.map_updates.insert(name.to_string(), now);
+        self.refresh_view();
         Ok(())
     }
 
@@ -893,8 +939,9 @@ impl Engine {
         self.map_updates.remove(name);
         self.lookups
             .remove_map(name)
-            .map(|_| ())
-            .ok_or_else(|| not_found(ObjectKind::Map, name))
+            .ok_or_else(|| not_found(ObjectKind::Map, name))?;
+        self.refresh_view();
+        Ok(())
     }
 
     // ----------------------------------------------------------------------------------------------------------

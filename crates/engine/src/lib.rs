@@ -17,6 +17,7 @@ mod external_names;
 pub mod flowlang;
 mod flowlog;
 mod forwarding;
+mod ingest;
 mod metrics;
 mod query;
 mod ring;
@@ -37,7 +38,7 @@ mod key_function_tests;
 #[cfg(test)]
 mod parity_tests;
 
-pub use adapter::{IngestError, IngestSummary};
+pub use adapter::{DecodedDatagram, IngestError, IngestSummary};
 pub use agents::AgentInfo;
 pub use attributes::{PacketFields, SampleAttributes};
 pub use config::EngineConfig;
@@ -48,6 +49,7 @@ pub use events::Event;
 pub use flowlang::{AggMode, DefinitionError, FlowDefinition};
 pub use flowlog::FlowRecord;
 pub use forwarding::{DEFAULT_SFLOW_PORT, Forwarding};
+pub use ingest::{FlowView, IngestWorker};
 pub use metrics::{Metric, MetricValue, Quartiles, Statistic, TopKey};
 pub use query::{
     AgentSelector, AgentToken, Aggregation, MetricSpec, QueryError, QueryFilter, SortSpec,

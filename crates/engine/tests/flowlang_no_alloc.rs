@@ -121,16 +121,15 @@ fn evaluate_does_not_allocate_after_warm_up() {
     // All five evaluated together, sharing their expressions and filters.
     let program = FlowProgram::build(compiled.iter().enumerate());
     let mut memo = SampleMemo::default();
-    let mut key = String::with_capacity(256);
-    let evaluate = |memo: &mut SampleMemo, key: &mut String| {
+    let evaluate = |memo: &mut SampleMemo| {
         let mut emitted = 0;
-        program.evaluate(&sample, false, &lookups, memo, key, |_, _, _| emitted += 1);
+        program.evaluate(&sample, false, &lookups, memo, |_, _, _| emitted += 1);
         emitted
     };
-    assert_eq!(evaluate(&mut memo, &mut key), compiled.len());
+    assert_eq!(evaluate(&mut memo), compiled.len());
     let before = allocations();
     for _ in 0..100 {
-        assert_eq!(evaluate(&mut memo, &mut key), compiled.len());
+        assert_eq!(evaluate(&mut memo), compiled.len());
     }
     assert_eq!(
         allocations() - before,

@@ -520,8 +520,8 @@ impl KeyExpr {
                 let Some(mac) = eval_mac(inner, src, lookups, out, start) else {
                     return false;
                 };
-                let value = lookups
-                    .hosts()
+                let hosts = lookups.hosts();
+                let value = hosts
                     .identity(&mac)
                     .and_then(|host| host.attribute(*attribute));
                 replace_with(out, start, value)

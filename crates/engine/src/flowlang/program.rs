@@ -88,6 +88,16 @@ impl SampleMemo {
         if self.filters.len() < program.filters.len() {
             self.filters.resize(program.filters.len(), (0, false));
         }
+    }
+
+    /// The text flow keys and expression values were written into since the last
+    /// [`clear_text`](Self::clear_text).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Forgets the text (call before a new batch of [`FlowProgram::evaluate_into_memo`] calls).
+    pub fn clear_text(&mut self) {
         self.text.clear();
     }
 }
@@ -209,15 +219,31 @@ impl FlowProgram {
 
     /// Evaluates every definition for one sample (`dropped` for a discard sample). For each definition the
     /// sample counts in, `emit` gets its slot, the flow key (the keys' values joined with the definition's
-    /// separator, in `key`) and the sample's raw, unscaled values.
+    /// separator) and the sample's raw, unscaled values.
     pub fn evaluate<S: AttributeSource + ?Sized>(
         &self,
         src: &S,
         dropped: bool,
         lookups: &Lookups,
         memo: &mut SampleMemo,
-        key: &mut String,
         mut emit: impl FnMut(usize, &str, &FlowValues),
+    ) {
+        memo.text.clear();
+        self.evaluate_into_memo(src, dropped, lookups, memo, |slot, key, values, text| {
+            emit(slot, text.get(key.0..key.1).unwrap_or_default(), values);
+        });
+    }
+
+    /// [`evaluate`](Self::evaluate) for several samples in a row: each flow key is left in the memo's text
+    /// (see [`SampleMemo::text`]) and `emit` gets its byte range there, valid until
+    /// [`SampleMemo::clear_text`]. Nothing is copied per definition.
+    pub fn evaluate_into_memo<S: AttributeSource + ?Sized>(
+        &self,
+        src: &S,
+        dropped: bool,
+        lookups: &Lookups,
+        memo: &mut SampleMemo,
+        mut emit: impl FnMut(usize, (usize, usize), &FlowValues, &str),
     ) {
         memo.begin(self);
         let mut eval = Evaluation {
@@ -233,13 +259,8 @@ impl FlowProgram {
             if plan.dropped != dropped {
                 continue;
             }
-            if let Some(whole_key) = eval.definition(plan, key, &mut values) {
-                // A one-key definition's key is the memo's text itself.
-                let key = match whole_key {
-                    Some((start, end)) => eval.memo.text.get(start..end).unwrap_or_default(),
-                    None => key.as_str(),
-                };
-                emit(slot, key, &values);
+            if let Some(key) = eval.definition(plan, &mut values) {
+                emit(slot, key, &values, &eval.memo.text);
             }
         }
     }
@@ -325,56 +346,62 @@ impl<S: AttributeSource + ?Sized> Evaluation<'_, S> {
     }
 
     /// What [`CompiledFlow::evaluate`] computes, from shared evaluations: the values into `values`, and the
-    /// flow key either in `key` or, for a one-key definition whose key is shared, as the range of the memo's
-    /// text holding it (`Some(range)`). `None` when the sample does not count in this definition.
-    fn definition(
-        &mut self,
-        plan: &Plan,
-        key: &mut String,
-        values: &mut FlowValues,
-    ) -> Option<Option<(usize, usize)>> {
-        key.clear();
+    /// byte range of the flow key in the memo's text (a one-key definition whose key is shared uses that
+    /// expression's text as it is; other keys are joined at the end of the text). `None` when the sample does
+    /// not count in this definition.
+    fn definition(&mut self, plan: &Plan, values: &mut FlowValues) -> Option<(usize, usize)> {
         if let Some(filter) = plan.filter
             && !self.filter_passes(filter)
         {
             return None;
         }
-        let mut whole_key = None;
-        if let [only] = *plan.keys
-            && only.shared
-        {
-            whole_key = Some(self.range(only.expression)?);
-        } else {
-            for (index, part) in plan.keys.iter().enumerate() {
-                if index > 0 {
-                    key.push_str(&plan.separator);
+        let key = match *plan.keys {
+            [only] if only.shared => self.range(only.expression)?,
+            _ => {
+                // Shared parts first, so that joining below only appends.
+                for part in plan.keys.iter().filter(|part| part.shared) {
+                    self.value(part.expression)?;
                 }
-                let present = if part.shared {
-                    self.value(part.expression)
-                        .map(|text| key.push_str(text))
-                        .is_some()
-                } else {
-                    self.program
-                        .expressions
-                        .get(part.expression as usize)
-                        .is_some_and(|expr| expr.eval(self.src, self.lookups, key))
-                };
-                if !present {
-                    key.clear();
-                    return None;
+                let start = self.memo.text.len();
+                for (index, part) in plan.keys.iter().enumerate() {
+                    if index > 0 {
+                        self.memo.text.push_str(&plan.separator);
+                    }
+                    let present = if part.shared {
+                        let memo = self.memo.expressions.get(part.expression as usize);
+                        memo.is_some_and(|m| m.present)
+                            .then(|| {
+                                let (from, to) = memo.map_or((0, 0), |m| (m.start, m.end));
+                                self.memo
+                                    .text
+                                    .extend_from_within(from as usize..to as usize);
+                            })
+                            .is_some()
+                    } else {
+                        self.program
+                            .expressions
+                            .get(part.expression as usize)
+                            .is_some_and(|expr| {
+                                expr.eval(self.src, self.lookups, &mut self.memo.text)
+                            })
+                    };
+                    if !present {
+                        self.memo.text.truncate(start);
+                        return None;
+                    }
                 }
+                (start, self.memo.text.len())
             }
-        }
+        };
         let value = self.sample_value(plan.value);
         if value == SampleValue::Missing {
-            key.clear();
             return None;
         }
         values.reset(value);
         for &extra in plan.values.iter() {
             values.push(self.sample_value(extra));
         }
-        Some(whole_key)
+        Some(key)
     }
 }
 
@@ -405,18 +432,10 @@ mod tests {
     /// Everything the program emits, as (slot, key, values).
     fn run(program: &FlowProgram, src: &MapAttributeSource) -> Vec<(usize, String, FlowValues)> {
         let mut memo = SampleMemo::default();
-        let mut key = String::new();
         let mut out = Vec::new();
-        program.evaluate(
-            src,
-            false,
-            &Lookups::new(),
-            &mut memo,
-            &mut key,
-            |slot, key, v| {
-                out.push((slot, key.to_owned(), *v));
-            },
-        );
+        program.evaluate(src, false, &Lookups::new(), &mut memo, |slot, key, v| {
+            out.push((slot, key.to_owned(), *v));
+        });
         out
     }
 
@@ -467,24 +486,59 @@ mod tests {
         let definitions = [compile("ipsource", "bytes", Some("ipprotocol=6"))];
         let program = FlowProgram::build(definitions.iter().enumerate());
         let mut memo = SampleMemo::default();
-        let mut key = String::new();
         let mut keys = Vec::new();
         for (source, protocol) in [("10.0.0.1", "6"), ("10.0.0.2", "17"), ("10.0.0.3", "6")] {
             let src = sample()
                 .with("ipsource", source)
                 .with("ipprotocol", protocol);
-            program.evaluate(
+            program.evaluate(&src, false, &Lookups::new(), &mut memo, |_, key, _| {
+                keys.push(key.to_owned());
+            });
+        }
+        assert_eq!(keys, ["10.0.0.1", "10.0.0.3"]);
+    }
+
+    #[test]
+    fn keys_of_several_samples_stay_in_the_memo_text_until_cleared() {
+        let definitions = [
+            compile("ipsource", "bytes", None),
+            compile("ipsource,ipprotocol", "bytes", None),
+            compile(
+                "ipdestination,ipprotocol",
+                "bytes",
+                Some("ipsource=10.0.0.2"),
+            ),
+        ];
+        let program = FlowProgram::build(definitions.iter().enumerate());
+        let mut memo = SampleMemo::default();
+        memo.clear_text();
+        let mut ranges = Vec::new();
+        for source in ["10.0.0.1", "10.0.0.2"] {
+            let src = sample().with("ipsource", source);
+            program.evaluate_into_memo(
                 &src,
                 false,
                 &Lookups::new(),
                 &mut memo,
-                &mut key,
-                |_, key, _| {
-                    keys.push(key.to_owned());
+                |slot, key, _, _| {
+                    ranges.push((slot, key));
                 },
             );
         }
-        assert_eq!(keys, ["10.0.0.1", "10.0.0.3"]);
+        let keys: Vec<(usize, &str)> = ranges
+            .iter()
+            .map(|&(slot, (from, to))| (slot, memo.text().get(from..to).unwrap_or("?")))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                (0, "10.0.0.1"),
+                (1, "10.0.0.1,6"),
+                (0, "10.0.0.2"),
+                (1, "10.0.0.2,6"),
+                (2, "10.4.1.7,6"),
+            ]
+        );
     }
 
     #[test]
@@ -498,7 +552,6 @@ mod tests {
         }];
         let program = FlowProgram::build(definitions.iter().enumerate());
         let mut memo = SampleMemo::default();
-        let mut key = String::new();
         for dropped in [false, true] {
             let mut slots = Vec::new();
             program.evaluate(
@@ -506,7 +559,6 @@ mod tests {
                 dropped,
                 &Lookups::new(),
                 &mut memo,
-                &mut key,
                 |slot, _, _| {
                     slots.push(slot);
                 },
@@ -523,20 +575,12 @@ mod tests {
             generation: u32::MAX - 1,
             ..SampleMemo::default()
         };
-        let mut key = String::new();
         let mut keys = Vec::new();
         for source in ["10.0.0.1", "10.0.0.2", "10.0.0.3"] {
             let src = sample().with("ipsource", source);
-            program.evaluate(
-                &src,
-                false,
-                &Lookups::new(),
-                &mut memo,
-                &mut key,
-                |_, key, _| {
-                    keys.push(key.to_owned());
-                },
-            );
+            program.evaluate(&src, false, &Lookups::new(), &mut memo, |_, key, _| {
+                keys.push(key.to_owned());
+            });
         }
         assert_eq!(keys, ["10.0.0.1", "10.0.0.2", "10.0.0.3"]);
     }

@@ -59,7 +59,7 @@ def test_every_app_loads_without_error(server: RtflowServer) -> None:
         assert status["alive"] and "error" not in status, f"{name}: {status}"
     apps = server.get_json("/apps/json")
     assert apps["browse-flows"] == {"entry": "/html/", "scripts": ["top.js"]}
-    assert apps["prometheus"] == {"scripts": ["export.js"]}
+    assert apps["prometheus"] == {"scripts": ["export.js"], "api": "/api/"}
     for app in apps:
         assert server.get(f"/app/{app}/status").text == "OK"
     assert server.get("/app/nope/status").status_code == 404
@@ -68,6 +68,17 @@ def test_every_app_loads_without_error(server: RtflowServer) -> None:
     assert server.get("/app/browse-flows/html/js/app.js").headers["content-type"].startswith("text/javascript")
     assert server.get("/app/browse-flows/html/../scripts/top.js").status_code == 404
     assert server.get("/app/prometheus/api-docs").text.startswith("openapi")
+    # As JSON for rtflow's explorer of the app's API at /app/NAME/api/ (Swagger 2.0 and OpenAPI 3 alike).
+    for app, key, path in (("prometheus", "openapi", "/export.js/flows/{agent}/txt"),
+                           ("fabric-view", "swagger", "/fabric-view.js/thresholds/json")):
+        docs = server.get(f"/app/{app}/api-docs", headers={"Accept": "application/json"})
+        assert docs.headers["content-type"] == "application/json", docs.headers
+        assert key in docs.json() and path in docs.json()["paths"], sorted(docs.json()["paths"])
+        assert apps[app]["api"] == "/api/"
+        page = server.get(f"/app/{app}/api/")
+        assert page.status_code == 200 and 'data-docs="../api-docs"' in page.text
+    assert "api" not in apps["browse-flows"]
+    assert server.get("/app/browse-flows/api/").status_code == 404
 
 
 def test_prometheus_app_scraped_by_real_prometheus(server: RtflowServer) -> None:
@@ -179,6 +190,18 @@ def test_fabric_view_and_mininet_dashboard_show_the_fabric(server: RtflowServer)
     points = poll(elephants, 40, "fabric-view to count elephant flows and show them at the edge")
     assert points["top-5-pairs"] and "top-5-grouppairs" in points
     assert server.get_json(f"{base}/version/json")
+
+    # Host location (topologyLocatedHostMacs / topologyLocateHostMac): the four servers, each on the leaf edge port
+    # its traffic enters by, named by the interface names the leaves report.
+    expected_hosts = {("10.4.1.2", "leaf1", "swp32s0"), ("10.4.3.2", "leaf1", "swp32s1"),
+                      ("10.4.2.2", "leaf2", "swp32s0"), ("10.4.4.2", "leaf2", "swp32s1")}
+
+    def hosts_located() -> list | None:
+        hosts = server.get_json(f"{base}/hosts/json")
+        return hosts if {(h["ipaddress"], h["node"], h["port"]) for h in hosts} == expected_hosts else None
+
+    hosts = poll(hosts_located, 40, "fabric-view's hosts table to locate the four servers")
+    assert len(hosts) == 4 and all(len(h["mac"]) == 12 and h["mac"].startswith("000AF7") for h in hosts), hosts
 
     mininet = server.get_json("/app/mininet-dashboard/scripts/metrics.js/trend/json")
     widths = {name: link["width"] for name, link in mininet["topologyMetrics"]["links"].items()}

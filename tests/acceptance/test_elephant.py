@@ -54,15 +54,17 @@ def test_elephant_events(server: RtflowServer, dataset: Dataset) -> None:
     r = session.put(rt + "/flow/pair/json", data=json.dumps(flow), timeout=HTTP_TIMEOUT)
     assert r.status_code == 204, f"PUT /flow/pair/json {flow} -> {r.status_code}: {r.text}"
 
-    # Look at the active flows before choosing the threshold (see THRESHOLD_BYTES_PER_SEC).
+    # Look at the active flows before choosing the threshold (see THRESHOLD_BYTES_PER_SEC). A new flow's rate ramps
+    # up over the smoothing window (and more slowly in wall-clock time when the replay falls behind on a busy
+    # machine), so wait for an elephant at the top that has reached the threshold rather than judge the first answer.
     def top_flows() -> list[dict] | None:
         flows = server.get_json("/activeflows/ALL/pair/json?maxFlows=10")
-        return flows if flows and flows[0]["key"] in ELEPHANTS else None
+        ready = flows and flows[0]["key"] in ELEPHANTS and flows[0]["value"] > THRESHOLD_BYTES_PER_SEC
+        return flows if ready else None
 
-    flows = poll(top_flows, 20, "an elephant at the top of /activeflows/ALL/pair/json")
+    flows = poll(top_flows, 30, "an elephant above the 1 Gbit/s threshold at the top of /activeflows/ALL/pair/json")
     values = {f["key"]: f["value"] for f in flows}
     top = flows[0]["value"]
-    assert top > THRESHOLD_BYTES_PER_SEC, f"top flow below the 1 Gbit/s threshold: {flows}"
     assert top < MAX_PLAUSIBLE_BYTES_PER_SEC, (
         f"top flow {top:.3g} bytes/s exceeds what a 10G port can carry: rates look scaled by the replay speed "
         f"(expected bytes/s of capture time): {flows}")

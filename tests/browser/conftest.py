@@ -38,6 +38,8 @@ def _load_acceptance_helpers() -> Any:
 
 
 helpers = _load_acceptance_helpers()
+# The acceptance tests' other helper modules (clickhouse.py, …), after this directory so `conftest` stays this one.
+sys.path.append(str(REPO / "tests" / "acceptance"))
 RtflowServer = helpers.RtflowServer
 start_server = helpers.start_server
 require_shared = helpers.require_shared
@@ -109,13 +111,6 @@ class Watched:
 
     page: Any
     problems: list[str] = field(default_factory=list)
-    # Requests a test expects to fail (URL substrings): excluded from `problems`.
-    expected_failures: list[str] = field(default_factory=list)
-    # Uncaught exceptions a test expects: each entry lists substrings that must all be in the stack trace.
-    expected_exceptions: list[list[str]] = field(default_factory=list)
-
-    def _expected(self, url: str) -> bool:
-        return any(part in url for part in self.expected_failures)
 
     def assert_clean(self) -> None:
         assert not self.problems, "problems on the page:\n" + "\n".join(self.problems)
@@ -132,37 +127,32 @@ def open_page(browser: Any) -> Iterator[Any]:
     """open_page(url, width=1280, height=900) -> Watched: a fresh browser context per page, every problem recorded."""
     contexts: list[Any] = []
 
-    def opener(url: str, width: int = 1280, height: int = 900, expected_failures: list[str] | None = None,
-               expected_exceptions: list[list[str]] | None = None, before: Any = None) -> Watched:
+    def opener(url: str, width: int = 1280, height: int = 900, before: Any = None) -> Watched:
         context = browser.new_context(viewport={"width": width, "height": height})
         contexts.append(context)
         page = context.new_page()
-        watched = Watched(page, expected_failures=list(expected_failures or []),
-                          expected_exceptions=list(expected_exceptions or []))
+        watched = Watched(page)
 
         def on_console(message: Any) -> None:
             if message.type == "error":
                 location = message.location.get("url", "") if isinstance(message.location, dict) else ""
-                if not watched._expected(location):
-                    watched.problems.append(f"console error: {message.text} ({location})")
+                watched.problems.append(f"console error: {message.text} ({location})")
 
         def on_response(response: Any) -> None:
-            if response.status >= 400 and not watched._expected(response.url):
+            if response.status >= 400:
                 watched.problems.append(f"HTTP {response.status}: {response.request.method} {response.url}")
 
         def on_failed(request: Any) -> None:
             failure = request.failure or ""
             # Requests cut short when the page goes away or a stream is closed are not failures of the page.
-            if "ERR_ABORTED" in failure or watched._expected(request.url):
+            if "ERR_ABORTED" in failure:
                 return
             watched.problems.append(f"request failed: {request.method} {request.url}: {failure}")
 
-        page.on("console", on_console)
         def on_exception(error: Any) -> None:
-            stack = f"{error}\n{error.stack}"
-            if not any(all(part in stack for part in parts) for parts in watched.expected_exceptions):
-                watched.problems.append(f"uncaught exception: {stack}")
+            watched.problems.append(f"uncaught exception: {error}\n{error.stack}")
 
+        page.on("console", on_console)
         page.on("pageerror", on_exception)
         page.on("response", on_response)
         page.on("requestfailed", on_failed)

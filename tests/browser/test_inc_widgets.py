@@ -4,16 +4,16 @@
   both page flavours (Bootstrap era: jquery.widget.js; jQuery UI era: jquery-ui.min.js), and the DOM and widget
   options of every chart are compared with what sFlow-RT 3.1 produced for the same page (its observations/ files).
 * Lifecycle, click and selection behaviour as the apps use it.
-* The sFlow-RT apps' own pages (../shared/apps/*/html) load with the widgets and libraries. Until this build serves
-  /app/NAME/html/ itself, the test serves those pages to the browser from ../shared (test-only), and the requests the
-  pages make to their app's scripts, which need the JavaScript engine, are answered 404 and not counted.
+* The sFlow-RT apps' own pages (../shared/apps/*/html) load with the widgets and libraries.
+
+The harness and the apps are installed as sFlow-RT apps (`--app-dir` linking to ../shared, unchanged) and served by
+rtflow's own /app/NAME/html/ route, their scripts run by the embedded JavaScript engine.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import mimetypes
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,32 +30,24 @@ OBSERVED_CASES = [("bs", "trend"), ("bs", "topn"), ("bs", "other"), ("bs", "othe
                   ("bs", "units"), ("bs", "spans"), ("bs", "startend"), ("ui", "trend"), ("ui", "topn")]
 
 
-@pytest.fixture(scope="module")
-def inc_server() -> Iterator[RtflowServer]:
-    yield from start_server(["--inc-dir", str(inc_dir())])
-
-
 def harness_dir() -> Path:
     return require_shared("spec") / "inc-widgets" / "probe-harness"
 
 
-def serve_files(page: Any, url_part: str, directory: Path) -> None:
-    """Answers the browser's requests for .../<url_part>/<file> with the files of `directory` (test-only)."""
-    def fulfil(route: Any) -> None:
-        name = route.request.url.split(url_part, 1)[1].split("?")[0].split("#")[0] or "index.html"
-        path = directory / name
-        if path.is_file():
-            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            route.fulfill(status=200, body=path.read_bytes(), content_type=kind)
-        else:
-            route.fulfill(status=404, body=f"no {name} in {directory}", content_type="text/plain")
-    page.route(f"**{url_part}**", fulfil)
+@pytest.fixture(scope="module")
+def inc_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RtflowServer]:
+    app_dir = tmp_path_factory.mktemp("app")
+    # Links, not copies: the probe app and the sFlow-RT apps stay in ../shared, unchanged.
+    (app_dir / "wprobe").symlink_to(harness_dir() / "app-wprobe", target_is_directory=True)
+    shared_apps = require_shared("apps")
+    for app, _, _ in APP_PAGES:
+        (app_dir / app).symlink_to(shared_apps / app, target_is_directory=True)
+    yield from start_server(["--inc-dir", str(inc_dir()), "--app-dir", str(app_dir),
+                             "-Dscript.store=" + str(tmp_path_factory.mktemp("store"))])
 
 
 def open_harness(server: RtflowServer, open_page: Any, flavour: str, case: str) -> Any:
-    html = harness_dir() / "app-wprobe" / "html"
-    watched = open_page(f"{server.base}/app/wprobe/html/harness-{flavour}.html#{case}",
-                        before=lambda page: serve_files(page, "/app/wprobe/html/", html), width=1200, height=900)
+    watched = open_page(f"{server.base}/app/wprobe/html/harness-{flavour}.html#{case}", width=1200, height=900)
     watched.page.wait_for_function("window.probeReady === true")
     return watched
 
@@ -180,28 +172,13 @@ APP_PAGES = [
 @pytest.mark.parametrize("app,page_path,ready", APP_PAGES, ids=[p[0] for p in APP_PAGES])
 def test_the_apps_pages_load_the_inc_assets_and_create_their_charts(inc_server: RtflowServer, open_page: Any,
                                                                    app: str, page_path: str, ready: str) -> None:
-    html = require_shared("apps") / app / "html"
-    served_here = inc_server.get(f"/app/{app}/html/index.html").status_code == 200
-    expected = [] if served_here else [f"/app/{app}/scripts/"]
-    # Test-only serving: the app's DataTables get a 404 for their data, and the apps' 'xhr' handlers then read
-    # the length of null (flow-trend, fabric-view).
-    exceptions = [] if served_here else [["reading 'length'", f"/app/{app}/html/js/app.js", "jquery.dataTables.min.js"]]
-
-    def test_only_serving(page: Any) -> None:
-        if not served_here:
-            serve_files(page, f"/app/{app}/html/", html)
-            page.route(f"**/app/{app}/scripts/**", lambda route: route.fulfill(
-                status=404, body="app scripts are not running (test-only page serving)", content_type="text/plain"))
-        page.on("dialog", lambda dialog: dialog.dismiss())
-
     inc_responses: list[tuple[int, str]] = []
 
     def watch_inc(page: Any) -> None:
-        test_only_serving(page)
+        page.on("dialog", lambda dialog: dialog.dismiss())
         page.on("response", lambda r: "/inc/" in r.url and inc_responses.append((r.status, r.url)))
 
-    watched = open_page(f"{inc_server.base}/app/{app}/html/{page_path}", before=watch_inc, width=1280, height=900,
-                        expected_failures=expected, expected_exceptions=exceptions)
+    watched = open_page(f"{inc_server.base}/app/{app}/html/{page_path}", before=watch_inc, width=1280, height=900)
     watched.page.wait_for_selector(ready, state="attached", timeout=15_000)
     watched.page.wait_for_load_state("load")
     assert inc_responses and all(status in (200, 304) for status, _ in inc_responses), inc_responses
@@ -211,9 +188,7 @@ def test_the_apps_pages_load_the_inc_assets_and_create_their_charts(inc_server: 
 
 
 def test_gauges_fill_warn_and_label_as_described(inc_server: RtflowServer, open_page: Any) -> None:
-    html = harness_dir() / "app-wprobe" / "html"
-    watched = open_page(f"{inc_server.base}/app/wprobe/html/gauge.html",
-                        before=lambda page: serve_files(page, "/app/wprobe/html/", html), width=1200, height=900)
+    watched = open_page(f"{inc_server.base}/app/wprobe/html/gauge.html", width=1200, height=900)
     page = watched.page
     page.wait_for_function("window.probeReady === true")
     gauges = page.evaluate("""() => Object.fromEntries(['g0','g1','g2','g3','g4','g5','g6','g7','g8'].map(id => {

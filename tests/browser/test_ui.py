@@ -5,12 +5,14 @@ pages must not need the third-party libraries."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from clickhouse import ClickHouse
 from conftest import ECMP_AGENTS, HOST_NAMES, RtflowServer, poll, replay_args, start_server
 
 WAIT_MS = 30_000
@@ -42,6 +44,7 @@ def test_root_opens_the_status_page_with_the_four_agents_and_live_rates(ui_serve
     }""", arg=[sorted(ECMP_AGENTS), sorted(HOST_NAMES)], timeout=WAIT_MS)
     assert page.inner_text("#card-agents .value") == "4"
     assert page.get_attribute("header.top nav a[aria-current=page]", "href") == "../html/index.html"
+    assert page.is_hidden("#history"), "no flow history section without --clickhouse"
     watched.screenshot("status")
     watched.assert_clean()
 
@@ -241,3 +244,50 @@ def test_chart_axes_follow_sflow_rt(ui_server: RtflowServer, open_page: Any) -> 
     assert result["steps"] == [1, 5, 60, 180]
     assert result["seconds"] is True, "a one-minute window gets labels with seconds"
     watched.assert_clean()
+
+
+def card_number(page: Any, card: str) -> int:
+    return int(page.inner_text(f"#{card} .value").replace(",", ""))
+
+
+def test_status_page_shows_the_clickhouse_export_figures_live(tmp_path: Path, open_page: Any) -> None:
+    clickhouse = ClickHouse()
+    try:
+        args = [*replay_args(2), "--inc-dir", str(tmp_path), "--clickhouse", clickhouse.url + "?database=rtflow_ui",
+                "--history-spool", str(tmp_path / "spool"), "-Dclickhouse.batch.ms=300",
+                "-Dclickhouse.retry.max.ms=500"]
+        with contextmanager(start_server)(args) as server:
+            watched = open_page(server.base + "/html/index.html")
+            page = watched.page
+            # Rows reach ClickHouse: the page counts them, in batches, with no retry, drop or error.
+            page.wait_for_function("""() => !document.getElementById('history').hidden
+                && parseInt(document.querySelector('#card-history-rows .value').textContent.replace(/,/g, '')) > 0
+                && parseInt(document.querySelector('#card-history-batches .value').textContent.replace(/,/g, '')) > 1""",
+                                   timeout=WAIT_MS)
+            shown = card_number(page, "card-history-rows")
+            stored = int(clickhouse.query("SELECT count() FROM rtflow_ui.flows"))
+            assert 0 < shown <= stored, f"the page shows {shown} rows written, ClickHouse holds {stored}"
+            assert card_number(page, "card-history-retries") == 0
+            assert card_number(page, "card-history-dropped") == 0
+            assert "last insert at " in page.inner_text("#card-history-rows .sub")
+            assert page.is_hidden("#history-error")
+            watched.screenshot("status-history")
+
+            # ClickHouse goes away: retries climb, batches wait in the spool and the error is shown.
+            clickhouse.kill()
+            page.wait_for_function("""() => {
+                const number = id => parseInt(document.querySelector(id + ' .value').textContent.replace(/,/g, ''));
+                const error = document.getElementById('history-error');
+                return number('#card-history-retries') > 0 && !error.hidden
+                    && error.textContent.startsWith('Last ClickHouse error: ')
+                    && !/^0 B/.test(document.querySelector('#card-history-spool .value').textContent);
+            }""", timeout=WAIT_MS)
+            assert server.get_json("/analyzer/json")["historySpoolBytes"] > 0
+            error = page.inner_text("#history-error")
+            assert "Connection refused" in error and "INSERT" not in error, f"names the cause, not the query: {error}"
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), \
+                "the error message widens the page"
+            watched.screenshot("status-history-outage")
+            watched.assert_clean()
+    finally:
+        clickhouse.stop()

@@ -1,4 +1,4 @@
-//! rtflow-capture: streaming pcap / pcapng input, classic pcap output, and UDP datagram
+//! rtflow-capture: streaming pcap / pcapng input, pcap and pcapng output, and UDP datagram
 //! extraction. It knows nothing about sFlow: it hands out UDP payloads with their addresses
 //! and capture timestamps, and reports every packet it cannot use as a typed [`SkipReason`].
 //!
@@ -20,6 +20,7 @@ mod error;
 mod frame;
 mod link_type;
 mod pcapng;
+mod pcapng_writer;
 mod reader;
 mod skip;
 mod source;
@@ -32,6 +33,7 @@ pub use frame::{
     FrameError, MAX_UDP_PAYLOAD_V4, MAX_UDP_PAYLOAD_V6, build_udp_frame, build_udp_frame_into,
 };
 pub use link_type::LinkType;
+pub use pcapng_writer::PcapngWriter;
 pub use reader::{CaptureFormat, Extracted, Packet, PcapReader, UdpDatagram, open};
 pub use skip::{SkipCounts, SkipReason};
 pub use timestamp::Timestamp;

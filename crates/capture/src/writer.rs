@@ -41,10 +41,7 @@ impl<W: Write> PcapWriter<W> {
         orig_len: u32,
         data: &[u8],
     ) -> io::Result<()> {
-        let caplen = u32::try_from(data.len())
-            .unwrap_or(u32::MAX)
-            .min(self.snaplen);
-        let captured = data.get(..caplen as usize).unwrap_or(data);
+        let (caplen, captured) = snap(data, self.snaplen);
         // Classic pcap has 32-bit seconds; later times saturate rather than wrap.
         let secs = u32::try_from(timestamp.secs).unwrap_or(u32::MAX);
         let mut header = [0u8; 16];
@@ -67,6 +64,12 @@ impl<W: Write> PcapWriter<W> {
     pub fn into_inner(self) -> W {
         self.out
     }
+}
+
+/// The part of `data` a capture with `snaplen` keeps, and its length.
+pub(crate) fn snap(data: &[u8], snaplen: u32) -> (u32, &[u8]) {
+    let caplen = u32::try_from(data.len()).unwrap_or(u32::MAX).min(snaplen);
+    (caplen, data.get(..caplen as usize).unwrap_or(data))
 }
 
 #[cfg(test)]

@@ -27,6 +27,8 @@ enum Command {
     Replay(cmd::replay::ReplayArgs),
     /// Run the real-time analytics server (sFlow-RT compatible REST API on port 8008).
     Serve(cmd::serve::ServeArgs),
+    /// Simulate a leaf-and-spine network and export its sFlow over UDP or into a pcap file.
+    Simulate(cmd::simulate::SimulateArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
         Command::Fwd(args) => cmd::fwd::run(args),
         Command::Replay(args) => cmd::replay::run(args),
         Command::Serve(args) => cmd::serve::run(args),
+        Command::Simulate(args) => cmd::simulate::run(args),
     };
     match result {
         Ok(code) => code,

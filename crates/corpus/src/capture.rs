@@ -18,6 +18,8 @@ pub struct Summary {
     pub sflow_v5: u64,
     /// UDP payloads that are not sFlow v5 (NetFlow, IPFIX, sFlow v4).
     pub not_sflow_v5: u64,
+    /// Of those, sFlow v2/v4 datagrams (decoded by `rtflow decode` as sflowtool does, not by the v5 codec).
+    pub sflow_legacy: u64,
     /// sFlow v5 datagrams that are deliberately broken (each fails to decode).
     pub malformed: u64,
     /// Flow samples (0:1 and 0:3) in the valid datagrams.
@@ -42,6 +44,7 @@ impl Summary {
             ("datagrams", self.datagrams),
             ("sflow_v5", self.sflow_v5),
             ("not_sflow_v5", self.not_sflow_v5),
+            ("sflow_legacy", self.sflow_legacy),
             ("malformed", self.malformed),
             ("flow_samples", self.flow_samples),
             ("counter_samples", self.counter_samples),

@@ -167,6 +167,9 @@ pub(crate) fn not_sflow() -> Capture {
         if let Some((_, payload)) = others.iter().find(|(at, _)| *at == slot) {
             capture.push_raw(time, src, dst, payload.clone());
             capture.summary.not_sflow_v5 += 1;
+            if matches!(payload.get(..4), Some([0, 0, 0, 2 | 4])) {
+                capture.summary.sflow_legacy += 1;
+            }
         } else {
             sequence += 1;
             capture.push_sflow(time, src, dst, sflow(sequence));

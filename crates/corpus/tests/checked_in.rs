@@ -37,6 +37,7 @@ struct Decoded {
     datagrams: u64,
     sflow_v5: u64,
     not_sflow_v5: u64,
+    sflow_legacy: u64,
     malformed: u64,
     flow_samples: u64,
     counter_samples: u64,
@@ -55,6 +56,9 @@ fn decode(entry: &ManifestEntry) -> Decoded {
             Ok(datagram) => datagram,
             Err(DecodeError::NotSflowV5 { .. }) => {
                 out.not_sflow_v5 += 1;
+                if matches!(d.payload.get(..4), Some([0, 0, 0, 2 | 4])) {
+                    out.sflow_legacy += 1;
+                }
                 continue;
             }
             Err(_) => {
@@ -111,6 +115,7 @@ fn the_decoder_finds_what_the_manifest_lists() {
             datagrams: entry.count("datagrams"),
             sflow_v5: entry.count("sflow_v5"),
             not_sflow_v5: entry.count("not_sflow_v5"),
+            sflow_legacy: entry.count("sflow_legacy"),
             malformed: entry.count("malformed"),
             flow_samples: entry.count("flow_samples"),
             counter_samples: entry.count("counter_samples"),

@@ -36,6 +36,11 @@ pub struct EngineConfig {
     /// A MAC not reported again in host_adapters for this long leaves the `host:` table (a few counter
     /// polling intervals).
     pub host_mac_timeout_ms: u64,
+    /// Most MACs located on edge ports (`topologyLocate*`, `hostlocation.rs`).
+    pub max_located_macs: usize,
+    /// A MAC not seen on an edge port for this long is no longer located there (as a switch ages out
+    /// its MAC table: 5 minutes).
+    pub located_mac_timeout_ms: u64,
 }
 
 impl Default for EngineConfig {
@@ -58,6 +63,8 @@ impl Default for EngineConfig {
             max_name_len: 100,
             max_host_macs: 100_000,
             host_mac_timeout_ms: 120_000,
+            max_located_macs: 100_000,
+            located_mac_timeout_ms: 300_000,
         }
     }
 }

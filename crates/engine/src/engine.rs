@@ -144,6 +144,8 @@ pub struct Engine {
     scratch: Scratch,
     /// Names written from outside sFlow (SNMP), see `external_names.rs`.
     pub(crate) external_names: crate::external_names::ExternalNames,
+    /// MACs located on edge ports of the topology (`hostlocation.rs`).
+    pub(crate) host_locations: crate::hostlocation::HostLocations,
     /// Subscribers to the end of every [`Engine::tick`] (interval handlers), with its time.
     ticks: Stream<Millis>,
     /// What evaluating flow definitions reads, as of the last change (see `ingest.rs`).
@@ -182,6 +184,7 @@ impl Engine {
             rebase_due: Millis::MAX,
             scratch: Scratch::default(),
             external_names: crate::external_names::ExternalNames::default(),
+            host_locations: crate::hostlocation::HostLocations::default(),
             ticks: Stream::default(),
             view: Arc::default(),
             own_worker: None,
@@ -306,6 +309,9 @@ impl Engine {
         }
         self.stats.sflow_flow_samples += 1;
         self.flow_samples_seen += 1;
+        let max_located = self.config.max_located_macs;
+        self.host_locations
+            .observe(now, &self.topology_view, info.agent, sample, max_located);
         // Every so often, and whenever a sample of a kind not surveyed recently arrives, so that rare keys
         // (an ARP or ICMPv6 packet among thousands of TCP ones) are listed too.
         let survey = self.flow_samples_seen % FLOW_KEY_SURVEY_INTERVAL == 1
@@ -556,6 +562,8 @@ impl Engine {
         self.surveyed_shapes.retain(|_, seen| *seen >= key_cutoff);
         let host_cutoff = now.saturating_sub(self.config.host_mac_timeout_ms);
         self.lookups.hosts_mut().expire(host_cutoff);
+        let located_cutoff = now.saturating_sub(self.config.located_mac_timeout_ms);
+        self.host_locations.expire(located_cutoff);
     }
 
     /// Makes `view` current and rebuilds the `link:` table from it.

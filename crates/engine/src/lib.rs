@@ -17,6 +17,7 @@ mod external_names;
 pub mod flowlang;
 mod flowlog;
 mod forwarding;
+mod hostlocation;
 mod ingest;
 mod metrics;
 mod query;
@@ -49,6 +50,7 @@ pub use events::Event;
 pub use flowlang::{AggMode, DefinitionError, FlowDefinition};
 pub use flowlog::FlowRecord;
 pub use forwarding::{DEFAULT_SFLOW_PORT, Forwarding};
+pub use hostlocation::{HostLocation, parse_mac};
 pub use ingest::{FlowView, IngestWorker};
 pub use metrics::{Metric, MetricValue, Quartiles, Statistic, TopKey};
 pub use query::{

@@ -102,19 +102,29 @@ pub enum EndpointError {
 /// A request ClickHouse did not carry out.
 #[derive(Debug, thiserror::Error)]
 pub enum ClickHouseError {
-    /// Connection refused, timeout, reset: worth retrying.
-    #[error("ClickHouse at {url}: {source}")]
-    Transport {
-        url: String,
-        #[source]
-        source: reqwest::Error,
-    },
+    /// Connection refused, timeout, reset: worth retrying. The message names the cause down to its root
+    /// (`error sending request: … Connection refused`), without reqwest's copy of the request URL, which holds
+    /// the whole INSERT statement.
+    #[error("ClickHouse at {url}: {}", transport_cause(cause))]
+    Transport { url: String, cause: reqwest::Error },
     /// ClickHouse answered with an error (`Code: N, e.displayText() = …`).
     #[error("ClickHouse answered {status}: {message}")]
     Server { status: u16, message: String },
     /// A query answer that is not the JSON expected.
     #[error("unexpected ClickHouse answer: {0}")]
     Answer(String),
+}
+
+/// A transport error (stored `without_url`) and its causes, joined by `: `.
+fn transport_cause(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
 }
 
 impl ClickHouseError {
@@ -156,9 +166,9 @@ impl Client {
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .build()
-            .map_err(|source| ClickHouseError::Transport {
+            .map_err(|cause| ClickHouseError::Transport {
                 url: endpoint.url.to_string(),
-                source,
+                cause: cause.without_url(),
             })?;
         Ok(Client { http, endpoint })
     }
@@ -196,9 +206,9 @@ impl Client {
 
     fn send(&self, request: reqwest::blocking::RequestBuilder) -> Result<String, ClickHouseError> {
         let request = with_credentials(request, &self.endpoint, |r, u, p| r.basic_auth(u, p));
-        let transport = |source| ClickHouseError::Transport {
+        let transport = |cause: reqwest::Error| ClickHouseError::Transport {
             url: self.endpoint.url.to_string(),
-            source,
+            cause: cause.without_url(),
         };
         let response = request.send().map_err(transport)?;
         let status = response.status();
@@ -219,9 +229,9 @@ impl AsyncClient {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .build()
-            .map_err(|source| ClickHouseError::Transport {
+            .map_err(|cause| ClickHouseError::Transport {
                 url: endpoint.url.to_string(),
-                source,
+                cause: cause.without_url(),
             })?;
         Ok(AsyncClient { http, endpoint })
     }
@@ -241,9 +251,9 @@ impl AsyncClient {
             .query(QUERY_SETTINGS)
             .body(format!("{sql} FORMAT JSONCompact"));
         let request = with_credentials(request, &self.endpoint, |r, u, p| r.basic_auth(u, p));
-        let transport = |source| ClickHouseError::Transport {
+        let transport = |cause: reqwest::Error| ClickHouseError::Transport {
             url: self.endpoint.url.to_string(),
-            source,
+            cause: cause.without_url(),
         };
         let response = request.send().await.map_err(transport)?;
         let status = response.status();
@@ -293,6 +303,33 @@ fn truncate(text: &str, max: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_transport_error_names_its_root_cause_and_not_the_statement() {
+        // A port nothing listens on: bound, then released.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map(|address| address.port())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let endpoint = Endpoint::parse(&format!("http://127.0.0.1:{port}/"), None, None, None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let client =
+            Client::new(endpoint, Duration::from_secs(2)).unwrap_or_else(|e| panic!("{e}"));
+        let error = client
+            .insert_row_binary("flows", vec![1, 2, 3])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.starts_with(&format!("ClickHouse at http://127.0.0.1:{port}/: ")),
+            "{error}"
+        );
+        assert!(error.contains("Connection refused"), "{error}");
+        assert!(
+            !error.contains("INSERT") && !error.contains("query="),
+            "{error}"
+        );
+    }
 
     #[test]
     fn database_comes_from_the_option_then_the_url_then_the_default() {

@@ -14,7 +14,8 @@ use rquickjs::function::Rest;
 use rquickjs::{Array, CatchResultExt, Ctx, Exception, Function, Object, Value};
 use rtflow_engine::{
     ActiveFlowQuery, AgentSelector, AggMode, DataSource, Event, FlowDefinition, FlowRecord,
-    MetricSelection, MetricSpec, QueryFilter, SortSpec, Threshold, Topology,
+    HostLocation, MetricSelection, MetricSpec, QueryFilter, SortSpec, Threshold, Topology,
+    parse_mac,
 };
 use serde_json::{Map, Value as Json, json};
 
@@ -814,19 +815,48 @@ fn install_topology<'js>(ctx: &Ctx<'js>, g: &Object<'js>, env: &Rc<Env>) -> rqui
         drop(engine);
         Ok(to_js(ctx, &Json::Array(out))?)
     })?;
-    // Host location needs MAC tracking on edge ports, which the engine does not do yet: answer "nothing
-    // located", which the apps handle.
-    define(ctx, g, "topologyLocatedHostMacs", |ctx, _| {
-        js(ctx, Vec::<String>::new())
+    // Host location: MACs learned from flow samples entering edge ports of the topology.
+    let e = env.clone();
+    define(ctx, g, "topologyLocatedHostMacs", move |ctx, args| {
+        let now = e.host().now();
+        let macs = e
+            .host()
+            .engine()
+            .located_host_macs(now, ip_arg(args, 0), ifindex_arg(args, 1));
+        js(ctx, macs)
     })?;
-    for name in [
-        "topologyLocateHostMac",
-        "topologyLocateHostIP",
-        "topologyLocateHostIP6",
+    let e = env.clone();
+    define(ctx, g, "topologyLocateHostMac", move |ctx, args| {
+        let Some(mac) = arg_str(args, 0).and_then(|text| parse_mac(&text)) else {
+            return null(ctx);
+        };
+        let now = e.host().now();
+        let locations = e.host().engine().locate_host_mac(now, mac);
+        locations_or_null(ctx, locations)
+    })?;
+    for (name, want_v6) in [
+        ("topologyLocateHostIP", false),
+        ("topologyLocateHostIP6", true),
     ] {
-        define(ctx, g, name, |ctx, _| null(ctx))?;
+        let e = env.clone();
+        define(ctx, g, name, move |ctx, args| {
+            let Some(ip) = ip_arg(args, 0).filter(|ip| ip.is_ipv6() == want_v6) else {
+                return null(ctx);
+            };
+            let now = e.host().now();
+            let locations = e.host().engine().locate_host_ip(now, ip);
+            locations_or_null(ctx, locations)
+        })?;
     }
     Ok(())
+}
+
+/// sFlow-RT answers `null` for a host it has not located (apps test `if(!locs)`).
+fn locations_or_null<'js>(ctx: &Ctx<'js>, locations: Vec<HostLocation>) -> ApiResult<'js> {
+    if locations.is_empty() {
+        return null(ctx);
+    }
+    js(ctx, locations)
 }
 
 fn install_state<'js>(ctx: &Ctx<'js>, g: &Object<'js>, env: &Rc<Env>) -> rquickjs::Result<()> {

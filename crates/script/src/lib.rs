@@ -187,13 +187,17 @@ impl ScriptHost {
         self.apps.iter().find(|a| a.name == name)
     }
 
-    /// `/apps/json`: `{app: {entry: "/html/", scripts: [files]}}` (`entry` only when the app has a UI).
+    /// `/apps/json`: `{app: {entry: "/html/", scripts: [files]}}` (`entry` only when the app has a UI), plus
+    /// rtflow's `api: "/api/"` when the app describes its API in `api.yml` (its explorer page).
     pub fn apps_json(&self) -> Value {
         let mut out = serde_json::Map::new();
         for app in &self.apps {
             let mut entry = json!({ "scripts": app.scripts });
             if app.has_html {
                 entry["entry"] = Value::String("/html/".into());
+            }
+            if app.api_docs().is_some() {
+                entry["api"] = Value::String("/api/".into());
             }
             out.insert(app.name.clone(), entry);
         }

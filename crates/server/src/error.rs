@@ -29,6 +29,15 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{feed}: cannot install {what}")]
+    FeedSetup {
+        feed: String,
+        what: String,
+        #[source]
+        source: Box<rtflow_engine::EngineError>,
+    },
+    #[error("--replay and an internal feed cannot both be the sFlow input")]
+    TwoInputs,
     #[error("the /inc/ asset directory {path} (--inc-dir, http.inc.dir) does not exist")]
     IncDir { path: PathBuf },
     #[error("cannot start a thread")]

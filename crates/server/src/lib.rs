@@ -16,6 +16,7 @@
 
 mod clock;
 mod error;
+mod feed;
 mod history;
 mod http;
 mod ingest;
@@ -32,6 +33,7 @@ mod ticker;
 mod ui;
 
 pub use error::ServerError;
+pub use feed::{DatagramFeed, FeedDatagram, InternalFeed, OpenFeed};
 pub use history::{ClickHouseSettings, DEFAULT_SPOOL_DIR};
 pub use properties::{Properties, PropertyError, Unapplied};
 pub use server::{

@@ -1,8 +1,9 @@
 //! `--replay FILE` (sFlow-RT's `sflow.file`): feeds a capture's UDP datagrams to the engine at the recorded
 //! pace (times `speed`). Engine time is the capture's relative time on top of the start time, and the engine
-//! clock is held at the replay's progress, so rates and decays are those of the recording.
+//! clock is held at the replay's progress, so rates and decays are those of the recording. The same pacing
+//! serves any [`DatagramFeed`] (the simulator of `serve --demo`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
@@ -12,6 +13,7 @@ use rtflow_capture::{PcapReader, Timestamp};
 use rtflow_engine::Millis;
 
 use crate::error::ServerError;
+use crate::feed::{DatagramFeed, FeedDatagram};
 use crate::ingest::{Forwarder, ingest_datagram};
 use crate::state::{RuntimeStats, Shared};
 
@@ -26,49 +28,92 @@ pub fn spawn_replay(path: &Path, shared: Arc<Shared>) -> Result<JoinHandle<()>, 
         path: path.to_path_buf(),
         source,
     })?;
-    let path = path.to_path_buf();
+    let feed = CaptureFeed {
+        reader,
+        path: path.to_path_buf(),
+        first: None,
+    };
+    spawn_feed(
+        Box::new(feed),
+        format!("replay of {}", path.display()),
+        shared,
+    )
+}
+
+/// Starts the thread that paces and ingests `feed`'s datagrams.
+pub fn spawn_feed(
+    feed: Box<dyn DatagramFeed>,
+    name: String,
+    shared: Arc<Shared>,
+) -> Result<JoinHandle<()>, ServerError> {
     std::thread::Builder::new()
         .name("sflow-replay".into())
-        .spawn(move || replay(reader, &path, &shared))
+        .spawn(move || run_feed(feed, &name, &shared))
         .map_err(ServerError::Thread)
 }
 
-fn replay(mut reader: Reader, path: &Path, shared: &Shared) {
+/// A capture's UDP datagrams, timed from its first one.
+struct CaptureFeed {
+    reader: Reader,
+    path: PathBuf,
+    first: Option<Timestamp>,
+}
+
+impl DatagramFeed for CaptureFeed {
+    fn next_datagram(&mut self) -> Option<FeedDatagram<'_>> {
+        let datagram = match self.reader.next_datagram() {
+            Ok(d) => d?,
+            Err(err) => {
+                let err = crate::error::with_causes(&err);
+                tracing::warn!("replay of {}: {err}", self.path.display());
+                return None;
+            }
+        };
+        let first = *self.first.get_or_insert(datagram.timestamp);
+        Some(FeedDatagram {
+            offset: datagram.timestamp.saturating_duration_since(first),
+            source: datagram.src,
+            payload: datagram.payload,
+        })
+    }
+}
+
+fn run_feed(mut feed: Box<dyn DatagramFeed>, name: &str, shared: &Shared) {
     let mut forwarder = Forwarder::default();
     let origin: Millis = shared.clock.now();
-    let mut first: Option<Timestamp> = None;
     let mut due: Millis = origin;
     loop {
         if shared.is_shutting_down() {
             break;
         }
-        let datagram = match reader.next_datagram() {
-            Ok(Some(d)) => d,
-            Ok(None) => break,
-            Err(err) => {
-                let err = crate::error::with_causes(&err);
-                tracing::warn!("replay of {}: {err}", path.display());
-                break;
-            }
+        let Some(datagram) = feed.next_datagram() else {
+            break;
         };
-        let first_ts = *first.get_or_insert(datagram.timestamp);
-        let offset = datagram.timestamp.saturating_duration_since(first_ts);
-        let offset_ms: Millis = offset.as_millis().try_into().unwrap_or(Millis::MAX);
+        let offset_ms: Millis = datagram
+            .offset
+            .as_millis()
+            .try_into()
+            .unwrap_or(Millis::MAX);
         // Captures are not always sorted: never move engine time backwards.
         due = due.max(origin.saturating_add(offset_ms));
         shared.clock.set_cap(Some(due));
         if !wait_until(shared, due) {
             break;
         }
-        ingest_datagram(shared, &mut forwarder, due, datagram.src, datagram.payload);
+        ingest_datagram(
+            shared,
+            &mut forwarder,
+            due,
+            datagram.source,
+            datagram.payload,
+        );
         RuntimeStats::add(&shared.stats.replayed, 1);
     }
-    // From here on the engine clock runs in real time again, from where the replay ended.
+    // From here on the engine clock runs in real time again, from where the feed ended.
     shared.clock.resume_at_speed(1.0);
     shared.stats.replay_done.store(true, Ordering::Relaxed);
     tracing::info!(
-        "replay of {} finished: {} datagrams",
-        path.display(),
+        "{name} finished: {} datagrams",
         RuntimeStats::get(&shared.stats.replayed)
     );
 }

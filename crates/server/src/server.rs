@@ -13,6 +13,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::clock::EngineClock;
 use crate::error::ServerError;
+use crate::feed::InternalFeed;
 use crate::history::{ClickHouseSettings, History};
 use crate::http;
 use crate::ingest;
@@ -47,8 +48,11 @@ pub struct ServerConfig {
     pub http_bind: Option<IpAddr>,
     /// Replay this capture instead of listening for UDP (sFlow-RT `sflow.file`).
     pub replay: Option<PathBuf>,
-    /// Replay pace relative to the recording (engine time runs this much faster than real time).
+    /// Replay pace relative to the recording (engine time runs this much faster than real time); also
+    /// paces `feed`.
     pub replay_speed: f64,
+    /// An in-process sFlow input instead of UDP (`serve --demo`: the simulator), with what it installs.
+    pub feed: Option<InternalFeed>,
     /// Refuse PUT/DELETE with 403 (`http.readonly`).
     pub readonly: bool,
     /// Requested `SO_RCVBUF` in bytes (0 = kernel default).
@@ -83,6 +87,7 @@ impl Default for ServerConfig {
             http_bind: None,
             replay: None,
             replay_speed: 1.0,
+            feed: None,
             readonly: false,
             rcvbuf: DEFAULT_RCVBUF,
             engine: EngineConfig::default(),
@@ -114,7 +119,10 @@ pub struct Server {
 impl Server {
     /// Binds the sockets and starts every component. Must run inside a multi-threaded tokio runtime.
     pub async fn start(config: ServerConfig) -> Result<Server, ServerError> {
-        let speed = if config.replay.is_some() {
+        if config.replay.is_some() && config.feed.is_some() {
+            return Err(ServerError::TwoInputs);
+        }
+        let speed = if config.replay.is_some() || config.feed.is_some() {
             config.replay_speed
         } else {
             1.0
@@ -161,12 +169,22 @@ impl Server {
         let mut threads = Vec::new();
         let mut sflow_addr = None;
         let mut socket_inode = None;
-        match &config.replay {
-            Some(path) => {
+        match (&config.replay, &config.feed) {
+            (Some(path), _) => {
                 threads.push(replay::spawn_replay(path, shared.clone())?);
                 tracing::info!("replaying {} at {speed}x (UDP input off)", path.display());
             }
-            None => {
+            (None, Some(feed)) => {
+                feed.install(&mut shared.engine.lock(), shared.clock.now())?;
+                let source = (feed.open)();
+                threads.push(replay::spawn_feed(
+                    source,
+                    feed.name.clone(),
+                    shared.clone(),
+                )?);
+                tracing::info!("sFlow from {} at {speed}x (UDP input off)", feed.name);
+            }
+            (None, None) => {
                 let bound =
                     ingest::bind_sflow_socket(config.sflow_bind, config.sflow_port, config.rcvbuf)?;
                 shared
@@ -218,7 +236,7 @@ impl Server {
         self.http_addr
     }
 
-    /// Where the sFlow UDP socket listens (`None` when replaying).
+    /// Where the sFlow UDP socket listens (`None` when replaying or fed in-process).
     pub fn sflow_addr(&self) -> Option<SocketAddr> {
         self.sflow_addr
     }

@@ -57,6 +57,13 @@ use crate::xdr::put_u32;
 /// let flows = datagram.samples().filter(|s| matches!(s, Ok(Sample::Flow(_)))).count();
 /// assert_eq!(flows, 3);
 /// ```
+/// A position in a [`DatagramBuilder`] (see [`DatagramBuilder::mark`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuilderMark {
+    num_samples: u32,
+    samples_len: usize,
+}
+
 #[derive(Debug, Clone)]
 pub struct DatagramBuilder {
     header: DatagramHeader,
@@ -126,6 +133,34 @@ impl DatagramBuilder {
         self.num_samples == 0
     }
 
+    /// The header fields (sequence number, uptime, ...) the datagram will carry.
+    pub fn header_mut(&mut self) -> &mut DatagramHeader {
+        &mut self.header
+    }
+
+    /// Removes every sample, keeping the allocation (for building datagram after datagram).
+    pub fn clear(&mut self) {
+        self.num_samples = 0;
+        self.samples.clear();
+    }
+
+    /// The current end of the datagram, to return to with [`DatagramBuilder::rollback`].
+    pub fn mark(&self) -> BuilderMark {
+        BuilderMark {
+            num_samples: self.num_samples,
+            samples_len: self.samples.len(),
+        }
+    }
+
+    /// Removes the samples added after `mark` was taken (e.g. one that made the datagram too
+    /// large for the MTU). A mark from before a [`DatagramBuilder::clear`] removes nothing.
+    pub fn rollback(&mut self, mark: BuilderMark) {
+        if mark.num_samples <= self.num_samples && mark.samples_len <= self.samples.len() {
+            self.num_samples = mark.num_samples;
+            self.samples.truncate(mark.samples_len);
+        }
+    }
+
     /// Appends the datagram to `out`.
     pub fn encode(&self, out: &mut Vec<u8>) {
         self.header.encode(out);
@@ -138,5 +173,47 @@ impl DatagramBuilder {
         let mut out = Vec::with_capacity(self.len());
         self.encode(&mut out);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Address, DataSource, Datagram, GenericInterfaceCounters};
+
+    #[test]
+    fn rollback_removes_the_samples_after_the_mark_and_clear_keeps_the_header() {
+        let mut builder = DatagramBuilder::new(DatagramHeader {
+            agent: Address::V4([10, 0, 0, 1].into()),
+            sub_agent_id: 0,
+            sequence_number: 1,
+            uptime_ms: 5,
+        });
+        let info = CounterSampleInfo {
+            expanded: false,
+            sequence_number: 1,
+            source_id: DataSource { class: 0, index: 3 },
+        };
+        let record = [CounterRecord::GenericInterface(GenericInterfaceCounters {
+            if_index: 3,
+            ..Default::default()
+        })];
+        builder.counter_sample(&info, &record);
+        let one = builder.finish();
+        let mark = builder.mark();
+        builder.counter_sample(&info, &record);
+        assert_eq!(builder.num_samples(), 2);
+        builder.rollback(mark);
+        assert_eq!(builder.finish(), one);
+        builder.header_mut().sequence_number = 2;
+        builder.clear();
+        builder.rollback(mark); // a stale mark changes nothing
+        assert!(builder.is_empty());
+        builder.counter_sample(&info, &record);
+        let datagram = builder.finish();
+        let decoded = Datagram::decode(&datagram).unwrap();
+        assert_eq!(decoded.header.sequence_number, 2);
+        assert_eq!(decoded.num_samples(), 1);
+        assert_eq!(datagram.len(), builder.len());
     }
 }

@@ -47,7 +47,7 @@ mod xdr;
 
 pub use counter::*;
 pub use datagram::{Datagram, DatagramHeader, SFLOW_VERSION_5};
-pub use encode::DatagramBuilder;
+pub use encode::{BuilderMark, DatagramBuilder};
 pub use error::{DecodeError, ErrorKind, Location, Tag};
 pub use flow::*;
 pub use legacy::{

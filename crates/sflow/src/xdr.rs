@@ -154,12 +154,15 @@ pub(crate) fn begin_block(out: &mut Vec<u8>) -> usize {
     at
 }
 
-/// Patches the length word written by [`begin_block`] with the bytes written since.
-pub(crate) fn end_block(out: &mut [u8], at: usize) {
-    let len = out.len().saturating_sub(at + 4) as u32;
+/// Patches the length word written by [`begin_block`] with the bytes written since, then pads the body to a
+/// 4-byte multiple as XDR requires (a raw body kept from a datagram that declared an unaligned length would
+/// otherwise shift everything after it).
+pub(crate) fn end_block(out: &mut Vec<u8>, at: usize) {
+    let len = out.len().saturating_sub(at + 4);
     if let Some(word) = out.get_mut(at..at + 4) {
-        word.copy_from_slice(&len.to_be_bytes());
+        word.copy_from_slice(&(len as u32).to_be_bytes());
     }
+    out.extend_from_slice(&[0u8; 3][..pad(len)]);
 }
 
 /// A value with an XDR wire form: decoded (zero-copy) from a [`Reader`] and encoded to bytes.

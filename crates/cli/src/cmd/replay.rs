@@ -282,7 +282,7 @@ fn play_once(
 }
 
 /// HOST:PORT, [IPv6]:PORT, a bare IPv6 address, or HOST alone (default port).
-fn parse_target(target: &str) -> anyhow::Result<SocketAddr> {
+pub(crate) fn parse_target(target: &str) -> anyhow::Result<SocketAddr> {
     if let Ok(addr) = target.parse::<SocketAddr>() {
         return Ok(addr);
     }

@@ -36,7 +36,23 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub replay: Option<PathBuf>,
 
-    /// Replay N times faster than recorded; engine time runs N times faster too, so rates stay true.
+    /// Run with the built-in network simulator feeding the server in-process (no UDP input): a
+    /// leaf-and-spine fabric with its topology installed, flows `pair` and `dns_responses`, and
+    /// thresholds `elephant` and `dns_amplification` that fire as the scenario plays.
+    #[arg(long, conflicts_with = "replay")]
+    pub demo: bool,
+
+    /// The scenario `--demo` runs (TOML or YAML, see scenarios/README.md) [default: the built-in
+    /// leaf-spine one].
+    #[arg(long, value_name = "FILE", requires = "demo")]
+    pub scenario: Option<PathBuf>,
+
+    /// Seed of the `--demo` simulation [default: the scenario's].
+    #[arg(long, value_name = "N", requires = "demo")]
+    pub seed: Option<u64>,
+
+    /// Replay (or run --demo) N times faster than recorded; engine time runs N times faster too, so
+    /// rates stay true.
     #[arg(long, value_name = "N", default_value_t = 1.0)]
     pub replay_speed: f64,
 
@@ -154,6 +170,9 @@ impl ServeArgs {
         if self.replay.is_some() {
             config.replay = self.replay.clone();
         }
+        if self.demo {
+            config.feed = Some(super::demo::demo_feed(self.scenario.as_deref(), self.seed)?);
+        }
         if self.oui_file.is_some() {
             config.oui_names = self.oui_file.clone();
         }
@@ -265,9 +284,17 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .thread_name("rtflow-http")
         .build()
         .context("cannot start the async runtime")?;
+    let demo_lines = if args.demo {
+        super::demo::describe(args.scenario.as_deref())?
+    } else {
+        Vec::new()
+    };
     runtime.block_on(async {
         let mut signals = Signals::register().context("cannot handle signals")?;
         let server = Server::start(config).await?;
+        for line in demo_lines {
+            tracing::info!("{line}");
+        }
         // The one announcement of the bound addresses (the server itself does not log them).
         if let Some(addr) = server.sflow_addr() {
             eprintln!("rtflow serve: sFlow on udp {addr}");

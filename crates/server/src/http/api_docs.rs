@@ -316,7 +316,8 @@ pub fn document() -> Value {
     );
     add(
         "/apps/json",
-        json!({"get": get("Installed apps", vec![], json_ok("{app: {entry, scripts}}"))}),
+        json!({"get": get("Installed apps: their scripts, `entry` when they have pages at /app/NAME/html/, `api` when they describe their API in api.yml (explorer at /app/NAME/api/)",
+                          vec![], json_ok("{app: {entry, scripts, api}}"))}),
     );
     add(
         "/app/{name}/status",
@@ -325,8 +326,9 @@ pub fn document() -> Value {
     );
     add(
         "/app/{name}/api-docs",
-        json!({"get": get("The app's api.yml", vec![name("app")],
-            json!({"200": {"description": "OpenAPI/Swagger YAML", "content": {"application/yaml": {"schema": {"type": "string"}}}}}))}),
+        json!({"get": get("The app's api.yml as shipped, or as JSON when Accept asks for application/json", vec![name("app")],
+            json!({"200": {"description": "OpenAPI/Swagger YAML (or JSON)", "content": {
+                "application/yaml": {"schema": {"type": "string"}}, "application/json": {"schema": {"type": "object"}}}}}))}),
     );
     json!({
         "openapi": "3.0.1",

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{any, get};
 use rtflow_script::{RequestError, ScriptHost, ScriptRequest, ScriptResponse};
@@ -36,6 +36,8 @@ pub fn routes() -> Router<AppState> {
         .route("/app/{app}/html", get(html_root))
         .route("/app/{app}/html/", get(html_index))
         .route("/app/{app}/html/{*path}", get(html_file))
+        .route("/app/{app}/api", get(api_root))
+        .route("/app/{app}/api/", get(api_page))
 }
 
 /// `/scripts/json`.
@@ -60,19 +62,45 @@ pub async fn app_status(State(state): State<AppState>, Path(app): Path<String>) 
     }
 }
 
-/// `/app/NAME/api-docs`: the app's `api.yml` (OpenAPI/Swagger YAML) as shipped.
-pub async fn app_api_docs(State(state): State<AppState>, Path(app): Path<String>) -> Response {
+/// `/app/NAME/api-docs`: the app's `api.yml` (OpenAPI/Swagger YAML) as shipped, or as JSON when the client
+/// asks for `application/json` (rtflow's API explorer at `/app/NAME/api/` does).
+pub async fn app_api_docs(
+    State(state): State<AppState>,
+    Path(app): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let path = scripts(&state).and_then(|s| s.app(&app).and_then(|a| a.api_docs()));
     let Some(path) = path else {
         return text(StatusCode::NOT_FOUND, format!("app {app:?} has no api.yml"));
     };
-    match tokio::fs::read(&path).await {
-        Ok(bytes) => ([(header::CONTENT_TYPE, "application/yaml")], bytes).into_response(),
+    let bytes = match tokio::fs::read(&path).await {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            return text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("cannot read {}: {err}", path.display()),
+            );
+        }
+    };
+    if !wants_json(&headers) {
+        return ([(header::CONTENT_TYPE, "application/yaml")], bytes).into_response();
+    }
+    match yaml_serde::from_slice::<Value>(&bytes) {
+        Ok(json) => axum::Json(json).into_response(),
         Err(err) => text(
             StatusCode::INTERNAL_SERVER_ERROR,
-            format!("cannot read api.yml: {err}"),
+            format!("{} is not valid YAML: {err}", path.display()),
         ),
     }
+}
+
+/// Whether the `Accept` header asks for JSON (and not YAML).
+fn wants_json(headers: &HeaderMap) -> bool {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    accept.contains("application/json") && !accept.contains("yaml")
 }
 
 async fn app_script(
@@ -160,6 +188,24 @@ fn script_response(response: ScriptResponse) -> Response {
 
 async fn html_root(Path(app): Path<String>) -> Redirect {
     Redirect::permanent(&format!("/app/{app}/html/"))
+}
+
+async fn api_root(Path(app): Path<String>) -> Redirect {
+    Redirect::permanent(&format!("/app/{app}/api/"))
+}
+
+/// `/app/NAME/api/`: rtflow's API explorer over the app's `api.yml`, for apps that ship one.
+async fn api_page(
+    State(state): State<AppState>,
+    Path(app): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let documented =
+        scripts(&state).is_some_and(|s| s.app(&app).and_then(|a| a.api_docs()).is_some());
+    if !documented {
+        return text(StatusCode::NOT_FOUND, format!("app {app:?} has no api.yml"));
+    }
+    crate::ui::page("api/app.html", &headers)
 }
 
 async fn html_index(state: State<AppState>, Path(app): Path<String>) -> Response {

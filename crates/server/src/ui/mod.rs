@@ -68,7 +68,7 @@ fn found(location: &'static str) -> Response {
 }
 
 /// An embedded file, or a plain 404 page naming what was asked for.
-fn page(path: &str, headers: &HeaderMap) -> Response {
+pub(crate) fn page(path: &str, headers: &HeaderMap) -> Response {
     match embedded(path) {
         Some(file) => file.respond(headers),
         None => not_found(&format!("no such page: /{path}")),

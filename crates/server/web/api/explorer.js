@@ -1,4 +1,6 @@
-/* rtflow API explorer: lists the operations of /api-docs (OpenAPI 3) and sends tries to this server. */
+/* rtflow API explorer: lists the operations of an OpenAPI 3 (or Swagger 2.0) description and sends tries to this
+ * server. By default the description is /api-docs and paths are relative to the server root; an app's API page
+ * sets data-docs (its api-docs, asked for as JSON) and data-base (its scripts' URL) on <body>. */
 (function () {
   'use strict';
   var el = Rt.el;
@@ -6,6 +8,8 @@
   var list = document.getElementById('endpoints');
   var find = document.getElementById('find');
   var count = 0;
+  var docsUrl = document.body.getAttribute('data-docs');
+  var base = document.body.getAttribute('data-base') || '..';
 
   Rt.header(document.body.getAttribute('data-page'));
 
@@ -35,7 +39,10 @@
 
   function operation(path, method, op, docs) {
     var id = 'op-' + count++;
-    var parameters = (op.parameters || []).map(function (p) { return p.$ref ? resolve(p.$ref, docs) : p; });
+    var declared = (op.parameters || []).map(function (p) { return p.$ref ? resolve(p.$ref, docs) : p; });
+    // Swagger 2.0 describes the request body as an `in: body` parameter.
+    var bodyParameter = declared.filter(function (p) { return p.in === 'body'; })[0];
+    var parameters = declared.filter(function (p) { return p.in === 'path' || p.in === 'query'; });
     var stream = op.responses && op.responses['200'] && op.responses['200'].content &&
       op.responses['200'].content['text/event-stream'];
     var inputs = {};
@@ -47,11 +54,12 @@
         p.description ? el('span', {class: 'hint', text: p.description}) : null]);
     });
     var body = null;
-    if (op.requestBody) {
-      var content = op.requestBody.content || {};
+    if (op.requestBody || bodyParameter) {
+      var content = op.requestBody ? op.requestBody.content || {} : {};
       var media = content['application/json'] || content[Object.keys(content)[0]] || {};
+      var schema = bodyParameter ? bodyParameter.schema : media.schema;
       body = el('textarea', {id: id + '-body', 'aria-label': 'request body (JSON)', spellcheck: 'false'});
-      body.value = JSON.stringify(example(media.schema, docs, 0) || {}, null, 2);
+      body.value = JSON.stringify(example(schema, docs, 0) || {}, null, 2);
     }
     var output = el('pre', {class: 'response', hidden: true, 'aria-live': 'polite'});
     var curl = el('code', {class: 'mono'});
@@ -59,7 +67,7 @@
     var form = el('form', {class: 'bar'}, fields.concat([send]));
     form.addEventListener('submit', function (event) {
       event.preventDefault();
-      var url = '..' + path.replace(/\{([^}]+)\}/g, function (all, name) {
+      var url = base + path.replace(/\{([^}]+)\}/g, function (all, name) {
         return encodeURIComponent(inputs[name] ? inputs[name].input.value : '');
       });
       var query = Object.keys(inputs).filter(function (name) {
@@ -127,11 +135,19 @@
     });
   });
 
-  Rt.api.get('api-docs').then(function (docs) {
+  function loadDocs() {
+    if (!docsUrl) return Rt.api.get('api-docs');
+    return fetch(docsUrl, {headers: {Accept: 'application/json'}}).then(function (response) {
+      if (!response.ok) throw new Error('HTTP ' + response.status);
+      return response.json();
+    });
+  }
+
+  loadDocs().then(function (docs) {
     Rt.connected(true);
     render(docs);
   }, function (error) {
     Rt.connected(false);
-    Rt.message('Cannot read /api-docs: ' + error.message);
+    Rt.message('Cannot read ' + (docsUrl || '/api-docs') + ': ' + error.message);
   });
 })();

@@ -61,7 +61,42 @@
       card('HTTP connections', fmt.count(a.httpConnectionsCurrent), fmt.count(a.httpConnectionsTotal) + ' in total'),
       a.sFlowDatagramsReplayed ? card('Replay', a.replayFinished ? 'finished' : 'running', fmt.count(a.sFlowDatagramsReplayed) + ' datagrams') : null
     ].forEach(function (c) { if (c) cards.appendChild(c); });
+    renderHistory(now);
     renderAgents(now);
+  }
+
+  /* The ClickHouse export (`history*` fields of /analyzer/json, present only when `--clickhouse` is set) and the
+   * SNMP poller that names its rows (`snmp*`). */
+  function renderHistory(now) {
+    var a = now.analyzer;
+    var section = document.getElementById('history');
+    if (a.historyRowsWritten === undefined) {
+      section.hidden = true;
+      return;
+    }
+    section.hidden = false;
+    var rowsPerSecond = perSecond(now, function (s) { return s.analyzer.historyRowsWritten; });
+    var dropped = (a.historySpoolDroppedRows || 0) + (a.historyDatagramsLost || 0);
+    // historyLastInsert is wall-clock time, `time` the engine's (ahead during a fast replay): show it as a time.
+    var lastInsert = a.historyLastInsert ? 'at ' + fmt.time(a.historyLastInsert) : 'none yet';
+    var cards = Rt.clear(document.getElementById('history-cards'));
+    [
+      card('Rows written', fmt.count(a.historyRowsWritten), rateText(rowsPerSecond, 'rows/s') + ' · last insert ' + lastInsert, 'card-history-rows'),
+      card('Batches written', fmt.count(a.historyBatchesWritten), fmt.count(a.historyRowsBatched) + ' rows batched', 'card-history-batches'),
+      card('Insert retries', fmt.count(a.historyInsertRetries), fmt.count(a.historyRowsRejected) + ' rows rejected', 'card-history-retries'),
+      card('Spool', fmt.bytes(a.historySpoolBytes || 0), fmt.count(a.historySpoolBatches) + ' batches · ' + fmt.count(a.historySpoolRows) + ' rows waiting', 'card-history-spool'),
+      card('Dropped', fmt.count(dropped), fmt.count(a.historySpoolDroppedRows) + ' rows (spool full) · ' + fmt.count(a.historyDatagramsLost) + ' datagrams (queue full)', 'card-history-dropped'),
+      a.snmpPolls !== undefined ? card('SNMP names', fmt.count(a.snmpAgentsNamed) + ' of ' + fmt.count(a.snmpAgents) + ' agents',
+        fmt.count(a.snmpPolls) + ' polls · ' + fmt.count(a.snmpPollErrors) + ' errors', 'card-history-snmp') : null
+    ].forEach(function (c) { if (c) cards.appendChild(c); });
+    if (dropped) document.querySelector('#card-history-dropped .value').classList.add('bad');
+    var error = document.getElementById('history-error');
+    error.hidden = !a.historyLastError;
+    // The error can hold a whole INSERT URL: the first 400 characters here, all of it in the tooltip.
+    var text = a.historyLastError || '';
+    error.textContent = text ? 'Last ClickHouse error: ' + (text.length > 400 ? text.slice(0, 400) + '…' : text) : '';
+    error.title = text;
+    error.classList.toggle('bad', !!a.historyLastError);
   }
 
   function renderAgents(now) {

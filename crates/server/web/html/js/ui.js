@@ -6,7 +6,9 @@
 var Rt = (function () {
   'use strict';
 
-  var ROOT = '../';
+  /* The server root relative to the page: pages live one level down (/html/, /api/), unless the page says otherwise
+   * (an app's API page at /app/NAME/api/ sets data-root on <html>). */
+  var ROOT = document.documentElement.getAttribute('data-root') || '../';
   var PAGES = [
     ['html/index.html', 'Status'],
     ['html/agents.html', 'Agents'],

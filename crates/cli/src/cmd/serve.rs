@@ -83,6 +83,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_RCVBUF)]
     pub rcvbuf: usize,
 
+    /// Receive/decode threads, each with its own sFlow socket on the port (SO_REUSEPORT, Linux); an agent's
+    /// datagrams always go to the same one [default: one per core, at most 4].
+    #[arg(long, value_name = "N")]
+    pub ingest_workers: Option<usize>,
+
     /// Most open REST API connections; at the cap the longest-idle one is closed for a newcomer, and when all
     /// are busy the newcomer gets a 503 (further capped by the open-file limit) [default: 10000].
     #[arg(long, value_name = "N")]
@@ -186,6 +191,9 @@ impl ServeArgs {
         config.replay_speed = self.replay_speed;
         config.readonly |= self.readonly;
         config.rcvbuf = self.rcvbuf;
+        if let Some(workers) = self.ingest_workers {
+            config.ingest_workers = workers.max(1);
+        }
         let limits = &mut config.http_limits;
         if let Some(n) = self.http_max_connections {
             limits.max_connections = n.max(1);

@@ -12,7 +12,6 @@ use rtflow_engine::{IngestError, IngestWorker, Millis, TenantDatagram};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::error::ServerError;
-use crate::loopguard::RecentDatagrams;
 use crate::procstats;
 use crate::receive::BatchReceiver;
 use crate::state::{RuntimeStats, Shared};
@@ -156,8 +155,6 @@ pub struct Forwarder {
     v6: Option<UdpSocket>,
     /// The engine's per-tenant datagrams of the current datagram; kept to reuse its allocation.
     tenant_datagrams: Vec<TenantDatagram>,
-    /// Datagrams received or sent while sending on: one that comes back is a loop.
-    recent: RecentDatagrams,
     /// One per datagram of a batch: decode buffers and evaluated flows, reused.
     workers: Vec<IngestWorker>,
     /// Per datagram of the current batch, and the forwarding targets they name.
@@ -176,10 +173,16 @@ impl Forwarder {
     }
 
     /// Sends (and empties) the engine's per-tenant datagrams.
-    fn send_tenant_datagrams(&mut self, stats: &RuntimeStats) {
+    fn send_tenant_datagrams(&mut self, shared: &Shared) {
+        let stats = &shared.stats;
         let mut datagrams = std::mem::take(&mut self.tenant_datagrams);
+        if !datagrams.is_empty() {
+            let mut recent = shared.recent_datagrams.lock();
+            for datagram in &datagrams {
+                recent.remember(&datagram.bytes);
+            }
+        }
         for datagram in datagrams.drain(..) {
-            self.recent.remember(&datagram.bytes);
             if self.send_to(&datagram.bytes, datagram.target) {
                 RuntimeStats::add(&stats.tenant_forwarded, 1);
             } else {
@@ -263,11 +266,10 @@ pub fn ingest_batch(
             outcomes,
             targets,
             tenant_datagrams,
-            recent,
             ..
         } = forwarder;
         for (worker, (_, datagram)) in workers.iter_mut().zip(batch) {
-            if guard_loops && recent.repeated(datagram) {
+            if guard_loops && shared.recent_datagrams.lock().repeated(datagram) {
                 outcomes.push(Outcome::Looped);
                 continue;
             }
@@ -308,7 +310,7 @@ pub fn ingest_batch(
             }
         }
     }
-    forwarder.send_tenant_datagrams(&shared.stats);
+    forwarder.send_tenant_datagrams(shared);
     forwarder.outcomes = outcomes;
     forwarder.targets = targets;
 }

@@ -59,9 +59,25 @@ pub struct AnalyzerStats {
     pub sflow_flow_samples: u64,
     #[serde(rename = "sFlowCounterSamples")]
     pub sflow_counter_samples: u64,
-    /// Datagrams from agents beyond `max_agents` (counted, not analysed).
+    /// Datagrams from new agents that found no room even after eviction (counted, not analysed).
     #[serde(rename = "sFlowAgentsOverLimit")]
     pub sflow_agents_over_limit: u64,
+    /// Agents evicted to make room for new ones (memory budget or `max_agents`, see `budget.rs`).
+    #[serde(rename = "sFlowAgentsEvicted")]
+    pub sflow_agents_evicted: u64,
+    /// Data sources not created because the memory budget was spent.
+    #[serde(rename = "sFlowDataSourcesRefused")]
+    pub sflow_data_sources_refused: u64,
+    /// Data sources and active-flow entries held.
+    #[serde(rename = "sFlowDataSources")]
+    pub sflow_data_sources: u64,
+    #[serde(rename = "activeFlowEntries")]
+    pub active_flow_entries: u64,
+    /// Estimated bytes of per-agent state, and the budget (`memory_budget_bytes`).
+    #[serde(rename = "engineMemoryEstimated")]
+    pub engine_memory_estimated: u64,
+    #[serde(rename = "engineMemoryBudget")]
+    pub engine_memory_budget: u64,
     #[serde(rename = "flowDefinitions")]
     pub flow_definitions: u64,
     #[serde(rename = "thresholds")]
@@ -146,6 +162,8 @@ pub struct Engine {
     pub(crate) external_names: crate::external_names::ExternalNames,
     /// MACs located on edge ports of the topology (`hostlocation.rs`).
     pub(crate) host_locations: crate::hostlocation::HostLocations,
+    /// Entries counted against the memory budget (`budget.rs`).
+    pub(crate) memory: crate::budget::MemoryAccount,
     /// Subscribers to the end of every [`Engine::tick`] (interval handlers), with its time.
     ticks: Stream<Millis>,
     /// What evaluating flow definitions reads, as of the last change (see `ingest.rs`).
@@ -185,6 +203,7 @@ impl Engine {
             scratch: Scratch::default(),
             external_names: crate::external_names::ExternalNames::default(),
             host_locations: crate::hostlocation::HostLocations::default(),
+            memory: crate::budget::MemoryAccount::default(),
             ticks: Stream::default(),
             view: Arc::default(),
             own_worker: None,
@@ -242,6 +261,12 @@ impl Engine {
     pub fn begin_datagram(&mut self, now: Millis, info: &DatagramInfo) {
         self.stats.sflow_datagrams_received += 1;
         self.stats.sflow_bytes_received += info.size as u64;
+        if !self.agents.contains_key(&info.agent)
+            && !self.make_room(info.agent, crate::budget::AGENT_BYTES, true)
+        {
+            self.stats.sflow_agents_over_limit += 1;
+            return;
+        }
         let Some(agent) = self.agent_mut(now, info.agent) else {
             self.stats.sflow_agents_over_limit += 1;
             return;
@@ -317,10 +342,14 @@ impl Engine {
         let survey = self.flow_samples_seen % FLOW_KEY_SURVEY_INTERVAL == 1
             || self.new_sample_shape(now, sample);
         let max_sources = self.config.max_sources_per_agent;
+        if !self.admit_source(info.agent, sample.source) {
+            return;
+        }
         let Self {
             agents,
             flows,
             scratch,
+            memory,
             flow_log,
             flow_keys_seen,
             config,
@@ -331,7 +360,12 @@ impl Engine {
             return;
         };
         agent.stats.last_seen = now;
-        let Some(source) = source_mut(&mut agent.sources, sample.source, max_sources) else {
+        let Some(source) = source_mut(
+            &mut agent.sources,
+            sample.source,
+            max_sources,
+            &mut memory.sources,
+        ) else {
             return;
         };
         let outcome = source.flow_seq.observe(sample.sequence);
@@ -378,6 +412,7 @@ impl Engine {
                 *table = FlowTable::new(installed.generation);
             }
             let inflation = installed.clock.inflation(now);
+            let held = table.len();
             table.add(
                 &installed.params,
                 inflation,
@@ -387,10 +422,31 @@ impl Engine {
                 scale,
                 logged,
             );
+            memory.flows = (memory.flows + table.len()).saturating_sub(held);
             if !logged.is_empty() {
                 log_flows(flow_log, &installed.name, info.agent, sample.source, logged);
             }
         });
+        if !self.fits_budget(0) {
+            self.make_room(info.agent, 0, false);
+        }
+    }
+
+    /// Whether a sample of `agent`'s data source `source` may be analysed: always when the source is known,
+    /// else when the memory budget has room for it (after evicting less useful agents).
+    fn admit_source(&mut self, agent: IpAddr, source: DataSource) -> bool {
+        if self
+            .agents
+            .get(&agent)
+            .is_none_or(|state| state.sources.contains_key(&source))
+        {
+            return true;
+        }
+        if self.make_room(agent, crate::budget::SOURCE_BYTES, false) {
+            return true;
+        }
+        self.memory.refused_sources += 1;
+        false
     }
 
     /// Whether no sample with `sample`'s shape (header stack and extended records) was surveyed recently;
@@ -416,12 +472,27 @@ impl Engine {
     ) {
         self.stats.sflow_counter_samples += 1;
         let max_sources = self.config.max_sources_per_agent;
-        let Some(agent) = self.agent_mut(now, info.agent) else {
+        if !self.admit_source(info.agent, sample.source) {
+            return;
+        }
+        let Self {
+            agents,
+            stats,
+            config,
+            memory,
+            ..
+        } = self;
+        let Some(agent) = agent_entry(agents, stats, config.max_agents, now, info.agent) else {
             return;
         };
         agent.stats.last_seen = now;
         let uptime = agent.stats.uptime_ms.max(info.uptime_ms);
-        let Some(source) = source_mut(&mut agent.sources, sample.source, max_sources) else {
+        let Some(source) = source_mut(
+            &mut agent.sources,
+            sample.source,
+            max_sources,
+            &mut memory.sources,
+        ) else {
             return;
         };
         let outcome = source.counter_seq.observe(sample.sequence);
@@ -548,6 +619,7 @@ impl Engine {
         let agent_cutoff = now.saturating_sub(self.config.agent_timeout_ms);
         self.agents
             .retain(|_, agent| agent.stats.last_seen >= agent_cutoff);
+        self.recount_memory();
         for agent in self.agents.values_mut() {
             for source in agent.sources.values_mut() {
                 source.counters.expire(metric_cutoff);
@@ -1062,7 +1134,15 @@ impl Engine {
 
     /// `/analyzer/json` counters.
     pub fn analyzer(&self) -> AnalyzerStats {
-        self.stats.clone()
+        AnalyzerStats {
+            sflow_agents_evicted: self.memory.evicted_agents,
+            sflow_data_sources_refused: self.memory.refused_sources,
+            sflow_data_sources: self.memory.sources as u64,
+            active_flow_entries: self.memory.flows as u64,
+            engine_memory_estimated: self.estimated_memory() as u64,
+            engine_memory_budget: self.config.memory_budget_bytes as u64,
+            ..self.stats.clone()
+        }
     }
 
     // ----------------------------------------------------------------------------------------------------------
@@ -1118,15 +1198,22 @@ fn agent_entry<'a>(
     }
 }
 
-fn source_mut(
-    sources: &mut HashMap<DataSource, SourceState>,
+/// The state of `source`, created (and counted in `created`) on first sight unless `max_sources` are tracked.
+fn source_mut<'a>(
+    sources: &'a mut HashMap<DataSource, SourceState>,
     source: DataSource,
     max_sources: usize,
-) -> Option<&mut SourceState> {
-    if !sources.contains_key(&source) && sources.len() >= max_sources {
-        return None;
+    created: &mut usize,
+) -> Option<&'a mut SourceState> {
+    let full = sources.len() >= max_sources;
+    match sources.entry(source) {
+        Entry::Occupied(entry) => Some(entry.into_mut()),
+        Entry::Vacant(_) if full => None,
+        Entry::Vacant(entry) => {
+            *created += 1;
+            Some(entry.insert(SourceState::default()))
+        }
     }
-    Some(sources.entry(source).or_default())
 }
 
 fn log_flows(

@@ -7,6 +7,7 @@ mod activeflows;
 mod adapter;
 mod agents;
 mod attributes;
+mod budget;
 mod config;
 mod counters;
 mod engine;
@@ -32,6 +33,8 @@ mod topology_query;
 
 #[cfg(test)]
 mod adapter_tests;
+#[cfg(test)]
+mod budget_tests;
 #[cfg(test)]
 mod engine_tests;
 #[cfg(test)]

@@ -83,6 +83,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_RCVBUF)]
     pub rcvbuf: usize,
 
+    /// Memory budget of the engine's per-agent state (agents, data sources, active flows), in MiB; beyond it
+    /// the least useful agents are evicted (shown as sFlowAgentsEvicted) [default: 512].
+    #[arg(long, value_name = "MIB")]
+    pub memory_budget: Option<usize>,
+
     /// Receive/decode threads, each with its own sFlow socket on the port (SO_REUSEPORT, Linux); an agent's
     /// datagrams always go to the same one [default: one per core, at most 4].
     #[arg(long, value_name = "N")]
@@ -191,6 +196,9 @@ impl ServeArgs {
         config.replay_speed = self.replay_speed;
         config.readonly |= self.readonly;
         config.rcvbuf = self.rcvbuf;
+        if let Some(mib) = self.memory_budget {
+            config.engine.memory_budget_bytes = mib.saturating_mul(1024 * 1024);
+        }
         if let Some(workers) = self.ingest_workers {
             config.ingest_workers = workers.max(1);
         }

@@ -104,6 +104,37 @@ const ANALYZER_METRICS: &[(&str, &str, &str)] = &[
         "httpConnectionsTotal",
         "HTTP connections accepted",
     ),
+    // The engine's memory budget (`budget.rs`).
+    (
+        "engine_memory_estimated_bytes",
+        "engineMemoryEstimated",
+        "estimated bytes of per-agent engine state (agents, data sources, active flows)",
+    ),
+    (
+        "engine_memory_budget_bytes",
+        "engineMemoryBudget",
+        "memory budget of per-agent engine state",
+    ),
+    (
+        "data_sources",
+        "sFlowDataSources",
+        "sFlow data sources held",
+    ),
+    (
+        "active_flow_entries",
+        "activeFlowEntries",
+        "active-flow entries held",
+    ),
+    (
+        "evicted_agents",
+        "sFlowAgentsEvicted",
+        "sFlow agents evicted to make room for new ones (memory budget or agent limit)",
+    ),
+    (
+        "refused_data_sources",
+        "sFlowDataSourcesRefused",
+        "sFlow data sources not created because the memory budget was spent",
+    ),
 ];
 
 fn text_response(body: String) -> impl IntoResponse {

@@ -112,5 +112,8 @@ async fn snmp_names_fill_the_engine_and_label_stored_rows() {
             "sflow_ifspeed{{agent=\"127.0.0.1\",datasource=\"1\",host=\"{SYS_NAME}\",ifname=\"lo\"}} 10000000"
         )
     );
+    // The ALL/ALL scrape (label names taken from the same dump) labels it alike.
+    let all = api.get_text("/prometheus/metrics/ALL/ALL/txt").await;
+    assert!(all.lines().any(|l| l == line), "{line} not in {all}");
     server.shutdown().await;
 }

@@ -187,17 +187,25 @@ pub async fn metrics(
     let selection = MetricSelection::parse(&metric);
     let filter = QueryFilter::from_pairs(params.pairs());
     let now = state.clock.now();
+    // An unfiltered ALL dump already holds the host_name / ifname label metrics: one pass under the lock.
+    let labels_included =
+        matches!(selection, MetricSelection::All) && filter == QueryFilter::default();
     let (values, names) = {
         let engine = state.engine.lock();
         let values = engine.dump(now, &selector, &selection, &filter);
-        let label_names = MetricSelection::Names(vec!["host_name".into(), "ifname".into()]);
-        let names = engine.dump(now, &selector, &label_names, &QueryFilter::default());
+        let names = if labels_included {
+            Vec::new()
+        } else {
+            let label_names = MetricSelection::Names(vec!["host_name".into(), "ifname".into()]);
+            engine.dump(now, &selector, &label_names, &QueryFilter::default())
+        };
         (values, names)
     };
+    let names = if labels_included { &values } else { &names };
     Ok(text_response(render_metrics(
         &state.http.prometheus_prefix,
         &values,
-        &names,
+        names,
     )))
 }
 

@@ -18,7 +18,7 @@ const FRAME: [u8; 34] = [
 ];
 
 /// A datagram of `agent` with one flow sample and one counter sample, both of data source `index`.
-fn datagram(agent: Ipv4Addr, sequence: u32, index: u32) -> Vec<u8> {
+pub(crate) fn datagram(agent: Ipv4Addr, sequence: u32, index: u32) -> Vec<u8> {
     let mut builder = DatagramBuilder::new(DatagramHeader {
         agent: Address::V4(agent),
         sub_agent_id: 0,

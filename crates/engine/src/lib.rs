@@ -38,6 +38,8 @@ mod budget_tests;
 #[cfg(test)]
 mod engine_tests;
 #[cfg(test)]
+mod ingest_tests;
+#[cfg(test)]
 mod key_function_tests;
 #[cfg(test)]
 mod parity_tests;

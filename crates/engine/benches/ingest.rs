@@ -123,6 +123,123 @@ fn main() {
             locked * 100.0
         );
     }
+    spoofed_flood();
+}
+
+/// Resident memory of this process (Linux), in bytes.
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Valid sFlow from spoofed agents with random data-source ids (the attack) into an engine with a
+/// 64 MiB budget: the engine's estimate against the process's resident memory growth, and the time per
+/// datagram including eviction.
+fn spoofed_flood() {
+    use rtflow_engine::EngineConfig;
+    use rtflow_sflow::{
+        Address, CounterRecord, CounterSampleInfo, DataSource, DatagramBuilder, DatagramHeader,
+        FlowRecord, FlowSampleInfo, GenericInterfaceCounters, Interface, SampledHeader,
+    };
+    const FRAME: [u8; 54] = [
+        0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00, 0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6,
+        0, 0, 10, 1, 1, 1, 10, 2, 2, 2, 0x30, 0x39, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02,
+        0x20, 0, 0, 0, 0, 0,
+    ];
+    const DATAGRAMS: u32 = 400_000;
+    let budget = 64 * 1024 * 1024;
+    let mut engine = Engine::new(EngineConfig {
+        memory_budget_bytes: budget,
+        ..EngineConfig::default()
+    });
+    for (name, keys) in DEFINITIONS {
+        engine
+            .set_flow(0, name, FlowDefinition::new(keys, "bytes"))
+            .unwrap_or_else(|e| panic!("flow {name}: {e}"));
+    }
+    let rss_before = resident_bytes().unwrap_or(0);
+    let mut random = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        random ^= random << 13;
+        random ^= random >> 7;
+        random ^= random << 17;
+        random
+    };
+    let start = Instant::now();
+    let mut encode = Duration::ZERO;
+    for n in 0..DATAGRAMS {
+        let encoding = Instant::now();
+        let agent = std::net::Ipv4Addr::from(0x0a00_0000 | (next() as u32 & 0x00ff_ffff));
+        let index = next() as u32 % 1_000_000;
+        let mut builder = DatagramBuilder::new(DatagramHeader {
+            agent: Address::V4(agent),
+            sub_agent_id: 0,
+            sequence_number: 1,
+            uptime_ms: 1_000,
+        });
+        builder.flow_sample(
+            &FlowSampleInfo {
+                sequence_number: 1,
+                source_id: DataSource { class: 0, index },
+                sampling_rate: 100,
+                sample_pool: 100,
+                input: Interface::index(index),
+                output: Interface::index(index + 1),
+                ..Default::default()
+            },
+            &[FlowRecord::SampledHeader(SampledHeader {
+                protocol: 1,
+                frame_length: 64,
+                stripped: 4,
+                header: &FRAME,
+            })],
+        );
+        builder.counter_sample(
+            &CounterSampleInfo {
+                sequence_number: 1,
+                source_id: DataSource {
+                    class: 0,
+                    index: index + 1,
+                },
+                expanded: false,
+            },
+            &[CounterRecord::GenericInterface(GenericInterfaceCounters {
+                if_index: index + 1,
+                if_in_octets: 1_000,
+                ..Default::default()
+            })],
+        );
+        let bytes = builder.finish();
+        encode += encoding.elapsed();
+        let now = 1_700_000_000_000 + u64::from(n / 200);
+        let source = SocketAddr::new(IpAddr::V4(agent), 6343);
+        let _ = engine.ingest_sflow(now, source, &bytes);
+        if n % 50_000 == 0 {
+            engine.tick(now);
+        }
+    }
+    let spent = start.elapsed().saturating_sub(encode);
+    let analyzer = engine.analyzer();
+    let rss_after = resident_bytes().unwrap_or(0);
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    println!(
+        "spoofed flood ({DATAGRAMS} datagrams, each a new agent with random data sources, 64 MiB budget):"
+    );
+    println!(
+        "  {:.2} us per datagram (ingest and eviction), {} agents evicted",
+        spent.as_secs_f64() * 1e6 / f64::from(DATAGRAMS),
+        analyzer.sflow_agents_evicted
+    );
+    println!(
+        "  held {} agents, {} data sources, {} flows: estimated {:.1} MiB; process RSS grew {:.1} MiB",
+        analyzer.sflow_agents,
+        analyzer.sflow_data_sources,
+        analyzer.active_flow_entries,
+        mib(analyzer.engine_memory_estimated),
+        mib(rss_after.saturating_sub(rss_before))
+    );
 }
 
 fn engine_with_definitions() -> Engine {

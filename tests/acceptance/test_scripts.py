@@ -5,7 +5,10 @@ collector, an SDN controller stub)."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -28,7 +31,7 @@ FABRIC_PCAP = REPO / "tests" / "data" / "fabric.pcap"
 class Receiver:
     """A real HTTP server on a free loopback port recording every request (method, path, JSON body)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.requests: list[tuple[str, str, object]] = []
         self.lock = threading.Lock()
         receiver = self
@@ -56,6 +59,8 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -260,6 +265,64 @@ def test_ryu_style_ddos_mitigation(tmp_path: Path, receiver: Receiver) -> None:
         assert order.index("/stats/flowentry/add") < order.index("/stats/flowentry/delete")
         status = server.get_json("/scripts/json")["ryu.js"]
         assert status["alive"] and "error" not in status, status
+
+
+# https:// from scripts: certificates verified, a private CA trusted through script.http.cafile ----------------
+
+FETCH_JS = """setHttpHandler(function(req) {
+  try { return {body: http(req.query.url[0])}; } catch(e) { return {error: String(e)}; }
+});
+"""
+
+
+def private_ca(directory: Path) -> tuple[Path, ssl.SSLContext]:
+    """A CA and a server certificate it signed for `localhost` only, made by Debian's openssl: (CA PEM, server
+    context)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        if os.environ.get("RTFLOW_REQUIRE_SERVERS", "") not in ("", "0"):
+            pytest.fail("RTFLOW_REQUIRE_SERVERS is set but openssl is missing", pytrace=False)
+        pytest.skip("skipped: needs openssl (apt-get install openssl), not installed")
+
+    def run(*args: str) -> None:
+        subprocess.run([openssl, *args], cwd=directory, check=True, capture_output=True)
+
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=rtflow test CA")
+    run("req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost")
+    (directory / "server.ext").write_text("subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", "server.pem", "-days", "2", "-extfile", "server.ext")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(directory / "server.pem", directory / "server.key")
+    return directory / "ca.pem", context
+
+
+def test_scripts_call_https_trusting_script_http_cafile(tmp_path: Path) -> None:
+    ca, context = private_ca(tmp_path)
+    receiver = Receiver(tls=context)
+    try:
+        script = write_script(tmp_path, "fetch.js", FETCH_JS)
+        with serving(["--script", str(script), "--app-dir", str(tmp_path / "none"),
+                      f"-Dscript.http.cafile={ca}"]) as server:
+            def fetch(url: str) -> dict[str, str]:
+                return server.get_json("/script/fetch.js/fetch/json", params={"url": url})
+
+            assert fetch(f"https://localhost:{receiver.port}/hello") == {"body": '{"ok":true}'}
+            assert receiver.snapshot() == [("GET", "/hello", None)]
+            # Verification stays on: the certificate names localhost, not 127.0.0.1.
+            refused = fetch(f"https://127.0.0.1:{receiver.port}/hello")
+            assert "certificate not valid for name" in refused.get("error", ""), refused
+            assert len(receiver.snapshot()) == 1
+    finally:
+        receiver.stop()
+    # A CA file that cannot be read stops the start, naming it.
+    missing = tmp_path / "missing-ca.pem"
+    started = subprocess.run([str(rtflow_bin()), "serve", "--script", str(script), "-Dhttp.port=0",
+                              "-Dsflow.port=0", f"-Dscript.http.cafile={missing}"],
+                             capture_output=True, text=True, timeout=30)
+    assert started.returncode != 0 and started.stderr.count(str(missing)) == 1, started
+    assert "No such file" in started.stderr, started
 
 
 # 5. Faults are contained; ingest and REST are not slowed -------------------------------------------------------

@@ -124,11 +124,12 @@ class Watched:
 
 @pytest.fixture
 def open_page(browser: Any) -> Iterator[Any]:
-    """open_page(url, width=1280, height=900) -> Watched: a fresh browser context per page, every problem recorded."""
+    """open_page(url, width=1280, height=900, scale=1) -> Watched: a fresh browser context per page (`scale` is the
+    device pixel ratio), every problem recorded."""
     contexts: list[Any] = []
 
-    def opener(url: str, width: int = 1280, height: int = 900, before: Any = None) -> Watched:
-        context = browser.new_context(viewport={"width": width, "height": height})
+    def opener(url: str, width: int = 1280, height: int = 900, before: Any = None, scale: float = 1) -> Watched:
+        context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=scale)
         contexts.append(context)
         page = context.new_page()
         watched = Watched(page)

@@ -60,6 +60,23 @@ def test_browse_flows_draws_the_top_flows_of_the_replay(apps_server: RtflowServe
     watched.assert_clean()
 
 
+def test_flow_trend_draws_the_top_flows_in_its_jquery_ui_tab(apps_server: RtflowServer, open_page: Any) -> None:
+    """flow-trend's chart lives in a jQuery UI tab and redraws on the tab's updateChart events."""
+    watched = open_page(apps_server.base + "/app/flow-trend/html/index.html?keys=ipsource%2Cipdestination&value=bps")
+    page = watched.page
+    page.wait_for_function("""() => {
+        const rows = [...document.querySelectorAll('#topn tbody tr')]
+            .map(tr => [...tr.querySelectorAll('td')].slice(1).map(td => td.textContent).join(','));
+        const canvas = document.querySelector('#topn canvas');
+        return rows.includes('10.4.1.2,10.4.2.2') && canvas && canvas.width === canvas.clientWidth && canvas.width > 0;
+    }""", timeout=WAIT_MS)
+    heads = page.eval_on_selector_all("#topn thead th", "ths => ths.map(th => th.textContent)")
+    assert heads == ["", "ipsource", "ipdestination"]
+    assert page.is_hidden("#shortcutstable_wrapper")
+    watched.screenshot("app-flow-trend-chart")
+    watched.assert_clean()
+
+
 @pytest.mark.parametrize("app", ["flow-trend", "fabric-view"])
 def test_jquery_ui_era_apps_load_without_errors(apps_server: RtflowServer, open_page: Any, app: str) -> None:
     watched = open_page(f"{apps_server.base}/app/{app}/html/index.html")

@@ -222,3 +222,122 @@ def test_gauges_fill_warn_and_label_as_described(inc_server: RtflowServer, open_
     assert "warn" not in page.get_attribute("#g2", "class").split()
     watched.screenshot("harness-gauges")
     watched.assert_clean()
+
+
+def test_hrule_and_ymargin_as_ddos_protect_and_ixp_metrics_pass_them(inc_server: RtflowServer,
+                                                                      open_page: Any) -> None:
+    """ddos-protect draws each attack's threshold with `hrule: [{name, color, scale}]` from `db.trend.values[name]`
+    (a numeric string); ixp-metrics gives its stacked percentages `ymargin: 0.05` of headroom."""
+    watched = open_harness(inc_server, open_page, "bs", "empty")
+    result = watched.page.evaluate("""() => {
+        const now = Date.now();
+        const times = Array.from({length: 60}, (_, i) => now - (59 - i) * 1000);
+        const db = {trend: {times: times, values: {threshold_udp_flood: '1000'},
+                            trends: {tn: times.map(() => ({'10.0.0.1,external,53': 100})), pct: times.map(() => 98)}}};
+        const colors = $.inmon.stripchart.prototype.options.colors;
+        const make = (id, settings) => $('<div class="trend" style="width:600px;height:200px"></div>').attr('id', id)
+            .appendTo('#charts').chart(settings, db);
+        const topn = (scale) => ({type: 'topn', stack: false, includeOther: false, metric: 'tn',
+            legendHeadings: ['Target', 'Group', 'Port'], units: 'Packets per Second',
+            hrule: [{name: 'threshold_udp_flood', color: colors[1], scale: scale}]});
+        make('scaled', topn(true));
+        make('unscaled', topn(false));
+        make('margin', {type: 'trend', metrics: ['pct'], stack: true, ymargin: 0.05, units: 'Percent'});
+        make('plain', {type: 'trend', metrics: ['pct'], stack: true, units: 'Percent'});
+        $.event.trigger({type: 'updateChart'});
+        // #dc3912 (colors[1]) pixels on the row of `level`, and anywhere on the canvas.
+        const probe = (id, level) => {
+            const canvas = $('#' + id + ' canvas')[0], ctx = canvas.getContext('2d');
+            const layout = $('#' + id).stripchart('instance').layout, plot = layout.plot;
+            const dpr = canvas.width / canvas.clientWidth;
+            const pixels = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+            const red = (x, y) => { const i = (y * canvas.width + x) * 4;
+                return pixels[i] === 220 && pixels[i + 1] === 57 && pixels[i + 2] === 18 && pixels[i + 3] === 255; };
+            const row = Math.round((Math.round(plot.top + plot.height * (1 - level / layout.top)) - 0.5) * dpr);
+            let onRow = 0, anywhere = 0;
+            for (let x = 0; x < canvas.width; x++) if (red(x, row)) onRow++;
+            for (let y = 0; y < canvas.height; y++) for (let x = 0; x < canvas.width; x++) if (red(x, y)) anywhere++;
+            return {top: layout.top, onRow: onRow / (plot.width * dpr), anywhere: anywhere};
+        };
+        const out = {scaled: probe('scaled', 1000), unscaled: probe('unscaled', 1000),
+                     marginTop: $('#margin').stripchart('instance').layout.top,
+                     plainTop: $('#plain').stripchart('instance').layout.top};
+        db.trend.values = {threshold_udp_flood: '60'};              // a new threshold moves the line
+        $.event.trigger({type: 'updateChart'});
+        out.moved = probe('unscaled', 60);
+        return out;
+    }""")
+    # scale: the axis reaches the threshold (1000 → 1200), and the line spans the plot at 1000.
+    assert result["scaled"]["top"] == 1200, result
+    assert result["scaled"]["onRow"] > 0.95, result
+    # Without scale the axis stays on the data (100 → 120) and a threshold above it is not drawn.
+    assert result["unscaled"]["top"] == 120 and result["unscaled"]["anywhere"] == 0, result
+    assert result["moved"]["top"] == 120 and result["moved"]["onRow"] > 0.95, result
+    # 98 % stacked: 100 without headroom, 120 with ymargin 0.05 (98 x 1.05 > 100).
+    assert (result["plainTop"], result["marginTop"]) == (100, 120), result
+    watched.screenshot("harness-hrule-ymargin")
+    watched.assert_clean()
+
+
+def test_a_counter_gauge_shows_the_rate_of_change(inc_server: RtflowServer, open_page: Any) -> None:
+    """`counter: true` shows (value - previous value) per second between updates; a counter reset shows 0."""
+    watched = open_page(f"{inc_server.base}/app/wprobe/html/gauge.html", width=1200, height=900)
+    page = watched.page
+    page.wait_for_function("window.probeReady === true")
+    seen = page.evaluate("""() => {
+        const realNow = Date.now;
+        let now = 1e12;
+        Date.now = () => now;
+        try {
+            const g = $('<div id="rate" style="width:300px"></div>').appendTo('body')
+                .gauge({label: 'Rate', suffix: 'pps', counter: true, maxValue: 5000, threshold: 2500});
+            const state = () => [g.find('text.value').text(), g.hasClass('warn')];
+            const seen = [state()];
+            g.gauge('update', {value: 1000});                     // the first reading has no rate yet
+            seen.push(state());
+            now += 1000; g.gauge('update', {value: 3000});        // 2000 in 1 s
+            seen.push(state());
+            now += 2000; g.gauge('update', {value: 9000});        // 6000 in 2 s: over the threshold
+            seen.push(state());
+            now += 1000; g.gauge('update', {value: 10});          // the counter restarted
+            seen.push(state());
+            return seen;
+        } finally {
+            Date.now = realNow;
+        }
+    }""")
+    assert seen == [["0 pps", False], ["0 pps", False], ["2K pps", False], ["3K pps", True], ["0 pps", False]], seen
+    watched.assert_clean()
+
+
+def test_charts_are_sized_when_drawn_hidden_resized_and_on_high_dpi_screens(inc_server: RtflowServer,
+                                                                              open_page: Any) -> None:
+    """What tabbed and resizable app pages need (flow-trend's tabs, mininet-dashboard's nav, window resizes): a chart
+    in a hidden container draws on the first updateChart once visible, a resized container on the next one, and the
+    canvas backing store is its CSS size times the device pixel ratio."""
+    watched = open_page(f"{inc_server.base}/app/wprobe/html/harness-bs.html#empty", width=1200, height=900, scale=2)
+    watched.page.wait_for_function("window.probeReady === true")
+    seen = watched.page.evaluate("""() => {
+        const now = Date.now();
+        const db = {trend: {times: [now - 2000, now - 1000, now], trends: {a: [1, 2, 3]}}};
+        const tab = $('<div style="display:none"></div>').appendTo('#charts');
+        const box = $('<div class="trend" style="width:780px;height:150px"></div>').appendTo(tab)
+            .chart({type: 'trend', metrics: ['a']}, db);
+        const canvas = box.find('canvas')[0];
+        const size = () => [canvas.getAttribute('width'), canvas.getAttribute('height'), canvas.clientWidth,
+                            canvas.clientHeight, canvas.getAttribute('style')];
+        const out = {};
+        $.event.trigger({type: 'updateChart'});
+        out.hidden = size();
+        tab.show();
+        $.event.trigger({type: 'updateChart'});
+        out.shown = size();
+        box.css({width: '900px', height: '220px'});
+        $.event.trigger({type: 'updateChart'});
+        out.resized = size();
+        return out;
+    }""")
+    assert seen["hidden"] == [None, None, 0, 0, None], seen
+    assert seen["shown"] == ["1560", "300", 780, 150, None], seen
+    assert seen["resized"] == ["1800", "440", 900, 220, None], seen
+    watched.assert_clean()

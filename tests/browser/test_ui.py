@@ -147,6 +147,56 @@ def test_a_threshold_added_in_the_ui_makes_an_event_appear(ui_server: RtflowServ
     watched.assert_clean()
 
 
+def test_agents_page_shows_each_interface_with_name_speed_status_rates_and_sparkline(ui_server: RtflowServer,
+                                                                                     open_page: Any) -> None:
+    watched = open_page(ui_server.base + "/html/agents.html")
+    page = watched.page
+    # A leaf's interfaces: ifName, speed, oper status up, live in/out rates, and a sparkline once two readings exist.
+    page.wait_for_function("""() => {
+        const rows = [...document.querySelectorAll("details.agent[data-agent='192.168.0.11'] tr[data-datasource]")];
+        const busy = rows.filter(row => {
+            const cells = row.cells;
+            return cells[1].textContent.trim() !== "" && cells[2].textContent.endsWith("bit/s")
+                && cells[3].textContent === 'up' && parseFloat(cells[5].textContent) > 0;
+        });
+        if (!busy.length) return false;
+        const canvas = busy[0].querySelector('canvas.spark');
+        if (!canvas || !canvas.width) return false;
+        const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) return true;
+        return false;
+    }""", timeout=2 * WAIT_MS)  # counter rates need two counter samples of each interface, then two polls
+    assert page.locator("details.agent").count() == 4
+    watched.screenshot("agents-interfaces")
+    watched.assert_clean()
+
+
+def test_metrics_browser_charts_an_aggregate_picked_in_the_form(ui_server: RtflowServer, open_page: Any) -> None:
+    watched = open_page(ui_server.base + "/html/metrics.html")
+    page = watched.page
+    page.select_option("#agg", "sum")
+    page.fill("#metric", "ifinoctets")
+    page.press("#metric", "Enter")
+    # The view lives in the URL; the summed value over the data sources draws a live line in the first colour.
+    query = parse_qs(urlparse(page.url).query)
+    assert query.get("agg") == ["sum"] and query.get("metric") == ["ifinoctets"], page.url
+    page.wait_for_function("""() => {
+        const latest = document.querySelector('#latest').textContent;
+        if (!/^now [0-9.]+ ?[kMG]?/.test(latest) || !latest.includes('data sources')) return false;
+        const canvas = document.querySelector('#chart-canvas');
+        if (!canvas.width) return false;
+        const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        for (let i = 0; i < pixels.length; i += 4) {
+            if (pixels[i] === 0x33 && pixels[i + 1] === 0x66 && pixels[i + 2] === 0xcc && pixels[i + 3] > 0) return true;
+        }
+        return false;
+    }""", timeout=2 * WAIT_MS)
+    assert "ifinoctets" in page.inner_text("#view-title")
+    page.wait_for_selector("#sources tbody td.mono", timeout=WAIT_MS)  # the data sources behind the sum
+    watched.screenshot("metrics-sum")
+    watched.assert_clean()
+
+
 PAGES = [
     ("status", "/html/index.html", "#agents tbody tr[data-agent]"),
     ("agents", "/html/agents.html", "details.agent[data-agent='192.168.0.11'] tr[data-datasource]"),

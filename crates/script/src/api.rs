@@ -20,6 +20,7 @@ use rtflow_engine::{
 use serde_json::{Map, Value as Json, json};
 
 use crate::baseline::Baseline;
+use crate::command::{self, CommandCall};
 use crate::convert::{float_json, from_js, to_js, to_text};
 use crate::format::format_number;
 use crate::net::{self, HttpCall, HttpReply};
@@ -107,6 +108,7 @@ const API_NAMES: &[&str] = &[
     "http2",
     "httpAsync",
     "dnsGetAllByName",
+    "runCmd",
     "formatNumber",
     "version",
     "baselineCreate",
@@ -1077,7 +1079,10 @@ fn install_network<'js>(ctx: &Ctx<'js>, g: &Object<'js>, env: &Rc<Env>) -> rquic
             password,
         };
         let local = e.host().local_url();
-        let reply = net::http(&call, local.as_deref(), e.shared.limits.http_timeout)
+        let reply = e
+            .shared
+            .http
+            .send(&call, local.as_deref())
             .map_err(|err| ApiError::Message(format!("http: {err}")))?;
         if reply.status >= 400 {
             return fail(format!(
@@ -1093,7 +1098,10 @@ fn install_network<'js>(ctx: &Ctx<'js>, g: &Object<'js>, env: &Rc<Env>) -> rquic
         let call =
             http_call_from(&object).map_err(|err| ApiError::Message(format!("http2: {err}")))?;
         let local = e.host().local_url();
-        let reply = net::http(&call, local.as_deref(), e.shared.limits.http_timeout)
+        let reply = e
+            .shared
+            .http
+            .send(&call, local.as_deref())
             .map_err(|err| ApiError::Message(format!("http2: {err}")))?;
         let headers: Map<String, Json> = reply
             .headers
@@ -1158,6 +1166,17 @@ fn install_network<'js>(ctx: &Ctx<'js>, g: &Object<'js>, env: &Rc<Env>) -> rquic
         net::send_syslog(&host, port, &message)
             .map_err(|err| ApiError::Message(format!("syslog: {err}")))?;
         undefined(ctx)
+    })?;
+    let e = env.clone();
+    define(ctx, g, "runCmd", move |ctx, args| {
+        let call = CommandCall {
+            argv: arg_names(args, 0).unwrap_or_default(),
+            env: arg_names(args, 1),
+            dir: arg_str(args, 2).map(PathBuf::from),
+        };
+        let output = command::run(&call, e.shared.limits.command_timeout)
+            .map_err(|err| ApiError::Message(format!("runCmd: {err}")))?;
+        js(ctx, output)
     })?;
     define(ctx, g, "dnsGetAllByName", |ctx, args| {
         let name = need_str(args, 0, "dnsGetAllByName: name")?;

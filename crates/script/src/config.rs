@@ -21,6 +21,9 @@ pub struct Limits {
     pub http_timeout: Duration,
     /// Threads running `httpAsync()` requests (`script.asyncthreads`).
     pub async_threads: usize,
+    /// Longest a `runCmd()` program may run before it is killed (`script.cmd.timeout`, ms). The callback that
+    /// called it stays within `callback_budget` too.
+    pub command_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -33,6 +36,7 @@ impl Default for Limits {
             max_request_queue: 400,
             http_timeout: Duration::from_secs(10),
             async_threads: 4,
+            command_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -46,6 +50,9 @@ pub struct ScriptConfig {
     pub app_dir: Option<PathBuf>,
     /// Where `storeSet` persists values (`script.store`).
     pub store_dir: PathBuf,
+    /// PEM files of certificate authorities trusted by scripts' `https://` calls besides the system's roots
+    /// (`script.http.cafile`, comma-separated).
+    pub http_ca_files: Vec<PathBuf>,
     pub limits: Limits,
 }
 
@@ -55,6 +62,7 @@ impl Default for ScriptConfig {
             scripts: Vec::new(),
             app_dir: None,
             store_dir: PathBuf::from(DEFAULT_STORE_DIR),
+            http_ca_files: Vec::new(),
             limits: Limits::default(),
         }
     }
@@ -77,7 +85,8 @@ pub struct ConfigError {
 impl ScriptConfig {
     /// Applies the scripting properties found through `get` (`script.file`, `script.file.N`, `script.store`,
     /// `script.maxflowqueue`, `script.maxeventqueue`, `script.maxrequestqueue`, `script.asyncthreads`, and
-    /// rtflow's `script.timeout` (ms), `script.maxmemory` (MiB), `script.http.timeout` (ms)), with `names`
+    /// rtflow's `script.timeout` (ms), `script.maxmemory` (MiB), `script.http.timeout` (ms), `script.http.cafile`
+    /// (PEM files), `script.cmd.timeout` (ms)), with `names`
     /// listing every property name (for the numbered `script.file.N`).
     pub fn apply_properties(
         &mut self,
@@ -104,6 +113,14 @@ impl ScriptConfig {
             .extend(numbered.into_iter().map(|(_, path)| PathBuf::from(path)));
         if let Some(dir) = get("script.store") {
             self.store_dir = PathBuf::from(dir);
+        }
+        if let Some(list) = get("script.http.cafile") {
+            self.http_ca_files.extend(
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(PathBuf::from),
+            );
         }
         let number = |name: &str| -> Result<Option<u64>, ConfigError> {
             match get(name) {
@@ -143,6 +160,9 @@ impl ScriptConfig {
         if let Some(ms) = number("script.http.timeout")? {
             limits.http_timeout = Duration::from_millis(ms);
         }
+        if let Some(ms) = number("script.cmd.timeout")? {
+            limits.command_timeout = Duration::from_millis(ms);
+        }
         Ok(())
     }
 }
@@ -161,6 +181,8 @@ mod tests {
             ("script.store", "/tmp/st"),
             ("script.maxflowqueue", "7"),
             ("script.timeout", "250"),
+            ("script.cmd.timeout", "1500"),
+            ("script.http.cafile", "/etc/ca/a.pem, /etc/ca/b.pem"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -179,6 +201,14 @@ mod tests {
         assert_eq!(config.store_dir, PathBuf::from("/tmp/st"));
         assert_eq!(config.limits.max_flow_queue, 7);
         assert_eq!(config.limits.callback_budget, Duration::from_millis(250));
+        assert_eq!(config.limits.command_timeout, Duration::from_millis(1500));
+        assert_eq!(
+            config.http_ca_files,
+            [
+                PathBuf::from("/etc/ca/a.pem"),
+                PathBuf::from("/etc/ca/b.pem")
+            ]
+        );
         let bad =
             config.apply_properties(&[], |n| (n == "script.maxeventqueue").then(|| "x".into()));
         assert!(bad.is_err());

@@ -13,6 +13,7 @@
 
 mod api;
 mod baseline;
+mod command;
 mod config;
 mod convert;
 mod format;
@@ -56,6 +57,8 @@ pub(crate) struct Shared {
     pub async_jobs: Sender<AsyncJob>,
     pub stopping: Arc<AtomicBool>,
     pub hostname: String,
+    /// `http()`, `http2()` and `httpAsync()`.
+    pub http: net::HttpClient,
 }
 
 struct ScriptHandle {
@@ -69,13 +72,15 @@ struct ScriptHandle {
 /// Why scripting could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ScriptError {
-    #[error("cannot start a thread for {what}: {source}")]
+    #[error("cannot start a thread for {what}")]
     Thread {
         what: String,
         source: std::io::Error,
     },
     #[error("script {0} is listed twice")]
     Duplicate(String),
+    #[error("scripts' HTTP client")]
+    HttpClient(#[from] net::TlsSetupError),
 }
 
 /// The running scripts and apps of a server.
@@ -112,6 +117,7 @@ impl ScriptHost {
             }
             specs.push(spec);
         }
+        let http = net::HttpClient::new(config.limits.http_timeout, &config.http_ca_files)?;
         let (async_tx, async_rx) = crossbeam_channel::bounded::<AsyncJob>(1024);
         let shared = Arc::new(Shared {
             host,
@@ -121,16 +127,17 @@ impl ScriptHost {
             async_jobs: async_tx,
             stopping: Arc::new(AtomicBool::new(false)),
             hostname: net::hostname(),
+            http,
         });
         let mut workers = Vec::new();
         for i in 0..config.limits.async_threads.max(1) {
             let jobs = async_rx.clone();
             let host = shared.host.clone();
             let stopping = shared.stopping.clone();
-            let timeout = config.limits.http_timeout;
+            let http = shared.http.clone();
             let worker = std::thread::Builder::new()
                 .name(format!("script-async-{i}"))
-                .spawn(move || async_worker(&jobs, host.as_ref(), &stopping, timeout))
+                .spawn(move || async_worker(&jobs, host.as_ref(), &stopping, &http))
                 .map_err(|source| ScriptError::Thread {
                     what: "httpAsync".into(),
                     source,
@@ -317,14 +324,16 @@ fn async_worker(
     jobs: &Receiver<AsyncJob>,
     host: &dyn Host,
     stopping: &AtomicBool,
-    timeout: Duration,
+    http: &net::HttpClient,
 ) {
     while let Ok(job) = jobs.recv() {
         if stopping.load(Ordering::Relaxed) {
             continue;
         }
         let local = host.local_url();
-        let result = net::http(&job.call, local.as_deref(), timeout).map_err(|e| e.to_string());
+        let result = http
+            .send(&job.call, local.as_deref())
+            .map_err(|e| e.to_string());
         let _ = job.reply.send(Control::AsyncDone { id: job.id, result });
     }
 }

@@ -1,12 +1,18 @@
 //! Network calls of the script API: a small blocking HTTP/1.1 client (`http`, `http2`, `httpAsync`) with a
 //! timeout on every call, UDP `syslog`, and `dnsGetAllByName`.
 //!
-//! The client speaks plain `http://` (one request per connection, `Content-Length` or chunked responses);
-//! `https://` URLs fail with a clear error. Relative URLs (`/script/…`) go to the local REST API.
+//! The client speaks HTTP/1.1 over `http://` and `https://` (one request per connection, `Content-Length` or
+//! chunked responses). TLS is rustls (on ring), trusting the system's roots (Debian's ca-certificates) plus the
+//! CA files named by `script.http.cafile`. Relative URLs (`/script/…`) go to the local REST API.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
 
 /// Largest response body read (bigger bodies are an error rather than unbounded memory).
 const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
@@ -14,10 +20,10 @@ const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 /// Why a network call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum NetError {
-    #[error("invalid URL {0:?}")]
+    #[error("invalid URL {0:?} (expected http://… or https://…)")]
     BadUrl(String),
-    #[error("{0}: only http:// URLs are supported")]
-    Unsupported(String),
+    #[error("{url}: {host:?} is not a valid TLS server name")]
+    ServerName { url: String, host: String },
     #[error("cannot resolve {host}: {source}")]
     Resolve {
         host: String,
@@ -29,6 +35,140 @@ pub enum NetError {
     Timeout { url: String, after: Duration },
     #[error("{url}: malformed response: {reason}")]
     BadResponse { url: String, reason: String },
+}
+
+/// Why the HTTP client could not be set up (a bad `script.http.cafile`). A start-up error: the cause is its
+/// `source()`, not repeated in the message.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsSetupError {
+    #[error("CA file {path}")]
+    CaFile {
+        path: PathBuf,
+        source: rustls::pki_types::pem::Error,
+    },
+    #[error("CA file {path}: no usable certificate in it ({reason})")]
+    NoCertificate { path: PathBuf, reason: String },
+    #[error("TLS configuration")]
+    Config(#[from] rustls::Error),
+}
+
+/// The client behind `http()`, `http2()` and `httpAsync()`: a timeout for each call and the TLS trust for
+/// `https://`. Cheap to clone.
+#[derive(Clone)]
+pub struct HttpClient {
+    timeout: Duration,
+    tls: Arc<rustls::ClientConfig>,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpClient {
+    /// A client trusting the system's root certificates and those of `ca_files` (PEM, one or more
+    /// certificates each). A CA file that cannot be read or holds no certificate is an error; system roots that
+    /// cannot be read are logged.
+    pub fn new(timeout: Duration, ca_files: &[PathBuf]) -> Result<HttpClient, TlsSetupError> {
+        let mut roots = rustls::RootCertStore::empty();
+        let system = rustls_native_certs::load_native_certs();
+        for error in &system.errors {
+            tracing::warn!("scripts' https://: cannot read system root certificates: {error}");
+        }
+        let (_, unusable) = roots.add_parsable_certificates(system.certs);
+        if unusable > 0 {
+            tracing::debug!("scripts' https://: {unusable} system root certificates skipped");
+        }
+        for path in ca_files {
+            add_ca_file(&mut roots, path)?;
+        }
+        if roots.is_empty() {
+            tracing::warn!(
+                "scripts' https:// calls will fail: no trusted root certificates (install ca-certificates, or \
+                 name CA files in script.http.cafile)"
+            );
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(HttpClient {
+            timeout,
+            tls: Arc::new(tls),
+        })
+    }
+
+    /// Sends `call` and reads the whole response, all within the timeout. Relative URLs go to `local`.
+    pub fn send(&self, call: &HttpCall, local: Option<&str>) -> Result<HttpReply, NetError> {
+        http(call, local, self.timeout, &self.tls)
+    }
+}
+
+fn add_ca_file(roots: &mut rustls::RootCertStore, path: &Path) -> Result<(), TlsSetupError> {
+    let certificates = CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|source| TlsSetupError::CaFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let found = certificates.len();
+    let (added, _) = roots.add_parsable_certificates(certificates);
+    if added == 0 {
+        return Err(TlsSetupError::NoCertificate {
+            path: path.to_path_buf(),
+            reason: format!("{found} PEM certificates, none valid"),
+        });
+    }
+    Ok(())
+}
+
+/// A connection to the server: plain TCP, or TLS over TCP.
+enum Connection {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Connection {
+    fn socket(&self) -> &TcpStream {
+        match self {
+            Connection::Plain(socket) => socket,
+            Connection::Tls(stream) => &stream.sock,
+        }
+    }
+}
+
+impl Read for Connection {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Connection::Plain(socket) => socket.read(buf),
+            // Servers often close without TLS close_notify; the body's end is still the connection's end
+            // (a body cut short of its Content-Length or chunks still fails in `read_exact`).
+            Connection::Tls(stream) => match stream.read(buf) {
+                Err(err) if err.kind() == std::io::ErrorKind::UnexpectedEof => Ok(0),
+                other => other,
+            },
+        }
+    }
+}
+
+impl Write for Connection {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Connection::Plain(socket) => socket.write(buf),
+            Connection::Tls(stream) => stream.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Connection::Plain(socket) => socket.flush(),
+            Connection::Tls(stream) => stream.flush(),
+        }
+    }
 }
 
 /// One HTTP request.
@@ -54,6 +194,7 @@ pub struct HttpReply {
 }
 
 struct Target {
+    tls: bool,
     host: String,
     port: u16,
     path: String,
@@ -66,12 +207,14 @@ fn parse_url(url: &str, local: Option<&str>) -> Result<(String, Target), NetErro
     } else {
         url.to_string()
     };
-    if absolute.starts_with("https://") {
-        return Err(NetError::Unsupported(absolute));
-    }
-    let rest = absolute
-        .strip_prefix("http://")
-        .ok_or_else(|| NetError::BadUrl(url.to_string()))?;
+    let (tls, rest) = if let Some(rest) = absolute.strip_prefix("https://") {
+        (true, rest)
+    } else if let Some(rest) = absolute.strip_prefix("http://") {
+        (false, rest)
+    } else {
+        return Err(NetError::BadUrl(url.to_string()));
+    };
+    let default_port = if tls { "443" } else { "80" };
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
@@ -81,12 +224,12 @@ fn parse_url(url: &str, local: Option<&str>) -> Result<(String, Target), NetErro
         let (host, after) = v6
             .split_once(']')
             .ok_or_else(|| NetError::BadUrl(url.to_string()))?;
-        let port = after.strip_prefix(':').unwrap_or("80");
+        let port = after.strip_prefix(':').unwrap_or(default_port);
         (host.to_string(), port)
     } else {
         match authority.rsplit_once(':') {
             Some((host, port)) => (host.to_string(), port),
-            None => (authority.to_string(), "80"),
+            None => (authority.to_string(), default_port),
         }
     };
     let port: u16 = port
@@ -98,6 +241,7 @@ fn parse_url(url: &str, local: Option<&str>) -> Result<(String, Target), NetErro
     Ok((
         absolute.clone(),
         Target {
+            tls,
             host,
             port,
             path: path.to_string(),
@@ -106,10 +250,11 @@ fn parse_url(url: &str, local: Option<&str>) -> Result<(String, Target), NetErro
 }
 
 /// Sends `call` and reads the whole response, all within `timeout`.
-pub fn http(
+fn http(
     call: &HttpCall,
     local: Option<&str>,
     timeout: Duration,
+    tls: &Arc<rustls::ClientConfig>,
 ) -> Result<HttpReply, NetError> {
     let (url, target) = parse_url(&call.url, local)?;
     let started = Instant::now();
@@ -147,7 +292,7 @@ pub fn http(
             Err(err) => last_err = Some(err),
         }
     }
-    let mut stream = match stream {
+    let socket = match stream {
         Some(s) => s,
         None => {
             return Err(io(last_err.unwrap_or_else(|| {
@@ -160,7 +305,20 @@ pub fn http(
             .saturating_sub(started.elapsed())
             .max(Duration::from_millis(1))
     };
-    stream.set_write_timeout(Some(remaining())).map_err(io)?;
+    // The TLS handshake happens with the first write and read, so both timeouts apply from here.
+    socket.set_write_timeout(Some(remaining())).map_err(io)?;
+    socket.set_read_timeout(Some(remaining())).map_err(io)?;
+    let mut stream = if target.tls {
+        let name = ServerName::try_from(target.host.clone()).map_err(|_| NetError::ServerName {
+            url: url.clone(),
+            host: target.host.clone(),
+        })?;
+        let session = rustls::ClientConnection::new(tls.clone(), name)
+            .map_err(|err| io(std::io::Error::other(err)))?;
+        Connection::Tls(Box::new(rustls::StreamOwned::new(session, socket)))
+    } else {
+        Connection::Plain(socket)
+    };
     let method = if call.method.is_empty() {
         "GET".to_string()
     } else {
@@ -195,7 +353,11 @@ pub fn http(
     head.push_str("\r\n");
     stream.write_all(head.as_bytes()).map_err(io)?;
     stream.write_all(body.as_bytes()).map_err(io)?;
-    stream.set_read_timeout(Some(remaining())).map_err(io)?;
+    stream.flush().map_err(io)?;
+    stream
+        .socket()
+        .set_read_timeout(Some(remaining()))
+        .map_err(io)?;
     let mut reader = BufReader::new(stream);
     let bad = |reason: &str| NetError::BadResponse {
         url: url.clone(),
@@ -471,17 +633,18 @@ mod tests {
             password: Some("p".into()),
         };
         let local = format!("http://{addr}");
-        let reply = http(&call, Some(&local), Duration::from_secs(5)).expect("reply");
+        let client = HttpClient::new(Duration::from_secs(5), &[]).expect("client");
+        let reply = client.send(&call, Some(&local)).expect("reply");
         assert_eq!((reply.status, reply.body.as_str()), (200, "abcde"));
-        let reply = http(
-            &HttpCall {
-                url: format!("http://{addr}/missing"),
-                ..Default::default()
-            },
-            None,
-            Duration::from_secs(5),
-        )
-        .expect("reply");
+        let reply = client
+            .send(
+                &HttpCall {
+                    url: format!("http://{addr}/missing"),
+                    ..Default::default()
+                },
+                None,
+            )
+            .expect("reply");
         assert_eq!((reply.status, reply.body.as_str()), (404, "nope"));
         let seen = server.join().expect("server");
         assert!(
@@ -491,25 +654,268 @@ mod tests {
         );
         assert!(seen[0].contains("Authorization: Basic dTpw\r\n"));
         assert!(seen[0].ends_with("\r\n\r\n{\"a\":1}"));
-        let refused = http(
+        let refused = client.send(
             &HttpCall {
                 url: format!("http://{addr}/"),
                 ..Default::default()
             },
             None,
-            Duration::from_secs(2),
         );
         assert!(refused.is_err());
         assert!(matches!(
-            http(
+            client.send(
                 &HttpCall {
-                    url: "https://x/".into(),
+                    url: "ftp://x/".into(),
                     ..Default::default()
                 },
                 None,
-                Duration::from_secs(1)
             ),
-            Err(NetError::Unsupported(_))
+            Err(NetError::BadUrl(_))
         ));
+    }
+
+    /// A private certificate authority and a server certificate it signed for `localhost` and 127.0.0.1, made by
+    /// Debian's `openssl` in `dir`: (CA PEM, server certificate PEM, server key PEM). None (one skip line) without
+    /// openssl.
+    fn openssl_certificates(dir: &Path) -> Option<(PathBuf, PathBuf, PathBuf)> {
+        let openssl = rtflow_testkit::servers::program("/usr/bin/openssl", "openssl")?;
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new(&openssl)
+                .args(args)
+                .current_dir(dir)
+                .output()
+                .expect("run openssl");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        run(&[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=rtflow test CA",
+            ],
+        ]
+        .concat());
+        run(&[
+            &["req"][..],
+            &ec,
+            &[
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=localhost",
+            ],
+        ]
+        .concat());
+        std::fs::write(
+            dir.join("server.ext"),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        )
+        .expect("write server.ext");
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ]);
+        Some((
+            dir.join("ca.pem"),
+            dir.join("server.pem"),
+            dir.join("server.key"),
+        ))
+    }
+
+    /// Python's `http.server` behind its `ssl` module, on `address` and a free port: answers every GET/POST with JSON naming the method, path
+    /// and body. Killed when dropped.
+    struct PythonHttps {
+        child: std::process::Child,
+        port: u16,
+    }
+
+    const PYTHON_HTTPS: &str = r#"
+import http.server, json, ssl, sys
+class Echo(http.server.BaseHTTPRequestHandler):
+    def answer(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+        out = json.dumps({"method": self.command, "path": self.path, "body": body}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+    do_GET = do_POST = answer
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer((sys.argv[3], 0), Echo)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(sys.argv[1], sys.argv[2])
+server.socket = context.wrap_socket(server.socket, server_side=True)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+
+    impl PythonHttps {
+        fn start(certificate: &Path, key: &Path, address: &str) -> Option<PythonHttps> {
+            let python = rtflow_testkit::servers::program("/usr/bin/python3", "python3")?;
+            let mut child = std::process::Command::new(python)
+                .arg("-c")
+                .arg(PYTHON_HTTPS)
+                .arg(certificate)
+                .arg(key)
+                .arg(address)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("start python3");
+            let mut line = String::new();
+            let stdout = child.stdout.take().expect("stdout");
+            BufReader::new(stdout)
+                .read_line(&mut line)
+                .expect("port line");
+            let port = line.trim().parse().unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!("python3 https server printed {line:?}, not its port")
+            });
+            Some(PythonHttps { child, port })
+        }
+    }
+
+    impl Drop for PythonHttps {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    #[test]
+    fn https_verifies_a_real_tls_server_against_the_configured_ca() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let Some((ca, certificate, key)) = openssl_certificates(dir.path()) else {
+            return;
+        };
+        let Some(server) = PythonHttps::start(&certificate, &key, "127.0.0.1") else {
+            return;
+        };
+        let port = server.port;
+        let trusting =
+            HttpClient::new(Duration::from_secs(10), std::slice::from_ref(&ca)).expect("client");
+        for host in ["localhost", "127.0.0.1"] {
+            let reply = trusting
+                .send(
+                    &HttpCall {
+                        url: format!("https://{host}:{port}/rule?x=1"),
+                        method: "post".into(),
+                        body: Some("{\"a\":1}".into()),
+                        ..Default::default()
+                    },
+                    None,
+                )
+                .unwrap_or_else(|e| panic!("https to {host}: {e}"));
+            assert_eq!(reply.status, 200);
+            let echoed: serde_json::Value = serde_json::from_str(&reply.body).expect("json body");
+            assert_eq!(
+                echoed,
+                serde_json::json!({"method": "POST", "path": "/rule?x=1", "body": "{\"a\":1}"})
+            );
+        }
+        // Verification is on by default: the system's roots alone do not trust the private CA.
+        let default = HttpClient::new(Duration::from_secs(10), &[]).expect("client");
+        let refused = default
+            .send(
+                &HttpCall {
+                    url: format!("https://localhost:{port}/"),
+                    ..Default::default()
+                },
+                None,
+            )
+            .map(|reply| reply.status)
+            .expect_err("a certificate of an unknown issuer must be refused")
+            .to_string();
+        assert!(refused.contains("invalid peer certificate"), "{refused}");
+        // An address the certificate does not name is refused even with the CA trusted.
+        let Some(elsewhere) = PythonHttps::start(&certificate, &key, "127.0.0.2") else {
+            return;
+        };
+        let wrong_name = trusting
+            .send(
+                &HttpCall {
+                    url: format!("https://127.0.0.2:{}/", elsewhere.port),
+                    ..Default::default()
+                },
+                None,
+            )
+            .map(|reply| reply.status)
+            .expect_err("a certificate not naming 127.0.0.2 must be refused")
+            .to_string();
+        assert!(
+            wrong_name.contains("certificate not valid for name"),
+            "{wrong_name}"
+        );
+        // Plain http:// to the TLS port fails cleanly (no hang, no panic).
+        let plain = trusting.send(
+            &HttpCall {
+                url: format!("http://127.0.0.1:{port}/"),
+                ..Default::default()
+            },
+            None,
+        );
+        assert!(plain.is_err() || plain.is_ok_and(|r| r.status >= 400));
+    }
+
+    #[test]
+    fn a_bad_ca_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("missing.pem");
+        let error = HttpClient::new(Duration::from_secs(1), std::slice::from_ref(&missing))
+            .expect_err("missing file");
+        assert!(
+            error.to_string().contains(&missing.display().to_string()),
+            "{error}"
+        );
+        // The cause is the source, named once in a printed chain.
+        let cause = std::error::Error::source(&error).map(ToString::to_string);
+        assert!(
+            cause.as_deref().is_some_and(|c| c.contains("No such file")),
+            "{cause:?}"
+        );
+        assert!(!error.to_string().contains("No such file"), "{error}");
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").expect("write");
+        let error =
+            HttpClient::new(Duration::from_secs(1), &[empty]).expect_err("no certificate in it");
+        assert!(
+            error.to_string().contains("no usable certificate"),
+            "{error}"
+        );
     }
 }

@@ -33,8 +33,6 @@ pub enum Unapplied {
 
 /// sFlow-RT core properties that rtflow accepts but does not act on.
 const UNSUPPORTED: &[&str] = &[
-    "http.html",
-    "http.html.redirect",
     "http.rest",
     "http.json.indent",
     "http.requestheadersize",
@@ -153,6 +151,18 @@ impl Properties {
                 "sflow.file" => config.replay = Some(PathBuf::from(value)),
                 "oui.names" => config.oui_names = Some(PathBuf::from(value)),
                 "http.inc.dir" => config.inc_dir = Some(PathBuf::from(value)),
+                "http.html" => {
+                    config.html_pages = parse_flag(value).ok_or_else(|| invalid("yes or no"))?
+                }
+                "http.html.redirect" => {
+                    if value.is_empty() || axum::http::HeaderValue::from_str(value).is_err() {
+                        return Err(invalid("a URL path such as ./app/browse-flows/html/"));
+                    }
+                    config.home_page = value.to_string();
+                }
+                // sFlow-RT runs the apps in `app/` of its installation and documents no property for it; rtflow
+                // names the directory in sFlow-RT's `app.` namespace (`--app-dir` wins over it).
+                "app.dir" => config.scripts.app_dir = Some(PathBuf::from(value)),
                 "http.port" => {
                     config.http_port = value.parse().map_err(|_| invalid("a TCP port"))?
                 }
@@ -278,6 +288,9 @@ mod tests {
              prometheus.metric.prefix=rt_\n\
              sflow.file=/tmp/demo.pcap\n\
              oui.names=/opt/oui.txt\n\
+             app.dir=/opt/sflow-rt/app\n\
+             http.html.redirect=./app/browse-flows/html/\n\
+             http.html=no\n\
              browse-flows.maxFlows=20\n\
              geo.asn=/opt/asn.mmdb\n",
         );
@@ -293,6 +306,12 @@ mod tests {
         assert_eq!(config.prometheus_prefix, "rt_");
         assert_eq!(config.replay, Some(PathBuf::from("/tmp/demo.pcap")));
         assert_eq!(config.oui_names, Some(PathBuf::from("/opt/oui.txt")));
+        assert_eq!(
+            config.scripts.app_dir,
+            Some(PathBuf::from("/opt/sflow-rt/app"))
+        );
+        assert_eq!(config.home_page, "./app/browse-flows/html/");
+        assert!(!config.html_pages);
         assert_eq!(
             unapplied,
             vec![
@@ -345,6 +364,7 @@ mod tests {
             ("http.readonly", "maybe"),
             ("events.max", "0"),
             ("prometheus.metric.prefix", "9bad"),
+            ("http.html.redirect", "./bad\npath"),
         ] {
             let mut p = Properties::default();
             p.set(name, value);

@@ -79,6 +79,11 @@ pub struct ServerConfig {
     pub scripts: rtflow_script::ScriptConfig,
     /// Directory of the third-party `/inc/` web libraries (`http.inc.dir`); `None` = the default locations.
     pub inc_dir: Option<PathBuf>,
+    /// Where `GET /` leads (`http.html.redirect`, default `./html/index.html`, rtflow's status page), e.g.
+    /// `./app/browse-flows/html/` to open an app.
+    pub home_page: String,
+    /// Serve the web pages (`http.html`, default yes); off, only the REST API and the apps' handlers answer.
+    pub html_pages: bool,
 }
 
 impl Default for ServerConfig {
@@ -107,9 +112,14 @@ impl Default for ServerConfig {
                 ..Default::default()
             },
             inc_dir: None,
+            home_page: DEFAULT_HOME_PAGE.to_string(),
+            html_pages: true,
         }
     }
 }
+
+/// sFlow-RT's default `http.html.redirect`.
+pub const DEFAULT_HOME_PAGE: &str = "./html/index.html";
 
 /// A running server. Drop without [`Server::shutdown`] leaves its threads running until the process exits.
 pub struct Server {
@@ -145,6 +155,8 @@ impl Server {
                 prometheus_prefix: config.prometheus_prefix.clone(),
                 limits: config.http_limits.clone(),
                 inc: Arc::new(inc),
+                home: config.home_page.clone(),
+                html: config.html_pages,
             },
         );
         let poller = snmp_names::start_poller(&config.snmp)?;

@@ -103,6 +103,10 @@ pub struct HttpSettings {
     pub limits: HttpLimits,
     /// Where the third-party `/inc/` web libraries are served from.
     pub inc: Arc<crate::ui::IncAssets>,
+    /// Where `GET /` leads (`http.html.redirect`).
+    pub home: String,
+    /// Serve the web pages (rtflow's UI, `/api/`, `/inc/`, apps' `html/`); `http.html=no` leaves the REST API only.
+    pub html: bool,
 }
 
 /// Limits that keep the REST API reachable under idle, slow or hostile clients.

@@ -62,6 +62,54 @@ fn with_inc_dir(dir: &Path) -> ServerConfig {
     }
 }
 
+/// A server with an empty library directory and one sFlow-RT property set.
+async fn start_with_property(dir: &Path, name: &str, value: &str) -> rtflow_server::Server {
+    let mut properties = rtflow_server::Properties::default();
+    properties.set(name, value);
+    let mut config = with_inc_dir(dir);
+    properties
+        .apply(&mut config)
+        .unwrap_or_else(|e| panic!("{name}={value}: {e}"));
+    start(config).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_html_redirect_makes_an_app_the_home_page() {
+    let empty = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let server = start_with_property(
+        empty.path(),
+        "http.html.redirect",
+        "./app/browse-flows/html/",
+    )
+    .await;
+    let root = Web::new(&server).get("/").await;
+    assert_eq!(root.status(), StatusCode::FOUND);
+    assert_eq!(header(&root, LOCATION), "./app/browse-flows/html/");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_html_no_leaves_only_the_rest_api() {
+    let empty = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let server = start_with_property(empty.path(), "http.html", "no").await;
+    let web = Web::new(&server);
+    for path in [
+        "/",
+        "/html/index.html",
+        "/api/",
+        "/inc/stripchart.js",
+        "/app/any/html/index.html",
+    ] {
+        let (status, _, _) = web.fetch(path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+    for path in ["/version", "/api-docs", "/apps/json"] {
+        let (status, _, _) = web.fetch(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+    }
+    server.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn root_leads_to_the_status_page_and_pages_are_served_with_their_types() {
     let empty = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));

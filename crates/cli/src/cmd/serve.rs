@@ -117,7 +117,7 @@ pub struct ServeArgs {
     pub scripts: Vec<PathBuf>,
 
     /// Directory of sFlow-RT apps: every APPDIR/NAME/scripts/*.js is started and APPDIR/NAME/html/ served at
-    /// /app/NAME/html/ [default: ./app].
+    /// /app/NAME/html/ (property `app.dir`) [default: ./app].
     #[arg(long, value_name = "DIR")]
     pub app_dir: Option<PathBuf>,
 

@@ -164,7 +164,7 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             readonly_guard,
         ))
-        .merge(scripts::routes())
+        .merge(scripts::routes(state.http.html))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(unknown_path)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -173,8 +173,12 @@ pub fn app(state: AppState) -> Router {
             limits::bounded_body,
         ))
         .layer(middleware::map_response(json_client_errors))
-        // The web UI, /api/ and /inc/: pages and files, so their errors stay plain text.
-        .merge(crate::ui::router(state.http.inc.clone()))
+        // The web UI, /api/ and /inc/: pages and files, so their errors stay plain text (none with http.html=no).
+        .merge(if state.http.html {
+            crate::ui::router(state.http.inc.clone(), &state.http.home)
+        } else {
+            axum::Router::new()
+        })
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)
 }

@@ -27,12 +27,16 @@ fn text(status: StatusCode, body: impl Into<String>) -> Response {
         .into_response()
 }
 
-/// The wildcard routes (handler requests and static files); merged outside the read-only guard, as apps'
-/// own endpoints decide what a POST means.
-pub fn routes() -> Router<AppState> {
-    Router::new()
+/// The wildcard routes (handler requests, and the apps' pages unless `html` is off: `http.html=no`); merged
+/// outside the read-only guard, as apps' own endpoints decide what a POST means.
+pub fn routes(html: bool) -> Router<AppState> {
+    let handlers = Router::new()
         .route("/app/{app}/scripts/{script}/{*rest}", any(app_script))
-        .route("/script/{id}/{*rest}", any(standalone_script))
+        .route("/script/{id}/{*rest}", any(standalone_script));
+    if !html {
+        return handlers;
+    }
+    handlers
         .route("/app/{app}/html", get(html_root))
         .route("/app/{app}/html/", get(html_index))
         .route("/app/{app}/html/{*path}", get(html_file))

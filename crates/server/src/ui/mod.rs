@@ -26,9 +26,18 @@ use crate::state::AppState;
 struct WebFiles;
 
 /// The routes of the web front-end, merged beside the REST API by [`crate::http::app`].
-pub(crate) fn router(inc: std::sync::Arc<IncAssets>) -> Router<AppState> {
+pub(crate) fn router(inc: std::sync::Arc<IncAssets>, home: &str) -> Router<AppState> {
+    // A home page that is not a valid header value was refused with the properties; fall back all the same.
+    let home = HeaderValue::from_str(home)
+        .unwrap_or_else(|_| HeaderValue::from_static(crate::server::DEFAULT_HOME_PAGE));
     Router::new()
-        .route("/", get(|| async { found("./html/index.html") }))
+        .route(
+            "/",
+            get(move || {
+                let home = home.clone();
+                async move { found_at(home) }
+            }),
+        )
         .route("/html", get(|| async { found("./html/") }))
         .route(
             "/html/",
@@ -60,11 +69,11 @@ pub(crate) fn router(inc: std::sync::Arc<IncAssets>) -> Router<AppState> {
 
 /// 302 Found, as sFlow-RT answers `GET /` (relative, so the UI also works below a proxy's path prefix).
 fn found(location: &'static str) -> Response {
-    (
-        StatusCode::FOUND,
-        [(header::LOCATION, HeaderValue::from_static(location))],
-    )
-        .into_response()
+    found_at(HeaderValue::from_static(location))
+}
+
+fn found_at(location: HeaderValue) -> Response {
+    (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
 }
 
 /// An embedded file, or a plain 404 page naming what was asked for.

@@ -7,7 +7,9 @@
  *
  *   $(el).stripchart({clickable, stack, step, colors, ...insets})
  *   $(el).stripchart('draw', {times: [ms], values: [[series]], units, colors: [per series],
- *                             legend: {labels: [[fields]], headings: [html], html: bool}, selectedIdx})
+ *                             legend: {labels: [[fields]], headings: [html], html: bool}, selectedIdx,
+ *                             hrules: [{value, color, scale}], ymargin})
+ *   $(el).stripchart('instance').layout    // the last draw's y axis and plot box (see html/js/chart.js)
  *   $(el).on('stripchartclick', function (event, point) { point.x, point.y })   // plot fractions
  */
 (function ($) {
@@ -80,7 +82,7 @@
       var series = (data.values || []).map(function (values, i) {
         return {values: values || [], color: colors[i] || palette[i % palette.length]};
       });
-      RtChart.draw(this._canvas[0], {
+      this.layout = RtChart.draw(this._canvas[0], {
         times: data.times || [],
         series: series,
         stack: !!this.options.stack,
@@ -88,8 +90,10 @@
         units: data.units === undefined || data.units === null ? '' : String(data.units),
         insets: this._insets(),
         marker: !!this.options.clickable,
-        selected: typeof data.selectedIdx === 'number' ? data.selectedIdx : -1
-      });
+        selected: typeof data.selectedIdx === 'number' ? data.selectedIdx : -1,
+        hrules: data.hrules,
+        ymargin: data.ymargin
+      }) || this.layout || null;
       this._drawLegend(data.legend, series);
     },
 

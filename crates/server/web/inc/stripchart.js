@@ -10,6 +10,9 @@
  *                 grey series on top (sum when stacked, maximum otherwise). Keys split on `sep` (default ',')
  *                 into legend columns; `keyName(field, index)` names them; `otherStr` ('-other-') is never in
  *                 the legend and `includeOther: false` drops it.
+ * Both types: `hrule: [{name, color, scale}]` draws a horizontal line at `db.trend.values[name]` (a number or a
+ * numeric string, as apps send thresholds; `value` instead of `name` gives the level itself), and with `scale`
+ * the y axis reaches it; `ymargin` (e.g. 0.05) adds headroom above the data.
  */
 (function ($) {
   'use strict';
@@ -36,6 +39,20 @@
 
   function palette(settings, widget) {
     return settings.colors || widget.options.colors || core.COLORS;
+  }
+
+  /* The settings' hrules at their current levels: `db.trend.values[name]`, or a fixed `value`. */
+  function hrules(settings, trend) {
+    var rules = settings.hrule;
+    if (!rules) return [];
+    if (!$.isArray(rules)) rules = [rules];
+    var values = trend.values || {};
+    return rules.map(function (rule, i) {
+      rule = rule || {};
+      var level = rule.value !== undefined ? rule.value : values[rule.name];
+      return {value: level === null || level === undefined || level === '' ? NaN : +level,
+        color: rule.color || core.COLORS[i % core.COLORS.length], scale: !!rule.scale};
+    }).filter(function (rule) { return isFinite(rule.value); });
   }
 
   function trendData(settings, trend, colors) {
@@ -137,7 +154,10 @@
         var trend = db.trend;
         if (!trend || !trend.times || !$chart.stripchart('instance')) return;
         var colors = palette(settings, widget);
-        $chart.stripchart('draw', topn ? topnData(settings, trend, colors, state) : trendData(settings, trend, colors));
+        var data = topn ? topnData(settings, trend, colors, state) : trendData(settings, trend, colors);
+        data.hrules = hrules(settings, trend);
+        data.ymargin = settings.ymargin;
+        $chart.stripchart('draw', data);
       };
       $(document).on((settings.updateEvent || 'updateChart') + namespace, redraw);
       if (topn) {

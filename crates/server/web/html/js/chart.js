@@ -5,10 +5,14 @@
  *
  * RtChart.draw(canvas, spec) paints a time series chart on a canvas sized by CSS:
  *   spec = {times: [epoch ms, ascending], series: [{values: [number], color: '#rrggbb'}], stack: bool,
- *           step: bool, units: 'title', insets: {left, right, top, bottom}, marker: bool, selected: index}
+ *           step: bool, units: 'title', insets: {left, right, top, bottom}, marker: bool, selected: index,
+ *           hrules: [{value: number, color: '#rrggbb', scale: bool}], ymargin: fraction}
  * Values that are undefined, null or not numbers count as 0. The y axis runs from 0 to a rounded maximum
- * (1/2/5 x 10^n steps); x runs from times[0] to the last time. With `marker`, the selected time (or the
- * latest) gets a vertical line and an HH:MM:SS box under the axis.
+ * (1/2/5 x 10^n steps) of the data, raised by `ymargin` (0.05 = 5% headroom) and by each hrule with `scale`;
+ * x runs from times[0] to the last time. Each hrule is a horizontal line across the plot at its value (one
+ * above the axis is not drawn). With `marker`, the selected time (or the latest) gets a vertical line and an
+ * HH:MM:SS box under the axis. draw() returns the layout ({top, step, count, plot: {left, top, width, height}})
+ * or null when nothing was drawn.
  */
 var RtChart = (function () {
   'use strict';
@@ -183,9 +187,9 @@ var RtChart = (function () {
 
   function draw(canvas, spec) {
     var size = prepare(canvas);
-    if (!size) return false;
+    if (!size) return null;
     var times = spec.times || [], n = times.length;
-    if (!n) return true;
+    if (!n) return null;
     var ctx = size.ctx, insets = spec.insets || INSETS;
     var left = insets.left, top = insets.top;
     var plotWidth = Math.max(1, size.width - insets.left - insets.right);
@@ -194,7 +198,10 @@ var RtChart = (function () {
     var t0 = +times[0], t1 = +times[n - 1], span = t1 - t0 > 0 ? t1 - t0 : 1;
     var xOf = function (t) { return left + (t - t0) / span * plotWidth; };
     var stacked = layers(spec.series || [], n, !!spec.stack);
-    var scale = axis(stacked.max);
+    var hrules = (spec.hrules || []).filter(function (rule) { return rule && isFinite(rule.value) && rule.value >= 0; });
+    var max = stacked.max * (1 + Math.max(0, number(spec.ymargin)));
+    hrules.forEach(function (rule) { if (rule.scale && rule.value > max) max = rule.value; });
+    var scale = axis(max);
     var yOf = function (v) { return bottom - v / scale.top * plotHeight; };
     var ticks = timeTicks(t0, t1, plotWidth);
     var j;
@@ -226,6 +233,12 @@ var RtChart = (function () {
         ctx.strokeStyle = layer.color;
         ctx.stroke();
       }
+    });
+    hrules.forEach(function (rule) {
+      if (rule.value > scale.top) return;
+      ctx.strokeStyle = rule.color || '#000';
+      ctx.lineWidth = 2;
+      line(ctx, left, Math.round(yOf(rule.value)), right, Math.round(yOf(rule.value)));
     });
     ctx.restore();
 
@@ -275,7 +288,8 @@ var RtChart = (function () {
       ctx.fillStyle = '#000';
       ctx.fillText(text, boxLeft + width / 2, boxTop + 2);
     }
-    return true;
+    return {top: scale.top, step: scale.step, count: scale.count,
+      plot: {left: left, top: top, width: plotWidth, height: plotHeight}};
   }
 
   function roundedRect(ctx, x, y, width, height, radius) {

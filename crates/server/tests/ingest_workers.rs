@@ -129,3 +129,104 @@ fn sockets_bound_to(port: u16) -> usize {
         .filter(|bound| *bound == port)
         .count()
 }
+
+/// Spoofed agents with random data-source ids over UDP against a 1 MiB budget: the engine's estimate stays
+/// within it, agents are evicted, a real agent sending all along is still analysed, and the figures are in
+/// `/analyzer/json` and Prometheus.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spoofed_agents_stay_within_the_memory_budget_and_real_agents_are_analysed() {
+    let budget: u64 = 1024 * 1024;
+    let mut config = ServerConfig {
+        rcvbuf: 8 * 1024 * 1024,
+        ..loopback_config()
+    };
+    config.engine.memory_budget_bytes = budget as usize;
+    let server = start(config).await;
+    let sflow = server
+        .sflow_addr()
+        .unwrap_or_else(|| panic!("no sFlow socket"));
+    let api = Api::new(server.http_addr());
+    api.put_ok("/flow/src/json", r#"{"keys":"ipsource","value":"frames"}"#)
+        .await;
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("socket: {e}"));
+    let mut real = Agent::new(Ipv4Addr::new(192, 0, 2, 1), 1, 100);
+    let flow = TcpFlow {
+        src: Ipv4Addr::new(10, 1, 1, 1),
+        dst: Ipv4Addr::new(10, 2, 2, 2),
+        sport: 1234,
+        dport: 80,
+    };
+    let spoofed_total: u32 = 2_000;
+    let mut sent = 0u64;
+    for n in 0..spoofed_total {
+        let address = Ipv4Addr::from(0x0a80_0000 + n);
+        let if_index = n.wrapping_mul(2_654_435_761) % 1_000_000 + 1;
+        let mut spoofed = Agent::new(address, if_index, 100);
+        let datagram = spoofed.flow_datagram(1_000, &[flow], 1_000);
+        socket
+            .send_to(&datagram, sflow)
+            .unwrap_or_else(|e| panic!("send: {e}"));
+        sent += 1;
+        if n % 20 == 0 {
+            let datagram = real.flow_datagram(1_000 + n, &[flow], 1_000);
+            socket
+                .send_to(&datagram, sflow)
+                .unwrap_or_else(|e| panic!("send: {e}"));
+            sent += 1;
+        }
+        if n % 200 == 199 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    let analyzer = eventually(Duration::from_secs(20), "every datagram ingested", || {
+        let api = &api;
+        async move {
+            let analyzer = api.get("/analyzer/json").await;
+            (analyzer["sFlowDatagramsReceived"].as_u64() == Some(sent)).then_some(analyzer)
+        }
+    })
+    .await;
+    let estimated = analyzer["engineMemoryEstimated"]
+        .as_u64()
+        .unwrap_or(u64::MAX);
+    assert!(estimated <= budget, "{analyzer}");
+    assert_eq!(analyzer["engineMemoryBudget"].as_u64(), Some(budget));
+    assert!(
+        analyzer["sFlowAgentsEvicted"].as_u64().unwrap_or(0) > 0,
+        "{analyzer}"
+    );
+    assert!(
+        analyzer["sFlowAgents"].as_u64().unwrap_or(u64::MAX) < u64::from(spoofed_total),
+        "{analyzer}"
+    );
+    let agents = api.get("/agents/json?agent=192.0.2.1").await;
+    let stats = &agents["192.0.2.1"];
+    assert_eq!(
+        stats["sFlowDatagramsReceived"].as_u64(),
+        Some(u64::from(spoofed_total / 20)),
+        "the real agent was analysed all along: {agents}"
+    );
+    assert_eq!(stats["sFlowDatagramsLost"], 0, "{stats}");
+    let prometheus = api.get_text("/prometheus/analyzer/txt").await;
+    let gauge = |name: &str| -> Option<u64> {
+        prometheus
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+    };
+    assert_eq!(
+        gauge("sflow_analyzer_engine_memory_budget_bytes"),
+        Some(budget),
+        "{prometheus}"
+    );
+    assert!(
+        gauge("sflow_analyzer_engine_memory_estimated_bytes").is_some_and(|bytes| bytes <= budget),
+        "{prometheus}"
+    );
+    assert!(
+        prometheus
+            .lines()
+            .any(|l| l.starts_with("sflow_analyzer_evicted_agents ")),
+        "{prometheus}"
+    );
+    server.shutdown().await;
+}

@@ -40,11 +40,21 @@ pub fn bind_sflow_sockets(
     count: usize,
 ) -> Result<Vec<SflowSocket>, ServerError> {
     let reuse_port = count > 1;
-    let attempt = |addr: SocketAddr| -> io::Result<SflowSocket> {
+    let new_socket = |addr: SocketAddr| -> io::Result<Socket> {
         let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
         if addr.is_ipv6() && addr.ip().is_unspecified() {
             socket.set_only_v6(false)?;
         }
+        Ok(socket)
+    };
+    // `first`: the first socket of the group. With SO_REUSEPORT, binding would also succeed next to another
+    // process's sockets that set it (another rtflow of the same user), silently splitting the traffic: a plain
+    // bind first proves the port is free.
+    let attempt = |addr: SocketAddr, first: bool| -> io::Result<SflowSocket> {
+        if reuse_port && first && addr.port() != 0 {
+            new_socket(addr)?.bind(&addr.into())?;
+        }
+        let socket = new_socket(addr)?;
         #[cfg(target_os = "linux")]
         if reuse_port {
             socket.set_reuse_port(true)?;
@@ -64,18 +74,20 @@ pub fn bind_sflow_sockets(
         })
     };
     let bound = match bind {
-        Some(ip) => attempt(SocketAddr::new(ip, port)).map_err(|source| ServerError::BindUdp {
-            addr: SocketAddr::new(ip, port),
-            source,
-        })?,
+        Some(ip) => {
+            attempt(SocketAddr::new(ip, port), true).map_err(|source| ServerError::BindUdp {
+                addr: SocketAddr::new(ip, port),
+                source,
+            })?
+        }
         None => {
             let dual = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
-            match attempt(dual) {
+            match attempt(dual, true) {
                 Ok(s) => s,
                 Err(err) => {
                     let v4 = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
                     tracing::info!("dual-stack bind to {dual} failed ({err}), using {v4}");
-                    attempt(v4).map_err(|source| ServerError::BindUdp { addr: v4, source })?
+                    attempt(v4, true).map_err(|source| ServerError::BindUdp { addr: v4, source })?
                 }
             }
         }
@@ -86,7 +98,7 @@ pub fn bind_sflow_sockets(
     sockets.push(bound);
     #[cfg(target_os = "linux")]
     while sockets.len() < count {
-        let more = attempt(shared_addr).map_err(|source| ServerError::BindUdp {
+        let more = attempt(shared_addr, false).map_err(|source| ServerError::BindUdp {
             addr: shared_addr,
             source,
         })?;

@@ -230,3 +230,29 @@ async fn spoofed_agents_stay_within_the_memory_budget_and_real_agents_are_analys
     );
     server.shutdown().await;
 }
+
+/// SO_REUSEPORT would let a second server (same user) join the first one's port and silently take half of the
+/// agents: it is refused as a busy port, as with one worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_server_on_the_same_port_is_refused() {
+    let first = start(ServerConfig {
+        ingest_workers: 2,
+        ..loopback_config()
+    })
+    .await;
+    let port = first
+        .sflow_addr()
+        .unwrap_or_else(|| panic!("no sFlow socket"))
+        .port();
+    let second = rtflow_server::Server::start(ServerConfig {
+        ingest_workers: 2,
+        sflow_port: port,
+        ..loopback_config()
+    })
+    .await;
+    match second {
+        Ok(_) => panic!("a second server bound the sFlow port {port} in use"),
+        Err(err) => assert!(err.to_string().contains(&port.to_string()), "{err}"),
+    }
+    first.shutdown().await;
+}

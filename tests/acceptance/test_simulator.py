@@ -278,7 +278,7 @@ def test_counter_rates_match_the_scenario(tmp_path: Path) -> None:
     scenario.write_text(QUIET_SCENARIO)
     capture = tmp_path / "quiet.pcap"
     simulate("-q", "--scenario", str(scenario), "--seed", "2", "-w", str(capture))
-    with running(["--replay", str(capture), "--replay-speed", str(SPEED)]) as server:
+    with running(["--replay", str(capture), "--replay-once", "--replay-speed", str(SPEED)]) as server:
         install_flows_and_thresholds(server)
         # The sampled flows agree with the counters within sampling error.
         poll(lambda: (f := top_flow(server, "pair")) and f["key"] == ELEPHANT
@@ -311,3 +311,91 @@ def test_counter_rates_match_the_scenario(tmp_path: Path) -> None:
                      for port in ("3", "4", "5", "6"))
         crossing = ELEPHANT_BYTES + acks + 2e9 / 8
         assert abs(spines / crossing - 1) < 0.01, f"spines forward {spines:.4g} bytes/s, expected {crossing:.4g}"
+
+
+TOPOLOGY_SCENARIO = """
+name = "three-by-three"
+duration = 6
+[fabric]
+spines = 3
+leaves = 3
+hosts_per_leaf = 2
+[sampling]
+polling_interval = 2
+[hosts]
+polling_interval = 2
+[traffic]
+mice_per_second = 50
+steady_flows = 4
+"""
+
+
+def test_printed_topology_is_what_put_topology_json_takes(tmp_path: Path) -> None:
+    """`simulate --print topology` of any scenario is a topology sFlow-RT's PUT /topology/json accepts: installed
+    on a plain server, it is served back unchanged, and once that scenario's sFlow arrives over UDP its link ports
+    are the CORE ports and the rest the EDGE, as the engine sees them by ifName."""
+    scenario = tmp_path / "three-by-three.toml"
+    scenario.write_text(TOPOLOGY_SCENARIO)
+    printed = json.loads(simulate("--scenario", str(scenario), "--print", "topology").stdout)
+    nodes, links = printed["nodes"], printed["links"]
+    assert sorted(nodes) == ["leaf1", "leaf2", "leaf3", "spine1", "spine2", "spine3"], sorted(nodes)
+    assert len(links) == 9, sorted(links)
+    link_ports = set()
+    for name, link in links.items():
+        for end in ("1", "2"):
+            node, port = link["node" + end], link["port" + end]
+            assert port in nodes[node]["ports"], f"link {name}: {node} has no port {port}"
+            link_ports.add((nodes[node]["agent"], port))
+    with running([]) as server:
+        r = server.put("/topology/json", json=printed)
+        assert r.status_code == 204, f"PUT /topology/json -> {r.status_code}: {r.text}"
+        got = server.get_json("/topology/json")
+        assert got["nodes"] == nodes and got["links"] == links, got
+        simulate("-q", "--scenario", str(scenario), "--seed", "3", "--speed", "3",
+                 "--target", f"127.0.0.1:{server.sflow_port}")
+
+        def ports(selector: str) -> set[tuple[str, str]]:
+            return {(m["agent"], m["metricValue"]) for m in server.get_json(f"/dump/{selector}/ifname/json")}
+
+        core = poll(lambda: (c := ports("CORE")) == link_ports and c, 15, "the 18 link ports as CORE")
+        edge = ports("EDGE")
+        switches = {node["agent"] for node in nodes.values()}
+        assert edge and not edge & core and {agent for agent, _ in edge} <= switches, sorted(edge)
+        server.assert_alive()
+
+
+DATAGRAMS_PER_SIMULATED_HOUR = 352_119  # the default scenario, seed 1 (`rtflow simulate --duration 3600`)
+
+
+def resident_bytes(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return next(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmRSS:"))
+
+
+def test_demo_memory_stays_flat_over_simulated_hours() -> None:
+    """`serve --demo` run fast (the feed goes as fast as the engine takes it) for 3 simulated hours, 36 cycles of
+    the scenario's story: once the first hour has filled the event log (`events.max`, small here) and the
+    engine's tables, the server's resident memory stays within 2 MiB of where it was. Counted in datagrams the
+    engine took, not in seconds."""
+    if not Path("/proc/self/status").exists():
+        pytest.skip("needs Linux /proc to read the server's resident memory")
+    with running(["--demo", "--replay-speed", "1000", "-Devents.max=100"]) as server:
+        def replayed_at_least(hours: float) -> int | None:
+            count = server.get_json("/analyzer/json")["sFlowDatagramsReplayed"]
+            return count if count >= hours * DATAGRAMS_PER_SIMULATED_HOUR else None
+
+        poll(lambda: replayed_at_least(1), 120, "the first simulated hour through the engine", interval=0.5)
+        first = peak = resident_bytes(server.proc.pid)
+
+        def watch_until_hour_3() -> int | None:
+            nonlocal peak
+            peak = max(peak, resident_bytes(server.proc.pid))
+            return replayed_at_least(3)
+
+        poll(watch_until_hour_3, 240, "3 simulated hours through the engine", interval=0.5)
+        peak = max(peak, resident_bytes(server.proc.pid))
+        analyzer = server.get_json("/analyzer/json")
+        assert analyzer["sFlowDecodeErrors"] == 0 and analyzer["sFlowDatagramsDropped"] == 0, analyzer
+        assert len(server.get_json("/events/json?maxEvents=1000")) == 100, "the event log is full at events.max"
+        assert peak - first <= 2 * 1024 * 1024, \
+            f"resident memory grew from {first} to {peak} bytes between simulated hours 1 and 3"

@@ -231,3 +231,30 @@ fn shipped_scenarios_are_valid() {
     );
     assert!(checked.iter().any(|e| e == "yaml"), "{checked:?}");
 }
+
+/// `rtflow simulate --print hosts | head`: the reader leaving early is not an error. The busy
+/// fabric's hosts (about 95 kB) overflow the pipe, so the write meets the closed end.
+#[test]
+fn print_into_a_closed_pipe_exits_quietly() {
+    let mut child = Command::new(RTFLOW)
+        .args([
+            "simulate",
+            "--scenario",
+            "scenarios/busy-fabric.toml",
+            "--print",
+            "hosts",
+        ])
+        .current_dir(REPO)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run rtflow simulate");
+    drop(child.stdout.take()); // the reader leaves at once
+    let output = child.wait_with_output().expect("wait for rtflow simulate");
+    assert!(
+        output.status.success() && output.stderr.is_empty(),
+        "exit {:?}, stderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

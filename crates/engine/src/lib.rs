@@ -18,6 +18,7 @@ pub mod flowlang;
 mod flowlog;
 mod forwarding;
 mod hostlocation;
+mod lenient;
 mod metrics;
 mod query;
 mod ring;
@@ -53,7 +54,7 @@ pub use hostlocation::{HostLocation, parse_mac};
 pub use metrics::{Metric, MetricValue, Quartiles, Statistic, TopKey};
 pub use query::{
     AgentSelector, AgentToken, Aggregation, MetricSpec, QueryError, QueryFilter, SortSpec,
-    glob_match,
+    glob_match, key_filter_match,
 };
 pub use sample::{
     CounterSample, CounterValue, DataSource, DataSourceParseError, DatagramInfo, FlowSample,

@@ -675,3 +675,89 @@ fn yaml_scenario_moves_its_elephant_off_the_failed_link() {
         "leaf1 swp49 oper status: {status:?}"
     );
 }
+
+/// sample_pool counts the packets a port received, exactly as its ifInUcastPkts counter does: in
+/// each agent's export order, the pool advance across the flow samples between two counter
+/// samples of a port falls short of the counter's advance only by the packets before the first
+/// and after the last of those samples, each fewer than one maximum skip (2N-1).
+#[test]
+fn sample_pool_advances_with_the_packet_counters() {
+    enum Event {
+        Counter { in_packets: u32, discards: u32 },
+        Flow { pool: u32, rate: u32, drops: u32 },
+    }
+    let scenario = default_scenario();
+    let mut sim = Simulator::new(&scenario, Some(4), Some(200.0)).expect("valid scenario");
+    // (agent, ifIndex) -> the port's samples in export order.
+    let mut streams: BTreeMap<(Ipv4Addr, u32), Vec<Event>> = BTreeMap::new();
+    while let Some(d) = sim.next_datagram() {
+        let datagram = Datagram::decode(d.payload).expect("valid sFlow v5");
+        let agent = agent_of(&datagram);
+        for sample in datagram.samples() {
+            match sample.expect("sample decodes") {
+                Sample::Flow(flow) => streams
+                    .entry((agent, flow.info.source_id.index))
+                    .or_default()
+                    .push(Event::Flow {
+                        pool: flow.info.sample_pool,
+                        rate: flow.info.sampling_rate,
+                        drops: flow.info.drops,
+                    }),
+                Sample::Counter(counter) => {
+                    for record in counter.records() {
+                        if let Ok(CounterRecord::GenericInterface(g)) = record {
+                            streams
+                                .entry((agent, g.if_index))
+                                .or_default()
+                                .push(Event::Counter {
+                                    in_packets: g.if_in_ucast_pkts,
+                                    discards: g.if_in_discards,
+                                });
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut intervals = 0;
+    for ((agent, ifindex), events) in &streams {
+        let mut last_counter: Option<(u32, u32)> = None;
+        let mut pools: Vec<u32> = Vec::new();
+        let mut max_skip = 0u64;
+        for event in events {
+            match *event {
+                Event::Flow { pool, rate, drops } => {
+                    assert_eq!(drops, 0, "{agent}/{ifindex}: no export budget, no drops");
+                    max_skip = 2 * u64::from(rate) - 1;
+                    pools.push(pool);
+                }
+                Event::Counter {
+                    in_packets,
+                    discards,
+                } => {
+                    if let (Some((before, discards_before)), Some(first), Some(last)) =
+                        (last_counter, pools.first(), pools.last())
+                        && discards == discards_before
+                    {
+                        let counted = u64::from(in_packets.wrapping_sub(before));
+                        let pooled = u64::from(last.wrapping_sub(*first));
+                        let outside = counted.checked_sub(pooled).unwrap_or_else(|| {
+                            panic!("{agent}/{ifindex}: pool advanced {pooled}, counter {counted}")
+                        });
+                        assert!(
+                            (1..=2 * max_skip).contains(&outside),
+                            "{agent}/{ifindex}: counter advanced {counted} packets, sample_pool \
+                             {pooled}: {outside} outside the samples (max skip {max_skip})"
+                        );
+                        intervals += 1;
+                    }
+                    last_counter = Some((in_packets, discards));
+                    pools.clear();
+                }
+            }
+        }
+    }
+    // 200 s at a 20 s polling interval, on the switch ports that carry traffic.
+    assert!(intervals >= 200, "only {intervals} intervals compared");
+}

@@ -182,16 +182,12 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     };
     let simulator = Simulator::new(&scenario, args.seed, duration)?;
     if let Some(what) = args.print.as_deref() {
-        let mut out = io::stdout().lock();
-        match what {
-            "topology" => serde_json::to_writer_pretty(&mut out, &simulator.topology())?,
-            "hosts" => serde_json::to_writer_pretty(&mut out, &simulator.hosts())?,
-            _ => out.write_all(text.as_bytes())?,
-        }
-        if what != "scenario" {
-            writeln!(out)?;
-        }
-        return Ok(ExitCode::SUCCESS);
+        return match print(&simulator, what, &text) {
+            // The reader had enough (`| head`): not an error.
+            Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+            Err(err) => Err(anyhow::Error::new(err).context("writing to stdout")),
+            Ok(()) => Ok(ExitCode::SUCCESS),
+        };
     }
     let bounded = duration.unwrap_or(scenario.duration) > 0.0;
     if args.write.is_some() && !bounded {
@@ -267,6 +263,18 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// `--print WHAT` to stdout: the topology or hosts as JSON, or the scenario file as read.
+fn print(simulator: &Simulator, what: &str, scenario_text: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    match what {
+        "topology" => serde_json::to_writer_pretty(&mut out, &simulator.topology())?,
+        "hosts" => serde_json::to_writer_pretty(&mut out, &simulator.hosts())?,
+        _ => return out.write_all(scenario_text.as_bytes()),
+    }
+    writeln!(out)?;
+    out.flush()
+}
+
 fn open_capture(path: &Path) -> anyhow::Result<Capture> {
     let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let out = BufWriter::with_capacity(1 << 16, file);
@@ -291,12 +299,7 @@ fn export(
     let started = Instant::now();
     let mut sent: u64 = 0;
     while let Some(datagram) = simulator.next_datagram() {
-        let due = match pace {
-            Pace::AsFastAsPossible => None,
-            Pace::Speed(speed) => Some(datagram.time.as_secs_f64() / speed),
-            Pace::Rate(rate) => Some(sent as f64 / rate),
-        };
-        if let Some(offset) = due.and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        if let Some(offset) = due_after_start(pace, datagram.time, sent)
             && let Some(due) = started.checked_add(offset)
         {
             let now = Instant::now();
@@ -308,4 +311,50 @@ fn export(
         sent += 1;
     }
     Ok(simulator)
+}
+
+/// When a datagram is due, counted from the start of the run: from its simulated time alone
+/// (`Speed`) or from how many were sent before it (`Rate`), never from the previous send, so
+/// rounding and late wake-ups cannot add up over hours. `None`: send at once.
+fn due_after_start(pace: Pace, simulated: Duration, sent_before: u64) -> Option<Duration> {
+    let secs = match pace {
+        Pace::AsFastAsPossible => return None,
+        Pace::Speed(speed) => simulated.as_secs_f64() / speed,
+        Pace::Rate(rate) => sent_before as f64 / rate,
+    };
+    Duration::try_from_secs_f64(secs).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pacing_is_counted_from_the_start_and_does_not_drift() {
+        let ten_hours = Duration::from_secs(36_000);
+        // Real time: a datagram of simulated hour 10 is due 10 hours after the start, whatever
+        // was sent before it.
+        assert_eq!(
+            due_after_start(Pace::Speed(1.0), ten_hours, 123),
+            Some(ten_hours)
+        );
+        assert_eq!(
+            due_after_start(Pace::Speed(10.0), ten_hours, 0),
+            Some(Duration::from_secs(3_600))
+        );
+        // Fixed rate: the 36,000,000th datagram at 1,000/s is due at 36,000 s, whatever its
+        // simulated time.
+        assert_eq!(
+            due_after_start(Pace::Rate(1_000.0), Duration::ZERO, 36_000_000),
+            Some(ten_hours)
+        );
+        // A gap that is not a whole number of nanoseconds (1/3 ms): summing rounded gaps would
+        // be 36 ms off after 10 hours; counting from the start is not.
+        let due = due_after_start(Pace::Rate(3_000.0), Duration::ZERO, 108_000_000).unwrap();
+        assert!(
+            due.abs_diff(ten_hours) < Duration::from_micros(1),
+            "{due:?}"
+        );
+        assert_eq!(due_after_start(Pace::AsFastAsPossible, ten_hours, 1), None);
+    }
 }

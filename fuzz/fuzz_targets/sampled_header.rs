@@ -2,7 +2,7 @@
 //! header bytes. The first input byte picks the header protocol (1 Ethernet, 11 IPv4, 12 IPv6, others).
 #![no_main]
 
-use rtflow_packet::sflowtool::{SampledHeader, for_each_field};
+use rtflow_sflowtool::header_fields::{SampledHeader, for_each_field};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Some((&protocol, header)) = data.split_first() else {

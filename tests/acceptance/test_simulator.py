@@ -278,7 +278,7 @@ def test_counter_rates_match_the_scenario(tmp_path: Path) -> None:
     scenario.write_text(QUIET_SCENARIO)
     capture = tmp_path / "quiet.pcap"
     simulate("-q", "--scenario", str(scenario), "--seed", "2", "-w", str(capture))
-    with running(["--replay", str(capture), "--replay-speed", str(SPEED)]) as server:
+    with running(["--replay", str(capture), "--replay-once", "--replay-speed", str(SPEED)]) as server:
         install_flows_and_thresholds(server)
         # The sampled flows agree with the counters within sampling error.
         poll(lambda: (f := top_flow(server, "pair")) and f["key"] == ELEPHANT

@@ -381,6 +381,7 @@ fn a_clickhouse_outage_in_the_middle_of_a_replay_loses_nothing() {
     let (_serve, http, _) = serve(&[
         "--replay".into(),
         capture.display().to_string(),
+        "--replay-once".into(),
         "--replay-speed".into(),
         format!("{speed}"),
         "--clickhouse".into(),

@@ -42,7 +42,7 @@ const HEADER_BYTES: usize = 64;
 const DATAGRAM_TARGET: usize = 1300;
 /// Simulation step.
 const TICK_MS: u64 = 10;
-const COLLECTOR: ([u8; 4], u16) = ([192, 168, 0, 1], 6343);
+const COLLECTOR: ([u8; 4], u16) = ([192, 168, 0, 1], rtflow_sflow::SFLOW_PORT);
 
 struct Port {
     if_index: u32,

@@ -24,7 +24,7 @@ const EXPORTER: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
 fn addresses() -> (SocketAddr, SocketAddr) {
     (
         SocketAddr::from((EXPORTER, 40_000)),
-        SocketAddr::from(([198, 51, 100, 254], 6343)),
+        SocketAddr::from(([198, 51, 100, 254], rtflow_sflow::SFLOW_PORT)),
     )
 }
 

@@ -87,8 +87,11 @@ fn datagram(agent: Address, sub_agent_id: u32, sequence: u32) -> Dgram {
 
 pub(crate) fn capture() -> Capture {
     let mut capture = Capture::default();
-    let collector4 = SocketAddr::from(([192, 0, 2, 254], 6343));
-    let collector6 = SocketAddr::from((Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0xfe), 6343));
+    let collector4 = SocketAddr::from(([192, 0, 2, 254], rtflow_sflow::SFLOW_PORT));
+    let collector6 = SocketAddr::from((
+        Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0xfe),
+        rtflow_sflow::SFLOW_PORT,
+    ));
     let router = SocketAddr::from((ROUTER, 49_152));
     let datagrams: [(SocketAddr, SocketAddr, Dgram); 7] = [
         (router, collector4, switch_records()),

@@ -109,9 +109,16 @@ pub(crate) struct TableParams {
     pub log: bool,
     pub flow_start: bool,
     pub active_timeout_ms: u64,
-    /// A flow with no sample for this long has ended.
+    /// A flow with no sample for this long has ended (flow log); it stays visible while it decays.
     pub idle_ms: u64,
+    /// An ended flow is forgotten once its value has decayed below [`NEGLIGIBLE_VALUE`], or after this long
+    /// without samples when its first value does not decay (min, max, avg, distinct).
+    pub retain_ms: u64,
 }
+
+/// A decaying flow value below this is negligible: the flow is forgotten (sFlow-RT keeps ended flows visible,
+/// decaying, instead of pruning them a few seconds after their last sample).
+pub(crate) const NEGLIGIBLE_VALUE: f64 = 1e-3;
 
 /// Accumulator of one value of one flow.
 #[derive(Clone, Copy, Debug)]
@@ -212,6 +219,8 @@ pub(crate) struct FlowEntry {
     pub period_start: Millis,
     /// Scaled total of the first value since `period_start` (the flow record's `value`).
     pub period_total: f64,
+    /// Idle for `idle_ms`: its end was logged; it stays until negligible, or starts again on a new sample.
+    pub ended: bool,
 }
 
 /// A flow that ended or reached its active timeout, to be written to the flow log.
@@ -277,6 +286,20 @@ impl FlowTable {
         let all = || std::iter::once(&values.value).chain(values.values());
         self.total.sum += first * scale * inflation;
         if let Some(entry) = self.entries.get_mut(key) {
+            if entry.ended {
+                // Seen again after it ended: a new flow for the flow log.
+                entry.ended = false;
+                entry.period_start = now;
+                entry.period_total = 0.0;
+                if params.log && params.flow_start {
+                    logged.push(LoggedFlow {
+                        key: key.to_string(),
+                        value: first * scale,
+                        start: now,
+                        end: now,
+                    });
+                }
+            }
             entry.last_seen = now;
             entry.period_total += first * scale;
             for ((acc, kind), value) in entry.values.iter_mut().zip(&params.accumulate).zip(all()) {
@@ -293,6 +316,7 @@ impl FlowTable {
             last_seen: now,
             period_start: now,
             period_total: first * scale,
+            ended: false,
         };
         for ((acc, kind), value) in entry.values.iter_mut().zip(&params.accumulate).zip(all()) {
             acc.add(*kind, *value, scale, inflation);
@@ -336,7 +360,7 @@ impl FlowTable {
         let mut to_remove = cut;
         let log = params.log && !params.flow_start;
         let mut evict = |key: &str, e: &FlowEntry| {
-            if log {
+            if log && !e.ended {
                 logged.push(LoggedFlow {
                     key: key.to_string(),
                     value: e.period_total,
@@ -365,17 +389,22 @@ impl FlowTable {
         }
     }
 
-    /// Removes ended flows and flushes long ones (flow log); returns whether the table is now empty.
+    /// Logs the end of flows idle for `idle_ms` and flushes long ones (flow log); forgets ended flows once
+    /// negligible (see [`TableParams::retain_ms`]). Returns whether the table is now empty.
     pub fn expire(
         &mut self,
         params: &TableParams,
         now: Millis,
+        rate_factor: f64,
         logged: &mut Vec<LoggedFlow>,
     ) -> bool {
+        let log = params.log && !params.flow_start;
+        let decays = params.accumulate.first() == Some(&Accumulate::Rate);
         self.entries.retain(|key, e| {
             let idle = now.saturating_sub(e.last_seen);
-            if idle >= params.idle_ms {
-                if params.log && !params.flow_start {
+            if idle >= params.idle_ms && !e.ended {
+                e.ended = true;
+                if log {
                     logged.push(LoggedFlow {
                         key: key.to_string(),
                         value: e.period_total,
@@ -383,12 +412,15 @@ impl FlowTable {
                         end: e.last_seen,
                     });
                 }
-                return false;
             }
-            if params.log
-                && !params.flow_start
-                && now.saturating_sub(e.period_start) >= params.active_timeout_ms
-            {
+            if e.ended {
+                let negligible = decays
+                    && e.values.first().is_some_and(|acc| {
+                        acc.current(Accumulate::Rate, rate_factor) < NEGLIGIBLE_VALUE
+                    });
+                return !negligible && idle < params.retain_ms;
+            }
+            if log && now.saturating_sub(e.period_start) >= params.active_timeout_ms {
                 logged.push(LoggedFlow {
                     key: key.to_string(),
                     value: e.period_total,
@@ -505,6 +537,7 @@ mod tests {
             flow_start: false,
             active_timeout_ms: 60_000,
             idle_ms: 10_000,
+            retain_ms: 120_000,
         }
     }
 
@@ -626,7 +659,7 @@ mod tests {
         let mut logged = Vec::new();
         for now in (0..7_000).step_by(500) {
             table.add(&p, 1.0, now, "long", &v(&[100.0]), 10.0, &mut logged);
-            table.expire(&p, now, &mut logged);
+            table.expire(&p, now, 1.0, &mut logged);
         }
         // Flushed once at 5 s with the 11 samples (0 … 5.0 s, the one at 5.0 s arrived first) of 1000 bytes.
         assert_eq!(
@@ -639,17 +672,47 @@ mod tests {
             }]
         );
         logged.clear();
-        assert!(!table.expire(&p, 9_000, &mut logged));
-        assert!(table.expire(&p, 9_500, &mut logged));
+        assert!(!table.expire(&p, 9_000, 1.0, &mut logged));
+        assert!(logged.is_empty());
+        // Ended (logged once) but still visible while its value decays.
+        assert!(!table.expire(&p, 9_500, 1.0, &mut logged));
+        assert!(!table.expire(&p, 9_600, 1.0, &mut logged));
         // Samples at 5.5, 6.0, 6.5 s (3 × 1000 bytes), ended at its last sample.
+        let ended = vec![LoggedFlow {
+            key: "long".into(),
+            value: 3_000.0,
+            start: 5_000,
+            end: 6_500,
+        }];
+        assert_eq!(logged, ended);
+        assert_eq!(table.top(&p, 1.0, 5).len(), 1);
+        // Seen again: a new flow for the log, ended again later.
+        logged.clear();
+        table.add(&p, 1.0, 12_000, "long", &v(&[100.0]), 10.0, &mut logged);
+        assert!(!table.expire(&p, 15_000, 1.0, &mut logged));
         assert_eq!(
             logged,
             vec![LoggedFlow {
                 key: "long".into(),
-                value: 3_000.0,
-                start: 5_000,
-                end: 6_500
+                value: 1_000.0,
+                start: 12_000,
+                end: 12_000,
             }]
         );
+        // Decayed to a negligible value: forgotten, without logging it again.
+        logged.clear();
+        assert!(table.expire(&p, 16_000, 1e-12, &mut logged));
+        assert!(logged.is_empty());
+    }
+
+    #[test]
+    fn an_ended_flow_that_does_not_decay_is_forgotten_after_retain_ms() {
+        let mut p = params(10);
+        p.accumulate = vec![Accumulate::Max];
+        let mut table = FlowTable::new(1);
+        let mut logged = Vec::new();
+        table.add(&p, 1.0, 0, "k", &v(&[100.0]), 1.0, &mut logged);
+        assert!(!table.expire(&p, p.retain_ms - 1, 1e-12, &mut logged));
+        assert!(table.expire(&p, p.retain_ms, 1e-12, &mut logged));
     }
 }

@@ -16,7 +16,7 @@ use crate::config::EngineConfig;
 use crate::error::{EngineError, ObjectKind};
 use crate::events::Event;
 use crate::flowlang::{
-    AddressGroup, AttributeSource, CompiledFlow, FlowDefinition, FlowProgram, FlowValues,
+    AddressGroup, AggMode, AttributeSource, CompiledFlow, FlowDefinition, FlowProgram, FlowValues,
     HostIdentity, KeyName, LinkTable, LookupMap, Lookups, OuiTable, SampleValue,
 };
 use crate::flowlog::FlowRecord;
@@ -92,7 +92,12 @@ pub(crate) struct InstalledFlow {
     pub params: TableParams,
     pub clock: DecayClock,
     pub generation: u64,
+    /// `aggMode:"AGENT"`: every data source of an agent is counted in data source `"0"` (as sFlow-RT).
+    pub per_agent: bool,
 }
+
+/// Where an `aggMode:"AGENT"` definition counts an agent's flows.
+pub(crate) const AGENT_DATA_SOURCE: DataSource = DataSource::new(0, 0);
 
 impl InstalledFlow {
     pub fn definition(&self) -> &FlowDefinition {
@@ -276,6 +281,17 @@ impl Engine {
         }
     }
 
+    /// Every agent starts afresh, as after a restart: sequence numbers and counters are not compared with
+    /// what came before. A looping replay calls it each time the capture starts again, so the repeated
+    /// datagrams are not taken for duplicates.
+    pub fn restart_all_agents(&mut self) {
+        for agent in self.agents.values_mut() {
+            agent.stats.datagram_seq.clear();
+            agent.stats.uptime_ms = 0;
+            agent.restarted();
+        }
+    }
+
     /// Counts a datagram that failed to decode; per agent when its header (agent address) was readable.
     pub fn record_decode_error(
         &mut self,
@@ -393,40 +409,60 @@ impl Engine {
             let attributes = SampleAttributes::new(info.agent, sample.source, sample);
             survey_flow_keys(&attributes, now, flow_keys_seen, &mut scratch.key);
         }
+        let any_per_agent = flows.slots.iter().flatten().any(|f| f.per_agent);
         let logged = &mut scratch.logged;
-        evaluated.for_each(index, values, |slot, generation, key, values| {
-            let Some(Some(installed)) = flows.slots.get_mut(slot) else {
-                return;
+        // Per-data-source definitions first, then those counting the whole agent in data source "0".
+        for per_agent in [false, true] {
+            if per_agent && !any_per_agent {
+                break;
+            }
+            let target = if per_agent {
+                AGENT_DATA_SOURCE
+            } else {
+                sample.source
             };
-            if installed.generation != generation {
-                // Evaluated with a definition since replaced.
-                return;
-            }
-            if source.flows.len() <= slot {
-                source.flows.resize_with(slot + 1, FlowTable::default);
-            }
-            let Some(table) = source.flows.get_mut(slot) else {
-                return;
+            let Some(source) =
+                source_mut(&mut agent.sources, target, max_sources, &mut memory.sources)
+            else {
+                continue;
             };
-            if table.generation != installed.generation {
-                *table = FlowTable::new(installed.generation);
-            }
-            let inflation = installed.clock.inflation(now);
-            let held = table.len();
-            table.add(
-                &installed.params,
-                inflation,
-                now,
-                key,
-                values,
-                scale,
-                logged,
-            );
-            memory.flows = (memory.flows + table.len()).saturating_sub(held);
-            if !logged.is_empty() {
-                log_flows(flow_log, &installed.name, info.agent, sample.source, logged);
-            }
-        });
+            evaluated.for_each(index, values, |slot, generation, key, values| {
+                let Some(Some(installed)) = flows.slots.get_mut(slot) else {
+                    return;
+                };
+                if installed.generation != generation {
+                    // Evaluated with a definition since replaced.
+                    return;
+                }
+                if installed.per_agent != per_agent {
+                    return;
+                }
+                if source.flows.len() <= slot {
+                    source.flows.resize_with(slot + 1, FlowTable::default);
+                }
+                let Some(table) = source.flows.get_mut(slot) else {
+                    return;
+                };
+                if table.generation != installed.generation {
+                    *table = FlowTable::new(installed.generation);
+                }
+                let inflation = installed.clock.inflation(now);
+                let held = table.len();
+                table.add(
+                    &installed.params,
+                    inflation,
+                    now,
+                    key,
+                    values,
+                    scale,
+                    logged,
+                );
+                memory.flows = (memory.flows + table.len()).saturating_sub(held);
+                if !logged.is_empty() {
+                    log_flows(flow_log, &installed.name, info.agent, target, logged);
+                }
+            });
+        }
         if !self.fits_budget(0) {
             self.make_room(info.agent, 0, false);
         }
@@ -590,7 +626,8 @@ impl Engine {
                 for (slot, table) in source.flows.iter_mut().enumerate() {
                     match flows.slots.get(slot).and_then(Option::as_ref) {
                         Some(installed) if installed.generation == table.generation => {
-                            table.expire(&installed.params, now, &mut scratch.logged);
+                            let rate_factor = installed.clock.rate_factor(now);
+                            table.expire(&installed.params, now, rate_factor, &mut scratch.logged);
                             if !scratch.logged.is_empty() {
                                 log_flows(
                                     flow_log,
@@ -750,7 +787,10 @@ impl Engine {
             active_timeout_ms: u64::from(def.active_timeout.max(1)) * 1000,
             // Ended when decayed below ~0.7 % of its last rate (5 τ), bounded to a sane range.
             idle_ms: ((5.0 * tau_ms) as u64).clamp(MIN_FLOW_IDLE_MS, MAX_FLOW_IDLE_MS),
+            // Visible until negligible; at most 60 τ for values that do not decay.
+            retain_ms: ((60.0 * tau_ms) as u64).clamp(MIN_FLOW_IDLE_MS, MAX_FLOW_IDLE_MS),
         };
+        let per_agent = def.agg_mode() == Some(AggMode::Agent);
         self.flows.next_generation += 1;
         let installed = InstalledFlow {
             name: name.to_string(),
@@ -758,6 +798,7 @@ impl Engine {
             params,
             clock,
             generation: self.flows.next_generation,
+            per_agent,
         };
         self.rebase_due = self.rebase_due.min(installed.clock.rebase_due());
         match self.flows.by_name.get(name) {
@@ -848,9 +889,23 @@ impl Engine {
     // ----------------------------------------------------------------------------------------------------------
     // Thresholds and events
 
-    /// Installs or replaces a threshold (`PUT /threshold/{name}/json`); replacing clears its trigger state.
-    pub fn set_threshold(&mut self, name: &str, threshold: Threshold) -> Result<(), EngineError> {
+    /// Installs or replaces a threshold (`PUT /threshold/{name}/json`) at `now`. A new or changed threshold
+    /// starts without trigger state and fires on the next sample, not on values already there; an identical
+    /// one changes nothing.
+    pub fn set_threshold(
+        &mut self,
+        now: Millis,
+        name: &str,
+        threshold: Threshold,
+    ) -> Result<(), EngineError> {
         validate_name(ObjectKind::Threshold, name, self.config.max_name_len)?;
+        if self
+            .thresholds
+            .get(name)
+            .is_some_and(|installed| installed.definition == threshold)
+        {
+            return Ok(());
+        }
         if !self.thresholds.contains_key(name)
             && self.thresholds.len() >= self.config.max_thresholds
         {
@@ -873,7 +928,7 @@ impl Engine {
             return Err(invalid("timeout: must be a non-negative number of seconds"));
         }
         self.thresholds
-            .insert(name.to_string(), ThresholdState::new(threshold));
+            .insert(name.to_string(), ThresholdState::new(threshold, now));
         self.stats.thresholds = self.thresholds.len() as u64;
         Ok(())
     }
@@ -1154,7 +1209,7 @@ impl Engine {
             let Some(state) = self.thresholds.get(&name) else {
                 continue;
             };
-            let exceeded = self.exceeded(now, &state.definition);
+            let exceeded = self.exceeded(now, &state.definition, state.installed);
             let max = self.config.max_triggers_per_threshold;
             let Some(state) = self.thresholds.get_mut(&name) else {
                 continue;

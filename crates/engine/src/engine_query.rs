@@ -13,7 +13,7 @@ use crate::error::{EngineError, ObjectKind};
 use crate::flowlang::AggMode;
 use crate::metrics::{Metric, MetricValue, Statistic, TopKey};
 use crate::query::{
-    AgentSelector, AgentToken, MetricSpec, QueryFilter, SortSpec, glob_match, summarize,
+    AgentSelector, AgentToken, MetricSpec, QueryFilter, SortSpec, key_filter_match, summarize,
     summarize_text,
 };
 use crate::sample::{DataSource, Millis};
@@ -26,10 +26,14 @@ pub struct ActiveFlow {
     pub value: f64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<f64>,
-    /// Where the (largest) observation was made.
-    pub agent: IpAddr,
-    #[serde(rename = "dataSource")]
-    pub data_source: String,
+    /// Where the (largest) observation was made; none for `aggMode` `edge`/`core` (as sFlow-RT).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<IpAddr>,
+    #[serde(rename = "dataSource", skip_serializing_if = "Option::is_none")]
+    pub data_source: Option<String>,
+    /// How many data sources saw the flow (sFlow-RT's `flowN`).
+    #[serde(rename = "flowN")]
+    pub flow_n: usize,
 }
 
 /// One place a flow is seen (`/flowlocations/{agent}/{name}/json`).
@@ -69,7 +73,7 @@ pub struct ActiveFlowQuery {
     pub min_value: f64,
     /// `None` = the definition's `aggMode`, else `max`.
     pub agg_mode: Option<AggMode>,
-    /// Glob (`*`, `?`) the flow key must match.
+    /// Glob (`*`, `?`) the flow key must match, or per-field globs (see [`key_filter_match`]).
     pub key_filter: Option<String>,
 }
 
@@ -547,7 +551,7 @@ impl Engine {
                 if query
                     .key_filter
                     .as_deref()
-                    .is_some_and(|p| !glob_match(p, &flow.key))
+                    .is_some_and(|p| !key_filter_match(p, &flow.key, &installed.definition().fs))
                 {
                     continue;
                 }
@@ -556,12 +560,14 @@ impl Engine {
                 } else {
                     None
                 };
+                let located = !matches!(mode, AggMode::Edge | AggMode::Core);
                 let observed = ActiveFlow {
                     key: flow.key.clone(),
                     value: flow.value,
                     values: flow.values.clone(),
-                    agent: ip,
-                    data_source: ds.to_string(),
+                    agent: located.then_some(ip),
+                    data_source: located.then(|| ds.to_string()),
+                    flow_n: 1,
                 };
                 match merged.get_mut(&(flow.key.clone(), group)) {
                     Some(m) => {
@@ -594,6 +600,7 @@ impl Engine {
             .into_values()
             .map(|m| {
                 let mut flow = m.flow;
+                flow.flow_n = m.count;
                 match mode {
                     AggMode::Sum => {
                         flow.value = m.sum;
@@ -643,8 +650,9 @@ impl Engine {
             key: flow.key,
             value: flow.value,
             values: flow.values,
-            agent,
-            data_source: source.to_string(),
+            agent: Some(agent),
+            data_source: Some(source.to_string()),
+            flow_n: 1,
         })
     }
 
@@ -699,20 +707,24 @@ impl Engine {
         })
     }
 
-    /// Observations exceeding a threshold in this evaluation round.
-    pub(crate) fn exceeded(&self, now: Millis, threshold: &Threshold) -> Vec<Exceeded> {
+    /// Observations exceeding a threshold in this evaluation round; only values updated since `installed`
+    /// (engine time has millisecond resolution: a sample in the same millisecond as the PUT counts as next).
+    pub(crate) fn exceeded(
+        &self,
+        now: Millis,
+        threshold: &Threshold,
+        installed: Millis,
+    ) -> Vec<Exceeded> {
         let cutoff = self.metric_cutoff(now);
         let filter = QueryFilter::from_map(&threshold.filter);
         let mut out = Vec::new();
         let selected = self.select(now, &AgentSelector::All);
-        if let Some((slot, installed)) = self.flows.get(&threshold.metric) {
-            let rate_factor = installed.clock.rate_factor(now);
+        if let Some((slot, flow)) = self.flows.get(&threshold.metric) {
+            let rate_factor = flow.clock.rate_factor(now);
             for s in &selected {
-                let Some(table) =
-                    s.3.flows
-                        .get(slot)
-                        .filter(|t| t.generation == installed.generation && t.len() > 0)
-                else {
+                let Some(table) = s.3.flows.get(slot).filter(|t| {
+                    t.generation == flow.generation && t.len() > 0 && t.last_update >= installed
+                }) else {
                     continue;
                 };
                 if !self.passes(cutoff, s, &filter) {
@@ -724,25 +736,29 @@ impl Engine {
                     flow_key: flow_key.map(Box::from),
                 };
                 if threshold.by_flow {
-                    for flow in table.above(&installed.params, rate_factor, threshold.value) {
+                    for top in table.above(&flow.params, rate_factor, threshold.value) {
+                        if top.last_seen < installed {
+                            continue;
+                        }
                         out.push(Exceeded {
-                            key: key(Some(&flow.key)),
-                            value: flow.value,
-                            values: flow.values,
-                            flow_key: Some(flow.key),
+                            key: key(Some(&top.key)),
+                            value: top.value,
+                            values: top.values,
+                            flow_key: Some(top.key),
                         });
                     }
-                } else if let Some(flow) = table
-                    .top(&installed.params, rate_factor, 1)
+                } else if let Some(top) = table
+                    .top(&flow.params, rate_factor, 1)
                     .into_iter()
                     .next()
                     .filter(|f| f.value > threshold.value)
                 {
+                    // Not by flow: an event about the data source, without a flow key (as sFlow-RT).
                     out.push(Exceeded {
                         key: key(None),
-                        value: flow.value,
-                        values: flow.values,
-                        flow_key: Some(flow.key),
+                        value: top.value,
+                        values: top.values,
+                        flow_key: None,
                     });
                 }
             }
@@ -753,7 +769,7 @@ impl Engine {
                 s.3.counters
                     .metrics
                     .get(threshold.metric.as_str())
-                    .filter(|m| m.updated >= cutoff)
+                    .filter(|m| m.updated >= cutoff && m.updated >= installed)
                     .and_then(|m| m.value.as_f64())
             else {
                 continue;

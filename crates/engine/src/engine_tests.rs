@@ -143,8 +143,8 @@ fn steady_flows_converge_with_exact_top_n_order() {
             flow.value,
             truth
         );
-        assert_eq!(flow.agent, agent(1));
-        assert_eq!(flow.data_source, "7");
+        assert_eq!(flow.agent, Some(agent(1)));
+        assert_eq!(flow.data_source.as_deref(), Some("7"));
     }
     // The flow metric is the definition's total rate at the data source (15 MB/s).
     let stats = engine.metric(
@@ -208,7 +208,7 @@ fn agg_modes_merge_observations_across_data_sources() {
     let max = query(AggMode::Max);
     assert_eq!(max.len(), 1);
     assert!(close(max[0].value, 2_000_000.0), "{}", max[0].value);
-    assert_eq!(max[0].agent, agent(1));
+    assert_eq!(max[0].agent, Some(agent(1)));
     assert!(close(query(AggMode::Sum)[0].value, 3_000_000.0));
     assert!(close(query(AggMode::Avg)[0].value, 1_500_000.0));
     assert_eq!(query(AggMode::Agent).len(), 2);
@@ -315,6 +315,7 @@ fn counter_threshold_fires_once_and_rearms_after_timeout() {
     let a = agent(1);
     engine
         .set_threshold(
+            T0,
             "busy",
             Threshold {
                 metric: "ifinutilization".into(),
@@ -375,6 +376,7 @@ fn by_flow_threshold_fires_per_key() {
         .unwrap_or_else(|e| panic!("{e}"));
     engine
         .set_threshold(
+            T0,
             "elephant",
             Threshold {
                 metric: "pair".into(),
@@ -505,8 +507,8 @@ fn definition_limits_and_names() {
         timeout: 1.0,
         filter: Default::default(),
     };
-    assert!(engine.set_threshold("t1", threshold.clone()).is_ok());
-    assert!(engine.set_threshold("t2", threshold).is_err());
+    assert!(engine.set_threshold(T0, "t1", threshold.clone()).is_ok());
+    assert!(engine.set_threshold(T0, "t2", threshold).is_err());
 }
 
 #[test]

@@ -12,7 +12,10 @@ pub const DEFAULT_SFLOW_PORT: u16 = 6343;
 pub struct Forwarding {
     /// Collector address.
     pub address: IpAddr,
-    #[serde(default = "default_port")]
+    #[serde(
+        default = "default_port",
+        deserialize_with = "crate::lenient::port_or_string"
+    )]
     pub port: u16,
     /// Agents whose datagrams are forwarded; empty = all agents.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

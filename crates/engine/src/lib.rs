@@ -20,6 +20,7 @@ mod flowlog;
 mod forwarding;
 mod hostlocation;
 mod ingest;
+mod lenient;
 mod metrics;
 mod query;
 mod ring;
@@ -60,7 +61,7 @@ pub use ingest::{FlowView, IngestWorker};
 pub use metrics::{Metric, MetricValue, Quartiles, Statistic, TopKey};
 pub use query::{
     AgentSelector, AgentToken, Aggregation, MetricSpec, QueryError, QueryFilter, SortSpec,
-    glob_match,
+    glob_match, key_filter_match,
 };
 pub use sample::{
     CounterSample, CounterValue, DataSource, DataSourceParseError, DatagramInfo, FlowSample,

@@ -267,6 +267,26 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
         .is_some_and(|rest| rest.iter().all(|&c| c == '*'))
 }
 
+/// `/activeflows?filter=`: the whole key matches the glob, or the filter's fields (split on the key separator
+/// `fs`) match the key's fields one by one, an empty field matching anything (`,,,5001`), as sFlow-RT does.
+pub fn key_filter_match(filter: &str, key: &str, fs: &str) -> bool {
+    if glob_match(filter, key) {
+        return true;
+    }
+    if fs.is_empty() || !filter.contains(fs) {
+        return false;
+    }
+    let mut wanted = filter.split(fs);
+    let mut fields = key.split(fs);
+    loop {
+        match (wanted.next(), fields.next()) {
+            (None, None) => return true,
+            (Some(want), Some(field)) if want.is_empty() || glob_match(want, field) => {}
+            _ => return false,
+        }
+    }
+}
+
 /// Summary of numeric observations: the value and, for selections, which observation index was picked.
 pub(crate) struct Summary {
     pub value: f64,

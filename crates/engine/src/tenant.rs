@@ -43,7 +43,10 @@ const MAX_SUB_AGENTS_PER_AGENT: usize = 64;
 pub struct Tenant {
     /// Where the tenant's datagrams are sent.
     pub collector_address: IpAddr,
-    #[serde(default = "default_port")]
+    #[serde(
+        default = "default_port",
+        deserialize_with = "crate::lenient::port_or_string"
+    )]
     pub collector_port: u16,
     #[serde(default)]
     pub filters: TenantFilters,

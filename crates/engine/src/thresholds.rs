@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use foldhash::HashMap;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::lenient::{bool_or_string, number_or_string};
 use crate::sample::{DataSource, Millis};
 
 /// Default hysteresis (seconds) when a threshold does not give `timeout`.
@@ -39,43 +40,6 @@ pub struct Threshold {
 
 fn default_timeout() -> f64 {
     DEFAULT_THRESHOLD_TIMEOUT_S
-}
-
-/// A JSON number or a string holding one (`"100"`).
-fn number_or_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Number(f64),
-        Text(String),
-    }
-    match Raw::deserialize(deserializer)? {
-        Raw::Number(n) => Ok(n),
-        Raw::Text(text) => text
-            .trim()
-            .parse()
-            .map_err(|_| serde::de::Error::custom(format!("expected a number, got {text:?}"))),
-    }
-}
-
-/// `true`/`false`, or the strings `"true"`/`"false"`.
-fn bool_or_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Bool(bool),
-        Text(String),
-    }
-    match Raw::deserialize(deserializer)? {
-        Raw::Bool(b) => Ok(b),
-        Raw::Text(text) => match text.trim() {
-            "true" => Ok(true),
-            "false" => Ok(false),
-            _ => Err(serde::de::Error::custom(format!(
-                "expected true or false, got {text:?}"
-            ))),
-        },
-    }
 }
 
 /// Accepts `{attr: ["a","b"]}`, `{attr: "a"}` and numbers in place of strings.
@@ -162,13 +126,18 @@ pub struct TriggeredState {
 #[derive(Debug)]
 pub(crate) struct ThresholdState {
     pub definition: Threshold,
+    /// When it was installed; values last updated before it are not evaluated.
+    pub installed: Millis,
     triggers: HashMap<TriggerKey, Trigger>,
     round: u64,
 }
 
 impl ThresholdState {
-    pub fn new(definition: Threshold) -> Self {
+    /// A threshold installed at `now`: only values updated from then on count (it fires on the next sample, not
+    /// on values already there, as sFlow-RT does).
+    pub fn new(definition: Threshold, now: Millis) -> Self {
         Self {
+            installed: now,
             definition,
             triggers: HashMap::default(),
             round: 0,
@@ -263,7 +232,7 @@ mod tests {
         let threshold: Threshold =
             serde_json::from_str(r#"{"metric":"ifinoctets","value":100,"timeout":5}"#)
                 .unwrap_or_else(|e| panic!("{e}"));
-        let mut state = ThresholdState::new(threshold);
+        let mut state = ThresholdState::new(threshold, 0);
         assert_eq!(state.evaluate(0, vec![over(None, 150.0)], 10).len(), 1);
         assert_eq!(state.evaluate(1_000, vec![over(None, 150.0)], 10).len(), 0);
         // Below for 3 s, then above again: still triggered, no event.
@@ -281,13 +250,16 @@ mod tests {
 
     #[test]
     fn by_flow_fires_per_key_and_is_bounded() {
-        let mut state = ThresholdState::new(Threshold {
-            metric: "tcp".into(),
-            value: 1.0,
-            by_flow: true,
-            timeout: 60.0,
-            filter: BTreeMap::new(),
-        });
+        let mut state = ThresholdState::new(
+            Threshold {
+                metric: "tcp".into(),
+                value: 1.0,
+                by_flow: true,
+                timeout: 60.0,
+                filter: BTreeMap::new(),
+            },
+            0,
+        );
         let fired = state.evaluate(0, vec![over(Some("a"), 2.0), over(Some("b"), 3.0)], 10);
         assert_eq!(fired.len(), 2);
         let fired = state.evaluate(1, vec![over(Some("a"), 2.0), over(Some("c"), 3.0)], 10);

@@ -4,11 +4,18 @@
 //!
 //! ```text
 //!  ingest ──offer()──▶ bounded queue ──▶ batcher ──push──▶ spool (disk) ──oldest──▶ sender ──INSERT──▶ ClickHouse
-//!          (lost counted)                (names)          (oldest dropped          (retries, backoff,
-//!                                                          and counted when full)   schema migrations)
+//!       (waits for room:                 (names)          (oldest dropped          (retries, backoff,
+//!        back-pressure)                                    and counted when full)   schema migrations)
 //! ```
 //!
-//! Nothing accepted is lost silently: a full queue counts `datagramsLost`, a full spool counts
+//! The hand-off applies back-pressure: when the queue is full, [`Exporter::offer`] waits for the batcher to make
+//! room (counted in `queueWaits` / `queueWaitMs`), so a batcher that falls behind slows ingest down (a replay
+//! goes slower; live UDP backs up into the socket buffer, whose overflow the kernel counts) instead of losing
+//! what ingest accepted. Only a batcher stuck for longer than `queue_wait` makes the hand-off shed datagrams
+//! (counted in `datagramsLost`, logged) until the queue has drained to half, so a hung disk cannot stall the
+//! real-time engine. A ClickHouse outage never reaches the queue: the spool absorbs it.
+//!
+//! Nothing accepted is lost silently: shed datagrams count `datagramsLost`, a full spool counts
 //! `spoolDroppedRows`, a batch ClickHouse keeps refusing (not a transport failure) counts `rowsRejected`.
 //! A batch is deleted from the spool only once ClickHouse acknowledged it, so an outage of ClickHouse or a
 //! restart of rtflow loses nothing the spool accepted. (A retry after a timeout whose insert did succeed can
@@ -17,11 +24,11 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError};
 use parking_lot::{Condvar, Mutex};
 use serde::Serialize;
 
@@ -70,6 +77,8 @@ pub struct ExportConfig {
     pub queue_datagrams: usize,
     /// Most bytes of datagrams waiting between ingest and the batcher.
     pub queue_bytes: usize,
+    /// How long ingest waits for room in a full queue (back-pressure) before it sheds datagrams.
+    pub queue_wait: Duration,
     pub spool_dir: PathBuf,
     /// The spool's budget on disk; the oldest batches are dropped (and counted) beyond it.
     pub spool_max_bytes: u64,
@@ -95,6 +104,7 @@ impl ExportConfig {
             batch_interval: Duration::from_secs(5),
             queue_datagrams: 65_536,
             queue_bytes: 64 << 20,
+            queue_wait: Duration::from_secs(2),
             spool_dir,
             spool_max_bytes: 1 << 30,
             request_timeout: Duration::from_secs(30),
@@ -129,6 +139,8 @@ pub enum ExportError {
 struct Counters {
     datagrams: AtomicU64,
     datagrams_lost: AtomicU64,
+    queue_waits: AtomicU64,
+    queue_wait_us: AtomicU64,
     decode_errors: AtomicU64,
     rows_batched: AtomicU64,
     discard_rows: AtomicU64,
@@ -159,8 +171,12 @@ fn get(counter: &AtomicU64) -> u64 {
 pub struct ExportStats {
     /// Datagrams handed over by ingest.
     pub datagrams: u64,
-    /// Datagrams refused because the hand-off queue was full.
+    /// Datagrams shed at the hand-off: the queue stayed full for longer than the wait (batcher stuck).
     pub datagrams_lost: u64,
+    /// Datagrams ingest had to wait for room in the full queue for (back-pressure, nothing lost).
+    pub queue_waits: u64,
+    /// Total time ingest waited for room, ms.
+    pub queue_wait_ms: u64,
     /// Datagrams (or their tails) that did not decode.
     pub decode_errors: u64,
     /// Bytes of datagrams waiting in the hand-off queue.
@@ -233,8 +249,19 @@ impl Stop {
     }
 }
 
+/// Room in the hand-off queue's byte budget: ingest waits here, the batcher wakes it as it takes datagrams.
+#[derive(Debug, Default)]
+struct Room {
+    lock: Mutex<()>,
+    freed: Condvar,
+    waiters: AtomicUsize,
+}
+
 struct Shared {
     counters: Counters,
+    room: Room,
+    /// Set when a wait for room timed out: offers drop without waiting until the queue drained to half.
+    shedding: AtomicBool,
     last_error: Mutex<String>,
     spool: Spool,
     stop: Stop,
@@ -289,6 +316,8 @@ impl Exporter {
         let (queue, receiver) = crossbeam_channel::bounded(config.queue_datagrams.max(1));
         let shared = Arc::new(Shared {
             counters: Counters::default(),
+            room: Room::default(),
+            shedding: AtomicBool::new(false),
             last_error: Mutex::new(String::new()),
             spool,
             stop: Stop::default(),
@@ -326,31 +355,117 @@ impl Exporter {
         })
     }
 
-    /// Hands one received datagram to the sink; false (and counted in `datagramsLost`) when the queue is full.
+    /// Hands one received datagram to the sink. When the queue is full it waits for room (back-pressure, up to
+    /// `queue_wait`); false, counted in `datagramsLost`, only when the batcher is stuck or gone.
     pub fn offer(&self, received_ms: u64, datagram: &[u8]) -> bool {
-        let counters = &self.shared.counters;
-        let queued = counters.queued_bytes.load(Ordering::Relaxed);
-        if queued.saturating_add(datagram.len()) > self.shared.config.queue_bytes {
-            add(&counters.datagrams_lost, 1);
-            return false;
+        let shared = &*self.shared;
+        let counters = &shared.counters;
+        let config = &shared.config;
+        let len = datagram.len();
+        if shared.shedding.load(Ordering::Relaxed) {
+            let drained = self.queue.len() * 2 <= config.queue_datagrams.max(1)
+                && counters.queued_bytes.load(Ordering::SeqCst) * 2 <= config.queue_bytes;
+            if !drained {
+                add(&counters.datagrams_lost, 1);
+                return false;
+            }
+            shared.shedding.store(false, Ordering::Relaxed);
+            tracing::warn!(
+                "history: the exporter's queue drained, datagrams are handed over again ({} lost so far)",
+                get(&counters.datagrams_lost)
+            );
+        }
+        // When ingest started waiting for room, and until when it may wait.
+        let mut waited: Option<Instant> = None;
+        let until = |waited: &mut Option<Instant>| {
+            *waited.get_or_insert_with(Instant::now) + config.queue_wait
+        };
+        // Reserve the bytes before the datagram is queued, so the batcher never subtracts what was not added.
+        let queued = counters.queued_bytes.fetch_add(len, Ordering::SeqCst);
+        if over_budget(queued, len, config.queue_bytes) {
+            let queued = self.wait_for_room(len, until(&mut waited));
+            if over_budget(queued, len, config.queue_bytes) {
+                counters.queued_bytes.fetch_sub(len, Ordering::SeqCst);
+                return self.shed(waited);
+            }
         }
         let received = Received {
             received_ms,
             bytes: datagram.into(),
         };
-        match self.queue.try_send(received) {
+        let sent = match self.queue.try_send(received) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(received)) => self
+                .queue
+                .send_deadline(received, until(&mut waited))
+                .map_err(|e| matches!(e, SendTimeoutError::Timeout(_))),
+            Err(TrySendError::Disconnected(_)) => Err(false),
+        };
+        match sent {
             Ok(()) => {
-                counters
-                    .queued_bytes
-                    .fetch_add(datagram.len(), Ordering::Relaxed);
                 add(&counters.datagrams, 1);
+                if let Some(started) = waited {
+                    add(&counters.queue_waits, 1);
+                    add(
+                        &counters.queue_wait_us,
+                        started.elapsed().as_micros() as u64,
+                    );
+                }
                 true
             }
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                add(&counters.datagrams_lost, 1);
-                false
+            Err(timed_out) => {
+                counters.queued_bytes.fetch_sub(len, Ordering::SeqCst);
+                if timed_out {
+                    self.shed(waited)
+                } else {
+                    add(&counters.datagrams_lost, 1);
+                    false
+                }
             }
         }
+    }
+
+    /// Waits until the queued bytes leave room for `len` more or `until` passes; the queued bytes then (this
+    /// datagram's reservation excluded).
+    fn wait_for_room(&self, len: usize, until: Instant) -> usize {
+        let shared = &*self.shared;
+        let queued = || {
+            shared
+                .counters
+                .queued_bytes
+                .load(Ordering::SeqCst)
+                .saturating_sub(len)
+        };
+        shared.room.waiters.fetch_add(1, Ordering::SeqCst);
+        let mut guard = shared.room.lock.lock();
+        while over_budget(queued(), len, shared.config.queue_bytes)
+            && !shared.room.freed.wait_until(&mut guard, until).timed_out()
+        {}
+        drop(guard);
+        shared.room.waiters.fetch_sub(1, Ordering::SeqCst);
+        queued()
+    }
+
+    /// The queue stayed full for the whole wait: the batcher is stuck. Drops this datagram and sheds the
+    /// following ones until the queue drained to half, so ingest keeps going.
+    fn shed(&self, waited: Option<Instant>) -> bool {
+        let counters = &self.shared.counters;
+        add(&counters.datagrams_lost, 1);
+        if let Some(started) = waited {
+            add(&counters.queue_waits, 1);
+            add(
+                &counters.queue_wait_us,
+                started.elapsed().as_micros() as u64,
+            );
+        }
+        if !self.shared.shedding.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "history: the exporter's queue stayed full for {:?}; datagrams are dropped (counted in \
+                 historyDatagramsLost) until it drains",
+                self.shared.config.queue_wait
+            );
+        }
+        false
     }
 
     /// The sink's figures now.
@@ -360,8 +475,10 @@ impl Exporter {
         ExportStats {
             datagrams: get(&c.datagrams),
             datagrams_lost: get(&c.datagrams_lost),
+            queue_waits: get(&c.queue_waits),
+            queue_wait_ms: get(&c.queue_wait_us) / 1000,
             decode_errors: get(&c.decode_errors),
-            queue_bytes: c.queued_bytes.load(Ordering::Relaxed) as u64,
+            queue_bytes: c.queued_bytes.load(Ordering::SeqCst) as u64,
             rows_batched: get(&c.rows_batched),
             discard_rows: get(&c.discard_rows),
             batches_spooled: get(&c.batches_spooled),
@@ -415,6 +532,11 @@ impl Drop for Exporter {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// Whether `len` more bytes on top of `queued` exceed the queue's byte budget (an empty queue takes any datagram).
+fn over_budget(queued: usize, len: usize, budget: usize) -> bool {
+    queued > 0 && queued.saturating_add(len) > budget
 }
 
 /// How often the batcher looks at the stop flag while idle.
@@ -473,9 +595,15 @@ struct Batcher<'a> {
 impl Batcher<'_> {
     fn add(&mut self, received: &Received) {
         let counters = &self.shared.counters;
+        // SeqCst with the waiters count: a waiting offer either sees the room or is woken.
         counters
             .queued_bytes
-            .fetch_sub(received.bytes.len(), Ordering::Relaxed);
+            .fetch_sub(received.bytes.len(), Ordering::SeqCst);
+        let room = &self.shared.room;
+        if room.waiters.load(Ordering::SeqCst) > 0 {
+            let _guard = room.lock.lock();
+            room.freed.notify_all();
+        }
         self.rows.clear();
         let result = self
             .decoder

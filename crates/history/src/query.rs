@@ -388,7 +388,7 @@ fn choose_table(
         }
         let rollup = ROLLUPS.iter().find(|r| r.table == forced).ok_or_else(|| {
             bad(format!(
-                "unknown table {forced:?} (flows, flows_1m, flows_1h)"
+                "unknown table {forced:?} (flows, flows_1m, flows_5m, flows_1h)"
             ))
         })?;
         if needs_raw {
@@ -868,16 +868,24 @@ mod tests {
         .unwrap();
         assert_eq!(plan.table, "flows_1h");
         let plan = plan_top(&request("bgpsourceas", day, day + 600), &layout()).unwrap();
+        assert_eq!(plan.table, "flows_5m");
+        let plan = plan_top(&request("bgpsourceas", day, day + 540), &layout()).unwrap();
         assert_eq!(plan.table, "flows_1m");
         // Not aligned, shorter than 100 minutes: raw.
         let plan = plan_top(&request("bgpsourceas", day + 7, day + 600), &layout()).unwrap();
         assert_eq!(plan.table, "flows");
-        // Not aligned but a day long: the minute rollup, range rounded out to whole minutes.
+        // Not aligned but a day long: the 5-minute rollup, range rounded out to whole buckets; 3 hours: minutes.
         let plan = plan_top(&request("bgpsourceas", day + 7, day + 86_407), &layout()).unwrap();
+        assert_eq!(plan.table, "flows_5m");
+        assert_eq!(
+            (plan.from_ms, plan.to_ms),
+            (day * 1000, (day + 86_700) * 1000)
+        );
+        let plan = plan_top(&request("bgpsourceas", day + 7, day + 10_807), &layout()).unwrap();
         assert_eq!(plan.table, "flows_1m");
         assert_eq!(
             (plan.from_ms, plan.to_ms),
-            (day * 1000, (day + 86_460) * 1000)
+            (day * 1000, (day + 10_860) * 1000)
         );
         // Addresses exist only in the raw table.
         let plan = plan_top(&request("ipsource", day, day + 3_600), &layout()).unwrap();

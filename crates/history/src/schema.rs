@@ -1,5 +1,5 @@
-//! The ClickHouse schema: the `flows` table (one row per sample), the `flows_1m` / `flows_1h` rollups kept by
-//! materialized views, versioned migrations, and the cluster layout (local tables + `Distributed` tables under
+//! The ClickHouse schema: the `flows` table (one row per sample), the `flows_1m` / `flows_5m` / `flows_1h`
+//! rollups kept by materialized views (as Akvorado's `flows_1m0s` / `flows_5m0s` / `flows_1h0m0s`), versioned migrations, and the cluster layout (local tables + `Distributed` tables under
 //! the plain names, so queries read every shard).
 //!
 //! Everything here runs on Debian's ClickHouse 18.16 and on current servers (see `flow-store.md` §4–5): addresses
@@ -185,6 +185,11 @@ pub struct Rollup {
     pub seconds: u64,
     bucket_function: &'static str,
     partition: &'static str,
+    /// The migration that creates it.
+    migration: u32,
+    description: &'static str,
+    /// A rollup added after others is filled from this finer one when it is created.
+    backfill_from: Option<&'static str>,
 }
 
 /// The rollups, finest first.
@@ -194,12 +199,28 @@ pub const ROLLUPS: &[Rollup] = &[
         seconds: 60,
         bucket_function: "toStartOfMinute",
         partition: "toYYYYMMDD(TimeReceived)",
+        migration: 2,
+        description: "flows_1m: 1-minute rollup by materialized view",
+        backfill_from: None,
+    },
+    Rollup {
+        table: "flows_5m",
+        seconds: 300,
+        // `toStartOfFiveMinute` (singular) is the spelling both 18.16 and current servers know.
+        bucket_function: "toStartOfFiveMinute",
+        partition: "toYYYYMMDD(TimeReceived)",
+        migration: 5,
+        description: "flows_5m: 5-minute rollup by materialized view, filled from flows_1m",
+        backfill_from: Some("flows_1m"),
     },
     Rollup {
         table: "flows_1h",
         seconds: 3600,
         bucket_function: "toStartOfHour",
         partition: "toYYYYMM(TimeReceived)",
+        migration: 3,
+        description: "flows_1h: 1-hour rollup by materialized view",
+        backfill_from: None,
     },
 ];
 
@@ -274,33 +295,38 @@ impl Layout {
     pub fn migrations(&self) -> Vec<Migration> {
         // Version 1 creates `flows` with today's columns; later versions add columns to older tables (and find
         // them already there on new installs).
-        let mut migrations = vec![Migration {
-            version: 1,
-            description: "flows: one row per flow or discard sample",
-            statements: vec![self.create_flows()],
-            add_columns: Vec::new(),
-        }];
-        for (offset, rollup) in ROLLUPS.iter().enumerate() {
+        let mut migrations = vec![
+            Migration {
+                version: 1,
+                description: "flows: one row per flow or discard sample",
+                statements: vec![self.create_flows()],
+                add_columns: Vec::new(),
+            },
+            Migration {
+                version: 4,
+                description: "flows.SourceIdName: the data source interface's name",
+                statements: Vec::new(),
+                add_columns: vec![AddColumn {
+                    table: self.local_name(FLOWS_TABLE),
+                    column: column_named("SourceIdName"),
+                    after: "SourceIdIndex",
+                }],
+            },
+        ];
+        for rollup in ROLLUPS {
+            let mut statements = vec![self.create_rollup(rollup), self.create_rollup_view(rollup)];
+            // A rollup added to a running installation starts with what the finer rollup already holds.
+            if let Some(finer) = rollup.backfill_from {
+                statements.push(self.backfill_rollup(rollup, finer));
+            }
             migrations.push(Migration {
-                version: 2 + offset as u32,
-                description: match rollup.table {
-                    "flows_1m" => "flows_1m: 1-minute rollup by materialized view",
-                    _ => "flows_1h: 1-hour rollup by materialized view",
-                },
-                statements: vec![self.create_rollup(rollup), self.create_rollup_view(rollup)],
+                version: rollup.migration,
+                description: rollup.description,
+                statements,
                 add_columns: Vec::new(),
             });
         }
-        migrations.push(Migration {
-            version: 4,
-            description: "flows.SourceIdName: the data source interface's name",
-            statements: Vec::new(),
-            add_columns: vec![AddColumn {
-                table: self.local_name(FLOWS_TABLE),
-                column: column_named("SourceIdName"),
-                after: "SourceIdIndex",
-            }],
-        });
+        migrations.sort_by_key(|m| m.version);
         migrations
     }
 
@@ -330,19 +356,7 @@ impl Layout {
     }
 
     fn create_rollup_view(&self, rollup: &Rollup) -> String {
-        let mut select = Vec::new();
-        for column in ROLLUP_COLUMNS {
-            let name = column.name;
-            select.push(match name {
-                "TimeReceived" => {
-                    format!("{}(TimeReceived) AS TimeReceived", rollup.bucket_function)
-                }
-                "Bytes" | "Packets" => format!("sum({name}) AS {name}"),
-                "Flows" => "count() AS Flows".to_string(),
-                _ if ROLLUP_ANY.contains(&name) => format!("any({name}) AS {name}"),
-                _ => name.to_string(),
-            });
-        }
+        let select = rollup_select(rollup, "count()");
         format!(
             "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.{view} TO {target} AS SELECT {select} FROM {source} \
              GROUP BY {keys}",
@@ -351,6 +365,21 @@ impl Layout {
             target = self.local(rollup.table),
             select = select.join(", "),
             source = self.local(FLOWS_TABLE),
+            keys = ROLLUP_KEYS.join(", "),
+        )
+    }
+
+    /// Fills a new rollup from a finer one (only while it is empty, so a migration run twice does not count twice).
+    /// Runs before this instance inserts anything (migrations come first), and the view already feeds the new
+    /// table, so every row is counted once.
+    fn backfill_rollup(&self, rollup: &Rollup, finer: &str) -> String {
+        let select = rollup_select(rollup, "sum(Flows)");
+        format!(
+            "INSERT INTO {target} SELECT {select} FROM {source} WHERE (SELECT count() FROM {target}) = 0 \
+             GROUP BY {keys}",
+            target = self.local(rollup.table),
+            select = select.join(", "),
+            source = self.local(finer),
             keys = ROLLUP_KEYS.join(", "),
         )
     }
@@ -393,6 +422,21 @@ impl Layout {
             self.local_name(table)
         )
     }
+}
+
+/// The `SELECT` list that fills a rollup's columns, in table order (every column: 18.16 refuses a view that
+/// leaves one out); `flows` counts the samples (`count()` from raw rows, `sum(Flows)` from a finer rollup).
+fn rollup_select(rollup: &Rollup, flows: &str) -> Vec<String> {
+    ROLLUP_COLUMNS
+        .iter()
+        .map(|column| match column.name {
+            "TimeReceived" => format!("{}(TimeReceived) AS TimeReceived", rollup.bucket_function),
+            name @ ("Bytes" | "Packets") => format!("sum({name}) AS {name}"),
+            "Flows" => format!("{flows} AS Flows"),
+            name if ROLLUP_ANY.contains(&name) => format!("any({name}) AS {name}"),
+            name => name.to_string(),
+        })
+        .collect()
 }
 
 /// A numbered schema change.
@@ -508,7 +552,20 @@ mod tests {
     #[test]
     fn migrations_are_numbered_in_order_from_one() {
         let versions: Vec<u32> = single().migrations().iter().map(|m| m.version).collect();
-        assert_eq!(versions, vec![1, 2, 3, 4]);
+        assert_eq!(versions, vec![1, 2, 3, 4, 5]);
+        // Only the rollup that came later is filled from a finer one (the 1-minute rollup).
+        let backfills: Vec<u32> = single()
+            .migrations()
+            .iter()
+            .filter(|m| m.statements.iter().any(|s| s.starts_with("INSERT")))
+            .map(|m| m.version)
+            .collect();
+        assert_eq!(backfills, vec![5]);
+        let five = &single().migrations()[4];
+        assert!(
+            five.statements[2].contains("FROM rtflow.flows_1m WHERE"),
+            "{five:?}"
+        );
     }
 
     #[test]
@@ -537,7 +594,7 @@ mod tests {
         assert_eq!(layout.insert_table(), "rtflow.flows_local");
         assert_eq!(layout.query_table("flows_1m"), "rtflow.flows_1m");
         let distributed = layout.distributed_tables();
-        assert_eq!(distributed.len(), 3);
+        assert_eq!(distributed.len(), 4);
         assert!(distributed[0].contains("Distributed(two, rtflow, flows_local, rand())"));
         assert!(single().distributed_tables().is_empty());
     }

@@ -14,16 +14,19 @@ pub struct Retention {
     pub raw_days: Option<u32>,
     /// `flows_1m`.
     pub minute_days: Option<u32>,
+    /// `flows_5m`.
+    pub five_minute_days: Option<u32>,
     /// `flows_1h`.
     pub hour_days: Option<u32>,
 }
 
 impl Retention {
-    /// The retention of one table (`flows`, `flows_1m`, `flows_1h`).
+    /// The retention of one table (`flows`, `flows_1m`, `flows_5m`, `flows_1h`).
     pub fn days(&self, table: &str) -> Option<u32> {
         match table {
             "flows" => self.raw_days,
             "flows_1m" => self.minute_days,
+            "flows_5m" => self.five_minute_days,
             "flows_1h" => self.hour_days,
             _ => None,
         }

@@ -1,5 +1,5 @@
-//! The ClickHouse sink against a real Debian `clickhouse-server` (18.16): schema and migrations, every column of
-//! a row, the rollups, retries across an outage, the spool across a restart of the sink, a full spool, a batch
+//! The ClickHouse sink against a real Debian `clickhouse-server` (18.16): schema and migrations (a rollup added to a
+//! database in use is filled from the finer one), every column of a row, the rollups, retries across an outage, the spool across a restart of the sink, a full spool, a batch
 //! ClickHouse refuses, and retention by partition drops.
 
 mod common;
@@ -33,23 +33,25 @@ fn schema_is_created_once_and_migrations_are_recorded() {
         cluster: None,
     };
     let first = ensure_schema(&client, &layout, &Retention::default()).unwrap();
-    assert_eq!(first.applied, vec![1, 2, 3, 4]);
-    assert_eq!(first.version, 4);
+    assert_eq!(first.applied, vec![1, 2, 3, 4, 5]);
+    assert_eq!(first.version, 5);
     assert!(first.server_version.starts_with("18.16"), "{first:?}");
     let again = ensure_schema(&client, &layout, &Retention::default()).unwrap();
     assert!(again.applied.is_empty(), "{again:?}");
-    assert_eq!(again.version, 4);
+    assert_eq!(again.version, 5);
     let tables = server.answer(&format!(
         "SELECT groupArray(name) FROM (SELECT name FROM system.tables WHERE database = '{database}' ORDER BY name)"
     ));
     assert_eq!(
         tables,
-        "['flows','flows_1h','flows_1h_mv','flows_1m','flows_1m_mv','rtflow_migrations']"
+        "['flows','flows_1h','flows_1h_mv','flows_1m','flows_1m_mv','flows_5m','flows_5m_mv','rtflow_migrations']"
     );
-    let engine = server.answer(&format!(
-        "SELECT engine FROM system.tables WHERE database = '{database}' AND name = 'flows_1m'"
-    ));
-    assert_eq!(engine, "SummingMergeTree");
+    for rollup in ["flows_1m", "flows_5m", "flows_1h"] {
+        let engine = server.answer(&format!(
+            "SELECT engine FROM system.tables WHERE database = '{database}' AND name = '{rollup}'"
+        ));
+        assert_eq!(engine, "SummingMergeTree", "{rollup}");
+    }
 }
 
 #[test]
@@ -101,6 +103,75 @@ fn a_table_from_an_older_version_gains_the_new_column() {
         "7\t1",
         "old rows are kept, the new column has its default"
     );
+}
+
+#[test]
+fn the_5_minute_rollup_added_to_a_running_database_starts_with_its_history() {
+    let Some(server) = ClickHouse::shared() else {
+        return;
+    };
+    let database = fresh_database("fivemin");
+    let client = client(&server, &database);
+    let layout = Layout {
+        database: database.clone(),
+        cluster: None,
+    };
+    ensure_schema(&client, &layout, &Retention::default()).unwrap();
+    // Make it look like version 4: no flows_5m yet, then an hour of rows (3 per minute) through flows_1m.
+    server.answer(&format!("DROP TABLE {database}.flows_5m_mv"));
+    server.answer(&format!("DROP TABLE {database}.flows_5m"));
+    let forget_version_5 = || {
+        server.answer(&format!(
+            "ALTER TABLE {database}.rtflow_migrations DELETE WHERE Version = 5"
+        ));
+        wait_for(
+            "the mutation removing version 5",
+            PATIENCE,
+            || {
+                server.answer(&format!(
+                    "SELECT count() FROM {database}.rtflow_migrations WHERE Version = 5"
+                ))
+            },
+            |n| n == "0",
+        );
+    };
+    forget_version_5();
+    let insert = |hours_ago: u32| {
+        server.answer(&format!(
+            "INSERT INTO {database}.flows (TimeReceived, InIf, Proto, Bytes, Packets) \
+             SELECT toStartOfHour(now()) - INTERVAL {hours_ago} HOUR + number * 20, number % 3, 6, 1000, 10 \
+             FROM system.numbers LIMIT 180"
+        ))
+    };
+    insert(2);
+    let sums = |table: &str| {
+        server.answer(&format!(
+            "SELECT count(), sum(Flows), sum(Bytes), sum(Packets), uniqExact(TimeReceived) FROM {database}.{table} \
+             FORMAT TSV"
+        ))
+    };
+    let report = ensure_schema(&client, &layout, &Retention::default()).unwrap();
+    assert_eq!(report.applied, vec![5]);
+    // 12 buckets × 3 interfaces, every sample counted once.
+    assert_eq!(sums("flows_5m"), "36\t180\t180000\t1800\t12");
+    // Run again (as after a crash before the migration was recorded): the filled table is not filled twice.
+    forget_version_5();
+    assert_eq!(
+        ensure_schema(&client, &layout, &Retention::default())
+            .unwrap()
+            .applied,
+        vec![5]
+    );
+    assert_eq!(sums("flows_5m"), "36\t180\t180000\t1800\t12");
+    // New rows reach it through its view.
+    insert(1);
+    let totals = |table: &str| {
+        server.answer(&format!(
+            "SELECT sum(Flows), sum(Bytes) FROM {database}.{table} FORMAT TSV"
+        ))
+    };
+    assert_eq!(totals("flows_5m"), "360\t360000");
+    assert_eq!(totals("flows_5m"), totals("flows_1m"));
 }
 
 /// SNMP-like names for one agent, to see them land in the rows.
@@ -161,7 +232,7 @@ fn rows_carry_every_field_and_the_rollups_add_up() {
     exporter.offer(now, &sflow_named.discard(3, 258, &tcp));
     let stats = wait_written(&exporter, 4);
     assert_eq!((stats.rows_batched, stats.discard_rows), (4, 1));
-    assert_eq!(stats.schema_version, 4);
+    assert_eq!(stats.schema_version, 5);
     assert_eq!(stats.last_error, "");
 
     let row = server.answer(&format!(
@@ -186,7 +257,7 @@ fn rows_carry_every_field_and_the_rollups_add_up() {
         named,
         "leaf10\tswp3\t25000\t24\t0\t0\t1514\nleaf10\tswp3\t25000\t24\t1\t258\t1514"
     );
-    for rollup in ["flows_1m", "flows_1h"] {
+    for rollup in ["flows_1m", "flows_5m", "flows_1h"] {
         let sums = server.answer(&format!(
             "SELECT sum(Flows), sum(Bytes), sum(Packets) FROM {database}.{rollup} FORMAT TSV"
         ));
@@ -200,6 +271,13 @@ fn rows_carry_every_field_and_the_rollups_add_up() {
         "SELECT count() FROM {database}.flows_1m WHERE toSecond(TimeReceived) != 0"
     ));
     assert_eq!(minute, "0", "1-minute buckets start on the minute");
+    let five = server.answer(&format!(
+        "SELECT count() FROM {database}.flows_5m WHERE toUnixTimestamp(TimeReceived) % 300 != 0"
+    ));
+    assert_eq!(
+        five, "0",
+        "5-minute buckets start on a multiple of 5 minutes"
+    );
 }
 
 #[test]
@@ -347,6 +425,7 @@ fn partitions_older_than_the_retention_are_dropped() {
     let retention = Retention {
         raw_days: Some(3),
         minute_days: Some(30),
+        five_minute_days: Some(7),
         hour_days: None,
     };
     ensure_schema(&client, &layout, &retention).unwrap();
@@ -355,19 +434,23 @@ fn partitions_older_than_the_retention_are_dropped() {
             "INSERT INTO {database}.flows (TimeReceived, Bytes) VALUES (now() - INTERVAL {days_ago} DAY, 1)"
         ));
     }
+    // The 10-day-old day partitions of flows (3 days) and flows_5m (7 days).
     assert_eq!(
         drop_expired_partitions(&client, &layout, &retention).unwrap(),
-        1
+        2
     );
     let left = server.answer(&format!(
         "SELECT count(), min(TimeReceived) > now() - INTERVAL 1 DAY FROM {database}.flows FORMAT TSV"
     ));
     assert_eq!(left, "1\t1");
-    // The 1-minute rollup keeps 30 days: both rows still there.
-    assert_eq!(
-        server.answer(&format!("SELECT sum(Flows) FROM {database}.flows_1m")),
-        "2"
-    );
+    // The 1-minute rollup keeps 30 days and the 1-hour one forever: both rows still there.
+    for (rollup, flows) in [("flows_1m", "2"), ("flows_5m", "1"), ("flows_1h", "2")] {
+        assert_eq!(
+            server.answer(&format!("SELECT sum(Flows) FROM {database}.{rollup}")),
+            flows,
+            "{rollup}"
+        );
+    }
     assert_eq!(
         drop_expired_partitions(&client, &layout, &retention).unwrap(),
         0
@@ -450,7 +533,13 @@ fn history_queries_run_on_clickhouse_and_rollups_agree_with_raw() {
     );
     // Interface/protocol keys: every table gives the same answer.
     let mut answers = Vec::new();
-    for table in [None, Some("flows"), Some("flows_1m"), Some("flows_1h")] {
+    for table in [
+        None,
+        Some("flows"),
+        Some("flows_1m"),
+        Some("flows_5m"),
+        Some("flows_1h"),
+    ] {
         let plan = plan_top(&request("inputifindex,ipprotocol", table), &layout).unwrap();
         let flows = top_flows(&plan, &client.query_rows(&plan.sql).unwrap());
         answers.push((

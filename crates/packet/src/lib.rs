@@ -4,8 +4,9 @@
 //! * [`decode`] / [`decode_into`] turn header bytes into [`PacketFields`]: Ethernet, 802.1Q/QinQ,
 //!   MPLS, ARP, IPv4, IPv6 (extension headers walked), TCP, UDP, ICMP/ICMPv6, GRE, VXLAN and Geneve,
 //!   one level of tunnel inner headers, the first DNS question, and the protocol [`Stack`]
-//!   (sFlow-RT's `stack` key). This is what the analytics engine uses for sFlow-RT flow keys.
-//! * [`sflowtool::for_each_field`] yields exactly the per-header fields sflowtool prints.
+//!   (sFlow-RT's `stack` key). This is what the analytics engine uses for sFlow-RT flow keys. (The
+//!   sflowtool output formats walk headers their own way, with sflowtool's quirks: that walker
+//!   lives in `rtflow-sflowtool`.)
 //! * [`format`] renders values whose text form is not obvious (MACs, bit strings, DSCP names).
 //!
 //! Truncated headers (agents usually copy the first 128 bytes) decode as far as the bytes go; a
@@ -13,12 +14,11 @@
 //! [`PacketFields::truncated`] names the first layer that was cut off. Nothing here panics or
 //! allocates, whatever the input.
 
-mod bytes;
+pub mod bytes;
 mod decode;
 mod dns;
 mod fields;
 pub mod format;
-pub mod sflowtool;
 mod stack;
 
 pub use decode::{HEADER_PROTOCOL_ETHERNET, HEADER_PROTOCOL_IPV4, HEADER_PROTOCOL_IPV6};

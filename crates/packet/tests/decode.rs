@@ -1,14 +1,12 @@
 //! Decoding hand-assembled headers whose field values are known by construction.
 
-mod common;
-
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use common::*;
 use rtflow_packet::{
     HEADER_PROTOCOL_ETHERNET, HEADER_PROTOCOL_IPV4, HEADER_PROTOCOL_IPV6, IcmpQuoted, Proto,
     Tunnel, decode,
 };
+use rtflow_testkit::headers::*;
 
 fn eth_ipv4_tcp() -> Vec<u8> {
     let ip = ipv4(&Ipv4Spec {

@@ -1,10 +1,8 @@
 //! Random and mutated inputs never panic.
 
-mod common;
-
 use proptest::prelude::*;
-use rtflow_packet::sflowtool::{SampledHeader, for_each_field};
 use rtflow_packet::{PacketFields, Proto, decode, decode_into};
+use rtflow_testkit::headers::*;
 
 fn decode_everything(protocol: u32, bytes: &[u8]) {
     let f = decode(protocol, bytes);
@@ -12,21 +10,11 @@ fn decode_everything(protocol: u32, bytes: &[u8]) {
     if let Some(dns) = f.dns {
         assert!(dns.name().len() <= rtflow_packet::MAX_QNAME_LEN);
     }
-    let header = SampledHeader {
-        header_protocol: protocol,
-        frame_length: 64,
-        stripped: 4,
-        header: bytes,
-    };
-    for_each_field(&header, |name, value| {
-        let _ = (name.to_string(), value.to_string());
-    });
 }
 
 /// A VXLAN-in-IPv4 frame with a DNS query inside, used as a seed for mutation.
 fn seed_frame() -> Vec<u8> {
-    use common::*;
-    common::concat(&[
+    concat(&[
         &ethernet(MAC_A, MAC_B, 0x8100),
         &vlan_tag(1, false, 10, 0x0800),
         &ipv4(&Ipv4Spec {

@@ -283,7 +283,7 @@ fn ingest_rate(
             let _ = engine.set_flow(now, &name, definition);
         }
         for (name, threshold) in preset.thresholds {
-            let _ = engine.set_threshold(&name, threshold);
+            let _ = engine.set_threshold(now, &name, threshold);
         }
         for (name, group) in preset.groups {
             let _ = engine.set_group(now, &name, &group);

@@ -538,12 +538,10 @@ fn install_flows<'js>(ctx: &Ctx<'js>, g: &Object<'js>, env: &Rc<Env>) -> rquickj
         coerce_fields(&mut spec, &["value", "timeout"], &["byFlow"]);
         let threshold: Threshold = serde_json::from_value(Json::Object(spec))
             .map_err(|err| ApiError::Message(format!("setThreshold {name}: {err}")))?;
-        let mut engine = e.host().engine();
-        if engine.threshold(&name).as_ref() == Some(&threshold) {
-            return undefined(ctx);
-        }
-        engine
-            .set_threshold(&name, threshold)
+        let now = e.host().now();
+        e.host()
+            .engine()
+            .set_threshold(now, &name, threshold)
             .map_err(|err| ApiError::Message(format!("setThreshold {name}: {err}")))?;
         undefined(ctx)
     })?;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 const HANDLER: &str = r#"
 // description: test handler
-var ticks = 0;
+var ticks = 0, lastNow = 0; // declared: a request may come before the first tick
 setIntervalHandler(function(now) { ticks++; lastNow = now; }, 0.1);
 setHttpHandler(function(req) {
   switch(req.path[0]) {

@@ -2,11 +2,12 @@
 //! private Debian ClickHouse 18.16 started for the run.
 //!
 //! 1. engine ingest alone, one core (samples/s), then the same loop handing every datagram to the exporter
-//!    while the exporter (batcher + sender threads) runs on the other core: ingest rate, rows written/s, rows lost;
+//!    while the exporter (batcher + sender threads) runs on the other core: ingest rate (slowed by the hand-off's
+//!    back-pressure when the batcher falls behind), rows written/s, waits for room, datagrams lost;
 //! 2. the exporter's batcher on one core: datagram decode, names, RowBinary encode (rows/s);
-//! 3. ClickHouse inserts into `flows` with both rollup views: batches/s and rows/s for 1,000- and 50,000-row batches;
+//! 3. ClickHouse inserts into `flows` with its three rollup views: batches/s and rows/s for 1,000- and 50,000-row batches;
 //! 4. the spool: writing synced 50,000-row segments, and draining them (rows/s, MB/s);
-//! 5. a history top-N over 10 million stored rows (one day): raw table vs the 1-minute and 1-hour rollups.
+//! 5. a history top-N over 10 million stored rows (one day): raw table vs the 1-minute, 5-minute and 1-hour rollups.
 //!
 //! Run: `cargo bench -p rtflow-server --bench history` (`RTFLOW_BENCH_SECS` sets the timed phases, default 5;
 //! `RTFLOW_BENCH_ROWS` the stored rows of part 5, default 10,000,000). Uses ../shared/captures/ecmp.pcap when
@@ -160,13 +161,15 @@ fn main() {
         let elapsed = started.elapsed();
         println!(
             "   engine ingest + hand-off to the exporter: {:.2} M samples/s ({:+.1}%); exporter wrote {} rows in {:.1} s = {} \
-         ({} batches), {} datagrams lost at the hand-off ({:.1}%)",
+         ({} batches); ingest waited for room {} times ({:.1} s in all), {} datagrams lost at the hand-off ({:.1}%)",
             with / 1e6,
             (with / alone - 1.0) * 100.0,
             done.rows_written,
             elapsed.as_secs_f64(),
             rate(done.rows_written, elapsed),
             done.batches_written,
+            done.queue_waits,
+            done.queue_wait_ms as f64 / 1e3,
             done.datagrams_lost,
             100.0 * done.datagrams_lost as f64
                 / (done.datagrams + done.datagrams_lost).max(1) as f64,
@@ -238,7 +241,13 @@ fn main() {
         rtflow_history::schema::flow_column_list()
     );
     if part('3') {
-        for batch_rows in [1_000usize, 50_000] {
+        // Last: the same 50,000-row batches once the 5-minute rollup's view is gone, to see what it costs.
+        for (batch_rows, views) in [(1_000usize, 3), (50_000, 3), (50_000, 2)] {
+            if views == 2 {
+                client
+                    .execute("DROP TABLE bench_insert.flows_5m_mv")
+                    .unwrap_or_else(|e| panic!("{e}"));
+            }
             let (body, rows_in) = batch_body(batch_rows);
             let started = Instant::now();
             let mut batches = 0u64;
@@ -250,7 +259,7 @@ fn main() {
             }
             let elapsed = started.elapsed();
             println!(
-                "3. ClickHouse inserts of {batch_rows}-row batches (flows + 2 rollup views): {:.1} batches/s, {} rows",
+                "3. ClickHouse inserts of {batch_rows}-row batches (flows + {views} rollup views): {:.1} batches/s, {} rows",
                 batches as f64 / elapsed.as_secs_f64(),
                 rate(batches * rows_in, elapsed)
             );
@@ -345,6 +354,7 @@ fn main() {
     for (table, label) in [
         ("flows", "raw"),
         ("flows_1m", "1-minute rollup"),
+        ("flows_5m", "5-minute rollup"),
         ("flows_1h", "1-hour rollup"),
     ] {
         let request = HistoryRequest {

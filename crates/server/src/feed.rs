@@ -88,7 +88,7 @@ impl InternalFeed {
         }
         for (name, threshold) in &self.thresholds {
             engine
-                .set_threshold(name, threshold.clone())
+                .set_threshold(now, name, threshold.clone())
                 .map_err(failed(format!("threshold {name}")))?;
         }
         Ok(())

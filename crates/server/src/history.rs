@@ -38,10 +38,13 @@ pub struct ClickHouseSettings {
     /// `clickhouse.batch.rows` / `clickhouse.batch.ms`: a batch is sent at this many rows or this age.
     pub batch_rows: usize,
     pub batch_interval: Duration,
-    /// `clickhouse.retention.days` (raw rows), `clickhouse.retention.1m.days`, `clickhouse.retention.1h.days`.
+    /// `clickhouse.retention.days` (raw rows), `clickhouse.retention.1m.days`, `.5m.days`, `.1h.days`.
     pub retention: Retention,
     /// `clickhouse.retry.max.ms`: the longest wait between retries while ClickHouse fails.
     pub retry_max: Duration,
+    /// `clickhouse.queue.wait.ms`: how long ingest waits for room in the exporter's full queue (back-pressure)
+    /// before it sheds datagrams (counted).
+    pub queue_wait: Duration,
 }
 
 /// Default spool directory (relative to the working directory).
@@ -61,6 +64,7 @@ impl Default for ClickHouseSettings {
             batch_interval: Duration::from_secs(5),
             retention: Retention::default(),
             retry_max: Duration::from_secs(30),
+            queue_wait: Duration::from_secs(2),
         }
     }
 }
@@ -118,8 +122,17 @@ impl ClickHouseSettings {
                     .map(Duration::from_millis)
                     .ok_or_else(|| invalid("milliseconds from 100 to 3600000"))?
             }
+            "clickhouse.queue.wait.ms" => {
+                self.queue_wait = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=600_000).contains(n))
+                    .map(Duration::from_millis)
+                    .ok_or_else(|| invalid("milliseconds from 1 to 600000"))?
+            }
             "clickhouse.retention.days" => self.retention.raw_days = days()?,
             "clickhouse.retention.1m.days" => self.retention.minute_days = days()?,
+            "clickhouse.retention.5m.days" => self.retention.five_minute_days = days()?,
             "clickhouse.retention.1h.days" => self.retention.hour_days = days()?,
             _ => return Ok(false),
         }
@@ -145,6 +158,7 @@ impl ClickHouseSettings {
         config.batch_rows = self.batch_rows;
         config.batch_interval = self.batch_interval;
         config.retry_max = self.retry_max;
+        config.queue_wait = self.queue_wait;
         config.retry_initial = config.retry_initial.min(self.retry_max);
         Ok(Some(config))
     }
@@ -223,7 +237,7 @@ pub fn prefixed_fields(prefix: &str, stats: &impl serde::Serialize) -> Map<Strin
 /// Prometheus families of the exporter: (suffix, type, help, value).
 fn prometheus_families(
     stats: &ExportStats,
-) -> [(&'static str, &'static str, &'static str, u64); 13] {
+) -> [(&'static str, &'static str, &'static str, u64); 15] {
     [
         (
             "datagrams_total",
@@ -234,8 +248,20 @@ fn prometheus_families(
         (
             "datagrams_lost_total",
             "counter",
-            "datagrams refused because the history queue was full",
+            "datagrams dropped at the hand-off to the history exporter (its queue stayed full: exporter stuck)",
             stats.datagrams_lost,
+        ),
+        (
+            "queue_waits_total",
+            "counter",
+            "datagrams ingest waited for room in the history exporter's queue for (back-pressure)",
+            stats.queue_waits,
+        ),
+        (
+            "queue_wait_milliseconds_total",
+            "counter",
+            "time ingest waited for room in the history exporter's queue",
+            stats.queue_wait_ms,
         ),
         (
             "decode_errors_total",
@@ -332,7 +358,9 @@ mod tests {
             ("clickhouse.batch.ms", "250"),
             ("clickhouse.retention.days", "15"),
             ("clickhouse.retention.1h.days", "0"),
+            ("clickhouse.retention.5m.days", "90"),
             ("clickhouse.spool.dir", "/var/spool/rtflow"),
+            ("clickhouse.queue.wait.ms", "500"),
         ] {
             assert_eq!(settings.apply_property(name, value), Ok(true), "{name}");
         }
@@ -354,7 +382,9 @@ mod tests {
         assert_eq!(config.batch_interval, Duration::from_millis(250));
         assert_eq!(config.retention.raw_days, Some(15));
         assert_eq!(config.retention.hour_days, None);
+        assert_eq!(config.retention.five_minute_days, Some(90));
         assert_eq!(config.spool_dir, PathBuf::from("/var/spool/rtflow"));
+        assert_eq!(config.queue_wait, Duration::from_millis(500));
         assert!(
             ClickHouseSettings::default()
                 .export_config()

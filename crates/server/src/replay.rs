@@ -1,7 +1,9 @@
 //! `--replay FILE` (sFlow-RT's `sflow.file`): feeds a capture's UDP datagrams to the engine at the recorded
 //! pace (times `speed`). Engine time is the capture's relative time on top of the start time, and the engine
-//! clock is held at the replay's progress, so rates and decays are those of the recording. The same pacing
-//! serves any [`DatagramFeed`] (the simulator of `serve --demo`).
+//! clock is held at the replay's progress, so rates and decays are those of the recording. Like sFlow-RT's,
+//! the replay loops forever (`--replay-once` plays it once): each pass follows the previous one after one
+//! average datagram gap, with every agent restarted so the repeated sequence numbers count as new. The same
+//! pacing serves any [`DatagramFeed`] (the simulator of `serve --demo`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,8 +24,13 @@ const MAX_SLEEP: Duration = Duration::from_millis(100);
 
 type Reader = PcapReader<Box<dyn std::io::Read + Send>>;
 
-/// Opens the capture (so a bad file fails at start-up) and starts the replay thread.
-pub fn spawn_replay(path: &Path, shared: Arc<Shared>) -> Result<JoinHandle<()>, ServerError> {
+/// Opens the capture (so a bad file fails at start-up) and starts the replay thread; `once` plays it once
+/// instead of looping.
+pub fn spawn_replay(
+    path: &Path,
+    once: bool,
+    shared: Arc<Shared>,
+) -> Result<JoinHandle<()>, ServerError> {
     let reader = rtflow_capture::open(path).map_err(|source| ServerError::Capture {
         path: path.to_path_buf(),
         source,
@@ -32,6 +39,13 @@ pub fn spawn_replay(path: &Path, shared: Arc<Shared>) -> Result<JoinHandle<()>, 
         reader,
         path: path.to_path_buf(),
         first: None,
+        payload: Vec::new(),
+        looping: (!once).then(|| Looping {
+            shared: shared.clone(),
+            base: Duration::ZERO,
+            last: Duration::ZERO,
+            in_pass: 0,
+        }),
     };
     spawn_feed(
         Box::new(feed),
@@ -57,23 +71,93 @@ struct CaptureFeed {
     reader: Reader,
     path: PathBuf,
     first: Option<Timestamp>,
+    payload: Vec<u8>,
+    /// `None` plays the capture once.
+    looping: Option<Looping>,
+}
+
+/// Where a looping replay stands.
+struct Looping {
+    shared: Arc<Shared>,
+    /// Offset of this pass's first datagram.
+    base: Duration,
+    /// Offset of the latest datagram.
+    last: Duration,
+    /// Datagrams of this pass so far.
+    in_pass: u64,
+}
+
+impl CaptureFeed {
+    /// At the end of a pass: reopens the capture for the next one, timed one average datagram gap after
+    /// this pass's last datagram, with every agent restarted. False when it cannot (or the pass was empty).
+    fn start_next_pass(&mut self) -> bool {
+        let Some(looping) = &mut self.looping else {
+            return false;
+        };
+        if looping.in_pass == 0 {
+            return false;
+        }
+        let reader = match rtflow_capture::open(&self.path) {
+            Ok(reader) => reader,
+            Err(err) => {
+                let err = crate::error::with_causes(&err);
+                tracing::warn!(
+                    "replay of {}: cannot start again: {err}",
+                    self.path.display()
+                );
+                return false;
+            }
+        };
+        let span = looping.last.saturating_sub(looping.base);
+        let gap = if looping.in_pass > 1 {
+            span / u32::try_from(looping.in_pass - 1).unwrap_or(u32::MAX)
+        } else {
+            Duration::from_secs(1)
+        };
+        looping.base = looping.last + gap.max(Duration::from_millis(1));
+        looping.in_pass = 0;
+        looping.shared.engine.lock().restart_all_agents();
+        tracing::debug!("replay of {}: starting again", self.path.display());
+        self.reader = reader;
+        self.first = None;
+        true
+    }
 }
 
 impl DatagramFeed for CaptureFeed {
     fn next_datagram(&mut self) -> Option<FeedDatagram<'_>> {
-        let datagram = match self.reader.next_datagram() {
-            Ok(d) => d?,
-            Err(err) => {
-                let err = crate::error::with_causes(&err);
-                tracing::warn!("replay of {}: {err}", self.path.display());
-                return None;
+        // The payload is copied out so the capture can be reopened between passes.
+        let (timestamp, source) = loop {
+            let next = match self.reader.next_datagram() {
+                Ok(Some(datagram)) => {
+                    self.payload.clear();
+                    self.payload.extend_from_slice(datagram.payload);
+                    Some((datagram.timestamp, datagram.src))
+                }
+                Ok(None) => None,
+                Err(err) => {
+                    let err = crate::error::with_causes(&err);
+                    tracing::warn!("replay of {}: {err}", self.path.display());
+                    return None;
+                }
+            };
+            match next {
+                Some(next) => break next,
+                None if self.start_next_pass() => {}
+                None => return None,
             }
         };
-        let first = *self.first.get_or_insert(datagram.timestamp);
+        let first = *self.first.get_or_insert(timestamp);
+        let mut offset = timestamp.saturating_duration_since(first);
+        if let Some(looping) = &mut self.looping {
+            offset += looping.base;
+            looping.last = looping.last.max(offset);
+            looping.in_pass += 1;
+        }
         Some(FeedDatagram {
-            offset: datagram.timestamp.saturating_duration_since(first),
-            source: datagram.src,
-            payload: datagram.payload,
+            offset,
+            source,
+            payload: &self.payload,
         })
     }
 }

@@ -48,6 +48,8 @@ pub struct ServerConfig {
     pub http_bind: Option<IpAddr>,
     /// Replay this capture instead of listening for UDP (sFlow-RT `sflow.file`).
     pub replay: Option<PathBuf>,
+    /// Play `replay` once, then serve what it left (sFlow-RT loops `sflow.file` forever, the default).
+    pub replay_once: bool,
     /// Replay pace relative to the recording (engine time runs this much faster than real time); also
     /// paces `feed`.
     pub replay_speed: f64,
@@ -94,6 +96,7 @@ impl Default for ServerConfig {
             http_port: DEFAULT_HTTP_PORT,
             http_bind: None,
             replay: None,
+            replay_once: false,
             replay_speed: 1.0,
             feed: None,
             readonly: false,
@@ -187,7 +190,11 @@ impl Server {
         let mut socket_inodes = Vec::new();
         match (&config.replay, &config.feed) {
             (Some(path), _) => {
-                threads.push(replay::spawn_replay(path, shared.clone())?);
+                threads.push(replay::spawn_replay(
+                    path,
+                    config.replay_once,
+                    shared.clone(),
+                )?);
                 tracing::info!("replaying {} at {speed}x (UDP input off)", path.display());
             }
             (None, Some(feed)) => {
@@ -275,7 +282,7 @@ impl Server {
         http::status_line(&self.shared)
     }
 
-    /// Whether a `--replay` capture has been played to the end.
+    /// Whether a `--replay-once` capture has been played to the end (a looping replay never ends).
     pub fn replay_finished(&self) -> bool {
         self.shared.stats.replay_done.load(Ordering::Relaxed)
     }

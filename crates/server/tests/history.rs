@@ -63,7 +63,7 @@ async fn flows_reach_clickhouse_and_history_queries_answer() {
     .await;
     assert_eq!(analyzer["sFlowFlowSamples"], 60);
     assert_eq!(analyzer["historyDatagramsLost"], 0);
-    assert_eq!(analyzer["historySchemaVersion"], 4);
+    assert_eq!(analyzer["historySchemaVersion"], 5);
     assert_eq!(analyzer["historyLastError"], "");
     let stored = clickhouse.answer(&format!(
         "SELECT count(), sum(Bytes) FROM {database}.flows FORMAT TSV"

@@ -276,9 +276,16 @@ async fn input_is_read_leniently_where_sflow_rt_accepts_it() {
     assert_eq!(threshold["byFlow"], true);
     api.put_ok(
         "/forwarding/f/json",
-        r#"{"address":"127.0.0.1","comment":"lab"}"#,
+        r#"{"address":"127.0.0.1","port":"16343","comment":"lab"}"#,
     )
     .await;
+    assert_eq!(api.get("/forwarding/f/json").await["port"], 16343);
+    api.put_ok(
+        "/tenant/t/json",
+        r#"{"collectorAddress":"127.0.0.1","collectorPort":"16344","filters":{"cidr":["10.0.0.0/8"]},"owner":"x"}"#,
+    )
+    .await;
+    assert_eq!(api.get("/tenant/t/json").await["collectorPort"], 16344);
 
     // What sFlow-RT refuses is refused, with a message naming the field.
     for (path, body, field) in [
@@ -288,6 +295,11 @@ async fn input_is_read_leniently_where_sflow_rt_accepts_it() {
             "/threshold/x/json",
             r#"{"metric":"m","value":"high"}"#,
             "value",
+        ),
+        (
+            "/forwarding/x/json",
+            r#"{"address":"127.0.0.1","port":"70000"}"#,
+            "port",
         ),
     ] {
         let (status, text) = api.put(path, body).await;

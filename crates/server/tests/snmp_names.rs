@@ -95,7 +95,7 @@ async fn snmp_names_fill_the_engine_and_label_stored_rows() {
         "named rows: {named}"
     );
 
-    // Prometheus labels the agent's counter metrics with the names.
+    // Prometheus labels the agent's counter metrics with the names (and sFlow-RT's other interface labels).
     socket
         .send_to(&agent.counters(1, 10_000_000, 1_000), sflow)
         .unwrap();
@@ -109,7 +109,8 @@ async fn snmp_names_fill_the_engine_and_label_stored_rows() {
     assert_eq!(
         line,
         format!(
-            "sflow_ifspeed{{agent=\"127.0.0.1\",datasource=\"1\",host=\"{SYS_NAME}\",ifname=\"lo\"}} 10000000"
+            "sflow_ifspeed{{agent=\"127.0.0.1\",datasource=\"1\",host=\"{SYS_NAME}\",ifindex=\"1\",\
+             ifname=\"lo\",ifspeed=\"10M\",iftype=\"0\",ifadminstatus=\"down\",ifoperstatus=\"down\"}} 10000000"
         )
     );
     // The ALL/ALL scrape (label names taken from the same dump) labels it alike.

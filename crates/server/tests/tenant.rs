@@ -370,6 +370,7 @@ async fn replayed_captures_feed_tenants_too() {
     );
     let mut config = loopback_config();
     config.replay = Some(pcap);
+    config.replay_once = true;
     config.replay_speed = 1.0;
     let started = Instant::now();
     let server = start(config).await;

@@ -45,6 +45,10 @@ mod testgen;
 mod types;
 mod xdr;
 
+/// The UDP port agents send sFlow to unless configured otherwise (IANA's `sflow`, 6343): the one
+/// definition of the workspace.
+pub const SFLOW_PORT: u16 = 6343;
+
 pub use counter::*;
 pub use datagram::{Datagram, DatagramHeader, SFLOW_VERSION_5};
 pub use encode::{BuilderMark, DatagramBuilder};

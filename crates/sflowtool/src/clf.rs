@@ -9,9 +9,9 @@
 //! which stamps each line with the wall clock in local time, the time is the datagram's (capture
 //! time for file input, receive time for live input) in UTC, so that output is reproducible.
 
-use rtflow_sflow::{Address, Datagram, DecodeError, FlowRecord, FlowSample, HttpRequest, Sample};
+use rtflow_sflow::{Address, DecodeError, FlowRecord, FlowSample, HttpRequest};
 
-use crate::datagram::{DatagramInfo, SampleCounts};
+use crate::samples::SampleSink;
 use crate::time::write_clf_time;
 use crate::values::{c_string, push_address, push_u32, push_u64};
 use crate::vlan::VlanFilter;
@@ -46,67 +46,38 @@ impl<'a> Request<'a> {
     }
 }
 
-/// Appends the log lines of a datagram; `vlans` drops the samples it rejects (as sflowtool's
-/// `sampleFilterOK` does for `-H`).
-pub(crate) fn write_datagram(
-    b: &mut Vec<u8>,
-    info: &DatagramInfo,
-    datagram: &Datagram<'_>,
-    vlans: Option<&VlanFilter>,
-) -> Result<SampleCounts, DecodeError> {
-    let time = info.pcap_timestamp.or(info.received).unwrap_or_default();
-    let mut counts = SampleCounts::default();
-    for sample in datagram.samples() {
-        match sample? {
-            Sample::Flow(s) => {
-                counts.flow_samples += 1;
-                counts.sampled_headers += flow_sample(b, &s, time.secs, vlans)?;
-            }
-            Sample::Counter(s) => {
-                counts.counter_samples += 1;
-                // Decode the records anyway so a malformed sample is reported.
-                for record in s.records() {
-                    record?;
-                }
-            }
-            Sample::Discard(s) => {
-                counts.discard_samples += 1;
-                for record in s.records() {
-                    record?;
-                }
-            }
-            Sample::Unknown(_) => counts.other_samples += 1,
-        }
-    }
-    Ok(counts)
+/// The log lines of a datagram's flow samples; `vlans` drops the samples it rejects (as
+/// sflowtool's `sampleFilterOK` does for `-H`).
+pub(crate) struct LogLines<'b, 'f> {
+    pub(crate) b: &'b mut Vec<u8>,
+    /// The datagram's time (capture time for file input, receive time for live input).
+    pub(crate) secs: u64,
+    pub(crate) vlans: Option<&'f VlanFilter>,
 }
 
-/// Writes the sample's line, if it has an HTTP record; returns its number of sampled headers.
-fn flow_sample(
-    b: &mut Vec<u8>,
-    s: &FlowSample<'_>,
-    secs: u64,
-    vlans: Option<&VlanFilter>,
-) -> Result<u64, DecodeError> {
-    let mut request = Request::default();
-    let mut headers = 0;
-    for record in s.records() {
-        let record = record?;
-        if matches!(record, FlowRecord::SampledHeader(_)) {
-            headers += 1;
+impl SampleSink for LogLines<'_, '_> {
+    /// Writes the sample's line, if it has an HTTP record.
+    fn flow_sample(&mut self, s: &FlowSample<'_>) -> Result<u64, DecodeError> {
+        let mut request = Request::default();
+        let mut headers = 0;
+        for record in s.records() {
+            let record = record?;
+            if matches!(record, FlowRecord::SampledHeader(_)) {
+                headers += 1;
+            }
+            request.record(record);
         }
-        request.record(record);
-    }
-    if let Some(http) = &request.http {
-        let accepted = match vlans {
-            Some(filter) => filter.accepts(s.records())?,
-            None => true,
-        };
-        if accepted {
-            write_line(b, request.client.as_ref(), http, secs);
+        if let Some(http) = &request.http {
+            let accepted = match self.vlans {
+                Some(filter) => filter.accepts(s.records())?,
+                None => true,
+            };
+            if accepted {
+                write_line(self.b, request.client.as_ref(), http, self.secs);
+            }
         }
+        Ok(headers)
     }
-    Ok(headers)
 }
 
 fn write_line(b: &mut Vec<u8>, client: Option<&Address>, h: &HttpRequest<'_>, secs: u64) {

@@ -5,11 +5,11 @@
 use std::io::Write as _;
 
 use rtflow_sflow::{
-    Address, CounterRecord, Datagram, DecodeError, FlowRecord, GenericInterfaceCounters,
-    LegacyDatagram, LegacySample, Sample,
+    Address, CounterRecord, CounterSample, DecodeError, FlowRecord, FlowSample,
+    GenericInterfaceCounters, LegacyCounterSample, LegacyFlowSample,
 };
 
-use crate::datagram::SampleCounts;
+use crate::samples::SampleSink;
 use crate::state::SampleState;
 use crate::values::{push_address, push_hex_lower, push_i32, push_u32, push_u64};
 use crate::vlan::VlanFilter;
@@ -94,86 +94,72 @@ fn write_counters_line(b: &mut Vec<u8>, agent: &Address, c: &GenericInterfaceCou
     b.push(b'\n');
 }
 
-/// `vlans`: flow samples it rejects get no `FLOW` line (counter samples are not filtered).
-pub(crate) fn write_datagram(
-    b: &mut Vec<u8>,
-    datagram: &Datagram<'_>,
-    vlans: Option<&VlanFilter>,
-) -> Result<SampleCounts, DecodeError> {
-    let agent = datagram.header.agent;
-    let mut counts = SampleCounts::default();
-    for sample in datagram.samples() {
-        match sample? {
-            Sample::Flow(s) => {
-                counts.flow_samples += 1;
-                let mut line = SampleState::new(
-                    s.info.input.value,
-                    s.info.output.value,
-                    s.info.sampling_rate,
-                );
-                for record in s.records() {
-                    let record = record?;
-                    if matches!(record, FlowRecord::SampledHeader(_)) {
-                        counts.sampled_headers += 1;
-                    }
-                    line.record(&record);
-                }
-                if vlans.is_none_or(|f| f.accepts_vlans(line.in_vlan, line.out_vlan)) {
-                    line.write_line(b, &agent);
-                }
-            }
-            Sample::Counter(s) => {
-                counts.counter_samples += 1;
-                let mut generic = GenericInterfaceCounters::default();
-                for record in s.records() {
-                    if let CounterRecord::GenericInterface(c) = record? {
-                        generic = c;
-                    }
-                }
-                write_counters_line(b, &agent, &generic);
-            }
-            Sample::Discard(s) => {
-                counts.discard_samples += 1;
-                // Decode the records anyway so a malformed sample is reported.
-                for record in s.records() {
-                    record?;
-                }
-            }
-            Sample::Unknown(_) => counts.other_samples += 1,
-        }
-    }
-    Ok(counts)
+/// The `FLOW` and `CNTR` lines of a datagram's samples.
+pub(crate) struct CsvLines<'b, 'f> {
+    pub(crate) b: &'b mut Vec<u8>,
+    pub(crate) agent: Address,
+    /// Flow samples it rejects get no `FLOW` line (counter samples are not filtered).
+    pub(crate) vlans: Option<&'f VlanFilter>,
 }
 
-/// `-l` for an sFlow v2/v4 datagram: the same `FLOW` and `CNTR` lines (a VLAN counters sample,
-/// which has no generic counters, gives a line of zeros, as in sflowtool).
-pub(crate) fn write_legacy_datagram(
-    b: &mut Vec<u8>,
-    datagram: &LegacyDatagram<'_>,
-    vlans: Option<&VlanFilter>,
-) -> Result<SampleCounts, DecodeError> {
-    let agent = datagram.agent;
-    let mut counts = SampleCounts::default();
-    for sample in datagram.samples() {
-        match sample? {
-            LegacySample::Flow(s) => {
-                counts.flow_samples += 1;
-                let mut line = SampleState::new(s.info.input, s.info.output, s.info.sampling_rate);
-                for record in s.flow_records() {
-                    if matches!(record, FlowRecord::SampledHeader(_)) {
-                        counts.sampled_headers += 1;
-                    }
-                    line.record(&record);
-                }
-                if vlans.is_none_or(|f| f.accepts_vlans(line.in_vlan, line.out_vlan)) {
-                    line.write_line(b, &agent);
-                }
-            }
-            LegacySample::Counter(s) => {
-                counts.counter_samples += 1;
-                write_counters_line(b, &agent, &s.generic.unwrap_or_default());
-            }
+impl CsvLines<'_, '_> {
+    fn flow_line(&mut self, line: &SampleState) {
+        if self
+            .vlans
+            .is_none_or(|f| f.accepts_vlans(line.in_vlan, line.out_vlan))
+        {
+            line.write_line(self.b, &self.agent);
         }
     }
-    Ok(counts)
+}
+
+impl SampleSink for CsvLines<'_, '_> {
+    fn flow_sample(&mut self, s: &FlowSample<'_>) -> Result<u64, DecodeError> {
+        let mut line = SampleState::new(
+            s.info.input.value,
+            s.info.output.value,
+            s.info.sampling_rate,
+        );
+        let mut headers = 0;
+        for record in s.records() {
+            let record = record?;
+            if matches!(record, FlowRecord::SampledHeader(_)) {
+                headers += 1;
+            }
+            line.record(&record);
+        }
+        self.flow_line(&line);
+        Ok(headers)
+    }
+
+    fn counter_sample(&mut self, s: &CounterSample<'_>) -> Result<(), DecodeError> {
+        let mut generic = GenericInterfaceCounters::default();
+        for record in s.records() {
+            if let CounterRecord::GenericInterface(c) = record? {
+                generic = c;
+            }
+        }
+        write_counters_line(self.b, &self.agent, &generic);
+        Ok(())
+    }
+
+    /// The same lines for sFlow v2/v4.
+    fn legacy_flow_sample(&mut self, s: &LegacyFlowSample<'_>) -> u64 {
+        let mut line = SampleState::new(s.info.input, s.info.output, s.info.sampling_rate);
+        let mut headers = 0;
+        for record in s.flow_records() {
+            if matches!(record, FlowRecord::SampledHeader(_)) {
+                headers += 1;
+            }
+            line.record(&record);
+        }
+        self.flow_line(&line);
+        headers
+    }
+
+    /// A VLAN counters sample, which has no generic counters, gives a line of zeros, as in
+    /// sflowtool.
+    fn legacy_counter_sample(&mut self, s: &LegacyCounterSample) {
+        write_counters_line(self.b, &self.agent, &s.generic.unwrap_or_default());
+    }
 }

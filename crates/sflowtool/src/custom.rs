@@ -8,10 +8,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rtflow_sflow::{DecodeError, LegacySample, Sample};
+use rtflow_sflow::{CounterSample, DecodeError, DiscardSample, FlowSample, LegacyFlowSample, Tag};
 
-use crate::datagram::{DatagramInfo, Payload, SampleCounts, write_payload};
+use crate::datagram::{DatagramInfo, DatagramSink, Payload, SampleCounts, write_payload};
 use crate::out::{FieldSpan, Fields, Out};
+use crate::samples::{SampleSink, walk_payload};
 use crate::vlan::VlanFilter;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,31 +92,12 @@ impl FieldLines {
 
     /// Whether each sample (1-based, index 0 unused) passes the VLAN filter.
     fn filter_verdicts(&self, payload: &Payload<'_>) -> Result<Vec<bool>, DecodeError> {
-        let mut passes = vec![true];
-        match payload {
-            Payload::V5(datagram) => {
-                for sample in datagram.samples() {
-                    let pass = match (&self.vlans, sample?) {
-                        (Some(filter), Sample::Flow(s)) => filter.accepts(s.records())?,
-                        (Some(filter), Sample::Discard(s)) => filter.accepts(s.records())?,
-                        _ => true,
-                    };
-                    passes.push(pass);
-                }
-            }
-            Payload::Legacy(datagram) => {
-                for sample in datagram.samples() {
-                    let pass = match (&self.vlans, sample?) {
-                        (Some(filter), LegacySample::Flow(s)) => {
-                            filter.accepts(s.flow_records().map(Ok))?
-                        }
-                        _ => true,
-                    };
-                    passes.push(pass);
-                }
-            }
-        }
-        Ok(passes)
+        let mut verdicts = Verdicts {
+            vlans: self.vlans.as_deref(),
+            passes: vec![true],
+        };
+        walk_payload(payload, &mut verdicts)?;
+        Ok(verdicts.passes)
     }
 
     /// Keeps the value if the field is wanted; returns whether it was.
@@ -158,5 +140,61 @@ impl FieldLines {
                 value.clear();
             }
         }
+    }
+}
+
+impl DatagramSink for FieldLines {
+    fn write_datagram(
+        &mut self,
+        info: &DatagramInfo,
+        bytes: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<SampleCounts, DecodeError> {
+        FieldLines::write_datagram(self, info, bytes, out)
+    }
+}
+
+/// The VLAN filter's verdict on each sample: flow and discard samples are filtered, the others
+/// pass.
+struct Verdicts<'f> {
+    vlans: Option<&'f VlanFilter>,
+    passes: Vec<bool>,
+}
+
+impl Verdicts<'_> {
+    fn decide(
+        &mut self,
+        verdict: impl FnOnce(&VlanFilter) -> Result<bool, DecodeError>,
+    ) -> Result<(), DecodeError> {
+        if let (Some(filter), Some(pass)) = (self.vlans, self.passes.last_mut()) {
+            *pass = verdict(filter)?;
+        }
+        Ok(())
+    }
+}
+
+impl SampleSink for Verdicts<'_> {
+    fn begin_sample(&mut self, _index: u32, _tag: Tag) {
+        self.passes.push(true);
+    }
+
+    fn flow_sample(&mut self, sample: &FlowSample<'_>) -> Result<u64, DecodeError> {
+        self.decide(|filter| filter.accepts(sample.records()))?;
+        Ok(0)
+    }
+
+    fn discard_sample(&mut self, sample: &DiscardSample<'_>) -> Result<(), DecodeError> {
+        self.decide(|filter| filter.accepts(sample.records()))
+    }
+
+    /// Not filtered (and already decoded by the text walk).
+    fn counter_sample(&mut self, _sample: &CounterSample<'_>) -> Result<(), DecodeError> {
+        Ok(())
+    }
+
+    fn legacy_flow_sample(&mut self, sample: &LegacyFlowSample<'_>) -> u64 {
+        // The v2/v4 records are decoded with the sample: the filter cannot fail on them.
+        let _ = self.decide(|filter| filter.accepts(sample.flow_records().map(Ok)));
+        0
     }
 }

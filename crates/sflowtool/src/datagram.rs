@@ -6,15 +6,19 @@ use std::sync::Arc;
 
 use rtflow_capture::Timestamp;
 use rtflow_sflow::{
-    CounterSample, Datagram, DecodeError, DiscardSample, FlowSample, Interface, LegacyDatagram,
-    SFLOW_VERSION_2, SFLOW_VERSION_4, Sample, Tag,
+    CounterSample, Datagram, DecodeError, DiscardSample, FlowSample, Interface,
+    LegacyCounterSample, LegacyDatagram, LegacyFlowSample, Opaque, SFLOW_VERSION_2,
+    SFLOW_VERSION_4, Tag,
 };
 
+use crate::clf::LogLines;
+use crate::csv::CsvLines;
 use crate::out::{Grep, GrepContext, Json, JsonPretty, Out, StyleKind, Text};
+use crate::samples::{SampleSink, walk_payload, walk_samples};
 use crate::time::write_utc_iso8601;
 use crate::values::{push_ipv4, push_ipv6, push_u32, push_u64};
 use crate::vlan::VlanFilter;
-use crate::{clf, counter, csv, flow, legacy};
+use crate::{counter, flow, legacy};
 
 /// Output format of [`Formatter`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,19 +126,34 @@ impl Formatter {
                 write_payload(&mut Out::<JsonPretty>::new(out), info, size, &payload)
             }
             Format::Grep => write_payload(&mut Out::<Grep>::new(out), info, size, &payload),
-            Format::Csv => match &payload {
-                Payload::V5(datagram) => csv::write_datagram(out, datagram, self.vlans.as_deref()),
-                Payload::Legacy(datagram) => {
-                    csv::write_legacy_datagram(out, datagram, self.vlans.as_deref())
-                }
-            },
-            Format::Clf => match &payload {
-                Payload::V5(datagram) => {
-                    clf::write_datagram(out, info, datagram, self.vlans.as_deref())
-                }
-                // No HTTP records before sFlow v5: nothing to print.
-                Payload::Legacy(datagram) => legacy::counts(datagram),
-            },
+            Format::Csv => {
+                let agent = match &payload {
+                    Payload::V5(datagram) => datagram.header.agent,
+                    Payload::Legacy(datagram) => datagram.agent,
+                };
+                let vlans = self.vlans.as_deref();
+                walk_payload(
+                    &payload,
+                    &mut CsvLines {
+                        b: out,
+                        agent,
+                        vlans,
+                    },
+                )
+            }
+            Format::Clf => {
+                let time = info.pcap_timestamp.or(info.received).unwrap_or_default();
+                let vlans = self.vlans.as_deref();
+                // No HTTP records before sFlow v5: nothing to print for v2/v4.
+                walk_payload(
+                    &payload,
+                    &mut LogLines {
+                        b: out,
+                        secs: time.secs,
+                        vlans,
+                    },
+                )
+            }
         });
         if result.is_err() {
             out.truncate(start);
@@ -154,6 +173,33 @@ impl Formatter {
             }
             result => result,
         }
+    }
+}
+
+/// A line-oriented output format: appends the output of each datagram to a caller-owned buffer.
+/// [`Formatter`] (text, JSON, CSV, `-g`, `-H`) and [`FieldLines`](crate::FieldLines) (`-L`)
+/// are the ones there are; a new text format implements this and `rtflow decode` writes it like
+/// the others.
+pub trait DatagramSink {
+    /// Decodes `bytes` and appends its output to `out`; returns what the datagram held. On a
+    /// decode error nothing is appended (except the header-only record of a payload that is not
+    /// sFlow, where the format prints one) and the error is returned.
+    fn write_datagram(
+        &mut self,
+        info: &DatagramInfo,
+        bytes: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<SampleCounts, DecodeError>;
+}
+
+impl DatagramSink for Formatter {
+    fn write_datagram(
+        &mut self,
+        info: &DatagramInfo,
+        bytes: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<SampleCounts, DecodeError> {
+        Formatter::write_datagram(self, info, bytes, out)
     }
 }
 
@@ -254,34 +300,48 @@ pub(crate) fn write_full<S: StyleKind>(
 ) -> Result<SampleCounts, DecodeError> {
     begin_datagram(o, info);
     datagram_fields(o, info, size, datagram);
-    let mut counts = SampleCounts::default();
     o.begin_array("samples");
-    for (index, sample) in (1..).zip(datagram.samples()) {
-        let sample = sample?;
-        begin_sample(o, index, sample.tag());
-        match &sample {
-            Sample::Flow(s) => {
-                counts.flow_samples += 1;
-                counts.sampled_headers += flow_sample(o, s)?;
-            }
-            Sample::Counter(s) => {
-                counts.counter_samples += 1;
-                counter_sample(o, s)?;
-            }
-            Sample::Discard(s) => {
-                counts.discard_samples += 1;
-                discard_sample(o, s)?;
-            }
-            Sample::Unknown(opaque) => {
-                counts.other_samples += 1;
-                skipping(o, "sample", opaque.tag, opaque.data.len());
-            }
-        }
-        end_sample(o);
-    }
+    let counts = walk_samples(datagram, &mut FullSamples(o))?;
     o.end_array();
     end_datagram(o);
     Ok(counts)
+}
+
+/// Each sample, of any sFlow version, in full: the text, JSON and `-g` forms.
+pub(crate) struct FullSamples<'o, 'b, S: StyleKind>(pub(crate) &'o mut Out<'b, S>);
+
+impl<S: StyleKind> SampleSink for FullSamples<'_, '_, S> {
+    fn begin_sample(&mut self, index: u32, tag: Tag) {
+        begin_sample(self.0, index, tag);
+    }
+
+    fn end_sample(&mut self) {
+        end_sample(self.0);
+    }
+
+    fn flow_sample(&mut self, sample: &FlowSample<'_>) -> Result<u64, DecodeError> {
+        flow_sample(self.0, sample)
+    }
+
+    fn counter_sample(&mut self, sample: &CounterSample<'_>) -> Result<(), DecodeError> {
+        counter_sample(self.0, sample)
+    }
+
+    fn discard_sample(&mut self, sample: &DiscardSample<'_>) -> Result<(), DecodeError> {
+        discard_sample(self.0, sample)
+    }
+
+    fn other_sample(&mut self, sample: &Opaque<'_>) {
+        skipping(self.0, "sample", sample.tag, sample.data.len());
+    }
+
+    fn legacy_flow_sample(&mut self, sample: &LegacyFlowSample<'_>) -> u64 {
+        legacy::flow_sample(self.0, sample)
+    }
+
+    fn legacy_counter_sample(&mut self, sample: &LegacyCounterSample) {
+        legacy::counter_sample(self.0, sample);
+    }
 }
 
 /// The fields of how the datagram was received, before its own.

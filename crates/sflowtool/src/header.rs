@@ -1,7 +1,7 @@
 //! The sampled header record (0:1): its own fields, then the per-packet fields decoded by
-//! `rtflow_packet::sflowtool` in sflowtool's order.
+//! `crate::header_fields` in sflowtool's order.
 
-use rtflow_packet::sflowtool::{self as fields, FieldName, FieldSink, FieldValue};
+use crate::header_fields::{self as fields, FieldName, FieldSink, FieldValue};
 use rtflow_sflow::SampledHeader;
 
 use crate::out::{Out, StyleKind};
@@ -50,7 +50,7 @@ pub(crate) fn sampled_header_fields<S: StyleKind>(
     fields::visit_fields(&header, &mut HeaderSink(o));
 }
 
-/// The sampled header record as the field walker of `rtflow_packet::sflowtool` takes it.
+/// The sampled header record as the field walker of `crate::header_fields` takes it.
 pub(crate) fn walker_input<'a>(h: &rtflow_sflow::SampledHeader<'a>) -> fields::SampledHeader<'a> {
     fields::SampledHeader {
         header_protocol: h.protocol,

@@ -6,15 +6,15 @@
 //! interface-specific ones (either may be empty).
 
 use rtflow_sflow::{
-    DecodeError, LegacyCounterSample, LegacyDatagram, LegacyFlowSample, LegacyRecord, LegacySample,
-    U32List,
+    DecodeError, LegacyCounterSample, LegacyDatagram, LegacyFlowSample, LegacyRecord, U32List,
 };
 
 use crate::datagram::{
-    DatagramInfo, SampleCounts, begin_datagram, begin_sample, end_datagram, end_sample,
-    enter_source, receive_fields, source_id,
+    DatagramInfo, FullSamples, SampleCounts, begin_datagram, end_datagram, enter_source,
+    receive_fields, source_id,
 };
 use crate::out::{Out, StyleKind};
+use crate::samples::walk_legacy_samples;
 use crate::values::push_u32;
 use crate::{counter, flow, header};
 
@@ -34,45 +34,15 @@ pub(crate) fn write_full<S: StyleKind>(
     o.u32("packetSequenceNo", datagram.sequence_number);
     o.u32("sysUpTime", datagram.uptime_ms);
     o.u32("samplesInPacket", datagram.num_samples());
-    let mut counts = SampleCounts::default();
     o.begin_array("samples");
-    for (index, sample) in (1..).zip(datagram.samples()) {
-        let sample = sample?;
-        begin_sample(o, index, sample.tag());
-        match &sample {
-            LegacySample::Flow(s) => {
-                counts.flow_samples += 1;
-                counts.sampled_headers += flow_sample(o, s);
-            }
-            LegacySample::Counter(s) => {
-                counts.counter_samples += 1;
-                counter_sample(o, s);
-            }
-        }
-        end_sample(o);
-    }
+    let counts = walk_legacy_samples(datagram, &mut FullSamples(o))?;
     o.end_array();
     end_datagram(o);
     Ok(counts)
 }
 
-/// What a v2/v4 datagram holds, decoding every sample (for outputs that print nothing of it).
-pub(crate) fn counts(datagram: &LegacyDatagram<'_>) -> Result<SampleCounts, DecodeError> {
-    let mut counts = SampleCounts::default();
-    for sample in datagram.samples() {
-        match sample? {
-            LegacySample::Flow(s) => {
-                counts.flow_samples += 1;
-                counts.sampled_headers += u64::from(matches!(s.packet, LegacyRecord::Header(_)));
-            }
-            LegacySample::Counter(_) => counts.counter_samples += 1,
-        }
-    }
-    Ok(counts)
-}
-
 /// Writes a flow sample; returns the number of sampled headers (0 or 1).
-fn flow_sample<S: StyleKind>(o: &mut Out<'_, S>, s: &LegacyFlowSample<'_>) -> u64 {
+pub(crate) fn flow_sample<S: StyleKind>(o: &mut Out<'_, S>, s: &LegacyFlowSample<'_>) -> u64 {
     let info = &s.info;
     o.text("sampleType", "FLOWSAMPLE");
     o.u32("sampleSequenceNo", info.sequence_number);
@@ -157,7 +127,7 @@ fn gateway_v2<S: StyleKind>(
     }
 }
 
-fn counter_sample<S: StyleKind>(o: &mut Out<'_, S>, s: &LegacyCounterSample) {
+pub(crate) fn counter_sample<S: StyleKind>(o: &mut Out<'_, S>, s: &LegacyCounterSample) {
     o.text("sampleType", "COUNTERSSAMPLE");
     // As for v5 counter samples, the `-g` prefix keeps data source 0:0.
     o.u32("sampleSequenceNo", s.sequence_number);

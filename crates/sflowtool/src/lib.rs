@@ -18,6 +18,9 @@
 //! * [`VlanFilter`] is `-V`/`-v`: it drops flow and discard samples of other VLANs from the
 //!   per-sample outputs (`-l`, `-L`, `-t`, `-T`).
 //!
+//! * [`header_fields`] walks a sampled header as sflowtool does, yielding exactly the fields it
+//!   prints (its own decoder, with sflowtool's quirks; the analytics use `rtflow_packet::decode`).
+//!
 //! Output goes into a caller-owned `Vec<u8>` that is reused from datagram to datagram: nothing is
 //! allocated per field. A datagram that fails to decode leaves the buffer as it was and returns
 //! the [`rtflow_sflow::DecodeError`] (with its byte offset).
@@ -30,17 +33,19 @@ mod datagram;
 mod datagram_pcap;
 mod flow;
 mod header;
+pub mod header_fields;
 mod legacy;
 mod netflow;
 mod out;
 mod pcap;
+mod samples;
 mod state;
 mod time;
 mod values;
 mod vlan;
 
 pub use custom::{FieldLines, FieldListError};
-pub use datagram::{DatagramInfo, Format, Formatter, SampleCounts};
+pub use datagram::{DatagramInfo, DatagramSink, Format, Formatter, SampleCounts};
 pub use datagram_pcap::DatagramPcap;
 pub use netflow::{NetflowExporter, NetflowOptions, NetflowPacket, NetflowVersion};
 pub use pcap::{

@@ -20,6 +20,7 @@ use rtflow_sflow::{
 
 use crate::SampleCounts;
 use crate::datagram::Payload;
+use crate::samples::{Validate, walk_legacy_samples, walk_samples};
 use crate::vlan::VlanFilter;
 
 /// Which samples' sampled header records go into the stream.
@@ -151,7 +152,7 @@ impl<W: Write> SampledHeaderPcap<W> {
         match Payload::decode(bytes) {
             Ok(Payload::V5(datagram)) => self.write_datagram(&datagram, timestamp, limit),
             Ok(Payload::Legacy(datagram)) => {
-                let samples = match crate::legacy::counts(&datagram) {
+                let samples = match walk_legacy_samples(&datagram, &mut Validate) {
                     Ok(samples) => samples,
                     Err(err) => return Ok(Err(err)),
                 };
@@ -186,7 +187,8 @@ impl<W: Write> SampledHeaderPcap<W> {
         timestamp: Timestamp,
         limit: u64,
     ) -> io::Result<Result<PcapWritten, DecodeError>> {
-        let samples = match validate_and_count(datagram) {
+        // Every sample and record is decoded first, so a malformed datagram writes nothing.
+        let samples = match walk_samples(datagram, &mut Validate) {
             Ok(samples) => samples,
             Err(err) => return Ok(Err(err)),
         };
@@ -251,7 +253,7 @@ impl<W: Write> SampledHeaderPcap<W> {
         };
         if self.remove_payload
             && let Some(offset) =
-                rtflow_packet::sflowtool::payload_offset(&crate::header::walker_input(h))
+                crate::header_fields::payload_offset(&crate::header::walker_input(h))
         {
             // The offset is within the sampled header; the Ethernet wrapping moves it.
             let end = (offset as i64 + added).clamp(0, self.frame.len() as i64) as usize;
@@ -310,34 +312,6 @@ impl<W: Write> SampledHeaderPcap<W> {
     pub fn get_mut(&mut self) -> &mut W {
         self.writer.get_mut()
     }
-}
-
-/// Decodes every sample and record (so that a malformed datagram is rejected before anything is
-/// written), counting them on the way.
-fn validate_and_count(datagram: &Datagram<'_>) -> Result<SampleCounts, DecodeError> {
-    let mut counts = SampleCounts::default();
-    for sample in datagram.samples() {
-        match sample? {
-            Sample::Flow(s) => {
-                counts.flow_samples += 1;
-                for record in s.records() {
-                    if matches!(record?, FlowRecord::SampledHeader(_)) {
-                        counts.sampled_headers += 1;
-                    }
-                }
-            }
-            Sample::Discard(s) => {
-                counts.discard_samples += 1;
-                s.records().try_for_each(|r| r.map(drop))?;
-            }
-            Sample::Counter(s) => {
-                counts.counter_samples += 1;
-                s.records().try_for_each(|r| r.map(drop))?;
-            }
-            Sample::Unknown(_) => counts.other_samples += 1,
-        }
-    }
-    Ok(counts)
 }
 
 /// The sampled header records of the samples of `source` that pass the filter (the datagram has

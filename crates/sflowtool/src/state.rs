@@ -3,7 +3,7 @@
 //! lines and NetFlow export. Each record overwrites what it sets (last writer wins), as in
 //! sflowtool.
 
-use rtflow_packet::sflowtool::{self as fields, FieldValue};
+use crate::header_fields::{self as fields, FieldValue};
 use rtflow_sflow::{Address, FlowRecord, SampledHeader};
 
 /// The state of one flow sample.

@@ -4,7 +4,7 @@
 //! (0:1001), which also sets the output VLAN. Both are 0 when no record names them, so an
 //! include list must name 0 to keep untagged samples (as in sflowtool).
 
-use rtflow_packet::sflowtool::{self as fields, FieldValue};
+use crate::header_fields::{self as fields, FieldValue};
 use rtflow_sflow::{DecodeError, FlowRecord};
 
 /// VLAN ids go up to 4095; sflowtool's table also accepts 4096.

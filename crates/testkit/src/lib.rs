@@ -22,6 +22,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+pub mod headers;
 pub mod servers;
 
 /// Set to `1` (as `.ci/run` does), a test that would skip for lack of `../shared` fails instead.

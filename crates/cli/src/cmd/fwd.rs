@@ -9,17 +9,14 @@
 
 use std::fmt;
 use std::io::{self, BufRead, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use socket2::{Domain, Protocol, Socket, Type};
+use rtflow_net::{ListenOptions, Listener, sender_for};
 
 /// Largest UDP payload over IPv4 (65535 - 20 - 8); also the cap for forwarded lines.
 const MAX_DATAGRAM: usize = 65_507;
-/// Kernel socket buffers requested: bursts of sFlow must not be dropped while stdout or the
-/// network catches up. The kernel may grant less (net.core.rmem_max / wmem_max).
-const SOCKET_BUFFER: usize = 8 << 20;
 /// A line longer than this (hex digits plus generous room for whitespace) cannot be valid.
 const MAX_LINE: usize = 2 * MAX_DATAGRAM + 1024;
 
@@ -31,7 +28,7 @@ pub struct FwdArgs {
     pub server: Option<String>,
 
     /// UDP port to listen on, or with -s the port to send to.
-    #[arg(short = 'p', long, default_value_t = 6343)]
+    #[arg(short = 'p', long, default_value_t = rtflow_sflow::SFLOW_PORT)]
     pub port: u16,
 
     /// Listen mode: address to bind (default: all IPv6 and IPv4 addresses).
@@ -61,11 +58,12 @@ fn report(message: fmt::Arguments<'_>) {
 // Listen mode: UDP -> hex lines on stdout.
 
 fn forward_datagrams(bind: Option<&str>, port: u16) -> anyhow::Result<ExitCode> {
-    let socket = bind_listener(bind, port)?;
-    let local = socket.local_addr().context("reading the bound address")?;
-    let buffer = socket2::SockRef::from(&socket)
-        .recv_buffer_size()
-        .unwrap_or(0);
+    let Listener {
+        socket,
+        local_addr: local,
+        granted_recv_buffer: buffer,
+        ..
+    } = bind_listener(bind, port)?;
     // Tests and scripts wait for this line before sending.
     report(format_args!(
         "listening on {local} (UDP, receive buffer {buffer} bytes)"
@@ -100,58 +98,11 @@ fn forward_datagrams(bind: Option<&str>, port: u16) -> anyhow::Result<ExitCode> 
 
 /// Binds the listening socket: the given address, or dual-stack `[::]` with a fallback to
 /// `0.0.0.0` on hosts without IPv6.
-fn bind_listener(bind: Option<&str>, port: u16) -> anyhow::Result<UdpSocket> {
-    let Some(host) = bind else {
-        let any_v6 = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
-        return match udp_socket(any_v6, Direction::Receive) {
-            Ok(socket) => Ok(socket),
-            Err(v6_err) => {
-                let any_v4 = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
-                udp_socket(any_v4, Direction::Receive)
-                    .with_context(|| format!("binding UDP port {port} (IPv6 attempt: {v6_err:#})"))
-            }
-        };
-    };
-    let addr = resolve(host, port)?;
-    udp_socket(addr, Direction::Receive).with_context(|| format!("binding UDP {addr}"))
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Direction {
-    Send,
-    Receive,
-}
-
-/// A UDP socket bound to `addr` with a large buffer for `direction`. An unspecified IPv6
-/// address is bound dual-stack so that IPv4 senders are heard too.
-pub(crate) fn udp_socket(addr: SocketAddr, direction: Direction) -> anyhow::Result<UdpSocket> {
-    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
-        .context("creating a UDP socket")?;
-    if let IpAddr::V6(ip) = addr.ip()
-        && ip.is_unspecified()
-    {
-        socket
-            .set_only_v6(false)
-            .context("enabling dual-stack IPv6")?;
-    }
-    // Best effort: a smaller buffer than asked for still works.
-    let _ = match direction {
-        Direction::Receive => socket.set_recv_buffer_size(SOCKET_BUFFER),
-        Direction::Send => socket.set_send_buffer_size(SOCKET_BUFFER),
-    };
-    socket
-        .bind(&addr.into())
-        .with_context(|| format!("binding {addr}"))?;
-    Ok(socket.into())
-}
-
-/// A socket ready to send to `target`, bound to the unspecified address of its family.
-pub(crate) fn sender_for(target: SocketAddr) -> anyhow::Result<UdpSocket> {
-    let local = match target {
-        SocketAddr::V4(_) => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
-        SocketAddr::V6(_) => SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0),
-    };
-    udp_socket(local, Direction::Send)
+fn bind_listener(bind: Option<&str>, port: u16) -> anyhow::Result<Listener> {
+    let address = bind.map(|host| resolve(host, port)).transpose()?;
+    let listener =
+        rtflow_net::bind_listener(address.map(|a| a.ip()), port, ListenOptions::default())?;
+    Ok(listener)
 }
 
 /// Resolves a host name or address literal (IPv6 with or without brackets).

@@ -9,11 +9,11 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use rtflow_capture::{SkipCounts, Timestamp};
+use rtflow_capture::SkipCounts;
+use rtflow_net::{Pace, Pacer, saturating_secs, sender_for};
+use rtflow_sflow::SFLOW_PORT;
 
-use super::fwd::{resolve, sender_for};
-
-const DEFAULT_PORT: u16 = 6343;
+use super::fwd::resolve;
 
 #[derive(clap::Args, Debug)]
 pub struct ReplayArgs {
@@ -24,7 +24,7 @@ pub struct ReplayArgs {
     #[arg(
         short,
         long,
-        default_value = "127.0.0.1:6343",
+        default_value_t = format!("127.0.0.1:{SFLOW_PORT}"),
         value_name = "HOST:PORT"
     )]
     pub target: String,
@@ -53,20 +53,6 @@ pub struct ReplayArgs {
     /// Only send datagrams whose UDP destination port is PORT (default: all).
     #[arg(long, value_name = "PORT")]
     pub port_filter: Option<u16>,
-}
-
-/// How the send times are chosen.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Pace {
-    /// Recorded inter-packet gaps divided by the speed factor.
-    Recorded {
-        speed: f64,
-    },
-    AsFastAsPossible,
-    /// A fixed number of datagrams per second.
-    Rate {
-        per_sec: f64,
-    },
 }
 
 #[derive(Debug)]
@@ -113,80 +99,6 @@ impl Plan {
     }
 }
 
-/// Decides when each datagram may leave.
-struct Pacer {
-    pace: Pace,
-    started: Instant,
-    deadline: Option<Instant>,
-    /// Recorded pace: wall-clock start and capture time of the first packet of this pass.
-    pass_origin: Option<(Instant, Timestamp)>,
-    scheduled: u64,
-}
-
-impl Pacer {
-    fn new(pace: Pace, duration: Option<Duration>) -> Self {
-        let started = Instant::now();
-        Pacer {
-            pace,
-            started,
-            deadline: duration.and_then(|d| started.checked_add(d)),
-            pass_origin: None,
-            scheduled: 0,
-        }
-    }
-
-    fn start_pass(&mut self) {
-        self.pass_origin = None;
-    }
-
-    fn past_deadline(&self) -> bool {
-        self.deadline
-            .is_some_and(|deadline| Instant::now() >= deadline)
-    }
-
-    /// Sleeps until the datagram captured at `timestamp` is due. Returns false when the
-    /// deadline comes first.
-    fn wait_for(&mut self, timestamp: Timestamp) -> bool {
-        let due = match self.pace {
-            Pace::AsFastAsPossible => None,
-            Pace::Recorded { speed } => {
-                let (origin, first) = *self
-                    .pass_origin
-                    .get_or_insert_with(|| (Instant::now(), timestamp));
-                let gap = timestamp.saturating_duration_since(first);
-                let offset = saturating_secs(gap.as_secs_f64() / speed);
-                origin.checked_add(offset)
-            }
-            Pace::Rate { per_sec } => {
-                // Schedule against the start, not the previous send: oversleeping is then
-                // caught up by the next datagrams instead of lowering the average rate.
-                let offset = saturating_secs(self.scheduled as f64 / per_sec);
-                self.scheduled += 1;
-                self.started.checked_add(offset)
-            }
-        };
-        if let Some(due) = due {
-            let wake = match self.deadline {
-                Some(deadline) => due.min(deadline),
-                None => due,
-            };
-            let now = Instant::now();
-            if wake > now {
-                std::thread::sleep(wake - now);
-            }
-        }
-        !self.past_deadline()
-    }
-}
-
-/// `secs` (finite, not negative) as a `Duration`, capped at `Duration::MAX` instead of panicking
-/// like `Duration::from_secs_f64` / `div_f64` would: a huge `--duration`, a tiny `--rate` or
-/// `--speed`, or a capture whose timestamps leap by centuries must not abort the replay. An
-/// `Instant` cannot hold the capped value either, so such a deadline or due time counts as none.
-fn saturating_secs(secs: f64) -> Duration {
-    Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
-}
-
 #[derive(Default)]
 struct Totals {
     sent: u64,
@@ -206,14 +118,23 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let plan = Plan::from_args(&args)?;
     let target = parse_target(&args.target)?;
     let socket = sender_for(target)?;
-    let mut pacer = Pacer::new(plan.pace, plan.duration);
+    let mut pacer = Pacer::new(plan.pace);
+    // A deadline too far away for an `Instant` counts as none.
+    let deadline = plan
+        .duration
+        .and_then(|duration| pacer.started().checked_add(duration));
     let mut totals = Totals::default();
 
     let mut outcome = Ok(());
     while plan.passes.is_none_or(|passes| totals.passes < passes) {
         totals.passes += 1;
         pacer.start_pass();
-        match play_once(&args.file, &plan, &socket, target, &mut pacer, &mut totals) {
+        let pass = Pass {
+            socket: &socket,
+            target,
+            deadline,
+        };
+        match play_once(&args.file, &plan, &pass, &mut pacer, &mut totals) {
             Ok(PassEnd::EndOfFile) if totals.sent == 0 && plan.passes.is_none() => {
                 // Looping over a capture with nothing to send would spin forever.
                 outcome = Err(anyhow::anyhow!(
@@ -230,7 +151,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    print_summary(&totals, target, pacer.started.elapsed(), plan.port_filter);
+    print_summary(&totals, target, pacer.started().elapsed(), plan.port_filter);
     outcome?;
     Ok(if totals.send_errors == 0 {
         ExitCode::SUCCESS
@@ -239,11 +160,17 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Where a pass sends and until when.
+struct Pass<'a> {
+    socket: &'a UdpSocket,
+    target: SocketAddr,
+    deadline: Option<Instant>,
+}
+
 fn play_once(
     file: &Path,
     plan: &Plan,
-    socket: &UdpSocket,
-    target: SocketAddr,
+    pass: &Pass<'_>,
     pacer: &mut Pacer,
     totals: &mut Totals,
 ) -> anyhow::Result<PassEnd> {
@@ -261,17 +188,17 @@ fn play_once(
             totals.filtered += 1;
             continue;
         }
-        if !pacer.wait_for(datagram.timestamp) {
+        if !pacer.wait(datagram.timestamp.as_duration(), pass.deadline) {
             break Ok(PassEnd::Deadline);
         }
-        match socket.send_to(datagram.payload, target) {
+        match pass.socket.send_to(datagram.payload, pass.target) {
             Ok(_) => {
                 totals.sent += 1;
                 totals.bytes += datagram.payload.len() as u64;
             }
             Err(err) => {
                 if totals.send_errors == 0 {
-                    warn(format_args!("sending to {target}: {err}"));
+                    warn(format_args!("sending to {}: {err}", pass.target));
                 }
                 totals.send_errors += 1;
             }
@@ -292,7 +219,7 @@ pub(crate) fn parse_target(target: &str) -> anyhow::Result<SocketAddr> {
     {
         return resolve(host, port);
     }
-    resolve(target, DEFAULT_PORT)
+    resolve(target, SFLOW_PORT)
         .with_context(|| format!("invalid --target {target:?}: expected HOST:PORT"))
 }
 
@@ -388,45 +315,10 @@ mod tests {
     }
 
     #[test]
-    fn rate_pacing_schedules_from_the_start() {
-        let mut pacer = Pacer::new(Pace::Rate { per_sec: 1000.0 }, None);
-        let begin = Instant::now();
-        for _ in 0..21 {
-            assert!(pacer.wait_for(Timestamp::default()));
-        }
-        // 21 datagrams at 1000/s: the last is due 20 ms after the start.
-        assert!(
-            begin.elapsed() >= Duration::from_millis(19),
-            "{:?}",
-            begin.elapsed()
-        );
-    }
-
-    #[test]
-    fn deadline_stops_waiting() {
-        let mut pacer = Pacer::new(
-            Pace::Recorded { speed: 1.0 },
-            Some(Duration::from_millis(30)),
-        );
-        assert!(pacer.wait_for(Timestamp::new(100, 0)));
-        let begin = Instant::now();
-        assert!(
-            !pacer.wait_for(Timestamp::new(200, 0)),
-            "a 100 s gap ends at the 30 ms deadline"
-        );
-        assert!(begin.elapsed() < Duration::from_secs(5));
-    }
-
-    #[test]
     fn out_of_range_times_do_not_panic() {
         // Each of these made Duration::from_secs_f64 / div_f64 panic.
         let p = plan(&["f.pcap", "--duration", "1e300"]).unwrap();
         assert_eq!((p.duration, p.passes), (Some(Duration::MAX), None));
-        let mut pacer = Pacer::new(Pace::Recorded { speed: 1.0 }, None);
-        assert!(pacer.wait_for(Timestamp::new(0, 0)));
-        assert!(pacer.wait_for(Timestamp::new(u64::MAX, 999_999_999)));
-        let mut pacer = Pacer::new(Pace::Rate { per_sec: 1e-300 }, None);
-        assert!(pacer.wait_for(Timestamp::default()));
-        assert!(pacer.wait_for(Timestamp::default()));
+        // (The pacer's own range checks are tested in rtflow-net.)
     }
 }

@@ -32,9 +32,15 @@ pub struct ServeArgs {
     pub http_bind: Option<IpAddr>,
 
     /// Replay this pcap/pcapng capture at its recorded pace instead of listening for UDP
-    /// (sFlow-RT `sflow.file`).
+    /// (sFlow-RT `sflow.file`); like sFlow-RT, it loops forever (see --replay-once). Every sFlow
+    /// datagram is taken, whatever its UDP port.
     #[arg(long, value_name = "FILE")]
     pub replay: Option<PathBuf>,
+
+    /// Play the --replay capture once, then go on serving what it left (engine time then runs in
+    /// real time).
+    #[arg(long)]
+    pub replay_once: bool,
 
     /// Run with the built-in network simulator feeding the server in-process (no UDP input): a
     /// leaf-and-spine fabric with its topology installed, flows `pair` and `dns_responses`, and
@@ -51,8 +57,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", requires = "demo")]
     pub seed: Option<u64>,
 
-    /// Replay (or run --demo) N times faster than recorded; engine time runs N times faster too, so
-    /// rates stay true.
+    /// Replay (or run --demo) N times faster than recorded (N below 1: slower); engine time runs at
+    /// the same pace, so rates stay true.
     #[arg(long, value_name = "N", default_value_t = 1.0)]
     pub replay_speed: f64,
 
@@ -194,6 +200,7 @@ impl ServeArgs {
             config.inc_dir = self.inc_dir.clone();
         }
         config.replay_speed = self.replay_speed;
+        config.replay_once = self.replay_once;
         config.readonly |= self.readonly;
         config.rcvbuf = self.rcvbuf;
         if let Some(mib) = self.memory_budget {

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use rtflow_capture::{LinkType, PcapWriter, PcapngWriter, Timestamp, build_udp_frame_into};
+use rtflow_net::{Pace, Pacer, sender_for};
 use rtflow_sim::{DEFAULT_SCENARIO, Scenario, ScenarioFormat, Simulator};
 
-use super::fwd::sender_for;
 use super::replay::parse_target;
 
 /// Capture timestamps start here unless `--start-time` says otherwise (2026-01-01T00:00:00Z), so
@@ -70,16 +70,6 @@ pub struct SimulateArgs {
     /// No summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
-}
-
-/// How datagrams are spaced in real time.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Pace {
-    /// Simulated time runs this many times faster than real time.
-    Speed(f64),
-    AsFastAsPossible,
-    /// A fixed number of datagrams per second.
-    Rate(f64),
 }
 
 /// Loads the scenario file (TOML, or YAML by its name), or the built-in one.
@@ -194,24 +184,34 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         bail!("-w needs a finite run: give --duration SECS (the scenario runs until stopped)");
     }
     let pace = match (args.rate, args.max, args.speed) {
-        (Some(rate), _, _) => Pace::Rate(positive("--rate", rate)?),
+        (Some(rate), _, _) => Pace::Rate {
+            per_sec: positive("--rate", rate)?,
+        },
         (None, true, _) => Pace::AsFastAsPossible,
-        (None, false, Some(speed)) => Pace::Speed(positive("--speed", speed)?),
+        (None, false, Some(speed)) => Pace::Recorded {
+            speed: positive("--speed", speed)?,
+        },
         (None, false, None) if args.write.is_some() && args.target.is_none() => {
             Pace::AsFastAsPossible
         }
-        (None, false, None) => Pace::Speed(1.0),
+        (None, false, None) => Pace::Recorded { speed: 1.0 },
     };
     let target = match (&args.target, &args.write) {
         (Some(target), _) => Some(parse_target(target)?),
-        (None, None) => Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 6343))),
+        (None, None) => Some(SocketAddr::from((
+            Ipv4Addr::LOCALHOST,
+            rtflow_sflow::SFLOW_PORT,
+        ))),
         (None, Some(_)) => None,
     };
     let udp = match target {
         Some(target) => Some((sender_for(target)?, target)),
         None => None,
     };
-    let collector = target.unwrap_or(SocketAddr::from((Ipv4Addr::LOCALHOST, 6343)));
+    let collector = target.unwrap_or(SocketAddr::from((
+        Ipv4Addr::LOCALHOST,
+        rtflow_sflow::SFLOW_PORT,
+    )));
     let capture = match &args.write {
         Some(path) => Some(open_capture(path)?),
         None => None,
@@ -296,65 +296,11 @@ fn export(
     pace: Pace,
     outputs: &mut Outputs,
 ) -> anyhow::Result<Simulator> {
-    let started = Instant::now();
-    let mut sent: u64 = 0;
+    // Simulated time 0 is now; due times count from it, so pacing does not drift.
+    let mut pacer = Pacer::starting_at(pace, Duration::ZERO);
     while let Some(datagram) = simulator.next_datagram() {
-        if let Some(offset) = due_after_start(pace, datagram.time, sent)
-            && let Some(due) = started.checked_add(offset)
-        {
-            let now = Instant::now();
-            if due > now {
-                std::thread::sleep(due - now);
-            }
-        }
+        pacer.wait(datagram.time, None);
         outputs.write(datagram.time, datagram.source, datagram.payload)?;
-        sent += 1;
     }
     Ok(simulator)
-}
-
-/// When a datagram is due, counted from the start of the run: from its simulated time alone
-/// (`Speed`) or from how many were sent before it (`Rate`), never from the previous send, so
-/// rounding and late wake-ups cannot add up over hours. `None`: send at once.
-fn due_after_start(pace: Pace, simulated: Duration, sent_before: u64) -> Option<Duration> {
-    let secs = match pace {
-        Pace::AsFastAsPossible => return None,
-        Pace::Speed(speed) => simulated.as_secs_f64() / speed,
-        Pace::Rate(rate) => sent_before as f64 / rate,
-    };
-    Duration::try_from_secs_f64(secs).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pacing_is_counted_from_the_start_and_does_not_drift() {
-        let ten_hours = Duration::from_secs(36_000);
-        // Real time: a datagram of simulated hour 10 is due 10 hours after the start, whatever
-        // was sent before it.
-        assert_eq!(
-            due_after_start(Pace::Speed(1.0), ten_hours, 123),
-            Some(ten_hours)
-        );
-        assert_eq!(
-            due_after_start(Pace::Speed(10.0), ten_hours, 0),
-            Some(Duration::from_secs(3_600))
-        );
-        // Fixed rate: the 36,000,000th datagram at 1,000/s is due at 36,000 s, whatever its
-        // simulated time.
-        assert_eq!(
-            due_after_start(Pace::Rate(1_000.0), Duration::ZERO, 36_000_000),
-            Some(ten_hours)
-        );
-        // A gap that is not a whole number of nanoseconds (1/3 ms): summing rounded gaps would
-        // be 36 ms off after 10 hours; counting from the start is not.
-        let due = due_after_start(Pace::Rate(3_000.0), Duration::ZERO, 108_000_000).unwrap();
-        assert!(
-            due.abs_diff(ten_hours) < Duration::from_micros(1),
-            "{due:?}"
-        );
-        assert_eq!(due_after_start(Pace::AsFastAsPossible, ten_hours, 1), None);
-    }
 }

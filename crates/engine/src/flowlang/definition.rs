@@ -65,7 +65,8 @@ pub enum AggMode {
     Avg,
     Edge,
     Core,
-    /// `AGENT` (InMon apps): combine per agent.
+    /// `AGENT` (browse-flows, ddos-protect): as a definition's aggMode, every data source of an agent is counted
+    /// in data source `"0"` at ingest (per-router flows and thresholds); as a query's, combine per agent.
     Agent,
 }
 

@@ -305,7 +305,7 @@ pub fn document() -> Value {
                 query_param("to", "string", "Unix ms, now, or relative (default now)"),
                 query_param("maxFlows", "integer", "most flows (default 20)"),
                 query_param("step", "integer", "trend: seconds per point (default: about 100 points)"),
-                query_param("table", "string", "force flows, flows_1m or flows_1h"),
+                query_param("table", "string", "force flows, flows_1m, flows_5m or flows_1h"),
             ], json_ok(answer))}),
         );
     }

@@ -29,10 +29,9 @@ fn history(state: &AppState) -> ApiResult<&History> {
     })
 }
 
-fn request(agent: &str, params: &Params) -> ApiResult<HistoryRequest> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
+/// The request for `agent` and the parameters; relative times (`now`, `-1h`) count from `now`, the engine clock
+/// that stamps the rows (the wall clock, but for a replay faster than real time).
+fn request(agent: &str, params: &Params, now: u64) -> ApiResult<HistoryRequest> {
     let agents = match agent.trim() {
         "ALL" | "" => Vec::new(),
         list => list
@@ -91,7 +90,7 @@ pub async fn activeflows(
     Query(params): Query<Params>,
 ) -> ApiResult<Response> {
     let history = history(&state)?;
-    let request = request(&agent, &params)?;
+    let request = request(&agent, &params, state.clock.now())?;
     let plan = query::plan_top(&request, &history.layout).map_err(|e| ApiError::bad(e.0))?;
     let rows = rows(history, &plan).await?;
     let flows = query::top_flows(&plan, &rows);
@@ -104,7 +103,7 @@ pub async fn trend(
     Query(params): Query<Params>,
 ) -> ApiResult<Response> {
     let history = history(&state)?;
-    let request = request(&agent, &params)?;
+    let request = request(&agent, &params, state.clock.now())?;
     let plan = query::plan_trend(&request, &history.layout).map_err(|e| ApiError::bad(e.0))?;
     let rows = rows(history, &plan).await?;
     let trend = query::trend(&plan, &rows);

@@ -1,5 +1,6 @@
 //! Prometheus text exposition (spec §7): `/prometheus/metrics/{agent}/{metric}/txt` and
-//! `/prometheus/analyzer/txt`. Every family gets `# HELP` and `# TYPE` lines and its samples together.
+//! `/prometheus/analyzer/txt`, with sFlow-RT 3.1's label sets and analyzer names. Every family gets `# HELP`
+//! and `# TYPE` lines (harmless to sFlow-RT's clients) and its samples together.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
@@ -21,6 +22,24 @@ const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// `/analyzer/json` fields exported by `/prometheus/analyzer/txt`: (metric suffix, field, help).
 const ANALYZER_METRICS: &[(&str, &str, &str)] = &[
+    // sFlow-RT 3.1's names, which Grafana dashboards query.
+    ("agent_count", "sFlowAgents", "sFlow agents currently known"),
+    (
+        "parse_errors",
+        "sFlowDatagramsDiscarded",
+        "sFlow datagrams that failed to parse",
+    ),
+    (
+        "uptime_ms",
+        "uptime",
+        "milliseconds since the analyzer started",
+    ),
+    (
+        "heap_max_bytes",
+        "heapMax",
+        "memory available to the analyzer process",
+    ),
+    // rtflow's earlier names, kept for existing scrapes.
     ("agents", "sFlowAgents", "sFlow agents currently known"),
     (
         "received_datagrams",
@@ -187,47 +206,142 @@ pub async fn metrics(
     let selection = MetricSelection::parse(&metric);
     let filter = QueryFilter::from_pairs(params.pairs());
     let now = state.clock.now();
-    // An unfiltered ALL dump already holds the host_name / ifname label metrics: one pass under the lock.
-    let labels_included =
-        matches!(selection, MetricSelection::All) && filter == QueryFilter::default();
-    let (values, names) = {
+    let (values, labels) = {
         let engine = state.engine.lock();
-        let values = engine.dump(now, &selector, &selection, &filter);
-        let names = if labels_included {
-            Vec::new()
-        } else {
-            let label_names = MetricSelection::Names(vec!["host_name".into(), "ifname".into()]);
-            engine.dump(now, &selector, &label_names, &QueryFilter::default())
-        };
-        (values, names)
+        let mut values = engine.dump(now, &selector, &selection, &filter);
+        if selection == MetricSelection::All {
+            // sFlow-RT does not export flow definitions as native series; name them to get them.
+            let flows = engine.flows();
+            values.retain(|m| !flows.contains_key(&m.metric_name));
+        }
+        let label_names =
+            MetricSelection::Names(LABEL_METRICS.iter().map(|n| n.to_string()).collect());
+        let named = engine.dump(now, &selector, &label_names, &QueryFilter::default());
+        let mut labels = SeriesLabels::from_metrics(&named);
+        labels.add_links(|agent, ifindex| {
+            engine
+                .topology_interface_to_link(agent, ifindex)
+                .map(|end| end.link_name)
+        });
+        (values, labels)
     };
-    let names = if labels_included { &values } else { &names };
     Ok(text_response(render_metrics(
         &state.http.prometheus_prefix,
         &values,
-        names,
+        &labels,
     )))
 }
 
-/// Renders numeric metrics, named `prefix` + the sanitized metric name, with `agent`, `datasource`, and when known `host` and `ifname` labels; `names`
-/// holds the `host_name` / `ifname` metrics of the same agents.
-pub fn render_metrics(prefix: &str, values: &[Metric], names: &[Metric]) -> String {
-    let mut hosts: HashMap<IpAddr, String> = HashMap::new();
-    let mut ifnames: HashMap<(IpAddr, &str), String> = HashMap::new();
-    for m in names {
-        let Some(MetricValue::Text(text)) = &m.metric_value else {
-            continue;
-        };
-        match m.metric_name.as_str() {
-            "host_name" => {
-                hosts.entry(m.agent).or_insert_with(|| text.to_string());
+/// Metrics whose values become labels of the series (sFlow-RT's label sets).
+const LABEL_METRICS: &[&str] = &[
+    "host_name",
+    "ifindex",
+    "ifname",
+    "ifspeed",
+    "iftype",
+    "ifadminstatus",
+    "ifoperstatus",
+    "machine_type",
+    "os_name",
+    "os_release",
+];
+
+/// Labels of each agent and data source, as sFlow-RT writes them: every series has `agent`, `datasource` and
+/// (when known) `host`; interface series add `ifindex, ifname, link, ifspeed` (`"10G"`), `iftype,
+/// ifadminstatus, ifoperstatus`; host series add `machine_type, os_name, os_release`.
+#[derive(Debug, Default)]
+pub struct SeriesLabels {
+    hosts: HashMap<IpAddr, String>,
+    /// (agent, data source) → label name → value, in sFlow-RT's order.
+    sources: HashMap<(IpAddr, String), Vec<(&'static str, String)>>,
+}
+
+impl SeriesLabels {
+    /// From the [`LABEL_METRICS`] of the agents.
+    pub fn from_metrics(named: &[Metric]) -> Self {
+        let mut labels = Self::default();
+        for m in named {
+            let value = match &m.metric_value {
+                Some(MetricValue::Text(text)) => text.to_string(),
+                Some(MetricValue::Number(n)) if m.metric_name == "ifspeed" => human_speed(*n),
+                Some(value) => match value.as_f64() {
+                    Some(n) => format_value(n),
+                    None => continue,
+                },
+                None => continue,
+            };
+            if m.metric_name == "host_name" {
+                labels.hosts.entry(m.agent).or_insert(value);
+                continue;
             }
-            "ifname" => {
-                ifnames.insert((m.agent, m.data_source.as_str()), text.to_string());
+            let Some(name) = LABEL_METRICS.iter().find(|n| **n == m.metric_name) else {
+                continue;
+            };
+            labels
+                .sources
+                .entry((m.agent, m.data_source.clone()))
+                .or_default()
+                .push((name, value));
+        }
+        for list in labels.sources.values_mut() {
+            list.sort_by_key(|(name, _)| LABEL_METRICS.iter().position(|n| n == name));
+        }
+        labels
+    }
+
+    /// Adds `link` (the topology link of the port) to interface data sources on one.
+    pub fn add_links(&mut self, link: impl Fn(IpAddr, u32) -> Option<String>) {
+        for ((agent, _), list) in self.sources.iter_mut() {
+            let ifindex = list
+                .iter()
+                .find(|(name, _)| *name == "ifindex")
+                .and_then(|(_, v)| v.parse::<u32>().ok());
+            if let Some(name) = ifindex.and_then(|i| link(*agent, i)) {
+                let at = list
+                    .iter()
+                    .position(|(name, _)| *name == "ifname")
+                    .map_or(list.len(), |i| i + 1);
+                list.insert(at, ("link", name));
             }
-            _ => {}
         }
     }
+
+    /// The label text of one series (without braces).
+    fn render(&self, agent: IpAddr, data_source: &str) -> String {
+        let mut labels = format!(
+            "agent=\"{}\",datasource=\"{}\"",
+            escape_label(&agent.to_string()),
+            escape_label(data_source)
+        );
+        if let Some(host) = self.hosts.get(&agent) {
+            let _ = write!(labels, ",host=\"{}\"", escape_label(host));
+        }
+        if let Some(list) = self.sources.get(&(agent, data_source.to_string())) {
+            for (name, value) in list {
+                let _ = write!(labels, ",{name}=\"{}\"", escape_label(value));
+            }
+        }
+        labels
+    }
+}
+
+/// sFlow-RT's `ifspeed` label: `10G`, `1G`, `100M`, `2500M`, `10K`, or the bits per second.
+fn human_speed(bps: f64) -> String {
+    let whole = bps as u64;
+    if bps <= 0.0 || whole as f64 != bps {
+        return format_value(bps);
+    }
+    for (unit, suffix) in [(1_000_000_000, "G"), (1_000_000, "M"), (1_000, "K")] {
+        if whole.is_multiple_of(unit) {
+            return format!("{}{suffix}", whole / unit);
+        }
+    }
+    whole.to_string()
+}
+
+/// Renders numeric metrics, named `prefix` + the sanitized metric name, with the [`SeriesLabels`] of their agent
+/// and data source.
+pub fn render_metrics(prefix: &str, values: &[Metric], labels: &SeriesLabels) -> String {
     // family → (original metric name, sample lines)
     let mut families: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
     let mut seen: HashSet<(String, String)> = HashSet::new();
@@ -236,17 +350,7 @@ pub fn render_metrics(prefix: &str, values: &[Metric], names: &[Metric]) -> Stri
             continue;
         };
         let family = format!("{prefix}{}", sanitize_name(&m.metric_name));
-        let mut labels = format!(
-            "agent=\"{}\",datasource=\"{}\"",
-            escape_label(&m.agent.to_string()),
-            escape_label(&m.data_source)
-        );
-        if let Some(host) = hosts.get(&m.agent) {
-            let _ = write!(labels, ",host=\"{}\"", escape_label(host));
-        }
-        if let Some(ifname) = ifnames.get(&(m.agent, m.data_source.as_str())) {
-            let _ = write!(labels, ",ifname=\"{}\"", escape_label(ifname));
-        }
+        let labels = labels.render(m.agent, &m.data_source);
         // Two names that sanitize alike must not produce duplicate series.
         if !seen.insert((family.clone(), labels.clone())) {
             continue;
@@ -394,7 +498,7 @@ mod tests {
             ),
             metric([10, 0, 0, 1], "3", "ifname", MetricValue::from("swp1")),
         ];
-        let text = render_metrics("sflow_", &values, &names);
+        let text = render_metrics("sflow_", &values, &SeriesLabels::from_metrics(&names));
         let expected = "# HELP sflow_ifinoctets sFlow metric ifinoctets\n\
             # TYPE sflow_ifinoctets gauge\n\
             sflow_ifinoctets{agent=\"10.0.0.1\",datasource=\"3\",host=\"leaf\\\"1\",ifname=\"swp1\"} 100\n\
@@ -403,5 +507,56 @@ mod tests {
             # TYPE sflow_load_one gauge\n\
             sflow_load_one{agent=\"10.0.0.2\",datasource=\"2.1\"} 0.5\n";
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn interface_and_host_series_carry_sflow_rt_label_sets() {
+        let agent = [10, 0, 0, 1];
+        let names = vec![
+            metric(agent, "2.1", "host_name", MetricValue::from("leaf1")),
+            metric(agent, "2.1", "machine_type", MetricValue::from("x86_64")),
+            metric(agent, "2.1", "os_name", MetricValue::from("linux")),
+            metric(agent, "2.1", "os_release", MetricValue::from("6.1.0")),
+            metric(agent, "3", "ifoperstatus", MetricValue::from("up")),
+            metric(agent, "3", "ifname", MetricValue::from("swp1")),
+            metric(agent, "3", "ifindex", MetricValue::from("3")),
+            metric(agent, "3", "ifspeed", MetricValue::Number(10e9)),
+            metric(agent, "3", "iftype", MetricValue::from("ethernetCsmacd")),
+            metric(agent, "3", "ifadminstatus", MetricValue::from("up")),
+        ];
+        let mut labels = SeriesLabels::from_metrics(&names);
+        labels.add_links(|a, ifindex| {
+            (a == IpAddr::from(agent) && ifindex == 3).then(|| "L1".into())
+        });
+        let values = vec![
+            metric(agent, "3", "ifinutilization", MetricValue::Number(1.5)),
+            metric(agent, "2.1", "load_one", MetricValue::Number(0.5)),
+        ];
+        let text = render_metrics("sflow_", &values, &labels);
+        assert!(
+            text.contains(
+                "sflow_ifinutilization{agent=\"10.0.0.1\",datasource=\"3\",host=\"leaf1\",ifindex=\"3\",\
+                 ifname=\"swp1\",link=\"L1\",ifspeed=\"10G\",iftype=\"ethernetCsmacd\",ifadminstatus=\"up\",\
+                 ifoperstatus=\"up\"} 1.5\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "sflow_load_one{agent=\"10.0.0.1\",datasource=\"2.1\",host=\"leaf1\",machine_type=\"x86_64\",\
+                 os_name=\"linux\",os_release=\"6.1.0\"} 0.5\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn speeds_are_written_in_sflow_rt_human_form() {
+        assert_eq!(human_speed(10e9), "10G");
+        assert_eq!(human_speed(1e9), "1G");
+        assert_eq!(human_speed(100e6), "100M");
+        assert_eq!(human_speed(2.5e9), "2500M");
+        assert_eq!(human_speed(1500.0), "1500");
+        assert_eq!(human_speed(0.0), "0");
     }
 }

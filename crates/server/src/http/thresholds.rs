@@ -38,7 +38,8 @@ pub async fn put(
     let json = json_body(&body)?;
     object_fields(&json, "threshold", &name, THRESHOLD_FIELDS)?;
     let threshold: Threshold = typed(json, "threshold")?;
-    state.engine.lock().set_threshold(&name, threshold)?;
+    let now = state.clock.now();
+    state.engine.lock().set_threshold(now, &name, threshold)?;
     Ok(StatusCode::NO_CONTENT)
 }
 

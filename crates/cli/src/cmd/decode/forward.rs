@@ -2,7 +2,7 @@
 //! sflowtool's forwarding does (send errors are reported and do not stop decoding).
 
 use std::io::{self, Write};
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 
 use anyhow::Context;
 
@@ -37,12 +37,7 @@ impl Forwarder {
         let targets = targets
             .iter()
             .map(|&target| {
-                let local: SocketAddr = if target.is_ipv4() {
-                    (Ipv4Addr::UNSPECIFIED, 0).into()
-                } else {
-                    (Ipv6Addr::UNSPECIFIED, 0).into()
-                };
-                let socket = UdpSocket::bind(local)
+                let socket = rtflow_net::sender_for(target)
                     .with_context(|| format!("opening a UDP socket to forward to {target}"))?;
                 Ok((target, socket))
             })

@@ -2,26 +2,26 @@
 //! receive buffer, or IPv4-only / IPv6-only with `-4` / `-6`.
 
 use std::io::{self, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use rtflow_capture::Timestamp;
+use rtflow_net::{Family, ListenOptions, Listener, SOCKET_BUFFER, bind_listener};
 use rtflow_sflowtool::DatagramInfo;
-use socket2::{Domain, Protocol, Socket, Type};
 
 use super::DecodeArgs;
 use super::output::{Decoder, Input, Progress};
-
-/// Requested kernel receive buffer, so bursts survive while stdout catches up.
-const RECEIVE_BUFFER: usize = 8 << 20;
 
 pub(super) fn listen(
     args: &DecodeArgs,
     mut decoder: Decoder<impl Write>,
 ) -> anyhow::Result<ExitCode> {
-    let socket = bind(args)?;
-    let local = socket.local_addr().context("reading the bound address")?;
+    let Listener {
+        socket,
+        local_addr: local,
+        ..
+    } = bind(args)?;
     let _ = writeln!(
         io::stderr().lock(),
         "rtflow decode: listening on {local} (UDP)"
@@ -74,47 +74,24 @@ fn unmap(ip: IpAddr) -> IpAddr {
     }
 }
 
-fn bind(args: &DecodeArgs) -> anyhow::Result<UdpSocket> {
+fn bind(args: &DecodeArgs) -> anyhow::Result<Listener> {
     if let Some(address) = args.bind {
         let wrong_family =
             (address.is_ipv6() && args.ipv4_only) || (address.is_ipv4() && args.ipv6_only);
         if wrong_family {
             anyhow::bail!("-b {address} is not an address of the family asked for with -4/-6");
         }
-        // An IPv6 address accepts IPv4-mapped peers too unless -6 says otherwise (only the
-        // unspecified address `::` can receive them).
-        return open(SocketAddr::new(address, args.port), args.ipv6_only);
     }
-    if args.ipv4_only {
-        return open(
-            SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), args.port),
-            false,
-        );
-    }
-    let v6 = SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), args.port);
-    match open(v6, args.ipv6_only) {
-        Ok(socket) => Ok(socket),
-        // No IPv6 on this host: fall back to IPv4 unless IPv6 was asked for.
-        Err(_) if !args.ipv6_only => open(
-            SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), args.port),
-            false,
-        ),
-        Err(err) => Err(err),
-    }
-}
-
-fn open(addr: SocketAddr, v6_only: bool) -> anyhow::Result<UdpSocket> {
-    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
-        .with_context(|| format!("creating a UDP socket for {addr}"))?;
-    if addr.is_ipv6() {
-        socket
-            .set_only_v6(v6_only)
-            .context("configuring the IPv6 socket")?;
-    }
-    // The kernel may grant less than asked (net.core.rmem_max); that is not an error.
-    let _ = socket.set_recv_buffer_size(RECEIVE_BUFFER);
-    socket
-        .bind(&addr.into())
-        .with_context(|| format!("binding UDP {addr}"))?;
-    Ok(socket.into())
+    // Without -b: dual-stack `[::]` (IPv4 peers appear IPv4-mapped), falling back to IPv4 on
+    // hosts without IPv6 unless -6 asks for IPv6 only.
+    let family = match (args.ipv4_only, args.ipv6_only) {
+        (true, _) => Family::Ipv4Only,
+        (false, true) => Family::Ipv6Only,
+        (false, false) => Family::Any,
+    };
+    let options = ListenOptions {
+        family,
+        recv_buffer: SOCKET_BUFFER,
+    };
+    Ok(bind_listener(args.bind, args.port, options)?)
 }

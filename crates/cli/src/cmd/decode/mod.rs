@@ -24,6 +24,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use rtflow_net::Pacer;
 use rtflow_sflowtool::{
     DatagramInfo, FieldLines, Format, HeaderSource, NetflowOptions, NetflowVersion, VlanFilter,
 };
@@ -31,12 +32,11 @@ use rtflow_sflowtool::{
 use forward::Forwarder;
 use netflow::{CountOrHost, NetflowSender};
 use output::{Decoder, Input, Mode, Options, Progress};
-use pace::Pacer;
 
 #[derive(clap::Args, Debug)]
 pub struct DecodeArgs {
     /// UDP port to listen on (0 picks a free port, reported on stderr).
-    #[arg(short = 'p', long, default_value_t = 6343)]
+    #[arg(short = 'p', long, default_value_t = rtflow_sflow::SFLOW_PORT)]
     pub port: u16,
 
     /// Read sFlow datagrams from a pcap or pcapng file instead of listening (`-` = stdin).
@@ -334,7 +334,7 @@ pub fn run(args: DecodeArgs) -> anyhow::Result<ExitCode> {
         Err(err) if err.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
         Err(err) => return Err(err).context("writing the pcap header"),
     };
-    let pacer = args.playback.map(Pacer::new);
+    let pacer = args.playback.map(pace::pacer);
     match (&args.read, args.sample_rate) {
         (Some(path), Some(rate)) => sample_file(path, rate, decoder, args.quiet, pacer),
         (Some(path), None) => read_file(path, decoder, args.quiet, pacer),
@@ -382,7 +382,7 @@ fn read_file(
         };
         index += 1;
         if let Some(pacer) = &mut pacer {
-            pacer.wait(datagram.timestamp);
+            pacer.wait(datagram.timestamp.as_duration(), None);
         }
         let input = Input {
             payload: datagram.payload,
@@ -420,11 +420,11 @@ fn sample_file(
     // The agent simulator's datagrams come from 0.0.0.0 to the sFlow port.
     let (src, dst): (SocketAddr, SocketAddr) = (
         (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
-        (std::net::Ipv4Addr::UNSPECIFIED, 6343).into(),
+        (std::net::Ipv4Addr::UNSPECIFIED, rtflow_sflow::SFLOW_PORT).into(),
     );
     let mut deliver_made = |decoder: &mut Decoder<_>, made: sampler::Made, index: u64| {
         if let Some(pacer) = &mut pacer {
-            pacer.wait(made.timestamp);
+            pacer.wait(made.timestamp.as_duration(), None);
         }
         let input = Input {
             payload: &made.payload,

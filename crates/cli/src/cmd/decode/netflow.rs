@@ -79,11 +79,7 @@ impl NetflowSender {
         vlans: Option<Arc<VlanFilter>>,
         quiet: bool,
     ) -> anyhow::Result<Self> {
-        let local: SocketAddr = match collector {
-            SocketAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
-            SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
-        };
-        let socket = UdpSocket::bind(local)
+        let socket = rtflow_net::sender_for(collector)
             .with_context(|| format!("opening a UDP socket to send NetFlow to {collector}"))?;
         let spoof = match (spoof, collector) {
             (false, _) => None,

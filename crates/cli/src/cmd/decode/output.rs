@@ -9,8 +9,8 @@ use std::sync::Arc;
 use rtflow_capture::{SkipCounts, Timestamp};
 use rtflow_sflow::DecodeError;
 use rtflow_sflowtool::{
-    DatagramInfo, DatagramPcap, FieldLines, Format, Formatter, HeaderSource, SampleCounts,
-    SampledHeaderPcap, VlanFilter,
+    DatagramInfo, DatagramPcap, DatagramSink, FieldLines, Format, Formatter, HeaderSource,
+    SampleCounts, SampledHeaderPcap, VlanFilter,
 };
 
 use super::forward::Forwarder;
@@ -51,33 +51,13 @@ const WRITE_BATCH_BYTES: usize = 1 << 18;
 
 enum Sink<W: Write> {
     Text {
-        writer: TextWriter,
+        writer: Box<dyn DatagramSink>,
         out: W,
         buf: Vec<u8>,
     },
     HeaderPcap(SampledHeaderPcap<W>),
     DatagramPcap(DatagramPcap<W>),
     Nothing(W),
-}
-
-/// The line-oriented writers.
-enum TextWriter {
-    Formatter(Formatter),
-    Fields(Box<FieldLines>),
-}
-
-impl TextWriter {
-    fn write(
-        &mut self,
-        info: &DatagramInfo,
-        payload: &[u8],
-        buf: &mut Vec<u8>,
-    ) -> Result<SampleCounts, DecodeError> {
-        match self {
-            TextWriter::Formatter(formatter) => formatter.write_datagram(info, payload, buf),
-            TextWriter::Fields(fields) => fields.write_datagram(info, payload, buf),
-        }
-    }
 }
 
 #[derive(Default)]
@@ -123,13 +103,13 @@ impl<W: Write> Decoder<W> {
                 if let Some(vlans) = &options.vlans {
                     formatter = formatter.with_vlan_filter(vlans.clone());
                 }
-                text(TextWriter::Formatter(formatter), out)
+                text(Box::new(formatter), out)
             }
             Mode::Fields(mut fields) => {
                 if let Some(vlans) = &options.vlans {
                     fields = fields.with_vlan_filter(vlans.clone());
                 }
-                text(TextWriter::Fields(Box::new(fields)), out)
+                text(Box::new(fields), out)
             }
             Mode::HeaderPcap(source) => {
                 let mut pcap = SampledHeaderPcap::for_source(out, source)?;
@@ -172,7 +152,7 @@ impl<W: Write> Decoder<W> {
         let result = match &mut self.sink {
             Sink::Text { writer, out, buf } => {
                 // On a decode error the writers leave `buf` as it was.
-                let result = writer.write(&input.info, input.payload, buf);
+                let result = writer.write_datagram(&input.info, input.payload, buf);
                 if result.is_ok() {
                     self.counts.packets_written += 1;
                 }

@@ -85,7 +85,7 @@
       card('Batches written', fmt.count(a.historyBatchesWritten), fmt.count(a.historyRowsBatched) + ' rows batched', 'card-history-batches'),
       card('Insert retries', fmt.count(a.historyInsertRetries), fmt.count(a.historyRowsRejected) + ' rows rejected', 'card-history-retries'),
       card('Spool', fmt.bytes(a.historySpoolBytes || 0), fmt.count(a.historySpoolBatches) + ' batches · ' + fmt.count(a.historySpoolRows) + ' rows waiting', 'card-history-spool'),
-      card('Dropped', fmt.count(dropped), fmt.count(a.historySpoolDroppedRows) + ' rows (spool full) · ' + fmt.count(a.historyDatagramsLost) + ' datagrams (queue full)', 'card-history-dropped'),
+      card('Dropped', fmt.count(dropped), fmt.count(a.historySpoolDroppedRows) + ' rows (spool full) · ' + fmt.count(a.historyDatagramsLost) + ' datagrams (exporter stuck) · ingest waited ' + fmt.count(a.historyQueueWaits) + '×', 'card-history-dropped'),
       a.snmpPolls !== undefined ? card('SNMP names', fmt.count(a.snmpAgentsNamed) + ' of ' + fmt.count(a.snmpAgents) + ' agents',
         fmt.count(a.snmpPolls) + ' polls · ' + fmt.count(a.snmpPollErrors) + ' errors', 'card-history-snmp') : null
     ].forEach(function (c) { if (c) cards.appendChild(c); });

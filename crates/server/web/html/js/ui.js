@@ -14,6 +14,7 @@ var Rt = (function () {
     ['html/agents.html', 'Agents'],
     ['html/metrics.html', 'Metrics'],
     ['html/flows.html', 'Flows'],
+    ['html/history.html', 'History'],
     ['html/events.html', 'Thresholds & events'],
     ['html/apps.html', 'Apps'],
     ['api/', 'API']

@@ -1,6 +1,10 @@
-//! Hand-assembled packet headers with known field values (checksums are left zero: the decoder
-//! does not verify them).
-#![allow(dead_code)]
+//! Hand-assembled packet headers with known field values, for the decoders' tests (checksums are
+//! left zero: the decoders do not verify them).
+
+/// The sampled header of sflowtool's example output in `../shared/spec/sflowtool-format.md` (sflowtool 6.x on
+/// `tcpdump_sflow_expanded.pcap`, `sampledPacketSize` 126, `strippedBytes` 4), as sflowtool prints
+/// `headerBytes`: Ethernet, 802.1Q VLAN 809, IPv4 52.52.52.52 -> 53.53.53.53, TCP 22 -> 52237.
+pub const SFLOWTOOL_SPEC_HEADER: &str = "22-42-1F-4A-9F-CD-94-8E-D3-0A-71-3B-81-00-03-29-08-00-45-08-00-68-AB-4E-40-00-3D-06-16-F2-34-34-34-34-35-35-35-35-00-16-CC-0D-F8-55-7B-84-92-F0-5F-F9-80-18-00-44-E4-20-00-00-01-01-08-0A-5D-8F-E2-7B-CC-23-EE-A7-00-00-00-20-06-E3-0B-56-CB-4A-16-94-51-64-42-DE-04-05-22-D8-7D-CA-14-33-D3-16-2A-13-BA-89-90-91-00-9E-29-3E-91-0B-53-E7-33-56-09-F2-2F-7F-B4-39-33-AC-FB-FE";
 
 pub const MAC_A: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x0a];
 pub const MAC_B: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x0b];

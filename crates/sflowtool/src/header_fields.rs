@@ -1,6 +1,7 @@
 //! The per-header fields sflowtool prints for a sampled header record (0:1), in sflowtool's order
 //! and with its quirks, derived from sflowtool's `decodeLinkLayer`, `decodeIPV4`, `decodeIPV6` and
-//! `decodeIPLayer4`. Deliberately independent of [`crate::decode`]: sflowtool decodes less (no MPLS,
+//! `decodeIPLayer4`. Deliberately independent of [`rtflow_packet::decode`] (the analytics engine's
+//! decoder): sflowtool decodes less (no MPLS,
 //! no tunnels, ICMP only over IPv4) and its output must be matched exactly.
 //!
 //! 802.11 headers (header protocol 15) give sflowtool's `decode80211MAC` fields: `srcMAC`,
@@ -13,9 +14,9 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::bytes::{array_at, be16, ipv4_at, ipv6_at, mac_at, u8_at};
-use crate::decode::{HEADER_PROTOCOL_ETHERNET, HEADER_PROTOCOL_IPV4, HEADER_PROTOCOL_IPV6};
-use crate::format::{Ipv6Full, MacHex};
+use rtflow_packet::bytes::{array_at, be16, ipv4_at, ipv6_at, mac_at, u8_at};
+use rtflow_packet::format::{Ipv6Full, MacHex};
+use rtflow_packet::{HEADER_PROTOCOL_ETHERNET, HEADER_PROTOCOL_IPV4, HEADER_PROTOCOL_IPV6};
 
 /// The sampled header record fields sflowtool's header decode depends on.
 #[derive(Clone, Copy, Debug)]

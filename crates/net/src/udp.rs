@@ -1,0 +1,272 @@
+//! UDP sockets as rtflow binds them. A listener asks the kernel for a large receive buffer
+//! ([`SOCKET_BUFFER`] by default; a collector that reads more slowly than a burst arrives drops
+//! datagrams otherwise) and, without an address, binds `[::]` dual-stack so IPv4 agents are
+//! heard too, falling back to `0.0.0.0` on hosts without IPv6.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+/// Kernel socket buffer rtflow asks for by default (8 MiB). The kernel may grant less
+/// (`net.core.rmem_max` / `wmem_max`); that is not an error.
+pub const SOCKET_BUFFER: usize = 8 << 20;
+
+/// Which address families a listener without an address accepts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Family {
+    /// `[::]` dual-stack, or `0.0.0.0` where the host has no IPv6.
+    #[default]
+    Any,
+    /// `0.0.0.0` only.
+    Ipv4Only,
+    /// `[::]` without IPv4-mapped peers, and no fallback.
+    Ipv6Only,
+}
+
+/// How a listener is bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListenOptions {
+    /// Families accepted (with an explicit IPv6 address, [`Family::Ipv6Only`] also refuses
+    /// IPv4-mapped peers on `::`).
+    pub family: Family,
+    /// Receive buffer to ask for, in bytes; 0 keeps the kernel's default.
+    pub recv_buffer: usize,
+}
+
+impl Default for ListenOptions {
+    fn default() -> Self {
+        ListenOptions {
+            family: Family::Any,
+            recv_buffer: SOCKET_BUFFER,
+        }
+    }
+}
+
+/// A bound listening socket and what the kernel granted.
+#[derive(Debug)]
+pub struct Listener {
+    /// The socket (blocking, no read timeout).
+    pub socket: UdpSocket,
+    /// The address it is bound to (with the port the kernel chose for port 0).
+    pub local_addr: SocketAddr,
+    /// `SO_RCVBUF` as the kernel reports it (Linux reports twice the usable size).
+    pub granted_recv_buffer: usize,
+    /// Why the dual-stack `[::]` bind failed, when the listener fell back to `0.0.0.0`.
+    pub fallback_from: Option<BindError>,
+}
+
+/// A UDP socket could not be created, configured or bound to `addr`.
+#[derive(Debug, thiserror::Error)]
+#[error("binding UDP {addr}")]
+pub struct BindError {
+    /// The address asked for.
+    pub addr: SocketAddr,
+    /// The system's reason.
+    #[source]
+    pub source: io::Error,
+}
+
+/// Binds a listener to `bind` (any address of `options.family` when `None`) and `port` (0: any
+/// free port).
+pub fn bind_listener(
+    bind: Option<IpAddr>,
+    port: u16,
+    options: ListenOptions,
+) -> Result<Listener, BindError> {
+    let v6_only = options.family == Family::Ipv6Only;
+    let any_v4 = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
+    let (socket, fallback_from) = match (bind, options.family) {
+        (Some(ip), _) => (
+            bind_udp(
+                SocketAddr::new(ip, port),
+                v6_only,
+                Buffer::Receive(options.recv_buffer),
+            )?,
+            None,
+        ),
+        (None, Family::Ipv4Only) => (
+            bind_udp(any_v4, false, Buffer::Receive(options.recv_buffer))?,
+            None,
+        ),
+        (None, family) => {
+            let any_v6 = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
+            match bind_udp(any_v6, v6_only, Buffer::Receive(options.recv_buffer)) {
+                Ok(socket) => (socket, None),
+                // No IPv6 on this host: IPv4 will do unless IPv6 was asked for.
+                Err(v6_err) if family == Family::Any => (
+                    bind_udp(any_v4, false, Buffer::Receive(options.recv_buffer))?,
+                    Some(v6_err),
+                ),
+                Err(err) => return Err(err),
+            }
+        }
+    };
+    let local_addr = socket.local_addr().map_err(|source| BindError {
+        addr: SocketAddr::new(bind.unwrap_or(any_v4.ip()), port),
+        source,
+    })?;
+    let granted_recv_buffer = socket2::SockRef::from(&socket)
+        .recv_buffer_size()
+        .unwrap_or(0);
+    Ok(Listener {
+        socket,
+        local_addr,
+        granted_recv_buffer,
+        fallback_from,
+    })
+}
+
+/// A socket ready to send to `target`: bound to the unspecified address of its family on any
+/// port, with a [`SOCKET_BUFFER`] send buffer asked for.
+pub fn sender_for(target: SocketAddr) -> Result<UdpSocket, BindError> {
+    let local = match target {
+        SocketAddr::V4(_) => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+        SocketAddr::V6(_) => SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0),
+    };
+    bind_udp(local, false, Buffer::Send(SOCKET_BUFFER))
+}
+
+/// The kernel buffer a socket asks for (0: the kernel's default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Buffer {
+    /// `SO_RCVBUF`, raised with `SO_RCVBUFFORCE` where `net.core.rmem_max` caps it and the
+    /// process may (root or `CAP_NET_ADMIN`).
+    Receive(usize),
+    /// `SO_SNDBUF`.
+    Send(usize),
+}
+
+/// Binds one UDP socket to `addr`. An IPv6 socket accepts IPv4-mapped peers unless `v6_only`
+/// (which only matters for `::`). The buffer request is best effort.
+pub fn bind_udp(addr: SocketAddr, v6_only: bool, buffer: Buffer) -> Result<UdpSocket, BindError> {
+    let fail = |source| BindError { addr, source };
+    let socket =
+        Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP)).map_err(fail)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(v6_only).map_err(fail)?;
+    }
+    match buffer {
+        Buffer::Receive(0) | Buffer::Send(0) => {}
+        Buffer::Receive(size) => request_recv_buffer(&socket, size),
+        Buffer::Send(size) => {
+            let _ = socket.set_send_buffer_size(size);
+        }
+    }
+    socket.bind(&addr.into()).map_err(fail)?;
+    Ok(socket.into())
+}
+
+/// Asks for `size` bytes of receive buffer; when `net.core.rmem_max` caps it, tries
+/// `SO_RCVBUFFORCE`, which succeeds for root / `CAP_NET_ADMIN`. What was granted can be read
+/// back with `recv_buffer_size`.
+fn request_recv_buffer(socket: &Socket, size: usize) {
+    let _ = socket.set_recv_buffer_size(size);
+    if socket.recv_buffer_size().unwrap_or(0) >= size {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    let _ = force_recv_buffer_size(socket, size);
+}
+
+#[cfg(target_os = "linux")]
+fn force_recv_buffer_size(socket: &Socket, size: usize) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let value = libc::c_int::try_from(size).unwrap_or(libc::c_int::MAX);
+    let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: the descriptor is owned by `socket` and open; the pointer and length describe
+    // `value`, a live c_int, which the kernel only reads.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            (&raw const value).cast(),
+            len,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loopback_listener(family: Family, ip: Option<IpAddr>) -> Listener {
+        bind_listener(
+            ip,
+            0,
+            ListenOptions {
+                family,
+                recv_buffer: 1 << 20,
+            },
+        )
+        .unwrap_or_else(|e| panic!("bind: {e}: {:?}", e.source))
+    }
+
+    fn round_trip(listener: &Listener, to: SocketAddr) {
+        let sender = sender_for(to).unwrap_or_else(|e| panic!("{e}"));
+        sender
+            .send_to(b"sflow", to)
+            .unwrap_or_else(|e| panic!("send: {e}"));
+        let mut buf = [0u8; 16];
+        let (len, _) = listener
+            .socket
+            .recv_from(&mut buf)
+            .unwrap_or_else(|e| panic!("recv: {e}"));
+        assert_eq!(&buf[..len], b"sflow");
+    }
+
+    #[test]
+    fn default_listener_hears_ipv4_and_grants_a_buffer() {
+        let listener = loopback_listener(Family::Any, None);
+        assert!(listener.local_addr.ip().is_unspecified());
+        assert!(listener.granted_recv_buffer > 0);
+        let port = listener.local_addr.port();
+        round_trip(&listener, SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+    }
+
+    #[test]
+    fn ipv4_only_and_explicit_addresses() {
+        let v4 = loopback_listener(Family::Ipv4Only, None);
+        assert_eq!(v4.local_addr.ip(), IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let loopback = loopback_listener(Family::Any, Some(Ipv4Addr::LOCALHOST.into()));
+        assert_eq!(loopback.local_addr.ip(), IpAddr::V4(Ipv4Addr::LOCALHOST));
+        round_trip(&loopback, loopback.local_addr);
+        // The port is taken on 127.0.0.1: binding it again there fails, naming the address.
+        let err = bind_listener(
+            Some(Ipv4Addr::LOCALHOST.into()),
+            loopback.local_addr.port(),
+            ListenOptions::default(),
+        )
+        .err()
+        .unwrap_or_else(|| panic!("second bind of {} succeeded", loopback.local_addr));
+        assert_eq!(err.addr, loopback.local_addr);
+        assert_eq!(
+            err.to_string(),
+            format!("binding UDP {}", loopback.local_addr)
+        );
+    }
+
+    #[test]
+    fn ipv6_only_refuses_ipv4_mapped_peers() {
+        let Ok(listener) = bind_listener(
+            None,
+            0,
+            ListenOptions {
+                family: Family::Ipv6Only,
+                recv_buffer: 0,
+            },
+        ) else {
+            eprintln!("no IPv6 on this host: skipped");
+            return;
+        };
+        assert!(listener.local_addr.is_ipv6());
+        let socket = socket2::SockRef::from(&listener.socket);
+        assert!(socket.only_v6().unwrap_or_else(|e| panic!("{e}")));
+    }
+}

@@ -209,15 +209,26 @@ pub async fn metrics(
     let (values, labels) = {
         let engine = state.engine.lock();
         let mut values = engine.dump(now, &selector, &selection, &filter);
+        // An unfiltered ALL dump already holds the label metrics: one pass under the lock, not two.
+        let labels_in_values =
+            selection == MetricSelection::All && filter == QueryFilter::default();
+        let mut labels = if labels_in_values {
+            SeriesLabels::from_metrics(&values)
+        } else {
+            let label_names =
+                MetricSelection::Names(LABEL_METRICS.iter().map(|n| n.to_string()).collect());
+            SeriesLabels::from_metrics(&engine.dump(
+                now,
+                &selector,
+                &label_names,
+                &QueryFilter::default(),
+            ))
+        };
         if selection == MetricSelection::All {
             // sFlow-RT does not export flow definitions as native series; name them to get them.
             let flows = engine.flows();
             values.retain(|m| !flows.contains_key(&m.metric_name));
         }
-        let label_names =
-            MetricSelection::Names(LABEL_METRICS.iter().map(|n| n.to_string()).collect());
-        let named = engine.dump(now, &selector, &label_names, &QueryFilter::default());
-        let mut labels = SeriesLabels::from_metrics(&named);
         labels.add_links(|agent, ifindex| {
             engine
                 .topology_interface_to_link(agent, ifindex)

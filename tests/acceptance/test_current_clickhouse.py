@@ -29,7 +29,7 @@ def clickhouse() -> Iterator[CurrentClickHouse]:
 
 @pytest.fixture(scope="module")
 def stored(clickhouse: CurrentClickHouse, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RtflowServer]:
-    """fabric.pcap (120 s) replayed at 20x into the current ClickHouse, every sample stored."""
+    """fabric.pcap (120 s) replayed once at 20x into the current ClickHouse, every sample stored."""
     spool = tmp_path_factory.mktemp("spool")
     for server in start_server(["--replay", str(DATA / "fabric.pcap"), "--replay-once", "--replay-speed", "20",
                                 "--clickhouse", f"{clickhouse.url}?database={DATABASE}",

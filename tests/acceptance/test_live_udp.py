@@ -130,9 +130,25 @@ def test_malformed_datagrams_are_counted_and_survived(server: RtflowServer, data
         server.assert_alive()
         analyzer = server.get_json("/analyzer/json")
         assert analyzer["sFlowDatagramsDiscarded"] == len(bad), analyzer
-        # The truncated copies of a real datagram carry a readable header: the agent is known and blamed.
-        leaf1 = server.get_json("/agents/json").get("192.168.0.11")
-        assert leaf1 is not None and leaf1.get("sFlowDecodeErrors", 0) >= 3, leaf1
+        # Datagrams that fail to decode create no state (issue 10: a flood of them cannot fill the agent table),
+        # not even for the truncated copies of a real datagram whose header names its agent.
+        assert "192.168.0.11" not in server.get_json("/agents/json")
+
+        # Once the agent is known from a datagram that decodes, its truncated copies are blamed on it.
+        real = next(d for d in dataset.payloads if sflow_agent(d) == "192.168.0.11" and len(d) > 200)
+        sender.sendto(real, ("127.0.0.1", server.sflow_port))
+        poll(lambda: "192.168.0.11" in server.get_json("/agents/json"), 10, "leaf1 known from a valid datagram")
+        truncated = [real[:50], real[: len(real) - 3]]
+        for datagram in truncated:
+            sender.sendto(datagram, ("127.0.0.1", server.sflow_port))
+
+        def blamed() -> dict | None:
+            leaf1 = server.get_json("/agents/json").get("192.168.0.11") or {}
+            return leaf1 if leaf1.get("sFlowDecodeErrors", 0) >= len(truncated) else None
+
+        poll(blamed, 10, "leaf1's decode errors")
+        analyzer = server.get_json("/analyzer/json")
+        assert analyzer["sFlowDatagramsDiscarded"] == len(bad) + len(truncated), analyzer
 
         # Good input is still accepted afterwards.
         good = next(d for d in dataset.payloads if sflow_agent(d) == "192.168.0.14")

@@ -20,14 +20,13 @@ ELEPHANTS = {"10.4.1.2,10.4.2.2", "10.4.3.2,10.4.4.2"}
 
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RtflowServer]:
-    """fabric.pcap (120 s) replayed at 20x, every sample stored in ClickHouse."""
+    """fabric.pcap (120 s) replayed once at 20x, every sample stored in ClickHouse."""
     clickhouse = ClickHouse()
     tmp = tmp_path_factory.mktemp("history-page")
     try:
         args = ["--replay", str(helpers.DATA / "fabric.pcap"), "--replay-once", "--replay-speed", "20",
-                "--inc-dir", str(tmp),
-                "--clickhouse", clickhouse.url + "?database=rtflow_history_page", "--history-spool",
-                str(tmp / "spool"), "-Dclickhouse.batch.ms=200"]
+                "--inc-dir", str(tmp), "--clickhouse", clickhouse.url + "?database=rtflow_history_page",
+                "--history-spool", str(tmp / "spool"), "-Dclickhouse.batch.ms=200"]
         with contextmanager(start_server)(args) as server:
             def stored_all() -> bool:
                 a = server.get_json("/analyzer/json")

@@ -80,6 +80,54 @@ def vm_rss_kib(pid: int) -> int | None:
     return int(match.group(1)) if match else None
 
 
+# The engine ingest bench's 10 flow definitions (crates/engine/benches/ingest.rs) and 4 thresholds.
+FLOWS = {"pair": "ipsource,ipdestination", "src": "ipsource", "dst": "ipdestination", "dport": "tcpdestinationport",
+         "proto": "ipprotocol", "macs": "macsource,macdestination",
+         "fivetuple": "ipsource,ipdestination,tcpsourceport,tcpdestinationport", "stack": "stack",
+         "ports": "inputifindex,outputifindex", "total": ""}
+THRESHOLDS = {"in": "ifinoctets", "out": "ifoutoctets", "util": "ifinutilization", "pairs": "pair"}
+
+
+def http_put(url: str, body: dict) -> None:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="PUT",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        response.read()
+
+
+def poll_rest(base: str, stop: threading.Event, latencies: list[float], errors: list[str]) -> None:
+    """GET /activeflows and a Prometheus ALL/ALL scrape once a second, recording each request's latency."""
+    while not stop.is_set():
+        for path in ("/activeflows/ALL/pair/json?maxFlows=20", "/prometheus/metrics/ALL/ALL/txt"):
+            started = time.monotonic()
+            try:
+                with urllib.request.urlopen(base + path, timeout=10) as response:
+                    response.read()
+                latencies.append(time.monotonic() - started)
+            except OSError as err:
+                errors.append(f"{path}: {err}")
+        stop.wait(1.0)
+
+
+def ingest_thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds so far of each sFlow receive thread (`sflow-udp*`) of `pid`."""
+    out = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            if name.startswith("sflow-udp"):
+                out[name] = cpu_seconds(pid, task / "stat")
+        except OSError:
+            pass
+    return out
+
+
+def cpu_seconds(pid: int, stat: Path | None = None) -> float:
+    """User + system CPU time of `pid` so far, in seconds."""
+    fields = (stat or Path(f"/proc/{pid}/stat")).read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", default=str(REPO / "target" / "release" / "rtflow"))
@@ -89,6 +137,14 @@ def main() -> int:
     parser.add_argument("--pcap", default=str(default_pcap))
     parser.add_argument("--rate", type=float, default=100000, help="datagrams per second (default 100000)")
     parser.add_argument("--duration", type=float, default=30, help="seconds of sending (default 30)")
+    parser.add_argument("--senders", type=int, default=1,
+                        help="concurrent `rtflow replay` processes, each from its own socket, sharing --rate "
+                             "(the kernel spreads sources over the server's ingest workers; default 1)")
+    parser.add_argument("--serve-arg", action="append", default=[],
+                        help="extra argument for `rtflow serve` (repeatable), e.g. --serve-arg=--ingest-workers=1")
+    parser.add_argument("--definitions", action="store_true",
+                        help="install the engine bench's 10 flow definitions and 4 thresholds, and poll "
+                             "/activeflows and a Prometheus ALL/ALL scrape every second while sending")
     args = parser.parse_args()
     for path in (args.bin, args.pcap):
         if not Path(path).is_file():
@@ -104,7 +160,8 @@ def main() -> int:
     http_port, sflow_port = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM)
     base = f"http://127.0.0.1:{http_port}"
     server = subprocess.Popen([args.bin, "serve", "--http-bind", "127.0.0.1", "--http-port", str(http_port),
-                               "--sflow-port", str(sflow_port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               "--sflow-port", str(sflow_port), *args.serve_arg],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     rss: list[int] = []
     stop_sampling = threading.Event()
     try:
@@ -117,6 +174,18 @@ def main() -> int:
                 break
             except OSError:
                 time.sleep(0.1)
+
+        latencies: list[float] = []
+        poll_errors: list[str] = []
+        poller = None
+        if args.definitions:
+            for name, keys in FLOWS.items():
+                http_put(f"{base}/flow/{name}/json", {"keys": keys, "value": "bytes"})
+            for name, metric in THRESHOLDS.items():
+                http_put(f"{base}/threshold/{name}/json", {"metric": metric, "value": 1e15})
+            poller = threading.Thread(target=poll_rest, args=(base, stop_sampling, latencies, poll_errors),
+                                      daemon=True)
+            poller.start()
 
         sockets, drops_before = socket_drops(sflow_port)
         rcvbuf_before = rcvbuf_errors()
@@ -131,15 +200,22 @@ def main() -> int:
         sampler = threading.Thread(target=sample_rss, daemon=True)
         sampler.start()
 
-        replay = subprocess.run([args.bin, "replay", args.pcap, "--target", f"127.0.0.1:{sflow_port}",
-                                 "--rate", f"{args.rate:g}", "--duration", f"{args.duration:g}"],
-                                capture_output=True, text=True, timeout=args.duration + 60)
-        if replay.returncode != 0:
-            sys.exit(f"rtflow replay failed: {replay.stderr}")
-        match = re.search(r"sent (\d+) datagrams", replay.stderr)
-        if not match:
-            sys.exit(f"cannot find the sent count in: {replay.stderr}")
-        sent = int(match.group(1))
+        cpu_before = cpu_seconds(server.pid)
+        senders = [subprocess.Popen([args.bin, "replay", args.pcap, "--target", f"127.0.0.1:{sflow_port}",
+                                     "--rate", f"{args.rate / args.senders:g}", "--duration", f"{args.duration:g}"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                   for _ in range(args.senders)]
+        sent = 0
+        replay_log = []
+        for sender in senders:
+            _, stderr = sender.communicate(timeout=args.duration + 60)
+            if sender.returncode != 0:
+                sys.exit(f"rtflow replay failed: {stderr}")
+            match = re.search(r"sent (\d+) datagrams", stderr)
+            if not match:
+                sys.exit(f"cannot find the sent count in: {stderr}")
+            sent += int(match.group(1))
+            replay_log.append(stderr.strip())
 
         # Let the server drain its socket: wait until its count stops moving.
         received, previous = -1, -2
@@ -150,7 +226,11 @@ def main() -> int:
             received = http_json(base + "/analyzer/json")["sFlowDatagramsReceived"]
         stop_sampling.set()
         sampler.join(timeout=2)
+        if poller:
+            poller.join(timeout=15)
         analyzer = http_json(base + "/analyzer/json")
+        cpu_used = cpu_seconds(server.pid) - cpu_before
+        thread_cpu = ingest_thread_cpu(server.pid)
         _, drops_after = socket_drops(sflow_port)
         rcvbuf_after = rcvbuf_errors()
         alive = server.poll() is None
@@ -167,7 +247,7 @@ def main() -> int:
 
     lost = sent - received
     socket_drops_delta = drops_after - drops_before
-    print(replay.stderr.strip())
+    print("\n".join(replay_log))
     print(f"net.core.rmem_max        {rmem_max}" + (f" (raised from {old_rmem_max} for the run, then restored)"
                                                     if raised else " (not raised: run as root to raise it)"))
     print(f"server UDP sockets       {sockets} on port {sflow_port}")
@@ -182,6 +262,17 @@ def main() -> int:
         print(f"server VmRSS             min {min(rss) / 1024:.1f} MiB, max {max(rss) / 1024:.1f} MiB, "
               f"first third max {max(rss[:third]) / 1024:.1f} MiB, last third max {max(rss[-third:]) / 1024:.1f} "
               f"MiB over {len(rss)} samples")
+    if received:
+        print(f"server CPU               {cpu_used:.2f} s, {cpu_used * 1e6 / received:.2f} us per datagram received")
+    print("receive threads CPU      " + ", ".join(f"{name} {secs:.2f} s" for name, secs in sorted(thread_cpu.items())))
+    if args.definitions:
+        ordered = sorted(latencies)
+        if ordered:
+            p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+            print(f"REST while loaded        {len(ordered)} requests (/activeflows, Prometheus ALL/ALL), "
+                  f"median {1000 * ordered[len(ordered) // 2]:.1f} ms, p99 {1000 * p99:.1f} ms, "
+                  f"max {1000 * ordered[-1]:.1f} ms; {len(poll_errors)} failed")
+        alive = alive and not poll_errors
     print(f"server alive at the end  {alive}")
     unexplained = lost - socket_drops_delta
     if unexplained != 0:

@@ -4,13 +4,20 @@
 //! through the full ingest path (`Engine::ingest_sflow`: sFlow decode, sampled-header decode, every definition,
 //! counters, sequence accounting) in a loop with a monotonic clock, ticking once per simulated second.
 //!
-//! Run: `cargo bench -p rtflow-engine --bench ingest` (prints rates; `RTFLOW_BENCH_SECS` sets the duration).
+//! Then the same definitions through an engine behind a mutex, as the server holds it, with one and two
+//! ingest threads (each agent's datagrams on one thread, as `SO_REUSEPORT` spreads them): first with the whole
+//! `ingest_sflow` under the lock (how the server ingested before the two-stage pipeline), then with decoding
+//! and flow evaluation outside it ([`IngestWorker::prepare`]) and only [`IngestWorker::apply`] under it.
+//!
+//! Run: `cargo bench -p rtflow-engine --bench ingest` (prints rates; `RTFLOW_BENCH_SECS` sets the duration of
+//! the first run, a third of it each threaded run).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use rtflow_engine::{Engine, FlowDefinition};
+use rtflow_engine::{Engine, FlowDefinition, IngestWorker};
 
 const DEFINITIONS: [(&str, &str); 10] = [
     ("pair", "ipsource,ipdestination"),
@@ -64,12 +71,7 @@ fn main() {
             .unwrap_or(10.0),
     );
 
-    let mut engine = Engine::default();
-    for (name, keys) in DEFINITIONS {
-        engine
-            .set_flow(0, name, FlowDefinition::new(keys, "bytes"))
-            .unwrap_or_else(|e| panic!("flow {name}: {e}"));
-    }
+    let mut engine = engine_with_definitions();
 
     let (mut sent, mut flow_samples, mut samples, mut errors) = (0u64, 0u64, 0u64, 0u64);
     let mut next_tick = 1_000u64;
@@ -103,4 +105,219 @@ fn main() {
         samples as f64 / secs
     );
     println!("  decode errors: {errors}");
+
+    let threaded = budget / 3;
+    println!(
+        "engine behind a mutex, ecmp.pcap's agents split over the threads, {:.1} s each:",
+        threaded.as_secs_f64()
+    );
+    for (threads, two_stage) in [(1, false), (2, false), (1, true), (2, true)] {
+        let (rate, locked) = run_threaded(&datagrams, span_ms, threads, two_stage, threaded);
+        let how = if two_stage {
+            "prepare outside the lock, apply under it"
+        } else {
+            "ingest_sflow under the lock"
+        };
+        println!(
+            "  {threads} thread(s), {how:<41} {rate:>10.0} datagrams/s, lock held {:.0} % of the time",
+            locked * 100.0
+        );
+    }
+    spoofed_flood();
+}
+
+/// Resident memory of this process (Linux), in bytes.
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Valid sFlow from spoofed agents with random data-source ids (the attack) into an engine with a
+/// 64 MiB budget: the engine's estimate against the process's resident memory growth, and the time per
+/// datagram including eviction.
+fn spoofed_flood() {
+    use rtflow_engine::EngineConfig;
+    use rtflow_sflow::{
+        Address, CounterRecord, CounterSampleInfo, DataSource, DatagramBuilder, DatagramHeader,
+        FlowRecord, FlowSampleInfo, GenericInterfaceCounters, Interface, SampledHeader,
+    };
+    const FRAME: [u8; 54] = [
+        0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00, 0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6,
+        0, 0, 10, 1, 1, 1, 10, 2, 2, 2, 0x30, 0x39, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02,
+        0x20, 0, 0, 0, 0, 0,
+    ];
+    const DATAGRAMS: u32 = 400_000;
+    let budget = 64 * 1024 * 1024;
+    let mut engine = Engine::new(EngineConfig {
+        memory_budget_bytes: budget,
+        ..EngineConfig::default()
+    });
+    for (name, keys) in DEFINITIONS {
+        engine
+            .set_flow(0, name, FlowDefinition::new(keys, "bytes"))
+            .unwrap_or_else(|e| panic!("flow {name}: {e}"));
+    }
+    let rss_before = resident_bytes().unwrap_or(0);
+    let mut random = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        random ^= random << 13;
+        random ^= random >> 7;
+        random ^= random << 17;
+        random
+    };
+    let start = Instant::now();
+    let mut encode = Duration::ZERO;
+    for n in 0..DATAGRAMS {
+        let encoding = Instant::now();
+        let agent = std::net::Ipv4Addr::from(0x0a00_0000 | (next() as u32 & 0x00ff_ffff));
+        let index = next() as u32 % 1_000_000;
+        let mut builder = DatagramBuilder::new(DatagramHeader {
+            agent: Address::V4(agent),
+            sub_agent_id: 0,
+            sequence_number: 1,
+            uptime_ms: 1_000,
+        });
+        builder.flow_sample(
+            &FlowSampleInfo {
+                sequence_number: 1,
+                source_id: DataSource { class: 0, index },
+                sampling_rate: 100,
+                sample_pool: 100,
+                input: Interface::index(index),
+                output: Interface::index(index + 1),
+                ..Default::default()
+            },
+            &[FlowRecord::SampledHeader(SampledHeader {
+                protocol: 1,
+                frame_length: 64,
+                stripped: 4,
+                header: &FRAME,
+            })],
+        );
+        builder.counter_sample(
+            &CounterSampleInfo {
+                sequence_number: 1,
+                source_id: DataSource {
+                    class: 0,
+                    index: index + 1,
+                },
+                expanded: false,
+            },
+            &[CounterRecord::GenericInterface(GenericInterfaceCounters {
+                if_index: index + 1,
+                if_in_octets: 1_000,
+                ..Default::default()
+            })],
+        );
+        let bytes = builder.finish();
+        encode += encoding.elapsed();
+        let now = 1_700_000_000_000 + u64::from(n / 200);
+        let source = SocketAddr::new(IpAddr::V4(agent), 6343);
+        let _ = engine.ingest_sflow(now, source, &bytes);
+        if n % 50_000 == 0 {
+            engine.tick(now);
+        }
+    }
+    let spent = start.elapsed().saturating_sub(encode);
+    let analyzer = engine.analyzer();
+    let rss_after = resident_bytes().unwrap_or(0);
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    println!(
+        "spoofed flood ({DATAGRAMS} datagrams, each a new agent with random data sources, 64 MiB budget):"
+    );
+    println!(
+        "  {:.2} us per datagram (ingest and eviction), {} agents evicted",
+        spent.as_secs_f64() * 1e6 / f64::from(DATAGRAMS),
+        analyzer.sflow_agents_evicted
+    );
+    println!(
+        "  held {} agents, {} data sources, {} flows: estimated {:.1} MiB; process RSS grew {:.1} MiB",
+        analyzer.sflow_agents,
+        analyzer.sflow_data_sources,
+        analyzer.active_flow_entries,
+        mib(analyzer.engine_memory_estimated),
+        mib(rss_after.saturating_sub(rss_before))
+    );
+}
+
+fn engine_with_definitions() -> Engine {
+    let mut engine = Engine::default();
+    for (name, keys) in DEFINITIONS {
+        engine
+            .set_flow(0, name, FlowDefinition::new(keys, "bytes"))
+            .unwrap_or_else(|e| panic!("flow {name}: {e}"));
+    }
+    engine
+}
+
+/// Ingests `datagrams` in a loop on `threads` threads for `budget`; returns datagrams/s and the fraction of
+/// the wall time the engine lock was held.
+fn run_threaded(
+    datagrams: &[Recorded],
+    span_ms: u64,
+    threads: usize,
+    two_stage: bool,
+    budget: Duration,
+) -> (f64, f64) {
+    let engine = Mutex::new(engine_with_definitions());
+    let mut agents: Vec<IpAddr> = datagrams.iter().map(|d| d.source.ip()).collect();
+    agents.sort();
+    agents.dedup();
+    let start = Instant::now();
+    let results: Vec<(u64, Duration)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|thread| {
+                let engine = &engine;
+                let agents = &agents;
+                scope.spawn(move || {
+                    let mine = |d: &&Recorded| {
+                        agents.iter().position(|a| *a == d.source.ip()).unwrap_or(0) % threads
+                            == thread
+                    };
+                    let mut worker = {
+                        let engine = engine.lock().unwrap_or_else(|e| e.into_inner());
+                        IngestWorker::new(&engine)
+                    };
+                    let mut tenant_out = Vec::new();
+                    let (mut count, mut locked) = (0u64, Duration::ZERO);
+                    let mut pass = 0u64;
+                    while start.elapsed() < budget {
+                        let base = 1_700_000_000_000 + pass * span_ms;
+                        for d in datagrams.iter().filter(mine) {
+                            let now = base + d.offset_ms;
+                            if two_stage {
+                                worker.prepare(d.source, &d.payload);
+                            }
+                            let mut engine = engine.lock().unwrap_or_else(|e| e.into_inner());
+                            let held = Instant::now();
+                            let _ = if two_stage {
+                                worker.apply(&mut engine, now, &d.payload, &mut tenant_out)
+                            } else {
+                                engine.ingest_sflow(now, d.source, &d.payload)
+                            };
+                            locked += held.elapsed();
+                            drop(engine);
+                            tenant_out.clear();
+                            count += 1;
+                        }
+                        pass += 1;
+                    }
+                    (count, locked)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| panic!("ingest thread panicked"))
+            })
+            .collect()
+    });
+    let secs = start.elapsed().as_secs_f64();
+    let count: u64 = results.iter().map(|r| r.0).sum();
+    let locked: f64 = results.iter().map(|r| r.1.as_secs_f64()).sum();
+    (count as f64 / secs, locked / secs)
 }

@@ -8,12 +8,10 @@ use rtflow_sflow::{
     Address, BroadcomTables, CounterRecord, Datagram, FlowRecord, InterfaceKind, Sample,
 };
 
-use crate::engine::Engine;
 use crate::sample::{
-    CounterSample, CounterValue, DataSource, DatagramInfo, FlowSample, GatewayInfo, Millis, Port,
+    CounterSample, CounterValue, DataSource, DatagramInfo, FlowSample, GatewayInfo, Port,
     QueueInfo, RouterInfo, SwitchInfo, TcpInfo,
 };
-use crate::tenant::{SampleFacts, TenantDatagram};
 
 /// What one datagram contributed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -45,97 +43,135 @@ pub enum IngestError {
     UnknownAgentAddress { source_addr: SocketAddr },
 }
 
-impl Engine {
-    /// Decodes and ingests one sFlow datagram received from `source` at `now`. Malformed datagrams are counted
-    /// (per agent when the header parsed, globally otherwise) and reported as [`IngestError`].
-    ///
-    /// Samples are not selected for `/tenant` collectors here; the server uses
-    /// [`ingest_sflow_for_tenants`](Self::ingest_sflow_for_tenants).
-    pub fn ingest_sflow(
-        &mut self,
-        now: Millis,
-        source: SocketAddr,
-        bytes: &[u8],
-    ) -> Result<IngestSummary, IngestError> {
-        self.decode_and_ingest(now, source, bytes, false)
-    }
+/// One sample of a [`DecodedDatagram`], in datagram order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DecodedSample {
+    /// A flow or discard sample: an index into [`DecodedDatagram::flows`].
+    Flow(usize),
+    /// A counter sample: an index into [`DecodedDatagram::counters`].
+    Counter(usize),
+    /// A sample of an unknown type (skipped).
+    Unknown,
+}
 
-    /// [`ingest_sflow`](Self::ingest_sflow), then appends to `tenant_out` one re-encoded datagram per tenant
-    /// that some sample of this datagram belongs to (see `tenant.rs`). Costs one emptiness check when no
-    /// tenant is defined. When decoding fails part-way, the samples selected before the error are still sent,
-    /// so a tenant's sequence numbers stay gap-free.
-    pub fn ingest_sflow_for_tenants(
-        &mut self,
-        now: Millis,
-        source: SocketAddr,
-        bytes: &[u8],
-        tenant_out: &mut Vec<TenantDatagram>,
-    ) -> Result<IngestSummary, IngestError> {
-        if self.tenants.is_empty() {
-            return self.decode_and_ingest(now, source, bytes, false);
+/// One sFlow datagram decoded into engine inputs. Decoding reads no engine state, so it runs outside the
+/// engine lock (see `ingest.rs`); the buffers are reused from datagram to datagram.
+#[derive(Debug)]
+pub struct DecodedDatagram {
+    /// The UDP source, IPv4-mapped IPv6 addresses shown as IPv4.
+    pub(crate) source: SocketAddr,
+    pub(crate) size: usize,
+    /// The header, when it decoded and named a known kind of agent address.
+    pub(crate) info: Option<DatagramInfo>,
+    pub(crate) samples: Vec<DecodedSample>,
+    pub(crate) flows: Vec<FlowSample>,
+    /// Counter samples; only the first `counter_count` belong to this datagram (the rest keep their
+    /// allocations for the next one).
+    counters: Vec<CounterSample>,
+    counter_count: usize,
+    pub(crate) summary: IngestSummary,
+    /// Why decoding stopped early; the samples before the error were decoded.
+    pub(crate) error: Option<IngestError>,
+}
+
+impl Default for DecodedDatagram {
+    fn default() -> Self {
+        Self {
+            source: SocketAddr::new(IpAddr::from([0, 0, 0, 0]), 0),
+            size: 0,
+            info: None,
+            samples: Vec::new(),
+            flows: Vec::new(),
+            counters: Vec::new(),
+            counter_count: 0,
+            summary: IngestSummary::default(),
+            error: None,
         }
-        let result = self.decode_and_ingest(now, source, bytes, true);
-        self.tenants.finish_datagram(tenant_out);
-        result
+    }
+}
+
+impl DecodedDatagram {
+    /// The agent that sent the datagram, when its header decoded.
+    pub fn agent(&self) -> Option<IpAddr> {
+        self.info.map(|info| info.agent)
     }
 
-    fn decode_and_ingest(
-        &mut self,
-        now: Millis,
-        source: SocketAddr,
-        bytes: &[u8],
-        select_for_tenants: bool,
-    ) -> Result<IngestSummary, IngestError> {
+    pub(crate) fn counters(&self) -> &[CounterSample] {
+        self.counters.get(..self.counter_count).unwrap_or_default()
+    }
+
+    /// A cleared counter sample to fill, reusing an earlier datagram's allocation when there is one.
+    fn next_counter_sample(&mut self, source: DataSource, sequence: u32) -> usize {
+        let index = self.counter_count;
+        if index == self.counters.len() {
+            self.counters.push(CounterSample {
+                source,
+                sequence,
+                values: Vec::with_capacity(32),
+                adapter_macs: Vec::new(),
+            });
+        } else if let Some(sample) = self.counters.get_mut(index) {
+            sample.source = source;
+            sample.sequence = sequence;
+            sample.values.clear();
+            sample.adapter_macs.clear();
+        }
+        self.counter_count += 1;
+        index
+    }
+
+    /// Decodes `bytes`, received from `source`, replacing what this held. Never panics on any input.
+    pub(crate) fn decode(&mut self, source: SocketAddr, bytes: &[u8]) {
         // IPv4 senders on a dual-stack socket arrive as ::ffff:a.b.c.d; agents and logs show them as IPv4.
         let source = SocketAddr::new(source.ip().to_canonical(), source.port());
+        self.source = source;
+        self.size = bytes.len();
+        self.info = None;
+        self.samples.clear();
+        self.flows.clear();
+        self.counter_count = 0;
+        self.summary = IngestSummary::default();
+        self.error = None;
         let datagram = match Datagram::decode(bytes) {
             Ok(d) => d,
             Err(error) => {
-                self.record_decode_error(now, source, None, bytes.len());
-                return Err(IngestError::Decode {
+                self.error = Some(IngestError::Decode {
                     source_addr: source,
                     agent: None,
                     error: Box::new(error),
                 });
+                return;
             }
         };
         let agent = match datagram.header.agent {
             Address::V4(a) => IpAddr::V4(a),
             Address::V6(a) => IpAddr::V6(a).to_canonical(),
             Address::Unknown => {
-                self.record_decode_error(now, source, None, bytes.len());
-                return Err(IngestError::UnknownAgentAddress {
+                self.error = Some(IngestError::UnknownAgentAddress {
                     source_addr: source,
                 });
+                return;
             }
         };
-        let info = DatagramInfo {
+        self.info = Some(DatagramInfo {
             agent,
             sub_agent_id: datagram.header.sub_agent_id,
             sequence: datagram.header.sequence_number,
             uptime_ms: datagram.header.uptime_ms,
             source,
             size: bytes.len(),
-        };
-        self.begin_datagram(now, &info);
-        // Agents beyond `max_agents` are not analysed, nor is per-agent tenant state kept for them.
-        let select_for_tenants = select_for_tenants && self.agents.contains_key(&agent);
-        let header = datagram.header;
-        let mut summary = IngestSummary {
-            agent: Some(agent),
-            ..IngestSummary::default()
-        };
+        });
+        self.summary.agent = Some(agent);
         for sample in datagram.samples() {
             let sample = match sample {
                 Ok(s) => s,
                 Err(error) => {
-                    self.count_record_decode_errors(agent, summary.record_decode_errors);
-                    self.record_decode_error(now, source, Some(agent), bytes.len());
-                    return Err(IngestError::Decode {
+                    self.error = Some(IngestError::Decode {
                         source_addr: source,
                         agent: Some(agent),
                         error: Box::new(error),
                     });
+                    return;
                 }
             };
             match sample {
@@ -153,12 +189,11 @@ impl Engine {
                         output: port(flow.info.output.kind(), false),
                         ..FlowSample::default()
                     };
-                    summary.record_decode_errors += apply_flow_records(&mut out, flow.records());
-                    self.ingest_flow_sample(now, &info, &out);
-                    if select_for_tenants {
-                        self.offer_to_tenants(&header, agent, &SampleFacts::of_flow(&out), &sample);
-                    }
-                    summary.flow_samples += 1;
+                    self.summary.record_decode_errors +=
+                        apply_flow_records(&mut out, flow.records());
+                    self.samples.push(DecodedSample::Flow(self.flows.len()));
+                    self.flows.push(out);
+                    self.summary.flow_samples += 1;
                 }
                 Sample::Discard(discard) => {
                     let index = |i: u32| {
@@ -181,61 +216,51 @@ impl Engine {
                         dropped: Some(discard.info.reason),
                         ..FlowSample::default()
                     };
-                    summary.record_decode_errors += apply_flow_records(&mut out, discard.records());
-                    self.ingest_flow_sample(now, &info, &out);
-                    if select_for_tenants {
-                        self.offer_to_tenants(&header, agent, &SampleFacts::of_flow(&out), &sample);
-                    }
-                    summary.discard_samples += 1;
+                    self.summary.record_decode_errors +=
+                        apply_flow_records(&mut out, discard.records());
+                    self.samples.push(DecodedSample::Flow(self.flows.len()));
+                    self.flows.push(out);
+                    self.summary.discard_samples += 1;
                 }
                 Sample::Counter(counters) => {
-                    let mut out = CounterSample {
-                        source: DataSource::new(
+                    let index = self.next_counter_sample(
+                        DataSource::new(
                             counters.info.source_id.class,
                             counters.info.source_id.index,
                         ),
-                        sequence: counters.info.sequence_number,
-                        values: Vec::with_capacity(32),
-                        adapter_macs: Vec::new(),
-                    };
-                    for record in counters.records() {
-                        match record {
-                            Ok(CounterRecord::HostAdapters(host)) => {
-                                out.adapter_macs.extend(
-                                    host.adapters
-                                        .iter()
-                                        .flat_map(|adapter| adapter.macs.iter().map(|mac| mac.0)),
-                                );
-                            }
-                            Ok(record) => {
-                                if !flatten_counters(&record, &mut out.values) {
-                                    summary.skipped += 1;
+                        counters.info.sequence_number,
+                    );
+                    let mut skipped = 0;
+                    let mut errors = 0;
+                    if let Some(out) = self.counters.get_mut(index) {
+                        for record in counters.records() {
+                            match record {
+                                Ok(CounterRecord::HostAdapters(host)) => {
+                                    out.adapter_macs.extend(
+                                        host.adapters.iter().flat_map(|adapter| {
+                                            adapter.macs.iter().map(|mac| mac.0)
+                                        }),
+                                    );
                                 }
+                                Ok(record) => {
+                                    if !flatten_counters(&record, &mut out.values) {
+                                        skipped += 1;
+                                    }
+                                }
+                                Err(_) => errors += 1,
                             }
-                            Err(_) => summary.record_decode_errors += 1,
                         }
                     }
-                    self.ingest_counter_sample(now, &info, &out);
-                    if select_for_tenants {
-                        let facts = SampleFacts::of_counter(out.source);
-                        self.offer_to_tenants(&header, agent, &facts, &sample);
-                    }
-                    summary.counter_samples += 1;
+                    self.summary.skipped += skipped;
+                    self.summary.record_decode_errors += errors;
+                    self.samples.push(DecodedSample::Counter(index));
+                    self.summary.counter_samples += 1;
                 }
-                Sample::Unknown(_) => summary.skipped += 1,
+                Sample::Unknown(_) => {
+                    self.samples.push(DecodedSample::Unknown);
+                    self.summary.skipped += 1;
+                }
             }
-        }
-        self.count_record_decode_errors(agent, summary.record_decode_errors);
-        Ok(summary)
-    }
-
-    fn count_record_decode_errors(&mut self, agent: IpAddr, count: u32) {
-        if count == 0 {
-            return;
-        }
-        self.stats.sflow_record_decode_errors += u64::from(count);
-        if let Some(state) = self.agents.get_mut(&agent) {
-            state.stats.record_decode_errors += u64::from(count);
         }
     }
 }

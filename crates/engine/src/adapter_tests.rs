@@ -140,11 +140,11 @@ fn records_that_fail_to_decode_are_skipped_and_counted_per_agent_and_in_total() 
     assert_eq!(json["sFlowRecordDecodeErrors"], 2);
 }
 
-#[test]
-fn skipped_records_before_a_broken_sample_are_still_counted() {
-    let mut engine = Engine::default();
-    let mut builder = DatagramBuilder::new(header(Address::V4(AGENT), 1));
-    builder.flow_sample(&flow_info(1), &[BROKEN_HEADER_RECORD]);
+/// A datagram of `AGENT` whose one good sample has a broken record, announcing a second sample that runs past
+/// the end: decoding fails after the first sample.
+fn datagram_broken_after_one_sample(sequence: u32) -> Vec<u8> {
+    let mut builder = DatagramBuilder::new(header(Address::V4(AGENT), sequence));
+    builder.flow_sample(&flow_info(sequence), &[BROKEN_HEADER_RECORD]);
     let mut bytes = builder.finish();
     // Announce a second sample whose length runs past the datagram: decoding fails after the first sample.
     // version, address type, IPv4 address, sub-agent id, sequence number, uptime, then the sample count.
@@ -158,7 +158,18 @@ fn skipped_records_before_a_broken_sample_are_still_counted() {
     assert_eq!(count, 1, "sample count offset");
     bytes[samples_at..samples_at + 4].copy_from_slice(&2u32.to_be_bytes());
     bytes.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0x10, 0]);
+    bytes
+}
+
+#[test]
+fn skipped_records_before_a_broken_sample_are_still_counted() {
+    let mut engine = Engine::default();
     let source = SocketAddr::new(IpAddr::V4(AGENT), 50_000);
+    // The agent is known from a datagram that decoded (a broken one alone creates no state, see below).
+    let mut builder = DatagramBuilder::new(header(Address::V4(AGENT), 1));
+    builder.flow_sample(&flow_info(1), &[good_header_record()]);
+    assert!(engine.ingest_sflow(NOW, source, &builder.finish()).is_ok());
+    let bytes = datagram_broken_after_one_sample(2);
     assert!(engine.ingest_sflow(NOW, source, &bytes).is_err());
     assert_eq!(engine.analyzer().sflow_record_decode_errors, 1);
     assert_eq!(engine.analyzer().sflow_datagrams_discarded, 1);
@@ -166,6 +177,25 @@ fn skipped_records_before_a_broken_sample_are_still_counted() {
         engine.agents(NOW, &[])["10.0.0.1"].sflow_record_decode_errors,
         1
     );
+}
+
+#[test]
+fn a_datagram_that_does_not_decode_creates_no_agent() {
+    let mut engine = Engine::default();
+    let source = SocketAddr::new(IpAddr::V4(AGENT), 50_000);
+    let bytes = datagram_broken_after_one_sample(1);
+    assert!(engine.ingest_sflow(NOW, source, &bytes).is_err());
+    let analyzer = engine.analyzer();
+    assert_eq!(analyzer.sflow_datagrams_received, 1);
+    assert_eq!(analyzer.sflow_datagrams_discarded, 1);
+    assert_eq!(analyzer.sflow_record_decode_errors, 1);
+    assert_eq!(analyzer.sflow_flow_samples, 0, "nothing of it was analysed");
+    assert!(engine.agents(NOW, &[]).is_empty());
+    // Once a datagram of the agent decodes, the agent exists.
+    let mut builder = DatagramBuilder::new(header(Address::V4(AGENT), 2));
+    builder.flow_sample(&flow_info(2), &[good_header_record()]);
+    assert!(engine.ingest_sflow(NOW, source, &builder.finish()).is_ok());
+    assert_eq!(engine.agents(NOW, &[]).len(), 1);
 }
 
 #[test]

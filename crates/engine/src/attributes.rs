@@ -158,6 +158,21 @@ impl AttributeSource for SampleAttributes<'_> {
         Some(self.agent)
     }
 
+    fn address_attribute(&self, key: KeyName, layer: u8) -> Option<IpAddr> {
+        use KeyName as K;
+        if key == K::Agent {
+            return Some(self.agent);
+        }
+        let h = self.headers(layer)?;
+        match key {
+            K::IpSource => h.ipv4.map(|ip| IpAddr::V4(ip.src)),
+            K::IpDestination => h.ipv4.map(|ip| IpAddr::V4(ip.dst)),
+            K::Ip6Source => h.ipv6.map(|ip| IpAddr::V6(ip.src)),
+            K::Ip6Destination => h.ipv6.map(|ip| IpAddr::V6(ip.dst)),
+            _ => None,
+        }
+    }
+
     fn write_attribute(&self, key: KeyName, layer: u8, out: &mut String) -> bool {
         use KeyName as K;
         let sample = self.sample;
@@ -174,7 +189,14 @@ impl AttributeSource for SampleAttributes<'_> {
                 if sample.packet.stack.is_empty() {
                     return false;
                 }
-                return write_display(Some(sample.packet.stack), out);
+                // As `Stack`'s `Display`, without the `fmt` machinery (hot path: `first:stack:…` filters).
+                for (i, protocol) in sample.packet.stack.as_slice().iter().enumerate() {
+                    if i > 0 {
+                        out.push('.');
+                    }
+                    out.push_str(protocol.name());
+                }
+                return true;
             }
             K::DnsQName => return write_display(sample.packet.dns.as_ref().map(|d| d.name()), out),
             K::DnsQTypeName => {

@@ -23,8 +23,11 @@ pub struct EngineConfig {
     pub flow_key_timeout_ms: u64,
     /// Candidate flows kept per definition and data source beyond its top `n`.
     pub flow_candidates: usize,
-    /// Most agents tracked; datagrams from further agents are counted but not analysed.
+    /// Most agents tracked; a new agent beyond them evicts the least useful ones (see `budget.rs`).
     pub max_agents: usize,
+    /// Estimated bytes of per-agent state (agents, data sources with their counters, active flows) the engine
+    /// keeps; beyond it the least useful agents are evicted (see `budget.rs`).
+    pub memory_budget_bytes: usize,
     /// Most data sources tracked per agent.
     pub max_sources_per_agent: usize,
     /// Most triggered (agent, data source[, flow]) states kept per threshold.
@@ -58,6 +61,7 @@ impl Default for EngineConfig {
             flow_key_timeout_ms: 60_000,
             flow_candidates: 100,
             max_agents: 10_000,
+            memory_budget_bytes: 512 * 1024 * 1024,
             max_sources_per_agent: 10_000,
             max_triggers_per_threshold: 10_000,
             max_name_len: 100,

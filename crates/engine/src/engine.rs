@@ -16,11 +16,12 @@ use crate::config::EngineConfig;
 use crate::error::{EngineError, ObjectKind};
 use crate::events::Event;
 use crate::flowlang::{
-    AddressGroup, AggMode, AttributeSource, CompiledFlow, FlowDefinition, HostIdentity, KeyName,
-    LinkTable, LookupMap, Lookups, OuiTable,
+    AddressGroup, AggMode, AttributeSource, CompiledFlow, FlowDefinition, FlowProgram, FlowValues,
+    HostIdentity, KeyName, LinkTable, LookupMap, Lookups, OuiTable, SampleValue,
 };
 use crate::flowlog::FlowRecord;
 use crate::forwarding::Forwarding;
+use crate::ingest::{EvaluatedFlows, FlowView, IngestWorker, ViewCell};
 use crate::metrics::MetricValue;
 use crate::ring::IdRing;
 use crate::sample::{CounterSample, DataSource, DatagramInfo, FlowSample, Input, Millis};
@@ -58,9 +59,25 @@ pub struct AnalyzerStats {
     pub sflow_flow_samples: u64,
     #[serde(rename = "sFlowCounterSamples")]
     pub sflow_counter_samples: u64,
-    /// Datagrams from agents beyond `max_agents` (counted, not analysed).
+    /// Datagrams from new agents that found no room even after eviction (counted, not analysed).
     #[serde(rename = "sFlowAgentsOverLimit")]
     pub sflow_agents_over_limit: u64,
+    /// Agents evicted to make room for new ones (memory budget or `max_agents`, see `budget.rs`).
+    #[serde(rename = "sFlowAgentsEvicted")]
+    pub sflow_agents_evicted: u64,
+    /// Data sources not created because the memory budget was spent.
+    #[serde(rename = "sFlowDataSourcesRefused")]
+    pub sflow_data_sources_refused: u64,
+    /// Data sources and active-flow entries held.
+    #[serde(rename = "sFlowDataSources")]
+    pub sflow_data_sources: u64,
+    #[serde(rename = "activeFlowEntries")]
+    pub active_flow_entries: u64,
+    /// Estimated bytes of per-agent state, and the budget (`memory_budget_bytes`).
+    #[serde(rename = "engineMemoryEstimated")]
+    pub engine_memory_estimated: u64,
+    #[serde(rename = "engineMemoryBudget")]
+    pub engine_memory_budget: u64,
     #[serde(rename = "flowDefinitions")]
     pub flow_definitions: u64,
     #[serde(rename = "thresholds")]
@@ -115,6 +132,7 @@ impl FlowRegistry {
 struct Scratch {
     key: String,
     logged: Vec<LoggedFlow>,
+    evaluated: EvaluatedFlows,
 }
 
 /// The sFlow analytics engine. Pure state: no I/O, no threads; time is passed in as `now`.
@@ -149,8 +167,14 @@ pub struct Engine {
     pub(crate) external_names: crate::external_names::ExternalNames,
     /// MACs located on edge ports of the topology (`hostlocation.rs`).
     pub(crate) host_locations: crate::hostlocation::HostLocations,
+    /// Entries counted against the memory budget (`budget.rs`).
+    pub(crate) memory: crate::budget::MemoryAccount,
     /// Subscribers to the end of every [`Engine::tick`] (interval handlers), with its time.
     ticks: Stream<Millis>,
+    /// What evaluating flow definitions reads, as of the last change (see `ingest.rs`).
+    view: Arc<ViewCell>,
+    /// The ingest worker of [`Engine::ingest_sflow`] (the server runs its own, outside the engine lock).
+    pub(crate) own_worker: Option<Box<IngestWorker>>,
 }
 
 impl Default for Engine {
@@ -184,8 +208,38 @@ impl Engine {
             scratch: Scratch::default(),
             external_names: crate::external_names::ExternalNames::default(),
             host_locations: crate::hostlocation::HostLocations::default(),
+            memory: crate::budget::MemoryAccount::default(),
             ticks: Stream::default(),
+            view: Arc::default(),
+            own_worker: None,
         }
+    }
+
+    /// The flow definitions and lookup tables as of now, for evaluating samples outside the engine lock
+    /// (see [`IngestWorker`]).
+    pub fn flow_view(&self) -> Arc<FlowView> {
+        self.view.get()
+    }
+
+    pub(crate) fn view_cell(&self) -> &Arc<ViewCell> {
+        &self.view
+    }
+
+    /// Publishes a new [`FlowView`] after a change to the definitions or to the lookup tables.
+    fn refresh_view(&mut self) {
+        let program =
+            FlowProgram::build(self.flows.installed().map(|(slot, f)| (slot, &f.compiled)));
+        let generations = self
+            .flows
+            .slots
+            .iter()
+            .map(|slot| slot.as_ref().map_or(0, |f| f.generation))
+            .collect();
+        self.view.publish(FlowView {
+            program,
+            generations,
+            lookups: self.lookups.clone(),
+        });
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -212,6 +266,12 @@ impl Engine {
     pub fn begin_datagram(&mut self, now: Millis, info: &DatagramInfo) {
         self.stats.sflow_datagrams_received += 1;
         self.stats.sflow_bytes_received += info.size as u64;
+        if !self.agents.contains_key(&info.agent)
+            && !self.make_room(info.agent, crate::budget::AGENT_BYTES, true)
+        {
+            self.stats.sflow_agents_over_limit += 1;
+            return;
+        }
         let Some(agent) = self.agent_mut(now, info.agent) else {
             self.stats.sflow_agents_over_limit += 1;
             return;
@@ -264,8 +324,27 @@ impl Engine {
     }
 
     /// Ingests one flow sample (or dropped-packet notification) of a datagram already passed to
-    /// [`begin_datagram`](Self::begin_datagram).
+    /// [`begin_datagram`](Self::begin_datagram), evaluating the flow definitions here.
     pub fn ingest_flow_sample(&mut self, now: Millis, info: &DatagramInfo, sample: &FlowSample) {
+        let mut evaluated = std::mem::take(&mut self.scratch.evaluated);
+        let mut values = FlowValues::new(SampleValue::Missing);
+        evaluated.clear();
+        evaluated.evaluate(&self.view.get(), info.agent, sample);
+        self.apply_flow_sample(now, info, sample, &evaluated, 0, &mut values);
+        self.scratch.evaluated = evaluated;
+    }
+
+    /// Applies one flow sample whose definitions were evaluated into `evaluated` (its flow sample `index`):
+    /// sequence and sampling accounting, then each flow added to its table.
+    pub(crate) fn apply_flow_sample(
+        &mut self,
+        now: Millis,
+        info: &DatagramInfo,
+        sample: &FlowSample,
+        evaluated: &EvaluatedFlows,
+        index: usize,
+        values: &mut FlowValues,
+    ) {
         if now >= self.rebase_due {
             self.rebase_flows(now);
         }
@@ -279,11 +358,14 @@ impl Engine {
         let survey = self.flow_samples_seen % FLOW_KEY_SURVEY_INTERVAL == 1
             || self.new_sample_shape(now, sample);
         let max_sources = self.config.max_sources_per_agent;
+        if !self.admit_source(info.agent, sample.source) {
+            return;
+        }
         let Self {
             agents,
             flows,
-            lookups,
             scratch,
+            memory,
             flow_log,
             flow_keys_seen,
             config,
@@ -294,7 +376,12 @@ impl Engine {
             return;
         };
         agent.stats.last_seen = now;
-        let Some(source) = source_mut(&mut agent.sources, sample.source, max_sources) else {
+        let Some(source) = source_mut(
+            &mut agent.sources,
+            sample.source,
+            max_sources,
+            &mut memory.sources,
+        ) else {
             return;
         };
         let outcome = source.flow_seq.observe(sample.sequence);
@@ -318,12 +405,12 @@ impl Engine {
             // Counting a duplicated sample twice would inflate flow rates.
             return;
         }
-        let attributes = SampleAttributes::new(info.agent, sample.source, sample);
         if survey {
+            let attributes = SampleAttributes::new(info.agent, sample.source, sample);
             survey_flow_keys(&attributes, now, flow_keys_seen, &mut scratch.key);
         }
-        let is_drop = sample.dropped.is_some();
         let any_per_agent = flows.slots.iter().flatten().any(|f| f.per_agent);
+        let logged = &mut scratch.logged;
         // Per-data-source definitions first, then those counting the whole agent in data source "0".
         for per_agent in [false, true] {
             if per_agent && !any_per_agent {
@@ -334,53 +421,68 @@ impl Engine {
             } else {
                 sample.source
             };
-            let Some(source) = source_mut(&mut agent.sources, target, max_sources) else {
+            let Some(source) =
+                source_mut(&mut agent.sources, target, max_sources, &mut memory.sources)
+            else {
                 continue;
             };
-            for (slot, installed) in flows.slots.iter_mut().enumerate() {
-                let Some(installed) = installed else { continue };
-                if installed.per_agent != per_agent
-                    || installed.compiled.definition().dropped != is_drop
-                {
-                    continue;
-                }
-                let Some(values) =
-                    installed
-                        .compiled
-                        .evaluate(&attributes, lookups, &mut scratch.key)
-                else {
-                    continue;
+            evaluated.for_each(index, values, |slot, generation, key, values| {
+                let Some(Some(installed)) = flows.slots.get_mut(slot) else {
+                    return;
                 };
+                if installed.generation != generation {
+                    // Evaluated with a definition since replaced.
+                    return;
+                }
+                if installed.per_agent != per_agent {
+                    return;
+                }
                 if source.flows.len() <= slot {
                     source.flows.resize_with(slot + 1, FlowTable::default);
                 }
                 let Some(table) = source.flows.get_mut(slot) else {
-                    continue;
+                    return;
                 };
                 if table.generation != installed.generation {
                     *table = FlowTable::new(installed.generation);
                 }
                 let inflation = installed.clock.inflation(now);
+                let held = table.len();
                 table.add(
                     &installed.params,
                     inflation,
                     now,
-                    &scratch.key,
-                    &values,
+                    key,
+                    values,
                     scale,
-                    &mut scratch.logged,
+                    logged,
                 );
-                if !scratch.logged.is_empty() {
-                    log_flows(
-                        flow_log,
-                        &installed.name,
-                        info.agent,
-                        target,
-                        &mut scratch.logged,
-                    );
+                memory.flows = (memory.flows + table.len()).saturating_sub(held);
+                if !logged.is_empty() {
+                    log_flows(flow_log, &installed.name, info.agent, target, logged);
                 }
-            }
+            });
         }
+        if !self.fits_budget(0) {
+            self.make_room(info.agent, 0, false);
+        }
+    }
+
+    /// Whether a sample of `agent`'s data source `source` may be analysed: always when the source is known,
+    /// else when the memory budget has room for it (after evicting less useful agents).
+    fn admit_source(&mut self, agent: IpAddr, source: DataSource) -> bool {
+        if self
+            .agents
+            .get(&agent)
+            .is_none_or(|state| state.sources.contains_key(&source))
+        {
+            return true;
+        }
+        if self.make_room(agent, crate::budget::SOURCE_BYTES, false) {
+            return true;
+        }
+        self.memory.refused_sources += 1;
+        false
     }
 
     /// Whether no sample with `sample`'s shape (header stack and extended records) was surveyed recently;
@@ -406,12 +508,27 @@ impl Engine {
     ) {
         self.stats.sflow_counter_samples += 1;
         let max_sources = self.config.max_sources_per_agent;
-        let Some(agent) = self.agent_mut(now, info.agent) else {
+        if !self.admit_source(info.agent, sample.source) {
+            return;
+        }
+        let Self {
+            agents,
+            stats,
+            config,
+            memory,
+            ..
+        } = self;
+        let Some(agent) = agent_entry(agents, stats, config.max_agents, now, info.agent) else {
             return;
         };
         agent.stats.last_seen = now;
         let uptime = agent.stats.uptime_ms.max(info.uptime_ms);
-        let Some(source) = source_mut(&mut agent.sources, sample.source, max_sources) else {
+        let Some(source) = source_mut(
+            &mut agent.sources,
+            sample.source,
+            max_sources,
+            &mut memory.sources,
+        ) else {
             return;
         };
         let outcome = source.counter_seq.observe(sample.sequence);
@@ -446,6 +563,7 @@ impl Engine {
     /// Installs the OUI names table consulted by `oui:<mac>:name` (read by the server from `oui.names`).
     pub fn set_oui_table(&mut self, table: OuiTable) {
         self.lookups.set_oui_table(Arc::new(table));
+        self.refresh_view();
     }
 
     // ----------------------------------------------------------------------------------------------------------
@@ -538,6 +656,7 @@ impl Engine {
         let agent_cutoff = now.saturating_sub(self.config.agent_timeout_ms);
         self.agents
             .retain(|_, agent| agent.stats.last_seen >= agent_cutoff);
+        self.recount_memory();
         for agent in self.agents.values_mut() {
             for source in agent.sources.values_mut() {
                 source.counters.expire(metric_cutoff);
@@ -564,6 +683,7 @@ impl Engine {
                 .map(|(port, name)| (*port, name.as_str())),
         );
         self.lookups.set_links(links);
+        self.refresh_view();
         self.topology_view = view;
     }
 
@@ -701,6 +821,7 @@ impl Engine {
                 self.flows.by_name.insert(name.to_string(), slot);
             }
         }
+        self.refresh_view();
         self.stats.flow_definitions = self.flows.by_name.len() as u64;
         Ok(())
     }
@@ -729,6 +850,7 @@ impl Engine {
         if let Some(entry) = self.flows.slots.get_mut(slot) {
             *entry = None;
         }
+        self.refresh_view();
         self.stats.flow_definitions = self.flows.by_name.len() as u64;
         Ok(())
     }
@@ -878,6 +1000,7 @@ impl Engine {
         })?;
         self.lookups.set_group(name, parsed);
         self.group_updates.insert(name.to_string(), now);
+        self.refresh_view();
         Ok(())
     }
 
@@ -901,8 +1024,9 @@ impl Engine {
         self.group_updates.remove(name);
         self.lookups
             .remove_group(name)
-            .map(|_| ())
-            .ok_or_else(|| not_found(ObjectKind::Group, name))
+            .ok_or_else(|| not_found(ObjectKind::Group, name))?;
+        self.refresh_view();
+        Ok(())
     }
 
     /// `PUT /map/{name}/json` with `{label: [value, …]}` at `now`.
@@ -926,6 +1050,7 @@ impl Engine {
         })?;
         self.lookups.set_map(name, parsed);
         self.map_updates.insert(name.to_string(), now);
+        self.refresh_view();
         Ok(())
     }
 
@@ -949,8 +1074,9 @@ impl Engine {
         self.map_updates.remove(name);
         self.lookups
             .remove_map(name)
-            .map(|_| ())
-            .ok_or_else(|| not_found(ObjectKind::Map, name))
+            .ok_or_else(|| not_found(ObjectKind::Map, name))?;
+        self.refresh_view();
+        Ok(())
     }
 
     // ----------------------------------------------------------------------------------------------------------
@@ -1063,7 +1189,15 @@ impl Engine {
 
     /// `/analyzer/json` counters.
     pub fn analyzer(&self) -> AnalyzerStats {
-        self.stats.clone()
+        AnalyzerStats {
+            sflow_agents_evicted: self.memory.evicted_agents,
+            sflow_data_sources_refused: self.memory.refused_sources,
+            sflow_data_sources: self.memory.sources as u64,
+            active_flow_entries: self.memory.flows as u64,
+            engine_memory_estimated: self.estimated_memory() as u64,
+            engine_memory_budget: self.config.memory_budget_bytes as u64,
+            ..self.stats.clone()
+        }
     }
 
     // ----------------------------------------------------------------------------------------------------------
@@ -1119,15 +1253,22 @@ fn agent_entry<'a>(
     }
 }
 
-fn source_mut(
-    sources: &mut HashMap<DataSource, SourceState>,
+/// The state of `source`, created (and counted in `created`) on first sight unless `max_sources` are tracked.
+fn source_mut<'a>(
+    sources: &'a mut HashMap<DataSource, SourceState>,
     source: DataSource,
     max_sources: usize,
-) -> Option<&mut SourceState> {
-    if !sources.contains_key(&source) && sources.len() >= max_sources {
-        return None;
+    created: &mut usize,
+) -> Option<&'a mut SourceState> {
+    let full = sources.len() >= max_sources;
+    match sources.entry(source) {
+        Entry::Occupied(entry) => Some(entry.into_mut()),
+        Entry::Vacant(_) if full => None,
+        Entry::Vacant(entry) => {
+            *created += 1;
+            Some(entry.insert(SourceState::default()))
+        }
     }
-    Some(sources.entry(source).or_default())
 }
 
 fn log_flows(

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use serde::{Deserialize, Serialize};
 
 /// Default sFlow collector port.
-pub const DEFAULT_SFLOW_PORT: u16 = 6343;
+pub const DEFAULT_SFLOW_PORT: u16 = rtflow_sflow::SFLOW_PORT;
 
 /// A forwarding session, exact sFlow-RT JSON.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,6 +7,7 @@ mod activeflows;
 mod adapter;
 mod agents;
 mod attributes;
+mod budget;
 mod config;
 mod counters;
 mod engine;
@@ -18,6 +19,7 @@ pub mod flowlang;
 mod flowlog;
 mod forwarding;
 mod hostlocation;
+mod ingest;
 mod lenient;
 mod metrics;
 mod query;
@@ -33,13 +35,17 @@ mod topology_query;
 #[cfg(test)]
 mod adapter_tests;
 #[cfg(test)]
+mod budget_tests;
+#[cfg(test)]
 mod engine_tests;
+#[cfg(test)]
+mod ingest_tests;
 #[cfg(test)]
 mod key_function_tests;
 #[cfg(test)]
 mod parity_tests;
 
-pub use adapter::{IngestError, IngestSummary};
+pub use adapter::{DecodedDatagram, IngestError, IngestSummary};
 pub use agents::AgentInfo;
 pub use attributes::{PacketFields, SampleAttributes};
 pub use config::EngineConfig;
@@ -51,6 +57,7 @@ pub use flowlang::{AggMode, DefinitionError, FlowDefinition};
 pub use flowlog::FlowRecord;
 pub use forwarding::{DEFAULT_SFLOW_PORT, Forwarding};
 pub use hostlocation::{HostLocation, parse_mac};
+pub use ingest::{FlowView, IngestWorker};
 pub use metrics::{Metric, MetricValue, Quartiles, Statistic, TopKey};
 pub use query::{
     AgentSelector, AgentToken, Aggregation, MetricSpec, QueryError, QueryFilter, SortSpec,

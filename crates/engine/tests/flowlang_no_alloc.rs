@@ -1,5 +1,6 @@
-//! The flow-language hot path (`CompiledFlow::evaluate`) must not allocate once
-//! the key buffer has grown: counted with a per-thread counting allocator.
+//! The flow-language hot path (`CompiledFlow::evaluate`, and `FlowProgram::evaluate` for all definitions
+//! together) must not allocate once the key buffer and memo have grown: counted with a per-thread counting
+//! allocator.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -7,8 +8,8 @@ use std::cell::Cell;
 use std::sync::Arc;
 
 use rtflow_engine::flowlang::{
-    AddressGroup, CompiledFlow, FlowDefinition, HostIdentity, LinkTable, LookupMap, Lookups,
-    MapAttributeSource, OuiTable,
+    AddressGroup, CompiledFlow, FlowDefinition, FlowProgram, HostIdentity, LinkTable, LookupMap,
+    Lookups, MapAttributeSource, OuiTable, SampleMemo,
 };
 use serde_json::json;
 
@@ -95,9 +96,11 @@ fn evaluate_does_not_allocate_after_warm_up() {
         json!({"keys": "link:inputifindex,oui:macsource,oui:macsource:number,host:macsource:host_name,null:[link:outputifindex]:none",
                "filter": "link:inputifindex!=null"}),
     ];
+    let mut compiled = Vec::new();
     for json in definitions {
         let definition = FlowDefinition::from_json_value(&json).expect("valid definition");
         let flow = CompiledFlow::compile(&definition).expect("compiles");
+        compiled.push(flow.clone());
         let mut key = String::with_capacity(256);
         // Warm-up: lets the regex engine set up its per-thread cache.
         assert!(
@@ -114,4 +117,23 @@ fn evaluate_does_not_allocate_after_warm_up() {
             "{json} allocated while evaluating (key {key})"
         );
     }
+
+    // All five evaluated together, sharing their expressions and filters.
+    let program = FlowProgram::build(compiled.iter().enumerate());
+    let mut memo = SampleMemo::default();
+    let evaluate = |memo: &mut SampleMemo| {
+        let mut emitted = 0;
+        program.evaluate(&sample, false, &lookups, memo, |_, _, _| emitted += 1);
+        emitted
+    };
+    assert_eq!(evaluate(&mut memo), compiled.len());
+    let before = allocations();
+    for _ in 0..100 {
+        assert_eq!(evaluate(&mut memo), compiled.len());
+    }
+    assert_eq!(
+        allocations() - before,
+        0,
+        "the program allocated while evaluating"
+    );
 }

@@ -8,16 +8,16 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rtflow_engine::{IngestError, Millis, TenantDatagram};
+use rtflow_engine::{IngestError, IngestWorker, Millis, TenantDatagram};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::error::ServerError;
-use crate::loopguard::RecentDatagrams;
 use crate::procstats;
+use crate::receive::BatchReceiver;
 use crate::state::{RuntimeStats, Shared};
 
-/// Largest UDP payload (IPv6 jumbograms aside).
-const MAX_DATAGRAM: usize = 65_536;
+/// Most datagrams taken by one receive call (`recvmmsg`) and ingested under one engine lock.
+pub const BATCH: usize = 16;
 /// How often the receive loop checks for shutdown when idle.
 const RECV_TIMEOUT: Duration = Duration::from_millis(200);
 
@@ -30,16 +30,34 @@ pub struct SflowSocket {
     pub granted_rcvbuf: usize,
 }
 
-/// Binds the sFlow UDP socket: to `bind` if given, else `[::]` dual-stack, falling back to `0.0.0.0`.
-pub fn bind_sflow_socket(
+/// Binds `count` (at least one) sFlow UDP sockets to one address and port: to `bind` if given, else `[::]`
+/// dual-stack, falling back to `0.0.0.0`. With more than one (Linux), all share the port through `SO_REUSEPORT`, and the kernel spreads datagrams over them by
+/// their source address and port, so each agent's datagrams stay in order on one socket.
+pub fn bind_sflow_sockets(
     bind: Option<IpAddr>,
     port: u16,
     rcvbuf: usize,
-) -> Result<SflowSocket, ServerError> {
-    let attempt = |addr: SocketAddr| -> io::Result<SflowSocket> {
+    count: usize,
+) -> Result<Vec<SflowSocket>, ServerError> {
+    let reuse_port = count > 1;
+    let new_socket = |addr: SocketAddr| -> io::Result<Socket> {
         let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
         if addr.is_ipv6() && addr.ip().is_unspecified() {
             socket.set_only_v6(false)?;
+        }
+        Ok(socket)
+    };
+    // `first`: the first socket of the group. With SO_REUSEPORT, binding would also succeed next to another
+    // process's sockets that set it (another rtflow of the same user), silently splitting the traffic: a plain
+    // bind first proves the port is free.
+    let attempt = |addr: SocketAddr, first: bool| -> io::Result<SflowSocket> {
+        if reuse_port && first && addr.port() != 0 {
+            new_socket(addr)?.bind(&addr.into())?;
+        }
+        let socket = new_socket(addr)?;
+        #[cfg(target_os = "linux")]
+        if reuse_port {
+            socket.set_reuse_port(true)?;
         }
         if rcvbuf > 0 {
             request_recv_buffer(&socket, rcvbuf);
@@ -56,24 +74,37 @@ pub fn bind_sflow_socket(
         })
     };
     let bound = match bind {
-        Some(ip) => attempt(SocketAddr::new(ip, port)).map_err(|source| ServerError::BindUdp {
-            addr: SocketAddr::new(ip, port),
-            source,
-        })?,
+        Some(ip) => {
+            attempt(SocketAddr::new(ip, port), true).map_err(|source| ServerError::BindUdp {
+                addr: SocketAddr::new(ip, port),
+                source,
+            })?
+        }
         None => {
             let dual = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
-            match attempt(dual) {
+            match attempt(dual, true) {
                 Ok(s) => s,
                 Err(err) => {
                     let v4 = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
                     tracing::info!("dual-stack bind to {dual} failed ({err}), using {v4}");
-                    attempt(v4).map_err(|source| ServerError::BindUdp { addr: v4, source })?
+                    attempt(v4, true).map_err(|source| ServerError::BindUdp { addr: v4, source })?
                 }
             }
         }
     };
     report_rcvbuf(rcvbuf, bound.granted_rcvbuf);
-    Ok(bound)
+    let mut sockets = vec![];
+    let shared_addr = bound.local_addr;
+    sockets.push(bound);
+    #[cfg(target_os = "linux")]
+    while sockets.len() < count {
+        let more = attempt(shared_addr, false).map_err(|source| ServerError::BindUdp {
+            addr: shared_addr,
+            source,
+        })?;
+        sockets.push(more);
+    }
+    Ok(sockets)
 }
 
 /// Asks for `size` bytes of receive buffer; when `net.core.rmem_max` caps it, tries `SO_RCVBUFFORCE`, which
@@ -136,8 +167,11 @@ pub struct Forwarder {
     v6: Option<UdpSocket>,
     /// The engine's per-tenant datagrams of the current datagram; kept to reuse its allocation.
     tenant_datagrams: Vec<TenantDatagram>,
-    /// Datagrams received or sent while sending on: one that comes back is a loop.
-    recent: RecentDatagrams,
+    /// One per datagram of a batch: decode buffers and evaluated flows, reused.
+    workers: Vec<IngestWorker>,
+    /// Per datagram of the current batch, and the forwarding targets they name.
+    outcomes: Vec<Outcome>,
+    targets: Vec<SocketAddr>,
 }
 
 impl Forwarder {
@@ -151,10 +185,16 @@ impl Forwarder {
     }
 
     /// Sends (and empties) the engine's per-tenant datagrams.
-    fn send_tenant_datagrams(&mut self, stats: &RuntimeStats) {
+    fn send_tenant_datagrams(&mut self, shared: &Shared) {
+        let stats = &shared.stats;
         let mut datagrams = std::mem::take(&mut self.tenant_datagrams);
+        if !datagrams.is_empty() {
+            let mut recent = shared.recent_datagrams.lock();
+            for datagram in &datagrams {
+                recent.remember(&datagram.bytes);
+            }
+        }
         for datagram in datagrams.drain(..) {
-            self.recent.remember(&datagram.bytes);
             if self.send_to(&datagram.bytes, datagram.target) {
                 RuntimeStats::add(&stats.tenant_forwarded, 1);
             } else {
@@ -186,10 +226,7 @@ impl Forwarder {
     }
 }
 
-/// Feeds one datagram to the engine at `now`, then forwards it to its agent's forwarding targets, sends
-/// the samples selected for each tenant to that tenant's collector, and hands it to the datagram subscribers
-/// (history export). All of that happens after the engine lock is released. While datagrams are sent on,
-/// one that comes back byte for byte (a loop through another collector) is counted as looped and dropped.
+/// Feeds one datagram to the engine at `now` (see [`ingest_batch`]).
 pub fn ingest_datagram(
     shared: &Shared,
     forwarder: &mut Forwarder,
@@ -197,60 +234,133 @@ pub fn ingest_datagram(
     source: SocketAddr,
     datagram: &[u8],
 ) {
-    let targets = {
-        let mut engine = shared.engine.lock();
-        if engine.sends_datagrams() && forwarder.recent.repeated(datagram) {
-            drop(engine);
-            RuntimeStats::add(&shared.stats.looped, 1);
-            tracing::debug!("datagram from {source} seen again: dropped (forwarding loop guard)");
-            return;
+    ingest_batch(shared, forwarder, now, &[(source, datagram)]);
+}
+
+/// What became of one datagram of a batch under the engine lock.
+#[derive(Clone, Copy, Debug)]
+enum Outcome {
+    /// Seen again byte for byte while sending on: dropped.
+    Looped,
+    /// Ingested; its forwarding targets are this range of [`Forwarder::targets`].
+    Ingested(usize, usize),
+}
+
+/// Feeds datagrams received together to the engine at `now`, in two stages: each is decoded and the flow
+/// definitions evaluated on its samples outside the engine lock (one [`IngestWorker`] per datagram), then
+/// the engine is locked once for the whole batch to update its state. After the lock is released, each
+/// datagram is forwarded to its agent's forwarding targets, the samples selected for each tenant are sent to
+/// that tenant's collector, and the datagram is handed to the datagram subscribers (history export). While
+/// datagrams are sent on, one that comes back byte for byte (a loop through another collector) is counted as
+/// looped and dropped.
+pub fn ingest_batch(
+    shared: &Shared,
+    forwarder: &mut Forwarder,
+    now: Millis,
+    batch: &[(SocketAddr, &[u8])],
+) {
+    if forwarder.workers.len() < batch.len() {
+        let engine = shared.engine.lock();
+        while forwarder.workers.len() < batch.len() {
+            forwarder.workers.push(IngestWorker::new(&engine));
         }
-        let ingested =
-            engine.ingest_sflow_for_tenants(now, source, datagram, &mut forwarder.tenant_datagrams);
-        let agent = match ingested {
-            Ok(summary) => summary.agent,
-            Err(err) => {
-                tracing::debug!("{err}");
-                match err {
-                    IngestError::Decode { agent, .. } => agent,
-                    IngestError::UnknownAgentAddress { .. } => None,
+    }
+    for (worker, (source, datagram)) in forwarder.workers.iter_mut().zip(batch) {
+        worker.prepare(*source, datagram);
+    }
+    forwarder.outcomes.clear();
+    forwarder.targets.clear();
+    {
+        let mut engine = shared.engine.lock();
+        let guard_loops = engine.sends_datagrams();
+        let Forwarder {
+            workers,
+            outcomes,
+            targets,
+            tenant_datagrams,
+            ..
+        } = forwarder;
+        for (worker, (_, datagram)) in workers.iter_mut().zip(batch) {
+            if guard_loops && shared.recent_datagrams.lock().repeated(datagram) {
+                outcomes.push(Outcome::Looped);
+                continue;
+            }
+            let agent = match worker.apply(&mut engine, now, datagram, tenant_datagrams) {
+                Ok(summary) => summary.agent,
+                Err(err) => {
+                    tracing::debug!("{err}");
+                    match err {
+                        IngestError::Decode { agent, .. } => agent,
+                        IngestError::UnknownAgentAddress { .. } => None,
+                    }
+                }
+            };
+            let first = targets.len();
+            if let Some(agent) = agent {
+                targets.extend(engine.forwarding_targets(agent));
+            }
+            outcomes.push(Outcome::Ingested(first, targets.len()));
+        }
+    }
+    let outcomes = std::mem::take(&mut forwarder.outcomes);
+    let targets = std::mem::take(&mut forwarder.targets);
+    for (outcome, (source, datagram)) in outcomes.iter().zip(batch) {
+        match *outcome {
+            Outcome::Looped => {
+                RuntimeStats::add(&shared.stats.looped, 1);
+                tracing::debug!(
+                    "datagram from {source} seen again: dropped (forwarding loop guard)"
+                );
+            }
+            Outcome::Ingested(first, end) => {
+                for target in targets.get(first..end).unwrap_or_default() {
+                    forwarder.send(&shared.stats, datagram, *target);
+                }
+                for subscriber in &shared.subscribers {
+                    subscriber.datagram(now, *source, datagram);
                 }
             }
-        };
-        agent
-            .map(|a| engine.forwarding_targets(a))
-            .unwrap_or_default()
-    };
-    for target in targets {
-        forwarder.send(&shared.stats, datagram, target);
+        }
     }
-    forwarder.send_tenant_datagrams(&shared.stats);
-    for subscriber in &shared.subscribers {
-        subscriber.datagram(now, source, datagram);
-    }
+    forwarder.send_tenant_datagrams(shared);
+    forwarder.outcomes = outcomes;
+    forwarder.targets = targets;
 }
 
-/// Starts the receive thread: one datagram at a time into a reused buffer.
-pub fn spawn_udp_ingest(
-    socket: UdpSocket,
-    shared: Arc<Shared>,
-) -> Result<JoinHandle<()>, ServerError> {
-    std::thread::Builder::new()
-        .name("sflow-udp".into())
-        .spawn(move || receive_loop(&socket, &shared))
-        .map_err(ServerError::Thread)
+/// Starts one receive thread per socket (the sockets share one port, see [`bind_sflow_sockets`]).
+pub fn spawn_udp_ingest_workers(
+    sockets: Vec<UdpSocket>,
+    shared: &Arc<Shared>,
+) -> Result<Vec<JoinHandle<()>>, ServerError> {
+    let count = sockets.len();
+    sockets
+        .into_iter()
+        .enumerate()
+        .map(|(index, socket)| {
+            let shared = Arc::clone(shared);
+            let name = if count == 1 {
+                "sflow-udp".to_string()
+            } else {
+                format!("sflow-udp-{index}")
+            };
+            std::thread::Builder::new()
+                .name(name)
+                .spawn(move || receive_loop(&socket, &shared))
+                .map_err(ServerError::Thread)
+        })
+        .collect()
 }
 
+/// Receives up to [`BATCH`] datagrams at a time and ingests them as one batch.
 fn receive_loop(socket: &UdpSocket, shared: &Shared) {
-    let mut buffer = vec![0u8; MAX_DATAGRAM];
+    let mut receiver = BatchReceiver::new();
     let mut forwarder = Forwarder::default();
     while !shared.is_shutting_down() {
-        match socket.recv_from(&mut buffer) {
-            Ok((len, source)) => {
-                let source = SocketAddr::new(source.ip().to_canonical(), source.port());
-                let datagram = buffer.get(..len).unwrap_or_default();
+        match receiver.receive(socket) {
+            Ok(()) => {
                 let now = shared.clock.now();
-                ingest_datagram(shared, &mut forwarder, now, source, datagram);
+                let batch: Vec<(SocketAddr, &[u8])> = receiver.datagrams().collect();
+                ingest_batch(shared, &mut forwarder, now, &batch);
             }
             Err(err)
                 if matches!(

@@ -23,6 +23,7 @@ mod ingest;
 mod loopguard;
 mod procstats;
 mod properties;
+mod receive;
 mod replay;
 mod scripting;
 mod server;

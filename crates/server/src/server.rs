@@ -25,7 +25,7 @@ use crate::state::{AppState, HttpLimits, HttpSettings, Shared};
 use crate::ticker;
 
 /// Default sFlow port (`sflow.port`).
-pub const DEFAULT_SFLOW_PORT: u16 = 6343;
+pub const DEFAULT_SFLOW_PORT: u16 = rtflow_sflow::SFLOW_PORT;
 /// Default HTTP port (`http.port`).
 pub const DEFAULT_HTTP_PORT: u16 = 8008;
 /// sFlow-RT's default `prometheus.metric.prefix`.
@@ -59,6 +59,9 @@ pub struct ServerConfig {
     pub readonly: bool,
     /// Requested `SO_RCVBUF` in bytes (0 = kernel default).
     pub rcvbuf: usize,
+    /// Receive/decode threads, each with its own sFlow socket on the shared port (`SO_REUSEPORT`, Linux);
+    /// datagrams are spread over them by source address and port.
+    pub ingest_workers: usize,
     pub engine: EngineConfig,
     /// Log every HTTP request (`http.log`).
     pub http_log: bool,
@@ -98,6 +101,7 @@ impl Default for ServerConfig {
             feed: None,
             readonly: false,
             rcvbuf: DEFAULT_RCVBUF,
+            ingest_workers: default_ingest_workers(),
             engine: EngineConfig::default(),
             http_log: false,
             prometheus_prefix: DEFAULT_PROMETHEUS_PREFIX.to_string(),
@@ -183,7 +187,7 @@ impl Server {
             })?;
         let mut threads = Vec::new();
         let mut sflow_addr = None;
-        let mut socket_inode = None;
+        let mut socket_inodes = Vec::new();
         match (&config.replay, &config.feed) {
             (Some(path), _) => {
                 threads.push(replay::spawn_replay(
@@ -204,20 +208,33 @@ impl Server {
                 tracing::info!("sFlow from {} at {speed}x (UDP input off)", feed.name);
             }
             (None, None) => {
-                let bound =
-                    ingest::bind_sflow_socket(config.sflow_bind, config.sflow_port, config.rcvbuf)?;
+                let bound = ingest::bind_sflow_sockets(
+                    config.sflow_bind,
+                    config.sflow_port,
+                    config.rcvbuf,
+                    config.ingest_workers.max(1),
+                )?;
+                let Some(first) = bound.first() else {
+                    return Err(ServerError::Thread(std::io::Error::other(
+                        "no sFlow socket was bound",
+                    )));
+                };
                 shared
                     .stats
                     .receive_buffer
-                    .store(bound.granted_rcvbuf as u64, Ordering::Relaxed);
-                socket_inode = socket_inode_of(&bound.socket);
+                    .store(first.granted_rcvbuf as u64, Ordering::Relaxed);
                 // The caller announces the bound addresses (`Server::sflow_addr`, `http_addr`).
-                sflow_addr = Some(bound.local_addr);
-                let _ = shared.own_sflow_socket.set(bound.local_addr);
-                threads.push(ingest::spawn_udp_ingest(bound.socket, shared.clone())?);
+                sflow_addr = Some(first.local_addr);
+                let _ = shared.own_sflow_socket.set(first.local_addr);
+                socket_inodes = bound
+                    .iter()
+                    .filter_map(|b| socket_inode_of(&b.socket))
+                    .collect();
+                let sockets = bound.into_iter().map(|b| b.socket).collect();
+                threads.extend(ingest::spawn_udp_ingest_workers(sockets, &shared)?);
             }
         }
-        threads.push(ticker::spawn_ticker(shared.clone(), socket_inode)?);
+        threads.push(ticker::spawn_ticker(shared.clone(), socket_inodes)?);
         if let Some(poller) = &shared.snmp {
             threads.push(snmp_names::spawn_engine_names(
                 shared.clone(),
@@ -354,6 +371,11 @@ fn load_oui_table(configured: Option<&Path>) -> Result<OuiTable, ServerError> {
         stats.bad_lines
     );
     Ok(table)
+}
+
+/// One receive/decode thread per core, at most four.
+fn default_ingest_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
 
 fn socket_inode_of(socket: &std::net::UdpSocket) -> Option<u64> {

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use crate::clock::EngineClock;
 use crate::history::History;
+use crate::loopguard::RecentDatagrams;
 use crate::procstats::CpuSampler;
 use crate::subscribers::DatagramSubscriber;
 
@@ -83,6 +84,9 @@ pub struct Shared {
     pub snmp: Option<Arc<rtflow_snmp::SnmpPoller>>,
     /// The running scripts and apps (set once the HTTP listener is bound; taken at shutdown).
     pub scripts: parking_lot::RwLock<Option<Arc<rtflow_script::ScriptHost>>>,
+    /// Datagrams received or sent on while forwarding or tenants are active, shared by every ingest worker
+    /// (a datagram that comes back may arrive on another worker's socket): one that comes back is a loop.
+    pub recent_datagrams: Mutex<RecentDatagrams>,
 }
 
 pub type AppState = Arc<Shared>;
@@ -146,6 +150,7 @@ impl Shared {
             history: None,
             snmp: None,
             scripts: parking_lot::RwLock::new(None),
+            recent_datagrams: Mutex::new(RecentDatagrams::default()),
         }
     }
 

@@ -15,18 +15,18 @@ const MIN_TICK: Duration = Duration::from_millis(10);
 /// How often CPU load and kernel drops are sampled.
 const STATS_PERIOD: Duration = Duration::from_secs(1);
 
-/// Starts the ticker; `socket_inode` identifies the sFlow socket for the kernel drop counter.
+/// Starts the ticker; `socket_inodes` identify the sFlow sockets for the kernel drop counter.
 pub fn spawn_ticker(
     shared: Arc<Shared>,
-    socket_inode: Option<u64>,
+    socket_inodes: Vec<u64>,
 ) -> Result<JoinHandle<()>, ServerError> {
     std::thread::Builder::new()
         .name("engine-tick".into())
-        .spawn(move || run(&shared, socket_inode))
+        .spawn(move || run(&shared, &socket_inodes))
         .map_err(ServerError::Thread)
 }
 
-fn run(shared: &Shared, socket_inode: Option<u64>) {
+fn run(shared: &Shared, socket_inodes: &[u64]) {
     let mut last_stats: Option<Instant> = None;
     while !shared.is_shutting_down() {
         let now = shared.clock.now();
@@ -38,7 +38,7 @@ fn run(shared: &Shared, socket_inode: Option<u64>) {
         shared.publish_ids(event_id, flow_id);
         if last_stats.is_none_or(|t| t.elapsed() >= STATS_PERIOD) {
             last_stats = Some(Instant::now());
-            sample_stats(shared, socket_inode);
+            sample_stats(shared, socket_inodes);
         }
         std::thread::sleep(tick_period(shared.clock.speed()));
     }
@@ -48,7 +48,7 @@ fn tick_period(speed: f64) -> Duration {
     TICK.div_f64(speed.max(1.0)).max(MIN_TICK)
 }
 
-fn sample_stats(shared: &Shared, socket_inode: Option<u64>) {
+fn sample_stats(shared: &Shared, socket_inodes: &[u64]) {
     let (process, system) = {
         let mut cpu = shared.cpu.lock();
         cpu.sample();
@@ -61,7 +61,11 @@ fn sample_stats(shared: &Shared, socket_inode: Option<u64>) {
     stats
         .system_cpu_load_millis
         .store((system * 1000.0) as u64, Ordering::Relaxed);
-    if let Some(drops) = socket_inode.and_then(procstats::udp_socket_drops) {
+    let drops: Option<u64> = socket_inodes
+        .iter()
+        .filter_map(|inode| procstats::udp_socket_drops(*inode))
+        .reduce(|a, b| a + b);
+    if let Some(drops) = drops {
         stats.kernel_drops.store(drops, Ordering::Relaxed);
     }
 }

@@ -113,5 +113,8 @@ async fn snmp_names_fill_the_engine_and_label_stored_rows() {
              ifname=\"lo\",ifspeed=\"10M\",iftype=\"0\",ifadminstatus=\"down\",ifoperstatus=\"down\"}} 10000000"
         )
     );
+    // The ALL/ALL scrape (label names taken from the same dump) labels it alike.
+    let all = api.get_text("/prometheus/metrics/ALL/ALL/txt").await;
+    assert!(all.lines().any(|l| l == line), "{line} not in {all}");
     server.shutdown().await;
 }

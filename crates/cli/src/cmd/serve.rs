@@ -89,6 +89,16 @@ pub struct ServeArgs {
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_RCVBUF)]
     pub rcvbuf: usize,
 
+    /// Memory budget of the engine's per-agent state (agents, data sources, active flows), in MiB; beyond it
+    /// the least useful agents are evicted (shown as sFlowAgentsEvicted) [default: 512].
+    #[arg(long, value_name = "MIB")]
+    pub memory_budget: Option<usize>,
+
+    /// Receive/decode threads, each with its own sFlow socket on the port (SO_REUSEPORT, Linux); an agent's
+    /// datagrams always go to the same one [default: one per core, at most 4].
+    #[arg(long, value_name = "N")]
+    pub ingest_workers: Option<usize>,
+
     /// Most open REST API connections; at the cap the longest-idle one is closed for a newcomer, and when all
     /// are busy the newcomer gets a 503 (further capped by the open-file limit) [default: 10000].
     #[arg(long, value_name = "N")]
@@ -193,6 +203,12 @@ impl ServeArgs {
         config.replay_once = self.replay_once;
         config.readonly |= self.readonly;
         config.rcvbuf = self.rcvbuf;
+        if let Some(mib) = self.memory_budget {
+            config.engine.memory_budget_bytes = mib.saturating_mul(1024 * 1024);
+        }
+        if let Some(workers) = self.ingest_workers {
+            config.ingest_workers = workers.max(1);
+        }
         let limits = &mut config.http_limits;
         if let Some(n) = self.http_max_connections {
             limits.max_connections = n.max(1);

@@ -484,6 +484,11 @@ impl CompiledFlow {
         &self.keys
     }
 
+    /// The compiled `filter`, when the definition has one.
+    pub fn filter(&self) -> Option<&Filter> {
+        self.filter.as_ref()
+    }
+
     pub fn value_spec(&self) -> &ValueSpec {
         &self.value
     }

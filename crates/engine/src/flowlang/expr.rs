@@ -333,10 +333,7 @@ impl KeyExpr {
             KeyExpr::Attr(key) => src.write_attribute(key.name, key.layer, out),
             KeyExpr::Unknown(_) => false,
             KeyExpr::Mask { inner, bits } => {
-                if !inner.eval(src, lookups, out) {
-                    return false;
-                }
-                let Some(address) = parse_ip(out.get(start..).unwrap_or_default()) else {
+                let Some(address) = eval_address(inner, src, lookups, out, start) else {
                     return false;
                 };
                 out.truncate(start);
@@ -355,10 +352,7 @@ impl KeyExpr {
                 true
             }
             KeyExpr::Group { inner, groupsets } => {
-                if !inner.eval(src, lookups, out) {
-                    return false;
-                }
-                let Some(address) = parse_ip(out.get(start..).unwrap_or_default()) else {
+                let Some(address) = eval_address(inner, src, lookups, out, start) else {
                     return false;
                 };
                 let label = groupsets
@@ -379,7 +373,11 @@ impl KeyExpr {
                     return false;
                 }
                 let value = out.get(start..).unwrap_or_default();
-                if let Some((position, _)) = value.match_indices(&**delim).nth(count - 1) {
+                let cut = match single_char(delim) {
+                    Some(delim) => value.match_indices(delim).nth(count - 1),
+                    None => value.match_indices(&**delim).nth(count - 1),
+                };
+                if let Some((position, _)) = cut {
                     out.truncate(start + position);
                 }
                 true
@@ -393,7 +391,11 @@ impl KeyExpr {
                     return false;
                 }
                 let value = out.get(start..).unwrap_or_default();
-                if let Some((position, _)) = value.rmatch_indices(&**delim).nth(count - 1) {
+                let cut = match single_char(delim) {
+                    Some(delim) => value.rmatch_indices(delim).nth(count - 1),
+                    None => value.rmatch_indices(&**delim).nth(count - 1),
+                };
+                if let Some((position, _)) = cut {
                     out.drain(start..start + position + delim.len());
                 }
                 true
@@ -450,9 +452,12 @@ impl KeyExpr {
                     return false;
                 }
                 let value = out.get(start..).unwrap_or_default();
-                let found = value
-                    .split(&**delim)
-                    .find_map(|token| tokens.iter().find(|wanted| ***wanted == *token));
+                let wanted = |token: &str| tokens.iter().find(|wanted| ***wanted == *token);
+                // A one-character delimiter (the usual `.`) splits without a substring searcher.
+                let found = match single_char(delim) {
+                    Some(delim) => value.split(delim).find_map(wanted),
+                    None => value.split(&**delim).find_map(wanted),
+                };
                 replace_with(out, start, found.map(|token| &**token))
             }
             KeyExpr::Map { inner, map } => {
@@ -515,14 +520,34 @@ impl KeyExpr {
                 let Some(mac) = eval_mac(inner, src, lookups, out, start) else {
                     return false;
                 };
-                let value = lookups
-                    .hosts()
+                let hosts = lookups.hosts();
+                let value = hosts
                     .identity(&mac)
                     .and_then(|host| host.attribute(*attribute));
                 replace_with(out, start, value)
             }
         }
     }
+}
+
+/// The address `inner` gives: straight from the sample for an address key, else its text (evaluated into
+/// `out[start..]`) parsed.
+fn eval_address<S: AttributeSource + ?Sized>(
+    inner: &KeyExpr,
+    src: &S,
+    lookups: &Lookups,
+    out: &mut String,
+    start: usize,
+) -> Option<IpAddr> {
+    if let KeyExpr::Attr(key) = inner
+        && let Some(address) = src.address_attribute(key.name, key.layer)
+    {
+        return Some(address);
+    }
+    if !inner.eval(src, lookups, out) {
+        return None;
+    }
+    parse_ip(out.get(start..).unwrap_or_default())
 }
 
 /// Evaluates `inner` into `out[start..]` and parses it as a MAC address.
@@ -554,6 +579,13 @@ impl Operand {
             Operand::Expr(expr) => expr.eval(src, lookups, out),
         }
     }
+}
+
+/// The delimiter as a `char` when it is one character long.
+fn single_char(delim: &str) -> Option<char> {
+    let mut chars = delim.chars();
+    let first = chars.next()?;
+    chars.next().is_none().then_some(first)
 }
 
 /// Replaces `out[start..]` with `text` (a lookup label or compiled literal,

@@ -78,6 +78,8 @@ enum Node {
 #[derive(Debug, Clone)]
 struct Comparison {
     key: KeyExpr,
+    /// The key text it was parsed from: what [`Filter::plan`] shares evaluations by.
+    key_text: Box<str>,
     negate: bool,
     /// True when `null` is one of the alternatives (matches a missing key).
     matches_missing: bool,
@@ -89,6 +91,68 @@ enum Test {
     Equals(Box<[Box<str>]>),
     /// `None` when the only alternative was `null`.
     Regex(Option<Regex>),
+}
+
+impl Test {
+    fn matches(&self, value: &str) -> bool {
+        match self {
+            Test::Equals(alternatives) => alternatives.iter().any(|alt| **alt == *value),
+            Test::Regex(regex) => regex.as_ref().is_some_and(|regex| regex.is_match(value)),
+        }
+    }
+}
+
+/// A filter whose comparison keys are numbered, so that an evaluator can compute each key once per sample and
+/// share it with other filters and definitions (see `program.rs`).
+#[derive(Debug, Clone)]
+pub(crate) struct FilterPlan {
+    root: PlanNode,
+}
+
+#[derive(Debug, Clone)]
+enum PlanNode {
+    And(Box<[PlanNode]>),
+    Or(Box<[PlanNode]>),
+    Compare {
+        key: u32,
+        negate: bool,
+        matches_missing: bool,
+        test: Test,
+    },
+}
+
+/// The values of numbered keys for one sample, each computed at most once.
+pub(crate) trait KeyValues {
+    /// The text of key `id`, `None` when the sample does not carry it.
+    fn value(&mut self, id: u32) -> Option<&str>;
+}
+
+impl FilterPlan {
+    /// Whether the sample whose keys `values` gives passes.
+    pub(crate) fn matches(&self, values: &mut impl KeyValues) -> bool {
+        self.root.matches(values)
+    }
+}
+
+impl PlanNode {
+    fn matches(&self, values: &mut impl KeyValues) -> bool {
+        match self {
+            PlanNode::And(nodes) => nodes.iter().all(|node| node.matches(values)),
+            PlanNode::Or(nodes) => nodes.iter().any(|node| node.matches(values)),
+            PlanNode::Compare {
+                key,
+                negate,
+                matches_missing,
+                test,
+            } => {
+                let result = match values.value(*key) {
+                    Some(value) => test.matches(value),
+                    None => *matches_missing,
+                };
+                result != *negate
+            }
+        }
+    }
 }
 
 impl Filter {
@@ -129,6 +193,13 @@ impl Filter {
         out
     }
 
+    /// This filter with each comparison's key numbered by `number(key text, key)`.
+    pub(crate) fn plan(&self, number: &mut impl FnMut(&str, &KeyExpr) -> u32) -> FilterPlan {
+        FilterPlan {
+            root: self.root.plan(number),
+        }
+    }
+
     /// Whether a sample passes. `scratch` is used for attribute values and
     /// restored to its original length.
     pub fn matches<S: AttributeSource + ?Sized>(
@@ -142,6 +213,19 @@ impl Filter {
 }
 
 impl Node {
+    fn plan(&self, number: &mut impl FnMut(&str, &KeyExpr) -> u32) -> PlanNode {
+        match self {
+            Node::And(nodes) => PlanNode::And(nodes.iter().map(|n| n.plan(number)).collect()),
+            Node::Or(nodes) => PlanNode::Or(nodes.iter().map(|n| n.plan(number)).collect()),
+            Node::Compare(comparison) => PlanNode::Compare {
+                key: number(&comparison.key_text, &comparison.key),
+                negate: comparison.negate,
+                matches_missing: comparison.matches_missing,
+                test: comparison.test.clone(),
+            },
+        }
+    }
+
     fn matches<S: AttributeSource + ?Sized>(
         &self,
         src: &S,
@@ -165,11 +249,7 @@ impl Comparison {
     ) -> bool {
         let start = scratch.len();
         let result = if self.key.eval(src, lookups, scratch) {
-            let value = scratch.get(start..).unwrap_or_default();
-            match &self.test {
-                Test::Equals(alternatives) => alternatives.iter().any(|alt| **alt == *value),
-                Test::Regex(regex) => regex.as_ref().is_some_and(|regex| regex.is_match(value)),
-            }
+            self.test.matches(scratch.get(start..).unwrap_or_default())
         } else {
             self.matches_missing
         };
@@ -324,6 +404,7 @@ impl<'a> Parser<'a> {
         };
         Ok(Comparison {
             key,
+            key_text: key_text.as_str().into(),
             negate,
             matches_missing,
             test,

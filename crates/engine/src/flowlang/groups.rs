@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use foldhash::HashMap as FastMap;
 use ipnet::IpNet;
+use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -398,13 +399,17 @@ impl<'de> Deserialize<'de> for LookupMap {
 /// The tables key functions consult at evaluation time: named groups and maps for `group:` and `map:` (so a
 /// PUT to `/group/{name}/json` takes effect without recompiling flows), topology links for `link:`, the OUI
 /// table for `oui:` and learned hosts for `host:`.
+///
+/// A clone is cheap and is a snapshot of the groups, maps, links and OUI table (copied on the next write to
+/// either side), while the learned hosts stay shared between clones: ingest evaluates flow definitions
+/// outside the engine lock against such a snapshot and learns hosts into the one table.
 #[derive(Debug, Clone, Default)]
 pub struct Lookups {
-    groups: HashMap<String, AddressGroup, foldhash::fast::RandomState>,
-    maps: HashMap<String, LookupMap, foldhash::fast::RandomState>,
-    links: LinkTable,
+    groups: Arc<HashMap<String, AddressGroup, foldhash::fast::RandomState>>,
+    maps: Arc<HashMap<String, LookupMap, foldhash::fast::RandomState>>,
+    links: Arc<LinkTable>,
     oui: Arc<OuiTable>,
-    hosts: HostTable,
+    hosts: Arc<RwLock<HostTable>>,
 }
 
 impl Lookups {
@@ -418,11 +423,14 @@ impl Lookups {
         name: impl Into<String>,
         group: AddressGroup,
     ) -> Option<AddressGroup> {
-        self.groups.insert(name.into(), group)
+        Arc::make_mut(&mut self.groups).insert(name.into(), group)
     }
 
     pub fn remove_group(&mut self, name: &str) -> Option<AddressGroup> {
-        self.groups.remove(name)
+        if !self.groups.contains_key(name) {
+            return None;
+        }
+        Arc::make_mut(&mut self.groups).remove(name)
     }
 
     pub fn group(&self, name: &str) -> Option<&AddressGroup> {
@@ -438,11 +446,14 @@ impl Lookups {
 
     /// Adds or replaces a map; returns the previous one.
     pub fn set_map(&mut self, name: impl Into<String>, map: LookupMap) -> Option<LookupMap> {
-        self.maps.insert(name.into(), map)
+        Arc::make_mut(&mut self.maps).insert(name.into(), map)
     }
 
     pub fn remove_map(&mut self, name: &str) -> Option<LookupMap> {
-        self.maps.remove(name)
+        if !self.maps.contains_key(name) {
+            return None;
+        }
+        Arc::make_mut(&mut self.maps).remove(name)
     }
 
     pub fn map(&self, name: &str) -> Option<&LookupMap> {
@@ -456,7 +467,7 @@ impl Lookups {
 
     /// Replaces the (agent, ifIndex) → link table.
     pub fn set_links(&mut self, links: LinkTable) {
-        self.links = links;
+        self.links = Arc::new(links);
     }
 
     pub fn links(&self) -> &LinkTable {
@@ -472,12 +483,14 @@ impl Lookups {
         &self.oui
     }
 
-    pub fn hosts(&self) -> &HostTable {
-        &self.hosts
+    /// The learned hosts, for reading (shared by every clone of these lookups).
+    pub fn hosts(&self) -> RwLockReadGuard<'_, HostTable> {
+        self.hosts.read()
     }
 
-    pub fn hosts_mut(&mut self) -> &mut HostTable {
-        &mut self.hosts
+    /// The learned hosts, for learning and expiry (shared by every clone of these lookups).
+    pub fn hosts_mut(&self) -> RwLockWriteGuard<'_, HostTable> {
+        self.hosts.write()
     }
 }
 

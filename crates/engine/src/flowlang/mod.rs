@@ -14,6 +14,7 @@ pub mod keyname;
 pub mod links;
 pub mod mac;
 pub mod oui;
+pub mod program;
 pub mod value;
 
 use std::collections::HashMap;
@@ -27,6 +28,7 @@ pub use hosts::{HostAttribute, HostIdentity, HostTable};
 pub use keyname::{FlowKey, KeyName, MAX_LAYER};
 pub use links::LinkTable;
 pub use oui::{IeeeOuiStats, OuiTable};
+pub use program::{FlowProgram, SampleMemo};
 pub use value::{
     FlowValues, MAX_VALUES, SampleValue, ValueAggregation, ValueError, ValueSource, ValueSpec,
 };
@@ -47,6 +49,13 @@ pub trait AttributeSource {
 
     /// The agent that sent the sample (for `link:`, whose ifIndex belongs to that agent); `None` when unknown.
     fn agent(&self) -> Option<IpAddr> {
+        None
+    }
+
+    /// The address `key` holds, when it is an address key the sample carries: what `group:` and `mask:`
+    /// would otherwise parse back from [`write_attribute`](Self::write_attribute)'s text. `None` sends them
+    /// to the text.
+    fn address_attribute(&self, _key: KeyName, _layer: u8) -> Option<IpAddr> {
         None
     }
 }

@@ -137,13 +137,17 @@ impl ValueSpec {
                 if !expr.eval(src, lookups, scratch) {
                     return SampleValue::Missing;
                 }
-                let hash = foldhash::fast::FixedState::with_seed(DISTINCT_SEED)
-                    .hash_one(scratch.get(start..).unwrap_or_default());
+                let hash = distinct_hash(scratch.get(start..).unwrap_or_default());
                 scratch.truncate(start);
                 SampleValue::Distinct(hash)
             }
         }
     }
+}
+
+/// The hash `count:` counts a key's text by.
+pub(crate) fn distinct_hash(text: &str) -> u64 {
+    foldhash::fast::FixedState::with_seed(DISTINCT_SEED).hash_one(text)
 }
 
 /// The values one sample contributes to a flow: the definition's `value` and
@@ -163,6 +167,12 @@ impl FlowValues {
             extra: [SampleValue::Missing; MAX_VALUES],
             extra_len: 0,
         }
+    }
+
+    /// Starts over with `value` and no `values` entries (reuses the storage: no copy of the whole array).
+    pub fn reset(&mut self, value: SampleValue) {
+        self.value = value;
+        self.extra_len = 0;
     }
 
     /// Appends one `values` entry; ignored beyond [`MAX_VALUES`].

@@ -123,6 +123,37 @@ const ANALYZER_METRICS: &[(&str, &str, &str)] = &[
         "httpConnectionsTotal",
         "HTTP connections accepted",
     ),
+    // The engine's memory budget (`budget.rs`).
+    (
+        "engine_memory_estimated_bytes",
+        "engineMemoryEstimated",
+        "estimated bytes of per-agent engine state (agents, data sources, active flows)",
+    ),
+    (
+        "engine_memory_budget_bytes",
+        "engineMemoryBudget",
+        "memory budget of per-agent engine state",
+    ),
+    (
+        "data_sources",
+        "sFlowDataSources",
+        "sFlow data sources held",
+    ),
+    (
+        "active_flow_entries",
+        "activeFlowEntries",
+        "active-flow entries held",
+    ),
+    (
+        "evicted_agents",
+        "sFlowAgentsEvicted",
+        "sFlow agents evicted to make room for new ones (memory budget or agent limit)",
+    ),
+    (
+        "refused_data_sources",
+        "sFlowDataSourcesRefused",
+        "sFlow data sources not created because the memory budget was spent",
+    ),
 ];
 
 fn text_response(body: String) -> impl IntoResponse {
@@ -178,15 +209,26 @@ pub async fn metrics(
     let (values, labels) = {
         let engine = state.engine.lock();
         let mut values = engine.dump(now, &selector, &selection, &filter);
+        // An unfiltered ALL dump already holds the label metrics: one pass under the lock, not two.
+        let labels_in_values =
+            selection == MetricSelection::All && filter == QueryFilter::default();
+        let mut labels = if labels_in_values {
+            SeriesLabels::from_metrics(&values)
+        } else {
+            let label_names =
+                MetricSelection::Names(LABEL_METRICS.iter().map(|n| n.to_string()).collect());
+            SeriesLabels::from_metrics(&engine.dump(
+                now,
+                &selector,
+                &label_names,
+                &QueryFilter::default(),
+            ))
+        };
         if selection == MetricSelection::All {
             // sFlow-RT does not export flow definitions as native series; name them to get them.
             let flows = engine.flows();
             values.retain(|m| !flows.contains_key(&m.metric_name));
         }
-        let label_names =
-            MetricSelection::Names(LABEL_METRICS.iter().map(|n| n.to_string()).collect());
-        let named = engine.dump(now, &selector, &label_names, &QueryFilter::default());
-        let mut labels = SeriesLabels::from_metrics(&named);
         labels.add_links(|agent, ifindex| {
             engine
                 .topology_interface_to_link(agent, ifindex)

@@ -1,0 +1,186 @@
+//! The memory budget and fair eviction (`budget.rs`) on encoded datagrams: floods of spoofed agents and data
+//! sources stay within the budget, and real agents keep being analysed.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use rtflow_sflow::{
+    Address, CounterRecord, CounterSampleInfo, DataSource, DatagramBuilder, DatagramHeader,
+    FlowRecord, FlowSampleInfo, GenericInterfaceCounters, Interface, SampledHeader,
+};
+
+use crate::{Engine, EngineConfig, FlowDefinition};
+
+const NOW: u64 = 1_700_000_000_000;
+/// Ethernet/IPv4/TCP start of a frame.
+const FRAME: [u8; 34] = [
+    0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00, 0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0,
+    0, 10, 1, 1, 1, 10, 2, 2, 2,
+];
+
+/// A datagram of `agent` with one flow sample and one counter sample, both of data source `index`.
+pub(crate) fn datagram(agent: Ipv4Addr, sequence: u32, index: u32) -> Vec<u8> {
+    let mut builder = DatagramBuilder::new(DatagramHeader {
+        agent: Address::V4(agent),
+        sub_agent_id: 0,
+        sequence_number: sequence,
+        uptime_ms: 1_000 * sequence,
+    });
+    builder.flow_sample(
+        &FlowSampleInfo {
+            sequence_number: sequence,
+            source_id: DataSource { class: 0, index },
+            sampling_rate: 100,
+            sample_pool: 100 * sequence,
+            input: Interface::index(index),
+            output: Interface::index(index + 1),
+            ..Default::default()
+        },
+        &[FlowRecord::SampledHeader(SampledHeader {
+            protocol: 1,
+            frame_length: 64,
+            stripped: 4,
+            header: &FRAME,
+        })],
+    );
+    builder.counter_sample(
+        &CounterSampleInfo {
+            sequence_number: sequence,
+            source_id: DataSource { class: 0, index },
+            expanded: false,
+        },
+        &[CounterRecord::GenericInterface(GenericInterfaceCounters {
+            if_index: index,
+            if_in_octets: u64::from(sequence) * 1_000,
+            ..Default::default()
+        })],
+    );
+    builder.finish()
+}
+
+fn ingest(engine: &mut Engine, now: u64, agent: Ipv4Addr, sequence: u32, index: u32) {
+    let source = SocketAddr::new(IpAddr::V4(agent), 6343);
+    let bytes = datagram(agent, sequence, index);
+    if let Err(err) = engine.ingest_sflow(now, source, &bytes) {
+        panic!("ingest from {agent}: {err}");
+    }
+}
+
+fn engine_with(config: EngineConfig) -> Engine {
+    let mut engine = Engine::new(config);
+    engine
+        .set_flow(
+            NOW,
+            "pairs",
+            FlowDefinition::new("ipsource,ipdestination", "bytes"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    engine
+}
+
+/// The n-th spoofed agent address (10.128.0.0/9).
+fn spoofed(n: u32) -> Ipv4Addr {
+    Ipv4Addr::from(0x0a80_0000 + n)
+}
+
+fn known(engine: &Engine, agent: Ipv4Addr) -> bool {
+    engine.agents(NOW, &[]).contains_key(&agent.to_string())
+}
+
+#[test]
+fn a_flood_of_one_off_agents_does_not_lock_out_new_real_agents_nor_evict_established_ones() {
+    let mut engine = engine_with(EngineConfig {
+        max_agents: 100,
+        ..EngineConfig::default()
+    });
+    let established = Ipv4Addr::new(192, 0, 2, 1);
+    for sequence in 1..=5 {
+        ingest(&mut engine, NOW, established, sequence, 1);
+    }
+    for n in 0..5_000 {
+        ingest(&mut engine, NOW + 1, spoofed(n), 1, 7);
+        assert!(
+            engine.agents.len() <= 100,
+            "agents held: {}",
+            engine.agents.len()
+        );
+    }
+    // A new real agent arriving in the middle of the flood is analysed at once.
+    let newcomer = Ipv4Addr::new(192, 0, 2, 2);
+    ingest(&mut engine, NOW + 2, newcomer, 1, 1);
+    assert!(known(&engine, newcomer));
+    assert!(
+        known(&engine, established),
+        "an established agent was evicted"
+    );
+    let analyzer = engine.analyzer();
+    assert_eq!(analyzer.sflow_agents_over_limit, 0);
+    assert!(analyzer.sflow_agents_evicted >= 4_900, "{analyzer:?}");
+    assert!(analyzer.sflow_agents <= 100, "{analyzer:?}");
+}
+
+#[test]
+fn spoofed_data_sources_cannot_push_the_estimate_past_the_budget() {
+    let budget = 4 * 1024 * 1024;
+    let mut engine = engine_with(EngineConfig {
+        memory_budget_bytes: budget,
+        ..EngineConfig::default()
+    });
+    let real = Ipv4Addr::new(192, 0, 2, 1);
+    let mut sequence = 0;
+    for n in 0..20_000u32 {
+        if n % 100 == 0 {
+            sequence += 1;
+            ingest(&mut engine, NOW + u64::from(n), real, sequence, 1);
+        }
+        // Spoofed agents with random-looking data-source ids, a few datagrams each.
+        ingest(
+            &mut engine,
+            NOW + u64::from(n),
+            spoofed(n % 500),
+            n / 500 + 1,
+            n.wrapping_mul(2_654_435_761) % 1_000_000,
+        );
+        let analyzer = engine.analyzer();
+        assert!(
+            analyzer.engine_memory_estimated <= budget as u64,
+            "after {n}: {analyzer:?}"
+        );
+        assert!(
+            known(&engine, real),
+            "real agent evicted after {n}: {analyzer:?}"
+        );
+    }
+    assert!(known(&engine, real));
+    let analyzer = engine.analyzer();
+    assert!(analyzer.sflow_agents_evicted > 0, "{analyzer:?}");
+    assert_eq!(analyzer.engine_memory_budget, budget as u64);
+    // The real agent's flows are still there.
+    let flows: usize = engine.agents[&IpAddr::V4(real)]
+        .sources
+        .values()
+        .flat_map(|source| source.flows.iter().map(|table| table.len()))
+        .sum();
+    assert!(flows > 0, "the real agent's flows were lost");
+}
+
+#[test]
+fn the_entry_counts_match_a_recount_after_expiry() {
+    let mut engine = engine_with(EngineConfig::default());
+    for n in 0..50 {
+        ingest(&mut engine, NOW, spoofed(n), 1, n % 7);
+        ingest(&mut engine, NOW, spoofed(n), 2, 100 + n);
+    }
+    let counted = engine.memory;
+    engine.recount_memory();
+    assert_eq!(counted.sources, engine.memory.sources);
+    assert_eq!(counted.flows, engine.memory.flows);
+    assert_eq!(engine.memory.sources, 100);
+    assert!(engine.memory.flows >= 50, "{:?}", engine.memory);
+    // Agents silent past the timeout go, and their entries with them.
+    let later = NOW + EngineConfig::default().agent_timeout_ms + 1;
+    engine.tick(later);
+    let analyzer = engine.analyzer();
+    assert_eq!(analyzer.sflow_agents, 0);
+    assert_eq!(analyzer.sflow_data_sources, 0);
+    assert_eq!(analyzer.active_flow_entries, 0);
+}

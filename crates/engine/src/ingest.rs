@@ -1,0 +1,366 @@
+//! The ingest path in two stages, so that the engine is locked only for the state update:
+//!
+//! 1. [`IngestWorker::prepare`] decodes a datagram (sFlow structures and sampled headers) and evaluates the flow
+//!    definitions on each flow sample against a [`FlowView`], a snapshot of the definitions and the lookup
+//!    tables they read. It reads no engine state, so callers run it outside the engine lock, on as many
+//!    threads as they like (one worker each).
+//! 2. [`IngestWorker::apply`] updates the engine: datagram and sample sequence accounting, counter rates, and
+//!    the evaluated flows added to the active-flow tables.
+//!
+//! A worker takes the engine's current view before each datagram (without the lock: see [`ViewCell`]); a
+//! definition replaced between the two stages is recognised by its generation, and the flows evaluated with
+//! the old one are dropped.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::RwLock;
+
+use rtflow_sflow::Datagram;
+
+use crate::adapter::{DecodedDatagram, DecodedSample, IngestError, IngestSummary};
+use crate::attributes::SampleAttributes;
+use crate::engine::Engine;
+use crate::flowlang::{FlowProgram, FlowValues, Lookups, SampleMemo, SampleValue};
+use crate::sample::{FlowSample, Millis};
+use crate::tenant::{SampleFacts, TenantDatagram};
+
+/// What evaluating flow definitions needs, as of one moment: the installed definitions compiled together,
+/// each slot's generation, and the lookup tables (groups, maps, links, OUI names; learned hosts are shared
+/// live). Replaced by the engine whenever one of them changes.
+#[derive(Debug, Default)]
+pub struct FlowView {
+    pub(crate) program: FlowProgram,
+    /// Generation of the definition in each slot (0: empty).
+    pub(crate) generations: Box<[u64]>,
+    pub(crate) lookups: Lookups,
+}
+
+/// The engine's current [`FlowView`], readable without the engine lock: a worker compares `version` (one
+/// atomic load) before each datagram and takes the view again only when it changed.
+#[derive(Debug, Default)]
+pub(crate) struct ViewCell {
+    version: AtomicU64,
+    view: RwLock<Arc<FlowView>>,
+}
+
+impl ViewCell {
+    pub(crate) fn get(&self) -> Arc<FlowView> {
+        Arc::clone(&self.view.read())
+    }
+
+    pub(crate) fn publish(&self, view: FlowView) {
+        *self.view.write() = Arc::new(view);
+        self.version.fetch_add(1, Ordering::Release);
+    }
+}
+
+/// One definition's result for one flow sample.
+#[derive(Clone, Copy, Debug)]
+struct EvaluatedFlow {
+    slot: u32,
+    generation: u64,
+    /// Byte range of the flow key in the memo's text (see [`SampleMemo::text`]).
+    key: (u32, u32),
+    value: SampleValue,
+    /// Range of the `values` entries in [`EvaluatedFlows::extra`].
+    extra: (u32, u32),
+}
+
+/// The flows of every flow sample of one datagram, in sample order. Flow keys stay in the memo's text, which
+/// is cleared per datagram.
+#[derive(Debug, Default)]
+pub(crate) struct EvaluatedFlows {
+    /// Per flow sample, the range of its entries in `entries`.
+    samples: Vec<(u32, u32)>,
+    entries: Vec<EvaluatedFlow>,
+    extra: Vec<SampleValue>,
+    memo: SampleMemo,
+}
+
+impl EvaluatedFlows {
+    pub(crate) fn clear(&mut self) {
+        self.samples.clear();
+        self.entries.clear();
+        self.extra.clear();
+        self.memo.clear_text();
+    }
+
+    /// Evaluates every definition of `view` on `sample` (seen at `agent`'s data source) and appends the
+    /// results as the next flow sample's.
+    pub(crate) fn evaluate(
+        &mut self,
+        view: &FlowView,
+        agent: std::net::IpAddr,
+        sample: &FlowSample,
+    ) {
+        let first = self.entries.len() as u32;
+        let attributes = SampleAttributes::new(agent, sample.source, sample);
+        let Self {
+            entries,
+            extra,
+            memo,
+            ..
+        } = self;
+        view.program.evaluate_into_memo(
+            &attributes,
+            sample.dropped.is_some(),
+            &view.lookups,
+            memo,
+            |slot, key, values, _| {
+                let extra_start = extra.len() as u32;
+                extra.extend_from_slice(values.values());
+                entries.push(EvaluatedFlow {
+                    slot: slot as u32,
+                    generation: view.generations.get(slot).copied().unwrap_or(0),
+                    key: (key.0 as u32, key.1 as u32),
+                    value: values.value,
+                    extra: (extra_start, extra.len() as u32),
+                });
+            },
+        );
+        self.samples.push((first, self.entries.len() as u32));
+    }
+
+    /// The flows of flow sample `index`: (slot, generation, key, values) each, `values` rebuilt in `buffer`.
+    pub(crate) fn for_each(
+        &self,
+        index: usize,
+        buffer: &mut FlowValues,
+        mut f: impl FnMut(usize, u64, &str, &FlowValues),
+    ) {
+        let Some(&(first, end)) = self.samples.get(index) else {
+            return;
+        };
+        let text = self.memo.text();
+        for entry in self
+            .entries
+            .get(first as usize..end as usize)
+            .unwrap_or_default()
+        {
+            buffer.reset(entry.value);
+            for value in self
+                .extra
+                .get(entry.extra.0 as usize..entry.extra.1 as usize)
+                .unwrap_or_default()
+            {
+                buffer.push(*value);
+            }
+            let key = text
+                .get(entry.key.0 as usize..entry.key.1 as usize)
+                .unwrap_or_default();
+            f(entry.slot as usize, entry.generation, key, buffer);
+        }
+    }
+}
+
+/// The reusable state of one ingest thread: decode buffers, evaluated flows, the flow-language memo and the
+/// engine's [`FlowView`] as last seen.
+#[derive(Debug)]
+pub struct IngestWorker {
+    decoded: DecodedDatagram,
+    flows: EvaluatedFlows,
+    values: FlowValues,
+    cell: Arc<ViewCell>,
+    /// `cell`'s version when `view` was taken.
+    version: u64,
+    view: Arc<FlowView>,
+}
+
+impl IngestWorker {
+    /// A worker for `engine` (it takes the engine's current flow view).
+    pub fn new(engine: &Engine) -> Self {
+        Self {
+            decoded: DecodedDatagram::default(),
+            flows: EvaluatedFlows::default(),
+            values: FlowValues::new(SampleValue::Missing),
+            cell: Arc::clone(engine.view_cell()),
+            version: u64::MAX,
+            view: Arc::default(),
+        }
+    }
+
+    /// Stage 1, outside the engine lock: decodes `bytes` received from `source` and evaluates the flow
+    /// definitions on its flow samples. Returns the datagram's agent when its header decoded.
+    pub fn prepare(&mut self, source: SocketAddr, bytes: &[u8]) -> Option<std::net::IpAddr> {
+        let version = self.cell.version.load(Ordering::Acquire);
+        if version != self.version {
+            self.view = self.cell.get();
+            self.version = version;
+        }
+        self.decoded.decode(source, bytes);
+        self.flows.clear();
+        let agent = self.decoded.agent()?;
+        for sample in &self.decoded.flows {
+            self.flows.evaluate(&self.view, agent, sample);
+        }
+        Some(agent)
+    }
+
+    /// Stage 2, under the engine lock: applies the datagram last prepared (`bytes` are its bytes, read again
+    /// only to re-encode samples for `/tenant` collectors, into `tenant_out`). Malformed datagrams are counted
+    /// (per agent when the agent is known) and reported as [`IngestError`].
+    pub fn apply(
+        &mut self,
+        engine: &mut Engine,
+        now: Millis,
+        bytes: &[u8],
+        tenant_out: &mut Vec<TenantDatagram>,
+    ) -> Result<IngestSummary, IngestError> {
+        self.apply_selecting(engine, now, Some((bytes, tenant_out)))
+    }
+
+    /// [`apply`](Self::apply), selecting samples for tenants only when `tenants` is given.
+    fn apply_selecting(
+        &mut self,
+        engine: &mut Engine,
+        now: Millis,
+        tenants: Option<(&[u8], &mut Vec<TenantDatagram>)>,
+    ) -> Result<IngestSummary, IngestError> {
+        engine.apply_decoded(now, &self.decoded, &self.flows, &mut self.values, tenants)
+    }
+}
+
+impl Engine {
+    /// Applies a decoded datagram and its evaluated flows at `now` (see [`IngestWorker::apply`]).
+    fn apply_decoded(
+        &mut self,
+        now: Millis,
+        decoded: &DecodedDatagram,
+        flows: &EvaluatedFlows,
+        values: &mut FlowValues,
+        tenants: Option<(&[u8], &mut Vec<TenantDatagram>)>,
+    ) -> Result<IngestSummary, IngestError> {
+        let Some(info) = decoded.info else {
+            self.record_decode_error(now, decoded.source, None, decoded.size);
+            return Err(decoded
+                .error
+                .clone()
+                .unwrap_or(IngestError::UnknownAgentAddress {
+                    source_addr: decoded.source,
+                }));
+        };
+        let agent = info.agent;
+        if let Some(error) = &decoded.error
+            && !self.agents.contains_key(&agent)
+        {
+            // A datagram that does not decode creates no state: an unknown agent becomes known only by a
+            // datagram that decodes whole.
+            self.record_decode_error(now, decoded.source, None, decoded.size);
+            self.stats.sflow_record_decode_errors +=
+                u64::from(decoded.summary.record_decode_errors);
+            return Err(error.clone());
+        }
+        self.begin_datagram(now, &info);
+        // Agents beyond the limits are not analysed, nor is per-agent tenant state kept for them. The samples
+        // to re-encode for tenants are read again from the bytes (only when some tenant is defined).
+        let (tenant_bytes, tenant_out) = match tenants {
+            Some((bytes, out)) if !self.tenants.is_empty() && self.agents.contains_key(&agent) => {
+                (Some(bytes), Some(out))
+            }
+            _ => (None, None),
+        };
+        let tenant_samples = tenant_bytes
+            .and_then(|bytes| Datagram::decode(bytes).ok())
+            .map(|d| (d.header, d));
+        let mut tenant_iter = tenant_samples
+            .as_ref()
+            .map(|(header, datagram)| (*header, datagram.samples()));
+        for sample in &decoded.samples {
+            let raw = tenant_iter
+                .as_mut()
+                .and_then(|(header, samples)| Some((*header, samples.next()?.ok()?)));
+            match *sample {
+                DecodedSample::Flow(index) => {
+                    let Some(flow) = decoded.flows.get(index) else {
+                        continue;
+                    };
+                    self.apply_flow_sample(now, &info, flow, flows, index, values);
+                    if let Some((header, raw)) = raw {
+                        self.offer_to_tenants(&header, agent, &SampleFacts::of_flow(flow), &raw);
+                    }
+                }
+                DecodedSample::Counter(index) => {
+                    let Some(counters) = decoded.counters().get(index) else {
+                        continue;
+                    };
+                    self.ingest_counter_sample(now, &info, counters);
+                    if let Some((header, raw)) = raw {
+                        let facts = SampleFacts::of_counter(counters.source);
+                        self.offer_to_tenants(&header, agent, &facts, &raw);
+                    }
+                }
+                DecodedSample::Unknown => {}
+            }
+        }
+        if let Some(out) = tenant_out
+            && tenant_samples.is_some()
+        {
+            self.tenants.finish_datagram(out);
+        }
+        self.count_record_decode_errors(agent, decoded.summary.record_decode_errors);
+        if let Some(error) = &decoded.error {
+            self.record_decode_error(now, decoded.source, Some(agent), decoded.size);
+            return Err(error.clone());
+        }
+        Ok(decoded.summary)
+    }
+
+    fn count_record_decode_errors(&mut self, agent: std::net::IpAddr, count: u32) {
+        if count == 0 {
+            return;
+        }
+        self.stats.sflow_record_decode_errors += u64::from(count);
+        if let Some(state) = self.agents.get_mut(&agent) {
+            state.stats.record_decode_errors += u64::from(count);
+        }
+    }
+
+    /// Decodes and ingests one sFlow datagram received from `source` at `now`. Malformed datagrams are counted
+    /// (per agent when the agent is known, globally otherwise) and reported as [`IngestError`].
+    ///
+    /// Samples are not selected for `/tenant` collectors here; the server uses
+    /// [`ingest_sflow_for_tenants`](Self::ingest_sflow_for_tenants), or an [`IngestWorker`] of its own to
+    /// decode outside the engine lock.
+    pub fn ingest_sflow(
+        &mut self,
+        now: Millis,
+        source: SocketAddr,
+        bytes: &[u8],
+    ) -> Result<IngestSummary, IngestError> {
+        self.ingest_with_own_worker(now, source, bytes, &mut Vec::new(), false)
+    }
+
+    /// [`ingest_sflow`](Self::ingest_sflow), then appends to `tenant_out` one re-encoded datagram per tenant
+    /// that some sample of this datagram belongs to (see `tenant.rs`). When decoding fails part-way, the
+    /// samples selected before the error are still sent, so a tenant's sequence numbers stay gap-free.
+    pub fn ingest_sflow_for_tenants(
+        &mut self,
+        now: Millis,
+        source: SocketAddr,
+        bytes: &[u8],
+        tenant_out: &mut Vec<TenantDatagram>,
+    ) -> Result<IngestSummary, IngestError> {
+        self.ingest_with_own_worker(now, source, bytes, tenant_out, true)
+    }
+
+    fn ingest_with_own_worker(
+        &mut self,
+        now: Millis,
+        source: SocketAddr,
+        bytes: &[u8],
+        tenant_out: &mut Vec<TenantDatagram>,
+        for_tenants: bool,
+    ) -> Result<IngestSummary, IngestError> {
+        let mut worker = match self.own_worker.take() {
+            Some(worker) => worker,
+            None => Box::new(IngestWorker::new(self)),
+        };
+        worker.prepare(source, bytes);
+        let tenants = for_tenants.then_some((bytes, tenant_out));
+        let result = worker.apply_selecting(self, now, tenants);
+        self.own_worker = Some(worker);
+        result
+    }
+}

@@ -25,7 +25,7 @@ use crate::state::{AppState, HttpLimits, HttpSettings, Shared};
 use crate::ticker;
 
 /// Default sFlow port (`sflow.port`).
-pub const DEFAULT_SFLOW_PORT: u16 = rtflow_sflow::SFLOW_PORT;
+pub use rtflow_engine::DEFAULT_SFLOW_PORT;
 /// Default HTTP port (`http.port`).
 pub const DEFAULT_HTTP_PORT: u16 = 8008;
 /// sFlow-RT's default `prometheus.metric.prefix`.

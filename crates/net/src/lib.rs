@@ -13,5 +13,6 @@ pub mod udp;
 
 pub use pace::{Pace, Pacer, saturating_secs};
 pub use udp::{
-    BindError, Family, ListenOptions, Listener, SOCKET_BUFFER, bind_listener, bind_udp, sender_for,
+    BindError, Family, ListenOptions, Listener, SOCKET_BUFFER, bind_listener, bind_udp,
+    request_recv_buffer, sender_for,
 };

@@ -148,7 +148,9 @@ pub fn bind_udp(addr: SocketAddr, v6_only: bool, buffer: Buffer) -> Result<UdpSo
     }
     match buffer {
         Buffer::Receive(0) | Buffer::Send(0) => {}
-        Buffer::Receive(size) => request_recv_buffer(&socket, size),
+        Buffer::Receive(size) => {
+            let _ = request_recv_buffer(&socket, size);
+        }
         Buffer::Send(size) => {
             let _ = socket.set_send_buffer_size(size);
         }
@@ -159,14 +161,15 @@ pub fn bind_udp(addr: SocketAddr, v6_only: bool, buffer: Buffer) -> Result<UdpSo
 
 /// Asks for `size` bytes of receive buffer; when `net.core.rmem_max` caps it, tries
 /// `SO_RCVBUFFORCE`, which succeeds for root / `CAP_NET_ADMIN`. What was granted can be read
-/// back with `recv_buffer_size`.
-fn request_recv_buffer(socket: &Socket, size: usize) {
-    let _ = socket.set_recv_buffer_size(size);
-    if socket.recv_buffer_size().unwrap_or(0) >= size {
-        return;
-    }
+/// back with `recv_buffer_size`. Returns the error of the plain `SO_RCVBUF` request, if any (the
+/// forced one is tried regardless; less than asked for is not an error).
+pub fn request_recv_buffer(socket: &Socket, size: usize) -> io::Result<()> {
+    let requested = socket.set_recv_buffer_size(size);
     #[cfg(target_os = "linux")]
-    let _ = force_recv_buffer_size(socket, size);
+    if socket.recv_buffer_size().unwrap_or(0) < size {
+        let _ = force_recv_buffer_size(socket, size);
+    }
+    requested
 }
 
 #[cfg(target_os = "linux")]

@@ -59,8 +59,10 @@ pub fn bind_sflow_sockets(
         if reuse_port {
             socket.set_reuse_port(true)?;
         }
-        if rcvbuf > 0 {
-            request_recv_buffer(&socket, rcvbuf);
+        if rcvbuf > 0
+            && let Err(err) = rtflow_net::request_recv_buffer(&socket, rcvbuf)
+        {
+            tracing::warn!("could not set SO_RCVBUF to {rcvbuf} bytes: {err}");
         }
         socket.bind(&addr.into())?;
         let granted_rcvbuf = socket.recv_buffer_size().unwrap_or(0);
@@ -105,44 +107,6 @@ pub fn bind_sflow_sockets(
         sockets.push(more);
     }
     Ok(sockets)
-}
-
-/// Asks for `size` bytes of receive buffer; when `net.core.rmem_max` caps it, tries `SO_RCVBUFFORCE`, which
-/// succeeds for root / CAP_NET_ADMIN.
-fn request_recv_buffer(socket: &Socket, size: usize) {
-    if let Err(err) = socket.set_recv_buffer_size(size) {
-        tracing::warn!("could not set SO_RCVBUF to {size} bytes: {err}");
-    }
-    if socket.recv_buffer_size().unwrap_or(0) >= size {
-        return;
-    }
-    #[cfg(target_os = "linux")]
-    if let Err(err) = force_recv_buffer_size(socket, size) {
-        tracing::debug!("SO_RCVBUFFORCE {size}: {err}");
-    }
-}
-
-#[cfg(target_os = "linux")]
-fn force_recv_buffer_size(socket: &Socket, size: usize) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let value = libc::c_int::try_from(size).unwrap_or(libc::c_int::MAX);
-    let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: the descriptor is owned by `socket` and open; the pointer and length describe `value`, a live
-    // c_int, which the kernel only reads.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUFFORCE,
-            (&raw const value).cast(),
-            len,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
 }
 
 fn report_rcvbuf(requested: usize, granted: usize) {

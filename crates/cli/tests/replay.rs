@@ -264,6 +264,10 @@ fn missing_or_bad_files_fail_cleanly() {
     assert!(!output.status.success());
     assert!(stderr.contains("/nonexistent/capture.pcap"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        !stderr.contains("sent 0 datagrams"),
+        "no summary of a replay that never started: {stderr}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("not.pcap");
@@ -272,6 +276,7 @@ fn missing_or_bad_files_fail_cleanly() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(stderr.contains("not a pcap or pcapng file"), "{stderr}");
+    assert!(!stderr.contains("sent 0 datagrams"), "{stderr}");
 }
 
 #[test]

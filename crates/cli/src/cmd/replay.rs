@@ -117,6 +117,11 @@ enum PassEnd {
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let plan = Plan::from_args(&args)?;
     let target = parse_target(&args.target)?;
+    // A file that cannot be opened or is not a capture fails here, alone, not after a summary of nothing sent
+    // (stdin can be read only once: its errors come with the summary).
+    if args.file != Path::new("-") {
+        super::capture_file::open(&args.file)?;
+    }
     let socket = sender_for(target)?;
     let mut pacer = Pacer::new(plan.pace);
     // A deadline too far away for an `Instant` counts as none.

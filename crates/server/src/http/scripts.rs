@@ -231,7 +231,7 @@ async fn serve_file(state: &AppState, app: &str, path: &str) -> Response {
     match tokio::fs::read(&file).await {
         Ok(bytes) => {
             let mut response = Response::new(Body::from(bytes));
-            let kind = content_type(file.extension().and_then(|e| e.to_str()).unwrap_or(""));
+            let kind = crate::ui::content_type(&file.to_string_lossy());
             response
                 .headers_mut()
                 .insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
@@ -241,28 +241,5 @@ async fn serve_file(state: &AppState, app: &str, path: &str) -> Response {
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("cannot read {path}: {err}"),
         ),
-    }
-}
-
-/// The content type of a static file by extension.
-fn content_type(extension: &str) -> &'static str {
-    match extension.to_ascii_lowercase().as_str() {
-        "html" | "htm" => "text/html; charset=utf-8",
-        "js" | "mjs" => "text/javascript; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "json" | "map" => "application/json",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "gif" => "image/gif",
-        "jpg" | "jpeg" => "image/jpeg",
-        "ico" => "image/x-icon",
-        "woff" => "font/woff",
-        "woff2" => "font/woff2",
-        "ttf" => "font/ttf",
-        "txt" | "md" => "text/plain; charset=utf-8",
-        "yml" | "yaml" => "application/yaml",
-        "wav" => "audio/wav",
-        "mp3" => "audio/mpeg",
-        _ => "application/octet-stream",
     }
 }

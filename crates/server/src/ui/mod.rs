@@ -131,8 +131,8 @@ fn etag_of(hash: &[u8]) -> String {
     format!("\"{hex}\"")
 }
 
-/// The MIME type of a web asset, from its extension.
-fn content_type(path: &str) -> &'static str {
+/// The MIME type of a web asset or app file, from its extension.
+pub(crate) fn content_type(path: &str) -> &'static str {
     let extension = path.rsplit_once('.').map_or("", |(_, ext)| ext);
     match extension.to_ascii_lowercase().as_str() {
         "html" | "htm" => "text/html; charset=utf-8",
@@ -148,6 +148,9 @@ fn content_type(path: &str) -> &'static str {
         "woff2" => "font/woff2",
         "ttf" => "font/ttf",
         "txt" | "md" => "text/plain; charset=utf-8",
+        "yml" | "yaml" => "application/yaml",
+        "wav" => "audio/wav",
+        "mp3" => "audio/mpeg",
         _ => "application/octet-stream",
     }
 }

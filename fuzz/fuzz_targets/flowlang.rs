@@ -4,8 +4,8 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use rtflow_engine::flowlang::{CompiledFlow, FlowDefinition, Lookups};
 use rtflow_engine::{DataSource, FlowSample, Port, SampleAttributes};
+use rtflow_flowlang::{CompiledFlow, FlowDefinition, Lookups};
 
 /// Ethernet/IPv4/TCP 10.0.0.1:40000 → 10.0.0.2:80.
 const FRAME: [u8; 54] = [

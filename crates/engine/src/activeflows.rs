@@ -8,8 +8,8 @@
 
 use foldhash::HashMap;
 
-use crate::flowlang::{FlowValues, SampleValue, ValueAggregation};
 use crate::sample::Millis;
+use rtflow_flowlang::{FlowValues, SampleValue, ValueAggregation};
 
 /// Rebase once the inflation exponent passes this (e^200 ≈ 7e86, far from f64 overflow even × 1e15 bytes).
 const REBASE_EXPONENT: f64 = 200.0;

@@ -9,8 +9,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use rtflow_packet::format::{BitString, dscp_name};
 use rtflow_packet::{Headers, Tunnel};
 
-use crate::flowlang::{AttributeSource, KeyName};
 use crate::sample::{DataSource, FlowSample, Port};
+use rtflow_flowlang::{AttributeSource, KeyName};
 
 pub use rtflow_packet::PacketFields;
 

@@ -15,10 +15,6 @@ use crate::attributes::SampleAttributes;
 use crate::config::EngineConfig;
 use crate::error::{EngineError, ObjectKind};
 use crate::events::Event;
-use crate::flowlang::{
-    AddressGroup, AggMode, AttributeSource, CompiledFlow, FlowDefinition, FlowProgram, FlowValues,
-    HostIdentity, KeyName, LinkTable, LookupMap, Lookups, OuiTable, SampleValue,
-};
 use crate::flowlog::FlowRecord;
 use crate::forwarding::Forwarding;
 use crate::ingest::{EvaluatedFlows, FlowView, IngestWorker, ViewCell};
@@ -30,6 +26,10 @@ use crate::streams::{Stream, Subscription};
 use crate::tenant::Tenants;
 use crate::thresholds::{Threshold, ThresholdState, TriggeredState};
 use crate::topology::{LearnedNames, Topology, TopologyView};
+use rtflow_flowlang::{
+    AddressGroup, AggMode, AttributeSource, CompiledFlow, FlowDefinition, FlowProgram, FlowValues,
+    HostIdentity, KeyName, LinkTable, LookupMap, Lookups, OuiTable, SampleValue,
+};
 
 /// Record which flow keys samples carry once every this many flow samples (keeps `/flowkeys` cheap).
 const FLOW_KEY_SURVEY_INTERVAL: u64 = 64;

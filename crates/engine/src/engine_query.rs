@@ -10,7 +10,6 @@ use crate::activeflows::FlowTable;
 use crate::agents::{AgentState, SourceState};
 use crate::engine::{Engine, InstalledFlow, not_found};
 use crate::error::{EngineError, ObjectKind};
-use crate::flowlang::AggMode;
 use crate::metrics::{Metric, MetricValue, Statistic, TopKey};
 use crate::query::{
     AgentSelector, AgentToken, MetricSpec, QueryFilter, SortSpec, key_filter_match, summarize,
@@ -18,6 +17,7 @@ use crate::query::{
 };
 use crate::sample::{DataSource, Millis};
 use crate::thresholds::{Exceeded, Threshold, TriggerKey};
+use rtflow_flowlang::AggMode;
 
 /// One active flow (`/activeflows/{agent}/{name}/json`), merged across data sources per `aggMode`.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -2,11 +2,11 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use crate::flowlang::{AggMode, FlowDefinition};
 use crate::{
     ActiveFlowQuery, AgentSelector, CounterSample, CounterValue, DataSource, DatagramInfo, Engine,
     FlowSample, MetricSpec, Port, QueryFilter, Threshold,
 };
+use rtflow_flowlang::{AggMode, FlowDefinition};
 
 pub(crate) const T0: u64 = 1_700_000_000_000;
 

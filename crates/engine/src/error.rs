@@ -1,7 +1,7 @@
 //! Errors of the engine's configuration API (HTTP 400/404 in the server).
 
-use crate::flowlang::{DefinitionError, LookupError};
 use crate::query::QueryError;
+use rtflow_flowlang::{DefinitionError, LookupError};
 
 /// Kinds of named objects, for error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

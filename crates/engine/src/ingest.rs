@@ -22,9 +22,9 @@ use rtflow_sflow::Datagram;
 use crate::adapter::{DecodedDatagram, DecodedSample, IngestError, IngestSummary};
 use crate::attributes::SampleAttributes;
 use crate::engine::Engine;
-use crate::flowlang::{FlowProgram, FlowValues, Lookups, SampleMemo, SampleValue};
 use crate::sample::{FlowSample, Millis};
 use crate::tenant::{SampleFacts, TenantDatagram};
+use rtflow_flowlang::{FlowProgram, FlowValues, Lookups, SampleMemo, SampleValue};
 
 /// What evaluating flow definitions needs, as of one moment: the installed definitions compiled together,
 /// each slot's generation, and the lookup tables (groups, maps, links, OUI names; learned hosts are shared

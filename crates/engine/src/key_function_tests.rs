@@ -9,8 +9,8 @@ use rtflow_sflow::{
     MacList, PortName, SampledHeader,
 };
 
-use crate::flowlang::{FlowDefinition, OuiTable};
 use crate::{ActiveFlowQuery, AgentSelector, Engine, Topology};
+use rtflow_flowlang::{FlowDefinition, OuiTable};
 
 const T0: u64 = 1_700_000_000_000;
 const HOST_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];

@@ -15,7 +15,6 @@ mod engine_query;
 mod error;
 mod events;
 mod external_names;
-pub mod flowlang;
 mod flowlog;
 mod forwarding;
 mod hostlocation;
@@ -53,7 +52,6 @@ pub use engine::{AnalyzerStats, Engine};
 pub use engine_query::{ActiveFlow, ActiveFlowQuery, FlowLocation, LinkEnd, MetricSelection};
 pub use error::{EngineError, ObjectKind};
 pub use events::Event;
-pub use flowlang::{AggMode, DefinitionError, FlowDefinition};
 pub use flowlog::FlowRecord;
 pub use forwarding::{DEFAULT_SFLOW_PORT, Forwarding};
 pub use hostlocation::{HostLocation, parse_mac};
@@ -63,6 +61,7 @@ pub use query::{
     AgentSelector, AgentToken, Aggregation, MetricSpec, QueryError, QueryFilter, SortSpec,
     glob_match, key_filter_match,
 };
+pub use rtflow_flowlang::{AggMode, DefinitionError, FlowDefinition};
 pub use sample::{
     CounterSample, CounterValue, DataSource, DataSourceParseError, DatagramInfo, FlowSample,
     GatewayInfo, Input, Millis, Port, QueueInfo, RouterInfo, SwitchInfo, TcpInfo,

@@ -81,7 +81,7 @@ fn flowkeys_lists_the_keys_of_rare_samples_and_the_new_keys() {
 
 #[test]
 fn ddos_protect_ipv6_definitions_compile_with_only_known_keys() {
-    use crate::flowlang::CompiledFlow;
+    use rtflow_flowlang::CompiledFlow;
     let filter6 = "first:stack:.:ip:ip6=ip6&group:ip6source:ddos_protect=external\
                    &group:ip6destination:ddos_protect!=external,private,multicast,exclude";
     for (keys, filter) in [

@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use serde::{Serialize, Serializer};
 
-/// Milliseconds since the Unix epoch. Every time-dependent engine method takes `now: Millis`.
-pub type Millis = u64;
+/// Milliseconds since the Unix epoch (defined once, in the flow language, whose learned hosts expire by it).
+/// Every time-dependent engine method takes `now: Millis`.
+pub use rtflow_flowlang::Millis;
 
 /// An sFlow data source: `class` 0 is an ifIndex (displayed `"3"`), any other class displays as `"2.1"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]

@@ -28,10 +28,10 @@ use serde::{Deserialize, Serialize};
 use crate::agents::AgentState;
 use crate::engine::{Engine, not_found, validate_name};
 use crate::error::{EngineError, ObjectKind};
-use crate::flowlang::mac::parse_mac;
 use crate::forwarding::DEFAULT_SFLOW_PORT;
 use crate::metrics::MetricValue;
 use crate::sample::{DataSource, FlowSample, Port};
+use rtflow_flowlang::mac::parse_mac;
 
 /// Sequence streams (agent, sub-agent) remembered per agent before a tenant's sequence table is reset; the
 /// sub-agent id comes off the wire, so the table must stay bounded. Same bound as the agent's own tracking.

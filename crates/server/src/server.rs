@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 
-use rtflow_engine::flowlang::OuiTable;
 use rtflow_engine::{Engine, EngineConfig};
+use rtflow_flowlang::OuiTable;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::clock::EngineClock;

@@ -5,10 +5,10 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use rtflow_engine::flowlang::CompiledFlow;
 use rtflow_engine::{
     ActiveFlowQuery, AgentSelector, AggMode, DataSource, FlowDefinition, QueryError,
 };
+use rtflow_flowlang::CompiledFlow;
 use serde_json::Value;
 
 use super::error::{ApiError, ApiResult, deleted};

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use foldhash::HashMap as FastMap;
 
-use crate::sample::Millis;
+use crate::Millis;
 
 /// The host attribute selected by `host:<mackey>:<attr>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

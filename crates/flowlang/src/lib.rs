@@ -15,6 +15,7 @@ pub mod links;
 pub mod mac;
 pub mod oui;
 pub mod program;
+mod uri;
 pub mod value;
 
 use std::collections::HashMap;
@@ -32,6 +33,10 @@ pub use program::{FlowProgram, SampleMemo};
 pub use value::{
     FlowValues, MAX_VALUES, SampleValue, ValueAggregation, ValueError, ValueSource, ValueSpec,
 };
+
+/// Milliseconds since the Unix epoch: the time unit of the analytics path (learned hosts expire by it here;
+/// the engine takes every `now` in it and re-exports it as `rtflow_engine::Millis`).
+pub type Millis = u64;
 
 /// The seam between the flow language and decoded samples.
 ///

@@ -194,7 +194,7 @@ impl FlowValues {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flowlang::keyname::KeyName;
+    use crate::keyname::KeyName;
 
     #[test]
     fn parses_prefixes() {

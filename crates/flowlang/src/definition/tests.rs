@@ -1,8 +1,8 @@
 use super::*;
-use crate::flowlang::MapAttributeSource;
-use crate::flowlang::groups::AddressGroup;
-use crate::flowlang::keyname::{FlowKey, KeyName};
-use crate::flowlang::value::{ValueAggregation, ValueSource};
+use crate::MapAttributeSource;
+use crate::groups::AddressGroup;
+use crate::keyname::{FlowKey, KeyName};
+use crate::value::{ValueAggregation, ValueSource};
 use serde_json::json;
 
 fn parse(json: Value) -> Result<FlowDefinition, String> {

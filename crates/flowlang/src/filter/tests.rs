@@ -1,6 +1,6 @@
 use super::*;
-use crate::flowlang::MapAttributeSource;
-use crate::flowlang::groups::LookupMap;
+use crate::MapAttributeSource;
+use crate::groups::LookupMap;
 
 fn sample() -> MapAttributeSource {
     MapAttributeSource::new()

@@ -408,7 +408,7 @@ impl<S: AttributeSource + ?Sized> Evaluation<'_, S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flowlang::{FlowDefinition, MapAttributeSource};
+    use crate::{FlowDefinition, MapAttributeSource};
 
     fn compile(keys: &str, value: &str, filter: Option<&str>) -> CompiledFlow {
         let definition = FlowDefinition {

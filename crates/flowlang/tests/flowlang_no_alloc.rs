@@ -7,7 +7,7 @@ use std::cell::Cell;
 
 use std::sync::Arc;
 
-use rtflow_engine::flowlang::{
+use rtflow_flowlang::{
     AddressGroup, CompiledFlow, FlowDefinition, FlowProgram, HostIdentity, LinkTable, LookupMap,
     Lookups, MapAttributeSource, OuiTable, SampleMemo,
 };

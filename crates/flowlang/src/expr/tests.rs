@@ -1,12 +1,17 @@
 use std::sync::Arc;
 
+use std::net::IpAddr;
+
 use super::*;
-use crate::flowlang::MapAttributeSource;
-use crate::flowlang::groups::{AddressGroup, LookupMap};
-use crate::flowlang::hosts::HostIdentity;
-use crate::flowlang::keyname::KeyName;
-use crate::flowlang::links::LinkTable;
-use crate::flowlang::oui::OuiTable;
+use crate::Lookups;
+use crate::MapAttributeSource;
+use crate::groups::{AddressGroup, LookupMap};
+use crate::hosts::HostIdentity;
+use crate::keyname::FlowKey;
+use crate::keyname::KeyName;
+use crate::links::LinkTable;
+use crate::oui::OuiTable;
+use crate::uri::uri_part;
 
 fn sample() -> MapAttributeSource {
     MapAttributeSource::new()

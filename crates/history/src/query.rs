@@ -171,7 +171,7 @@ impl Key {
             }
             Kind::Text => format!("{} = {}", self.column, string_literal(value)),
             Kind::Mac => {
-                let hex: String = value.chars().filter(|c| c.is_ascii_hexdigit()).collect();
+                let hex: String = value.chars().filter(char::is_ascii_hexdigit).collect();
                 let separators_ok = value
                     .chars()
                     .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '-');

@@ -276,7 +276,7 @@ impl Spool {
                         rows,
                         columns,
                         body,
-                    })
+                    });
                 }
                 Some(merged) if merged.columns == columns => {
                     merged.sequences.push(entry.sequence);

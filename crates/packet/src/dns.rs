@@ -134,7 +134,7 @@ pub(crate) fn decode_question(b: &[u8], off: usize) -> Option<DnsQuestion> {
             out += 1;
         }
         let dest = q.name.get_mut(out..out.checked_add(label.len())?)?;
-        if !label.iter().all(|c| c.is_ascii_graphic()) {
+        if !label.iter().all(u8::is_ascii_graphic) {
             return None;
         }
         dest.copy_from_slice(label);

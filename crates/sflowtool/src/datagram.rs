@@ -164,7 +164,7 @@ impl Formatter {
                     Format::Text => not_sflow(&mut Out::<Text>::new(out), info, size, version),
                     Format::Json => not_sflow(&mut Out::<Json>::new(out), info, size, version),
                     Format::JsonPretty => {
-                        not_sflow(&mut Out::<JsonPretty>::new(out), info, size, version)
+                        not_sflow(&mut Out::<JsonPretty>::new(out), info, size, version);
                     }
                     Format::Grep => not_sflow(&mut Out::<Grep>::new(out), info, size, version),
                     Format::Csv | Format::Clf => {}

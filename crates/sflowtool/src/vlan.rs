@@ -137,7 +137,12 @@ mod tests {
     use super::*;
 
     fn filter(include: &[&str], exclude: &[&str]) -> VlanFilter {
-        let owned = |lists: &[&str]| lists.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let owned = |lists: &[&str]| {
+            lists
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect::<Vec<_>>()
+        };
         VlanFilter::new(&owned(include), &owned(exclude)).unwrap_or_else(|e| panic!("{e}"))
     }
 

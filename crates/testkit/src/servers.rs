@@ -131,7 +131,7 @@ impl ClickHouse {
         static SHARED: Mutex<Weak<ClickHouse>> = Mutex::new(Weak::new());
         let mut slot = SHARED
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(server) = slot.upgrade() {
             return Some(server);
         }
@@ -198,7 +198,7 @@ impl ClickHouse {
 "#;
         let write = |name: &str, text: &str| {
             std::fs::write(dir.join(name), text)
-                .unwrap_or_else(|e| panic!("writing {name} in {}: {e}", dir.display()))
+                .unwrap_or_else(|e| panic!("writing {name} in {}: {e}", dir.display()));
         };
         write("config.xml", &config);
         write("users.xml", users);

@@ -85,6 +85,7 @@ pub struct Formatter {
 }
 
 impl Formatter {
+    /// A formatter for `format`, printing every sample (no VLAN filter).
     pub fn new(format: Format) -> Self {
         Formatter {
             format,
@@ -99,6 +100,7 @@ impl Formatter {
         self
     }
 
+    /// The format this formatter writes.
     pub fn format(&self) -> Format {
         self.format
     }

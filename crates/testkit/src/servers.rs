@@ -69,6 +69,7 @@ pub fn free_udp_port() -> u16 {
 pub struct ScratchDir(PathBuf);
 
 impl ScratchDir {
+    /// Creates `$TMPDIR/PREFIX-PID-N-NANOS`, unique within and across test processes.
     pub fn new(prefix: &str) -> ScratchDir {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let nanos = std::time::SystemTime::now()
@@ -84,6 +85,7 @@ impl ScratchDir {
         ScratchDir(path)
     }
 
+    /// The directory's path.
     pub fn path(&self) -> &Path {
         &self.0
     }
@@ -279,6 +281,7 @@ impl ClickHouse {
         self.launch(&extra);
     }
 
+    /// Whether the server process is still alive.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.as_mut().map(Child::try_wait), Some(Ok(None)))
     }
@@ -328,7 +331,9 @@ pub mod snmp_credentials {
     pub const V3_USER: &str = "rtflowv3";
     /// v3 user with SHA authentication, no privacy.
     pub const V3_AUTH_USER: &str = "rtflowv3auth";
+    /// Password of both v3 users' SHA authentication.
     pub const V3_AUTH_PASSWORD: &str = "rtflow-auth-pass";
+    /// Password of [`V3_USER`](Self::V3_USER)'s AES privacy.
     pub const V3_PRIV_PASSWORD: &str = "rtflow-priv-pass";
     /// The agent's sysName.
     pub const SYS_NAME: &str = "rtflow-test-agent";
@@ -339,6 +344,7 @@ pub mod snmp_credentials {
 #[derive(Debug)]
 pub struct Snmpd {
     dir: ScratchDir,
+    /// The UDP port it answers on, on both addresses.
     pub port: u16,
     child: Option<Child>,
 }
@@ -416,6 +422,7 @@ impl Snmpd {
         }
     }
 
+    /// What snmpd logged so far (for a failing test's message).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("snmpd.log")).unwrap_or_default()
     }

@@ -291,6 +291,7 @@ pub struct HistoryRequest {
     pub agents: Vec<IpAddr>,
     /// Range, Unix ms, `from` inclusive, `to` exclusive.
     pub from_ms: u64,
+    /// End of the range, Unix ms, exclusive.
     pub to_ms: u64,
     /// Most flows returned (the trend adds `-other-`).
     pub max_flows: usize,
@@ -308,11 +309,13 @@ pub const MAX_POINTS: u64 = 10_000;
 /// A planned query: the SQL and what the answer means.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
+    /// The statement to run (`FORMAT JSONCompact`).
     pub sql: String,
     /// The table read (`flows`, `flows_1m`, `flows_1h`).
     pub table: &'static str,
     /// The range actually covered (rounded to the table's buckets), Unix ms.
     pub from_ms: u64,
+    /// End of the covered range, Unix ms.
     pub to_ms: u64,
     /// Trend step in seconds (0 for a top-N).
     pub step: u64,
@@ -550,6 +553,7 @@ pub fn top_flows(plan: &Plan, rows: &[Vec<Value>]) -> Vec<ActiveFlow> {
 pub struct Trend {
     /// Covered range, Unix ms.
     pub from: u64,
+    /// End of the covered range, Unix ms.
     pub to: u64,
     /// Seconds per point.
     pub step: u64,
@@ -564,6 +568,7 @@ pub struct Trend {
 /// One flow's rates over time.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Series {
+    /// The flow's key values joined by `,` (or `-other-`).
     pub key: String,
     /// Average rate (per second) in each step.
     pub values: Vec<f64>,

@@ -12,7 +12,9 @@ use std::fmt::Write as _;
 /// One stored column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Column {
+    /// Column name.
     pub name: &'static str,
+    /// ClickHouse type, as written in `CREATE TABLE`.
     pub ty: &'static str,
     /// What it holds (the README's column table is generated from these).
     pub doc: &'static str,
@@ -180,6 +182,7 @@ const ROLLUP_ANY: &[&str] = &[
 /// A rollup table: its name, the bucket function and its partitioning.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rollup {
+    /// Table name (`flows_1m`, `flows_1h`).
     pub table: &'static str,
     /// Bucket width in seconds.
     pub seconds: u64,
@@ -232,6 +235,7 @@ pub const MIGRATIONS_TABLE: &str = "rtflow_migrations";
 /// Where the tables live and how they are laid out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Layout {
+    /// Database name.
     pub database: String,
     /// `Some(cluster)`: rows go to `<table>_local` on the node rtflow talks to and `<table>` is a `Distributed`
     /// table over `<table>_local` on every shard of `cluster` (a `remote_servers` entry of the server config).
@@ -442,8 +446,11 @@ fn rollup_select(rollup: &Rollup, flows: &str) -> Vec<String> {
 /// A numbered schema change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Migration {
+    /// Number recorded in the migrations table once applied; migrations run in ascending order.
     pub version: u32,
+    /// What the migration does (stored with it).
     pub description: &'static str,
+    /// Statements run in order.
     pub statements: Vec<String>,
     /// Columns added to existing tables when missing (18.16 has no `ADD COLUMN IF NOT EXISTS`).
     pub add_columns: Vec<AddColumn>,
@@ -454,7 +461,9 @@ pub struct Migration {
 pub struct AddColumn {
     /// Table name in the layout's database (the local table in a cluster).
     pub table: String,
+    /// The column to add.
     pub column: Column,
+    /// The existing column it goes after.
     pub after: &'static str,
 }
 
@@ -508,7 +517,9 @@ pub fn quote(identifier: &str) -> String {
 /// A ClickHouse server version, from `SELECT version()`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ServerVersion {
+    /// Major version.
     pub major: u32,
+    /// Minor version.
     pub minor: u32,
 }
 

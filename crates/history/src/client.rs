@@ -21,7 +21,7 @@ pub struct Endpoint {
 }
 
 /// The default database when neither the URL nor `clickhouse.database` names one.
-pub const DEFAULT_DATABASE: &str = "rtflow";
+pub(crate) const DEFAULT_DATABASE: &str = "rtflow";
 
 impl Endpoint {
     /// `http://[user[:password]@]host:port/[?database=name]`. `database`, `user` and `password`, when given,
@@ -160,7 +160,7 @@ impl ClickHouseError {
 
 /// The rows of a `FORMAT JSONCompact` answer.
 #[derive(Debug, Deserialize)]
-pub struct JsonCompact {
+pub(crate) struct JsonCompact {
     /// One array of column values per row.
     pub data: Vec<Vec<serde_json::Value>>,
 }

@@ -9,22 +9,21 @@
 //!
 //! Everything runs against Debian's ClickHouse 18.16 as well as current servers.
 
-pub mod client;
-pub mod encode;
-pub mod exporter;
+mod client;
+mod encode;
+mod exporter;
 pub mod query;
-pub mod row;
+mod row;
 mod rowbinary;
 pub mod schema;
-pub mod setup;
-pub mod spool;
+mod setup;
+mod spool;
 pub mod synth;
 
 pub use client::{AsyncClient, ClickHouseError, Client, Endpoint, EndpointError};
 pub use encode::{InterfaceNames, RowNames, encode_row};
 pub use exporter::{Enricher, ExportConfig, ExportError, ExportStats, Exporter, NoEnrichment};
 pub use row::{DecodeSummary, FlowRow, RowDecodeError, RowDecoder};
-pub use rowbinary::address_bytes;
 pub use schema::Layout;
 pub use setup::{Retention, SchemaReport, drop_expired_partitions, ensure_schema};
 pub use spool::{Spool, SpoolError};

@@ -230,7 +230,7 @@ fn fixed16(bytes: &[u8; 16]) -> String {
 }
 
 /// A ClickHouse string literal.
-pub fn string_literal(text: &str) -> String {
+pub(crate) fn string_literal(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('\'');
     for c in text.chars() {
@@ -302,9 +302,9 @@ pub struct HistoryRequest {
 }
 
 /// Most flows one request may ask for.
-pub const MAX_FLOWS_LIMIT: usize = 10_000;
+pub(crate) const MAX_FLOWS_LIMIT: usize = 10_000;
 /// Most points of one trend series.
-pub const MAX_POINTS: u64 = 10_000;
+pub(crate) const MAX_POINTS: u64 = 10_000;
 
 /// A planned query: the SQL and what the answer means.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -28,7 +28,7 @@ const ADDR: &str = "FixedString(16)";
 const TIME: &str = "DateTime('UTC')";
 
 /// The columns of `flows`, in RowBinary order (see `encode.rs`).
-pub const FLOW_COLUMNS: &[Column] = &[
+pub(crate) const FLOW_COLUMNS: &[Column] = &[
     column("TimeReceived", TIME, "time rtflow received the datagram"),
     column(
         "SamplingRate",
@@ -135,7 +135,7 @@ pub const FLOW_COLUMNS: &[Column] = &[
 
 /// The columns of the rollups, in table order. Grouping columns first, then descriptions (any value of the
 /// group), then the sums.
-pub const ROLLUP_COLUMNS: &[Column] = &[
+pub(crate) const ROLLUP_COLUMNS: &[Column] = &[
     column("TimeReceived", TIME, "start of the minute / hour"),
     column("ExporterAddress", ADDR, ""),
     column("ExporterName", "String", ""),
@@ -196,7 +196,7 @@ pub struct Rollup {
 }
 
 /// The rollups, finest first.
-pub const ROLLUPS: &[Rollup] = &[
+pub(crate) const ROLLUPS: &[Rollup] = &[
     Rollup {
         table: "flows_1m",
         seconds: 60,
@@ -228,9 +228,9 @@ pub const ROLLUPS: &[Rollup] = &[
 ];
 
 /// The raw table.
-pub const FLOWS_TABLE: &str = "flows";
+pub(crate) const FLOWS_TABLE: &str = "flows";
 /// The table of applied migrations.
-pub const MIGRATIONS_TABLE: &str = "rtflow_migrations";
+pub(crate) const MIGRATIONS_TABLE: &str = "rtflow_migrations";
 
 /// Where the tables live and how they are laid out.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -257,12 +257,12 @@ impl Layout {
     }
 
     /// `db.table` of the table queries read (all shards in a cluster).
-    pub fn query_table(&self, table: &str) -> String {
+    pub(crate) fn query_table(&self, table: &str) -> String {
         format!("{}.{table}", quote(&self.database))
     }
 
     /// The tables whose partitions age out, with their local (per-node) names.
-    pub fn retained_tables(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn retained_tables(&self) -> Vec<(&'static str, String)> {
         std::iter::once(FLOWS_TABLE)
             .chain(ROLLUPS.iter().map(|r| r.table))
             .map(|t| (t, self.local_name(t)))
@@ -270,7 +270,7 @@ impl Layout {
     }
 
     /// A table's name in the database (`flows`, or `flows_local` in a cluster).
-    pub fn local_name(&self, table: &str) -> String {
+    pub(crate) fn local_name(&self, table: &str) -> String {
         match self.cluster {
             Some(_) => format!("{table}_local"),
             None => table.to_string(),
@@ -278,7 +278,7 @@ impl Layout {
     }
 
     /// The migrations table.
-    pub fn migrations_table(&self) -> String {
+    pub(crate) fn migrations_table(&self) -> String {
         format!("{}.{MIGRATIONS_TABLE}", quote(&self.database))
     }
 
@@ -389,7 +389,7 @@ impl Layout {
     }
 
     /// In a cluster: the `Distributed` tables under the plain names (created on every start, idempotent).
-    pub fn distributed_tables(&self) -> Vec<String> {
+    pub(crate) fn distributed_tables(&self) -> Vec<String> {
         let Some(cluster) = &self.cluster else {
             return Vec::new();
         };
@@ -408,7 +408,7 @@ impl Layout {
     }
 
     /// In a cluster, the `Distributed` tables (`db.flows`, …); none otherwise.
-    pub fn distributed_names(&self) -> Vec<String> {
+    pub(crate) fn distributed_names(&self) -> Vec<String> {
         if self.cluster.is_none() {
             return Vec::new();
         }
@@ -419,7 +419,7 @@ impl Layout {
     }
 
     /// On servers with TTL support: `ALTER TABLE … MODIFY TTL` for one retained table.
-    pub fn ttl_statement(&self, table: &str, days: u32) -> String {
+    pub(crate) fn ttl_statement(&self, table: &str, days: u32) -> String {
         format!(
             "ALTER TABLE {}.{} MODIFY TTL TimeReceived + INTERVAL {days} DAY",
             quote(&self.database),
@@ -533,7 +533,7 @@ impl ServerVersion {
     }
 
     /// Table TTL exists since 19.6.
-    pub fn has_ttl(self) -> bool {
+    pub(crate) fn has_ttl(self) -> bool {
         self >= ServerVersion {
             major: 19,
             minor: 6,

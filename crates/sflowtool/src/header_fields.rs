@@ -108,7 +108,7 @@ const IPV6_HEADER_LEN: usize = 40;
 const MAX_8023_LENGTH: u16 = 1500;
 
 /// Receives the fields of [`visit_fields`].
-pub trait FieldSink {
+pub(crate) trait FieldSink {
     /// Takes one field, in the order sflowtool prints them.
     fn field(&mut self, name: FieldName, value: FieldValue);
 }
@@ -133,7 +133,7 @@ pub fn for_each_field(h: &SampledHeader<'_>, emit: impl FnMut(FieldName, FieldVa
 /// `field` is `#[inline(always)]` then writes each key with a constant-length copy and each
 /// value without a match on [`FieldValue`].
 #[inline(always)]
-pub fn visit_fields(h: &SampledHeader<'_>, emit: &mut impl FieldSink) {
+pub(crate) fn visit_fields(h: &SampledHeader<'_>, emit: &mut impl FieldSink) {
     walk(h, emit);
 }
 

@@ -70,7 +70,7 @@ impl SkippedHeaders {
 }
 
 /// Names of the sFlow header protocols (`header_protocol` of the sampled header record).
-pub fn header_protocol_name(protocol: u32) -> &'static str {
+pub(crate) fn header_protocol_name(protocol: u32) -> &'static str {
     match protocol {
         1 => "Ethernet",
         2 => "ISO 802.4 token bus",

@@ -1,11 +1,11 @@
 //! rtflow-history: flow history in ClickHouse.
 //!
-//! * [`row`]: one [`FlowRow`] per sFlow flow or discard sample, decoded from the datagram bytes;
+//! * `row`: one [`FlowRow`] per sFlow flow or discard sample, decoded from the datagram bytes;
 //! * [`schema`]: the `flows` table, the `flows_1m` / `flows_5m` / `flows_1h` rollups kept by materialized views,
 //!   versioned migrations, and the cluster layout (local tables + `Distributed` tables);
-//! * [`spool`]: the bounded on-disk spool between the batcher and ClickHouse;
-//! * [`exporter`]: the sink: bounded hand-off from ingest (back-pressure), batcher, spool, sender with retries;
-//! * [`client`]: ClickHouse's HTTP interface (RowBinary inserts, JSONCompact answers).
+//! * `spool`: the bounded on-disk [`Spool`] between the batcher and ClickHouse;
+//! * `exporter`: the sink ([`Exporter`]): bounded hand-off from ingest (back-pressure), batcher, spool, sender with retries;
+//! * `client`: ClickHouse's HTTP interface ([`Client`], [`AsyncClient`]) (RowBinary inserts, JSONCompact answers).
 //!
 //! Everything runs against Debian's ClickHouse 18.16 as well as current servers.
 

@@ -488,7 +488,7 @@ fn push_columns(sql: &mut String, columns: &[Column]) {
     }
 }
 
-/// The column list of an `INSERT` of [`FLOW_COLUMNS`].
+/// The column list of an `INSERT` of every flow column, in RowBinary order.
 pub fn flow_column_list() -> String {
     FLOW_COLUMNS
         .iter()

@@ -48,7 +48,7 @@ pub fn free_tcp_port() -> u16 {
         .unwrap_or_else(|e| panic!("no free TCP port: {e}"))
 }
 
-/// A free UDP port on 127.0.0.1 and [::1] alike.
+/// A free UDP port on `127.0.0.1` and `[::1]` alike.
 pub fn free_udp_port() -> u16 {
     for _ in 0..50 {
         let Ok(v4) = UdpSocket::bind("127.0.0.1:0") else {
@@ -333,13 +333,13 @@ pub mod snmp_credentials {
     pub const V3_AUTH_USER: &str = "rtflowv3auth";
     /// Password of both v3 users' SHA authentication.
     pub const V3_AUTH_PASSWORD: &str = "rtflow-auth-pass";
-    /// Password of [`V3_USER`](Self::V3_USER)'s AES privacy.
+    /// Password of [`V3_USER`]'s AES privacy.
     pub const V3_PRIV_PASSWORD: &str = "rtflow-priv-pass";
     /// The agent's sysName.
     pub const SYS_NAME: &str = "rtflow-test-agent";
 }
 
-/// A private net-snmp `snmpd` on 127.0.0.1 and [::1] (one free UDP port), serving the system group, ifTable
+/// A private net-snmp `snmpd` on `127.0.0.1` and `[::1]` (one free UDP port), serving the system group, ifTable
 /// and ifXTable of this machine to the identities in [`snmp_credentials`].
 #[derive(Debug)]
 pub struct Snmpd {

@@ -19,7 +19,9 @@ const UDP_HEADER_LEN: usize = 8;
 /// Where the UDP datagram sits in a link-layer frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UdpLocation {
+    /// Source address and UDP port.
     pub src: SocketAddr,
+    /// Destination address and UDP port.
     pub dst: SocketAddr,
     /// Byte range of the UDP payload within the frame.
     pub payload: Range<usize>,

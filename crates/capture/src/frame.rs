@@ -13,12 +13,25 @@ const SRC_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
 const TTL: u8 = 64;
 const IP_PROTO_UDP: u8 = 17;
 
+/// Why a UDP frame cannot be synthesised.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FrameError {
+    /// One address is IPv4 and the other IPv6.
     #[error("source {src} and destination {dst} are not the same address family")]
-    MixedFamilies { src: SocketAddr, dst: SocketAddr },
+    MixedFamilies {
+        /// The source given.
+        src: SocketAddr,
+        /// The destination given.
+        dst: SocketAddr,
+    },
+    /// The payload does not fit in one IP packet.
     #[error("UDP payload of {len} bytes exceeds the {max}-byte maximum")]
-    PayloadTooLarge { len: usize, max: usize },
+    PayloadTooLarge {
+        /// The payload's length.
+        len: usize,
+        /// The largest payload of the address family.
+        max: usize,
+    },
 }
 
 /// An Ethernet frame carrying `payload` in UDP from `src` to `dst`, with correct IP and UDP

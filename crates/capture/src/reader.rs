@@ -23,37 +23,53 @@ const READ_BUFFER: usize = 256 * 1024;
 /// Which container format the input turned out to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CaptureFormat {
-    Pcap { nanosecond: bool },
+    /// Classic pcap.
+    Pcap {
+        /// The file's timestamps are in nanoseconds (magic `0xa1b23c4d`), not microseconds.
+        nanosecond: bool,
+    },
+    /// pcapng (any number of sections and interfaces).
     Pcapng,
 }
 
 /// One captured frame, as stored in the file.
 #[derive(Clone, Copy, Debug)]
 pub struct Packet<'a> {
+    /// When the frame was captured.
     pub timestamp: Timestamp,
     /// Length on the wire; `data` may be shorter (snaplen).
     pub orig_len: u32,
+    /// The link-layer header type of the frame's interface.
     pub link_type: LinkType,
     /// pcapng interface index; always 0 for classic pcap.
     pub interface_id: u32,
+    /// The captured bytes, starting at the link-layer header.
     pub data: &'a [u8],
 }
 
 /// A UDP datagram found in a captured frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UdpDatagram<'a> {
+    /// When the frame was captured.
     pub timestamp: Timestamp,
+    /// Source address and UDP port.
     pub src: SocketAddr,
+    /// Destination address and UDP port.
     pub dst: SocketAddr,
+    /// The UDP payload (an sFlow datagram, for rtflow).
     pub payload: &'a [u8],
 }
 
 /// The outcome for one captured frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Extracted<'a> {
+    /// The frame holds a complete UDP datagram.
     Datagram(UdpDatagram<'a>),
+    /// The frame holds no usable UDP datagram.
     Skipped {
+        /// When the frame was captured.
         timestamp: Timestamp,
+        /// Why it was skipped.
         reason: SkipReason,
     },
 }
@@ -126,6 +142,7 @@ impl<R: Read> PcapReader<R> {
         })
     }
 
+    /// The container format detected from the file's magic number.
     pub fn format(&self) -> CaptureFormat {
         match &self.format {
             Format::Classic(state) => CaptureFormat::Pcap {

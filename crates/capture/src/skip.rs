@@ -18,6 +18,7 @@ pub enum SkipReason {
 }
 
 impl SkipReason {
+    /// Every reason, in the order counters and reports list them.
     pub const ALL: [SkipReason; 6] = [
         SkipReason::UnsupportedLinkType,
         SkipReason::NotIp,
@@ -27,6 +28,7 @@ impl SkipReason {
         SkipReason::Malformed,
     ];
 
+    /// The reason's stable kebab-case name (for logs, JSON and metrics labels).
     pub fn as_str(self) -> &'static str {
         match self {
             SkipReason::UnsupportedLinkType => "unsupported-link-type",
@@ -56,16 +58,19 @@ pub struct SkipCounts {
 }
 
 impl SkipCounts {
+    /// Counts one skipped packet.
     pub fn record(&mut self, reason: SkipReason) {
         if let Some(count) = self.counts.get_mut(reason.index()) {
             *count = count.saturating_add(1);
         }
     }
 
+    /// Packets skipped for `reason`.
     pub fn get(&self, reason: SkipReason) -> u64 {
         self.counts.get(reason.index()).copied().unwrap_or(0)
     }
 
+    /// Packets skipped for any reason.
     pub fn total(&self) -> u64 {
         self.counts.iter().sum()
     }
@@ -78,6 +83,7 @@ impl SkipCounts {
             .filter(|&(_, count)| count > 0)
     }
 
+    /// Adds another set of counts to these (e.g. one file's to a run's total).
     pub fn add(&mut self, other: &SkipCounts) {
         for (mine, theirs) in self.counts.iter_mut().zip(other.counts) {
             *mine = mine.saturating_add(theirs);

@@ -5,6 +5,7 @@ const NANOS_PER_SEC: u32 = 1_000_000_000;
 /// A capture timestamp: seconds and nanoseconds since the Unix epoch (UTC).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp {
+    /// Whole seconds since the Unix epoch.
     pub secs: u64,
     /// Always below 1,000,000,000.
     pub nanos: u32,
@@ -19,6 +20,7 @@ impl Timestamp {
         }
     }
 
+    /// Builds a timestamp from microseconds (classic pcap's resolution).
     pub fn from_micros(secs: u64, micros: u32) -> Self {
         Self::new(secs, micros.saturating_mul(1000))
     }
@@ -28,10 +30,12 @@ impl Timestamp {
         Self::from(SystemTime::now())
     }
 
+    /// The sub-second part in whole microseconds.
     pub fn micros(self) -> u32 {
         self.nanos / 1000
     }
 
+    /// The time since the Unix epoch as a `Duration`.
     pub fn as_duration(self) -> Duration {
         Duration::new(self.secs, self.nanos)
     }

@@ -9,6 +9,7 @@ use crate::timestamp::Timestamp;
 /// Snaplen used by tcpdump when none is given.
 pub const DEFAULT_SNAPLEN: u32 = 262_144;
 
+/// Writes a classic pcap stream (microsecond timestamps): the file header, then one record per packet.
 pub struct PcapWriter<W: Write> {
     out: W,
     snaplen: u32,
@@ -53,14 +54,17 @@ impl<W: Write> PcapWriter<W> {
         self.out.write_all(captured)
     }
 
+    /// Flushes buffered output to the writer.
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 
+    /// The underlying writer.
     pub fn get_mut(&mut self) -> &mut W {
         &mut self.out
     }
 
+    /// Ends writing and returns the underlying writer.
     pub fn into_inner(self) -> W {
         self.out
     }

@@ -440,7 +440,7 @@ fn flush(
                 counters,
             } => add_port_counters(&mut datagram, &info, &switch.ports[port], counters),
             Pending::Host { info, t_ms } => {
-                add_host_counters(&mut datagram, &info, n, t_ms, counters)
+                add_host_counters(&mut datagram, &info, n, t_ms, counters);
             }
         }
     }

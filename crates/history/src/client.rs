@@ -12,13 +12,16 @@ use serde::Deserialize;
 pub struct Endpoint {
     /// Base URL (scheme, host, port, path), without query.
     pub url: Url,
+    /// Database the tables live in.
     pub database: String,
+    /// User name, when ClickHouse needs one (else its `default` user).
     pub user: Option<String>,
+    /// That user's password.
     pub password: Option<String>,
 }
 
 /// The default database when neither the URL nor `clickhouse.database` names one.
-pub const DEFAULT_DATABASE: &str = "rtflow";
+pub(crate) const DEFAULT_DATABASE: &str = "rtflow";
 
 impl Endpoint {
     /// `http://[user[:password]@]host:port/[?database=name]`. `database`, `user` and `password`, when given,
@@ -95,8 +98,14 @@ fn decode(text: &str) -> String {
 /// A bad `clickhouse.url`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EndpointError {
+    /// The URL does not parse, or its scheme is not `http`.
     #[error("clickhouse url {url:?}: {reason}")]
-    Url { url: String, reason: String },
+    Url {
+        /// The URL given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// A request ClickHouse did not carry out.
@@ -106,10 +115,20 @@ pub enum ClickHouseError {
     /// (`error sending request: … Connection refused`), without reqwest's copy of the request URL, which holds
     /// the whole INSERT statement.
     #[error("ClickHouse at {url}: {}", transport_cause(cause))]
-    Transport { url: String, cause: reqwest::Error },
+    Transport {
+        /// The server's URL (without the query).
+        url: String,
+        /// The transport error, stripped of its URL.
+        cause: reqwest::Error,
+    },
     /// ClickHouse answered with an error (`Code: N, e.displayText() = …`).
     #[error("ClickHouse answered {status}: {message}")]
-    Server { status: u16, message: String },
+    Server {
+        /// The HTTP status code.
+        status: u16,
+        /// ClickHouse's error text.
+        message: String,
+    },
     /// A query answer that is not the JSON expected.
     #[error("unexpected ClickHouse answer: {0}")]
     Answer(String),
@@ -141,7 +160,8 @@ impl ClickHouseError {
 
 /// The rows of a `FORMAT JSONCompact` answer.
 #[derive(Debug, Deserialize)]
-pub struct JsonCompact {
+pub(crate) struct JsonCompact {
+    /// One array of column values per row.
     pub data: Vec<Vec<serde_json::Value>>,
 }
 
@@ -173,6 +193,7 @@ impl Client {
         Ok(Client { http, endpoint })
     }
 
+    /// Where this client sends its requests.
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
     }
@@ -225,6 +246,7 @@ pub struct AsyncClient {
 }
 
 impl AsyncClient {
+    /// A client for `endpoint` whose requests give up after `timeout`.
     pub fn new(endpoint: Endpoint, timeout: Duration) -> Result<AsyncClient, ClickHouseError> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
@@ -236,6 +258,7 @@ impl AsyncClient {
         Ok(AsyncClient { http, endpoint })
     }
 
+    /// Where this client sends its requests.
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
     }

@@ -23,7 +23,9 @@ pub struct RowNames {
     pub exporter: Arc<str>,
     /// ifName of the data source, when it is an interface.
     pub source: Arc<str>,
+    /// Names of the input interface.
     pub input: InterfaceNames,
+    /// Names of the output interface.
     pub output: InterfaceNames,
 }
 

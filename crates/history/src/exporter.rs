@@ -65,9 +65,11 @@ impl Enricher for NoEnrichment {
 /// How the sink batches, spools and retries.
 #[derive(Clone, Debug)]
 pub struct ExportConfig {
+    /// The ClickHouse server and database written to.
     pub endpoint: Endpoint,
     /// `remote_servers` cluster name: insert into `flows_local`, query the `Distributed` tables.
     pub cluster: Option<String>,
+    /// How long rows are kept, per table.
     pub retention: Retention,
     /// A batch is sealed when it holds this many rows…
     pub batch_rows: usize,
@@ -79,6 +81,7 @@ pub struct ExportConfig {
     pub queue_bytes: usize,
     /// How long ingest waits for room in a full queue (back-pressure) before it sheds datagrams.
     pub queue_wait: Duration,
+    /// Directory of the on-disk spool (one per rtflow instance).
     pub spool_dir: PathBuf,
     /// The spool's budget on disk; the oldest batches are dropped (and counted) beyond it.
     pub spool_max_bytes: u64,
@@ -86,6 +89,7 @@ pub struct ExportConfig {
     pub request_timeout: Duration,
     /// First and longest wait between retries (doubling in between).
     pub retry_initial: Duration,
+    /// Longest wait between retries.
     pub retry_max: Duration,
     /// How often expired partitions are looked for.
     pub retention_interval: Duration,
@@ -127,10 +131,13 @@ impl ExportConfig {
 /// The sink could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
+    /// The spool directory could not be opened.
     #[error(transparent)]
     Spool(#[from] SpoolError),
+    /// ClickHouse could not be reached or set up.
     #[error(transparent)]
     ClickHouse(#[from] ClickHouseError),
+    /// A worker thread could not be spawned (its name and the error).
     #[error("cannot start the {0} thread: {1}")]
     Thread(&'static str, std::io::Error),
 }
@@ -185,19 +192,25 @@ pub struct ExportStats {
     pub rows_batched: u64,
     /// Of those, discard samples.
     pub discard_rows: u64,
+    /// Batches sealed and written to the spool.
     pub batches_spooled: u64,
     /// Rows ClickHouse acknowledged.
     pub rows_written: u64,
+    /// Batches ClickHouse acknowledged.
     pub batches_written: u64,
     /// Failed insert (or schema) attempts, each followed by a retry.
     pub insert_retries: u64,
     /// Rows of batches ClickHouse refused again and again (given up).
     pub rows_rejected: u64,
+    /// Bytes waiting in the spool.
     pub spool_bytes: u64,
+    /// Batches waiting in the spool.
     pub spool_batches: u64,
+    /// Rows waiting in the spool.
     pub spool_rows: u64,
     /// Rows dropped because the spool was full (oldest first) or unreadable.
     pub spool_dropped_rows: u64,
+    /// Batches dropped because the spool was full or unreadable.
     pub spool_dropped_batches: u64,
     /// Migrations in place (0 until ClickHouse was reached).
     pub schema_version: u64,

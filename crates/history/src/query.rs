@@ -171,7 +171,7 @@ impl Key {
             }
             Kind::Text => format!("{} = {}", self.column, string_literal(value)),
             Kind::Mac => {
-                let hex: String = value.chars().filter(|c| c.is_ascii_hexdigit()).collect();
+                let hex: String = value.chars().filter(char::is_ascii_hexdigit).collect();
                 let separators_ok = value
                     .chars()
                     .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '-');
@@ -230,7 +230,7 @@ fn fixed16(bytes: &[u8; 16]) -> String {
 }
 
 /// A ClickHouse string literal.
-pub fn string_literal(text: &str) -> String {
+pub(crate) fn string_literal(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('\'');
     for c in text.chars() {
@@ -291,6 +291,7 @@ pub struct HistoryRequest {
     pub agents: Vec<IpAddr>,
     /// Range, Unix ms, `from` inclusive, `to` exclusive.
     pub from_ms: u64,
+    /// End of the range, Unix ms, exclusive.
     pub to_ms: u64,
     /// Most flows returned (the trend adds `-other-`).
     pub max_flows: usize,
@@ -301,18 +302,20 @@ pub struct HistoryRequest {
 }
 
 /// Most flows one request may ask for.
-pub const MAX_FLOWS_LIMIT: usize = 10_000;
+pub(crate) const MAX_FLOWS_LIMIT: usize = 10_000;
 /// Most points of one trend series.
-pub const MAX_POINTS: u64 = 10_000;
+pub(crate) const MAX_POINTS: u64 = 10_000;
 
 /// A planned query: the SQL and what the answer means.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
+    /// The statement to run (`FORMAT JSONCompact`).
     pub sql: String,
     /// The table read (`flows`, `flows_1m`, `flows_1h`).
     pub table: &'static str,
     /// The range actually covered (rounded to the table's buckets), Unix ms.
     pub from_ms: u64,
+    /// End of the covered range, Unix ms.
     pub to_ms: u64,
     /// Trend step in seconds (0 for a top-N).
     pub step: u64,
@@ -550,6 +553,7 @@ pub fn top_flows(plan: &Plan, rows: &[Vec<Value>]) -> Vec<ActiveFlow> {
 pub struct Trend {
     /// Covered range, Unix ms.
     pub from: u64,
+    /// End of the covered range, Unix ms.
     pub to: u64,
     /// Seconds per point.
     pub step: u64,
@@ -564,6 +568,7 @@ pub struct Trend {
 /// One flow's rates over time.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Series {
+    /// The flow's key values joined by `,` (or `-other-`).
     pub key: String,
     /// Average rate (per second) in each step.
     pub values: Vec<f64>,

@@ -28,40 +28,63 @@ pub struct FlowRow {
     pub sampling_rate: u32,
     /// The datagram's agent address (not the UDP source).
     pub exporter: Option<IpAddr>,
+    /// The datagram's sub-agent id.
     pub sub_agent: u32,
     /// Data source class (0 ifIndex, 1 smonVlanDataSource, 2 entPhysicalEntry) and index.
     pub source_class: u8,
+    /// Data source index (an ifIndex for class 0).
     pub source_index: u32,
     /// Input/output ifIndex; 0 when unknown, internal, multiple or discarded.
     pub in_if: u32,
+    /// Output ifIndex (see `in_if`).
     pub out_if: u32,
     /// A discard sample (sFlow 0:5), or a flow sample whose output says "discarded".
     pub discarded: bool,
+    /// Why the packet was dropped (sFlow drop reason code), 0 for a forwarded packet.
     pub discard_reason: u32,
+    /// EtherType of the sampled frame.
     pub etype: u16,
+    /// Source MAC address as a 48-bit number.
     pub src_mac: u64,
+    /// Destination MAC address as a 48-bit number.
     pub dst_mac: u64,
+    /// VLAN the frame arrived on (802.1Q tag or extended_switch).
     pub src_vlan: u16,
+    /// VLAN the frame left on (extended_switch), else the same as `src_vlan`.
     pub dst_vlan: u16,
+    /// IP source address.
     pub src_addr: Option<IpAddr>,
+    /// IP destination address.
     pub dst_addr: Option<IpAddr>,
+    /// IP protocol.
     pub proto: u8,
+    /// TCP or UDP source port.
     pub src_port: u16,
+    /// TCP or UDP destination port.
     pub dst_port: u16,
+    /// TCP flag bits (9 bits: NS … FIN).
     pub tcp_flags: u16,
+    /// Differentiated services code point.
     pub dscp: u8,
+    /// IPv4 TTL or IPv6 hop limit.
     pub ip_ttl: u8,
     /// Length of the sampled frame (bytes on the wire, as the agent reported it).
     pub frame_length: u32,
     /// Addresses and protocol inside a VXLAN, Geneve, GRE or IP-in-IP tunnel.
     pub inner_src_addr: Option<IpAddr>,
+    /// Inner destination address.
     pub inner_dst_addr: Option<IpAddr>,
+    /// Inner IP protocol.
     pub inner_proto: u8,
     /// extended_router / extended_gateway.
     pub next_hop: Option<IpAddr>,
+    /// Source AS (extended_gateway).
     pub src_as: u32,
+    /// Destination AS (extended_gateway).
     pub dst_as: u32,
+    /// Source prefix length (extended_router).
     pub src_mask: u8,
+    /// Destination prefix length (extended_router).
     pub dst_mask: u8,
     /// `frame_length × sampling_rate`.
     pub bytes: u64,
@@ -81,14 +104,18 @@ pub struct LearnedAgent {
 /// An interface's name and speed from counter samples.
 #[derive(Clone, Debug, Default)]
 pub struct LearnedInterface {
+    /// port_name (0:1005), when sent.
     pub name: Option<Arc<str>>,
+    /// Speed from the generic interface counters, in Mbit/s.
     pub speed_mbps: u32,
 }
 
 /// What one datagram gave.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DecodeSummary {
+    /// Rows of flow samples.
     pub flow_rows: u32,
+    /// Rows of discard samples.
     pub discard_rows: u32,
 }
 
@@ -223,8 +250,10 @@ impl RowDecoder {
 /// A datagram that yields no (more) rows.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RowDecodeError {
+    /// The datagram itself does not decode.
     #[error("{0}")]
     Decode(DecodeError),
+    /// The agent address type is 0 (unknown): rows need an exporter address.
     #[error("agent address is unknown (address type 0)")]
     UnknownAgentAddress,
 }

@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv6Addr};
 
 /// The 16-byte form stored in `FixedString(16)` address columns: IPv6 as is, IPv4 as `::ffff:a.b.c.d`
 /// (what Akvorado stores, and what `IPv6NumToString` prints back), "none" as 16 zero bytes.
-pub fn address_bytes(address: Option<IpAddr>) -> [u8; 16] {
+pub(crate) fn address_bytes(address: Option<IpAddr>) -> [u8; 16] {
     match address {
         Some(IpAddr::V4(v4)) => v4.to_ipv6_mapped().octets(),
         Some(IpAddr::V6(v6)) => v6.octets(),

@@ -12,7 +12,9 @@ use std::fmt::Write as _;
 /// One stored column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Column {
+    /// Column name.
     pub name: &'static str,
+    /// ClickHouse type, as written in `CREATE TABLE`.
     pub ty: &'static str,
     /// What it holds (the README's column table is generated from these).
     pub doc: &'static str,
@@ -26,7 +28,7 @@ const ADDR: &str = "FixedString(16)";
 const TIME: &str = "DateTime('UTC')";
 
 /// The columns of `flows`, in RowBinary order (see `encode.rs`).
-pub const FLOW_COLUMNS: &[Column] = &[
+pub(crate) const FLOW_COLUMNS: &[Column] = &[
     column("TimeReceived", TIME, "time rtflow received the datagram"),
     column(
         "SamplingRate",
@@ -133,7 +135,7 @@ pub const FLOW_COLUMNS: &[Column] = &[
 
 /// The columns of the rollups, in table order. Grouping columns first, then descriptions (any value of the
 /// group), then the sums.
-pub const ROLLUP_COLUMNS: &[Column] = &[
+pub(crate) const ROLLUP_COLUMNS: &[Column] = &[
     column("TimeReceived", TIME, "start of the minute / hour"),
     column("ExporterAddress", ADDR, ""),
     column("ExporterName", "String", ""),
@@ -180,6 +182,7 @@ const ROLLUP_ANY: &[&str] = &[
 /// A rollup table: its name, the bucket function and its partitioning.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rollup {
+    /// Table name (`flows_1m`, `flows_1h`).
     pub table: &'static str,
     /// Bucket width in seconds.
     pub seconds: u64,
@@ -193,7 +196,7 @@ pub struct Rollup {
 }
 
 /// The rollups, finest first.
-pub const ROLLUPS: &[Rollup] = &[
+pub(crate) const ROLLUPS: &[Rollup] = &[
     Rollup {
         table: "flows_1m",
         seconds: 60,
@@ -225,13 +228,14 @@ pub const ROLLUPS: &[Rollup] = &[
 ];
 
 /// The raw table.
-pub const FLOWS_TABLE: &str = "flows";
+pub(crate) const FLOWS_TABLE: &str = "flows";
 /// The table of applied migrations.
-pub const MIGRATIONS_TABLE: &str = "rtflow_migrations";
+pub(crate) const MIGRATIONS_TABLE: &str = "rtflow_migrations";
 
 /// Where the tables live and how they are laid out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Layout {
+    /// Database name.
     pub database: String,
     /// `Some(cluster)`: rows go to `<table>_local` on the node rtflow talks to and `<table>` is a `Distributed`
     /// table over `<table>_local` on every shard of `cluster` (a `remote_servers` entry of the server config).
@@ -253,12 +257,12 @@ impl Layout {
     }
 
     /// `db.table` of the table queries read (all shards in a cluster).
-    pub fn query_table(&self, table: &str) -> String {
+    pub(crate) fn query_table(&self, table: &str) -> String {
         format!("{}.{table}", quote(&self.database))
     }
 
     /// The tables whose partitions age out, with their local (per-node) names.
-    pub fn retained_tables(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn retained_tables(&self) -> Vec<(&'static str, String)> {
         std::iter::once(FLOWS_TABLE)
             .chain(ROLLUPS.iter().map(|r| r.table))
             .map(|t| (t, self.local_name(t)))
@@ -266,7 +270,7 @@ impl Layout {
     }
 
     /// A table's name in the database (`flows`, or `flows_local` in a cluster).
-    pub fn local_name(&self, table: &str) -> String {
+    pub(crate) fn local_name(&self, table: &str) -> String {
         match self.cluster {
             Some(_) => format!("{table}_local"),
             None => table.to_string(),
@@ -274,7 +278,7 @@ impl Layout {
     }
 
     /// The migrations table.
-    pub fn migrations_table(&self) -> String {
+    pub(crate) fn migrations_table(&self) -> String {
         format!("{}.{MIGRATIONS_TABLE}", quote(&self.database))
     }
 
@@ -385,7 +389,7 @@ impl Layout {
     }
 
     /// In a cluster: the `Distributed` tables under the plain names (created on every start, idempotent).
-    pub fn distributed_tables(&self) -> Vec<String> {
+    pub(crate) fn distributed_tables(&self) -> Vec<String> {
         let Some(cluster) = &self.cluster else {
             return Vec::new();
         };
@@ -404,7 +408,7 @@ impl Layout {
     }
 
     /// In a cluster, the `Distributed` tables (`db.flows`, …); none otherwise.
-    pub fn distributed_names(&self) -> Vec<String> {
+    pub(crate) fn distributed_names(&self) -> Vec<String> {
         if self.cluster.is_none() {
             return Vec::new();
         }
@@ -415,7 +419,7 @@ impl Layout {
     }
 
     /// On servers with TTL support: `ALTER TABLE … MODIFY TTL` for one retained table.
-    pub fn ttl_statement(&self, table: &str, days: u32) -> String {
+    pub(crate) fn ttl_statement(&self, table: &str, days: u32) -> String {
         format!(
             "ALTER TABLE {}.{} MODIFY TTL TimeReceived + INTERVAL {days} DAY",
             quote(&self.database),
@@ -442,8 +446,11 @@ fn rollup_select(rollup: &Rollup, flows: &str) -> Vec<String> {
 /// A numbered schema change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Migration {
+    /// Number recorded in the migrations table once applied; migrations run in ascending order.
     pub version: u32,
+    /// What the migration does (stored with it).
     pub description: &'static str,
+    /// Statements run in order.
     pub statements: Vec<String>,
     /// Columns added to existing tables when missing (18.16 has no `ADD COLUMN IF NOT EXISTS`).
     pub add_columns: Vec<AddColumn>,
@@ -454,7 +461,9 @@ pub struct Migration {
 pub struct AddColumn {
     /// Table name in the layout's database (the local table in a cluster).
     pub table: String,
+    /// The column to add.
     pub column: Column,
+    /// The existing column it goes after.
     pub after: &'static str,
 }
 
@@ -479,7 +488,7 @@ fn push_columns(sql: &mut String, columns: &[Column]) {
     }
 }
 
-/// The column list of an `INSERT` of [`FLOW_COLUMNS`].
+/// The column list of an `INSERT` of every flow column, in RowBinary order.
 pub fn flow_column_list() -> String {
     FLOW_COLUMNS
         .iter()
@@ -508,7 +517,9 @@ pub fn quote(identifier: &str) -> String {
 /// A ClickHouse server version, from `SELECT version()`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ServerVersion {
+    /// Major version.
     pub major: u32,
+    /// Minor version.
     pub minor: u32,
 }
 
@@ -522,7 +533,7 @@ impl ServerVersion {
     }
 
     /// Table TTL exists since 19.6.
-    pub fn has_ttl(self) -> bool {
+    pub(crate) fn has_ttl(self) -> bool {
         self >= ServerVersion {
             major: 19,
             minor: 6,

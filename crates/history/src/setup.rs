@@ -36,6 +36,7 @@ impl Retention {
 /// What [`ensure_schema`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SchemaReport {
+    /// What `SELECT version()` answered.
     pub server_version: String,
     /// Migrations applied by this call.
     pub applied: Vec<u32>,

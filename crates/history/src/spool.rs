@@ -23,18 +23,31 @@ const MAX_COLUMNS_LEN: usize = 64 * 1024;
 /// A spool directory that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum SpoolError {
+    /// The spool directory or one of its files could not be read or written.
     #[error("spool {path}: {source}")]
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: io::Error,
     },
+    /// A file in the spool is not a segment rtflow wrote.
     #[error("spool {path}: not a spool segment ({reason})")]
-    Corrupt { path: PathBuf, reason: &'static str },
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     #[error(
         "spool {path} is in use by another rtflow process (each instance needs its own spool directory)"
     )]
-    Locked { path: PathBuf },
+    /// Another process holds the spool's lock.
+    Locked {
+        /// The spool directory.
+        path: PathBuf,
+    },
 }
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> SpoolError + '_ {
@@ -47,17 +60,22 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> SpoolError + '_ {
 /// One or more spooled batches (consecutive, same columns), read back for sending as one insert.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
+    /// Spool sequence numbers of the batches, oldest first.
     pub sequences: Vec<u64>,
+    /// Rows in all of them.
     pub rows: u32,
     /// The INSERT column list the rows were encoded for.
     pub columns: String,
+    /// RowBinary rows, ready to send as the INSERT body.
     pub body: Vec<u8>,
 }
 
 /// What [`Spool::push`] had to drop to stay within its budget.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Dropped {
+    /// Segments removed (oldest first).
     pub segments: u64,
+    /// Rows they held.
     pub rows: u64,
 }
 
@@ -146,6 +164,7 @@ impl Spool {
         Ok((spool, dropped))
     }
 
+    /// The spool's directory.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -276,7 +295,7 @@ impl Spool {
                         rows,
                         columns,
                         body,
-                    })
+                    });
                 }
                 Some(merged) if merged.columns == columns => {
                     merged.sequences.push(entry.sequence);

@@ -11,11 +11,17 @@ use rtflow_sflow::{
 /// One sampled packet: addresses, ports, protocol (6 TCP, 17 UDP) and frame length (FCS included).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Packet {
+    /// Source address.
     pub src: Ipv4Addr,
+    /// Destination address.
     pub dst: Ipv4Addr,
+    /// Source port.
     pub src_port: u16,
+    /// Destination port.
     pub dst_port: u16,
+    /// IP protocol.
     pub proto: u8,
+    /// Frame length in bytes.
     pub frame_length: u32,
 }
 
@@ -58,13 +64,16 @@ impl Packet {
 /// An agent that numbers its datagrams and samples.
 #[derive(Clone, Debug)]
 pub struct Agent {
+    /// The agent address in each datagram.
     pub address: IpAddr,
+    /// 1-in-N sampling rate of every flow sample.
     pub sampling_rate: u32,
     datagram_sequence: u32,
     sample_sequence: u32,
 }
 
 impl Agent {
+    /// An agent at `address` sampling 1 in `sampling_rate`, its sequence numbers starting at 1.
     pub fn new(address: IpAddr, sampling_rate: u32) -> Agent {
         Agent {
             address,

@@ -18,13 +18,13 @@ pub fn be16(b: &[u8], off: usize) -> Option<u16> {
 
 /// The big-endian `u32` at `off`.
 #[inline]
-pub fn be32(b: &[u8], off: usize) -> Option<u32> {
+pub(crate) fn be32(b: &[u8], off: usize) -> Option<u32> {
     array_at::<4>(b, off).map(u32::from_be_bytes)
 }
 
 /// 24-bit big-endian value (VXLAN / Geneve VNI).
 #[inline]
-pub fn be24(b: &[u8], off: usize) -> Option<u32> {
+pub(crate) fn be24(b: &[u8], off: usize) -> Option<u32> {
     array_at::<3>(b, off).map(|a| u32::from_be_bytes([0, a[0], a[1], a[2]]))
 }
 

@@ -12,11 +12,14 @@ const DNS_HEADER_LEN: usize = 12;
 const QR_RESPONSE: u16 = 0x8000;
 const LABEL_POINTER_BITS: u8 = 0xc0;
 
+/// The first question of a DNS message: name, type, class and the message's QR bit.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct DnsQuestion {
     name: [u8; MAX_QNAME_LEN],
     name_len: u8,
+    /// Query type (1 A, 28 AAAA, …).
     pub qtype: u16,
+    /// Query class (1 IN).
     pub qclass: u16,
     /// QR bit: the message is a response (sFlow-RT `dnsqr` = `true`).
     pub is_response: bool,
@@ -134,7 +137,7 @@ pub(crate) fn decode_question(b: &[u8], off: usize) -> Option<DnsQuestion> {
             out += 1;
         }
         let dest = q.name.get_mut(out..out.checked_add(label.len())?)?;
-        if !label.iter().all(|c| c.is_ascii_graphic()) {
+        if !label.iter().all(u8::is_ascii_graphic) {
             return None;
         }
         dest.copy_from_slice(label);

@@ -10,8 +10,11 @@ use crate::stack::{Proto, Stack};
 /// (sFlow-RT `ethernetprotocol`, sflowtool `ethernet_type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ethernet {
+    /// Destination MAC address.
     pub dst: [u8; 6],
+    /// Source MAC address.
     pub src: [u8; 6],
+    /// EtherType of the network layer.
     pub ethertype: u16,
     /// Bytes from the start of the frame to the network header (MACs, type, VLAN tags, LLC/SNAP).
     pub header_len: u16,
@@ -20,6 +23,7 @@ pub struct Ethernet {
 }
 
 impl Ethernet {
+    /// The destination is the broadcast address `ff:ff:ff:ff:ff:ff`.
     pub fn is_broadcast(&self) -> bool {
         self.dst == [0xff; 6]
     }
@@ -29,6 +33,7 @@ impl Ethernet {
         self.dst[0] & 1 == 1 && !self.is_broadcast()
     }
 
+    /// The destination is an individual (not group) address.
     pub fn is_unicast(&self) -> bool {
         self.dst[0] & 1 == 0
     }
@@ -39,6 +44,7 @@ impl Ethernet {
 pub struct Vlan {
     /// Tag protocol identifier (0x8100, 0x88a8, 0x9100, ...).
     pub tpid: u16,
+    /// VLAN identifier (0..=4095).
     pub id: u16,
     /// 802.1p priority code point (0..=7).
     pub priority: u8,
@@ -57,6 +63,7 @@ pub struct VlanTags {
 }
 
 impl VlanTags {
+    /// No tags (a `const` usable where `Default` is not).
     pub const EMPTY: VlanTags = VlanTags {
         tags: [Vlan {
             tpid: 0,
@@ -79,6 +86,7 @@ impl VlanTags {
         }
     }
 
+    /// The recorded tags, outermost first.
     pub fn as_slice(&self) -> &[Vlan] {
         self.tags.get(..usize::from(self.len)).unwrap_or(&[])
     }
@@ -93,10 +101,12 @@ impl VlanTags {
         self.as_slice().get(1).copied()
     }
 
+    /// Number of tags recorded.
     pub fn len(&self) -> usize {
         usize::from(self.len)
     }
 
+    /// The frame had no VLAN tag.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -105,10 +115,13 @@ impl VlanTags {
 /// One MPLS label stack entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct MplsLabel {
+    /// The 20-bit label value.
     pub label: u32,
     /// Traffic class (formerly EXP), 3 bits.
     pub tc: u8,
+    /// The S bit: last entry of the stack.
     pub bottom_of_stack: bool,
+    /// Time to live.
     pub ttl: u8,
 }
 
@@ -125,6 +138,7 @@ pub struct MplsStack {
 }
 
 impl MplsStack {
+    /// An empty stack (a `const` usable where `Default` is not).
     pub const EMPTY: MplsStack = MplsStack {
         labels: [MplsLabel {
             label: 0,
@@ -144,14 +158,17 @@ impl MplsStack {
         self.depth = self.depth.saturating_add(1);
     }
 
+    /// The recorded entries, top first.
     pub fn as_slice(&self) -> &[MplsLabel] {
         self.labels.get(..usize::from(self.len)).unwrap_or(&[])
     }
 
+    /// The top entry, if any.
     pub fn top(&self) -> Option<MplsLabel> {
         self.as_slice().first().copied()
     }
 
+    /// The frame carried no MPLS entry.
     pub fn is_empty(&self) -> bool {
         self.depth == 0
     }
@@ -162,19 +179,28 @@ impl MplsStack {
 pub struct Arp {
     /// 1 = request, 2 = reply.
     pub operation: u16,
+    /// Sender hardware address.
     pub sender_mac: [u8; 6],
+    /// Sender protocol address.
     pub sender_ip: Ipv4Addr,
+    /// Target hardware address (zero in a request).
     pub target_mac: [u8; 6],
+    /// Target protocol address.
     pub target_ip: Ipv4Addr,
 }
 
 /// IPv4 header fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ipv4 {
+    /// Source address.
     pub src: Ipv4Addr,
+    /// Destination address.
     pub dst: Ipv4Addr,
+    /// Protocol of the payload (6 TCP, 17 UDP, 1 ICMP, …).
     pub protocol: u8,
+    /// Type of service byte (DSCP and ECN).
     pub tos: u8,
+    /// Time to live.
     pub ttl: u8,
     /// Identification in network byte order as on the wire (see `crate::sflowtool` for sflowtool's `IPID`).
     pub id: u16,
@@ -182,6 +208,7 @@ pub struct Ipv4 {
     pub flags: u8,
     /// Fragment offset in 8-byte units.
     pub fragment_offset: u16,
+    /// Total length field: header and payload, in bytes.
     pub total_length: u16,
     /// Header length in bytes (IHL * 4), options included.
     pub header_len: u8,
@@ -190,18 +217,22 @@ pub struct Ipv4 {
 }
 
 impl Ipv4 {
+    /// Differentiated services code point (upper 6 bits of the TOS byte).
     pub fn dscp(&self) -> u8 {
         self.tos >> 2
     }
 
+    /// Explicit congestion notification (lower 2 bits of the TOS byte).
     pub fn ecn(&self) -> u8 {
         self.tos & 0b11
     }
 
+    /// The DF (don't fragment) flag is set.
     pub fn dont_fragment(&self) -> bool {
         self.flags & 0b010 != 0
     }
 
+    /// The MF (more fragments) flag is set.
     pub fn more_fragments(&self) -> bool {
         self.flags & 0b001 != 0
     }
@@ -218,11 +249,15 @@ pub const MAX_IPV6_EXTENSIONS: usize = 8;
 /// IPv6 header fields, with the extension header chain walked to the final protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ipv6 {
+    /// Source address.
     pub src: Ipv6Addr,
+    /// Destination address.
     pub dst: Ipv6Addr,
+    /// Traffic class byte (DSCP and ECN).
     pub traffic_class: u8,
     /// 20-bit flow label.
     pub flow_label: u32,
+    /// Payload length field: bytes after the fixed 40-byte header, extension headers included.
     pub payload_length: u16,
     /// Next header of the fixed header (first extension header or the transport protocol).
     pub next_header: u8,
@@ -230,6 +265,7 @@ pub struct Ipv6 {
     /// Equals `next_header` when there are no extension headers; when the chain is truncated it is the
     /// last next-header value that could be read.
     pub protocol: u8,
+    /// Hop limit.
     pub hop_limit: u8,
     extensions: [u8; MAX_IPV6_EXTENSIONS],
     extensions_len: u8,
@@ -260,10 +296,12 @@ impl Ipv6 {
         }
     }
 
+    /// Differentiated services code point (upper 6 bits of the traffic class).
     pub fn dscp(&self) -> u8 {
         self.traffic_class >> 2
     }
 
+    /// Explicit congestion notification (lower 2 bits of the traffic class).
     pub fn ecn(&self) -> u8 {
         self.traffic_class & 0b11
     }
@@ -291,14 +329,19 @@ impl Ipv6 {
 /// TCP header fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tcp {
+    /// Source port.
     pub src_port: u16,
+    /// Destination port.
     pub dst_port: u16,
+    /// Sequence number.
     pub seq: u32,
+    /// Acknowledgment number.
     pub ack: u32,
     /// The 9 flag bits NS CWR ECE URG ACK PSH RST SYN FIN (bit 8 .. bit 0).
     pub flags: u16,
     /// Data offset in bytes.
     pub header_len: u8,
+    /// Receive window (unscaled).
     pub window: u16,
     /// Offset of this header from the start of the sampled header bytes.
     pub offset: u16,
@@ -311,9 +354,12 @@ impl Tcp {
     }
 }
 
+/// UDP header fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Udp {
+    /// Source port.
     pub src_port: u16,
+    /// Destination port.
     pub dst_port: u16,
     /// UDP length field (header + payload).
     pub length: u16,
@@ -322,7 +368,9 @@ pub struct Udp {
 /// The original datagram quoted by an ICMP / ICMPv6 destination-unreachable message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IcmpQuoted {
+    /// Destination address of the quoted packet.
     pub dst: IpAddr,
+    /// IP protocol of the quoted packet.
     pub protocol: u8,
     /// Destination port of a quoted TCP/UDP header, when captured.
     pub dst_port: Option<u16>,
@@ -331,10 +379,13 @@ pub struct IcmpQuoted {
 /// ICMP (IPv4) or ICMPv6 message; which one follows from the enclosing IP version / [`Proto`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Icmp {
+    /// Message type.
     pub icmp_type: u8,
+    /// Message code.
     pub code: u8,
-    /// Echo request/reply identifier and sequence number.
+    /// Echo request/reply identifier.
     pub echo_id: Option<u16>,
+    /// Echo request/reply sequence number.
     pub echo_seq: Option<u16>,
     /// Destination unreachable (ICMP type 3 / ICMPv6 type 1): the quoted packet's destination.
     pub unreachable: Option<IcmpQuoted>,
@@ -344,11 +395,24 @@ pub struct Icmp {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tunnel {
     /// VXLAN (UDP port 4789), carrying Ethernet.
-    Vxlan { vni: u32 },
+    Vxlan {
+        /// The 24-bit VXLAN network identifier.
+        vni: u32,
+    },
     /// Geneve (UDP port 6081); `protocol` is the carried EtherType.
-    Geneve { vni: u32, protocol: u16 },
+    Geneve {
+        /// The 24-bit virtual network identifier.
+        vni: u32,
+        /// EtherType of the carried packet.
+        protocol: u16,
+    },
     /// GRE version 0; `protocol` is the carried EtherType (0x6558 = Ethernet, e.g. NVGRE).
-    Gre { protocol: u16, key: Option<u32> },
+    Gre {
+        /// EtherType of the carried packet.
+        protocol: u16,
+        /// The key field, when the K bit is set (NVGRE: VSID and flow id).
+        key: Option<u32>,
+    },
     /// IP-in-IP (IP protocol 4 or 41).
     IpInIp,
 }
@@ -366,13 +430,21 @@ impl Tunnel {
 /// Headers of one encapsulation level (the outer packet, or the inner packet of one tunnel).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Headers {
+    /// Ethernet header, unless the header protocol starts at IP.
     pub ethernet: Option<Ethernet>,
+    /// 802.1Q/802.1ad tags, outermost first.
     pub vlans: VlanTags,
+    /// MPLS label stack, top first.
     pub mpls: MplsStack,
+    /// ARP for IPv4 over Ethernet.
     pub arp: Option<Arp>,
+    /// IPv4 header.
     pub ipv4: Option<Ipv4>,
+    /// IPv6 header.
     pub ipv6: Option<Ipv6>,
+    /// TCP header.
     pub tcp: Option<Tcp>,
+    /// UDP header.
     pub udp: Option<Udp>,
     /// ICMP when `ipv4` is set, ICMPv6 when `ipv6` is set.
     pub icmp: Option<Icmp>,
@@ -388,6 +460,7 @@ impl Default for Headers {
 }
 
 impl Headers {
+    /// Nothing decoded (a `const` usable where `Default` is not).
     pub const EMPTY: Headers = Headers {
         ethernet: None,
         vlans: VlanTags::EMPTY,
@@ -410,6 +483,7 @@ impl Headers {
         self.vlans.outer().map(|v| v.priority)
     }
 
+    /// EtherType of the network layer (after VLAN tags and LLC/SNAP).
     pub fn ethertype(&self) -> Option<u16> {
         self.ethernet.map(|e| e.ethertype)
     }
@@ -421,12 +495,14 @@ impl Headers {
             .or(self.ipv6.map(|ip| ip.protocol))
     }
 
+    /// IPv4 or IPv6 source address.
     pub fn ip_src(&self) -> Option<IpAddr> {
         self.ipv4
             .map(|ip| IpAddr::V4(ip.src))
             .or(self.ipv6.map(|ip| IpAddr::V6(ip.src)))
     }
 
+    /// IPv4 or IPv6 destination address.
     pub fn ip_dst(&self) -> Option<IpAddr> {
         self.ipv4
             .map(|ip| IpAddr::V4(ip.dst))
@@ -470,7 +546,9 @@ pub struct PacketFields {
     pub header_protocol: u32,
     /// The header protocol is not one this crate decodes (only 1 Ethernet, 11 IPv4, 12 IPv6).
     pub undecoded: bool,
+    /// Headers of the packet as sampled (the tunnel's outer packet, if any).
     pub outer: Headers,
+    /// The first tunnel found in the outer headers.
     pub tunnel: Option<Tunnel>,
     /// Headers carried inside `tunnel` (sFlow-RT `.1` keys). Only one tunnel level is decoded.
     pub inner: Option<InnerFields>,
@@ -490,6 +568,7 @@ impl Default for PacketFields {
 }
 
 impl PacketFields {
+    /// Nothing decoded (a `const` usable where `Default` is not).
     pub const EMPTY: PacketFields = PacketFields {
         header_protocol: 0,
         undecoded: false,

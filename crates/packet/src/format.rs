@@ -70,11 +70,14 @@ impl fmt::Display for Ipv6Full {
 /// `.......1.`), `ipflags` with width 3 (reserved DF MF) and `ipecn` with width 2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BitString {
+    /// The bits, in the low `width` bits.
     pub value: u32,
+    /// How many bits to print.
     pub width: u8,
 }
 
 impl BitString {
+    /// sFlow-RT's `tcpflags`: the 9 TCP flag bits.
     pub const fn tcp_flags(flags: u16) -> Self {
         BitString {
             value: flags as u32,
@@ -82,6 +85,7 @@ impl BitString {
         }
     }
 
+    /// sFlow-RT's `ipflags`: the 3 IPv4 flag bits (reserved, DF, MF).
     pub const fn ip_flags(flags: u8) -> Self {
         BitString {
             value: flags as u32,
@@ -89,6 +93,7 @@ impl BitString {
         }
     }
 
+    /// sFlow-RT's `ipecn`: the 2 ECN bits.
     pub const fn ecn(ecn: u8) -> Self {
         BitString {
             value: ecn as u32,

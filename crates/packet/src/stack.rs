@@ -6,18 +6,31 @@ use std::fmt;
 /// One protocol layer in a [`Stack`]. [`Proto::name`] gives the token used in the dotted path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Proto {
+    /// Ethernet (`eth`).
     Eth,
+    /// An 802.1Q/802.1ad tag (`vlan`).
     Vlan,
+    /// MPLS label stack (`mpls`).
     Mpls,
+    /// ARP (`arp`).
     Arp,
+    /// IPv4 (`ip`).
     Ip,
+    /// IPv6 (`ip6`).
     Ip6,
+    /// TCP (`tcp`).
     Tcp,
+    /// UDP (`udp`).
     Udp,
+    /// ICMP (`icmp`).
     Icmp,
+    /// ICMPv6 (`icmp6`).
     Icmp6,
+    /// GRE (`gre`).
     Gre,
+    /// VXLAN (`vxlan`).
     Vxlan,
+    /// Geneve (`geneve`).
     Geneve,
 }
 
@@ -67,6 +80,7 @@ impl Default for Stack {
 }
 
 impl Stack {
+    /// No layers (a `const` usable where `Default` is not).
     pub const EMPTY: Stack = Stack {
         protos: [Proto::Eth; STACK_CAPACITY],
         len: 0,
@@ -84,14 +98,17 @@ impl Stack {
         }
     }
 
+    /// The recorded layers, outermost first.
     pub fn as_slice(&self) -> &[Proto] {
         self.protos.get(..usize::from(self.len)).unwrap_or(&[])
     }
 
+    /// Number of layers recorded.
     pub fn len(&self) -> usize {
         usize::from(self.len)
     }
 
+    /// Nothing was decoded.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -101,10 +118,12 @@ impl Stack {
         self.overflowed
     }
 
+    /// Whether `proto` is one of the recorded layers.
     pub fn contains(&self, proto: Proto) -> bool {
         self.as_slice().contains(&proto)
     }
 
+    /// The innermost recorded layer.
     pub fn last(&self) -> Option<Proto> {
         self.as_slice().last().copied()
     }

@@ -696,7 +696,6 @@ pub struct Adapter<'a> {
 }
 
 impl<'a> Xdr<'a> for Adapter<'a> {
-    #[allow(private_interfaces)]
     fn decode(r: &mut Reader<'a>) -> Result<Self, XdrError> {
         Ok(Self {
             if_index: r.u32()?,
@@ -759,7 +758,6 @@ impl std::fmt::Debug for AdapterList<'_> {
 }
 
 impl<'a> Xdr<'a> for AdapterList<'a> {
-    #[allow(private_interfaces)]
     fn decode(r: &mut Reader<'a>) -> Result<Self, XdrError> {
         // An adapter takes at least 8 bytes (ifIndex + MAC count).
         let count = r.length("adapter count", 8)? as u32;
@@ -836,7 +834,6 @@ xdr_struct! {
 }
 
 impl<'a> Xdr<'a> for HostCpu {
-    #[allow(private_interfaces)]
     fn decode(r: &mut Reader<'a>) -> Result<Self, XdrError> {
         let mut cpu = Self {
             load_one: f32::decode(r)?,

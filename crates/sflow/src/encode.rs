@@ -9,6 +9,13 @@ use crate::sample::{
 };
 use crate::xdr::put_u32;
 
+/// A position in a [`DatagramBuilder`] (see [`DatagramBuilder::mark`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuilderMark {
+    num_samples: u32,
+    samples_len: usize,
+}
+
 /// Builds an sFlow v5 datagram sample by sample.
 ///
 /// ```
@@ -57,13 +64,6 @@ use crate::xdr::put_u32;
 /// let flows = datagram.samples().filter(|s| matches!(s, Ok(Sample::Flow(_)))).count();
 /// assert_eq!(flows, 3);
 /// ```
-/// A position in a [`DatagramBuilder`] (see [`DatagramBuilder::mark`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BuilderMark {
-    num_samples: u32,
-    samples_len: usize,
-}
-
 #[derive(Debug, Clone)]
 pub struct DatagramBuilder {
     header: DatagramHeader,

@@ -24,7 +24,6 @@ pub struct SampledHeader<'a> {
 }
 
 impl<'a> Xdr<'a> for SampledHeader<'a> {
-    #[allow(private_interfaces)]
     fn decode(r: &mut Reader<'a>) -> Result<Self, XdrError> {
         Ok(Self {
             protocol: r.u32()?,
@@ -420,7 +419,6 @@ impl<'a> Extended80211Aggregation<'a> {
 }
 
 impl<'a> Xdr<'a> for Extended80211Aggregation<'a> {
-    #[allow(private_interfaces)]
     fn decode(r: &mut Reader<'a>) -> Result<Self, XdrError> {
         let pdu_count = r.length("PDU count", 4)? as u32;
         let offset = r.offset();

@@ -49,11 +49,29 @@ mod xdr;
 /// definition of the workspace.
 pub const SFLOW_PORT: u16 = 6343;
 
-pub use counter::*;
+pub use counter::{
+    Adapter, AdapterList, AppCounters, AppResources, AppWorkers, BroadcomTables, CounterRecord,
+    CounterRecords, EthernetCounters, GenericInterfaceCounters, HostAdapters, HostCpu,
+    HostCpuExtra, HostDescription, HostDiskIo, HostMemory, HostNetIo, HostParent, HttpCounters,
+    Ieee80211Counters, JmxCounters, JvmId, LagPortCounters, MacIter, MacList, MemcacheCounters,
+    Mib2IcmpGroup, Mib2IpGroup, Mib2TcpGroup, Mib2UdpGroup, NvidiaGpuCounters, OpenFlowPort,
+    PortName, ProcessorCounters, RadioCounters, SfpCounters, SfpLane, SfpLaneIter, SfpLanes,
+    TokenRingCounters, VdiCounters, Vg100Counters, VirtCpu, VirtDiskIo, VirtMemory, VirtNode,
+    VlanCounters,
+};
 pub use datagram::{Datagram, DatagramHeader, SFLOW_VERSION_5};
 pub use encode::{BuilderMark, DatagramBuilder};
 pub use error::{DecodeError, ErrorKind, Location, Tag};
-pub use flow::*;
+pub use flow::{
+    AppActor, AppContext, AppOperation, Extended80211Aggregation, Extended80211Payload,
+    Extended80211Rx, Extended80211Tx, ExtendedDecap, ExtendedEgressQueue, ExtendedEntities,
+    ExtendedFunction, ExtendedGateway, ExtendedHwTrap, ExtendedLinuxDropReason, ExtendedMpls,
+    ExtendedMplsFtn, ExtendedMplsLdpFec, ExtendedMplsTunnel, ExtendedMplsVc, ExtendedNat,
+    ExtendedNatPort, ExtendedQueueDepth, ExtendedRouter, ExtendedSocketIpv4, ExtendedSocketIpv6,
+    ExtendedSwitch, ExtendedTcpInfo, ExtendedTransitDelay, ExtendedUrl, ExtendedUser,
+    ExtendedVlanTunnel, ExtendedVni, FlowRecord, FlowRecords, HttpRequest, HttpRequestV1,
+    MemcacheOperation, SampledEthernet, SampledHeader, SampledIpv4, SampledIpv6,
+};
 pub use legacy::{
     LEGACY_COUNTERS_SAMPLE, LEGACY_FLOW_SAMPLE, LegacyCounterBlock, LegacyCounterSample,
     LegacyDatagram, LegacyDatagramBuilder, LegacyFlowInfo, LegacyFlowSample, LegacyRecord,
@@ -69,7 +87,6 @@ pub use types::{
     Address, AsPath, AsPathSegment, AsPathSegments, DataSource, Interface, InterfaceKind, MacAddr,
     U32List,
 };
-pub use xdr::Xdr;
 
 /// Encoded size of an address (type word + bytes).
 pub(crate) fn xdr_address_len(a: &Address) -> usize {

@@ -80,10 +80,8 @@ impl<'a> RecordList<'a> {
 }
 
 /// A family of records (flow records or counter records) keyed by tag.
-pub trait RecordKind<'a>: Sized {
+pub(crate) trait RecordKind<'a>: Sized {
     /// Decodes a record body for `tag`; unknown tags become opaque.
-    #[doc(hidden)]
-    #[allow(private_interfaces)]
     fn decode_body(tag: Tag, body: &mut Reader<'a>) -> Result<Self, XdrError>;
 }
 
@@ -93,7 +91,7 @@ pub trait RecordKind<'a>: Sized {
 /// next record (the length framing is intact). A record whose declared length runs past the
 /// sample yields `Err` and ends the iteration.
 #[derive(Debug, Clone)]
-pub struct Records<'a, T> {
+pub(crate) struct Records<'a, T> {
     reader: Reader<'a>,
     left: u32,
     index: u32,
@@ -223,7 +221,6 @@ macro_rules! record_enum {
         }
 
         impl<$lt> $crate::record::RecordKind<$lt> for $name<$lt> {
-            #[allow(private_interfaces)]
             fn decode_body(
                 tag: $crate::error::Tag,
                 body: &mut $crate::xdr::Reader<$lt>,

@@ -299,14 +299,14 @@ impl<'a> Sample<'a> {
         index: u32,
     ) -> Result<Self, XdrError> {
         Ok(match (tag.enterprise, tag.format) {
-            (0, 1) | (0, 3) => {
+            (0, 1 | 3) => {
                 let info = FlowSampleInfo::decode(body, tag.format == 3)?;
                 Sample::Flow(FlowSample {
                     info,
                     records: RecordList::decode(body, index, tag)?,
                 })
             }
-            (0, 2) | (0, 4) => {
+            (0, 2 | 4) => {
                 let info = CounterSampleInfo::decode(body, tag.format == 4)?;
                 Sample::Counter(CounterSample {
                     info,

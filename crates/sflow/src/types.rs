@@ -58,7 +58,6 @@ impl fmt::Display for Address {
 }
 
 impl<'a> Xdr<'a> for Address {
-    #[allow(private_interfaces)]
     fn decode(r: &mut Reader<'a>) -> Result<Self, XdrError> {
         let at = r.offset();
         match r.u32()? {
@@ -101,12 +100,11 @@ impl fmt::Display for MacAddr {
 }
 
 impl<'a> Xdr<'a> for MacAddr {
-    #[allow(private_interfaces)]
     fn decode(r: &mut Reader<'a>) -> Result<Self, XdrError> {
         r.padded_array::<6>().map(MacAddr)
     }
     fn encode(&self, out: &mut Vec<u8>) {
-        put_padded(out, &self.0)
+        put_padded(out, &self.0);
     }
 }
 
@@ -268,7 +266,6 @@ impl fmt::Debug for U32List<'_> {
 }
 
 impl<'a> Xdr<'a> for U32List<'a> {
-    #[allow(private_interfaces)]
     fn decode(r: &mut Reader<'a>) -> Result<Self, XdrError> {
         let n = r.length("list length", 4)?;
         r.bytes(n * 4).map(|raw| U32List { raw })
@@ -376,7 +373,6 @@ impl<'a> Iterator for AsPathSegments<'a> {
 }
 
 impl<'a> Xdr<'a> for AsPath<'a> {
-    #[allow(private_interfaces)]
     fn decode(r: &mut Reader<'a>) -> Result<Self, XdrError> {
         // Each segment needs at least 8 bytes, which bounds the count before walking.
         let count = r.length("AS path segment count", 8)?;
@@ -463,7 +459,6 @@ macro_rules! fixed_list {
         }
 
         impl<'a> $crate::xdr::Xdr<'a> for $name<'a> {
-            #[allow(private_interfaces)]
             fn decode(r: &mut Reader<'a>) -> Result<Self, XdrError> {
                 let n = r.length($what, $size)?;
                 r.bytes(n * $size).map(|raw| Self { raw })

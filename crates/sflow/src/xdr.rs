@@ -166,94 +166,84 @@ pub(crate) fn end_block(out: &mut Vec<u8>, at: usize) {
 }
 
 /// A value with an XDR wire form: decoded (zero-copy) from a [`Reader`] and encoded to bytes.
-pub trait Xdr<'a>: Sized {
+pub(crate) trait Xdr<'a>: Sized {
     /// Reads the value; never reads past the reader's end.
-    #[doc(hidden)]
-    #[allow(private_interfaces)]
     fn decode(r: &mut Reader<'a>) -> Result<Self, XdrError>;
     /// Appends the XDR encoding of the value.
     fn encode(&self, out: &mut Vec<u8>);
 }
 
 impl<'a> Xdr<'a> for u32 {
-    #[allow(private_interfaces)]
     fn decode(r: &mut Reader<'a>) -> Result<Self, XdrError> {
         r.u32()
     }
     fn encode(&self, out: &mut Vec<u8>) {
-        put_u32(out, *self)
+        put_u32(out, *self);
     }
 }
 
 impl<'a> Xdr<'a> for i32 {
-    #[allow(private_interfaces)]
     fn decode(r: &mut Reader<'a>) -> Result<Self, XdrError> {
         r.array::<4>().map(i32::from_be_bytes)
     }
     fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_be_bytes())
+        out.extend_from_slice(&self.to_be_bytes());
     }
 }
 
 impl<'a> Xdr<'a> for u64 {
-    #[allow(private_interfaces)]
     fn decode(r: &mut Reader<'a>) -> Result<Self, XdrError> {
         r.u64()
     }
     fn encode(&self, out: &mut Vec<u8>) {
-        put_u64(out, *self)
+        put_u64(out, *self);
     }
 }
 
 impl<'a> Xdr<'a> for f32 {
-    #[allow(private_interfaces)]
     fn decode(r: &mut Reader<'a>) -> Result<Self, XdrError> {
         r.u32().map(f32::from_bits)
     }
     fn encode(&self, out: &mut Vec<u8>) {
-        put_u32(out, self.to_bits())
+        put_u32(out, self.to_bits());
     }
 }
 
 impl<'a> Xdr<'a> for std::net::Ipv4Addr {
-    #[allow(private_interfaces)]
     fn decode(r: &mut Reader<'a>) -> Result<Self, XdrError> {
         r.array::<4>().map(Self::from)
     }
     fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.octets())
+        out.extend_from_slice(&self.octets());
     }
 }
 
 impl<'a> Xdr<'a> for std::net::Ipv6Addr {
-    #[allow(private_interfaces)]
     fn decode(r: &mut Reader<'a>) -> Result<Self, XdrError> {
         r.array::<16>().map(Self::from)
     }
     fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.octets())
+        out.extend_from_slice(&self.octets());
     }
 }
 
 /// 16 raw bytes (UUIDs, GIDs).
 impl<'a> Xdr<'a> for [u8; 16] {
-    #[allow(private_interfaces)]
     fn decode(r: &mut Reader<'a>) -> Result<Self, XdrError> {
         r.array::<16>()
     }
     fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(self)
+        out.extend_from_slice(self);
     }
 }
 
 /// Variable-length XDR opaque / string, borrowed from the datagram (bytes are not validated as UTF-8).
 impl<'a> Xdr<'a> for &'a [u8] {
-    #[allow(private_interfaces)]
     fn decode(r: &mut Reader<'a>) -> Result<Self, XdrError> {
         r.opaque("string length")
     }
     fn encode(&self, out: &mut Vec<u8>) {
-        put_opaque(out, self)
+        put_opaque(out, self);
     }
 }
 
@@ -268,11 +258,13 @@ macro_rules! xdr_struct {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq)]
         pub struct $name $(<$lt>)? {
-            $( $(#[$fmeta])* pub $field: $ty, )*
+            // The fields are the sFlow structure's, in wire order, named as the specification (and the MIB the
+            // struct's doc cites) names them; a one-line doc per field would only repeat the name. Fields whose
+            // meaning the name does not give (units, encodings) carry a doc comment in the invocation.
+            $( $(#[$fmeta])* #[allow(missing_docs)] pub $field: $ty, )*
         }
 
         impl<'x $(: $lt, $lt: 'x)?> $crate::xdr::Xdr<'x> for $name $(<$lt>)? {
-            #[allow(private_interfaces)]
             fn decode(r: &mut $crate::xdr::Reader<'x>) -> Result<Self, $crate::error::XdrError> {
                 Ok(Self { $( $field: <$ty as $crate::xdr::Xdr<'x>>::decode(r)?, )* })
             }

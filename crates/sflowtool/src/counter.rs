@@ -216,7 +216,7 @@ pub(crate) fn body<S: StyleKind>(o: &mut Out<'_, S>, record: &CounterRecord<'_>)
         }
         CounterRecord::OpenFlowPort(c) => {
             o.with("openflow_datapath_id", |b| {
-                push_hex_lower(b, &c.datapath_id.to_be_bytes())
+                push_hex_lower(b, &c.datapath_id.to_be_bytes());
             });
             o.u32("openflow_port", c.port_no);
         }
@@ -557,7 +557,7 @@ pub(crate) fn body<S: StyleKind>(o: &mut Out<'_, S>, record: &CounterRecord<'_>)
             o.u32("nvml_fan_speed_pc", g.fan_speed_percent);
         }
         CounterRecord::Unknown(opaque) => {
-            skipping(o, "counters_sample_element", opaque.tag, opaque.data.len())
+            skipping(o, "counters_sample_element", opaque.tag, opaque.data.len());
         }
         _ => skipping(o, "counters_sample_element", record.tag(), 0),
     }

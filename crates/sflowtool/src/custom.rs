@@ -15,8 +15,10 @@ use crate::out::{FieldSpan, Fields, Out};
 use crate::samples::{SampleSink, walk_payload};
 use crate::vlan::VlanFilter;
 
+/// Why a `-L` field list cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FieldListError {
+    /// The list names no field at all (the text given).
     #[error("no field names in {0:?} (expected e.g. srcIP,dstIP,TCPDstPort)")]
     Empty(String),
 }

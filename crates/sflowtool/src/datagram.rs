@@ -85,6 +85,7 @@ pub struct Formatter {
 }
 
 impl Formatter {
+    /// A formatter for `format`, printing every sample (no VLAN filter).
     pub fn new(format: Format) -> Self {
         Formatter {
             format,
@@ -99,6 +100,7 @@ impl Formatter {
         self
     }
 
+    /// The format this formatter writes.
     pub fn format(&self) -> Format {
         self.format
     }
@@ -164,7 +166,7 @@ impl Formatter {
                     Format::Text => not_sflow(&mut Out::<Text>::new(out), info, size, version),
                     Format::Json => not_sflow(&mut Out::<Json>::new(out), info, size, version),
                     Format::JsonPretty => {
-                        not_sflow(&mut Out::<JsonPretty>::new(out), info, size, version)
+                        not_sflow(&mut Out::<JsonPretty>::new(out), info, size, version);
                     }
                     Format::Grep => not_sflow(&mut Out::<Grep>::new(out), info, size, version),
                     Format::Csv | Format::Clf => {}

@@ -42,6 +42,7 @@ impl<W: Write> DatagramPcap<W> {
         Ok(Ok(()))
     }
 
+    /// Flushes the pcap stream's buffered packets to the writer.
     pub fn flush(&mut self) -> io::Result<()> {
         self.writer.flush()
     }

@@ -82,7 +82,7 @@ pub(crate) fn body<S: StyleKind>(o: &mut Out<'_, S>, record: &FlowRecord<'_>) {
             o.u32("mpls_ftn_mask", f.mask);
         }
         FlowRecord::ExtendedMplsLdpFec(f) => {
-            o.u32("mpls_fec_addr_prefix_len", f.addr_prefix_length)
+            o.u32("mpls_fec_addr_prefix_len", f.addr_prefix_length);
         }
         FlowRecord::ExtendedVlanTunnel(t) => vlan_tunnel(o, &t.stack),
         FlowRecord::Extended80211Payload(p) => {
@@ -217,10 +217,10 @@ pub(crate) fn body<S: StyleKind>(o: &mut Out<'_, S>, record: &FlowRecord<'_>) {
         }
         // 802.11 aggregation (0:1016) is not decoded by sflowtool either.
         FlowRecord::Extended80211Aggregation(_) => {
-            skipping(o, "flow_sample_element", record.tag(), 0)
+            skipping(o, "flow_sample_element", record.tag(), 0);
         }
         FlowRecord::Unknown(opaque) => {
-            skipping(o, "flow_sample_element", opaque.tag, opaque.data.len())
+            skipping(o, "flow_sample_element", opaque.tag, opaque.data.len());
         }
         _ => skipping(o, "flow_sample_element", record.tag(), 0),
     }
@@ -348,7 +348,7 @@ pub(crate) fn gateway<S: StyleKind>(
     o.u32("dst_peer_as", dst_peer_as);
     if !g.communities.is_empty() {
         o.with("BGP_communities", |b| {
-            join_u32(b, g.communities.iter(), b'-')
+            join_u32(b, g.communities.iter(), b'-');
         });
     }
     o.u32("BGP_localpref", g.local_pref);

@@ -21,16 +21,22 @@ use rtflow_packet::{HEADER_PROTOCOL_ETHERNET, HEADER_PROTOCOL_IPV4, HEADER_PROTO
 /// The sampled header record fields sflowtool's header decode depends on.
 #[derive(Clone, Copy, Debug)]
 pub struct SampledHeader<'a> {
+    /// sFlow header protocol of the sampled header (1 = Ethernet, 11 = IPv4, 12 = IPv6).
     pub header_protocol: u32,
+    /// Length of the original frame on the wire, in bytes.
     pub frame_length: u32,
+    /// Bytes removed from the frame before sampling (e.g. the FCS).
     pub stripped: u32,
+    /// The sampled bytes, starting at the header protocol's first layer.
     pub header: &'a [u8],
 }
 
 /// A field name; QinQ tags beyond the first get a depth suffix (`decodedVLAN.1`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FieldName {
+    /// sflowtool's field name (`srcMAC`, `decodedVLAN`, …).
     pub name: &'static str,
+    /// Position of a repeated field after the first (QinQ tags), `None` for the first.
     pub depth: Option<u32>,
 }
 
@@ -58,16 +64,21 @@ impl PartialEq<&str> for FieldName {
 /// A field value; `Display` renders it exactly as sflowtool prints it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FieldValue {
+    /// A number printed in decimal.
     U32(u32),
     /// sflowtool prints `IPSize` with `%d` from an unsigned subtraction, so it can be negative.
     I32(i32),
+    /// A MAC address printed as 12 lowercase hex digits, no separators.
     Mac([u8; 6]),
+    /// An IPv4 address in dotted decimal.
     Ipv4(Ipv4Addr),
+    /// An IPv6 address in full form (sflowtool does not compress zeros).
     Ipv6(Ipv6Addr),
     /// `0x%1x` (IPv6 flow label).
     Hex(u32),
     /// Uppercase hex bytes joined by `-` (`00-80-C2`).
     Oui([u8; 3]),
+    /// A fixed text, printed as is.
     Text(&'static str),
 }
 
@@ -97,7 +108,8 @@ const IPV6_HEADER_LEN: usize = 40;
 const MAX_8023_LENGTH: u16 = 1500;
 
 /// Receives the fields of [`visit_fields`].
-pub trait FieldSink {
+pub(crate) trait FieldSink {
+    /// Takes one field, in the order sflowtool prints them.
     fn field(&mut self, name: FieldName, value: FieldValue);
 }
 
@@ -121,7 +133,7 @@ pub fn for_each_field(h: &SampledHeader<'_>, emit: impl FnMut(FieldName, FieldVa
 /// `field` is `#[inline(always)]` then writes each key with a constant-length copy and each
 /// value without a match on [`FieldValue`].
 #[inline(always)]
-pub fn visit_fields(h: &SampledHeader<'_>, emit: &mut impl FieldSink) {
+pub(crate) fn visit_fields(h: &SampledHeader<'_>, emit: &mut impl FieldSink) {
     walk(h, emit);
 }
 

@@ -48,10 +48,6 @@ pub use custom::{FieldLines, FieldListError};
 pub use datagram::{DatagramInfo, DatagramSink, Format, Formatter, SampleCounts};
 pub use datagram_pcap::DatagramPcap;
 pub use netflow::{NetflowExporter, NetflowOptions, NetflowPacket, NetflowVersion};
-pub use pcap::{
-    HeaderSource, PcapWritten, SampledHeaderPcap, SkippedHeaders, header_protocol_name,
-};
+pub use pcap::{HeaderSource, PcapWritten, SampledHeaderPcap, SkippedHeaders};
 pub use rtflow_capture::Timestamp;
-pub use time::write_utc_iso8601;
-pub use values::write_json_string;
 pub use vlan::{MAX_VLAN, VlanFilter, VlanListError};

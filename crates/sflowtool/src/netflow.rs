@@ -29,13 +29,16 @@ use crate::vlan::VlanFilter;
 /// NetFlow v5 or v9.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NetflowVersion {
+    /// NetFlow v5: fixed records, IPv4 only.
     V5,
+    /// NetFlow v9: a template followed by data records.
     V9,
 }
 
 /// What `-e` and `-s` change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NetflowOptions {
+    /// Which NetFlow version to send (`-N 5` or `-N 9`).
     pub version: NetflowVersion,
     /// `-e`: the peer ASes instead of the source/destination ASes.
     pub peer_as: bool,
@@ -97,7 +100,9 @@ const FIELDS_IPV6: [(u16, u16); 20] = [
 /// One NetFlow packet to send, and the sFlow agent it describes (for `-S`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NetflowPacket<'a> {
+    /// The sFlow agent the samples came from.
     pub agent: Address,
+    /// The NetFlow packet, ready to send as one UDP payload.
     pub bytes: &'a [u8],
 }
 
@@ -111,6 +116,7 @@ pub struct NetflowExporter {
 }
 
 impl NetflowExporter {
+    /// An exporter with `options`, its flow sequence starting at 0 and no VLAN filter.
     pub fn new(options: NetflowOptions) -> Self {
         NetflowExporter {
             options,

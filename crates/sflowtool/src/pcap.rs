@@ -70,7 +70,7 @@ impl SkippedHeaders {
 }
 
 /// Names of the sFlow header protocols (`header_protocol` of the sampled header record).
-pub fn header_protocol_name(protocol: u32) -> &'static str {
+pub(crate) fn header_protocol_name(protocol: u32) -> &'static str {
     match protocol {
         1 => "Ethernet",
         2 => "ISO 802.4 token bus",
@@ -305,10 +305,12 @@ impl<W: Write> SampledHeaderPcap<W> {
         Some((ETHERNET_HEADER_LEN + PPPOE_HEADER_LEN) as i64 - dropped + i64::from(widened))
     }
 
+    /// Flushes the pcap stream's buffered packets to the writer.
     pub fn flush(&mut self) -> io::Result<()> {
         self.writer.flush()
     }
 
+    /// The underlying writer (e.g. to flush a pipe after each datagram).
     pub fn get_mut(&mut self) -> &mut W {
         self.writer.get_mut()
     }

@@ -4,7 +4,7 @@
 use crate::values::push_u64;
 
 /// Appends `secs` since the Unix epoch as `YYYY-MM-DDTHH:MM:SS+0000`.
-pub fn write_utc_iso8601(out: &mut Vec<u8>, secs: u64) {
+pub(crate) fn write_utc_iso8601(out: &mut Vec<u8>, secs: u64) {
     let days = secs / 86_400;
     let rem = secs % 86_400;
     let (year, month, day) = civil_from_days(days);

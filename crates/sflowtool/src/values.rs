@@ -183,7 +183,7 @@ pub(crate) fn c_string(bytes: &[u8]) -> &[u8] {
 /// Appends `bytes` as the inside of a JSON string (without quotes): `"` `\` and control
 /// characters escaped, valid UTF-8 copied, each invalid byte replaced by U+FFFD. The result is
 /// always valid JSON string content.
-pub fn write_json_string(out: &mut Vec<u8>, bytes: &[u8]) {
+pub(crate) fn write_json_string(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut rest = bytes;
     while !rest.is_empty() {
         match std::str::from_utf8(rest) {

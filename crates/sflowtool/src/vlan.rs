@@ -10,14 +10,24 @@ use rtflow_sflow::{DecodeError, FlowRecord};
 /// VLAN ids go up to 4095; sflowtool's table also accepts 4096.
 pub const MAX_VLAN: u32 = 4096;
 
+/// Why a `-v` VLAN list cannot be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VlanListError {
+    /// An item is neither a number nor a range (the item given).
     #[error("expected a VLAN number or range (like 10 or 0-20), found {0:?}")]
     NotANumber(String),
+    /// A VLAN number above [`MAX_VLAN`].
     #[error("VLAN {0} is out of range (0-{MAX_VLAN})")]
     OutOfRange(u32),
+    /// A range whose end is below its start.
     #[error("VLAN range {first}-{last} ends before it starts")]
-    Backwards { first: u32, last: u32 },
+    Backwards {
+        /// The range's first VLAN.
+        first: u32,
+        /// The range's last VLAN, lower than the first.
+        last: u32,
+    },
+    /// The list has no items.
     #[error("the VLAN list is empty")]
     Empty,
 }
@@ -137,7 +147,12 @@ mod tests {
     use super::*;
 
     fn filter(include: &[&str], exclude: &[&str]) -> VlanFilter {
-        let owned = |lists: &[&str]| lists.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let owned = |lists: &[&str]| {
+            lists
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect::<Vec<_>>()
+        };
         VlanFilter::new(&owned(include), &owned(exclude)).unwrap_or_else(|e| panic!("{e}"))
     }
 

@@ -31,7 +31,7 @@ const SFLOWTOOL_LINES: &[(&str, &str)] = &[
 fn emitted(header: &SampledHeader<'_>) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for_each_field(header, |name, value| {
-        out.push((name.to_string(), value.to_string()))
+        out.push((name.to_string(), value.to_string()));
     });
     out
 }

@@ -25,7 +25,7 @@ pub(crate) struct Agent {
 }
 
 impl Agent {
-    pub fn new(address: Ipv4Addr, source_port: u16, boot_uptime_ms: u64) -> Self {
+    pub(crate) fn new(address: Ipv4Addr, source_port: u16, boot_uptime_ms: u64) -> Self {
         Self {
             address,
             source_port,
@@ -42,12 +42,12 @@ impl Agent {
     }
 
     /// Uptime in ms at simulated time `time_us` (sFlow's 32-bit field wraps after 49.7 days).
-    pub fn uptime_ms(&self, time_us: u64) -> u32 {
+    pub(crate) fn uptime_ms(&self, time_us: u64) -> u32 {
         (self.boot_uptime_ms + time_us / 1000) as u32
     }
 
     /// Whether the oldest pending sample has waited `MAX_EXPORT_DELAY_US` by `time_us`.
-    pub fn is_overdue(&self, time_us: u64) -> bool {
+    pub(crate) fn is_overdue(&self, time_us: u64) -> bool {
         self.pending_since
             .is_some_and(|since| time_us >= since + MAX_EXPORT_DELAY_US)
     }
@@ -73,7 +73,7 @@ pub(crate) struct Outbox {
 impl Outbox {
     /// Takes a sample into `agent`'s datagram via `add`; when the datagram would exceed
     /// `max_size`, sends the datagram as it was (at `time_us`) and starts a new one with the sample.
-    pub fn add_sample(
+    pub(crate) fn add_sample(
         &mut self,
         agent: &mut Agent,
         max_size: usize,
@@ -93,7 +93,7 @@ impl Outbox {
     }
 
     /// Sends `agent`'s pending samples (if any) as one datagram at `time_us`.
-    pub fn flush(&mut self, agent: &mut Agent, time_us: u64) {
+    pub(crate) fn flush(&mut self, agent: &mut Agent, time_us: u64) {
         if agent.builder.is_empty() {
             return;
         }
@@ -117,14 +117,14 @@ impl Outbox {
     }
 
     /// Returns a sent datagram's buffer for reuse.
-    pub fn recycle(&mut self, payload: Vec<u8>) {
+    pub(crate) fn recycle(&mut self, payload: Vec<u8>) {
         if self.free.len() < MAX_FREE_BUFFERS {
             self.free.push(payload);
         }
     }
 
     /// Bytes held by queued and spare buffers.
-    pub fn retained_bytes(&self) -> usize {
+    pub(crate) fn retained_bytes(&self) -> usize {
         self.queue
             .iter()
             .map(|e| e.payload.capacity())

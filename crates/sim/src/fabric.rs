@@ -92,7 +92,7 @@ pub(crate) struct Path {
 }
 
 impl Path {
-    pub fn hops(&self) -> &[Hop] {
+    pub(crate) fn hops(&self) -> &[Hop] {
         &self.hops[..usize::from(self.len)]
     }
 }
@@ -141,7 +141,7 @@ fn port_ifindex(number: u32) -> u32 {
 }
 
 impl Fabric {
-    pub fn build(scenario: &Scenario, rng: &mut Rng) -> Self {
+    pub(crate) fn build(scenario: &Scenario, rng: &mut Rng) -> Self {
         let f = &scenario.fabric;
         let s = &scenario.sampling;
         // Checked by Scenario::check.
@@ -275,21 +275,21 @@ impl Fabric {
         id
     }
 
-    pub fn host_by_name(&self, name: &str) -> Option<HostId> {
+    pub(crate) fn host_by_name(&self, name: &str) -> Option<HostId> {
         self.hosts.iter().position(|h| h.name == name)
     }
 
-    pub fn link_by_name(&self, name: &str) -> Option<usize> {
+    pub(crate) fn link_by_name(&self, name: &str) -> Option<usize> {
         self.links.iter().position(|l| l.name == name)
     }
 
     /// A random Internet address (never the network or broadcast address of the range).
-    pub fn internet_address(&self, rng: &mut Rng) -> Ipv4Addr {
+    pub(crate) fn internet_address(&self, rng: &mut Rng) -> Ipv4Addr {
         let offset = 1 + rng.below(u64::from(self.internet_size.saturating_sub(2)).max(1)) as u32;
         Ipv4Addr::from(self.internet_base.wrapping_add(offset))
     }
 
-    pub fn endpoint_ip(&self, endpoint: Endpoint) -> Ipv4Addr {
+    pub(crate) fn endpoint_ip(&self, endpoint: Endpoint) -> Ipv4Addr {
         match endpoint {
             Endpoint::Host(h) => self.hosts[h].ip,
             Endpoint::Internet(ip) => ip,
@@ -311,13 +311,19 @@ impl Fabric {
     }
 
     /// The switch port where traffic from `endpoint` enters the fabric.
-    pub fn attachment_port(&self, endpoint: Endpoint) -> Option<PortId> {
+    pub(crate) fn attachment_port(&self, endpoint: Endpoint) -> Option<PortId> {
         self.attachment(endpoint).map(|(_, port, _)| port)
     }
 
     /// The path from `src` to `dst` with the links that are up; ECMP picks the spine by `hash`.
     /// `None` when no path is up (the packet is dropped at the first switch).
-    pub fn route(&self, src: Endpoint, dst: Endpoint, hash: u64, link_up: &[bool]) -> Option<Path> {
+    pub(crate) fn route(
+        &self,
+        src: Endpoint,
+        dst: Endpoint,
+        hash: u64,
+        link_up: &[bool],
+    ) -> Option<Path> {
         let (a, in_port, src_mac) = self.attachment(src)?;
         let (b, out_port, _) = self.attachment(dst)?;
         let mut path = Path::default();
@@ -386,7 +392,7 @@ impl Fabric {
 
     /// The JSON that `PUT /topology/json` takes: every switch with its agent and ports, every
     /// leaf-spine link.
-    pub fn topology_json(&self) -> Value {
+    pub(crate) fn topology_json(&self) -> Value {
         let mut nodes = Map::new();
         for switch in &self.switches {
             let mut ports = Map::new();
@@ -417,7 +423,7 @@ impl Fabric {
         json!({ "nodes": nodes, "links": links })
     }
 
-    pub fn host_infos(&self) -> Vec<HostInfo> {
+    pub(crate) fn host_infos(&self) -> Vec<HostInfo> {
         self.hosts
             .iter()
             .map(|h| {

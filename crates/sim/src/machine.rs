@@ -55,7 +55,7 @@ pub(crate) enum MachineKind {
 }
 
 impl Machine {
-    pub fn new(
+    pub(crate) fn new(
         kind: MachineKind,
         hostname: String,
         uuid: [u8; 16],
@@ -122,7 +122,7 @@ impl Machine {
     }
 
     /// Moves the machine's counters on to simulated time `now_us`.
-    pub fn advance(&mut self, now_us: u64, rng: &mut Rng) {
+    pub(crate) fn advance(&mut self, now_us: u64, rng: &mut Rng) {
         let elapsed_ms = now_us.saturating_sub(self.last_update_us) / 1000;
         self.last_update_us = now_us;
         if elapsed_ms == 0 {
@@ -156,7 +156,7 @@ impl Machine {
 
     /// The host_descr, host_adapters, CPU, memory and disk records (plus network I/O when given),
     /// as hsflowd puts them in its 2:1 counter sample.
-    pub fn with_records<R>(
+    pub(crate) fn with_records<R>(
         &self,
         now_us: u64,
         net: Option<HostNetIo>,

@@ -10,7 +10,7 @@ pub(crate) struct Rng {
 
 impl Rng {
     /// A generator whose whole sequence follows from `seed`.
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         let mut mix = seed;
         let mut next = || {
             mix = mix.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -26,11 +26,11 @@ impl Rng {
 
     /// An independent generator for one component, so that adding draws in one place does not
     /// shift the sequence seen by another.
-    pub fn fork(&mut self, stream: u64) -> Self {
+    pub(crate) fn fork(&mut self, stream: u64) -> Self {
         Self::new(self.next_u64() ^ stream.wrapping_mul(0xd605_bbb5_8c8a_bf2b))
     }
 
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         let [s0, s1, s2, s3] = &mut self.state;
         let result = s0.wrapping_add(*s3).rotate_left(23).wrapping_add(*s0);
         let t = *s1 << 17;
@@ -43,17 +43,17 @@ impl Rng {
         result
     }
 
-    pub fn next_u32(&mut self) -> u32 {
+    pub(crate) fn next_u32(&mut self) -> u32 {
         (self.next_u64() >> 32) as u32
     }
 
     /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
     /// Uniform in [0, n); 0 when n is 0.
-    pub fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         if n == 0 {
             return 0;
         }
@@ -62,40 +62,40 @@ impl Rng {
     }
 
     /// Uniform index into a slice of `len` items.
-    pub fn index(&mut self, len: usize) -> usize {
+    pub(crate) fn index(&mut self, len: usize) -> usize {
         self.below(len as u64) as usize
     }
 
     /// Uniform in [lo, hi] (inclusive).
-    pub fn between(&mut self, lo: u64, hi: u64) -> u64 {
+    pub(crate) fn between(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.below(hi.saturating_sub(lo) + 1)
     }
 
     /// Uniform in [lo, hi).
-    pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+    pub(crate) fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
         lo + (hi - lo) * self.unit()
     }
 
     /// True with probability `p`.
-    pub fn chance(&mut self, p: f64) -> bool {
+    pub(crate) fn chance(&mut self, p: f64) -> bool {
         self.unit() < p
     }
 
     /// Standard normal (Box-Muller).
-    pub fn normal(&mut self) -> f64 {
+    pub(crate) fn normal(&mut self) -> f64 {
         let u1 = self.unit().max(f64::MIN_POSITIVE);
         let u2 = self.unit();
         (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
     }
 
     /// Log-normal with the given median and shape (sigma of the underlying normal).
-    pub fn lognormal(&mut self, median: f64, sigma: f64) -> f64 {
+    pub(crate) fn lognormal(&mut self, median: f64, sigma: f64) -> f64 {
         median * (sigma * self.normal()).exp()
     }
 
     /// Poisson-distributed count with the given mean: exact (Knuth) for small means, the normal
     /// approximation above 30 where Knuth's product would underflow.
-    pub fn poisson(&mut self, mean: f64) -> u64 {
+    pub(crate) fn poisson(&mut self, mean: f64) -> u64 {
         if mean <= 0.0 {
             return 0;
         }
@@ -114,7 +114,7 @@ impl Rng {
     }
 
     /// Picks an index with probability proportional to `weights` (which must not all be 0).
-    pub fn weighted(&mut self, weights: &[f64]) -> usize {
+    pub(crate) fn weighted(&mut self, weights: &[f64]) -> usize {
         let total: f64 = weights.iter().sum();
         let mut point = self.unit() * total;
         for (i, w) in weights.iter().enumerate() {

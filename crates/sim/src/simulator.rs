@@ -57,11 +57,13 @@ pub struct SimStats {
     pub dropped_samples: u64,
     /// Counter samples exported.
     pub counter_samples: u64,
-    /// Mice started, and mice not started because `traffic.max_active_flows` was reached.
+    /// Mice (short flows) started.
     pub mice_started: u64,
+    /// Mice not started because `traffic.max_active_flows` was reached.
     pub mice_skipped: u64,
-    /// Flows active now, and the most at any time.
+    /// Flows active now.
     pub active_flows: usize,
+    /// The most flows active at any time.
     pub peak_active_flows: usize,
 }
 

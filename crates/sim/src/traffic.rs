@@ -73,12 +73,12 @@ pub(crate) struct Flow {
 
 impl Flow {
     /// Mean frame length (what the interface counters add per packet).
-    pub fn mean_frame(&self) -> u64 {
+    pub(crate) fn mean_frame(&self) -> u64 {
         u64::from(self.frame_min + self.frame_max) / 2
     }
 
     /// Packets this flow sends in a step of `dt` seconds.
-    pub fn take_packets(&mut self, dt: f64) -> u64 {
+    pub(crate) fn take_packets(&mut self, dt: f64) -> u64 {
         if self.remaining == 0 {
             return 0;
         }
@@ -92,7 +92,7 @@ impl Flow {
         n
     }
 
-    pub fn is_done(&self) -> bool {
+    pub(crate) fn is_done(&self) -> bool {
         self.remaining == 0
     }
 }
@@ -115,7 +115,7 @@ pub(crate) struct FlowSpec {
 }
 
 impl FlowSpec {
-    pub fn build(self, fabric: &Fabric, rng: &mut Rng) -> Flow {
+    pub(crate) fn build(self, fabric: &Fabric, rng: &mut Rng) -> Flow {
         let src_ip = fabric.endpoint_ip(self.src);
         let dst_ip = fabric.endpoint_ip(self.dst);
         let hash = mix((u64::from(u32::from(src_ip)) << 32) | u64::from(u32::from(dst_ip)))
@@ -159,7 +159,7 @@ pub(crate) fn ephemeral_port(rng: &mut Rng) -> u16 {
 
 impl FlowSpec {
     /// Full-size frames from `endpoints.0` to `endpoints.1` on `ports` (source, destination).
-    pub fn bulk(
+    pub(crate) fn bulk(
         owner: Owner,
         endpoints: (Endpoint, Endpoint),
         protocol: u8,

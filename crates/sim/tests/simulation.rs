@@ -133,10 +133,10 @@ fn run(scenario: &Scenario, seed: u64, seconds: f64) -> (Seen, Simulator) {
                                     oper_up: g.if_status & 2 != 0,
                                     speed: g.if_speed,
                                     name: None,
-                                })
+                                });
                             }
                             CounterRecord::PortName(p) => {
-                                name = Some(String::from_utf8_lossy(p.name).into_owned())
+                                name = Some(String::from_utf8_lossy(p.name).into_owned());
                             }
                             CounterRecord::HostDescription(h) => {
                                 let entry = seen.hosts.entry(agent).or_default();

@@ -9,11 +9,17 @@ use ipnet::IpNet;
 /// SNMPv3 authentication protocols.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthProtocol {
+    /// HMAC-MD5-96.
     Md5,
+    /// HMAC-SHA-96 (`SHA` in net-snmp).
     Sha1,
+    /// HMAC-SHA-224 (RFC 7860).
     Sha224,
+    /// HMAC-SHA-256 (RFC 7860).
     Sha256,
+    /// HMAC-SHA-384 (RFC 7860).
     Sha384,
+    /// HMAC-SHA-512 (RFC 7860).
     Sha512,
 }
 
@@ -35,9 +41,13 @@ impl AuthProtocol {
 /// SNMPv3 privacy protocols.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PrivProtocol {
+    /// CBC-DES.
     Des,
+    /// AES-128 in CFB mode (`AES` in net-snmp).
     Aes128,
+    /// AES-192 in CFB mode.
     Aes192,
+    /// AES-256 in CFB mode.
     Aes256,
 }
 
@@ -58,14 +68,19 @@ impl PrivProtocol {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Credentials {
     /// SNMPv2c with a community.
-    V2c { community: String },
+    V2c {
+        /// The community string.
+        community: String,
+    },
     /// SNMPv3 (USM): a user, with authentication and optionally privacy.
     V3 {
+        /// USM user name.
         user: String,
         /// `None`: noAuthNoPriv.
         auth: Option<(AuthProtocol, String)>,
         /// `None`: no privacy (authNoPriv).
         privacy: Option<(PrivProtocol, String)>,
+        /// Context name (empty for the default context).
         context: String,
     },
 }
@@ -81,8 +96,11 @@ impl Default for Credentials {
 /// Credentials and port for agents in `range`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RangeCredentials {
+    /// Agent addresses these credentials apply to.
     pub range: IpNet,
+    /// How to authenticate to those agents.
     pub credentials: Credentials,
+    /// UDP port their SNMP agent listens on.
     pub port: u16,
 }
 
@@ -91,11 +109,13 @@ pub struct RangeCredentials {
 pub struct SnmpConfig {
     /// Used for agents no range covers.
     pub default: Credentials,
+    /// UDP port for agents no range covers (normally 161).
     pub default_port: u16,
     /// Per-range credentials; the longest matching prefix wins.
     pub ranges: Vec<RangeCredentials>,
     /// Wait for one answer, and retries after a timeout.
     pub timeout: Duration,
+    /// Retries after a timeout before a poll counts as unanswered.
     pub retries: u32,
     /// An agent's names are polled again this long after the last successful poll.
     pub refresh: Duration,

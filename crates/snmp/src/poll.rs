@@ -39,12 +39,26 @@ pub enum PollError {
     NoAnswer(SocketAddr),
     /// A v3 report: unknown user, wrong password or unsupported security level.
     #[error("{addr}: SNMPv3 authentication failed ({reason})")]
-    Auth { addr: SocketAddr, reason: String },
+    Auth {
+        /// The agent polled.
+        addr: SocketAddr,
+        /// What the agent's report or the USM layer said.
+        reason: String,
+    },
+    /// The answer was not a valid SNMP response (bad encoding, wrong request id, error status).
     #[error("{addr}: {reason}")]
-    Protocol { addr: SocketAddr, reason: String },
+    Protocol {
+        /// The agent polled.
+        addr: SocketAddr,
+        /// What was wrong with the answer.
+        reason: String,
+    },
+    /// The socket failed (bind, send or receive).
     #[error("{addr}: {source_text}")]
     Io {
+        /// The agent polled.
         addr: SocketAddr,
+        /// The I/O error's text.
         source_text: String,
     },
 }

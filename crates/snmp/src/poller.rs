@@ -49,11 +49,15 @@ struct Inner {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SnmpStats {
-    /// Agents in the cache, and those with names.
+    /// Agents in the cache.
     pub agents: u64,
+    /// Agents in the cache whose names were polled successfully.
     pub agents_named: u64,
+    /// Interfaces with names in the cache, over all agents.
     pub interfaces: u64,
+    /// Polls of an agent started (first poll and each refresh).
     pub polls: u64,
+    /// Polls that failed for any reason.
     pub poll_errors: u64,
     /// Polls without an answer (unreachable or wrong community).
     pub no_answer: u64,
@@ -168,6 +172,7 @@ impl SnmpPoller {
             .and_then(|e| e.last_error.clone())
     }
 
+    /// A snapshot of the poller's counters and cache sizes.
     pub fn stats(&self) -> SnmpStats {
         let cache = self.inner.cache.read();
         let c = &self.inner.counters;

@@ -48,7 +48,7 @@ pub fn free_tcp_port() -> u16 {
         .unwrap_or_else(|e| panic!("no free TCP port: {e}"))
 }
 
-/// A free UDP port on 127.0.0.1 and [::1] alike.
+/// A free UDP port on `127.0.0.1` and `[::1]` alike.
 pub fn free_udp_port() -> u16 {
     for _ in 0..50 {
         let Ok(v4) = UdpSocket::bind("127.0.0.1:0") else {
@@ -69,6 +69,7 @@ pub fn free_udp_port() -> u16 {
 pub struct ScratchDir(PathBuf);
 
 impl ScratchDir {
+    /// Creates `$TMPDIR/PREFIX-PID-N-NANOS`, unique within and across test processes.
     pub fn new(prefix: &str) -> ScratchDir {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let nanos = std::time::SystemTime::now()
@@ -84,6 +85,7 @@ impl ScratchDir {
         ScratchDir(path)
     }
 
+    /// The directory's path.
     pub fn path(&self) -> &Path {
         &self.0
     }
@@ -131,7 +133,7 @@ impl ClickHouse {
         static SHARED: Mutex<Weak<ClickHouse>> = Mutex::new(Weak::new());
         let mut slot = SHARED
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(server) = slot.upgrade() {
             return Some(server);
         }
@@ -198,7 +200,7 @@ impl ClickHouse {
 "#;
         let write = |name: &str, text: &str| {
             std::fs::write(dir.join(name), text)
-                .unwrap_or_else(|e| panic!("writing {name} in {}: {e}", dir.display()))
+                .unwrap_or_else(|e| panic!("writing {name} in {}: {e}", dir.display()));
         };
         write("config.xml", &config);
         write("users.xml", users);
@@ -279,6 +281,7 @@ impl ClickHouse {
         self.launch(&extra);
     }
 
+    /// Whether the server process is still alive.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.as_mut().map(Child::try_wait), Some(Ok(None)))
     }
@@ -328,17 +331,20 @@ pub mod snmp_credentials {
     pub const V3_USER: &str = "rtflowv3";
     /// v3 user with SHA authentication, no privacy.
     pub const V3_AUTH_USER: &str = "rtflowv3auth";
+    /// Password of both v3 users' SHA authentication.
     pub const V3_AUTH_PASSWORD: &str = "rtflow-auth-pass";
+    /// Password of [`V3_USER`]'s AES privacy.
     pub const V3_PRIV_PASSWORD: &str = "rtflow-priv-pass";
     /// The agent's sysName.
     pub const SYS_NAME: &str = "rtflow-test-agent";
 }
 
-/// A private net-snmp `snmpd` on 127.0.0.1 and [::1] (one free UDP port), serving the system group, ifTable
+/// A private net-snmp `snmpd` on `127.0.0.1` and `[::1]` (one free UDP port), serving the system group, ifTable
 /// and ifXTable of this machine to the identities in [`snmp_credentials`].
 #[derive(Debug)]
 pub struct Snmpd {
     dir: ScratchDir,
+    /// The UDP port it answers on, on both addresses.
     pub port: u16,
     child: Option<Child>,
 }
@@ -416,6 +422,7 @@ impl Snmpd {
         }
     }
 
+    /// What snmpd logged so far (for a failing test's message).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("snmpd.log")).unwrap_or_default()
     }

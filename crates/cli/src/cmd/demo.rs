@@ -15,7 +15,7 @@ use serde_json::json;
 use super::simulate::load_scenario;
 
 /// Flows installed by `--demo`, as `PUT /flow/{name}/json` bodies.
-pub const DEMO_FLOWS: [(&str, &str); 2] = [
+pub(crate) const DEMO_FLOWS: [(&str, &str); 2] = [
     (
         "pair",
         r#"{"keys":"ipsource,ipdestination","value":"bytes"}"#,
@@ -27,9 +27,9 @@ pub const DEMO_FLOWS: [(&str, &str); 2] = [
 ];
 
 /// An elephant is a flow above 1 Gbit/s (125 MB/s) on some switch port.
-pub const ELEPHANT_BYTES_PER_SECOND: f64 = 125_000_000.0;
+pub(crate) const ELEPHANT_BYTES_PER_SECOND: f64 = 125_000_000.0;
 /// DNS responses to one host above 20,000 packets/s look like an amplification attack.
-pub const DNS_RESPONSES_PER_SECOND: f64 = 20_000.0;
+pub(crate) const DNS_RESPONSES_PER_SECOND: f64 = 20_000.0;
 
 /// The simulator as a server feed.
 struct SimulatorFeed(Simulator);
@@ -56,7 +56,10 @@ impl DatagramFeed for NoDatagrams {
 
 /// The feed for `serve --demo`: the scenario (default: the built-in one) with `seed`, its
 /// topology, and the demo flows and thresholds.
-pub fn demo_feed(scenario: Option<&Path>, seed: Option<u64>) -> anyhow::Result<InternalFeed> {
+pub(crate) fn demo_feed(
+    scenario: Option<&Path>,
+    seed: Option<u64>,
+) -> anyhow::Result<InternalFeed> {
     let (scenario, _) = load_scenario(scenario)?;
     let simulator = Simulator::new(&scenario, seed, None)?;
     let topology: Topology = serde_json::from_value(simulator.topology())
@@ -105,7 +108,7 @@ pub fn demo_feed(scenario: Option<&Path>, seed: Option<u64>) -> anyhow::Result<I
 }
 
 /// Lines telling what the demo will show and where to look.
-pub fn describe(scenario: Option<&Path>) -> anyhow::Result<Vec<String>> {
+pub(crate) fn describe(scenario: Option<&Path>) -> anyhow::Result<Vec<String>> {
     let (scenario, _) = load_scenario(scenario)?;
     let f = &scenario.fabric;
     let mut lines = vec![format!(

@@ -21,7 +21,7 @@ const MAX_DATAGRAM: usize = 65_507;
 const MAX_LINE: usize = 2 * MAX_DATAGRAM + 1024;
 
 #[derive(clap::Args, Debug)]
-pub struct FwdArgs {
+pub(crate) struct FwdArgs {
     /// Send mode: read hex lines from stdin and send each as a UDP datagram to HOST (a name,
     /// an IPv4 or an IPv6 address). Without it, listen for UDP and write hex lines to stdout.
     #[arg(short = 's', long = "server", value_name = "HOST")]
@@ -41,7 +41,7 @@ pub struct FwdArgs {
     pub bind: Option<String>,
 }
 
-pub fn run(args: FwdArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: FwdArgs) -> anyhow::Result<ExitCode> {
     match &args.server {
         Some(host) => send_lines(host, args.port),
         // sflow_fwd.py's `-c ''` (its default) means all addresses.

@@ -1,8 +1,8 @@
 mod capture_file;
-pub mod decode;
-pub mod demo;
-pub mod fwd;
-pub mod replay;
-pub mod serve;
+pub(crate) mod decode;
+pub(crate) mod demo;
+pub(crate) mod fwd;
+pub(crate) mod replay;
+pub(crate) mod serve;
 mod serve_signals;
-pub mod simulate;
+pub(crate) mod simulate;

@@ -16,7 +16,7 @@ use rtflow_sflow::SFLOW_PORT;
 use super::fwd::resolve;
 
 #[derive(clap::Args, Debug)]
-pub struct ReplayArgs {
+pub(crate) struct ReplayArgs {
     /// Capture file (pcap or pcapng); `-` reads standard input.
     pub file: PathBuf,
 
@@ -114,7 +114,7 @@ enum PassEnd {
     Deadline,
 }
 
-pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let plan = Plan::from_args(&args)?;
     let target = parse_target(&args.target)?;
     // A file that cannot be opened or is not a capture fails here, alone, not after a summary of nothing sent

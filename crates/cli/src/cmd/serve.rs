@@ -14,7 +14,7 @@ use rtflow_server::{DEFAULT_RCVBUF, Properties, Server, ServerConfig, Unapplied}
 /// defaults, sFlow-RT property files (`--config`, `system.propertyFiles`), `-D` properties, and the
 /// named options below.
 #[derive(clap::Args, Debug)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// UDP port for sFlow datagrams (sFlow-RT `sflow.port`; 0 = any free port) [default: 6343].
     #[arg(long, value_name = "PORT")]
     pub sflow_port: Option<u16>,
@@ -281,7 +281,7 @@ fn read_properties_file(properties: &mut Properties, path: &Path) -> anyhow::Res
     Ok(())
 }
 
-pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let (config, unapplied) = args.config()?;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
@@ -295,10 +295,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     for (name, kind) in unapplied {
         match kind {
             Unapplied::Unsupported => {
-                tracing::warn!("property {name}: not supported by rtflow, ignored")
+                tracing::warn!("property {name}: not supported by rtflow, ignored");
             }
             Unapplied::Unknown => {
-                tracing::info!("property {name}: not an sFlow-RT core property, kept for scripts")
+                tracing::info!("property {name}: not an sFlow-RT core property, kept for scripts");
             }
         }
     }

@@ -8,7 +8,7 @@
 
 /// What a received signal asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Request {
+pub(super) enum Request {
     /// Stop cleanly; the signal's name.
     Stop(&'static str),
     /// Print the status report; the signal's name.
@@ -17,14 +17,14 @@ pub enum Request {
 
 /// The signals `rtflow serve` handles, registered at once so that none of them can end the process uncleanly
 /// once the server is up.
-pub struct Signals {
+pub(super) struct Signals {
     #[cfg(unix)]
     streams: Vec<(tokio::signal::unix::Signal, Request)>,
 }
 
 impl Signals {
     /// Registers the handlers; must run inside the tokio runtime.
-    pub fn register() -> std::io::Result<Self> {
+    pub(super) fn register() -> std::io::Result<Self> {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
@@ -48,7 +48,7 @@ impl Signals {
     }
 
     /// Waits for the next handled signal.
-    pub async fn next(&mut self) -> Request {
+    pub(super) async fn next(&mut self) -> Request {
         #[cfg(unix)]
         {
             let waits = self.streams.iter_mut().map(|(stream, request)| {

@@ -20,7 +20,7 @@ use super::replay::parse_target;
 const DEFAULT_START_TIME: u64 = 1_767_225_600;
 
 #[derive(clap::Args, Debug)]
-pub struct SimulateArgs {
+pub(crate) struct SimulateArgs {
     /// Scenario file (TOML, or YAML when it ends in .yaml/.yml; see scenarios/README.md). Default:
     /// the built-in leaf-spine scenario.
     #[arg(short, long, value_name = "FILE")]
@@ -73,7 +73,7 @@ pub struct SimulateArgs {
 }
 
 /// Loads the scenario file (TOML, or YAML by its name), or the built-in one.
-pub fn load_scenario(path: Option<&Path>) -> anyhow::Result<(Scenario, String)> {
+pub(crate) fn load_scenario(path: Option<&Path>) -> anyhow::Result<(Scenario, String)> {
     match path {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -163,7 +163,7 @@ impl Outputs {
     }
 }
 
-pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     let (scenario, text) = load_scenario(args.scenario.as_deref())?;
     let duration = match args.duration {
         Some(d) if d.is_finite() && d >= 0.0 => Some(d),

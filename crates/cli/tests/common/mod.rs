@@ -5,11 +5,11 @@
 
 use std::path::Path;
 
-pub const RTFLOW: &str = env!("CARGO_BIN_EXE_rtflow");
+pub(crate) const RTFLOW: &str = env!("CARGO_BIN_EXE_rtflow");
 
 /// The body of the fenced block following `heading` in the sflowtool format spec of `spec_dir`
 /// (`../shared/spec`, from `rtflow_testkit::require_shared!(Shared::Spec)`).
-pub fn spec_block(spec_dir: &Path, heading: &str) -> String {
+pub(crate) fn spec_block(spec_dir: &Path, heading: &str) -> String {
     let path = spec_dir.join("sflowtool-format.md");
     let spec = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("read the sflowtool format spec {}: {e}", path.display()));
@@ -25,7 +25,7 @@ pub fn spec_block(spec_dir: &Path, heading: &str) -> String {
 }
 
 /// The next `count` datagrams on `socket` (its read timeout bounds each wait).
-pub fn receive_all(socket: &std::net::UdpSocket, count: usize) -> Vec<Vec<u8>> {
+pub(crate) fn receive_all(socket: &std::net::UdpSocket, count: usize) -> Vec<Vec<u8>> {
     let mut buf = vec![0u8; 70_000];
     (0..count)
         .map(|i| {
@@ -38,7 +38,7 @@ pub fn receive_all(socket: &std::net::UdpSocket, count: usize) -> Vec<Vec<u8>> {
 }
 
 /// Receives `expected.len()` datagrams on `receiver` (5 s each) and asserts they equal `expected` in order.
-pub fn assert_receives(receiver: &std::net::UdpSocket, expected: &[Vec<u8>]) {
+pub(crate) fn assert_receives(receiver: &std::net::UdpSocket, expected: &[Vec<u8>]) {
     receiver
         .set_read_timeout(Some(std::time::Duration::from_secs(5)))
         .unwrap_or_else(|e| panic!("{e}"));
@@ -47,7 +47,7 @@ pub fn assert_receives(receiver: &std::net::UdpSocket, expected: &[Vec<u8>]) {
 
 /// Runs `command` (e.g. `["tcpdump", "-r", "-"]`) with `input` on its stdin; returns its stdout,
 /// asserting success. The tool must be installed (`.ci/run` installs tcpdump and tshark).
-pub fn pipe_into(command: &[&str], input: &[u8]) -> String {
+pub(crate) fn pipe_into(command: &[&str], input: &[u8]) -> String {
     use std::io::Write as _;
     use std::process::{Command, Stdio};
     let (program, args) = command
@@ -76,7 +76,7 @@ pub fn pipe_into(command: &[&str], input: &[u8]) -> String {
 
 /// Writes `payloads` as a pcap of UDP datagrams 192.0.2.1:5000 → 192.0.2.2:6343, one second
 /// apart from 2023-11-14T22:13:20Z.
-pub fn write_pcap(path: &Path, payloads: &[Vec<u8>]) {
+pub(crate) fn write_pcap(path: &Path, payloads: &[Vec<u8>]) {
     use rtflow_capture::{LinkType, PcapWriter, Timestamp};
     let file = std::fs::File::create(path).unwrap_or_else(|e| panic!("{e}"));
     let mut writer = PcapWriter::new(file, LinkType::ETHERNET, 0).unwrap_or_else(|e| panic!("{e}"));
@@ -90,7 +90,7 @@ pub fn write_pcap(path: &Path, payloads: &[Vec<u8>]) {
 }
 
 /// An Ethernet/IP/UDP frame from `src` to `dst` (socket addresses) carrying `payload`.
-pub fn ip_frame(src: &str, dst: &str, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn ip_frame(src: &str, dst: &str, payload: &[u8]) -> Vec<u8> {
     let parse = |a: &str| {
         a.parse::<std::net::SocketAddr>()
             .unwrap_or_else(|e| panic!("{e}"))

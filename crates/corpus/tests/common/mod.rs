@@ -10,7 +10,7 @@ use rtflow_sflow::{Address, Datagram, DecodeError, FlowRecord, FlowSampleInfo, I
 /// Everything a capture exercises: sample and record types, agent address families, interface
 /// encodings, sampled-header protocols and the protocol layers found in those headers.
 #[derive(Debug, Default)]
-pub struct Inventory {
+pub(crate) struct Inventory {
     pub items: BTreeSet<String>,
 }
 
@@ -20,7 +20,7 @@ impl Inventory {
     }
 
     /// Adds what every UDP payload of the capture at `path` exercises.
-    pub fn add_capture(&mut self, path: &Path) {
+    pub(crate) fn add_capture(&mut self, path: &Path) {
         let mut reader =
             rtflow_capture::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         while let Some(d) = reader
@@ -32,7 +32,7 @@ impl Inventory {
         self.add(format!("capture format {:?}", reader.format()));
     }
 
-    pub fn add_datagram(&mut self, payload: &[u8]) {
+    pub(crate) fn add_datagram(&mut self, payload: &[u8]) {
         let datagram = match Datagram::decode(payload) {
             Ok(d) => d,
             Err(DecodeError::NotSflowV5 { .. }) => return self.add("not sFlow v5".into()),
@@ -95,7 +95,7 @@ impl Inventory {
     }
 
     /// What `self` has that `other` lacks.
-    pub fn missing_from(&self, other: &Inventory) -> Vec<String> {
+    pub(crate) fn missing_from(&self, other: &Inventory) -> Vec<String> {
         self.items.difference(&other.items).cloned().collect()
     }
 }

@@ -12,10 +12,10 @@ use rtflow_history::synth::{Agent, Packet};
 use rtflow_history::{Endpoint, ExportConfig, ExportStats, Exporter, NoEnrichment};
 
 /// Longest wait for an expected state.
-pub const PATIENCE: Duration = Duration::from_secs(60);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(60);
 
 /// Polls `condition` every 10 ms until it holds; panics with `what` (and the last value seen) after `limit`.
-pub fn wait_for<T: std::fmt::Debug>(
+pub(crate) fn wait_for<T: std::fmt::Debug>(
     what: &str,
     limit: Duration,
     mut probe: impl FnMut() -> T,
@@ -36,7 +36,7 @@ pub fn wait_for<T: std::fmt::Debug>(
 }
 
 /// A database name no other test of this process uses.
-pub fn fresh_database(prefix: &str) -> String {
+pub(crate) fn fresh_database(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     format!(
         "{prefix}_{}_{}",
@@ -46,7 +46,7 @@ pub fn fresh_database(prefix: &str) -> String {
 }
 
 /// A sink config for `url`/`database` with small, fast batches and quick retries.
-pub fn config(url: &str, database: &str, spool: &Path) -> ExportConfig {
+pub(crate) fn config(url: &str, database: &str, spool: &Path) -> ExportConfig {
     let endpoint = Endpoint::parse(url, Some(database), None, None).expect("endpoint");
     let mut config = ExportConfig::new(endpoint, spool.to_path_buf());
     config.batch_rows = 1_000;
@@ -57,12 +57,12 @@ pub fn config(url: &str, database: &str, spool: &Path) -> ExportConfig {
     config
 }
 
-pub fn start(config: ExportConfig) -> Exporter {
+pub(crate) fn start(config: ExportConfig) -> Exporter {
     Exporter::start(config, Arc::new(NoEnrichment)).expect("exporter starts")
 }
 
 /// Waits until the sink has written `rows` rows.
-pub fn wait_written(exporter: &Exporter, rows: u64) -> ExportStats {
+pub(crate) fn wait_written(exporter: &Exporter, rows: u64) -> ExportStats {
     wait_for(
         &format!("{rows} rows written"),
         PATIENCE,
@@ -73,7 +73,7 @@ pub fn wait_written(exporter: &Exporter, rows: u64) -> ExportStats {
 
 /// `count` datagrams of agent 192.0.2.<agent>, each with `per_datagram` TCP samples of 1000 bytes at 1:100
 /// from 10.0.<agent>.x to 10.1.0.1:443 on ifIndex 3 → 7. Returns (datagrams, rows, scaled bytes).
-pub fn traffic(agent: u8, count: usize, per_datagram: usize) -> (Vec<Vec<u8>>, u64, u64) {
+pub(crate) fn traffic(agent: u8, count: usize, per_datagram: usize) -> (Vec<Vec<u8>>, u64, u64) {
     let mut sender = Agent::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, agent)), 100);
     let mut datagrams = Vec::new();
     let mut rows = 0;
@@ -98,7 +98,7 @@ pub fn traffic(agent: u8, count: usize, per_datagram: usize) -> (Vec<Vec<u8>>, u
 }
 
 /// Unix time in ms.
-pub fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)

@@ -11,7 +11,9 @@ use crate::stack::{Proto, Stack};
 
 /// sFlow `header_protocol` values decoded by this crate (sFlow v5 `SFLHeader_protocol`).
 pub const HEADER_PROTOCOL_ETHERNET: u32 = 1;
+/// Sampled header starts at an IPv4 header (`SFLHEADER_IPv4`).
 pub const HEADER_PROTOCOL_IPV4: u32 = 11;
+/// Sampled header starts at an IPv6 header (`SFLHEADER_IPv6`).
 pub const HEADER_PROTOCOL_IPV6: u32 = 12;
 
 /// Where decoding of a level starts.

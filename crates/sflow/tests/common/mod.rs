@@ -6,12 +6,12 @@ use std::path::PathBuf;
 
 /// The shared third-party captures directory, or `None` after printing the skip line (see
 /// `rtflow_testkit::shared`).
-pub fn captures_dir() -> Option<PathBuf> {
+pub(crate) fn captures_dir() -> Option<PathBuf> {
     rtflow_testkit::shared(rtflow_testkit::Shared::Captures)
 }
 
 /// All classic `.pcap` files under `dir`, sorted (this reader does not read pcapng).
-pub fn all_captures(dir: &std::path::Path) -> Vec<PathBuf> {
+pub(crate) fn all_captures(dir: &std::path::Path) -> Vec<PathBuf> {
     rtflow_testkit::capture_files(dir)
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "pcap"))
@@ -24,7 +24,7 @@ fn be16(b: &[u8], at: usize) -> Option<u16> {
 
 /// UDP payloads of every Ethernet/IPv4/IPv6 UDP packet of a classic pcap file (either byte
 /// order, micro- or nanosecond magic). Non-UDP packets are skipped.
-pub fn udp_payloads(path: &std::path::Path) -> Vec<Vec<u8>> {
+pub(crate) fn udp_payloads(path: &std::path::Path) -> Vec<Vec<u8>> {
     let data = std::fs::read(path).expect("readable capture");
     let magic = &data[..4];
     let le = match magic {

@@ -34,7 +34,7 @@ use netflow::{CountOrHost, NetflowSender};
 use output::{Decoder, Input, Mode, Options, Progress};
 
 #[derive(clap::Args, Debug)]
-pub struct DecodeArgs {
+pub(crate) struct DecodeArgs {
     /// UDP port to listen on (0 picks a free port, reported on stderr).
     #[arg(short = 'p', long, default_value_t = rtflow_sflow::SFLOW_PORT)]
     pub port: u16,
@@ -308,7 +308,7 @@ impl DecodeArgs {
     }
 }
 
-pub fn run(args: DecodeArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: DecodeArgs) -> anyhow::Result<ExitCode> {
     let out: Box<dyn Write> = match &args.write {
         Some(path) => {
             Box::new(File::create(path).with_context(|| format!("creating {}", path.display()))?)

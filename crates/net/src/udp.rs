@@ -74,36 +74,97 @@ pub fn bind_listener(
     port: u16,
     options: ListenOptions,
 ) -> Result<Listener, BindError> {
+    bind_first(bind, port, options, Share::Exclusive)
+}
+
+/// Binds `count` listeners (at least one) to one address and port, chosen as [`bind_listener`]
+/// chooses it. With more than one, all set `SO_REUSEPORT` and the kernel spreads datagrams over
+/// them by their source address and port, so each peer's datagrams stay in order on one socket.
+/// Before the group binds a fixed port, a plain bind proves the port is free: with `SO_REUSEPORT`
+/// alone it would also succeed next to another process's reuse-port sockets (another rtflow of the
+/// same user) and silently split the traffic. Where `SO_REUSEPORT` does not exist (not Linux),
+/// one listener is bound.
+pub fn bind_listeners(
+    bind: Option<IpAddr>,
+    port: u16,
+    options: ListenOptions,
+    count: usize,
+) -> Result<Vec<Listener>, BindError> {
+    let reuse_port = cfg!(target_os = "linux") && count > 1;
+    if !reuse_port {
+        return Ok(vec![bind_listener(bind, port, options)?]);
+    }
+    let first = bind_first(bind, port, options, Share::FirstOfGroup)?;
+    let shared = first.local_addr;
     let v6_only = options.family == Family::Ipv6Only;
+    let mut listeners = Vec::with_capacity(count);
+    listeners.push(first);
+    while listeners.len() < count {
+        let socket = bind_socket(
+            shared,
+            v6_only,
+            Buffer::Receive(options.recv_buffer),
+            Share::Group,
+        )?;
+        listeners.push(listener(socket, shared, None)?);
+    }
+    Ok(listeners)
+}
+
+/// How a socket shares its port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Share {
+    /// Alone.
+    Exclusive,
+    /// The first of a `SO_REUSEPORT` group: the port must be free.
+    FirstOfGroup,
+    /// A further member of a `SO_REUSEPORT` group.
+    Group,
+}
+
+/// The address choice of [`bind_listener`]: `bind`, or dual-stack `[::]` falling back to `0.0.0.0`.
+fn bind_first(
+    bind: Option<IpAddr>,
+    port: u16,
+    options: ListenOptions,
+    share: Share,
+) -> Result<Listener, BindError> {
+    let v6_only = options.family == Family::Ipv6Only;
+    let buffer = Buffer::Receive(options.recv_buffer);
     let any_v4 = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
     let (socket, fallback_from) = match (bind, options.family) {
         (Some(ip), _) => (
-            bind_udp(
-                SocketAddr::new(ip, port),
-                v6_only,
-                Buffer::Receive(options.recv_buffer),
-            )?,
+            bind_socket(SocketAddr::new(ip, port), v6_only, buffer, share)?,
             None,
         ),
-        (None, Family::Ipv4Only) => (
-            bind_udp(any_v4, false, Buffer::Receive(options.recv_buffer))?,
-            None,
-        ),
+        (None, Family::Ipv4Only) => (bind_socket(any_v4, false, buffer, share)?, None),
         (None, family) => {
             let any_v6 = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
-            match bind_udp(any_v6, v6_only, Buffer::Receive(options.recv_buffer)) {
+            match bind_socket(any_v6, v6_only, buffer, share) {
                 Ok(socket) => (socket, None),
                 // No IPv6 on this host: IPv4 will do unless IPv6 was asked for.
-                Err(v6_err) if family == Family::Any => (
-                    bind_udp(any_v4, false, Buffer::Receive(options.recv_buffer))?,
-                    Some(v6_err),
-                ),
+                Err(v6_err) if family == Family::Any => {
+                    (bind_socket(any_v4, false, buffer, share)?, Some(v6_err))
+                }
                 Err(err) => return Err(err),
             }
         }
     };
+    listener(
+        socket,
+        SocketAddr::new(bind.unwrap_or(any_v4.ip()), port),
+        fallback_from,
+    )
+}
+
+/// A [`Listener`] around a bound socket; `asked` names the address in an error.
+fn listener(
+    socket: UdpSocket,
+    asked: SocketAddr,
+    fallback_from: Option<BindError>,
+) -> Result<Listener, BindError> {
     let local_addr = socket.local_addr().map_err(|source| BindError {
-        addr: SocketAddr::new(bind.unwrap_or(any_v4.ip()), port),
+        addr: asked,
         source,
     })?;
     let granted_recv_buffer = socket2::SockRef::from(&socket)
@@ -140,11 +201,33 @@ pub enum Buffer {
 /// Binds one UDP socket to `addr`. An IPv6 socket accepts IPv4-mapped peers unless `v6_only`
 /// (which only matters for `::`). The buffer request is best effort.
 pub fn bind_udp(addr: SocketAddr, v6_only: bool, buffer: Buffer) -> Result<UdpSocket, BindError> {
+    bind_socket(addr, v6_only, buffer, Share::Exclusive)
+}
+
+fn bind_socket(
+    addr: SocketAddr,
+    v6_only: bool,
+    buffer: Buffer,
+    share: Share,
+) -> Result<UdpSocket, BindError> {
     let fail = |source| BindError { addr, source };
-    let socket =
-        Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP)).map_err(fail)?;
-    if addr.is_ipv6() {
-        socket.set_only_v6(v6_only).map_err(fail)?;
+    let new_socket = || -> io::Result<Socket> {
+        let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+        if addr.is_ipv6() {
+            socket.set_only_v6(v6_only)?;
+        }
+        Ok(socket)
+    };
+    if share == Share::FirstOfGroup && addr.port() != 0 {
+        // Dropped at once: it only proves the port is free.
+        new_socket()
+            .and_then(|probe| probe.bind(&addr.into()))
+            .map_err(fail)?;
+    }
+    let socket = new_socket().map_err(fail)?;
+    #[cfg(target_os = "linux")]
+    if share != Share::Exclusive {
+        socket.set_reuse_port(true).map_err(fail)?;
     }
     match buffer {
         Buffer::Receive(0) | Buffer::Send(0) => {}
@@ -231,6 +314,49 @@ mod tests {
         assert!(listener.granted_recv_buffer > 0);
         let port = listener.local_addr.port();
         round_trip(&listener, SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_reuse_port_group_shares_one_port_that_must_be_free() {
+        let options = ListenOptions {
+            family: Family::Ipv4Only,
+            recv_buffer: 1 << 20,
+        };
+        let group = bind_listeners(Some(Ipv4Addr::LOCALHOST.into()), 0, options, 3)
+            .unwrap_or_else(|e| panic!("bind group: {e}: {:?}", e.source));
+        assert_eq!(group.len(), 3);
+        let shared = group[0].local_addr;
+        assert_ne!(shared.port(), 0);
+        assert!(group.iter().all(|listener| listener.local_addr == shared));
+        assert!(
+            group
+                .iter()
+                .all(|listener| listener.granted_recv_buffer > 0)
+        );
+        // A second group on the same fixed port is refused by the plain probe bind, although its own
+        // sockets would set SO_REUSEPORT too.
+        let err = bind_listeners(Some(shared.ip()), shared.port(), options, 2)
+            .err()
+            .unwrap_or_else(|| panic!("a second group bound {shared}"));
+        assert_eq!(err.addr, shared);
+        // A datagram to the port reaches exactly one member of the group.
+        let sender = sender_for(shared).unwrap_or_else(|e| panic!("{e}"));
+        sender
+            .send_to(b"sflow", shared)
+            .unwrap_or_else(|e| panic!("send: {e}"));
+        let received: usize = group
+            .iter()
+            .map(|listener| {
+                listener
+                    .socket
+                    .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+                    .unwrap_or_else(|e| panic!("timeout: {e}"));
+                let mut buf = [0u8; 16];
+                usize::from(listener.socket.recv_from(&mut buf).is_ok())
+            })
+            .sum();
+        assert_eq!(received, 1);
     }
 
     #[test]

@@ -9,7 +9,6 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rtflow_engine::{IngestError, IngestWorker, Millis, TenantDatagram};
-use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::error::ServerError;
 use crate::procstats;
@@ -39,72 +38,38 @@ pub fn bind_sflow_sockets(
     rcvbuf: usize,
     count: usize,
 ) -> Result<Vec<SflowSocket>, ServerError> {
-    let reuse_port = count > 1;
-    let new_socket = |addr: SocketAddr| -> io::Result<Socket> {
-        let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-        if addr.is_ipv6() && addr.ip().is_unspecified() {
-            socket.set_only_v6(false)?;
-        }
-        Ok(socket)
+    let options = rtflow_net::ListenOptions {
+        family: rtflow_net::Family::Any,
+        recv_buffer: rcvbuf,
     };
-    // `first`: the first socket of the group. With SO_REUSEPORT, binding would also succeed next to another
-    // process's sockets that set it (another rtflow of the same user), silently splitting the traffic: a plain
-    // bind first proves the port is free.
-    let attempt = |addr: SocketAddr, first: bool| -> io::Result<SflowSocket> {
-        if reuse_port && first && addr.port() != 0 {
-            new_socket(addr)?.bind(&addr.into())?;
+    let listeners = rtflow_net::bind_listeners(bind, port, options, count.max(1))
+        .map_err(|rtflow_net::BindError { addr, source }| ServerError::BindUdp { addr, source })?;
+    let mut sockets = Vec::with_capacity(listeners.len());
+    for listener in listeners {
+        if let Some(err) = &listener.fallback_from {
+            tracing::info!(
+                "dual-stack bind to {} failed ({}), using {}",
+                err.addr,
+                err.source,
+                listener.local_addr
+            );
         }
-        let socket = new_socket(addr)?;
-        #[cfg(target_os = "linux")]
-        if reuse_port {
-            socket.set_reuse_port(true)?;
-        }
-        if rcvbuf > 0
-            && let Err(err) = rtflow_net::request_recv_buffer(&socket, rcvbuf)
-        {
-            tracing::warn!("could not set SO_RCVBUF to {rcvbuf} bytes: {err}");
-        }
-        socket.bind(&addr.into())?;
-        let granted_rcvbuf = socket.recv_buffer_size().unwrap_or(0);
-        let socket: UdpSocket = socket.into();
-        socket.set_read_timeout(Some(RECV_TIMEOUT))?;
-        let local_addr = socket.local_addr()?;
-        Ok(SflowSocket {
-            socket,
-            local_addr,
-            granted_rcvbuf,
-        })
-    };
-    let bound = match bind {
-        Some(ip) => {
-            attempt(SocketAddr::new(ip, port), true).map_err(|source| ServerError::BindUdp {
-                addr: SocketAddr::new(ip, port),
+        let local_addr = listener.local_addr;
+        listener
+            .socket
+            .set_read_timeout(Some(RECV_TIMEOUT))
+            .map_err(|source| ServerError::BindUdp {
+                addr: local_addr,
                 source,
-            })?
-        }
-        None => {
-            let dual = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
-            match attempt(dual, true) {
-                Ok(s) => s,
-                Err(err) => {
-                    let v4 = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
-                    tracing::info!("dual-stack bind to {dual} failed ({err}), using {v4}");
-                    attempt(v4, true).map_err(|source| ServerError::BindUdp { addr: v4, source })?
-                }
-            }
-        }
-    };
-    report_rcvbuf(rcvbuf, bound.granted_rcvbuf);
-    let mut sockets = vec![];
-    let shared_addr = bound.local_addr;
-    sockets.push(bound);
-    #[cfg(target_os = "linux")]
-    while sockets.len() < count {
-        let more = attempt(shared_addr, false).map_err(|source| ServerError::BindUdp {
-            addr: shared_addr,
-            source,
-        })?;
-        sockets.push(more);
+            })?;
+        sockets.push(SflowSocket {
+            socket: listener.socket,
+            local_addr,
+            granted_rcvbuf: listener.granted_recv_buffer,
+        });
+    }
+    if let Some(first) = sockets.first() {
+        report_rcvbuf(rcvbuf, first.granted_rcvbuf);
     }
     Ok(sockets)
 }

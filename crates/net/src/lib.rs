@@ -12,7 +12,7 @@
 pub mod pace;
 pub mod udp;
 
-pub use pace::{Pace, Pacer, saturating_secs};
+pub use pace::{Pace, PaceClock, Pacer, RealTime, saturating_secs};
 pub use udp::{
     BindError, Family, ListenOptions, Listener, SOCKET_BUFFER, bind_listener, bind_listeners,
     bind_udp, request_recv_buffer, sender_for,

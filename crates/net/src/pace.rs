@@ -25,65 +25,59 @@ pub enum Pace {
     },
 }
 
-/// Decides when each datagram may go, and sleeps until then.
+/// The time a [`Pacer`] schedules by: the real monotonic clock ([`RealTime`]), or another that
+/// runs at its own pace (the server's engine clock, which a replay speeds up or slows down).
+pub trait PaceClock {
+    /// A point in this clock's time.
+    type Instant: Copy + Ord + std::fmt::Debug;
+
+    /// The present.
+    fn now(&self) -> Self::Instant;
+
+    /// `instant` plus `offset` of this clock's time; `None` when it does not fit.
+    fn checked_add(&self, instant: Self::Instant, offset: Duration) -> Option<Self::Instant>;
+}
+
+/// Real time: [`Instant`]s.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RealTime;
+
+impl PaceClock for RealTime {
+    type Instant = Instant;
+
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn checked_add(&self, instant: Instant, offset: Duration) -> Option<Instant> {
+        instant.checked_add(offset)
+    }
+}
+
+/// Decides when each datagram may go (and, on real time, sleeps until then).
 #[derive(Clone, Debug)]
-pub struct Pacer {
+pub struct Pacer<C: PaceClock = RealTime> {
+    clock: C,
     pace: Pace,
-    started: Instant,
+    started: C::Instant,
     /// [`Pace::Recorded`]: when the first datagram of this pass was handed in, and its
     /// recorded time.
-    pass_origin: Option<(Instant, Duration)>,
+    pass_origin: Option<(C::Instant, Duration)>,
     /// [`Pace::Rate`]: datagrams scheduled so far.
     scheduled: u64,
 }
 
 impl Pacer {
-    /// A pacer starting now.
+    /// A pacer on real time, starting now.
     pub fn new(pace: Pace) -> Self {
-        Pacer {
-            pace,
-            started: Instant::now(),
-            pass_origin: None,
-            scheduled: 0,
-        }
+        Pacer::on_clock(RealTime, pace)
     }
 
-    /// A pacer whose recording starts now at `origin`: the datagram recorded at `origin` is due
-    /// at once and each later one at its distance from it (a simulation, whose clock starts
-    /// with the run), rather than from the first datagram handed in.
+    /// A pacer on real time whose recording starts now at `origin`: the datagram recorded at
+    /// `origin` is due at once and each later one at its distance from it (a simulation, whose
+    /// clock starts with the run), rather than from the first datagram handed in.
     pub fn starting_at(pace: Pace, origin: Duration) -> Self {
-        let mut pacer = Pacer::new(pace);
-        pacer.pass_origin = Some((pacer.started, origin));
-        pacer
-    }
-
-    /// When the pacer was created.
-    pub fn started(&self) -> Instant {
-        self.started
-    }
-
-    /// The recording starts over (the next pass of a looped capture): the next datagram is due
-    /// at once, and later ones follow its recorded time.
-    pub fn start_pass(&mut self) {
-        self.pass_origin = None;
-    }
-
-    /// When the datagram recorded at `recorded` is due, `now` being the present; `None` means
-    /// at once (as fast as possible, or a due time too far away for an `Instant` to hold).
-    pub fn due(&mut self, recorded: Duration, now: Instant) -> Option<Instant> {
-        match self.pace {
-            Pace::AsFastAsPossible => None,
-            Pace::Recorded { speed } => {
-                let (origin, first) = *self.pass_origin.get_or_insert((now, recorded));
-                let gap = recorded.saturating_sub(first);
-                origin.checked_add(saturating_secs(gap.as_secs_f64() / speed))
-            }
-            Pace::Rate { per_sec } => {
-                let offset = saturating_secs(self.scheduled as f64 / per_sec);
-                self.scheduled += 1;
-                self.started.checked_add(offset)
-            }
-        }
+        Pacer::on_clock_starting_at(RealTime, pace, origin)
     }
 
     /// How long to wait from `now` before the datagram recorded at `recorded` may go.
@@ -103,6 +97,63 @@ impl Pacer {
             }
         }
         deadline.is_none_or(|deadline| Instant::now() < deadline)
+    }
+}
+
+impl<C: PaceClock> Pacer<C> {
+    /// A pacer on `clock`, starting at its present.
+    pub fn on_clock(clock: C, pace: Pace) -> Self {
+        let started = clock.now();
+        Pacer {
+            clock,
+            pace,
+            started,
+            pass_origin: None,
+            scheduled: 0,
+        }
+    }
+
+    /// A pacer on `clock` whose recording starts at its present at `origin` (see
+    /// [`Pacer::starting_at`]).
+    pub fn on_clock_starting_at(clock: C, pace: Pace, origin: Duration) -> Self {
+        let mut pacer = Pacer::on_clock(clock, pace);
+        pacer.pass_origin = Some((pacer.started, origin));
+        pacer
+    }
+
+    /// The clock it schedules by.
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    /// When the pacer was created.
+    pub fn started(&self) -> C::Instant {
+        self.started
+    }
+
+    /// The recording starts over (the next pass of a looped capture): the next datagram is due
+    /// at once, and later ones follow its recorded time.
+    pub fn start_pass(&mut self) {
+        self.pass_origin = None;
+    }
+
+    /// When the datagram recorded at `recorded` is due, `now` being the present; `None` means
+    /// at once (as fast as possible, or a due time too far away for the clock to hold).
+    pub fn due(&mut self, recorded: Duration, now: C::Instant) -> Option<C::Instant> {
+        match self.pace {
+            Pace::AsFastAsPossible => None,
+            Pace::Recorded { speed } => {
+                let (origin, first) = *self.pass_origin.get_or_insert((now, recorded));
+                let gap = recorded.saturating_sub(first);
+                self.clock
+                    .checked_add(origin, saturating_secs(gap.as_secs_f64() / speed))
+            }
+            Pace::Rate { per_sec } => {
+                let offset = saturating_secs(self.scheduled as f64 / per_sec);
+                self.scheduled += 1;
+                self.clock.checked_add(self.started, offset)
+            }
+        }
     }
 }
 
@@ -200,6 +251,37 @@ mod tests {
             "{due:?}"
         );
         assert_eq!(due_after_start(Pace::AsFastAsPossible, ten_hours, 1), None);
+    }
+
+    /// A clock that moves only when told to, in milliseconds.
+    struct ManualClock(std::cell::Cell<u64>);
+
+    impl PaceClock for &ManualClock {
+        type Instant = u64;
+
+        fn now(&self) -> u64 {
+            self.0.get()
+        }
+
+        fn checked_add(&self, instant: u64, offset: Duration) -> Option<u64> {
+            instant.checked_add(u64::try_from(offset.as_millis()).ok()?)
+        }
+    }
+
+    #[test]
+    fn any_clock_can_be_paced_by() {
+        let clock = ManualClock(std::cell::Cell::new(5_000));
+        let mut pacer = Pacer::on_clock_starting_at(&clock, Pace::Recorded { speed: 1.0 }, at(0));
+        assert_eq!(pacer.started(), 5_000);
+        clock.0.set(9_000);
+        // Due times count from the start, on the clock's own time, whenever they are asked for.
+        assert_eq!(pacer.due(at(3), pacer.clock().now()), Some(8_000));
+        assert_eq!(pacer.due(Duration::from_millis(4_500), 9_000), Some(9_500));
+        let mut rate = Pacer::on_clock(&clock, Pace::Rate { per_sec: 2.0 });
+        assert_eq!(rate.due(at(0), 0), Some(9_000));
+        assert_eq!(rate.due(at(0), 0), Some(9_500));
+        // Beyond what the clock holds: at once.
+        assert_eq!(pacer.due(Duration::MAX, 9_000), None);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! clock is held at the replay's progress, so rates and decays are those of the recording. Like sFlow-RT's,
 //! the replay loops forever (`--replay-once` plays it once): each pass follows the previous one after one
 //! average datagram gap, with every agent restarted so the repeated sequence numbers count as new. The same
-//! pacing serves any [`DatagramFeed`] (the simulator of `serve --demo`).
+//! pacing serves any [`DatagramFeed`] (the simulator of `serve --demo`). The due times are
+//! `rtflow_net::Pacer`'s, scheduled on the engine clock.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,7 +14,9 @@ use std::time::Duration;
 
 use rtflow_capture::{PcapReader, Timestamp};
 use rtflow_engine::Millis;
+use rtflow_net::{Pace, PaceClock, Pacer};
 
+use crate::clock::EngineClock;
 use crate::error::ServerError;
 use crate::feed::{DatagramFeed, FeedDatagram};
 use crate::ingest::{Forwarder, ingest_datagram};
@@ -162,10 +165,32 @@ impl DatagramFeed for CaptureFeed {
     }
 }
 
+/// Engine time, as a replay paces by it: the engine clock runs at `--replay-speed` (below 1 it slows engine
+/// time down), so the recording's own gaps, unscaled, are due in engine milliseconds.
+struct EngineTime<'a>(&'a EngineClock);
+
+impl PaceClock for EngineTime<'_> {
+    type Instant = Millis;
+
+    fn now(&self) -> Millis {
+        self.0.now()
+    }
+
+    fn checked_add(&self, instant: Millis, offset: Duration) -> Option<Millis> {
+        let offset_ms: Millis = offset.as_millis().try_into().unwrap_or(Millis::MAX);
+        Some(instant.saturating_add(offset_ms))
+    }
+}
+
 fn run_feed(mut feed: Box<dyn DatagramFeed>, name: &str, shared: &Shared) {
     let mut forwarder = Forwarder::default();
-    let origin: Millis = shared.clock.now();
-    let mut due: Millis = origin;
+    // A feed's offsets run on across loop passes, so one pass origin serves them all: offset 0 is due now.
+    let mut pacer = Pacer::on_clock_starting_at(
+        EngineTime(&shared.clock),
+        Pace::Recorded { speed: 1.0 },
+        Duration::ZERO,
+    );
+    let mut due: Millis = pacer.started();
     loop {
         if shared.is_shutting_down() {
             break;
@@ -173,13 +198,9 @@ fn run_feed(mut feed: Box<dyn DatagramFeed>, name: &str, shared: &Shared) {
         let Some(datagram) = feed.next_datagram() else {
             break;
         };
-        let offset_ms: Millis = datagram
-            .offset
-            .as_millis()
-            .try_into()
-            .unwrap_or(Millis::MAX);
+        let now = pacer.clock().now();
         // Captures are not always sorted: never move engine time backwards.
-        due = due.max(origin.saturating_add(offset_ms));
+        due = due.max(pacer.due(datagram.offset, now).unwrap_or(now));
         shared.clock.set_cap(Some(due));
         if !wait_until(shared, due) {
             break;

@@ -1,5 +1,6 @@
 //! The REST API (spec §1): routing, middleware and serving. Handlers live in the submodules.
 
+mod analyzer;
 mod api_docs;
 mod conn;
 mod error;

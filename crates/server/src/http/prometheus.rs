@@ -10,167 +10,37 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use rtflow_engine::{AgentSelector, Metric, MetricSelection, MetricValue, QueryFilter};
-use serde_json::Value;
 
+use super::analyzer::analyzer_figures;
 use super::error::ApiResult;
 use super::params::Params;
-use super::status::analyzer_json;
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 
 /// `prometheus.metric.prefix`.
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-
-/// `/analyzer/json` fields exported by `/prometheus/analyzer/txt`: (metric suffix, field, help).
-const ANALYZER_METRICS: &[(&str, &str, &str)] = &[
-    // sFlow-RT 3.1's names, which Grafana dashboards query.
-    ("agent_count", "sFlowAgents", "sFlow agents currently known"),
-    (
-        "parse_errors",
-        "sFlowDatagramsDiscarded",
-        "sFlow datagrams that failed to parse",
-    ),
-    (
-        "uptime_ms",
-        "uptime",
-        "milliseconds since the analyzer started",
-    ),
-    (
-        "heap_max_bytes",
-        "heapMax",
-        "memory available to the analyzer process",
-    ),
-    // rtflow's earlier names, kept for existing scrapes.
-    ("agents", "sFlowAgents", "sFlow agents currently known"),
-    (
-        "received_datagrams",
-        "sFlowDatagramsReceived",
-        "sFlow datagrams received",
-    ),
-    (
-        "received_bytes",
-        "sFlowBytesReceived",
-        "sFlow bytes received",
-    ),
-    (
-        "discarded_datagrams",
-        "sFlowDatagramsDiscarded",
-        "sFlow datagrams that failed to decode",
-    ),
-    (
-        "record_decode_errors",
-        "sFlowRecordDecodeErrors",
-        "sFlow records skipped because they failed to decode inside otherwise valid samples",
-    ),
-    (
-        "dropped_datagrams",
-        "sFlowDatagramsDropped",
-        "sFlow datagrams dropped by the kernel (socket buffer full)",
-    ),
-    (
-        "flow_samples",
-        "sFlowFlowSamples",
-        "sFlow flow samples received",
-    ),
-    // Not `counter_samples`: promtool rejects names containing a metric type (`_counter_`).
-    (
-        "counters_samples",
-        "sFlowCounterSamples",
-        "sFlow counter samples received",
-    ),
-    (
-        "forwarded_datagrams",
-        "sFlowDatagramsForwarded",
-        "sFlow datagrams forwarded",
-    ),
-    (
-        "looped_datagrams",
-        "sFlowDatagramsLooped",
-        "sFlow datagrams received again while forwarding (loop guard), dropped",
-    ),
-    (
-        "tenant_forwarded_datagrams",
-        "tenantDatagramsForwarded",
-        "sFlow datagrams sent to tenant collectors",
-    ),
-    (
-        "flow_definitions",
-        "flowDefinitions",
-        "flow definitions installed",
-    ),
-    ("thresholds", "thresholds", "thresholds installed"),
-    (
-        "heap_used_bytes",
-        "heapUsed",
-        "resident memory of the analyzer process",
-    ),
-    (
-        "cpu_load_process",
-        "cpuLoadProcess",
-        "CPU load of the analyzer process (0..1)",
-    ),
-    (
-        "cpu_load_system",
-        "cpuLoadSystem",
-        "CPU load of the system (0..1)",
-    ),
-    (
-        "http_connections_current",
-        "httpConnectionsCurrent",
-        "open HTTP connections",
-    ),
-    (
-        "http_connections_total",
-        "httpConnectionsTotal",
-        "HTTP connections accepted",
-    ),
-    // The engine's memory budget (`budget.rs`).
-    (
-        "engine_memory_estimated_bytes",
-        "engineMemoryEstimated",
-        "estimated bytes of per-agent engine state (agents, data sources, active flows)",
-    ),
-    (
-        "engine_memory_budget_bytes",
-        "engineMemoryBudget",
-        "memory budget of per-agent engine state",
-    ),
-    (
-        "data_sources",
-        "sFlowDataSources",
-        "sFlow data sources held",
-    ),
-    (
-        "active_flow_entries",
-        "activeFlowEntries",
-        "active-flow entries held",
-    ),
-    (
-        "evicted_agents",
-        "sFlowAgentsEvicted",
-        "sFlow agents evicted to make room for new ones (memory budget or agent limit)",
-    ),
-    (
-        "refused_data_sources",
-        "sFlowDataSourcesRefused",
-        "sFlow data sources not created because the memory budget was spent",
-    ),
-];
 
 fn text_response(body: String) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], body)
 }
 
 pub async fn analyzer(State(state): State<AppState>) -> impl IntoResponse {
-    let analyzer = analyzer_json(&state);
+    text_response(analyzer_text(&state))
+}
+
+/// The `/prometheus/analyzer/txt` text: the analyzer figures' families, per-agent record decode errors and the
+/// history exporter's families.
+pub(crate) fn analyzer_text(state: &Shared) -> String {
     let mut out = String::new();
-    for (suffix, field, help) in ANALYZER_METRICS {
-        let Some(value) = analyzer.get(*field).and_then(Value::as_f64) else {
+    for figure in analyzer_figures(state) {
+        let Some(value) = figure.value.as_f64() else {
             continue;
         };
-        let name = format!("{}analyzer_{suffix}", state.http.prometheus_prefix);
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} {}", family_type(&name));
-        let _ = writeln!(out, "{name} {}", format_value(value));
+        for family in figure.families {
+            let name = format!("{}analyzer_{}", state.http.prometheus_prefix, family.suffix);
+            let _ = writeln!(out, "# HELP {name} {}", family.help);
+            let _ = writeln!(out, "# TYPE {name} {}", family.kind.as_str());
+            let _ = writeln!(out, "{name} {}", format_value(value));
+        }
     }
     let agents = state.engine.lock().agents(state.clock.now(), &[]);
     let name = format!("{}agent_record_decode_errors", state.http.prometheus_prefix);
@@ -194,7 +64,7 @@ pub async fn analyzer(State(state): State<AppState>) -> impl IntoResponse {
             &history.exporter.stats(),
         ));
     }
-    text_response(out)
+    out
 }
 
 pub async fn metrics(

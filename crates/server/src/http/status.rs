@@ -5,12 +5,13 @@ use std::net::IpAddr;
 use axum::Json;
 use axum::extract::{Query, State};
 use rtflow_engine::{AgentSelector, MetricSpec, MetricValue, QueryFilter};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
+use super::analyzer::analyzer_json;
 use super::error::{ApiError, ApiResult};
 use super::params::Params;
 use crate::procstats;
-use crate::state::{AppState, RuntimeStats, Shared};
+use crate::state::{AppState, Shared};
 
 /// `/version`: sFlow-RT's `major.minor-build` form (`3.1-1714`), which clients parse; rtflow's own version string
 /// is in `/analyzer/json`.
@@ -74,53 +75,6 @@ pub async fn status(State(state): State<AppState>) -> (axum::http::StatusCode, &
 
 pub async fn analyzer(State(state): State<AppState>) -> Json<Value> {
     Json(analyzer_json(&state))
-}
-
-/// The `/analyzer/json` object: the engine's counters plus process, socket and HTTP statistics.
-pub fn analyzer_json(state: &Shared) -> Value {
-    let engine_stats = state.engine.lock().analyzer();
-    let mut object = match serde_json::to_value(engine_stats) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
-    };
-    let stats = &state.stats;
-    let get = RuntimeStats::get;
-    let extra = json!({
-        "version": crate::VERSION,
-        "sFlowDatagramsDropped": get(&stats.kernel_drops),
-        "sFlowDecodeErrors": object.get("sFlowDatagramsDiscarded").cloned().unwrap_or(json!(0)),
-        "sFlowDatagramsForwarded": get(&stats.forwarded),
-        "sFlowForwardErrors": get(&stats.forward_errors),
-        "sFlowDatagramsLooped": get(&stats.looped),
-        "tenantDatagramsForwarded": get(&stats.tenant_forwarded),
-        "tenantForwardErrors": get(&stats.tenant_forward_errors),
-        "sFlowReceiveBuffer": get(&stats.receive_buffer),
-        "sFlowDatagramsReplayed": get(&stats.replayed),
-        "replayFinished": stats.replay_done.load(std::sync::atomic::Ordering::Relaxed),
-        "cpuLoadProcess": get(&stats.process_cpu_load_millis) as f64 / 1000.0,
-        "cpuLoadSystem": get(&stats.system_cpu_load_millis) as f64 / 1000.0,
-        "heapUsed": procstats::resident_bytes().unwrap_or(0),
-        "heapMax": procstats::total_memory_bytes().unwrap_or(0),
-        "httpConnectionsCurrent": get(&stats.http_connections_current),
-        "httpConnectionsTotal": get(&stats.http_connections_total),
-        "httpRequestsCurrent": get(&stats.http_requests_current),
-        "httpConnectionsRefused": get(&stats.http_connections_refused),
-        "httpConnectionsEvicted": get(&stats.http_connections_evicted),
-        "httpTimeouts": get(&stats.http_timeouts),
-        "uptime": state.started.elapsed().as_millis() as u64,
-        "time": state.clock.now(),
-        "updateAvailable": false,
-    });
-    if let Value::Object(extra) = extra {
-        object.extend(extra);
-    }
-    if let Some(history) = &state.history {
-        object.extend(crate::history::analyzer_fields(&history.exporter.stats()));
-    }
-    if let Some(snmp) = &state.snmp {
-        object.extend(crate::history::prefixed_fields("snmp", &snmp.stats()));
-    }
-    Value::Object(object)
 }
 
 /// One line of the main counters, for the status signal (SIGQUIT / SIGUSR1 of `rtflow serve`).

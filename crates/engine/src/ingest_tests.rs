@@ -13,6 +13,7 @@ const AGENT: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 fn flows_in_slot_0(engine: &Engine) -> usize {
     engine
         .agents
+        .read()
         .get(&IpAddr::V4(AGENT))
         .map(|agent| {
             agent

@@ -26,6 +26,7 @@ mod query;
 mod ring;
 mod sample;
 mod sequence;
+mod shards;
 mod streams;
 mod tenant;
 mod thresholds;

@@ -37,7 +37,7 @@ pub async fn license(State(state): State<AppState>) -> Json<Value> {
     let total =
         state
             .engine
-            .lock()
+            .read()
             .metric(now, &AgentSelector::All, &specs, &QueryFilter::default());
     // Monitored traffic: the sum of the interfaces' input rates, in bits per second.
     let bps = total
@@ -78,7 +78,7 @@ pub async fn analyzer(State(state): State<AppState>) -> Json<Value> {
 
 /// The `/analyzer/json` object: the engine's counters plus process, socket and HTTP statistics.
 pub fn analyzer_json(state: &Shared) -> Value {
-    let engine_stats = state.engine.lock().analyzer();
+    let engine_stats = state.engine.read().analyzer();
     let mut object = match serde_json::to_value(engine_stats) {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
@@ -166,7 +166,7 @@ pub async fn agents(
         })
         .collect::<ApiResult<Vec<IpAddr>>>()?;
     let now = state.clock.now();
-    let agents = state.engine.lock().agents(now, &only);
+    let agents = state.engine.read().agents(now, &only);
     Ok(super::to_json(agents))
 }
 

@@ -7,17 +7,20 @@
 //! Then the same definitions through an engine behind a mutex, as the server holds it, with one and two
 //! ingest threads (each agent's datagrams on one thread, as `SO_REUSEPORT` spreads them): first with the whole
 //! `ingest_sflow` under the lock (how the server ingested before the two-stage pipeline), then with decoding
-//! and flow evaluation outside it ([`IngestWorker::prepare`]) and only [`IngestWorker::apply`] under it.
+//! and flow evaluation outside it ([`IngestWorker::prepare`]) and only [`IngestWorker::apply`] under it; last
+//! with the engine's state in 16 shards, the engine behind a read-write lock held for reading by the ingest
+//! threads, which lock only their agent's shard ([`IngestWorker::apply_shared`], as the server does now; the
+//! first thread ticks the engine once per pass, under the write lock, as the server's ticker does).
 //!
 //! Run: `cargo bench -p rtflow-engine --bench ingest` (prints rates; `RTFLOW_BENCH_SECS` sets the duration of
 //! the first run, a third of it each threaded run).
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use rtflow_engine::{Engine, FlowDefinition, IngestWorker};
+use rtflow_engine::{Engine, EngineConfig, FlowDefinition, IngestWorker};
 
 const DEFINITIONS: [(&str, &str); 10] = [
     ("pair", "ipsource,ipdestination"),
@@ -121,6 +124,13 @@ fn main() {
         println!(
             "  {threads} thread(s), {how:<41} {rate:>10.0} datagrams/s, lock held {:.0} % of the time",
             locked * 100.0
+        );
+    }
+    for threads in [1, 2] {
+        let rate = run_sharded(&datagrams, span_ms, threads, threaded);
+        println!(
+            "  {threads} thread(s), {:<41} {rate:>10.0} datagrams/s",
+            "16 shards, apply_shared under a shard lock"
         );
     }
     spoofed_flood();
@@ -243,7 +253,14 @@ fn spoofed_flood() {
 }
 
 fn engine_with_definitions() -> Engine {
-    let mut engine = Engine::default();
+    engine_with_shards(1)
+}
+
+fn engine_with_shards(shards: usize) -> Engine {
+    let mut engine = Engine::new(EngineConfig {
+        shards,
+        ..EngineConfig::default()
+    });
     for (name, keys) in DEFINITIONS {
         engine
             .set_flow(0, name, FlowDefinition::new(keys, "bytes"))
@@ -320,4 +337,60 @@ fn run_threaded(
     let count: u64 = results.iter().map(|r| r.0).sum();
     let locked: f64 = results.iter().map(|r| r.1.as_secs_f64()).sum();
     (count as f64 / secs, locked / secs)
+}
+
+/// Ingests `datagrams` in a loop on `threads` threads for `budget` into a sharded engine held for reading;
+/// returns datagrams/s.
+fn run_sharded(datagrams: &[Recorded], span_ms: u64, threads: usize, budget: Duration) -> f64 {
+    let engine = RwLock::new(engine_with_shards(16));
+    let mut agents: Vec<IpAddr> = datagrams.iter().map(|d| d.source.ip()).collect();
+    agents.sort();
+    agents.dedup();
+    let start = Instant::now();
+    let counts: Vec<u64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|thread| {
+                let engine = &engine;
+                let agents = &agents;
+                scope.spawn(move || {
+                    let mine = |d: &&Recorded| {
+                        agents.iter().position(|a| *a == d.source.ip()).unwrap_or(0) % threads
+                            == thread
+                    };
+                    let mut worker = {
+                        let engine = engine.read().unwrap_or_else(|e| e.into_inner());
+                        IngestWorker::new(&engine)
+                    };
+                    let mut tenant_out = Vec::new();
+                    let mut count = 0u64;
+                    let mut pass = 0u64;
+                    while start.elapsed() < budget {
+                        let base = 1_700_000_000_000 + pass * span_ms;
+                        if thread == 0 {
+                            engine.write().unwrap_or_else(|e| e.into_inner()).tick(base);
+                        }
+                        for d in datagrams.iter().filter(mine) {
+                            let now = base + d.offset_ms;
+                            worker.prepare(d.source, &d.payload);
+                            let engine = engine.read().unwrap_or_else(|e| e.into_inner());
+                            let _ = worker.apply_shared(&engine, now, &d.payload, &mut tenant_out);
+                            drop(engine);
+                            tenant_out.clear();
+                            count += 1;
+                        }
+                        pass += 1;
+                    }
+                    count
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| panic!("ingest thread panicked"))
+            })
+            .collect()
+    });
+    counts.iter().sum::<u64>() as f64 / start.elapsed().as_secs_f64()
 }

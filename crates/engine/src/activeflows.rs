@@ -34,8 +34,6 @@ pub(crate) enum Accumulate {
 pub(crate) struct DecayClock {
     tau_ms: f64,
     epoch: Millis,
-    cached_now: Millis,
-    cached_inflation: f64,
 }
 
 impl From<ValueAggregation> for Accumulate {
@@ -55,8 +53,6 @@ impl DecayClock {
         Self {
             tau_ms: (t_seconds * 1000.0).max(1.0),
             epoch: now,
-            cached_now: now,
-            cached_inflation: 1.0,
         }
     }
 
@@ -64,14 +60,23 @@ impl DecayClock {
         self.tau_ms / 1000.0
     }
 
-    /// `e^{(now-epoch)/τ}`, cached per millisecond.
-    #[inline]
-    pub fn inflation(&mut self, now: Millis) -> f64 {
-        if now != self.cached_now {
-            self.cached_now = now;
-            self.cached_inflation = (now.saturating_sub(self.epoch) as f64 / self.tau_ms).exp();
+    /// `e^{(now-epoch)/τ}`.
+    #[cfg(test)]
+    pub fn inflation(&self, now: Millis) -> f64 {
+        (now.saturating_sub(self.epoch) as f64 / self.tau_ms).exp()
+    }
+
+    /// `e^{(now-epoch)/τ}`, cached per millisecond in `cache`: (now, epoch, factor) of the last computation
+    /// by its owner (one per shard and definition; the clock itself is shared by ingest threads).
+    pub fn inflation_cached(&self, now: Millis, cache: &mut (Millis, Millis, f64)) -> f64 {
+        if cache.0 != now || cache.1 != self.epoch {
+            *cache = (
+                now,
+                self.epoch,
+                (now.saturating_sub(self.epoch) as f64 / self.tau_ms).exp(),
+            );
         }
-        self.cached_inflation
+        cache.2
     }
 
     /// Converts a raw accumulator to a rate per second at `now`.
@@ -94,8 +99,6 @@ impl DecayClock {
 
     pub fn rebase(&mut self, now: Millis) {
         self.epoch = now;
-        self.cached_now = now;
-        self.cached_inflation = 1.0;
     }
 }
 
@@ -544,7 +547,7 @@ mod tests {
     #[test]
     fn steady_flow_converges_to_its_rate() {
         let p = params(100);
-        let mut clock = DecayClock::new(2.0, 0);
+        let clock = DecayClock::new(2.0, 0);
         let mut table = FlowTable::new(1);
         let mut logged = Vec::new();
         // 1000-byte packets every 10 ms, sampled 1-in-1 → 100,000 B/s.
@@ -590,7 +593,7 @@ mod tests {
     #[test]
     fn table_stays_bounded_and_keeps_heavy_hitters() {
         let p = params(50);
-        let mut clock = DecayClock::new(2.0, 0);
+        let clock = DecayClock::new(2.0, 0);
         let mut table = FlowTable::new(1);
         let mut logged = Vec::new();
         let mut key = String::new();
@@ -616,7 +619,7 @@ mod tests {
     fn average_min_max_values() {
         let mut p = params(10);
         p.accumulate = vec![Accumulate::Average, Accumulate::Min, Accumulate::Max];
-        let mut clock = DecayClock::new(2.0, 0);
+        let clock = DecayClock::new(2.0, 0);
         let mut table = FlowTable::new(1);
         let mut logged = Vec::new();
         for (i, x) in [100.0, 300.0, 200.0].into_iter().enumerate() {

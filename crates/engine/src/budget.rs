@@ -17,6 +17,7 @@ use std::net::IpAddr;
 use crate::agents::AgentState;
 use crate::engine::Engine;
 use crate::sample::Millis;
+use crate::shards::Shard;
 
 /// Estimated bytes of one agent's own state (statistics, sequence trackers, hash map slot).
 pub(crate) const AGENT_BYTES: usize = 2 * 1024;
@@ -73,34 +74,40 @@ fn entries_of(agent: &AgentState) -> (usize, usize) {
 }
 
 impl Engine {
-    /// Estimated bytes of the engine's per-agent state.
-    pub(crate) fn estimated_memory(&self) -> usize {
-        self.memory.estimated_bytes(self.agents.len())
+    /// The part of the memory budget each shard keeps to (the budget shared evenly by the shards).
+    pub(crate) fn shard_budget(&self) -> usize {
+        self.config.memory_budget_bytes / self.agents.count()
     }
 
-    /// Whether `extra` more bytes fit in the budget.
-    pub(crate) fn fits_budget(&self, extra: usize) -> bool {
-        self.estimated_memory().saturating_add(extra) <= self.config.memory_budget_bytes
+    /// Whether `extra` more bytes fit in `shard`'s part of the budget.
+    pub(crate) fn fits_budget(&self, shard: &Shard, extra: usize) -> bool {
+        shard.estimated_memory().saturating_add(extra) <= self.shard_budget()
     }
 
-    /// Makes room for `extra` bytes (and, when `new_agent`, for one more agent under `max_agents`) by evicting
-    /// the least useful agents other than `keep`. Returns whether there is room now.
-    pub(crate) fn make_room(&mut self, keep: IpAddr, extra: usize, new_agent: bool) -> bool {
-        let agents_full = new_agent && self.agents.len() >= self.config.max_agents;
-        if !agents_full && self.fits_budget(extra) {
+    /// Makes room in `shard` for `extra` bytes (and, when `new_agent`, for one more agent under the shard's
+    /// part of `max_agents`) by evicting the shard's least useful agents other than `keep`. Returns whether
+    /// there is room now.
+    pub(crate) fn make_room(
+        &self,
+        shard: &mut Shard,
+        keep: IpAddr,
+        extra: usize,
+        new_agent: bool,
+    ) -> bool {
+        let max_agents = self.shard_max_agents();
+        let agents_full = new_agent && shard.agents.len() >= max_agents;
+        if !agents_full && self.fits_budget(shard, extra) {
             return true;
         }
-        let budget = self.config.memory_budget_bytes;
+        let budget = self.shard_budget();
         // Free a tenth at once, so that the sort below is amortised over many admissions.
         let target_bytes = budget.saturating_sub(budget / 10).saturating_sub(extra);
         let target_agents = if agents_full {
-            self.config
-                .max_agents
-                .saturating_sub((self.config.max_agents / 10).max(1))
+            max_agents.saturating_sub((max_agents / 10).max(1))
         } else {
             usize::MAX
         };
-        let mut candidates: Vec<((bool, u32, Millis), IpAddr)> = self
+        let mut candidates: Vec<((bool, u32, Millis), IpAddr)> = shard
             .agents
             .iter()
             .filter(|(ip, _)| **ip != keep)
@@ -109,27 +116,28 @@ impl Engine {
         candidates.sort_unstable();
         let mut evicted = Vec::new();
         for (_, ip) in candidates {
-            if self.agents.len() <= target_agents && self.estimated_memory() <= target_bytes {
+            if shard.agents.len() <= target_agents && shard.estimated_memory() <= target_bytes {
                 break;
             }
-            if let Some(agent) = self.agents.remove(&ip) {
+            if let Some(agent) = shard.agents.remove(&ip) {
                 let (sources, flows) = entries_of(&agent);
-                self.memory.sources = self.memory.sources.saturating_sub(sources);
-                self.memory.flows = self.memory.flows.saturating_sub(flows);
-                self.memory.evicted_agents += 1;
+                shard.memory.sources = shard.memory.sources.saturating_sub(sources);
+                shard.memory.flows = shard.memory.flows.saturating_sub(flows);
+                shard.memory.evicted_agents += 1;
                 evicted.push(ip);
             }
         }
-        if !evicted.is_empty() {
-            self.stats.sflow_agents = self.agents.len() as u64;
-            let agents = &self.agents;
+        if !evicted.is_empty() && self.tenants_defined {
             self.tenants
-                .retain_agents(|agent| agents.contains_key(agent));
+                .lock()
+                .retain_agents(|agent| !evicted.contains(agent));
         }
-        let agents_ok = !new_agent || self.agents.len() < self.config.max_agents;
-        agents_ok && self.fits_budget(extra)
+        let agents_ok = !new_agent || shard.agents.len() < max_agents;
+        agents_ok && self.fits_budget(shard, extra)
     }
+}
 
+impl Shard {
     /// Recounts the entries exactly (from the state expiry pass, which walks every agent anyway).
     pub(crate) fn recount_memory(&mut self) {
         let (sources, flows) = self

@@ -99,9 +99,9 @@ fn a_flood_of_one_off_agents_does_not_lock_out_new_real_agents_nor_evict_establi
     for n in 0..5_000 {
         ingest(&mut engine, NOW + 1, spoofed(n), 1, 7);
         assert!(
-            engine.agents.len() <= 100,
+            engine.agents.read().iter().count() <= 100,
             "agents held: {}",
-            engine.agents.len()
+            engine.agents.read().iter().count()
         );
     }
     // A new real agent arriving in the middle of the flood is analysed at once.
@@ -155,7 +155,11 @@ fn spoofed_data_sources_cannot_push_the_estimate_past_the_budget() {
     assert!(analyzer.sflow_agents_evicted > 0, "{analyzer:?}");
     assert_eq!(analyzer.engine_memory_budget, budget as u64);
     // The real agent's flows are still there.
-    let flows: usize = engine.agents[&IpAddr::V4(real)]
+    let flows: usize = engine
+        .agents
+        .read()
+        .get(&IpAddr::V4(real))
+        .expect("the real agent is held")
         .sources
         .values()
         .flat_map(|source| source.flows.iter().map(|table| table.len()))
@@ -170,12 +174,15 @@ fn the_entry_counts_match_a_recount_after_expiry() {
         ingest(&mut engine, NOW, spoofed(n), 1, n % 7);
         ingest(&mut engine, NOW, spoofed(n), 2, 100 + n);
     }
-    let counted = engine.memory;
-    engine.recount_memory();
-    assert_eq!(counted.sources, engine.memory.sources);
-    assert_eq!(counted.flows, engine.memory.flows);
-    assert_eq!(engine.memory.sources, 100);
-    assert!(engine.memory.flows >= 50, "{:?}", engine.memory);
+    let counted = memory(&mut engine);
+    for shard in engine.agents.shards_mut() {
+        shard.recount_memory();
+    }
+    let recounted = memory(&mut engine);
+    assert_eq!(counted.sources, recounted.sources);
+    assert_eq!(counted.flows, recounted.flows);
+    assert_eq!(recounted.sources, 100);
+    assert!(recounted.flows >= 50, "{recounted:?}");
     // Agents silent past the timeout go, and their entries with them.
     let later = NOW + EngineConfig::default().agent_timeout_ms + 1;
     engine.tick(later);
@@ -183,4 +190,19 @@ fn the_entry_counts_match_a_recount_after_expiry() {
     assert_eq!(analyzer.sflow_agents, 0);
     assert_eq!(analyzer.sflow_data_sources, 0);
     assert_eq!(analyzer.active_flow_entries, 0);
+}
+
+/// The entries counted in every shard.
+fn memory(engine: &mut Engine) -> crate::budget::MemoryAccount {
+    engine
+        .agents
+        .shards_mut()
+        .fold(crate::budget::MemoryAccount::default(), |sum, shard| {
+            crate::budget::MemoryAccount {
+                sources: sum.sources + shard.memory.sources,
+                flows: sum.flows + shard.memory.flows,
+                evicted_agents: sum.evicted_agents + shard.memory.evicted_agents,
+                refused_sources: sum.refused_sources + shard.memory.refused_sources,
+            }
+        })
 }

@@ -30,6 +30,9 @@ pub struct EngineConfig {
     pub memory_budget_bytes: usize,
     /// Most data sources tracked per agent.
     pub max_sources_per_agent: usize,
+    /// Shards of the per-agent state, each with its own lock (`shards.rs`): ingest threads updating agents in
+    /// different shards run in parallel. `max_agents` and the memory budget are shared evenly by the shards.
+    pub shards: usize,
     /// Most triggered (agent, data source[, flow]) states kept per threshold.
     pub max_triggers_per_threshold: usize,
     /// Longest name accepted for flows, thresholds, groups, maps, forwarding sessions.
@@ -63,6 +66,7 @@ impl Default for EngineConfig {
             max_agents: 10_000,
             memory_budget_bytes: 512 * 1024 * 1024,
             max_sources_per_agent: 10_000,
+            shards: 1,
             max_triggers_per_threshold: 10_000,
             max_name_len: 100,
             max_host_macs: 100_000,

@@ -7,6 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use foldhash::HashMap;
+use parking_lot::Mutex;
 use serde::Serialize;
 
 use crate::activeflows::{Accumulate, DecayClock, FlowTable, LoggedFlow, TableParams};
@@ -22,6 +23,7 @@ use crate::metrics::MetricValue;
 use crate::ring::IdRing;
 use crate::sample::{CounterSample, DataSource, DatagramInfo, FlowSample, Input, Millis};
 use crate::sequence::SeqOutcome;
+use crate::shards::{AgentShards, Shard};
 use crate::streams::{Stream, Subscription};
 use crate::tenant::Tenants;
 use crate::thresholds::{Threshold, ThresholdState, TriggeredState};
@@ -127,24 +129,26 @@ impl FlowRegistry {
     }
 }
 
-/// Reusable buffers of the ingest path.
+/// Reusable buffers of [`Engine::ingest_flow_sample`].
 #[derive(Debug, Default)]
 struct Scratch {
-    key: String,
-    logged: Vec<LoggedFlow>,
     evaluated: EvaluatedFlows,
 }
 
 /// The sFlow analytics engine. Pure state: no I/O, no threads; time is passed in as `now`.
+///
+/// Per-agent state lives in shards with their own locks (`shards.rs`), so that ingest threads holding the
+/// engine for reading ([`IngestWorker::apply_shared`]) update different agents in parallel; configuration and
+/// the tick take the engine exclusively.
 #[derive(Debug)]
 pub struct Engine {
     pub(crate) config: EngineConfig,
-    pub(crate) agents: HashMap<IpAddr, AgentState>,
+    pub(crate) agents: AgentShards,
     pub(crate) flows: FlowRegistry,
     pub(crate) lookups: Lookups,
     pub(crate) thresholds: BTreeMap<String, ThresholdState>,
     pub(crate) events: IdRing<Event>,
-    pub(crate) flow_log: IdRing<FlowRecord>,
+    pub(crate) flow_log: Mutex<IdRing<FlowRecord>>,
     pub(crate) topology: Topology,
     /// Incremented by every `set_topology` (`version` of `GET /topology/json`).
     topology_version: u64,
@@ -153,22 +157,19 @@ pub struct Engine {
     group_updates: BTreeMap<String, Millis>,
     map_updates: BTreeMap<String, Millis>,
     pub(crate) forwarding: BTreeMap<String, Forwarding>,
-    /// `/tenant` definitions and their per-agent sequence state (`tenant.rs`).
-    pub(crate) tenants: Tenants,
+    /// `/tenant` definitions and their per-agent sequence state (`tenant.rs`); locked after a shard.
+    pub(crate) tenants: Mutex<Tenants>,
+    /// Whether any tenant is defined (read by ingest without locking `tenants`).
+    pub(crate) tenants_defined: bool,
+    /// Counters kept outside the shards (definitions, thresholds); `analyzer` adds the shards' counters.
     pub(crate) stats: AnalyzerStats,
-    pub(crate) flow_keys_seen: HashMap<(KeyName, u8), Millis>,
-    /// Sample shapes (see `sample_shape`) surveyed for flow keys, and when.
-    surveyed_shapes: HashMap<u64, Millis>,
-    flow_samples_seen: u64,
     /// Earliest time any definition's decay epoch needs rebasing.
     rebase_due: Millis,
     scratch: Scratch,
     /// Names written from outside sFlow (SNMP), see `external_names.rs`.
     pub(crate) external_names: crate::external_names::ExternalNames,
     /// MACs located on edge ports of the topology (`hostlocation.rs`).
-    pub(crate) host_locations: crate::hostlocation::HostLocations,
-    /// Entries counted against the memory budget (`budget.rs`).
-    pub(crate) memory: crate::budget::MemoryAccount,
+    pub(crate) host_locations: Mutex<crate::hostlocation::HostLocations>,
     /// Subscribers to the end of every [`Engine::tick`] (interval handlers), with its time.
     ticks: Stream<Millis>,
     /// What evaluating flow definitions reads, as of the last change (see `ingest.rs`).
@@ -187,10 +188,11 @@ impl Engine {
     pub fn new(config: EngineConfig) -> Self {
         Self {
             events: IdRing::new(config.events_max),
-            flow_log: IdRing::new(config.flows_max),
-            tenants: Tenants::new(config.max_agents),
+            flow_log: Mutex::new(IdRing::new(config.flows_max)),
+            tenants: Mutex::new(Tenants::new(config.max_agents)),
+            tenants_defined: false,
+            agents: AgentShards::new(config.shards),
             config,
-            agents: HashMap::default(),
             flows: FlowRegistry::default(),
             lookups: Lookups::new(),
             thresholds: BTreeMap::new(),
@@ -201,14 +203,10 @@ impl Engine {
             map_updates: BTreeMap::new(),
             forwarding: BTreeMap::new(),
             stats: AnalyzerStats::default(),
-            flow_keys_seen: HashMap::default(),
-            surveyed_shapes: HashMap::default(),
-            flow_samples_seen: 0,
             rebase_due: Millis::MAX,
             scratch: Scratch::default(),
             external_names: crate::external_names::ExternalNames::default(),
-            host_locations: crate::hostlocation::HostLocations::default(),
-            memory: crate::budget::MemoryAccount::default(),
+            host_locations: Mutex::new(crate::hostlocation::HostLocations::default()),
             ticks: Stream::default(),
             view: Arc::default(),
             own_worker: None,
@@ -264,16 +262,23 @@ impl Engine {
     /// samples are passed to [`ingest_flow_sample`](Self::ingest_flow_sample) /
     /// [`ingest_counter_sample`](Self::ingest_counter_sample).
     pub fn begin_datagram(&mut self, now: Millis, info: &DatagramInfo) {
-        self.stats.sflow_datagrams_received += 1;
-        self.stats.sflow_bytes_received += info.size as u64;
-        if !self.agents.contains_key(&info.agent)
-            && !self.make_room(info.agent, crate::budget::AGENT_BYTES, true)
+        let mut shard = self.agents.lock(info.agent);
+        self.begin_datagram_in(&mut shard, now, info);
+    }
+
+    /// [`begin_datagram`](Self::begin_datagram) in the agent's (locked) shard.
+    pub(crate) fn begin_datagram_in(&self, shard: &mut Shard, now: Millis, info: &DatagramInfo) {
+        shard.stats.sflow_datagrams_received += 1;
+        shard.stats.sflow_bytes_received += info.size as u64;
+        if !shard.agents.contains_key(&info.agent)
+            && !self.make_room(shard, info.agent, crate::budget::AGENT_BYTES, true)
         {
-            self.stats.sflow_agents_over_limit += 1;
+            shard.stats.sflow_agents_over_limit += 1;
             return;
         }
-        let Some(agent) = self.agent_mut(now, info.agent) else {
-            self.stats.sflow_agents_over_limit += 1;
+        let max_agents = self.shard_max_agents();
+        let Some(agent) = agent_entry(&mut shard.agents, max_agents, now, info.agent) else {
+            shard.stats.sflow_agents_over_limit += 1;
             return;
         };
         if agent.stats.observe_datagram(now, info) {
@@ -300,44 +305,68 @@ impl Engine {
         agent: Option<IpAddr>,
         size: usize,
     ) {
-        self.stats.sflow_datagrams_discarded += 1;
+        let mut shard = self.agents.lock(agent.unwrap_or(source.ip()));
+        self.record_decode_error_in(&mut shard, now, source, agent, size);
+    }
+
+    /// [`record_decode_error`](Self::record_decode_error) in the (locked) shard of `agent`, else of the
+    /// source's address.
+    pub(crate) fn record_decode_error_in(
+        &self,
+        shard: &mut Shard,
+        now: Millis,
+        source: SocketAddr,
+        agent: Option<IpAddr>,
+        size: usize,
+    ) {
+        shard.stats.sflow_datagrams_discarded += 1;
         if let Some(agent) = agent {
-            if let Some(state) = self.agent_mut(now, agent) {
+            if let Some(state) = agent_entry(&mut shard.agents, self.shard_max_agents(), now, agent)
+            {
                 state.stats.decode_errors += 1;
                 state.stats.last_seen = now;
                 state.stats.note_source(source);
             }
         } else {
-            self.stats.sflow_datagrams_received += 1;
-            self.stats.sflow_bytes_received += size as u64;
+            shard.stats.sflow_datagrams_received += 1;
+            shard.stats.sflow_bytes_received += size as u64;
         }
     }
 
-    fn agent_mut(&mut self, now: Millis, agent: IpAddr) -> Option<&mut AgentState> {
-        agent_entry(
-            &mut self.agents,
-            &mut self.stats,
-            self.config.max_agents,
-            now,
-            agent,
-        )
+    /// Most agents one shard tracks (`max_agents` shared evenly by the shards).
+    pub(crate) fn shard_max_agents(&self) -> usize {
+        self.config.max_agents.div_ceil(self.agents.count())
     }
 
     /// Ingests one flow sample (or dropped-packet notification) of a datagram already passed to
     /// [`begin_datagram`](Self::begin_datagram), evaluating the flow definitions here.
     pub fn ingest_flow_sample(&mut self, now: Millis, info: &DatagramInfo, sample: &FlowSample) {
+        self.rebase_if_due(now);
         let mut evaluated = std::mem::take(&mut self.scratch.evaluated);
         let mut values = FlowValues::new(SampleValue::Missing);
         evaluated.clear();
         evaluated.evaluate(&self.view.get(), info.agent, sample);
-        self.apply_flow_sample(now, info, sample, &evaluated, 0, &mut values);
+        {
+            let mut shard = self.agents.lock(info.agent);
+            self.apply_flow_sample(&mut shard, now, info, sample, &evaluated, 0, &mut values);
+        }
         self.scratch.evaluated = evaluated;
     }
 
-    /// Applies one flow sample whose definitions were evaluated into `evaluated` (its flow sample `index`):
-    /// sequence and sampling accounting, then each flow added to its table.
+    /// Moves the decay epochs forward when due (the tick does it too; ingest through `&mut self` checks here,
+    /// so that an engine never ticked stays exact).
+    pub(crate) fn rebase_if_due(&mut self, now: Millis) {
+        if now >= self.rebase_due {
+            self.rebase_flows(now);
+        }
+    }
+
+    /// Applies one flow sample whose definitions were evaluated into `evaluated` (its flow sample `index`), in
+    /// its agent's (locked) shard: sequence and sampling accounting, then each flow added to its table.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn apply_flow_sample(
-        &mut self,
+        &self,
+        shard: &mut Shard,
         now: Millis,
         info: &DatagramInfo,
         sample: &FlowSample,
@@ -345,34 +374,39 @@ impl Engine {
         index: usize,
         values: &mut FlowValues,
     ) {
-        if now >= self.rebase_due {
-            self.rebase_flows(now);
+        shard.stats.sflow_flow_samples += 1;
+        shard.flow_samples_seen += 1;
+        if let crate::sample::Port::Index(ifindex) = sample.input
+            && self.topology_view.is_edge(info.agent, ifindex)
+        {
+            self.host_locations.lock().observe(
+                now,
+                &self.topology_view,
+                info.agent,
+                sample,
+                self.config.max_located_macs,
+            );
         }
-        self.stats.sflow_flow_samples += 1;
-        self.flow_samples_seen += 1;
-        let max_located = self.config.max_located_macs;
-        self.host_locations
-            .observe(now, &self.topology_view, info.agent, sample, max_located);
         // Every so often, and whenever a sample of a kind not surveyed recently arrives, so that rare keys
         // (an ARP or ICMPv6 packet among thousands of TCP ones) are listed too.
-        let survey = self.flow_samples_seen % FLOW_KEY_SURVEY_INTERVAL == 1
-            || self.new_sample_shape(now, sample);
+        let survey = shard.flow_samples_seen % FLOW_KEY_SURVEY_INTERVAL == 1
+            || new_sample_shape(&mut shard.surveyed_shapes, now, sample);
         let max_sources = self.config.max_sources_per_agent;
-        if !self.admit_source(info.agent, sample.source) {
+        if !self.admit_source(shard, info.agent, sample.source) {
             return;
         }
-        let Self {
+        let flows = &self.flows;
+        let max_agents = self.shard_max_agents();
+        let Shard {
             agents,
-            flows,
-            scratch,
             memory,
-            flow_log,
             flow_keys_seen,
-            config,
-            stats,
+            key,
+            logged,
+            inflation,
             ..
-        } = self;
-        let Some(agent) = agent_entry(agents, stats, config.max_agents, now, info.agent) else {
+        } = shard;
+        let Some(agent) = agent_entry(agents, max_agents, now, info.agent) else {
             return;
         };
         agent.stats.last_seen = now;
@@ -407,10 +441,9 @@ impl Engine {
         }
         if survey {
             let attributes = SampleAttributes::new(info.agent, sample.source, sample);
-            survey_flow_keys(&attributes, now, flow_keys_seen, &mut scratch.key);
+            survey_flow_keys(&attributes, now, flow_keys_seen, key);
         }
         let any_per_agent = flows.slots.iter().flatten().any(|f| f.per_agent);
-        let logged = &mut scratch.logged;
         // Per-data-source definitions first, then those counting the whole agent in data source "0".
         for per_agent in [false, true] {
             if per_agent && !any_per_agent {
@@ -427,7 +460,7 @@ impl Engine {
                 continue;
             };
             evaluated.for_each(index, values, |slot, generation, key, values| {
-                let Some(Some(installed)) = flows.slots.get_mut(slot) else {
+                let Some(Some(installed)) = flows.slots.get(slot) else {
                     return;
                 };
                 if installed.generation != generation {
@@ -446,57 +479,44 @@ impl Engine {
                 if table.generation != installed.generation {
                     *table = FlowTable::new(installed.generation);
                 }
-                let inflation = installed.clock.inflation(now);
+                if inflation.len() <= slot {
+                    inflation.resize(slot + 1, (Millis::MAX, Millis::MAX, 1.0));
+                }
+                let factor = installed.clock.inflation_cached(now, &mut inflation[slot]);
                 let held = table.len();
-                table.add(
-                    &installed.params,
-                    inflation,
-                    now,
-                    key,
-                    values,
-                    scale,
-                    logged,
-                );
+                table.add(&installed.params, factor, now, key, values, scale, logged);
                 memory.flows = (memory.flows + table.len()).saturating_sub(held);
                 if !logged.is_empty() {
-                    log_flows(flow_log, &installed.name, info.agent, target, logged);
+                    log_flows(
+                        &mut self.flow_log.lock(),
+                        &installed.name,
+                        info.agent,
+                        target,
+                        logged,
+                    );
                 }
             });
         }
-        if !self.fits_budget(0) {
-            self.make_room(info.agent, 0, false);
+        if !self.fits_budget(shard, 0) {
+            self.make_room(shard, info.agent, 0, false);
         }
     }
 
     /// Whether a sample of `agent`'s data source `source` may be analysed: always when the source is known,
-    /// else when the memory budget has room for it (after evicting less useful agents).
-    fn admit_source(&mut self, agent: IpAddr, source: DataSource) -> bool {
-        if self
+    /// else when the shard's part of the memory budget has room for it (after evicting less useful agents).
+    fn admit_source(&self, shard: &mut Shard, agent: IpAddr, source: DataSource) -> bool {
+        if shard
             .agents
             .get(&agent)
             .is_none_or(|state| state.sources.contains_key(&source))
         {
             return true;
         }
-        if self.make_room(agent, crate::budget::SOURCE_BYTES, false) {
+        if self.make_room(shard, agent, crate::budget::SOURCE_BYTES, false) {
             return true;
         }
-        self.memory.refused_sources += 1;
+        shard.memory.refused_sources += 1;
         false
-    }
-
-    /// Whether no sample with `sample`'s shape (header stack and extended records) was surveyed recently;
-    /// notes it as surveyed.
-    fn new_sample_shape(&mut self, now: Millis, sample: &FlowSample) -> bool {
-        let shape = sample_shape(sample);
-        if self.surveyed_shapes.contains_key(&shape) {
-            return false;
-        }
-        if self.surveyed_shapes.len() >= MAX_SURVEYED_SHAPES {
-            self.surveyed_shapes.clear();
-        }
-        self.surveyed_shapes.insert(shape, now);
-        true
     }
 
     /// Ingests one counter sample of a datagram already passed to [`begin_datagram`](Self::begin_datagram).
@@ -506,19 +526,26 @@ impl Engine {
         info: &DatagramInfo,
         sample: &CounterSample,
     ) {
-        self.stats.sflow_counter_samples += 1;
+        let mut shard = self.agents.lock(info.agent);
+        self.apply_counter_sample(&mut shard, now, info, sample);
+    }
+
+    /// [`ingest_counter_sample`](Self::ingest_counter_sample) in the agent's (locked) shard.
+    pub(crate) fn apply_counter_sample(
+        &self,
+        shard: &mut Shard,
+        now: Millis,
+        info: &DatagramInfo,
+        sample: &CounterSample,
+    ) {
+        shard.stats.sflow_counter_samples += 1;
         let max_sources = self.config.max_sources_per_agent;
-        if !self.admit_source(info.agent, sample.source) {
+        if !self.admit_source(shard, info.agent, sample.source) {
             return;
         }
-        let Self {
-            agents,
-            stats,
-            config,
-            memory,
-            ..
-        } = self;
-        let Some(agent) = agent_entry(agents, stats, config.max_agents, now, info.agent) else {
+        let max_agents = self.shard_max_agents();
+        let Shard { agents, memory, .. } = shard;
+        let Some(agent) = agent_entry(agents, max_agents, now, info.agent) else {
             return;
         };
         agent.stats.last_seen = now;
@@ -605,7 +632,7 @@ impl Engine {
         capacity: usize,
         flows: Option<Vec<String>>,
     ) -> Subscription<FlowRecord> {
-        self.flow_log.subscribe(capacity, flows)
+        self.flow_log.get_mut().subscribe(capacity, flows)
     }
 
     /// The time of every [`Engine::tick`] from now on.
@@ -618,34 +645,31 @@ impl Engine {
             agents,
             flows,
             flow_log,
-            scratch,
             ..
         } = self;
-        for (agent_ip, agent) in agents.iter_mut() {
-            for (ds, source) in agent.sources.iter_mut() {
-                for (slot, table) in source.flows.iter_mut().enumerate() {
-                    match flows.slots.get(slot).and_then(Option::as_ref) {
-                        Some(installed) if installed.generation == table.generation => {
-                            let rate_factor = installed.clock.rate_factor(now);
-                            table.expire(&installed.params, now, rate_factor, &mut scratch.logged);
-                            if !scratch.logged.is_empty() {
-                                log_flows(
-                                    flow_log,
-                                    &installed.name,
-                                    *agent_ip,
-                                    *ds,
-                                    &mut scratch.logged,
-                                );
+        let flow_log = flow_log.get_mut();
+        for shard in agents.shards_mut() {
+            let Shard { agents, logged, .. } = shard;
+            for (agent_ip, agent) in agents.iter_mut() {
+                for (ds, source) in agent.sources.iter_mut() {
+                    for (slot, table) in source.flows.iter_mut().enumerate() {
+                        match flows.slots.get(slot).and_then(Option::as_ref) {
+                            Some(installed) if installed.generation == table.generation => {
+                                let rate_factor = installed.clock.rate_factor(now);
+                                table.expire(&installed.params, now, rate_factor, logged);
+                                if !logged.is_empty() {
+                                    log_flows(flow_log, &installed.name, *agent_ip, *ds, logged);
+                                }
                             }
+                            _ if table.len() > 0 || table.generation != 0 => {
+                                *table = FlowTable::default()
+                            }
+                            _ => {}
                         }
-                        _ if table.len() > 0 || table.generation != 0 => {
-                            *table = FlowTable::default()
-                        }
-                        _ => {}
                     }
-                }
-                while source.flows.last().is_some_and(|t| t.generation == 0) {
-                    source.flows.pop();
+                    while source.flows.last().is_some_and(|t| t.generation == 0) {
+                        source.flows.pop();
+                    }
                 }
             }
         }
@@ -654,25 +678,30 @@ impl Engine {
     fn expire_state(&mut self, now: Millis) {
         let metric_cutoff = now.saturating_sub(self.config.metric_timeout_ms);
         let agent_cutoff = now.saturating_sub(self.config.agent_timeout_ms);
-        self.agents
-            .retain(|_, agent| agent.stats.last_seen >= agent_cutoff);
-        self.recount_memory();
-        for agent in self.agents.values_mut() {
-            for source in agent.sources.values_mut() {
-                source.counters.expire(metric_cutoff);
-            }
-        }
-        self.stats.sflow_agents = self.agents.len() as u64;
-        let agents = &self.agents;
-        self.tenants
-            .retain_agents(|agent| agents.contains_key(agent));
         let key_cutoff = now.saturating_sub(self.config.flow_key_timeout_ms);
-        self.flow_keys_seen.retain(|_, seen| *seen >= key_cutoff);
-        self.surveyed_shapes.retain(|_, seen| *seen >= key_cutoff);
+        for shard in self.agents.shards_mut() {
+            shard
+                .agents
+                .retain(|_, agent| agent.stats.last_seen >= agent_cutoff);
+            shard.recount_memory();
+            for agent in shard.agents.values_mut() {
+                for source in agent.sources.values_mut() {
+                    source.counters.expire(metric_cutoff);
+                }
+            }
+            shard.flow_keys_seen.retain(|_, seen| *seen >= key_cutoff);
+            shard.surveyed_shapes.retain(|_, seen| *seen >= key_cutoff);
+        }
+        let Self {
+            agents, tenants, ..
+        } = self;
+        tenants
+            .get_mut()
+            .retain_agents(|agent| agents.contains(*agent));
         let host_cutoff = now.saturating_sub(self.config.host_mac_timeout_ms);
         self.lookups.hosts_mut().expire(host_cutoff);
         let located_cutoff = now.saturating_sub(self.config.located_mac_timeout_ms);
-        self.host_locations.expire(located_cutoff);
+        self.host_locations.get_mut().expire(located_cutoff);
     }
 
     /// Makes `view` current and rebuilds the `link:` table from it.
@@ -713,7 +742,8 @@ impl Engine {
     fn learned_names(&self, now: Millis) -> LearnedNames {
         let cutoff = now.saturating_sub(self.config.metric_timeout_ms);
         let mut learned = LearnedNames::default();
-        for (ip, agent) in &self.agents {
+        let agents = self.agents.read();
+        for (ip, agent) in agents.iter() {
             for (ds, source) in &agent.sources {
                 let text = |name: &str| {
                     source
@@ -863,18 +893,24 @@ impl Engine {
         max: usize,
     ) -> Vec<FlowRecord> {
         self.flow_log
+            .lock()
             .newest_after(after, max, |r| name.is_none_or(|n| r.name == n))
     }
 
     /// Id of the newest flow record (0 when none yet).
     pub fn last_flow_id(&self) -> u64 {
-        self.flow_log.last_id()
+        self.flow_log.lock().last_id()
     }
 
     /// `/flowkeys/json`: key names seen in recent samples → ms since last seen.
     pub fn flow_keys(&self, now: Millis) -> BTreeMap<String, u64> {
-        self.flow_keys_seen
-            .iter()
+        let agents = self.agents.read();
+        let mut seen: HashMap<(KeyName, u8), Millis> = HashMap::default();
+        for (key, at) in agents.shards().flat_map(|shard| &shard.flow_keys_seen) {
+            let latest = seen.entry(*key).or_insert(*at);
+            *latest = (*latest).max(*at);
+        }
+        seen.iter()
             .map(|((key, layer), seen)| {
                 let name = if *layer == 0 {
                     key.as_str().to_string()
@@ -1158,7 +1194,7 @@ impl Engine {
 
     /// Whether any `/forwarding` session or `/tenant` is defined (datagrams may be sent on).
     pub fn sends_datagrams(&self) -> bool {
-        !self.forwarding.is_empty() || !self.tenants.is_empty()
+        !self.forwarding.is_empty() || self.tenants_defined
     }
 
     /// Collectors that datagrams from `agent` must be forwarded to (deduplicated).
@@ -1179,7 +1215,8 @@ impl Engine {
     /// `/agents/json`: all agents, or only those listed in `only` when non-empty.
     pub fn agents(&self, now: Millis, only: &[IpAddr]) -> BTreeMap<String, AgentInfo> {
         let mut out = BTreeMap::new();
-        for (ip, agent) in &self.agents {
+        let agents = self.agents.read();
+        for (ip, agent) in agents.iter() {
             if only.is_empty() || only.contains(ip) {
                 out.insert(ip.to_string(), agent.info(now));
             }
@@ -1187,17 +1224,30 @@ impl Engine {
         out
     }
 
-    /// `/analyzer/json` counters.
+    /// `/analyzer/json` counters: the engine's own and the sum of the shards'.
     pub fn analyzer(&self) -> AnalyzerStats {
-        AnalyzerStats {
-            sflow_agents_evicted: self.memory.evicted_agents,
-            sflow_data_sources_refused: self.memory.refused_sources,
-            sflow_data_sources: self.memory.sources as u64,
-            active_flow_entries: self.memory.flows as u64,
-            engine_memory_estimated: self.estimated_memory() as u64,
+        let agents = self.agents.read();
+        let mut out = AnalyzerStats {
             engine_memory_budget: self.config.memory_budget_bytes as u64,
             ..self.stats.clone()
+        };
+        for shard in agents.shards() {
+            let counted = &shard.stats;
+            out.sflow_datagrams_received += counted.sflow_datagrams_received;
+            out.sflow_bytes_received += counted.sflow_bytes_received;
+            out.sflow_datagrams_discarded += counted.sflow_datagrams_discarded;
+            out.sflow_record_decode_errors += counted.sflow_record_decode_errors;
+            out.sflow_flow_samples += counted.sflow_flow_samples;
+            out.sflow_counter_samples += counted.sflow_counter_samples;
+            out.sflow_agents_over_limit += counted.sflow_agents_over_limit;
+            out.sflow_agents += shard.agents.len() as u64;
+            out.sflow_agents_evicted += shard.memory.evicted_agents;
+            out.sflow_data_sources_refused += shard.memory.refused_sources;
+            out.sflow_data_sources += shard.memory.sources as u64;
+            out.active_flow_entries += shard.memory.flows as u64;
+            out.engine_memory_estimated += shard.estimated_memory() as u64;
         }
+        out
     }
 
     // ----------------------------------------------------------------------------------------------------------
@@ -1234,23 +1284,33 @@ impl Engine {
     }
 }
 
-/// The state of `agent`, created (and counted) on first sight unless `max_agents` are already tracked.
-fn agent_entry<'a>(
-    agents: &'a mut HashMap<IpAddr, AgentState>,
-    stats: &mut AnalyzerStats,
+/// The state of `agent`, created on first sight unless `max_agents` are already tracked.
+fn agent_entry(
+    agents: &mut HashMap<IpAddr, AgentState>,
     max_agents: usize,
     now: Millis,
     agent: IpAddr,
-) -> Option<&'a mut AgentState> {
+) -> Option<&mut AgentState> {
     let known = agents.len();
     match agents.entry(agent) {
         Entry::Occupied(entry) => Some(entry.into_mut()),
         Entry::Vacant(_) if known >= max_agents => None,
-        Entry::Vacant(entry) => {
-            stats.sflow_agents = known as u64 + 1;
-            Some(entry.insert(AgentState::new(now)))
-        }
+        Entry::Vacant(entry) => Some(entry.insert(AgentState::new(now))),
     }
+}
+
+/// Whether no sample with `sample`'s shape (header stack and extended records) was surveyed recently; notes it
+/// as surveyed.
+fn new_sample_shape(surveyed: &mut HashMap<u64, Millis>, now: Millis, sample: &FlowSample) -> bool {
+    let shape = sample_shape(sample);
+    if surveyed.contains_key(&shape) {
+        return false;
+    }
+    if surveyed.len() >= MAX_SURVEYED_SHAPES {
+        surveyed.clear();
+    }
+    surveyed.insert(shape, now);
+    true
 }
 
 /// The state of `source`, created (and counted in `created`) on first sight unless `max_sources` are tracked.

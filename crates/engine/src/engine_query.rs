@@ -16,6 +16,7 @@ use crate::query::{
     summarize_text,
 };
 use crate::sample::{DataSource, Millis};
+use crate::shards::AgentsRead;
 use crate::thresholds::{Exceeded, Threshold, TriggerKey};
 use rtflow_flowlang::AggMode;
 
@@ -148,11 +149,16 @@ impl Engine {
     }
 
     /// Data sources picked by an agent selector, ordered by agent then data source.
-    fn select(&self, now: Millis, selector: &AgentSelector) -> Vec<Selected<'_>> {
+    fn select<'a>(
+        &self,
+        agents: &'a AgentsRead<'_>,
+        now: Millis,
+        selector: &AgentSelector,
+    ) -> Vec<Selected<'a>> {
         let cutoff = self.metric_cutoff(now);
         let view = &self.topology_view;
-        let mut out: Vec<Selected<'_>> = Vec::new();
-        for (ip, agent) in &self.agents {
+        let mut out: Vec<Selected<'a>> = Vec::new();
+        for (ip, agent) in agents.iter() {
             let agent_selected = match selector {
                 AgentSelector::All => true,
                 AgentSelector::Topology | AgentSelector::Edge | AgentSelector::Core => {
@@ -281,8 +287,9 @@ impl Engine {
         filter: &QueryFilter,
     ) -> Vec<Statistic> {
         let cutoff = self.metric_cutoff(now);
+        let shards = self.agents.read();
         let selected: Vec<Selected<'_>> = self
-            .select(now, agents)
+            .select(&shards, now, agents)
             .into_iter()
             .filter(|s| self.passes(cutoff, s, filter))
             .collect();
@@ -370,7 +377,8 @@ impl Engine {
     ) -> Vec<Metric> {
         let cutoff = self.metric_cutoff(now);
         let mut out = Vec::new();
-        for selected in self.select(now, agents) {
+        let shards = self.agents.read();
+        for selected in self.select(&shards, now, agents) {
             if !self.passes(cutoff, &selected, filter) {
                 continue;
             }
@@ -411,7 +419,8 @@ impl Engine {
     ) -> Vec<Vec<Metric>> {
         let cutoff = self.metric_cutoff(now);
         let mut rows: Vec<Vec<Metric>> = Vec::new();
-        for selected in self.select(now, agents) {
+        let shards = self.agents.read();
+        for selected in self.select(&shards, now, agents) {
             if !self.passes(cutoff, &selected, filter) {
                 continue;
             }
@@ -453,9 +462,14 @@ impl Engine {
         now: Millis,
         agent: IpAddr,
     ) -> Option<BTreeMap<String, MetricValue>> {
-        self.agents.get(&agent)?;
+        let shards = self.agents.read();
+        shards.get(&agent)?;
         let mut out = BTreeMap::new();
-        for selected in self.select(now, &AgentSelector::List(vec![AgentToken::Ip(agent)])) {
+        for selected in self.select(
+            &shards,
+            now,
+            &AgentSelector::List(vec![AgentToken::Ip(agent)]),
+        ) {
             let ds = selected.2;
             let mut names: Vec<String> = selected
                 .3
@@ -484,7 +498,8 @@ impl Engine {
                 .and_modify(|a| *a = (*a).min(age))
                 .or_insert(age);
         };
-        for agent in self.agents.values() {
+        let shards = self.agents.read();
+        for agent in shards.values() {
             for source in agent.sources.values() {
                 for (name, m) in &source.counters.metrics {
                     if m.updated >= cutoff {
@@ -531,7 +546,8 @@ impl Engine {
             count: usize,
         }
         let mut merged: HashMap<(String, Option<IpAddr>), Merged> = HashMap::new();
-        for (ip, _, ds, source) in self.select(now, agents) {
+        let shards = self.agents.read();
+        for (ip, _, ds, source) in self.select(&shards, now, agents) {
             let wanted = match mode {
                 AggMode::Edge => ds.is_interface() && view.is_edge(ip, ds.index),
                 AggMode::Core => ds.is_interface() && view.is_core(ip, ds.index),
@@ -636,12 +652,23 @@ impl Engine {
         name: &str,
         key: &str,
     ) -> Option<ActiveFlow> {
+        let shard = self.agents.lock(agent);
+        let state = shard.agents.get(&agent)?.sources.get(&source)?;
+        self.flow_value_of(now, agent, source, state, name, key)
+    }
+
+    /// [`flow_value`](Self::flow_value) of a data source already found.
+    fn flow_value_of(
+        &self,
+        now: Millis,
+        agent: IpAddr,
+        source: DataSource,
+        state: &SourceState,
+        name: &str,
+        key: &str,
+    ) -> Option<ActiveFlow> {
         let (slot, installed) = self.flows.get(name)?;
-        let table = self
-            .agents
-            .get(&agent)?
-            .sources
-            .get(&source)?
+        let table = state
             .flows
             .get(slot)
             .filter(|t| t.generation == installed.generation)?;
@@ -665,11 +692,12 @@ impl Engine {
         name: &str,
         key: &str,
     ) -> Vec<FlowLocation> {
+        let shards = self.agents.read();
         let mut out: Vec<FlowLocation> = self
-            .select(now, agents)
+            .select(&shards, now, agents)
             .into_iter()
-            .filter_map(|(ip, _, ds, _)| {
-                let flow = self.flow_value(now, ip, ds, name, key)?;
+            .filter_map(|(ip, _, ds, state)| {
+                let flow = self.flow_value_of(now, ip, ds, state, name, key)?;
                 Some(FlowLocation {
                     key: flow.key,
                     value: flow.value,
@@ -718,7 +746,8 @@ impl Engine {
         let cutoff = self.metric_cutoff(now);
         let filter = QueryFilter::from_map(&threshold.filter);
         let mut out = Vec::new();
-        let selected = self.select(now, &AgentSelector::All);
+        let shards = self.agents.read();
+        let selected = self.select(&shards, now, &AgentSelector::All);
         if let Some((slot, flow)) = self.flows.get(&threshold.metric) {
             let rate_factor = flow.clock.rate_factor(now);
             for s in &selected {

@@ -461,6 +461,7 @@ fn memory_stays_bounded_under_random_keys() {
     }
     let tables: usize = engine
         .agents
+        .read()
         .values()
         .flat_map(|a| a.sources.values())
         .flat_map(|s| s.flows.iter())

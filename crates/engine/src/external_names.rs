@@ -23,6 +23,7 @@ impl Engine {
     /// Each agent with the ifIndexes of its interface data sources (what to ask SNMP about).
     pub fn interface_sources(&self) -> Vec<(IpAddr, Vec<u32>)> {
         self.agents
+            .read()
             .iter()
             .map(|(ip, agent)| {
                 let mut indexes: Vec<u32> = agent

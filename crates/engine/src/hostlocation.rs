@@ -197,6 +197,7 @@ impl Engine {
     ) -> Vec<String> {
         let macs: BTreeSet<String> = self
             .host_locations
+            .lock()
             .by_mac
             .iter()
             .filter(|(_, sightings)| {
@@ -213,14 +214,18 @@ impl Engine {
 
     /// `topologyLocateHostMac(mac)`: the edge ports where `mac` was seen, most recent first.
     pub fn locate_host_mac(&self, now: Millis, mac: [u8; 6]) -> Vec<HostLocation> {
-        let Some(sightings) = self.host_locations.by_mac.get(&mac) else {
-            return Vec::new();
+        // Copied out: naming a location locks the agent's shard, which ingest locks before `host_locations`.
+        let mut current: Vec<Sighting> = match self.host_locations.lock().by_mac.get(&mac) {
+            Some(sightings) => sightings
+                .iter()
+                .filter(|s| self.located(now, s))
+                .cloned()
+                .collect(),
+            None => return Vec::new(),
         };
-        let mut current: Vec<&Sighting> =
-            sightings.iter().filter(|s| self.located(now, s)).collect();
         current.sort_by_key(|s| std::cmp::Reverse(s.seen));
         current
-            .into_iter()
+            .iter()
             .map(|s| self.host_location(&mac, s))
             .collect()
     }
@@ -228,33 +233,36 @@ impl Engine {
     /// `topologyLocateHostIP(ip)` / `topologyLocateHostIP6(ip6)`: the locations of the MACs last seen with
     /// that address. A linear scan of the (bounded) table: scripts ask for single hosts.
     pub fn locate_host_ip(&self, now: Millis, ip: IpAddr) -> Vec<HostLocation> {
-        let mut found: Vec<(&[u8; 6], &Sighting)> = Vec::new();
-        for (mac, sightings) in &self.host_locations.by_mac {
+        // Copied out: naming a location locks the agent's shard, which ingest locks before `host_locations`.
+        let mut found: Vec<([u8; 6], Sighting)> = Vec::new();
+        for (mac, sightings) in &self.host_locations.lock().by_mac {
             for sighting in sightings {
                 let matches = match ip {
                     IpAddr::V4(v4) => sighting.ipv4 == Some(v4),
                     IpAddr::V6(v6) => sighting.ipv6 == Some(v6),
                 };
                 if matches && self.located(now, sighting) {
-                    found.push((mac, sighting));
+                    found.push((*mac, sighting.clone()));
                 }
             }
         }
         found.sort_by_key(|(_, s)| std::cmp::Reverse(s.seen));
         found
-            .into_iter()
+            .iter()
             .map(|(mac, s)| self.host_location(mac, s))
             .collect()
     }
 
     /// How many MACs are located, and how many could not be learned because the table was full.
     pub fn host_location_counts(&self) -> (usize, u64) {
-        (self.host_locations.len(), self.host_locations.refused())
+        let locations = self.host_locations.lock();
+        (locations.len(), locations.refused())
     }
 
     /// The `ifname` an agent reports for an interface (sFlow port_name structure, or SNMP).
     fn learned_ifname(&self, agent: IpAddr, ifindex: u32) -> Option<String> {
-        let source = self
+        let shard = self.agents.lock(agent);
+        let source = shard
             .agents
             .get(&agent)?
             .sources

@@ -23,7 +23,8 @@ use crate::adapter::{DecodedDatagram, DecodedSample, IngestError, IngestSummary}
 use crate::attributes::SampleAttributes;
 use crate::engine::Engine;
 use crate::sample::{FlowSample, Millis};
-use crate::tenant::{SampleFacts, TenantDatagram};
+use crate::shards::Shard;
+use crate::tenant::{SampleFacts, TenantDatagram, offer_to_tenants};
 use rtflow_flowlang::{FlowProgram, FlowValues, Lookups, SampleMemo, SampleValue};
 
 /// What evaluating flow definitions needs, as of one moment: the installed definitions compiled together,
@@ -208,7 +209,28 @@ impl IngestWorker {
         bytes: &[u8],
         tenant_out: &mut Vec<TenantDatagram>,
     ) -> Result<IngestSummary, IngestError> {
-        self.apply_selecting(engine, now, Some((bytes, tenant_out)))
+        engine.rebase_if_due(now);
+        self.apply_shared(engine, now, bytes, tenant_out)
+    }
+
+    /// [`apply`](Self::apply) with the engine shared (held for reading): only the shard of the datagram's
+    /// agent is locked, so threads applying datagrams of agents in different shards run in parallel. The
+    /// engine's decay epochs are moved forward by [`Engine::tick`], which must run (every few seconds at
+    /// least) while datagrams are applied this way.
+    pub fn apply_shared(
+        &mut self,
+        engine: &Engine,
+        now: Millis,
+        bytes: &[u8],
+        tenant_out: &mut Vec<TenantDatagram>,
+    ) -> Result<IngestSummary, IngestError> {
+        engine.apply_decoded(
+            now,
+            &self.decoded,
+            &self.flows,
+            &mut self.values,
+            Some((bytes, tenant_out)),
+        )
     }
 
     /// [`apply`](Self::apply), selecting samples for tenants only when `tenants` is given.
@@ -218,14 +240,16 @@ impl IngestWorker {
         now: Millis,
         tenants: Option<(&[u8], &mut Vec<TenantDatagram>)>,
     ) -> Result<IngestSummary, IngestError> {
+        engine.rebase_if_due(now);
         engine.apply_decoded(now, &self.decoded, &self.flows, &mut self.values, tenants)
     }
 }
 
 impl Engine {
-    /// Applies a decoded datagram and its evaluated flows at `now` (see [`IngestWorker::apply`]).
+    /// Applies a decoded datagram and its evaluated flows at `now` (see [`IngestWorker::apply_shared`]),
+    /// locking only its agent's shard (and the tenants, when some are defined).
     fn apply_decoded(
-        &mut self,
+        &self,
         now: Millis,
         decoded: &DecodedDatagram,
         flows: &EvaluatedFlows,
@@ -233,7 +257,8 @@ impl Engine {
         tenants: Option<(&[u8], &mut Vec<TenantDatagram>)>,
     ) -> Result<IngestSummary, IngestError> {
         let Some(info) = decoded.info else {
-            self.record_decode_error(now, decoded.source, None, decoded.size);
+            let mut shard = self.agents.lock(decoded.source.ip());
+            self.record_decode_error_in(&mut shard, now, decoded.source, None, decoded.size);
             return Err(decoded
                 .error
                 .clone()
@@ -242,21 +267,23 @@ impl Engine {
                 }));
         };
         let agent = info.agent;
+        let mut guard = self.agents.lock(agent);
+        let shard = &mut *guard;
         if let Some(error) = &decoded.error
-            && !self.agents.contains_key(&agent)
+            && !shard.agents.contains_key(&agent)
         {
             // A datagram that does not decode creates no state: an unknown agent becomes known only by a
             // datagram that decodes whole.
-            self.record_decode_error(now, decoded.source, None, decoded.size);
-            self.stats.sflow_record_decode_errors +=
+            self.record_decode_error_in(shard, now, decoded.source, None, decoded.size);
+            shard.stats.sflow_record_decode_errors +=
                 u64::from(decoded.summary.record_decode_errors);
             return Err(error.clone());
         }
-        self.begin_datagram(now, &info);
+        self.begin_datagram_in(shard, now, &info);
         // Agents beyond the limits are not analysed, nor is per-agent tenant state kept for them. The samples
         // to re-encode for tenants are read again from the bytes (only when some tenant is defined).
         let (tenant_bytes, tenant_out) = match tenants {
-            Some((bytes, out)) if !self.tenants.is_empty() && self.agents.contains_key(&agent) => {
+            Some((bytes, out)) if self.tenants_defined && shard.agents.contains_key(&agent) => {
                 (Some(bytes), Some(out))
             }
             _ => (None, None),
@@ -267,6 +294,7 @@ impl Engine {
         let mut tenant_iter = tenant_samples
             .as_ref()
             .map(|(header, datagram)| (*header, datagram.samples()));
+        let mut tenant_state = tenant_samples.as_ref().map(|_| self.tenants.lock());
         for sample in &decoded.samples {
             let raw = tenant_iter
                 .as_mut()
@@ -276,45 +304,41 @@ impl Engine {
                     let Some(flow) = decoded.flows.get(index) else {
                         continue;
                     };
-                    self.apply_flow_sample(now, &info, flow, flows, index, values);
-                    if let Some((header, raw)) = raw {
-                        self.offer_to_tenants(&header, agent, &SampleFacts::of_flow(flow), &raw);
+                    self.apply_flow_sample(shard, now, &info, flow, flows, index, values);
+                    if let Some((header, raw)) = raw
+                        && let Some(tenants) = tenant_state.as_deref_mut()
+                    {
+                        let facts = SampleFacts::of_flow(flow);
+                        offer_to_tenants(tenants, &shard.agents, &header, agent, &facts, &raw);
                     }
                 }
                 DecodedSample::Counter(index) => {
                     let Some(counters) = decoded.counters().get(index) else {
                         continue;
                     };
-                    self.ingest_counter_sample(now, &info, counters);
-                    if let Some((header, raw)) = raw {
+                    self.apply_counter_sample(shard, now, &info, counters);
+                    if let Some((header, raw)) = raw
+                        && let Some(tenants) = tenant_state.as_deref_mut()
+                    {
                         let facts = SampleFacts::of_counter(counters.source);
-                        self.offer_to_tenants(&header, agent, &facts, &raw);
+                        offer_to_tenants(tenants, &shard.agents, &header, agent, &facts, &raw);
                     }
                 }
                 DecodedSample::Unknown => {}
             }
         }
         if let Some(out) = tenant_out
-            && tenant_samples.is_some()
+            && let Some(tenants) = tenant_state.as_deref_mut()
         {
-            self.tenants.finish_datagram(out);
+            tenants.finish_datagram(out);
         }
-        self.count_record_decode_errors(agent, decoded.summary.record_decode_errors);
+        drop(tenant_state);
+        count_record_decode_errors(shard, agent, decoded.summary.record_decode_errors);
         if let Some(error) = &decoded.error {
-            self.record_decode_error(now, decoded.source, Some(agent), decoded.size);
+            self.record_decode_error_in(shard, now, decoded.source, Some(agent), decoded.size);
             return Err(error.clone());
         }
         Ok(decoded.summary)
-    }
-
-    fn count_record_decode_errors(&mut self, agent: std::net::IpAddr, count: u32) {
-        if count == 0 {
-            return;
-        }
-        self.stats.sflow_record_decode_errors += u64::from(count);
-        if let Some(state) = self.agents.get_mut(&agent) {
-            state.stats.record_decode_errors += u64::from(count);
-        }
     }
 
     /// Decodes and ingests one sFlow datagram received from `source` at `now`. Malformed datagrams are counted
@@ -362,5 +386,16 @@ impl Engine {
         let result = worker.apply_selecting(self, now, tenants);
         self.own_worker = Some(worker);
         result
+    }
+}
+
+/// Counts records that failed to decode inside otherwise valid samples of `agent` (in total and per agent).
+fn count_record_decode_errors(shard: &mut Shard, agent: std::net::IpAddr, count: u32) {
+    if count == 0 {
+        return;
+    }
+    shard.stats.sflow_record_decode_errors += u64::from(count);
+    if let Some(state) = shard.agents.get_mut(&agent) {
+        state.stats.record_decode_errors += u64::from(count);
     }
 }

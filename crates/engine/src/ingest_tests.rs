@@ -13,6 +13,7 @@ const AGENT: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 fn flows_in_slot_0(engine: &Engine) -> usize {
     engine
         .agents
+        .read()
         .get(&IpAddr::V4(AGENT))
         .map(|agent| {
             agent
@@ -75,4 +76,75 @@ fn flows_evaluated_with_a_replaced_definition_are_dropped() {
         .apply(&mut engine, NOW, &second, &mut Vec::new())
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(flows_in_slot_0(&engine), 1);
+}
+
+/// What an engine shows after ingest, for comparing engines fed differently.
+fn observed(engine: &Engine) -> (String, String, String) {
+    let analyzer = engine.analyzer();
+    let flows = engine
+        .active_flows(
+            NOW + 100,
+            &crate::AgentSelector::All,
+            "src",
+            &crate::ActiveFlowQuery::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    (
+        format!("{:?}", engine.agents(NOW + 100, &[])),
+        format!("{analyzer:?}"),
+        format!("{flows:?}"),
+    )
+}
+
+#[test]
+fn a_sharded_engine_fed_by_two_threads_ends_as_one_fed_sequentially() {
+    let agents: Vec<Ipv4Addr> = (1..=16).map(|n| Ipv4Addr::new(192, 0, 2, n)).collect();
+    let datagrams = |agent: Ipv4Addr| -> Vec<Vec<u8>> {
+        (1..=50).map(|seq| datagram(agent, seq, seq % 5)).collect()
+    };
+    let with_shards = |shards: usize| {
+        let mut engine = Engine::new(crate::EngineConfig {
+            shards,
+            ..crate::EngineConfig::default()
+        });
+        engine
+            .set_flow(NOW, "src", FlowDefinition::new("ipsource", "bytes"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        engine
+    };
+    let mut sequential = with_shards(1);
+    for agent in &agents {
+        for bytes in datagrams(*agent) {
+            let source = SocketAddr::new(IpAddr::V4(*agent), 6343);
+            let _ = sequential.ingest_sflow(NOW, source, &bytes);
+        }
+    }
+    let sharded = with_shards(4);
+    assert_eq!(sharded.agents.count(), 4);
+    std::thread::scope(|scope| {
+        for half in agents.chunks(agents.len() / 2) {
+            let engine = &sharded;
+            scope.spawn(move || {
+                let mut worker = IngestWorker::new(engine);
+                for agent in half {
+                    for bytes in datagrams(*agent) {
+                        let source = SocketAddr::new(IpAddr::V4(*agent), 6343);
+                        worker.prepare(source, &bytes);
+                        worker
+                            .apply_shared(engine, NOW, &bytes, &mut Vec::new())
+                            .unwrap_or_else(|e| panic!("{e}"));
+                    }
+                }
+            });
+        }
+    });
+    let used = sharded
+        .agents
+        .read()
+        .shards()
+        .filter(|shard| !shard.agents.is_empty())
+        .count();
+    assert!(used > 1, "16 agents all hashed into one shard");
+    assert_eq!(observed(&sharded), observed(&sequential));
+    assert_eq!(sharded.analyzer().sflow_datagrams_received, 16 * 50);
 }

@@ -25,6 +25,7 @@ mod query;
 mod ring;
 mod sample;
 mod sequence;
+mod shards;
 mod streams;
 mod tenant;
 mod thresholds;

@@ -529,21 +529,24 @@ impl Engine {
                 reason,
             });
         }
-        if !self.tenants.by_name.contains_key(name)
-            && self.tenants.by_name.len() >= self.config.max_forwarding
+        let tenants = self.tenants.get_mut();
+        if !tenants.by_name.contains_key(name)
+            && tenants.by_name.len() >= self.config.max_forwarding
         {
             return Err(EngineError::LimitReached {
                 kind: ObjectKind::Tenant,
                 limit: self.config.max_forwarding,
             });
         }
-        self.tenants.insert(name, tenant);
+        tenants.insert(name, tenant);
+        self.tenants_defined = !tenants.is_empty();
         Ok(())
     }
 
     /// `GET /tenant/{name}/json`.
     pub fn tenant(&self, name: &str) -> Option<Tenant> {
         self.tenants
+            .lock()
             .by_name
             .get(name)
             .map(|state| state.definition.clone())
@@ -552,6 +555,7 @@ impl Engine {
     /// `GET /tenant/json`: what each tenant has been sent.
     pub fn tenants(&self) -> BTreeMap<String, TenantStats> {
         self.tenants
+            .lock()
             .by_name
             .iter()
             .map(|(name, state)| (name.clone(), state.stats))
@@ -560,33 +564,34 @@ impl Engine {
 
     /// `DELETE /tenant/{name}/json`.
     pub fn delete_tenant(&mut self, name: &str) -> Result<(), EngineError> {
-        self.tenants
-            .remove(name)
+        let tenants = self.tenants.get_mut();
+        let removed = tenants.remove(name);
+        self.tenants_defined = !tenants.is_empty();
+        removed
             .map(|_| ())
             .ok_or_else(|| not_found(ObjectKind::Tenant, name))
     }
+}
 
-    /// Offers one ingested sample of `agent`'s datagram to the tenants; call only when some tenant exists.
-    pub(crate) fn offer_to_tenants(
-        &mut self,
-        header: &DatagramHeader,
-        agent: IpAddr,
-        facts: &SampleFacts,
-        sample: &Sample<'_>,
-    ) {
-        let Self {
-            agents, tenants, ..
-        } = self;
-        let mut names: [Option<&str>; 3] = [None; 3];
-        if tenants.uses_ifname
-            && let Some(state) = agents.get(&agent)
-        {
-            for (name, ifindex) in names.iter_mut().zip(facts.interfaces.iter()) {
-                *name = ifindex.and_then(|ifindex| learned_ifname(state, ifindex));
-            }
+/// Offers one ingested sample of `agent`'s datagram to the tenants (`agents`: the agent's shard, for the
+/// names of its interfaces); call only when some tenant exists.
+pub(crate) fn offer_to_tenants(
+    tenants: &mut Tenants,
+    agents: &foldhash::HashMap<IpAddr, AgentState>,
+    header: &DatagramHeader,
+    agent: IpAddr,
+    facts: &SampleFacts,
+    sample: &Sample<'_>,
+) {
+    let mut names: [Option<&str>; 3] = [None; 3];
+    if tenants.uses_ifname
+        && let Some(state) = agents.get(&agent)
+    {
+        for (name, ifindex) in names.iter_mut().zip(facts.interfaces.iter()) {
+            *name = ifindex.and_then(|ifindex| learned_ifname(state, ifindex));
         }
-        tenants.offer(header, agent, facts, &names, sample);
     }
+    tenants.offer(header, agent, facts, &names, sample);
 }
 
 #[cfg(test)]

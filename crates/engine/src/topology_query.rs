@@ -31,7 +31,8 @@ pub struct DataSourceInfo {
 impl Engine {
     /// `datasourceInfo`: `None` for an unknown agent or data source.
     pub fn datasource_info(&self, agent: IpAddr, source: DataSource) -> Option<DataSourceInfo> {
-        let state = self.agents.get(&agent)?.sources.get(&source)?;
+        let shard = self.agents.lock(agent);
+        let state = shard.agents.get(&agent)?.sources.get(&source)?;
         let activity = state.activity;
         let nominal = f64::from(activity.sampling_rate);
         Some(DataSourceInfo {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use parking_lot::{Mutex, MutexGuard};
+use parking_lot::Mutex;
 use rtflow_engine::{Engine, Millis};
 use rtflow_script::{Host, ScriptConfig, ScriptHost, ScriptRequest};
 use rtflow_sflow::{
@@ -34,8 +34,8 @@ fn wall_ms() -> Millis {
 }
 
 impl Host for BenchHost {
-    fn engine(&self) -> MutexGuard<'_, Engine> {
-        self.engine.lock()
+    fn engine(&self) -> rtflow_script::EngineGuard<'_> {
+        Box::new(self.engine.lock())
     }
     fn now(&self) -> Millis {
         wall_ms()

@@ -39,7 +39,7 @@ use serde_json::{Value, json};
 
 pub use config::{ConfigError, DEFAULT_APP_DIR, DEFAULT_STORE_DIR, Limits, ScriptConfig};
 pub use format::format_number;
-pub use host::Host;
+pub use host::{EngineGuard, Host};
 pub use loader::{AppSpec, ScriptSpec};
 pub use request::{RequestError, ScriptRequest, ScriptResponse};
 pub use store::{Store, StoreError};

@@ -189,7 +189,7 @@ pub fn ingest_batch(
     batch: &[(SocketAddr, &[u8])],
 ) {
     if forwarder.workers.len() < batch.len() {
-        let engine = shared.engine.lock();
+        let engine = shared.engine.read();
         while forwarder.workers.len() < batch.len() {
             forwarder.workers.push(IngestWorker::new(&engine));
         }
@@ -200,7 +200,9 @@ pub fn ingest_batch(
     forwarder.outcomes.clear();
     forwarder.targets.clear();
     {
-        let mut engine = shared.engine.lock();
+        // Shared: other ingest workers apply their batches at the same time, each datagram under its agent's
+        // shard lock only.
+        let engine = shared.engine.read();
         let guard_loops = engine.sends_datagrams();
         let Forwarder {
             workers,
@@ -214,7 +216,7 @@ pub fn ingest_batch(
                 outcomes.push(Outcome::Looped);
                 continue;
             }
-            let agent = match worker.apply(&mut engine, now, datagram, tenant_datagrams) {
+            let agent = match worker.apply_shared(&engine, now, datagram, tenant_datagrams) {
                 Ok(summary) => summary.agent,
                 Err(err) => {
                     tracing::debug!("{err}");

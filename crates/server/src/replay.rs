@@ -119,7 +119,7 @@ impl CaptureFeed {
         };
         looping.base = looping.last + gap.max(Duration::from_millis(1));
         looping.in_pass = 0;
-        looping.shared.engine.lock().restart_all_agents();
+        looping.shared.engine.write().restart_all_agents();
         tracing::debug!("replay of {}: starting again", self.path.display());
         self.reader = reader;
         self.first = None;

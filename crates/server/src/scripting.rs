@@ -4,8 +4,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use parking_lot::MutexGuard;
-use rtflow_engine::{Engine, Millis};
+use rtflow_engine::Millis;
 use rtflow_script::Host;
 
 use crate::state::Shared;
@@ -18,8 +17,8 @@ pub struct ServerHost {
 }
 
 impl Host for ServerHost {
-    fn engine(&self) -> MutexGuard<'_, Engine> {
-        self.shared.engine.lock()
+    fn engine(&self) -> rtflow_script::EngineGuard<'_> {
+        Box::new(self.shared.engine.write())
     }
 
     fn now(&self) -> Millis {

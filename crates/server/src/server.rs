@@ -198,7 +198,7 @@ impl Server {
                 tracing::info!("replaying {} at {speed}x (UDP input off)", path.display());
             }
             (None, Some(feed)) => {
-                feed.install(&mut shared.engine.lock(), shared.clock.now())?;
+                feed.install(&mut shared.engine.write(), shared.clock.now())?;
                 let source = (feed.open)();
                 threads.push(replay::spawn_feed(
                     source,

@@ -247,7 +247,7 @@ pub fn spawn_engine_names(
 
 /// One round: SNMP lookups outside the engine lock, then every write under one lock.
 pub fn sync_names(shared: &Shared, poller: &SnmpPoller) -> usize {
-    let sources = shared.engine.lock().interface_sources();
+    let sources = shared.engine.write().interface_sources();
     let mut updates = Vec::new();
     for (agent, indexes) in sources {
         let Some(names) = poller.agent(agent) else {
@@ -263,7 +263,7 @@ pub fn sync_names(shared: &Shared, poller: &SnmpPoller) -> usize {
         return 0;
     }
     let now = shared.clock.now();
-    let mut engine = shared.engine.lock();
+    let mut engine = shared.engine.write();
     updates
         .iter()
         .map(|(agent, host, interfaces)| {

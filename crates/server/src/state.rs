@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use rtflow_engine::Engine;
 use tokio::sync::watch;
 
@@ -59,7 +59,10 @@ impl RuntimeStats {
 /// Everything the server's threads and handlers share.
 #[derive(Debug)]
 pub struct Shared {
-    pub engine: Mutex<Engine>,
+    /// The engine: ingest workers hold it for reading and lock only the shard of each datagram's agent
+    /// (`IngestWorker::apply_shared`); queries that only read hold it for reading too; configuration changes
+    /// and the tick take it for writing.
+    pub engine: RwLock<Engine>,
     pub clock: EngineClock,
     pub stats: RuntimeStats,
     pub http: HttpSettings,
@@ -135,7 +138,7 @@ impl Default for HttpLimits {
 impl Shared {
     pub fn new(engine: Engine, clock: EngineClock, http: HttpSettings) -> Self {
         Self {
-            engine: Mutex::new(engine),
+            engine: RwLock::new(engine),
             clock,
             stats: RuntimeStats::default(),
             http,

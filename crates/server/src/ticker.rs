@@ -31,7 +31,7 @@ fn run(shared: &Shared, socket_inodes: &[u64]) {
     while !shared.is_shutting_down() {
         let now = shared.clock.now();
         let (event_id, flow_id) = {
-            let mut engine = shared.engine.lock();
+            let mut engine = shared.engine.write();
             engine.tick(now);
             (engine.last_event_id(), engine.last_flow_id())
         };

@@ -94,6 +94,12 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "MIB")]
     pub memory_budget: Option<usize>,
 
+    /// Shards of the engine's per-agent state, each with its own lock, so that ingest workers updating
+    /// agents in different shards do not wait for each other; the memory budget and the agent limit are
+    /// shared evenly by the shards.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub engine_shards: usize,
+
     /// Receive/decode threads, each with its own sFlow socket on the port (SO_REUSEPORT, Linux); an agent's
     /// datagrams always go to the same one [default: one per core, at most 4].
     #[arg(long, value_name = "N")]
@@ -206,6 +212,7 @@ impl ServeArgs {
         if let Some(mib) = self.memory_budget {
             config.engine.memory_budget_bytes = mib.saturating_mul(1024 * 1024);
         }
+        config.engine.shards = self.engine_shards.max(1);
         if let Some(workers) = self.ingest_workers {
             config.ingest_workers = workers.max(1);
         }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use parking_lot::{Mutex, MutexGuard};
+use parking_lot::Mutex;
 use rtflow_engine::{Engine, Millis};
 use rtflow_script::{Host, ScriptConfig, ScriptHost, ScriptRequest, ScriptResponse};
 
@@ -27,8 +27,8 @@ pub fn wall_ms() -> Millis {
 }
 
 impl Host for TestHost {
-    fn engine(&self) -> MutexGuard<'_, Engine> {
-        self.engine.lock()
+    fn engine(&self) -> rtflow_script::EngineGuard<'_> {
+        Box::new(self.engine.lock())
     }
     fn now(&self) -> Millis {
         wall_ms()

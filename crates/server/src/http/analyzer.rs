@@ -119,7 +119,7 @@ pub(crate) fn analyzer_figures(state: &Shared) -> Vec<Figure> {
         engine_memory_budget,
         flow_definitions,
         thresholds,
-    } = state.engine.lock().analyzer();
+    } = state.engine.read().analyzer();
     let stats = &state.stats;
     let get = RuntimeStats::get;
     vec![
@@ -494,7 +494,7 @@ mod tests {
     fn the_engines_counters_keep_their_json_names() {
         let shared = shared();
         let figures = analyzer_figures(&shared);
-        let engine = serde_json::to_value(shared.engine.lock().analyzer()).unwrap_or_default();
+        let engine = serde_json::to_value(shared.engine.read().analyzer()).unwrap_or_default();
         let engine = engine.as_object().cloned().unwrap_or_default();
         assert!(!engine.is_empty());
         for (name, value) in engine {

@@ -19,7 +19,7 @@ use super::to_json;
 use crate::state::AppState;
 
 pub async fn list(State(state): State<AppState>) -> Json<Value> {
-    let flows = state.engine.lock().flows();
+    let flows = state.engine.read().flows();
     let object: serde_json::Map<String, Value> = flows
         .into_iter()
         .map(|(name, def)| (name, def.to_json()))
@@ -31,7 +31,7 @@ pub async fn get_one(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let flow = state.engine.lock().flow(&name);
+    let flow = state.engine.read().flow(&name);
     flow.map(|d| Json(d.to_json()))
         .ok_or_else(|| ApiError::NotFound(format!("flow {name:?} not found")))
 }
@@ -55,7 +55,7 @@ pub async fn put(
         }
     }
     let now = state.clock.now();
-    state.engine.lock().set_flow(now, &name, definition)?;
+    state.engine.write().set_flow(now, &name, definition)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -63,13 +63,13 @@ pub async fn delete(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let result = state.engine.lock().delete_flow(&name);
+    let result = state.engine.write().delete_flow(&name);
     deleted(result)
 }
 
 pub async fn flow_keys(State(state): State<AppState>) -> Json<Value> {
     let now = state.clock.now();
-    let flow_keys = state.engine.lock().flow_keys(now);
+    let flow_keys = state.engine.read().flow_keys(now);
     to_json(flow_keys)
 }
 
@@ -99,7 +99,7 @@ pub async fn active(
     let now = state.clock.now();
     let flows = state
         .engine
-        .lock()
+        .read()
         .active_flows(now, &selector, &name, &query);
     match flows {
         Ok(flows) => Ok(to_json(flows)),
@@ -132,7 +132,7 @@ pub async fn value(
         .map_err(|_| ApiError::bad(format!("name: invalid data source {source:?}")))?;
     let key = required_key(&params)?;
     let now = state.clock.now();
-    let found = state.engine.lock().flow_value(now, ip, source, flow, key);
+    let found = state.engine.read().flow_value(now, ip, source, flow, key);
     found
         .map(|f| to_json(f.value))
         .ok_or_else(|| ApiError::NotFound(format!("flow {name:?} key {key:?} not found")))
@@ -147,7 +147,7 @@ pub async fn locations(
     let key = required_key(&params)?;
     let now = state.clock.now();
     let locations = {
-        let engine = state.engine.lock();
+        let engine = state.engine.read();
         if engine.flow(&name).is_none() {
             return Err(ApiError::NotFound(format!("flow {name:?} not found")));
         }

@@ -98,7 +98,7 @@ pub async fn long_poll<T: Serialize>(
         .unwrap_or(DEFAULT_MAX_ENTRIES);
     // A position ahead of the newest id (a client that kept its id across a server restart) asks for the
     // latest entries, as sFlow-RT answers, instead of waiting for an id this server may never reach.
-    let newest = (log.newest_id)(&shared.engine.lock());
+    let newest = (log.newest_id)(&shared.engine.write());
     let after = position.after.filter(|after| *after <= newest);
     let query = LogQuery {
         after,
@@ -126,7 +126,7 @@ pub async fn wait_for_newer<T>(
         // Mark the current id seen before querying, so an id published after the query wakes us.
         changes.borrow_and_update();
         let found =
-            (log.entries_after)(&shared.engine.lock(), query.after, query.filter, query.max);
+            (log.entries_after)(&shared.engine.write(), query.after, query.filter, query.max);
         if !found.is_empty() || matches!(wait, Wait::No) || shared.is_shutting_down() {
             return found;
         }

@@ -20,7 +20,7 @@ pub fn single_agent(text: &str) -> ApiResult<IpAddr> {
 
 pub async fn metric_names(State(state): State<AppState>) -> Json<Value> {
     let now = state.clock.now();
-    let metric_names = state.engine.lock().metric_names(now);
+    let metric_names = state.engine.read().metric_names(now);
     to_json(metric_names)
 }
 
@@ -34,7 +34,7 @@ pub async fn agent_metrics(
         return Json(Value::Object(serde_json::Map::new()));
     };
     let now = state.clock.now();
-    let metrics = state.engine.lock().agent_metrics(now, ip);
+    let metrics = state.engine.read().agent_metrics(now, ip);
     metrics.map_or_else(|| Json(Value::Object(serde_json::Map::new())), to_json)
 }
 
@@ -47,7 +47,7 @@ pub async fn metric(
     let specs = MetricSpec::parse_list(&metric)?;
     let filter = QueryFilter::from_pairs(params.pairs());
     let now = state.clock.now();
-    let stats = state.engine.lock().metric(now, &selector, &specs, &filter);
+    let stats = state.engine.read().metric(now, &selector, &specs, &filter);
     Ok(to_json(stats))
 }
 
@@ -62,7 +62,7 @@ pub async fn dump(
     let now = state.clock.now();
     let rows = state
         .engine
-        .lock()
+        .read()
         .dump(now, &selector, &selection, &filter);
     Ok(to_json(rows))
 }
@@ -78,7 +78,7 @@ pub async fn table(
     let now = state.clock.now();
     let rows = state
         .engine
-        .lock()
+        .read()
         .table(now, &selector, sort.as_ref(), &names, &filter);
     Ok(to_json(rows))
 }

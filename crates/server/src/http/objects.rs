@@ -32,7 +32,7 @@ fn not_found(kind: &str, name: &str) -> ApiError {
 
 /// `GET /group/json`: `{name: lastUpdate}` (ms epoch), as sFlow-RT lists groups.
 pub async fn groups(State(state): State<AppState>) -> Json<Value> {
-    let groups = state.engine.lock().group_updates();
+    let groups = state.engine.write().group_updates();
     to_json(groups)
 }
 
@@ -40,7 +40,7 @@ pub async fn get_group(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let group = state.engine.lock().group(&name);
+    let group = state.engine.write().group(&name);
     group.map(Json).ok_or_else(|| not_found("group", &name))
 }
 
@@ -51,7 +51,7 @@ pub async fn put_group(
 ) -> ApiResult<StatusCode> {
     let json = json_body(&body)?;
     let now = state.clock.now();
-    state.engine.lock().set_group(now, &name, &json)?;
+    state.engine.write().set_group(now, &name, &json)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -59,13 +59,13 @@ pub async fn delete_group(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let result = state.engine.lock().delete_group(&name);
+    let result = state.engine.write().delete_group(&name);
     deleted(result)
 }
 
 /// `GET /map/json`: `{name: lastUpdate}` (ms epoch), as sFlow-RT lists maps.
 pub async fn maps(State(state): State<AppState>) -> Json<Value> {
-    let maps = state.engine.lock().map_updates();
+    let maps = state.engine.write().map_updates();
     to_json(maps)
 }
 
@@ -73,7 +73,7 @@ pub async fn get_map(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let map = state.engine.lock().map(&name);
+    let map = state.engine.write().map(&name);
     map.map(Json).ok_or_else(|| not_found("map", &name))
 }
 
@@ -84,7 +84,7 @@ pub async fn put_map(
 ) -> ApiResult<StatusCode> {
     let json = json_body(&body)?;
     let now = state.clock.now();
-    state.engine.lock().set_map(now, &name, &json)?;
+    state.engine.write().set_map(now, &name, &json)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -92,14 +92,14 @@ pub async fn delete_map(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let result = state.engine.lock().delete_map(&name);
+    let result = state.engine.write().delete_map(&name);
     deleted(result)
 }
 
 /// `GET /topology/json`: the topology as PUT, plus its `version` (incremented by each PUT).
 pub async fn get_topology(State(state): State<AppState>) -> Json<Value> {
     let (topology, version) = {
-        let engine = state.engine.lock();
+        let engine = state.engine.write();
         (engine.topology().clone(), engine.topology_version())
     };
     let mut json =
@@ -118,12 +118,12 @@ pub async fn put_topology(State(state): State<AppState>, body: Bytes) -> ApiResu
     }
     let topology: Topology = typed(json, "topology")?;
     let now = state.clock.now();
-    state.engine.lock().set_topology(now, topology)?;
+    state.engine.write().set_topology(now, topology)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn forwardings(State(state): State<AppState>) -> Json<Value> {
-    let forwardings = state.engine.lock().forwardings();
+    let forwardings = state.engine.write().forwardings();
     to_json(forwardings)
 }
 
@@ -131,7 +131,7 @@ pub async fn get_forwarding(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let forwarding = state.engine.lock().forwarding(&name);
+    let forwarding = state.engine.write().forwarding(&name);
     forwarding
         .map(to_json)
         .ok_or_else(|| not_found("forwarding", &name))
@@ -146,7 +146,7 @@ pub async fn put_forwarding(
     object_fields(&json, "forwarding", &name, FORWARDING_FIELDS)?;
     let forwarding: Forwarding = typed(json, "forwarding")?;
     refuse_own_socket(&state, forwarding.target(), "address")?;
-    state.engine.lock().set_forwarding(&name, forwarding)?;
+    state.engine.write().set_forwarding(&name, forwarding)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -154,14 +154,14 @@ pub async fn delete_forwarding(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let result = state.engine.lock().delete_forwarding(&name);
+    let result = state.engine.write().delete_forwarding(&name);
     deleted(result)
 }
 
 /// `GET /tenant/json`: `{name: {"samplesForwarded": N, "datagramsForwarded": M}}`, what each tenant's collector
 /// has been sent (sFlow-RT documents only "tenant names and the number of samples forwarded").
 pub async fn tenants(State(state): State<AppState>) -> Json<Value> {
-    let tenants = state.engine.lock().tenants();
+    let tenants = state.engine.write().tenants();
     to_json(tenants)
 }
 
@@ -169,7 +169,7 @@ pub async fn get_tenant(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let tenant = state.engine.lock().tenant(&name);
+    let tenant = state.engine.write().tenant(&name);
     tenant
         .map(to_json)
         .ok_or_else(|| not_found("tenant", &name))
@@ -185,7 +185,7 @@ pub async fn put_tenant(
     object_fields(&json, "tenant", &name, TENANT_FIELDS)?;
     let tenant: Tenant = typed(json, "tenant")?;
     refuse_own_socket(&state, tenant.target(), "collectorAddress")?;
-    state.engine.lock().set_tenant(&name, tenant)?;
+    state.engine.write().set_tenant(&name, tenant)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -193,6 +193,6 @@ pub async fn delete_tenant(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let result = state.engine.lock().delete_tenant(&name);
+    let result = state.engine.write().delete_tenant(&name);
     deleted(result)
 }

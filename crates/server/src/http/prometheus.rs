@@ -42,7 +42,7 @@ pub(crate) fn analyzer_text(state: &Shared) -> String {
             let _ = writeln!(out, "{name} {}", format_value(value));
         }
     }
-    let agents = state.engine.lock().agents(state.clock.now(), &[]);
+    let agents = state.engine.read().agents(state.clock.now(), &[]);
     let name = format!("{}agent_record_decode_errors", state.http.prometheus_prefix);
     let _ = writeln!(
         out,
@@ -77,7 +77,7 @@ pub async fn metrics(
     let filter = QueryFilter::from_pairs(params.pairs());
     let now = state.clock.now();
     let (values, labels) = {
-        let engine = state.engine.lock();
+        let engine = state.engine.read();
         let mut values = engine.dump(now, &selector, &selection, &filter);
         // An unfiltered ALL dump already holds the label metrics: one pass under the lock, not two.
         let labels_in_values =

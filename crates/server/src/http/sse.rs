@@ -55,7 +55,7 @@ fn open<T>(
 where
     T: Serialize + Send + 'static,
 {
-    let newest = (log.newest_id)(&state.engine.lock());
+    let newest = (log.newest_id)(&state.engine.write());
     let after = start_after(headers, params, log.position_parameter, newest)?;
     let feed = Feed {
         state,

@@ -38,7 +38,7 @@ pub async fn license(State(state): State<AppState>) -> Json<Value> {
     let total =
         state
             .engine
-            .lock()
+            .read()
             .metric(now, &AgentSelector::All, &specs, &QueryFilter::default());
     // Monitored traffic: the sum of the interfaces' input rates, in bits per second.
     let bps = total
@@ -120,7 +120,7 @@ pub async fn agents(
         })
         .collect::<ApiResult<Vec<IpAddr>>>()?;
     let now = state.clock.now();
-    let agents = state.engine.lock().agents(now, &only);
+    let agents = state.engine.read().agents(now, &only);
     Ok(super::to_json(agents))
 }
 

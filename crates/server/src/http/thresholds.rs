@@ -16,7 +16,7 @@ use crate::state::AppState;
 const THRESHOLD_FIELDS: &[&str] = &["metric", "value", "byFlow", "timeout", "filter"];
 
 pub async fn list(State(state): State<AppState>) -> Json<Value> {
-    let thresholds = state.engine.lock().thresholds();
+    let thresholds = state.engine.write().thresholds();
     to_json(thresholds)
 }
 
@@ -24,7 +24,7 @@ pub async fn get_one(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let threshold = state.engine.lock().threshold(&name);
+    let threshold = state.engine.write().threshold(&name);
     threshold
         .map(to_json)
         .ok_or_else(|| ApiError::NotFound(format!("threshold {name:?} not found")))
@@ -39,7 +39,7 @@ pub async fn put(
     object_fields(&json, "threshold", &name, THRESHOLD_FIELDS)?;
     let threshold: Threshold = typed(json, "threshold")?;
     let now = state.clock.now();
-    state.engine.lock().set_threshold(now, &name, threshold)?;
+    state.engine.write().set_threshold(now, &name, threshold)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -47,7 +47,7 @@ pub async fn delete(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let result = state.engine.lock().delete_threshold(&name);
+    let result = state.engine.write().delete_threshold(&name);
     deleted(result)
 }
 

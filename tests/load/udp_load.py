@@ -140,6 +140,11 @@ def main() -> int:
     parser.add_argument("--senders", type=int, default=1,
                         help="concurrent `rtflow replay` processes, each from its own socket, sharing --rate "
                              "(the kernel spreads sources over the server's ingest workers; default 1)")
+    parser.add_argument("--spoof-senders", type=int, default=0,
+                        help="how many of the senders rewrite their datagrams to come from --spoof-agents spoofed "
+                             "agents with random data sources (`rtflow replay --spoof-agents`; default 0)")
+    parser.add_argument("--spoof-agents", type=int, default=1_000_000,
+                        help="spoofed agent addresses per spoofing sender (default 1000000)")
     parser.add_argument("--serve-arg", action="append", default=[],
                         help="extra argument for `rtflow serve` (repeatable), e.g. --serve-arg=--ingest-workers=1")
     parser.add_argument("--definitions", action="store_true",
@@ -201,10 +206,16 @@ def main() -> int:
         sampler.start()
 
         cpu_before = cpu_seconds(server.pid)
-        senders = [subprocess.Popen([args.bin, "replay", args.pcap, "--target", f"127.0.0.1:{sflow_port}",
-                                     "--rate", f"{args.rate / args.senders:g}", "--duration", f"{args.duration:g}"],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-                   for _ in range(args.senders)]
+        def replay_command(index):
+            command = [args.bin, "replay", args.pcap, "--target", f"127.0.0.1:{sflow_port}",
+                       "--rate", f"{args.rate / args.senders:g}", "--duration", f"{args.duration:g}"]
+            if index < args.spoof_senders:
+                command += ["--spoof-agents", str(args.spoof_agents)]
+            return command
+
+        senders = [subprocess.Popen(replay_command(index), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                    text=True)
+                   for index in range(args.senders)]
         sent = 0
         replay_log = []
         for sender in senders:

@@ -53,6 +53,12 @@ pub(crate) struct ReplayArgs {
     /// Only send datagrams whose UDP destination port is PORT (default: all).
     #[arg(long, value_name = "PORT")]
     pub port_filter: Option<u16>,
+
+    /// Load testing: rewrite each sFlow v5 datagram's IPv4 agent address to one of N addresses in 10.0.0.0/8
+    /// and every sample's data-source index to a random one, so a collector sees N spoofed agents with random
+    /// data sources (send only to your own collector).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=16_777_216))]
+    pub spoof_agents: Option<u32>,
 }
 
 #[derive(Debug)]
@@ -62,6 +68,7 @@ struct Plan {
     passes: Option<u64>,
     duration: Option<Duration>,
     port_filter: Option<u16>,
+    spoof: Option<Spoofer>,
 }
 
 impl Plan {
@@ -95,6 +102,7 @@ impl Plan {
             passes: if from_stdin { Some(1) } else { passes },
             duration,
             port_filter: args.port_filter,
+            spoof: args.spoof_agents.map(Spoofer::new),
         })
     }
 }
@@ -115,7 +123,7 @@ enum PassEnd {
 }
 
 pub(crate) fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
-    let plan = Plan::from_args(&args)?;
+    let mut plan = Plan::from_args(&args)?;
     let target = parse_target(&args.target)?;
     // A file that cannot be opened or is not a capture fails here, alone, not after a summary of nothing sent
     // (stdin can be read only once: its errors come with the summary).
@@ -139,7 +147,7 @@ pub(crate) fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             target,
             deadline,
         };
-        match play_once(&args.file, &plan, &pass, &mut pacer, &mut totals) {
+        match play_once(&args.file, &mut plan, &pass, &mut pacer, &mut totals) {
             Ok(PassEnd::EndOfFile) if totals.sent == 0 && plan.passes.is_none() => {
                 // Looping over a capture with nothing to send would spin forever.
                 outcome = Err(anyhow::anyhow!(
@@ -174,7 +182,7 @@ struct Pass<'a> {
 
 fn play_once(
     file: &Path,
-    plan: &Plan,
+    plan: &mut Plan,
     pass: &Pass<'_>,
     pacer: &mut Pacer,
     totals: &mut Totals,
@@ -196,7 +204,11 @@ fn play_once(
         if !pacer.wait(datagram.timestamp.as_duration(), pass.deadline) {
             break Ok(PassEnd::Deadline);
         }
-        match pass.socket.send_to(datagram.payload, pass.target) {
+        let payload = match plan.spoof.as_mut() {
+            Some(spoofer) => spoofer.rewrite(datagram.payload),
+            None => datagram.payload,
+        };
+        match pass.socket.send_to(payload, pass.target) {
             Ok(_) => {
                 totals.sent += 1;
                 totals.bytes += datagram.payload.len() as u64;
@@ -211,6 +223,80 @@ fn play_once(
     };
     totals.skipped.add(reader.skip_counts());
     result
+}
+
+/// Rewrites datagrams to come from many spoofed agents with random data sources (`--spoof-agents`).
+#[derive(Debug)]
+struct Spoofer {
+    agents: u32,
+    state: u64,
+    buffer: Vec<u8>,
+}
+
+impl Spoofer {
+    fn new(agents: u32) -> Self {
+        Self {
+            agents,
+            state: 0x5eed_0f5f_100d_5eed,
+            buffer: Vec::new(),
+        }
+    }
+
+    /// splitmix64: cheap, reproducible pseudo-random numbers.
+    fn next(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// The datagram with its agent address and data-source indexes replaced; anything that is not an sFlow v5
+    /// datagram with an IPv4 agent is returned unchanged, and a sample list cut short is rewritten up to the cut.
+    fn rewrite<'a>(&'a mut self, payload: &'a [u8]) -> &'a [u8] {
+        const HEADER: usize = 28;
+        if payload.len() < HEADER || be32(payload, 0) != Some(5) || be32(payload, 4) != Some(1) {
+            return payload;
+        }
+        let agent = (self.next() % u64::from(self.agents)) as u32;
+        let mut buffer = std::mem::take(&mut self.buffer);
+        buffer.clear();
+        buffer.extend_from_slice(payload);
+        buffer[8..12].copy_from_slice(&(0x0a00_0000 | agent).to_be_bytes());
+        let samples = be32(&buffer, 24).unwrap_or(0);
+        let mut offset = HEADER;
+        for _ in 0..samples {
+            let (Some(tag), Some(length)) = (be32(&buffer, offset), be32(&buffer, offset + 4))
+            else {
+                break;
+            };
+            let body = offset + 8;
+            // Standard (enterprise 0) flow and counter samples: formats 1 and 2 pack the source id's type in
+            // the top byte of one word; the expanded formats 3 and 4 give the index a word of its own.
+            let index_at = match tag {
+                1 | 2 => Some((body + 4, 0x00ff_ffff)),
+                3 | 4 => Some((body + 8, u32::MAX)),
+                _ => None,
+            };
+            if let Some((at, mask)) = index_at
+                && let Some(word) = be32(&buffer, at)
+            {
+                let index = (self.next() as u32) & 0xffff & mask;
+                buffer[at..at + 4].copy_from_slice(&((word & !mask) | index).to_be_bytes());
+            }
+            match body.checked_add(length as usize) {
+                Some(next) if next <= buffer.len() => offset = next,
+                _ => break,
+            }
+        }
+        self.buffer = buffer;
+        &self.buffer
+    }
+}
+
+fn be32(bytes: &[u8], at: usize) -> Option<u32> {
+    let word = bytes.get(at..at.checked_add(4)?)?;
+    Some(u32::from_be_bytes([word[0], word[1], word[2], word[3]]))
 }
 
 /// HOST:PORT, [IPv6]:PORT, a bare IPv6 address, or HOST alone (default port).
@@ -325,5 +411,84 @@ mod tests {
         let p = plan(&["f.pcap", "--duration", "1e300"]).unwrap();
         assert_eq!((p.duration, p.passes), (Some(Duration::MAX), None));
         // (The pacer's own range checks are tested in rtflow-net.)
+    }
+
+    fn words(words: &[u32]) -> Vec<u8> {
+        words.iter().flat_map(|w| w.to_be_bytes()).collect()
+    }
+
+    #[test]
+    fn spoofing_rewrites_agent_and_source_indexes_but_keeps_types_and_lengths() {
+        // Header (agent 192.0.2.1, 3 samples), then a flow sample 0:1 (source type 1, index 5), a counter sample
+        // 0:2 (type 0, index 7) and an expanded flow sample 0:3 (type 2, index 9), each with just seq + source id.
+        let original = words(&[
+            5,
+            1,
+            0xc000_0201,
+            0,
+            1,
+            0,
+            3, //
+            1,
+            8,
+            11,
+            0x0100_0005, //
+            2,
+            8,
+            12,
+            0x0000_0007, //
+            3,
+            12,
+            13,
+            2,
+            9,
+        ]);
+        let mut spoofer = Spoofer::new(1000);
+        let rewritten = spoofer.rewrite(&original).to_vec();
+        assert_eq!(rewritten.len(), original.len());
+        assert_eq!(rewritten[8], 10, "agent moved into 10.0.0.0/8");
+        let word = |at: usize| be32(&rewritten, at).unwrap_or(u32::MAX);
+        assert_eq!(word(40) >> 24, 1, "flow sample keeps its source type");
+        assert_eq!(word(56) >> 24, 0, "counter sample keeps its source type");
+        assert_eq!(word(72), 2, "expanded sample keeps its source type");
+        assert!(word(40) & 0xff_ffff <= 0xffff && word(76) <= 0xffff);
+        // Everything but the agent and the three indexes is untouched.
+        for at in (0..original.len()).step_by(4) {
+            if ![8, 40, 56, 76].contains(&at) {
+                assert_eq!(rewritten[at..at + 4], original[at..at + 4], "word at {at}");
+            }
+        }
+        // Not sFlow v5 with an IPv4 agent, or cut short: returned unchanged or rewritten up to the cut.
+        assert_eq!(spoofer.rewrite(b"not sflow"), b"not sflow");
+        let cut = &original[..44];
+        assert_eq!(spoofer.rewrite(cut).len(), 44);
+    }
+
+    #[test]
+    fn spoofed_captures_still_decode_from_many_agents() -> anyhow::Result<()> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/fabric.pcap");
+        let mut reader = super::super::capture_file::open(&path)?;
+        let mut spoofer = Spoofer::new(50);
+        let mut agents = std::collections::BTreeSet::new();
+        let mut decoded = 0;
+        while let Some(datagram) = reader.next_datagram()? {
+            let original = rtflow_sflow::Datagram::decode(datagram.payload)?;
+            let spoofed = spoofer.rewrite(datagram.payload);
+            let rewritten = rtflow_sflow::Datagram::decode(spoofed)?;
+            let ok = |d: &rtflow_sflow::Datagram<'_>| d.samples().filter(Result::is_ok).count();
+            assert_eq!(ok(&rewritten), ok(&original));
+            assert_eq!(rewritten.samples().count(), original.samples().count());
+            match rewritten.header.agent {
+                rtflow_sflow::Address::V4(agent) => {
+                    assert_eq!(agent.octets()[0], 10);
+                    agents.insert(agent);
+                }
+                other => panic!("agent {other:?} is not IPv4"),
+            }
+            decoded += 1;
+        }
+        assert!(decoded > 50, "fabric.pcap has {decoded} datagrams");
+        assert!(agents.len() > 25, "only {} distinct agents", agents.len());
+        Ok(())
     }
 }

@@ -39,6 +39,7 @@ mod units;
 
 pub use error::ScenarioError;
 pub use fabric::HostInfo;
+pub use rng::Rng;
 pub use scenario::{
     DEFAULT_SCENARIO, Event, FabricConfig, HostsConfig, Protocol, SamplingConfig, Scenario,
     ScenarioFormat, TrafficConfig,

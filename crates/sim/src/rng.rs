@@ -2,15 +2,16 @@
 //! distributions it needs. Kept here rather than taken from a crate so that a seed produces the same
 //! capture whatever dependency versions are built.
 
-/// A small, fast, deterministic generator. Not for cryptography.
+/// A small, fast, deterministic generator. Not for cryptography. Public for load-testing tools that need the
+/// same reproducible draws (`rtflow replay --spoof-agents`).
 #[derive(Debug, Clone)]
-pub(crate) struct Rng {
+pub struct Rng {
     state: [u64; 4],
 }
 
 impl Rng {
     /// A generator whose whole sequence follows from `seed`.
-    pub(crate) fn new(seed: u64) -> Self {
+    pub fn new(seed: u64) -> Self {
         let mut mix = seed;
         let mut next = || {
             mix = mix.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -30,7 +31,8 @@ impl Rng {
         Self::new(self.next_u64() ^ stream.wrapping_mul(0xd605_bbb5_8c8a_bf2b))
     }
 
-    pub(crate) fn next_u64(&mut self) -> u64 {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
         let [s0, s1, s2, s3] = &mut self.state;
         let result = s0.wrapping_add(*s3).rotate_left(23).wrapping_add(*s0);
         let t = *s1 << 17;
@@ -53,7 +55,7 @@ impl Rng {
     }
 
     /// Uniform in [0, n); 0 when n is 0.
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         if n == 0 {
             return 0;
         }

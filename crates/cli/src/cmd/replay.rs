@@ -3,7 +3,7 @@
 //! rate, once, several times, or for a given duration.
 
 use std::io::{self, Write};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use rtflow_capture::SkipCounts;
 use rtflow_net::{Pace, Pacer, saturating_secs, sender_for};
-use rtflow_sflow::SFLOW_PORT;
+use rtflow_sflow::{
+    Address, DataSource, Datagram, DatagramBuilder, DatagramHeader, SFLOW_PORT, Sample,
+};
 
 use super::fwd::resolve;
 
@@ -225,78 +227,69 @@ fn play_once(
     result
 }
 
-/// Rewrites datagrams to come from many spoofed agents with random data sources (`--spoof-agents`).
+/// Rewrites datagrams to come from many spoofed agents with random data sources (`--spoof-agents`), through
+/// the sFlow codec: decoded, the agent address and each flow and counter sample's data-source index replaced,
+/// encoded again (records are copied as they were).
 #[derive(Debug)]
 struct Spoofer {
     agents: u32,
-    state: u64,
+    random: rtflow_sim::Rng,
     buffer: Vec<u8>,
 }
 
 impl Spoofer {
+    /// Fixed, so that a load test's flood is the same from run to run.
+    const SEED: u64 = 0x5eed_0f5f_100d_5eed;
+
     fn new(agents: u32) -> Self {
         Self {
             agents,
-            state: 0x5eed_0f5f_100d_5eed,
+            random: rtflow_sim::Rng::new(Self::SEED),
             buffer: Vec::new(),
         }
     }
 
-    /// splitmix64: cheap, reproducible pseudo-random numbers.
-    fn next(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+    /// A random data-source index (16 bits, as many as a large switch's ports and VLANs).
+    fn source(&mut self, source: DataSource) -> DataSource {
+        DataSource {
+            index: self.random.below(1 << 16) as u32,
+            ..source
+        }
     }
 
-    /// The datagram with its agent address and data-source indexes replaced; anything that is not an sFlow v5
-    /// datagram with an IPv4 agent is returned unchanged, and a sample list cut short is rewritten up to the cut.
+    /// The datagram from a spoofed agent; a datagram that is not sFlow v5 with an IPv4 agent, or with a sample
+    /// that does not decode, is returned unchanged.
     fn rewrite<'a>(&'a mut self, payload: &'a [u8]) -> &'a [u8] {
-        const HEADER: usize = 28;
-        if payload.len() < HEADER || be32(payload, 0) != Some(5) || be32(payload, 4) != Some(1) {
+        let Ok(datagram) = Datagram::decode(payload) else {
+            return payload;
+        };
+        if !matches!(datagram.header.agent, Address::V4(_)) {
             return payload;
         }
-        let agent = (self.next() % u64::from(self.agents)) as u32;
-        let mut buffer = std::mem::take(&mut self.buffer);
-        buffer.clear();
-        buffer.extend_from_slice(payload);
-        buffer[8..12].copy_from_slice(&(0x0a00_0000 | agent).to_be_bytes());
-        let samples = be32(&buffer, 24).unwrap_or(0);
-        let mut offset = HEADER;
-        for _ in 0..samples {
-            let (Some(tag), Some(length)) = (be32(&buffer, offset), be32(&buffer, offset + 4))
-            else {
-                break;
+        let agent = self.random.below(u64::from(self.agents)) as u32;
+        let mut builder = DatagramBuilder::new(DatagramHeader {
+            agent: Address::V4(Ipv4Addr::from(0x0a00_0000 | agent)),
+            ..datagram.header
+        });
+        for sample in datagram.samples() {
+            let sample = match sample {
+                Ok(Sample::Flow(mut flow)) => {
+                    flow.info.source_id = self.source(flow.info.source_id);
+                    Sample::Flow(flow)
+                }
+                Ok(Sample::Counter(mut counter)) => {
+                    counter.info.source_id = self.source(counter.info.source_id);
+                    Sample::Counter(counter)
+                }
+                Ok(other) => other,
+                Err(_) => return payload,
             };
-            let body = offset + 8;
-            // Standard (enterprise 0) flow and counter samples: formats 1 and 2 pack the source id's type in
-            // the top byte of one word; the expanded formats 3 and 4 give the index a word of its own.
-            let index_at = match tag {
-                1 | 2 => Some((body + 4, 0x00ff_ffff)),
-                3 | 4 => Some((body + 8, u32::MAX)),
-                _ => None,
-            };
-            if let Some((at, mask)) = index_at
-                && let Some(word) = be32(&buffer, at)
-            {
-                let index = (self.next() as u32) & 0xffff & mask;
-                buffer[at..at + 4].copy_from_slice(&((word & !mask) | index).to_be_bytes());
-            }
-            match body.checked_add(length as usize) {
-                Some(next) if next <= buffer.len() => offset = next,
-                _ => break,
-            }
+            builder.sample(&sample);
         }
-        self.buffer = buffer;
+        self.buffer.clear();
+        builder.encode(&mut self.buffer);
         &self.buffer
     }
-}
-
-fn be32(bytes: &[u8], at: usize) -> Option<u32> {
-    let word = bytes.get(at..at.checked_add(4)?)?;
-    Some(u32::from_be_bytes([word[0], word[1], word[2], word[3]]))
 }
 
 /// HOST:PORT, [IPv6]:PORT, a bare IPv6 address, or HOST alone (default port).
@@ -413,55 +406,60 @@ mod tests {
         // (The pacer's own range checks are tested in rtflow-net.)
     }
 
-    fn words(words: &[u32]) -> Vec<u8> {
-        words.iter().flat_map(|w| w.to_be_bytes()).collect()
-    }
-
     #[test]
     fn spoofing_rewrites_agent_and_source_indexes_but_keeps_types_and_lengths() {
-        // Header (agent 192.0.2.1, 3 samples), then a flow sample 0:1 (source type 1, index 5), a counter sample
-        // 0:2 (type 0, index 7) and an expanded flow sample 0:3 (type 2, index 9), each with just seq + source id.
-        let original = words(&[
-            5,
-            1,
-            0xc000_0201,
-            0,
-            1,
-            0,
-            3, //
-            1,
-            8,
-            11,
-            0x0100_0005, //
-            2,
-            8,
-            12,
-            0x0000_0007, //
-            3,
-            12,
-            13,
-            2,
-            9,
-        ]);
+        // Agent 192.0.2.1, then a flow sample 0:1 (source type 1, index 5), a counter sample 0:2 (type 0,
+        // index 7) and an expanded flow sample 0:3 (type 2, index 9), without records.
+        let flow = |expanded, class, index| rtflow_sflow::FlowSampleInfo {
+            expanded,
+            sequence_number: 11,
+            source_id: DataSource { class, index },
+            sampling_rate: 100,
+            ..Default::default()
+        };
+        let mut builder = DatagramBuilder::new(DatagramHeader {
+            agent: Address::V4(Ipv4Addr::new(192, 0, 2, 1)),
+            sub_agent_id: 0,
+            sequence_number: 1,
+            uptime_ms: 0,
+        });
+        builder
+            .flow_sample(&flow(false, 1, 5), &[])
+            .counter_sample(
+                &rtflow_sflow::CounterSampleInfo {
+                    sequence_number: 12,
+                    source_id: DataSource { class: 0, index: 7 },
+                    ..Default::default()
+                },
+                &[],
+            )
+            .flow_sample(&flow(true, 2, 9), &[]);
+        let original = builder.finish();
         let mut spoofer = Spoofer::new(1000);
         let rewritten = spoofer.rewrite(&original).to_vec();
         assert_eq!(rewritten.len(), original.len());
         assert_eq!(rewritten[8], 10, "agent moved into 10.0.0.0/8");
-        let word = |at: usize| be32(&rewritten, at).unwrap_or(u32::MAX);
+        let word = |at: usize| {
+            rewritten
+                .get(at..at + 4)
+                .map_or(u32::MAX, |w| u32::from_be_bytes([w[0], w[1], w[2], w[3]]))
+        };
+        // Source ids: the flow sample's word at 40, the counter sample's at 80, the expanded sample's type
+        // and index at 100 and 104.
         assert_eq!(word(40) >> 24, 1, "flow sample keeps its source type");
-        assert_eq!(word(56) >> 24, 0, "counter sample keeps its source type");
-        assert_eq!(word(72), 2, "expanded sample keeps its source type");
-        assert!(word(40) & 0xff_ffff <= 0xffff && word(76) <= 0xffff);
+        assert_eq!(word(80) >> 24, 0, "counter sample keeps its source type");
+        assert_eq!(word(100), 2, "expanded sample keeps its source type");
+        assert!(word(40) & 0xff_ffff <= 0xffff && word(80) <= 0xffff && word(104) <= 0xffff);
         // Everything but the agent and the three indexes is untouched.
         for at in (0..original.len()).step_by(4) {
-            if ![8, 40, 56, 76].contains(&at) {
+            if ![8, 40, 80, 104].contains(&at) {
                 assert_eq!(rewritten[at..at + 4], original[at..at + 4], "word at {at}");
             }
         }
-        // Not sFlow v5 with an IPv4 agent, or cut short: returned unchanged or rewritten up to the cut.
+        // Not sFlow v5, or cut short: returned unchanged.
         assert_eq!(spoofer.rewrite(b"not sflow"), b"not sflow");
         let cut = &original[..44];
-        assert_eq!(spoofer.rewrite(cut).len(), 44);
+        assert_eq!(spoofer.rewrite(cut), cut);
     }
 
     #[test]

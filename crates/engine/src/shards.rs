@@ -114,6 +114,7 @@ impl AgentShards {
     /// the shard it needs while the read lasts.
     pub(crate) fn read(&self) -> AgentsRead<'_> {
         AgentsRead {
+            shards: self,
             guards: self.shards.iter().map(Mutex::lock).collect(),
         }
     }
@@ -121,6 +122,8 @@ impl AgentShards {
 
 /// Every shard locked for reading (see [`AgentShards::read`]).
 pub(crate) struct AgentsRead<'a> {
+    shards: &'a AgentShards,
+    /// One guard per shard, in shard order.
     guards: Vec<MutexGuard<'a, Shard>>,
 }
 
@@ -138,7 +141,7 @@ impl AgentsRead<'_> {
     }
 
     pub(crate) fn get(&self, agent: &IpAddr) -> Option<&AgentState> {
-        self.shards().find_map(|shard| shard.agents.get(agent))
+        self.guards[self.shards.index_of(*agent)].agents.get(agent)
     }
 }
 

@@ -76,11 +76,17 @@ def test_forwarding_is_byte_identical(server: RtflowServer, sinks: list[UdpSink]
     replay_to(server.sflow_port, dataset.pcap, "--max")
     originals = set(dataset.payloads)
 
+    # The replay has only handed its datagrams to the kernel: the server may still be reading them, so a match
+    # counts only once the server's own count has stopped moving (the same in two polls in a row).
+    previous: list[tuple[int, int]] = []
+
     def settled() -> tuple[int, int] | None:
         agents = server.get_json("/agents/json")
         received = sum(a["sFlowDatagramsReceived"] for a in agents.values())
         spine1 = agents.get("192.168.0.13", {}).get("sFlowDatagramsReceived", 0)
-        if received and len(everything.datagrams) == received and len(spine1_only.datagrams) == spine1:
+        stable = previous == [(received, spine1)]
+        previous[:] = [(received, spine1)]
+        if stable and received and len(everything.datagrams) == received and len(spine1_only.datagrams) == spine1:
             return received, spine1
         return None
 

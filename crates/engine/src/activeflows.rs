@@ -489,6 +489,25 @@ impl FlowTable {
             .collect()
     }
 
+    /// The largest flow, as `top(params, rate_factor, 1)` gives it (ties to the smallest key), found in one
+    /// scan without collecting or sorting the table.
+    pub fn largest(&self, params: &TableParams, rate_factor: f64) -> Option<FlowSnapshot> {
+        let mut best: Option<(f64, &str, &FlowEntry)> = None;
+        for (k, e) in &self.entries {
+            let score = Self::score(e, params);
+            let better = best.is_none_or(|(best_score, best_key, _)| {
+                score
+                    .total_cmp(&best_score)
+                    .then_with(|| best_key.cmp(k.as_ref()))
+                    .is_gt()
+            });
+            if better {
+                best = Some((score, k.as_ref(), e));
+            }
+        }
+        best.map(|(_, k, e)| Self::snapshot(k, e, params, rate_factor))
+    }
+
     /// Every flow whose current value exceeds `threshold`.
     pub fn above(
         &self,

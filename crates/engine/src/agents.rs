@@ -190,6 +190,8 @@ impl SourceActivity {
 /// State of one data source of one agent.
 #[derive(Debug, Default)]
 pub(crate) struct SourceState {
+    /// When a sample (flow or counter) last updated this data source.
+    pub last_seen: Millis,
     pub activity: SourceActivity,
     pub flow_seq: SeqTracker,
     pub counter_seq: SeqTracker,

@@ -19,6 +19,10 @@ pub struct EngineConfig {
     pub metric_timeout_ms: u64,
     /// An agent silent for this long is forgotten.
     pub agent_timeout_ms: u64,
+    /// A data source without a sample for this long is forgotten, even while its agent keeps sending (a
+    /// flood of random data-source ids). Longer than `metric_timeout_ms` and than an ended flow is kept
+    /// (`retain`, 120 s), so nothing still reported goes with it.
+    pub data_source_timeout_ms: u64,
     /// Flow keys not seen for this long leave `/flowkeys`.
     pub flow_key_timeout_ms: u64,
     /// Candidate flows kept per definition and data source beyond its top `n`.
@@ -61,6 +65,7 @@ impl Default for EngineConfig {
             flows_max: 1000,
             metric_timeout_ms: 120_000,
             agent_timeout_ms: 3_600_000,
+            data_source_timeout_ms: 300_000,
             flow_key_timeout_ms: 60_000,
             flow_candidates: 100,
             max_agents: 10_000,

@@ -27,6 +27,7 @@ use crate::shards::{AgentShards, Shard};
 use crate::streams::{Stream, Subscription};
 use crate::tenant::Tenants;
 use crate::thresholds::{Threshold, ThresholdState, TriggeredState};
+use crate::tick::TickWork;
 use crate::topology::{LearnedNames, Topology, TopologyView};
 use rtflow_flowlang::{
     AddressGroup, AggMode, AttributeSource, CompiledFlow, FlowDefinition, FlowProgram, FlowValues,
@@ -412,6 +413,7 @@ impl Engine {
         agent.stats.last_seen = now;
         let Some(source) = source_mut(
             &mut agent.sources,
+            now,
             sample.source,
             max_sources,
             &mut memory.sources,
@@ -454,9 +456,13 @@ impl Engine {
             } else {
                 sample.source
             };
-            let Some(source) =
-                source_mut(&mut agent.sources, target, max_sources, &mut memory.sources)
-            else {
+            let Some(source) = source_mut(
+                &mut agent.sources,
+                now,
+                target,
+                max_sources,
+                &mut memory.sources,
+            ) else {
                 continue;
             };
             evaluated.for_each(index, values, |slot, generation, key, values| {
@@ -552,6 +558,7 @@ impl Engine {
         let uptime = agent.stats.uptime_ms.max(info.uptime_ms);
         let Some(source) = source_mut(
             &mut agent.sources,
+            now,
             sample.source,
             max_sources,
             &mut memory.sources,
@@ -599,18 +606,25 @@ impl Engine {
     /// Periodic maintenance; call every 100 ms – 1 s. Ends idle flows (flow log), flushes long flows, evaluates
     /// thresholds (events), expires metrics and agents, refreshes the topology mapping.
     pub fn tick(&mut self, now: Millis) {
+        let work = self.tick_shards(now);
+        self.finish_tick(now, work);
+    }
+
+    /// The part of [`Engine::tick`] that needs the engine exclusively, after [`Engine::tick_shards`] did the
+    /// walks over the agents: decay rebasing (rare), the topology view, applying the threshold observations
+    /// (events), publishing the tick. The server calls the two halves under its read and write lock, so the
+    /// write lock is held only for this short part.
+    pub fn finish_tick(&mut self, now: Millis, work: TickWork) {
         if now >= self.rebase_due {
             self.rebase_flows(now);
         }
-        self.expire_flows(now);
-        self.expire_state(now);
         if !self.topology.links.is_empty() || !self.topology.nodes.is_empty() {
             let view = TopologyView::resolve(&self.topology, &self.learned_names(now));
             if view != self.topology_view {
                 self.install_topology_view(view);
             }
         }
-        self.evaluate_thresholds(now);
+        self.apply_thresholds(now, work);
         self.ticks.publish("tick", &now);
     }
 
@@ -638,70 +652,6 @@ impl Engine {
     /// The time of every [`Engine::tick`] from now on.
     pub fn subscribe_ticks(&mut self, capacity: usize) -> Subscription<Millis> {
         self.ticks.subscribe(capacity, None)
-    }
-
-    fn expire_flows(&mut self, now: Millis) {
-        let Self {
-            agents,
-            flows,
-            flow_log,
-            ..
-        } = self;
-        let flow_log = flow_log.get_mut();
-        for shard in agents.shards_mut() {
-            let Shard { agents, logged, .. } = shard;
-            for (agent_ip, agent) in agents.iter_mut() {
-                for (ds, source) in agent.sources.iter_mut() {
-                    for (slot, table) in source.flows.iter_mut().enumerate() {
-                        match flows.slots.get(slot).and_then(Option::as_ref) {
-                            Some(installed) if installed.generation == table.generation => {
-                                let rate_factor = installed.clock.rate_factor(now);
-                                table.expire(&installed.params, now, rate_factor, logged);
-                                if !logged.is_empty() {
-                                    log_flows(flow_log, &installed.name, *agent_ip, *ds, logged);
-                                }
-                            }
-                            _ if table.len() > 0 || table.generation != 0 => {
-                                *table = FlowTable::default()
-                            }
-                            _ => {}
-                        }
-                    }
-                    while source.flows.last().is_some_and(|t| t.generation == 0) {
-                        source.flows.pop();
-                    }
-                }
-            }
-        }
-    }
-
-    fn expire_state(&mut self, now: Millis) {
-        let metric_cutoff = now.saturating_sub(self.config.metric_timeout_ms);
-        let agent_cutoff = now.saturating_sub(self.config.agent_timeout_ms);
-        let key_cutoff = now.saturating_sub(self.config.flow_key_timeout_ms);
-        for shard in self.agents.shards_mut() {
-            shard
-                .agents
-                .retain(|_, agent| agent.stats.last_seen >= agent_cutoff);
-            shard.recount_memory();
-            for agent in shard.agents.values_mut() {
-                for source in agent.sources.values_mut() {
-                    source.counters.expire(metric_cutoff);
-                }
-            }
-            shard.flow_keys_seen.retain(|_, seen| *seen >= key_cutoff);
-            shard.surveyed_shapes.retain(|_, seen| *seen >= key_cutoff);
-        }
-        let Self {
-            agents, tenants, ..
-        } = self;
-        tenants
-            .get_mut()
-            .retain_agents(|agent| agents.contains(*agent));
-        let host_cutoff = now.saturating_sub(self.config.host_mac_timeout_ms);
-        self.lookups.hosts_mut().expire(host_cutoff);
-        let located_cutoff = now.saturating_sub(self.config.located_mac_timeout_ms);
-        self.host_locations.get_mut().expire(located_cutoff);
     }
 
     /// Makes `view` current and rebuilds the `link:` table from it.
@@ -1253,19 +1203,19 @@ impl Engine {
     // ----------------------------------------------------------------------------------------------------------
     // Threshold evaluation
 
-    fn evaluate_thresholds(&mut self, now: Millis) {
-        let names: Vec<String> = self.thresholds.keys().cloned().collect();
-        for name in names {
-            let Some(state) = self.thresholds.get(&name) else {
-                continue;
-            };
-            let exceeded = self.exceeded(now, &state.definition, state.installed);
-            let max = self.config.max_triggers_per_threshold;
+    /// Turns the observations of [`Engine::tick_shards`] into trigger state and events; a threshold replaced
+    /// or deleted since they were taken is left for the next tick.
+    fn apply_thresholds(&mut self, now: Millis, work: TickWork) {
+        let max = self.config.max_triggers_per_threshold;
+        for (name, installed, definition, exceeded) in work.thresholds {
             let Some(state) = self.thresholds.get_mut(&name) else {
                 continue;
             };
+            if state.installed != installed || state.definition != definition {
+                continue;
+            }
             let fired = state.evaluate(now, exceeded, max);
-            let definition = state.definition.clone();
+            let definition = &state.definition;
             for obs in fired {
                 self.events.push_with(|event_id| Event {
                     event_id,
@@ -1313,25 +1263,29 @@ fn new_sample_shape(surveyed: &mut HashMap<u64, Millis>, now: Millis, sample: &F
     true
 }
 
-/// The state of `source`, created (and counted in `created`) on first sight unless `max_sources` are tracked.
+/// The state of `source`, created (and counted in `created`) on first sight unless `max_sources` are tracked;
+/// marked as seen at `now`.
 fn source_mut<'a>(
     sources: &'a mut HashMap<DataSource, SourceState>,
+    now: Millis,
     source: DataSource,
     max_sources: usize,
     created: &mut usize,
 ) -> Option<&'a mut SourceState> {
     let full = sources.len() >= max_sources;
-    match sources.entry(source) {
-        Entry::Occupied(entry) => Some(entry.into_mut()),
-        Entry::Vacant(_) if full => None,
+    let state = match sources.entry(source) {
+        Entry::Occupied(entry) => entry.into_mut(),
+        Entry::Vacant(_) if full => return None,
         Entry::Vacant(entry) => {
             *created += 1;
-            Some(entry.insert(SourceState::default()))
+            entry.insert(SourceState::default())
         }
-    }
+    };
+    state.last_seen = now;
+    Some(state)
 }
 
-fn log_flows(
+pub(crate) fn log_flows(
     flow_log: &mut IdRing<FlowRecord>,
     name: &str,
     agent: IpAddr,

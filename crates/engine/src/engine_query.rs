@@ -16,7 +16,7 @@ use crate::query::{
     summarize_text,
 };
 use crate::sample::{DataSource, Millis};
-use crate::shards::AgentsRead;
+use crate::shards::{AgentsRead, Shard};
 use crate::thresholds::{Exceeded, Threshold, TriggerKey};
 use rtflow_flowlang::AggMode;
 
@@ -735,9 +735,10 @@ impl Engine {
         })
     }
 
-    /// Observations exceeding a threshold in this evaluation round; only values updated since `installed`
-    /// (engine time has millisecond resolution: a sample in the same millisecond as the PUT counts as next).
-    pub(crate) fn exceeded(
+    /// The threshold evaluation before the tick walked shard by shard: every data source selected and sorted,
+    /// then the largest flow by `top(1)`. Tests check [`Engine::exceeded_in`] against it.
+    #[cfg(test)]
+    pub(crate) fn exceeded_by_full_walk(
         &self,
         now: Millis,
         threshold: &Threshold,
@@ -818,6 +819,97 @@ impl Engine {
         }
         out
     }
+
+    /// Observations exceeding a threshold in this evaluation round in `shards` (locked by the caller); only
+    /// values updated since `installed` count (engine time has millisecond resolution: a sample in the same
+    /// millisecond as the PUT counts as next). One pass over their data sources, without collecting or sorting
+    /// them; [`sort_exceeded`] puts the observations in the order events fire in.
+    pub(crate) fn exceeded_in<'s>(
+        &self,
+        shards: impl Iterator<Item = &'s Shard>,
+        now: Millis,
+        threshold: &Threshold,
+        installed: Millis,
+    ) -> Vec<Exceeded> {
+        let cutoff = self.metric_cutoff(now);
+        let filter = QueryFilter::from_map(&threshold.filter);
+        let mut out = Vec::new();
+        let sources = shards
+            .flat_map(|shard| &shard.agents)
+            .flat_map(|(ip, agent)| {
+                agent
+                    .sources
+                    .iter()
+                    .map(move |(ds, source)| (*ip, agent, *ds, source))
+            });
+        if let Some((slot, flow)) = self.flows.get(&threshold.metric) {
+            let rate_factor = flow.clock.rate_factor(now);
+            for s in sources {
+                let Some(table) = s.3.flows.get(slot).filter(|t| {
+                    t.generation == flow.generation && t.len() > 0 && t.last_update >= installed
+                }) else {
+                    continue;
+                };
+                if !self.passes(cutoff, &s, &filter) {
+                    continue;
+                }
+                let key = |flow_key: Option<&str>| TriggerKey {
+                    agent: s.0,
+                    source: s.2,
+                    flow_key: flow_key.map(Box::from),
+                };
+                if threshold.by_flow {
+                    for top in table.above(&flow.params, rate_factor, threshold.value) {
+                        if top.last_seen < installed {
+                            continue;
+                        }
+                        out.push(Exceeded {
+                            key: key(Some(&top.key)),
+                            value: top.value,
+                            values: top.values,
+                            flow_key: Some(top.key),
+                        });
+                    }
+                } else if let Some(top) = table
+                    .largest(&flow.params, rate_factor)
+                    .filter(|f| f.value > threshold.value)
+                {
+                    // Not by flow: an event about the data source, without a flow key (as sFlow-RT).
+                    out.push(Exceeded {
+                        key: key(None),
+                        value: top.value,
+                        values: top.values,
+                        flow_key: None,
+                    });
+                }
+            }
+        } else {
+            for s in sources {
+                let Some(value) =
+                    s.3.counters
+                        .metrics
+                        .get(threshold.metric.as_str())
+                        .filter(|m| m.updated >= cutoff && m.updated >= installed)
+                        .and_then(|m| m.value.as_f64())
+                else {
+                    continue;
+                };
+                if value > threshold.value && self.passes(cutoff, &s, &filter) {
+                    out.push(Exceeded {
+                        key: TriggerKey {
+                            agent: s.0,
+                            source: s.2,
+                            flow_key: None,
+                        },
+                        value,
+                        values: Vec::new(),
+                        flow_key: None,
+                    });
+                }
+            }
+        }
+        out
+    }
 }
 
 /// topKeys of an aggregate (sum/avg/…) over flow metrics: per-key sums, largest first.
@@ -846,4 +938,10 @@ fn merged_top_keys(now: Millis, observations: &[&Observation<'_>]) -> Option<Vec
     keys.sort_by(|a, b| b.value.total_cmp(&a.value).then_with(|| a.key.cmp(&b.key)));
     keys.truncate(n);
     Some(keys)
+}
+
+/// Puts threshold observations in (agent, data source) order, the order their events fire in; stable, so a
+/// data source's flows keep their order.
+pub(crate) fn sort_exceeded(observations: &mut [Exceeded]) {
+    observations.sort_by_key(|e| (e.key.agent, e.key.source));
 }

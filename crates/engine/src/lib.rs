@@ -29,6 +29,7 @@ mod shards;
 mod streams;
 mod tenant;
 mod thresholds;
+mod tick;
 mod topology;
 mod topology_query;
 
@@ -44,6 +45,8 @@ mod ingest_tests;
 mod key_function_tests;
 #[cfg(test)]
 mod parity_tests;
+#[cfg(test)]
+mod tick_tests;
 
 pub use adapter::{DecodedDatagram, IngestError, IngestSummary};
 pub use agents::AgentInfo;
@@ -73,5 +76,6 @@ pub use tenant::{
     TenantStats,
 };
 pub use thresholds::{DEFAULT_THRESHOLD_TIMEOUT_S, Threshold, TriggeredState};
+pub use tick::TickWork;
 pub use topology::{Topology, TopologyLink, TopologyNode, TopologyPort};
 pub use topology_query::DataSourceInfo;

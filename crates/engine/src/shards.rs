@@ -81,6 +81,11 @@ impl AgentShards {
         self.shards[self.index_of(agent)].lock()
     }
 
+    /// Locks shard `index` (the tick: one shard at a time, never with another shard locked).
+    pub(crate) fn lock_index(&self, index: usize) -> MutexGuard<'_, Shard> {
+        self.shards[index].lock()
+    }
+
     /// Whether `agent` is tracked (locks its shard).
     pub(crate) fn contains(&self, agent: IpAddr) -> bool {
         self.lock(agent).agents.contains_key(&agent)

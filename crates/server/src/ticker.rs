@@ -30,9 +30,12 @@ fn run(shared: &Shared, socket_inodes: &[u64]) {
     let mut last_stats: Option<Instant> = None;
     while !shared.is_shutting_down() {
         let now = shared.clock.now();
+        // The walks over every agent under the read lock, one shard locked at a time (ingest on the other
+        // shards and queries go on); the write lock only for events and the rest of the tick.
+        let work = shared.engine.read().tick_shards(now);
         let (event_id, flow_id) = {
             let mut engine = shared.engine.write();
-            engine.tick(now);
+            engine.finish_tick(now, work);
             (engine.last_event_id(), engine.last_flow_id())
         };
         shared.publish_ids(event_id, flow_id);

@@ -1,0 +1,212 @@
+//! The tick's shard-by-shard walk (`tick.rs`): idle data sources expire while their agent keeps sending, the
+//! threshold observations equal those of the full walk it replaced, and a threshold changed between the two
+//! halves of a split tick fires nothing stale.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use crate::budget_tests::datagram;
+use crate::engine_tests::{T0, dgram, flow_sample, if_counters, pair_flow};
+use crate::thresholds::Exceeded;
+use crate::{DataSource, Engine, EngineConfig, Threshold};
+
+fn sources_of(engine: &Engine, agent: Ipv4Addr) -> Vec<DataSource> {
+    let shards = engine.agents.read();
+    let mut sources: Vec<DataSource> = shards
+        .get(&IpAddr::V4(agent))
+        .map(|state| state.sources.keys().copied().collect())
+        .unwrap_or_default();
+    sources.sort();
+    sources
+}
+
+fn ingest(engine: &mut Engine, now: u64, agent: Ipv4Addr, sequence: u32, index: u32) {
+    let bytes = datagram(agent, sequence, index);
+    if let Err(err) = engine.ingest_sflow(now, SocketAddr::new(IpAddr::V4(agent), 6343), &bytes) {
+        panic!("ingest: {err}");
+    }
+}
+
+#[test]
+fn idle_data_sources_expire_while_their_agent_keeps_sending() {
+    let timeout = EngineConfig::default().data_source_timeout_ms;
+    let mut engine = Engine::new(EngineConfig {
+        shards: 4,
+        ..EngineConfig::default()
+    });
+    let switch = Ipv4Addr::new(192, 0, 2, 1);
+    // One datagram for a data source that is never heard of again (a random id), then port 1 every 10 s.
+    ingest(&mut engine, T0, switch, 1, 4_000_000);
+    let mut sequence = 1;
+    let mut now = T0;
+    while now <= T0 + timeout {
+        sequence += 1;
+        ingest(&mut engine, now, switch, sequence, 1);
+        engine.tick(now);
+        if now < T0 + timeout {
+            assert_eq!(
+                sources_of(&engine, switch),
+                vec![DataSource::interface(1), DataSource::interface(4_000_000)],
+                "at {} ms",
+                now - T0
+            );
+        }
+        now += 10_000;
+    }
+    engine.tick(T0 + timeout + 1);
+    assert_eq!(sources_of(&engine, switch), vec![DataSource::interface(1)]);
+    let analyzer = engine.analyzer();
+    assert_eq!(analyzer.sflow_agents, 1);
+    assert_eq!(analyzer.sflow_data_sources, 1, "{analyzer:?}");
+}
+
+#[test]
+fn the_data_source_timeout_is_configurable() {
+    let mut engine = Engine::new(EngineConfig {
+        data_source_timeout_ms: 30_000,
+        ..EngineConfig::default()
+    });
+    let switch = Ipv4Addr::new(192, 0, 2, 1);
+    ingest(&mut engine, T0, switch, 1, 7);
+    ingest(&mut engine, T0 + 20_000, switch, 2, 1);
+    engine.tick(T0 + 30_000);
+    assert_eq!(
+        sources_of(&engine, switch),
+        vec![DataSource::interface(1), DataSource::interface(7)]
+    );
+    engine.tick(T0 + 30_001);
+    assert_eq!(sources_of(&engine, switch), vec![DataSource::interface(1)]);
+    // The agent itself stays until its own (longer) timeout.
+    engine.tick(T0 + 50_001);
+    assert!(sources_of(&engine, switch).is_empty());
+    assert_eq!(engine.analyzer().sflow_agents, 1);
+}
+
+/// Twelve agents (over four shards), three ports each, flows of different sizes and counters of different
+/// rates, for 20 s.
+fn busy_engine() -> (Engine, u64) {
+    let mut engine = Engine::new(EngineConfig {
+        shards: 4,
+        ..EngineConfig::default()
+    });
+    engine
+        .set_flow(T0, "pair", pair_flow())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let agents: Vec<IpAddr> = (1..=12)
+        .map(|n| IpAddr::V4(Ipv4Addr::new(192, 168, 0, n)))
+        .collect();
+    let mut sequence = 0u32;
+    let mut now = T0;
+    for step in 0..200u32 {
+        now = T0 + u64::from(step) * 100;
+        for (a, agent) in agents.iter().enumerate() {
+            let info = dgram(*agent, step + 1, step * 100);
+            engine.begin_datagram(now, &info);
+            for port in 1..=3u32 {
+                for src in 1..=(a as u8 % 5 + port as u8) {
+                    sequence += 1;
+                    let sample = flow_sample(port, sequence, 10 * port, src, 200, 1000);
+                    engine.ingest_flow_sample(now, &info, &sample);
+                }
+                if step % 10 == 0 {
+                    let octets = u64::from(step) * 1_000_000 * (a as u64 + 1) * u64::from(port);
+                    engine.ingest_counter_sample(
+                        now,
+                        &info,
+                        &if_counters(port, step / 10 + 1, octets),
+                    );
+                }
+            }
+        }
+    }
+    (engine, now)
+}
+
+fn comparable(observations: &[Exceeded]) -> Vec<String> {
+    observations
+        .iter()
+        .map(|o| format!("{:?} {} {:?} {:?}", o.key, o.value, o.values, o.flow_key))
+        .collect()
+}
+
+#[test]
+fn threshold_observations_equal_the_full_walk() {
+    let (engine, now) = busy_engine();
+    let thresholds = [
+        ("pair", 50_000.0, false, None),
+        ("pair", 50_000.0, true, None),
+        ("pair", 0.0, true, Some("2")),
+        ("ifinoctets", 2_000_000.0, false, None),
+        ("ifinoctets", 0.0, false, Some("3")),
+    ];
+    let mut nonempty = 0;
+    for (metric, value, by_flow, ifindex) in thresholds {
+        let threshold = Threshold {
+            metric: metric.into(),
+            value,
+            by_flow,
+            timeout: 60.0,
+            filter: ifindex
+                .map(|index| [("dataSource".to_string(), vec![index.to_string()])])
+                .into_iter()
+                .flatten()
+                .collect(),
+        };
+        let mut shard_by_shard = Vec::new();
+        for index in 0..engine.agents.count() {
+            let shard = engine.agents.lock_index(index);
+            shard_by_shard.extend(engine.exceeded_in(
+                std::iter::once(&*shard),
+                now,
+                &threshold,
+                T0,
+            ));
+        }
+        crate::engine_query::sort_exceeded(&mut shard_by_shard);
+        let full_walk = engine.exceeded_by_full_walk(now, &threshold, T0);
+        assert_eq!(
+            comparable(&shard_by_shard),
+            comparable(&full_walk),
+            "{threshold:?}"
+        );
+        nonempty += usize::from(!full_walk.is_empty());
+    }
+    assert_eq!(
+        nonempty,
+        thresholds.len(),
+        "every threshold is exceeded somewhere"
+    );
+}
+
+#[test]
+fn a_threshold_replaced_between_the_halves_of_a_tick_fires_nothing_stale() {
+    let (mut engine, now) = busy_engine();
+    let threshold = |value: f64| Threshold {
+        metric: "pair".into(),
+        value,
+        by_flow: true,
+        timeout: 60.0,
+        filter: Default::default(),
+    };
+    engine
+        .set_threshold(T0, "big", threshold(0.0))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let work = engine.tick_shards(now);
+    // Replaced with a value no flow reaches before the tick finishes: the observations taken are dropped.
+    engine
+        .set_threshold(T0, "big", threshold(1e15))
+        .unwrap_or_else(|e| panic!("{e}"));
+    engine.finish_tick(now, work);
+    assert!(engine.events_after(None, None, 10).is_empty());
+    // Deleted meanwhile: nothing either; a whole tick with the first definition fires.
+    let work = engine.tick_shards(now);
+    engine
+        .delete_threshold("big")
+        .unwrap_or_else(|e| panic!("{e}"));
+    engine.finish_tick(now, work);
+    assert!(engine.events_after(None, None, 10).is_empty());
+    engine
+        .set_threshold(T0, "big", threshold(0.0))
+        .unwrap_or_else(|e| panic!("{e}"));
+    engine.tick(now);
+    assert!(!engine.events_after(None, None, 10).is_empty());
+}

@@ -244,6 +244,9 @@ pub(crate) struct FlowTable {
     /// Inflated total of the first value over all samples (the flow metric's value).
     total: ValueAcc,
     pub last_update: Millis,
+    /// No entry can end, flush, or be forgotten before this time (a lower bound): the tick's expiry skips the
+    /// table until then. Computed by [`FlowTable::expire`], lowered by [`FlowTable::add`].
+    expire_due: Millis,
 }
 
 /// A snapshot of one flow's current values.
@@ -282,6 +285,16 @@ impl FlowTable {
         logged: &mut Vec<LoggedFlow>,
     ) {
         self.last_update = now;
+        // A new or restarted entry ends after `idle_ms`, or is flushed after `active_timeout_ms` (existing
+        // entries only move their times later, so the bound stays a bound).
+        let active_due = if params.log && !params.flow_start {
+            params.active_timeout_ms
+        } else {
+            u64::MAX
+        };
+        self.expire_due = self
+            .expire_due
+            .min(now.saturating_add(params.idle_ms.min(active_due)));
         let first = match values.value {
             SampleValue::Number(v) => v,
             _ => 0.0,
@@ -393,16 +406,20 @@ impl FlowTable {
     }
 
     /// Logs the end of flows idle for `idle_ms` and flushes long ones (flow log); forgets ended flows once
-    /// negligible (see [`TableParams::retain_ms`]). Returns whether the table is now empty.
+    /// negligible (see [`TableParams::retain_ms`]). `tau_ms` is the definition's decay time constant, from which
+    /// the time a decaying flow becomes negligible is known, so that the table's [`FlowTable::expire_due`] is
+    /// the earliest time this can change anything. Returns whether the table is now empty.
     pub fn expire(
         &mut self,
         params: &TableParams,
         now: Millis,
         rate_factor: f64,
+        tau_ms: f64,
         logged: &mut Vec<LoggedFlow>,
     ) -> bool {
         let log = params.log && !params.flow_start;
         let decays = params.accumulate.first() == Some(&Accumulate::Rate);
+        let mut due = Millis::MAX;
         self.entries.retain(|key, e| {
             let idle = now.saturating_sub(e.last_seen);
             if idle >= params.idle_ms && !e.ended {
@@ -417,11 +434,24 @@ impl FlowTable {
                 }
             }
             if e.ended {
-                let negligible = decays
-                    && e.values.first().is_some_and(|acc| {
-                        acc.current(Accumulate::Rate, rate_factor) < NEGLIGIBLE_VALUE
-                    });
-                return !negligible && idle < params.retain_ms;
+                let current = e
+                    .values
+                    .first()
+                    .filter(|_| decays)
+                    .map(|acc| acc.current(Accumulate::Rate, rate_factor));
+                let negligible = current.is_some_and(|value| value < NEGLIGIBLE_VALUE);
+                let keep = !negligible && idle < params.retain_ms;
+                if keep {
+                    due = due.min(e.last_seen.saturating_add(params.retain_ms));
+                    if let Some(value) = current {
+                        // value · e^{-Δ/τ} reaches the negligible level after Δ = τ·ln(value/level); a
+                        // millisecond early, for rounding.
+                        let delta = tau_ms * (value / NEGLIGIBLE_VALUE).ln();
+                        due = due
+                            .min(now.saturating_add((delta.max(0.0) as Millis).saturating_sub(1)));
+                    }
+                }
+                return keep;
             }
             if log && now.saturating_sub(e.period_start) >= params.active_timeout_ms {
                 logged.push(LoggedFlow {
@@ -433,9 +463,19 @@ impl FlowTable {
                 e.period_start = now;
                 e.period_total = 0.0;
             }
+            due = due.min(e.last_seen.saturating_add(params.idle_ms));
+            if log {
+                due = due.min(e.period_start.saturating_add(params.active_timeout_ms));
+            }
             true
         });
+        self.expire_due = due;
         self.entries.is_empty()
+    }
+
+    /// Before this time [`FlowTable::expire`] would change nothing (see the field).
+    pub fn expire_due(&self) -> Millis {
+        self.expire_due
     }
 
     pub fn rebase(&mut self, params: &TableParams, factor: f64) {
@@ -671,6 +711,90 @@ mod tests {
         assert!((v - 50.0).abs() < 10.0, "{v}");
     }
 
+    /// Expiring only tables that are due gives what expiring every table on every tick gives: the same flows
+    /// with the same values, the same flow-log records at the same ticks, and entries forgotten at the same
+    /// ticks, for decaying and non-decaying values, logged or not.
+    #[test]
+    fn expiring_only_when_due_equals_expiring_on_every_tick() {
+        for (accumulate, log, flow_start) in [
+            (Accumulate::Rate, true, false),
+            (Accumulate::Rate, false, false),
+            (Accumulate::Rate, true, true),
+            (Accumulate::Max, true, false),
+        ] {
+            let mut p = params(40);
+            p.accumulate = vec![accumulate];
+            p.log = log;
+            p.flow_start = flow_start;
+            p.active_timeout_ms = 7_000;
+            p.idle_ms = 3_000;
+            p.retain_ms = 30_000;
+            let clock = DecayClock::new(2.0, 0);
+            let tau_ms = clock.tau_seconds() * 1000.0;
+            let (mut every, mut when_due) = (FlowTable::new(1), FlowTable::new(1));
+            let (mut logged_every, mut logged_due) = (Vec::new(), Vec::new());
+            let mut skipped = 0;
+            let mut state = 0x2545_f491_4f6c_dd1d_u64;
+            for now in (0..120_000u64).step_by(250) {
+                // Bursts of traffic on a few keys in the first minute, then silence while they decay.
+                for _ in 0..if now < 60_000 { 3 } else { 0 } {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    let key = format!("k{}", state % 50);
+                    if !(state >> 8).is_multiple_of(4) {
+                        continue;
+                    }
+                    let bytes = v(&[(state >> 16) as f64 % 1_500.0]);
+                    let inflation = 1.0 / clock.rate_factor(now) / clock.tau_seconds();
+                    for (table, logged) in [
+                        (&mut every, &mut logged_every),
+                        (&mut when_due, &mut logged_due),
+                    ] {
+                        table.add(&p, inflation, now, &key, &bytes, 10.0, logged);
+                    }
+                }
+                let rate_factor = clock.rate_factor(now);
+                every.expire(&p, now, rate_factor, tau_ms, &mut logged_every);
+                if when_due.expire_due() <= now {
+                    when_due.expire(&p, now, rate_factor, tau_ms, &mut logged_due);
+                } else {
+                    skipped += 1;
+                }
+                // Within one expiry pass records come in hash-map order, which differs between two tables.
+                let in_order = |logged: &[LoggedFlow]| {
+                    let mut records: Vec<String> =
+                        logged.iter().map(|r| format!("{r:?}")).collect();
+                    records.sort();
+                    records
+                };
+                assert_eq!(
+                    in_order(&logged_every),
+                    in_order(&logged_due),
+                    "flow log at {now} ms ({accumulate:?})"
+                );
+                assert_eq!(
+                    every.top(&p, rate_factor, usize::MAX),
+                    when_due.top(&p, rate_factor, usize::MAX),
+                    "flows at {now} ms ({accumulate:?})"
+                );
+            }
+            assert!(
+                !logged_every.is_empty() || !log,
+                "{accumulate:?}: nothing logged"
+            );
+            assert_eq!(
+                every.len(),
+                0,
+                "{accumulate:?}: every flow is forgotten in the end"
+            );
+            assert!(
+                skipped > 200,
+                "{accumulate:?}: only {skipped} ticks skipped"
+            );
+        }
+    }
+
     #[test]
     fn flow_log_records_end_and_active_timeout() {
         let mut p = params(10);
@@ -681,7 +805,7 @@ mod tests {
         let mut logged = Vec::new();
         for now in (0..7_000).step_by(500) {
             table.add(&p, 1.0, now, "long", &v(&[100.0]), 10.0, &mut logged);
-            table.expire(&p, now, 1.0, &mut logged);
+            table.expire(&p, now, 1.0, 1_000.0, &mut logged);
         }
         // Flushed once at 5 s with the 11 samples (0 … 5.0 s, the one at 5.0 s arrived first) of 1000 bytes.
         assert_eq!(
@@ -694,11 +818,11 @@ mod tests {
             }]
         );
         logged.clear();
-        assert!(!table.expire(&p, 9_000, 1.0, &mut logged));
+        assert!(!table.expire(&p, 9_000, 1.0, 1_000.0, &mut logged));
         assert!(logged.is_empty());
         // Ended (logged once) but still visible while its value decays.
-        assert!(!table.expire(&p, 9_500, 1.0, &mut logged));
-        assert!(!table.expire(&p, 9_600, 1.0, &mut logged));
+        assert!(!table.expire(&p, 9_500, 1.0, 1_000.0, &mut logged));
+        assert!(!table.expire(&p, 9_600, 1.0, 1_000.0, &mut logged));
         // Samples at 5.5, 6.0, 6.5 s (3 × 1000 bytes), ended at its last sample.
         let ended = vec![LoggedFlow {
             key: "long".into(),
@@ -711,7 +835,7 @@ mod tests {
         // Seen again: a new flow for the log, ended again later.
         logged.clear();
         table.add(&p, 1.0, 12_000, "long", &v(&[100.0]), 10.0, &mut logged);
-        assert!(!table.expire(&p, 15_000, 1.0, &mut logged));
+        assert!(!table.expire(&p, 15_000, 1.0, 1_000.0, &mut logged));
         assert_eq!(
             logged,
             vec![LoggedFlow {
@@ -723,7 +847,7 @@ mod tests {
         );
         // Decayed to a negligible value: forgotten, without logging it again.
         logged.clear();
-        assert!(table.expire(&p, 16_000, 1e-12, &mut logged));
+        assert!(table.expire(&p, 16_000, 1e-12, 1_000.0, &mut logged));
         assert!(logged.is_empty());
     }
 
@@ -734,7 +858,7 @@ mod tests {
         let mut table = FlowTable::new(1);
         let mut logged = Vec::new();
         table.add(&p, 1.0, 0, "k", &v(&[100.0]), 1.0, &mut logged);
-        assert!(!table.expire(&p, p.retain_ms - 1, 1e-12, &mut logged));
-        assert!(table.expire(&p, p.retain_ms, 1e-12, &mut logged));
+        assert!(!table.expire(&p, p.retain_ms - 1, 1e-12, 1_000.0, &mut logged));
+        assert!(table.expire(&p, p.retain_ms, 1e-12, 1_000.0, &mut logged));
     }
 }

@@ -37,6 +37,10 @@ pub(crate) struct CounterState {
     raw: HashMap<&'static str, u64>,
     /// Agent uptime and arrival time of the previous sample, `None` after a discontinuity.
     last_clock: Option<(u32, Millis)>,
+    /// No metric was updated before this (a lower bound: metrics are only ever written at the current time,
+    /// which is past any cutoff already applied), so [`CounterState::expire`] has nothing to do for cutoffs
+    /// up to it.
+    oldest: Millis,
 }
 
 impl CounterState {
@@ -199,9 +203,18 @@ impl CounterState {
         }
     }
 
-    /// Drops metrics not updated since `cutoff`.
+    /// Drops metrics not updated since `cutoff` (a walk over the metrics only when one of them is stale).
     pub fn expire(&mut self, cutoff: Millis) {
+        if self.oldest >= cutoff {
+            return;
+        }
         self.metrics.retain(|_, e| e.updated >= cutoff);
+        self.oldest = self
+            .metrics
+            .values()
+            .map(|e| e.updated)
+            .min()
+            .unwrap_or(cutoff);
     }
 }
 
@@ -209,6 +222,27 @@ impl CounterState {
 mod tests {
     use super::*;
     use CounterValue::*;
+
+    #[test]
+    fn expiry_drops_exactly_the_stale_metrics_and_skips_fresh_states() {
+        let mut s = CounterState::default();
+        s.update(0, 0, &[("ifspeed", Gauge(1e9))]);
+        s.update(100_000, 100_000, &[("ifname", Text("swp1".into()))]);
+        s.expire(50_000);
+        assert!(num(&s, "ifspeed").is_none());
+        assert!(s.metrics.contains_key("ifname"));
+        // Nothing stale before 100 s: nothing to do, nothing dropped.
+        s.expire(100_000);
+        assert!(s.metrics.contains_key("ifname"));
+        s.expire(150_000);
+        assert!(s.metrics.is_empty());
+        // A metric written after the state emptied is still expired in its turn.
+        s.update(200_000, 200_000, &[("ifspeed", Gauge(1e9))]);
+        s.expire(200_000);
+        assert_eq!(num(&s, "ifspeed"), Some(1e9));
+        s.expire(200_001);
+        assert!(s.metrics.is_empty());
+    }
 
     fn num(state: &CounterState, name: &str) -> Option<f64> {
         state.number(name)

@@ -92,8 +92,19 @@ impl Engine {
                 for (slot, table) in source.flows.iter_mut().enumerate() {
                     match self.flows.slots.get(slot).and_then(Option::as_ref) {
                         Some(installed) if installed.generation == table.generation => {
+                            if table.expire_due() > cutoffs.now {
+                                // Nothing in it can end, flush or be forgotten yet.
+                                continue;
+                            }
                             let rate_factor = installed.clock.rate_factor(cutoffs.now);
-                            table.expire(&installed.params, cutoffs.now, rate_factor, logged);
+                            let tau_ms = installed.clock.tau_seconds() * 1000.0;
+                            table.expire(
+                                &installed.params,
+                                cutoffs.now,
+                                rate_factor,
+                                tau_ms,
+                                logged,
+                            );
                             if !logged.is_empty() {
                                 log_flows(
                                     &mut self.flow_log.lock(),

@@ -155,10 +155,22 @@ impl Engine {
         now: Millis,
         selector: &AgentSelector,
     ) -> Vec<Selected<'a>> {
+        let mut out = self.select_in(agents.shards(), now, selector);
+        out.sort_by_key(|s| (s.0, s.2));
+        out
+    }
+
+    /// Data sources of `shards` picked by an agent selector, unordered.
+    fn select_in<'a>(
+        &self,
+        shards: impl Iterator<Item = &'a Shard>,
+        now: Millis,
+        selector: &AgentSelector,
+    ) -> Vec<Selected<'a>> {
         let cutoff = self.metric_cutoff(now);
         let view = &self.topology_view;
         let mut out: Vec<Selected<'a>> = Vec::new();
-        for (ip, agent) in agents.iter() {
+        for (ip, agent) in shards.flat_map(|shard| &shard.agents) {
             let agent_selected = match selector {
                 AgentSelector::All => true,
                 AgentSelector::Topology | AgentSelector::Edge | AgentSelector::Core => {
@@ -183,7 +195,6 @@ impl Engine {
                 }
             }
         }
-        out.sort_by_key(|s| (s.0, s.2));
         out
     }
 
@@ -376,35 +387,48 @@ impl Engine {
         filter: &QueryFilter,
     ) -> Vec<Metric> {
         let cutoff = self.metric_cutoff(now);
-        let mut out = Vec::new();
-        let shards = self.agents.read();
-        for selected in self.select(&shards, now, agents) {
-            if !self.passes(cutoff, &selected, filter) {
-                continue;
-            }
-            let names: Vec<String> = match metrics {
-                MetricSelection::Names(names) => names.clone(),
-                MetricSelection::All => {
-                    let source = selected.3;
-                    let mut names: Vec<String> = source
-                        .counters
-                        .metrics
-                        .iter()
-                        .filter(|(_, m)| m.updated >= cutoff)
-                        .map(|(n, _)| n.to_string())
-                        .collect();
-                    names.sort();
-                    names.extend(self.flows.by_name.keys().cloned());
-                    names
+        // One shard locked at a time (ingest waits only for the shard being read), each data source's metrics
+        // kept together, then the data sources put in (agent, data source) order.
+        let mut per_source: Vec<((IpAddr, DataSource), Vec<Metric>)> = Vec::new();
+        for index in 0..self.agents.count() {
+            let shard = self.agents.lock_index(index);
+            for selected in self.select_in(std::iter::once(&*shard), now, agents) {
+                if !self.passes(cutoff, &selected, filter) {
+                    continue;
                 }
-            };
-            for name in names {
-                if let Some(obs) = self.observe(now, &selected, &name) {
-                    out.push(Self::to_metric(now, &name, obs));
+                let names: Vec<String> = match metrics {
+                    MetricSelection::Names(names) => names.clone(),
+                    MetricSelection::All => {
+                        let source = selected.3;
+                        let mut names: Vec<String> = source
+                            .counters
+                            .metrics
+                            .iter()
+                            .filter(|(_, m)| m.updated >= cutoff)
+                            .map(|(n, _)| n.to_string())
+                            .collect();
+                        names.sort();
+                        names.extend(self.flows.by_name.keys().cloned());
+                        names
+                    }
+                };
+                let found: Vec<Metric> = names
+                    .iter()
+                    .filter_map(|name| {
+                        self.observe(now, &selected, name)
+                            .map(|obs| Self::to_metric(now, name, obs))
+                    })
+                    .collect();
+                if !found.is_empty() {
+                    per_source.push(((selected.0, selected.2), found));
                 }
             }
         }
-        out
+        per_source.sort_by_key(|(source, _)| *source);
+        per_source
+            .into_iter()
+            .flat_map(|(_, metrics)| metrics)
+            .collect()
     }
 
     /// `/table/{agent}/{metric}/json`: one row per data source that has every metric; `sort` orders by the
@@ -545,25 +569,36 @@ impl Engine {
             sums: Vec<f64>,
             count: usize,
         }
-        let mut merged: HashMap<(String, Option<IpAddr>), Merged> = HashMap::new();
-        let shards = self.agents.read();
-        for (ip, _, ds, source) in self.select(&shards, now, agents) {
-            let wanted = match mode {
-                AggMode::Edge => ds.is_interface() && view.is_edge(ip, ds.index),
-                AggMode::Core => ds.is_interface() && view.is_core(ip, ds.index),
-                _ => true,
-            };
-            let Some(table) = source
-                .flows
-                .get(slot)
-                .filter(|t| t.generation == installed.generation)
-            else {
-                continue;
-            };
-            if !wanted {
-                continue;
+        // Each data source's top flows, one shard locked at a time (ingest waits only for the shard being
+        // read); merged outside the locks in (agent, data source) order.
+        let mut tops = Vec::new();
+        for index in 0..self.agents.count() {
+            let shard = self.agents.lock_index(index);
+            for (ip, _, ds, source) in self.select_in(std::iter::once(&*shard), now, agents) {
+                let wanted = match mode {
+                    AggMode::Edge => ds.is_interface() && view.is_edge(ip, ds.index),
+                    AggMode::Core => ds.is_interface() && view.is_core(ip, ds.index),
+                    _ => true,
+                };
+                let Some(table) = source
+                    .flows
+                    .get(slot)
+                    .filter(|t| t.generation == installed.generation)
+                else {
+                    continue;
+                };
+                if wanted {
+                    tops.push((
+                        (ip, ds),
+                        table.top(&installed.params, rate_factor, installed.params.n),
+                    ));
+                }
             }
-            for flow in table.top(&installed.params, rate_factor, installed.params.n) {
+        }
+        tops.sort_by_key(|(source, _)| *source);
+        let mut merged: HashMap<(String, Option<IpAddr>), Merged> = HashMap::new();
+        for ((ip, ds), flows) in tops {
+            for flow in flows {
                 if query
                     .key_filter
                     .as_deref()

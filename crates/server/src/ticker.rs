@@ -5,6 +5,9 @@ use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use parking_lot::{RwLock, RwLockWriteGuard};
+use rtflow_engine::Engine;
+
 use crate::error::ServerError;
 use crate::procstats;
 use crate::state::Shared;
@@ -12,6 +15,10 @@ use crate::state::Shared;
 /// Engine tick period at real-time pace; shorter when the clock runs faster (replay speed-up).
 const TICK: Duration = Duration::from_millis(250);
 const MIN_TICK: Duration = Duration::from_millis(10);
+/// How long the ticker waits for a moment without readers before it queues for the write lock, and how often
+/// it looks for one meanwhile.
+const WRITE_PATIENCE: Duration = Duration::from_secs(1);
+const WRITE_RETRY: Duration = Duration::from_micros(500);
 /// How often CPU load and kernel drops are sampled.
 const STATS_PERIOD: Duration = Duration::from_secs(1);
 
@@ -34,7 +41,7 @@ fn run(shared: &Shared, socket_inodes: &[u64]) {
         // shards and queries go on); the write lock only for events and the rest of the tick.
         let work = shared.engine.read().tick_shards(now);
         let (event_id, flow_id) = {
-            let mut engine = shared.engine.write();
+            let mut engine = write_between_readers(&shared.engine);
             engine.finish_tick(now, work);
             (engine.last_event_id(), engine.last_flow_id())
         };
@@ -44,6 +51,23 @@ fn run(shared: &Shared, socket_inodes: &[u64]) {
             sample_stats(shared, socket_inodes);
         }
         std::thread::sleep(tick_period(shared.clock.speed()));
+    }
+}
+
+/// The engine's write lock, taken when no reader holds it rather than by queueing: a queued writer makes every
+/// new reader wait, so one long query (a large Prometheus dump) would stall every ingest worker until it ends.
+/// Ingest holds the read lock only to apply a batch, so gaps come quickly; after [`WRITE_PATIENCE`] the
+/// ticker queues like any writer, so it is never starved (events are then up to that late).
+fn write_between_readers(engine: &RwLock<Engine>) -> RwLockWriteGuard<'_, Engine> {
+    let started = Instant::now();
+    loop {
+        if let Some(guard) = engine.try_write() {
+            return guard;
+        }
+        if started.elapsed() >= WRITE_PATIENCE {
+            return engine.write();
+        }
+        std::thread::sleep(WRITE_RETRY);
     }
 }
 

@@ -94,6 +94,11 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "MIB")]
     pub memory_budget: Option<usize>,
 
+    /// A data source without a sample for this many seconds is forgotten, even while its agent keeps sending
+    /// (a flood of random data-source ids); agents are forgotten after an hour of silence [default: 300].
+    #[arg(long, value_name = "SECS")]
+    pub data_source_timeout: Option<u64>,
+
     /// Shards of the engine's per-agent state, each with its own lock, so that ingest workers updating
     /// agents in different shards do not wait for each other; the memory budget and the agent limit are
     /// shared evenly by the shards.
@@ -211,6 +216,9 @@ impl ServeArgs {
         config.rcvbuf = self.rcvbuf;
         if let Some(mib) = self.memory_budget {
             config.engine.memory_budget_bytes = mib.saturating_mul(1024 * 1024);
+        }
+        if let Some(secs) = self.data_source_timeout {
+            config.engine.data_source_timeout_ms = secs.saturating_mul(1000);
         }
         config.engine.shards = self.engine_shards.max(1);
         if let Some(workers) = self.ingest_workers {

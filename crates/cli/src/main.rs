@@ -26,7 +26,7 @@ enum Command {
     /// Send the sFlow datagrams of a pcap file to a UDP target.
     Replay(cmd::replay::ReplayArgs),
     /// Run the real-time analytics server (sFlow-RT compatible REST API on port 8008).
-    Serve(cmd::serve::ServeArgs),
+    Serve(Box<cmd::serve::ServeArgs>),
     /// Simulate a leaf-and-spine network and export its sFlow over UDP or into a pcap file.
     Simulate(cmd::simulate::SimulateArgs),
 }
@@ -37,7 +37,7 @@ fn main() -> ExitCode {
         Command::Decode(args) => cmd::decode::run(args),
         Command::Fwd(args) => cmd::fwd::run(args),
         Command::Replay(args) => cmd::replay::run(args),
-        Command::Serve(args) => cmd::serve::run(args),
+        Command::Serve(args) => cmd::serve::run(*args),
         Command::Simulate(args) => cmd::simulate::run(args),
     };
     match result {

@@ -147,6 +147,8 @@ def main() -> int:
                         help="spoofed agent addresses per spoofing sender (default 1000000)")
     parser.add_argument("--serve-arg", action="append", default=[],
                         help="extra argument for `rtflow serve` (repeatable), e.g. --serve-arg=--ingest-workers=1")
+    parser.add_argument("--no-rest-poll", action="store_true",
+                        help="with --definitions, install them but do not poll the REST API (ingest cost alone)")
     parser.add_argument("--definitions", action="store_true",
                         help="install the engine bench's 10 flow definitions and 4 thresholds, and poll "
                              "/activeflows and a Prometheus ALL/ALL scrape every second while sending")
@@ -188,9 +190,10 @@ def main() -> int:
                 http_put(f"{base}/flow/{name}/json", {"keys": keys, "value": "bytes"})
             for name, metric in THRESHOLDS.items():
                 http_put(f"{base}/threshold/{name}/json", {"metric": metric, "value": 1e15})
-            poller = threading.Thread(target=poll_rest, args=(base, stop_sampling, latencies, poll_errors),
-                                      daemon=True)
-            poller.start()
+            if not args.no_rest_poll:
+                poller = threading.Thread(target=poll_rest, args=(base, stop_sampling, latencies, poll_errors),
+                                          daemon=True)
+                poller.start()
 
         sockets, drops_before = socket_drops(sflow_port)
         rcvbuf_before = rcvbuf_errors()
@@ -217,8 +220,9 @@ def main() -> int:
                                     text=True)
                    for index in range(args.senders)]
         sent = 0
+        real_sent = 0  # by the senders that do not spoof, from the capture's own agents
         replay_log = []
-        for sender in senders:
+        for index, sender in enumerate(senders):
             _, stderr = sender.communicate(timeout=args.duration + 60)
             if sender.returncode != 0:
                 sys.exit(f"rtflow replay failed: {stderr}")
@@ -226,6 +230,8 @@ def main() -> int:
             if not match:
                 sys.exit(f"cannot find the sent count in: {stderr}")
             sent += int(match.group(1))
+            if index >= args.spoof_senders:
+                real_sent += int(match.group(1))
             replay_log.append(stderr.strip())
 
         # Let the server drain its socket: wait until its count stops moving.
@@ -240,6 +246,10 @@ def main() -> int:
         if poller:
             poller.join(timeout=15)
         analyzer = http_json(base + "/analyzer/json")
+        # Spoofed agents are all in 10.0.0.0/8 (`rtflow replay --spoof-agents`); the rest are the capture's own.
+        real_received = sum(agent.get("sFlowDatagramsReceived", 0)
+                            for address, agent in http_json(base + "/agents/json").items()
+                            if not address.startswith("10."))
         cpu_used = cpu_seconds(server.pid) - cpu_before
         thread_cpu = ingest_thread_cpu(server.pid)
         _, drops_after = socket_drops(sflow_port)
@@ -265,6 +275,10 @@ def main() -> int:
     print(f"sent                     {sent} ({sent / args.duration:.0f}/s requested {args.rate:g}/s)")
     print(f"received (analyzer)      {received}")
     print(f"lost                     {lost} ({100 * lost / sent if sent else 0:.3f} %)")
+    if args.spoof_senders and real_sent:
+        real_lost = real_sent - real_received
+        print(f"real agents              {real_received} of {real_sent} received, {real_lost} lost "
+              f"({100 * real_lost / real_sent:.3f} %; an evicted agent's datagrams count as lost)")
     print(f"kernel socket drops      {socket_drops_delta} (/proc/net/udp{{,6}} drops column)")
     print(f"kernel RcvbufErrors      {rcvbuf_after - rcvbuf_before} (/proc/net/snmp{{,6}}, system-wide)")
     print(f"discarded (analyzer)     {analyzer.get('sFlowDatagramsDiscarded', 'n/a')}")

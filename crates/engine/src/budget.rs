@@ -4,7 +4,7 @@
 //! The engine counts its entries as it creates them (an exact recount happens at every state expiry pass) and
 //! estimates their memory with a fixed cost per kind of entry. When a new agent, data source or flow would
 //! take the estimate past the budget, or a new agent finds `max_agents` tracked, the least useful agents are
-//! evicted to make room, never the one being analysed: first agents still on probation (fewer than
+//! evicted to make room, never the one being analysed: first agents not yet established (fewer than
 //! [`ESTABLISHED_DATAGRAMS`] datagrams, as a spoofed source sends), oldest first, then established agents with
 //! the fewest datagrams per data source held (a spoofed flood with random data-source ids), then those silent
 //! the longest. So a flood of one-off agents only churns other one-off agents, and a new real agent always gets
@@ -25,7 +25,7 @@ pub(crate) const AGENT_BYTES: usize = 2 * 1024;
 pub(crate) const SOURCE_BYTES: usize = 4 * 1024;
 /// Estimated bytes of one active-flow entry: its key, values, decay state and index slots.
 pub(crate) const FLOW_BYTES: usize = 320;
-/// Datagrams after which an agent is established: evicted only after every agent on probation.
+/// Datagrams after which an agent is established: evicted only after every agent not yet established.
 pub(crate) const ESTABLISHED_DATAGRAMS: u64 = 3;
 
 /// Entries held, as counted by the engine, and what eviction did.
@@ -49,7 +49,7 @@ impl MemoryAccount {
     }
 }
 
-/// The usefulness of an agent for eviction, smaller evicted first: agents on probation before established
+/// The usefulness of an agent for eviction, smaller evicted first: agents not yet established before established
 /// ones; then the fewest datagrams per data source held (in powers of two: a real switch reports the same
 /// ports again and again, while a spoofed flood with random data-source ids brings a new source with almost
 /// every datagram); then the longest silent.

@@ -65,6 +65,10 @@ pub struct AnalyzerStats {
     /// Datagrams from new agents that found no room even after eviction (counted, not analysed).
     #[serde(rename = "sFlowAgentsOverLimit")]
     pub sflow_agents_over_limit: u64,
+    /// Datagrams from new agents held on probation while memory is under pressure (counted, not analysed;
+    /// see `probation.rs`).
+    #[serde(rename = "sFlowDatagramsOnProbation")]
+    pub sflow_datagrams_on_probation: u64,
     /// Agents evicted to make room for new ones (memory budget or `max_agents`, see `budget.rs`).
     #[serde(rename = "sFlowAgentsEvicted")]
     pub sflow_agents_evicted: u64,
@@ -250,7 +254,9 @@ impl Engine {
 
     /// Ingests one decoded datagram: header accounting, then every sample.
     pub fn ingest_datagram(&mut self, now: Millis, info: &DatagramInfo, samples: &[Input]) {
-        self.begin_datagram(now, info);
+        if !self.begin_datagram(now, info) {
+            return;
+        }
         for sample in samples {
             match sample {
                 Input::Flow(flow) => self.ingest_flow_sample(now, info, flow),
@@ -261,30 +267,45 @@ impl Engine {
 
     /// Accounts a datagram header (sequence, uptime, restart detection). Call once per datagram, before its
     /// samples are passed to [`ingest_flow_sample`](Self::ingest_flow_sample) /
-    /// [`ingest_counter_sample`](Self::ingest_counter_sample).
-    pub fn begin_datagram(&mut self, now: Millis, info: &DatagramInfo) {
+    /// [`ingest_counter_sample`](Self::ingest_counter_sample). Returns whether the datagram's samples are to be
+    /// analysed: not when its agent is new and held on probation (memory under pressure, `probation.rs`).
+    pub fn begin_datagram(&mut self, now: Millis, info: &DatagramInfo) -> bool {
         let mut shard = self.agents.lock(info.agent);
-        self.begin_datagram_in(&mut shard, now, info);
+        self.begin_datagram_in(&mut shard, now, info)
     }
 
     /// [`begin_datagram`](Self::begin_datagram) in the agent's (locked) shard.
-    pub(crate) fn begin_datagram_in(&self, shard: &mut Shard, now: Millis, info: &DatagramInfo) {
+    pub(crate) fn begin_datagram_in(
+        &self,
+        shard: &mut Shard,
+        now: Millis,
+        info: &DatagramInfo,
+    ) -> bool {
         shard.stats.sflow_datagrams_received += 1;
         shard.stats.sflow_bytes_received += info.size as u64;
-        if !shard.agents.contains_key(&info.agent)
-            && !self.make_room(shard, info.agent, crate::budget::AGENT_BYTES, true)
-        {
-            shard.stats.sflow_agents_over_limit += 1;
-            return;
+        if shard.memory.evicted_agents != shard.evictions_seen {
+            shard.evictions_seen = shard.memory.evicted_agents;
+            shard.pressure_until = now.saturating_add(crate::probation::PRESSURE_MS);
+        }
+        if !shard.agents.contains_key(&info.agent) {
+            if now < shard.pressure_until && !shard.probation.admit(now, info) {
+                shard.stats.sflow_datagrams_on_probation += 1;
+                return false;
+            }
+            if !self.make_room(shard, info.agent, crate::budget::AGENT_BYTES, true) {
+                shard.stats.sflow_agents_over_limit += 1;
+                return true;
+            }
         }
         let max_agents = self.shard_max_agents();
         let Some(agent) = agent_entry(&mut shard.agents, max_agents, now, info.agent) else {
             shard.stats.sflow_agents_over_limit += 1;
-            return;
+            return true;
         };
         if agent.stats.observe_datagram(now, info) {
             agent.restarted();
         }
+        true
     }
 
     /// Every agent starts afresh, as after a restart: sequence numbers and counters are not compared with
@@ -1190,6 +1211,7 @@ impl Engine {
             out.sflow_flow_samples += counted.sflow_flow_samples;
             out.sflow_counter_samples += counted.sflow_counter_samples;
             out.sflow_agents_over_limit += counted.sflow_agents_over_limit;
+            out.sflow_datagrams_on_probation += counted.sflow_datagrams_on_probation;
             out.sflow_agents += shard.agents.len() as u64;
             out.sflow_agents_evicted += shard.memory.evicted_agents;
             out.sflow_data_sources_refused += shard.memory.refused_sources;

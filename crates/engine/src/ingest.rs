@@ -279,7 +279,9 @@ impl Engine {
                 u64::from(decoded.summary.record_decode_errors);
             return Err(error.clone());
         }
-        self.begin_datagram_in(shard, now, &info);
+        if !self.begin_datagram_in(shard, now, &info) {
+            return Ok(decoded.summary);
+        }
         // Agents beyond the limits are not analysed, nor is per-agent tenant state kept for them. The samples
         // to re-encode for tenants are read again from the bytes (only when some tenant is defined).
         let (tenant_bytes, tenant_out) = match tenants {

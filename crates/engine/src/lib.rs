@@ -21,6 +21,7 @@ mod hostlocation;
 mod ingest;
 mod lenient;
 mod metrics;
+mod probation;
 mod query;
 mod ring;
 mod sample;

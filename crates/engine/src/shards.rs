@@ -21,6 +21,7 @@ use crate::activeflows::LoggedFlow;
 use crate::agents::AgentState;
 use crate::budget::MemoryAccount;
 use crate::engine::AnalyzerStats;
+use crate::probation::Probation;
 use crate::sample::Millis;
 use rtflow_flowlang::KeyName;
 
@@ -35,6 +36,12 @@ pub(crate) struct Shard {
     pub stats: AnalyzerStats,
     /// Entries of this shard's agents counted against its part of the memory budget.
     pub memory: MemoryAccount,
+    /// New agents waiting for a continuing datagram while this shard is under memory pressure.
+    pub probation: Probation,
+    /// Until when new agents go through probation (a while after the last eviction seen).
+    pub pressure_until: Millis,
+    /// `memory.evicted_agents` when last looked at, to notice evictions from any path.
+    pub evictions_seen: u64,
     /// Flow keys seen in samples, and when (`/flowkeys`, merged over shards).
     pub flow_keys_seen: HashMap<(KeyName, u8), Millis>,
     /// Sample shapes surveyed for flow keys, and when.

@@ -111,6 +111,7 @@ pub(crate) fn analyzer_figures(state: &Shared) -> Vec<Figure> {
         sflow_flow_samples,
         sflow_counter_samples,
         sflow_agents_over_limit,
+        sflow_datagrams_on_probation,
         sflow_agents_evicted,
         sflow_data_sources_refused,
         sflow_data_sources,
@@ -180,6 +181,16 @@ pub(crate) fn analyzer_figures(state: &Shared) -> Vec<Figure> {
             const { &[gauge("counters_samples", "sFlow counter samples received")] },
         ),
         figure("sFlowAgentsOverLimit", Count(sflow_agents_over_limit), &[]),
+        figure(
+            "sFlowDatagramsOnProbation",
+            Count(sflow_datagrams_on_probation),
+            const {
+                &[gauge(
+                    "probation_datagrams",
+                    "sFlow datagrams from new agents held on probation under memory pressure (not analysed)",
+                )]
+            },
+        ),
         figure(
             "sFlowAgentsEvicted",
             Count(sflow_agents_evicted),

@@ -147,6 +147,9 @@ def main() -> int:
                         help="spoofed agent addresses per spoofing sender (default 1000000)")
     parser.add_argument("--serve-arg", action="append", default=[],
                         help="extra argument for `rtflow serve` (repeatable), e.g. --serve-arg=--ingest-workers=1")
+    parser.add_argument("--sender-nice", type=int, default=0,
+                        help="run the senders at this nice value (e.g. 19), so that on a small machine they take the "
+                             "CPU the server leaves rather than competing with it, as senders on other hosts would")
     parser.add_argument("--no-rest-poll", action="store_true",
                         help="with --definitions, install them but do not poll the REST API (ingest cost alone)")
     parser.add_argument("--definitions", action="store_true",
@@ -210,7 +213,8 @@ def main() -> int:
 
         cpu_before = cpu_seconds(server.pid)
         def replay_command(index):
-            command = [args.bin, "replay", args.pcap, "--target", f"127.0.0.1:{sflow_port}",
+            command = ["nice", "-n", str(args.sender_nice)] if args.sender_nice else []
+            command += [args.bin, "replay", args.pcap, "--target", f"127.0.0.1:{sflow_port}",
                        "--rate", f"{args.rate / args.senders:g}", "--duration", f"{args.duration:g}"]
             if index < args.spoof_senders:
                 command += ["--spoof-agents", str(args.spoof_agents)]

@@ -17,10 +17,10 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
-use std::sync::{Mutex, RwLock};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
-use rtflow_engine::{Engine, EngineConfig, FlowDefinition, IngestWorker};
+use rtflow_engine::{Engine, EngineConfig, FlowDefinition, IngestWorker, TenantDatagram};
 
 const DEFINITIONS: [(&str, &str); 10] = [
     ("pair", "ipsource,ipdestination"),
@@ -269,16 +269,31 @@ fn engine_with_shards(shards: usize) -> Engine {
     engine
 }
 
-/// Ingests `datagrams` in a loop on `threads` threads for `budget`; returns datagrams/s and the fraction of
-/// the wall time the engine lock was held.
-fn run_threaded(
+/// Ingests one datagram at `now` with the thread's worker; returns how long the engine's lock was held.
+type IngestOne<'a, E> =
+    dyn Fn(&E, &mut IngestWorker, u64, &Recorded, &mut Vec<TenantDatagram>) -> Duration + Sync + 'a;
+
+/// What one bench thread does with the engine, held as `E` (behind a mutex, or a read-write lock).
+struct Ingest<'a, E> {
+    /// A worker for the thread, compiled against the engine's flow view.
+    new_worker: &'a (dyn Fn(&E) -> IngestWorker + Sync),
+    /// Once per pass over the capture, on the first thread (ticks the engine), with the pass's base time.
+    on_pass: &'a (dyn Fn(&E, u64) + Sync),
+    /// One datagram at `now`; returns how long the engine's lock was held for it.
+    datagram: &'a IngestOne<'a, E>,
+}
+
+/// Ingests `datagrams` in a loop on `threads` threads for `budget`, each agent's datagrams on one thread (as
+/// `SO_REUSEPORT` spreads them), the clock advancing `span_ms` a pass; returns datagrams/s and the fraction of
+/// the time the lock was held (summed over the threads).
+fn run_threads<E: Sync>(
+    engine: &E,
     datagrams: &[Recorded],
     span_ms: u64,
     threads: usize,
-    two_stage: bool,
     budget: Duration,
+    ingest: &Ingest<'_, E>,
 ) -> (f64, f64) {
-    let engine = Mutex::new(engine_with_definitions());
     let mut agents: Vec<IpAddr> = datagrams.iter().map(|d| d.source.ip()).collect();
     agents.sort();
     agents.dedup();
@@ -286,36 +301,25 @@ fn run_threaded(
     let results: Vec<(u64, Duration)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|thread| {
-                let engine = &engine;
                 let agents = &agents;
                 scope.spawn(move || {
                     let mine = |d: &&Recorded| {
                         agents.iter().position(|a| *a == d.source.ip()).unwrap_or(0) % threads
                             == thread
                     };
-                    let mut worker = {
-                        let engine = engine.lock().unwrap_or_else(|e| e.into_inner());
-                        IngestWorker::new(&engine)
-                    };
+                    let mut worker = (ingest.new_worker)(engine);
                     let mut tenant_out = Vec::new();
                     let (mut count, mut locked) = (0u64, Duration::ZERO);
                     let mut pass = 0u64;
                     while start.elapsed() < budget {
                         let base = 1_700_000_000_000 + pass * span_ms;
+                        if thread == 0 {
+                            (ingest.on_pass)(engine, base);
+                        }
                         for d in datagrams.iter().filter(mine) {
                             let now = base + d.offset_ms;
-                            if two_stage {
-                                worker.prepare(d.source, &d.payload);
-                            }
-                            let mut engine = engine.lock().unwrap_or_else(|e| e.into_inner());
-                            let held = Instant::now();
-                            let _ = if two_stage {
-                                worker.apply(&mut engine, now, &d.payload, &mut tenant_out)
-                            } else {
-                                engine.ingest_sflow(now, d.source, &d.payload)
-                            };
-                            locked += held.elapsed();
-                            drop(engine);
+                            locked +=
+                                (ingest.datagram)(engine, &mut worker, now, d, &mut tenant_out);
                             tenant_out.clear();
                             count += 1;
                         }
@@ -339,58 +343,71 @@ fn run_threaded(
     (count as f64 / secs, locked / secs)
 }
 
-/// Ingests `datagrams` in a loop on `threads` threads for `budget` into a sharded engine held for reading;
-/// returns datagrams/s.
+fn lock(engine: &Mutex<Engine>) -> MutexGuard<'_, Engine> {
+    engine.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn read(engine: &RwLock<Engine>) -> RwLockReadGuard<'_, Engine> {
+    engine.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The engine behind a mutex, as the server held it before the shards: the whole `ingest_sflow` under the
+/// lock, or (`two_stage`) only [`IngestWorker::apply`] under it. Returns datagrams/s and the lock's share.
+fn run_threaded(
+    datagrams: &[Recorded],
+    span_ms: u64,
+    threads: usize,
+    two_stage: bool,
+    budget: Duration,
+) -> (f64, f64) {
+    let engine = Mutex::new(engine_with_definitions());
+    let datagram = |engine: &Mutex<Engine>,
+                    worker: &mut IngestWorker,
+                    now: u64,
+                    d: &Recorded,
+                    tenant_out: &mut Vec<TenantDatagram>| {
+        if two_stage {
+            worker.prepare(d.source, &d.payload);
+        }
+        let mut engine = lock(engine);
+        let held = Instant::now();
+        let _ = if two_stage {
+            worker.apply(&mut engine, now, &d.payload, tenant_out)
+        } else {
+            engine.ingest_sflow(now, d.source, &d.payload)
+        };
+        held.elapsed()
+    };
+    let ingest = Ingest {
+        new_worker: &|engine: &Mutex<Engine>| IngestWorker::new(&lock(engine)),
+        on_pass: &|_: &Mutex<Engine>, _| {},
+        datagram: &datagram,
+    };
+    run_threads(&engine, datagrams, span_ms, threads, budget, &ingest)
+}
+
+/// The engine's state in 16 shards, the engine behind a read-write lock held for reading by the ingest threads,
+/// which lock only their agent's shard ([`IngestWorker::apply_shared`]); the first thread ticks under the write
+/// lock once per pass. Returns datagrams/s.
 fn run_sharded(datagrams: &[Recorded], span_ms: u64, threads: usize, budget: Duration) -> f64 {
     let engine = RwLock::new(engine_with_shards(16));
-    let mut agents: Vec<IpAddr> = datagrams.iter().map(|d| d.source.ip()).collect();
-    agents.sort();
-    agents.dedup();
-    let start = Instant::now();
-    let counts: Vec<u64> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|thread| {
-                let engine = &engine;
-                let agents = &agents;
-                scope.spawn(move || {
-                    let mine = |d: &&Recorded| {
-                        agents.iter().position(|a| *a == d.source.ip()).unwrap_or(0) % threads
-                            == thread
-                    };
-                    let mut worker = {
-                        let engine = engine.read().unwrap_or_else(|e| e.into_inner());
-                        IngestWorker::new(&engine)
-                    };
-                    let mut tenant_out = Vec::new();
-                    let mut count = 0u64;
-                    let mut pass = 0u64;
-                    while start.elapsed() < budget {
-                        let base = 1_700_000_000_000 + pass * span_ms;
-                        if thread == 0 {
-                            engine.write().unwrap_or_else(|e| e.into_inner()).tick(base);
-                        }
-                        for d in datagrams.iter().filter(mine) {
-                            let now = base + d.offset_ms;
-                            worker.prepare(d.source, &d.payload);
-                            let engine = engine.read().unwrap_or_else(|e| e.into_inner());
-                            let _ = worker.apply_shared(&engine, now, &d.payload, &mut tenant_out);
-                            drop(engine);
-                            tenant_out.clear();
-                            count += 1;
-                        }
-                        pass += 1;
-                    }
-                    count
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| panic!("ingest thread panicked"))
-            })
-            .collect()
-    });
-    counts.iter().sum::<u64>() as f64 / start.elapsed().as_secs_f64()
+    let datagram = |engine: &RwLock<Engine>,
+                    worker: &mut IngestWorker,
+                    now: u64,
+                    d: &Recorded,
+                    tenant_out: &mut Vec<TenantDatagram>| {
+        worker.prepare(d.source, &d.payload);
+        let engine = read(engine);
+        let held = Instant::now();
+        let _ = worker.apply_shared(&engine, now, &d.payload, tenant_out);
+        held.elapsed()
+    };
+    let ingest = Ingest {
+        new_worker: &|engine: &RwLock<Engine>| IngestWorker::new(&read(engine)),
+        on_pass: &|engine: &RwLock<Engine>, base| {
+            engine.write().unwrap_or_else(|e| e.into_inner()).tick(base);
+        },
+        datagram: &datagram,
+    };
+    run_threads(&engine, datagrams, span_ms, threads, budget, &ingest).0
 }

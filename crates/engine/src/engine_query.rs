@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::activeflows::FlowTable;
+use crate::activeflows::{FlowSnapshot, FlowTable, TableParams};
 use crate::agents::{AgentState, SourceState};
 use crate::engine::{Engine, InstalledFlow, not_found};
 use crate::error::{EngineError, ObjectKind};
@@ -779,86 +779,20 @@ impl Engine {
         threshold: &Threshold,
         installed: Millis,
     ) -> Vec<Exceeded> {
-        let cutoff = self.metric_cutoff(now);
-        let filter = QueryFilter::from_map(&threshold.filter);
-        let mut out = Vec::new();
         let shards = self.agents.read();
         let selected = self.select(&shards, now, &AgentSelector::All);
-        if let Some((slot, flow)) = self.flows.get(&threshold.metric) {
-            let rate_factor = flow.clock.rate_factor(now);
-            for s in &selected {
-                let Some(table) = s.3.flows.get(slot).filter(|t| {
-                    t.generation == flow.generation && t.len() > 0 && t.last_update >= installed
-                }) else {
-                    continue;
-                };
-                if !self.passes(cutoff, s, &filter) {
-                    continue;
-                }
-                let key = |flow_key: Option<&str>| TriggerKey {
-                    agent: s.0,
-                    source: s.2,
-                    flow_key: flow_key.map(Box::from),
-                };
-                if threshold.by_flow {
-                    for top in table.above(&flow.params, rate_factor, threshold.value) {
-                        if top.last_seen < installed {
-                            continue;
-                        }
-                        out.push(Exceeded {
-                            key: key(Some(&top.key)),
-                            value: top.value,
-                            values: top.values,
-                            flow_key: Some(top.key),
-                        });
-                    }
-                } else if let Some(top) = table
-                    .top(&flow.params, rate_factor, 1)
-                    .into_iter()
-                    .next()
-                    .filter(|f| f.value > threshold.value)
-                {
-                    // Not by flow: an event about the data source, without a flow key (as sFlow-RT).
-                    out.push(Exceeded {
-                        key: key(None),
-                        value: top.value,
-                        values: top.values,
-                        flow_key: None,
-                    });
-                }
-            }
-            return out;
-        }
-        for s in &selected {
-            let Some(value) =
-                s.3.counters
-                    .metrics
-                    .get(threshold.metric.as_str())
-                    .filter(|m| m.updated >= cutoff && m.updated >= installed)
-                    .and_then(|m| m.value.as_f64())
-            else {
-                continue;
-            };
-            if value > threshold.value && self.passes(cutoff, s, &filter) {
-                out.push(Exceeded {
-                    key: TriggerKey {
-                        agent: s.0,
-                        source: s.2,
-                        flow_key: None,
-                    },
-                    value,
-                    values: Vec::new(),
-                    flow_key: None,
-                });
-            }
-        }
-        out
+        self.exceeded_among(
+            selected.into_iter(),
+            now,
+            threshold,
+            installed,
+            |table, params, rate| table.top(params, rate, 1).into_iter().next(),
+        )
     }
 
-    /// Observations exceeding a threshold in this evaluation round in `shards` (locked by the caller); only
-    /// values updated since `installed` count (engine time has millisecond resolution: a sample in the same
-    /// millisecond as the PUT counts as next). One pass over their data sources, without collecting or sorting
-    /// them; [`sort_exceeded`] puts the observations in the order events fire in.
+    /// Observations exceeding a threshold in this evaluation round in `shards` (locked by the caller). One pass
+    /// over their data sources, without collecting or sorting them; [`sort_exceeded`] puts the observations in
+    /// the order events fire in.
     pub(crate) fn exceeded_in<'s>(
         &self,
         shards: impl Iterator<Item = &'s Shard>,
@@ -866,9 +800,6 @@ impl Engine {
         threshold: &Threshold,
         installed: Millis,
     ) -> Vec<Exceeded> {
-        let cutoff = self.metric_cutoff(now);
-        let filter = QueryFilter::from_map(&threshold.filter);
-        let mut out = Vec::new();
         let sources = shards
             .flat_map(|shard| &shard.agents)
             .flat_map(|(ip, agent)| {
@@ -877,6 +808,23 @@ impl Engine {
                     .iter()
                     .map(move |(ds, source)| (*ip, agent, *ds, source))
             });
+        self.exceeded_among(sources, now, threshold, installed, FlowTable::largest)
+    }
+
+    /// Observations of `sources` exceeding a threshold, in their order; only values updated since `installed`
+    /// count (engine time has millisecond resolution: a sample in the same millisecond as the PUT counts as
+    /// next). `largest` picks a data source's largest flow for thresholds not by flow.
+    fn exceeded_among<'s>(
+        &self,
+        sources: impl Iterator<Item = Selected<'s>>,
+        now: Millis,
+        threshold: &Threshold,
+        installed: Millis,
+        largest: impl Fn(&FlowTable, &TableParams, f64) -> Option<FlowSnapshot>,
+    ) -> Vec<Exceeded> {
+        let cutoff = self.metric_cutoff(now);
+        let filter = QueryFilter::from_map(&threshold.filter);
+        let mut out = Vec::new();
         if let Some((slot, flow)) = self.flows.get(&threshold.metric) {
             let rate_factor = flow.clock.rate_factor(now);
             for s in sources {
@@ -905,9 +853,8 @@ impl Engine {
                             flow_key: Some(top.key),
                         });
                     }
-                } else if let Some(top) = table
-                    .largest(&flow.params, rate_factor)
-                    .filter(|f| f.value > threshold.value)
+                } else if let Some(top) =
+                    largest(table, &flow.params, rate_factor).filter(|f| f.value > threshold.value)
                 {
                     // Not by flow: an event about the data source, without a flow key (as sFlow-RT).
                     out.push(Exceeded {
@@ -918,29 +865,29 @@ impl Engine {
                     });
                 }
             }
-        } else {
-            for s in sources {
-                let Some(value) =
-                    s.3.counters
-                        .metrics
-                        .get(threshold.metric.as_str())
-                        .filter(|m| m.updated >= cutoff && m.updated >= installed)
-                        .and_then(|m| m.value.as_f64())
-                else {
-                    continue;
-                };
-                if value > threshold.value && self.passes(cutoff, &s, &filter) {
-                    out.push(Exceeded {
-                        key: TriggerKey {
-                            agent: s.0,
-                            source: s.2,
-                            flow_key: None,
-                        },
-                        value,
-                        values: Vec::new(),
+            return out;
+        }
+        for s in sources {
+            let Some(value) =
+                s.3.counters
+                    .metrics
+                    .get(threshold.metric.as_str())
+                    .filter(|m| m.updated >= cutoff && m.updated >= installed)
+                    .and_then(|m| m.value.as_f64())
+            else {
+                continue;
+            };
+            if value > threshold.value && self.passes(cutoff, &s, &filter) {
+                out.push(Exceeded {
+                    key: TriggerKey {
+                        agent: s.0,
+                        source: s.2,
                         flow_key: None,
-                    });
-                }
+                    },
+                    value,
+                    values: Vec::new(),
+                    flow_key: None,
+                });
             }
         }
         out

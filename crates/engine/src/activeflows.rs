@@ -226,6 +226,33 @@ pub(crate) struct FlowEntry {
     pub ended: bool,
 }
 
+/// One flow's current values, read lazily ([`FlowTable::visit_top`]).
+pub(crate) struct FlowReading<'t> {
+    entry: &'t FlowEntry,
+    params: &'t TableParams,
+    rate_factor: f64,
+}
+
+impl FlowReading<'_> {
+    fn current(&self) -> impl Iterator<Item = f64> + '_ {
+        self.entry
+            .values
+            .iter()
+            .zip(&self.params.accumulate)
+            .map(|(acc, kind)| acc.current(*kind, self.rate_factor))
+    }
+
+    /// The flow's value (the definition's first value), as its snapshot's `value`.
+    pub(crate) fn value(&self) -> f64 {
+        self.current().next().unwrap_or(0.0)
+    }
+
+    /// The definition's other values, as the snapshot's `values`.
+    pub(crate) fn other_values(&self) -> Vec<f64> {
+        self.current().skip(1).collect()
+    }
+}
+
 /// A flow that ended or reached its active timeout, to be written to the flow log.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct LoggedFlow {
@@ -504,6 +531,40 @@ impl FlowTable {
             value,
             values: current.collect(),
             last_seen: e.last_seen,
+        }
+    }
+
+    /// Visits the `limit` largest flows (the flows [`FlowTable::top`] returns), in no particular order, without
+    /// building their snapshots: a query merging many tables allocates only for the flows it keeps.
+    pub(crate) fn visit_top<'t>(
+        &'t self,
+        params: &'t TableParams,
+        rate_factor: f64,
+        limit: usize,
+        mut visit: impl FnMut(&'t str, FlowReading<'t>),
+    ) {
+        let reading = |entry: &'t FlowEntry| FlowReading {
+            entry,
+            params,
+            rate_factor,
+        };
+        if self.entries.len() <= limit {
+            for (key, entry) in &self.entries {
+                visit(key.as_ref(), reading(entry));
+            }
+            return;
+        }
+        if limit == 0 {
+            return;
+        }
+        let mut ranked: Vec<(f64, &str, &FlowEntry)> = self
+            .entries
+            .iter()
+            .map(|(k, e)| (Self::score(e, params), k.as_ref(), e))
+            .collect();
+        ranked.select_nth_unstable_by(limit - 1, |a, b| b.0.total_cmp(&a.0));
+        for (_, key, entry) in ranked.into_iter().take(limit) {
+            visit(key, reading(entry));
         }
     }
 

@@ -8,8 +8,10 @@ use serde::Serialize;
 
 use crate::activeflows::{FlowSnapshot, FlowTable, TableParams};
 use crate::agents::{AgentState, SourceState};
+use crate::counters::MetricEntry;
 use crate::engine::{Engine, InstalledFlow, not_found};
 use crate::error::{EngineError, ObjectKind};
+use crate::flow_merge::FlowMerge;
 use crate::metrics::{Metric, MetricValue, Statistic, TopKey};
 use crate::query::{
     AgentSelector, AgentToken, MetricSpec, QueryFilter, SortSpec, key_filter_match, summarize,
@@ -92,7 +94,11 @@ impl Default for ActiveFlowQuery {
 /// `ALL` or a list of metric names (`/dump`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MetricSelection {
+    /// Every counter metric and every flow definition (with its top keys).
     All,
+    /// Every counter metric, no flow definitions: what a Prometheus `ALL` scrape exports. Much cheaper than
+    /// [`MetricSelection::All`] on many data sources (no flow table is visited).
+    AllCounters,
     Names(Vec<String>),
 }
 
@@ -396,29 +402,46 @@ impl Engine {
                 if !self.passes(cutoff, &selected, filter) {
                     continue;
                 }
-                let names: Vec<String> = match metrics {
-                    MetricSelection::Names(names) => names.clone(),
-                    MetricSelection::All => {
-                        let source = selected.3;
-                        let mut names: Vec<String> = source
+                let found: Vec<Metric> = match metrics {
+                    MetricSelection::Names(names) => names
+                        .iter()
+                        .filter_map(|name| {
+                            self.observe(now, &selected, name)
+                                .map(|obs| Self::to_metric(now, name, obs))
+                        })
+                        .collect(),
+                    MetricSelection::All | MetricSelection::AllCounters => {
+                        let (ip, _, ds, source) = selected;
+                        let mut counters: Vec<(&str, &MetricEntry)> = source
                             .counters
                             .metrics
                             .iter()
                             .filter(|(_, m)| m.updated >= cutoff)
-                            .map(|(n, _)| n.to_string())
+                            .map(|(name, m)| (*name, m))
                             .collect();
-                        names.sort();
-                        names.extend(self.flows.by_name.keys().cloned());
-                        names
+                        counters.sort_unstable_by_key(|(name, _)| *name);
+                        let data_source = ds.to_string();
+                        let mut found: Vec<Metric> = counters
+                            .into_iter()
+                            .map(|(name, m)| Metric {
+                                agent: ip,
+                                data_source: data_source.clone(),
+                                metric_name: name.to_string(),
+                                metric_value: Some(m.value.clone()),
+                                last_update: now.saturating_sub(m.updated),
+                                top_keys: None,
+                            })
+                            .collect();
+                        if *metrics == MetricSelection::All {
+                            found.extend(self.flows.by_name.keys().filter_map(|name| {
+                                self.observe(now, &selected, name)
+                                    .filter(|obs| obs.flow.is_some())
+                                    .map(|obs| Self::to_metric(now, name, obs))
+                            }));
+                        }
+                        found
                     }
                 };
-                let found: Vec<Metric> = names
-                    .iter()
-                    .filter_map(|name| {
-                        self.observe(now, &selected, name)
-                            .map(|obs| Self::to_metric(now, name, obs))
-                    })
-                    .collect();
                 if !found.is_empty() {
                     per_source.push(((selected.0, selected.2), found));
                 }
@@ -562,16 +585,9 @@ impl Engine {
             .unwrap_or(AggMode::Max);
         let rate_factor = installed.clock.rate_factor(now);
         let view = &self.topology_view;
-        struct Merged {
-            flow: ActiveFlow,
-            best: f64,
-            sum: f64,
-            sums: Vec<f64>,
-            count: usize,
-        }
         // Each data source's top flows, one shard locked at a time (ingest waits only for the shard being
-        // read); merged outside the locks in (agent, data source) order.
-        let mut tops = Vec::new();
+        // read), merged while the shard is locked without copying the flows that lose (see `FlowMerge`).
+        let mut merge = FlowMerge::new(mode);
         for index in 0..self.agents.count() {
             let shard = self.agents.lock_index(index);
             for (ip, _, ds, source) in self.select_in(std::iter::once(&*shard), now, agents) {
@@ -583,99 +599,27 @@ impl Engine {
                 let Some(table) = source
                     .flows
                     .get(slot)
-                    .filter(|t| t.generation == installed.generation)
+                    .filter(|t| wanted && t.generation == installed.generation)
                 else {
                     continue;
                 };
-                if wanted {
-                    tops.push((
-                        (ip, ds),
-                        table.top(&installed.params, rate_factor, installed.params.n),
-                    ));
-                }
+                table.visit_top(
+                    &installed.params,
+                    rate_factor,
+                    installed.params.n,
+                    |key, reading| {
+                        let filtered_out = query
+                            .key_filter
+                            .as_deref()
+                            .is_some_and(|p| !key_filter_match(p, key, &installed.definition().fs));
+                        if !filtered_out {
+                            merge.add((ip, ds), key, &reading);
+                        }
+                    },
+                );
             }
         }
-        tops.sort_by_key(|(source, _)| *source);
-        let mut merged: HashMap<(String, Option<IpAddr>), Merged> = HashMap::new();
-        for ((ip, ds), flows) in tops {
-            for flow in flows {
-                if query
-                    .key_filter
-                    .as_deref()
-                    .is_some_and(|p| !key_filter_match(p, &flow.key, &installed.definition().fs))
-                {
-                    continue;
-                }
-                let group = if mode == AggMode::Agent {
-                    Some(ip)
-                } else {
-                    None
-                };
-                let located = !matches!(mode, AggMode::Edge | AggMode::Core);
-                let observed = ActiveFlow {
-                    key: flow.key.clone(),
-                    value: flow.value,
-                    values: flow.values.clone(),
-                    agent: located.then_some(ip),
-                    data_source: located.then(|| ds.to_string()),
-                    flow_n: 1,
-                };
-                match merged.get_mut(&(flow.key.clone(), group)) {
-                    Some(m) => {
-                        m.sum += flow.value;
-                        for (s, v) in m.sums.iter_mut().zip(&flow.values) {
-                            *s += v;
-                        }
-                        m.count += 1;
-                        if flow.value > m.best {
-                            m.best = flow.value;
-                            m.flow = observed;
-                        }
-                    }
-                    None => {
-                        merged.insert(
-                            (flow.key, group),
-                            Merged {
-                                best: flow.value,
-                                sum: flow.value,
-                                sums: flow.values,
-                                count: 1,
-                                flow: observed,
-                            },
-                        );
-                    }
-                }
-            }
-        }
-        let mut out: Vec<ActiveFlow> = merged
-            .into_values()
-            .map(|m| {
-                let mut flow = m.flow;
-                flow.flow_n = m.count;
-                match mode {
-                    AggMode::Sum => {
-                        flow.value = m.sum;
-                        flow.values = m.sums;
-                    }
-                    AggMode::Avg => {
-                        let n = m.count.max(1) as f64;
-                        flow.value = m.sum / n;
-                        flow.values = m.sums.iter().map(|s| s / n).collect();
-                    }
-                    _ => {}
-                }
-                flow
-            })
-            .filter(|f| f.value >= query.min_value)
-            .collect();
-        out.sort_by(|a, b| {
-            b.value
-                .total_cmp(&a.value)
-                .then_with(|| a.key.cmp(&b.key))
-                .then_with(|| a.agent.cmp(&b.agent))
-        });
-        out.truncate(query.max_flows);
-        Ok(out)
+        Ok(merge.finish(query.min_value, query.max_flows))
     }
 
     /// `/flowvalue`: the current value of one flow key at one agent and data source.

@@ -15,6 +15,7 @@ mod engine_query;
 mod error;
 mod events;
 mod external_names;
+mod flow_merge;
 mod flowlog;
 mod forwarding;
 mod hostlocation;
@@ -40,6 +41,8 @@ mod adapter_tests;
 mod budget_tests;
 #[cfg(test)]
 mod engine_tests;
+#[cfg(test)]
+mod flow_merge_tests;
 #[cfg(test)]
 mod ingest_tests;
 #[cfg(test)]

@@ -73,15 +73,20 @@ pub async fn metrics(
     Query(params): Query<Params>,
 ) -> ApiResult<impl IntoResponse> {
     let selector = AgentSelector::parse(&agent)?;
-    let selection = MetricSelection::parse(&metric);
+    // sFlow-RT does not export flow definitions as native series (name them to get them): `ALL` is every
+    // counter metric, and no flow table is visited.
+    let selection = match MetricSelection::parse(&metric) {
+        MetricSelection::All => MetricSelection::AllCounters,
+        names => names,
+    };
     let filter = QueryFilter::from_pairs(params.pairs());
     let now = state.clock.now();
     let (values, labels) = {
         let engine = state.engine.read();
-        let mut values = engine.dump(now, &selector, &selection, &filter);
+        let values = engine.dump(now, &selector, &selection, &filter);
         // An unfiltered ALL dump already holds the label metrics: one pass under the lock, not two.
         let labels_in_values =
-            selection == MetricSelection::All && filter == QueryFilter::default();
+            selection == MetricSelection::AllCounters && filter == QueryFilter::default();
         let mut labels = if labels_in_values {
             SeriesLabels::from_metrics(&values)
         } else {
@@ -94,11 +99,6 @@ pub async fn metrics(
                 &QueryFilter::default(),
             ))
         };
-        if selection == MetricSelection::All {
-            // sFlow-RT does not export flow definitions as native series; name them to get them.
-            let flows = engine.flows();
-            values.retain(|m| !flows.contains_key(&m.metric_name));
-        }
         labels.add_links(|agent, ifindex| {
             engine
                 .topology_interface_to_link(agent, ifindex)

@@ -130,6 +130,31 @@ fn a_flood_of_one_off_agents_does_not_lock_out_new_real_agents_nor_evict_establi
 }
 
 #[test]
+fn the_flows_of_a_datagram_on_probation_are_not_evaluated() {
+    let mut engine = engine_with(EngineConfig {
+        max_agents: 100,
+        ..EngineConfig::default()
+    });
+    for n in 0..300 {
+        ingest(&mut engine, NOW, spoofed(n), 1, 7);
+    }
+    assert!(engine.analyzer().sflow_agents_evicted > 0, "under pressure");
+    let mut worker = crate::IngestWorker::new(&engine);
+    let newcomer = Ipv4Addr::new(192, 0, 2, 2);
+    let mut evaluated = |sequence: u32| {
+        let bytes = datagram(newcomer, sequence, 1);
+        worker.prepare(SocketAddr::new(IpAddr::V4(newcomer), 6343), &bytes);
+        worker
+            .apply(&mut engine, NOW + 1, &bytes, &mut Vec::new())
+            .unwrap_or_else(|e| panic!("{e}"));
+        worker.evaluated_samples()
+    };
+    assert_eq!(evaluated(1), 0, "on probation: decoded and counted only");
+    assert_eq!(evaluated(2), 1, "admitted: its flow sample is evaluated");
+    assert!(known(&engine, newcomer));
+}
+
+#[test]
 fn without_memory_pressure_a_new_agent_is_analysed_at_once() {
     let mut engine = engine_with(EngineConfig {
         max_agents: 100,

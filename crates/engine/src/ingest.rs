@@ -1,11 +1,14 @@
 //! The ingest path in two stages, so that the engine is locked only for the state update:
 //!
-//! 1. [`IngestWorker::prepare`] decodes a datagram (sFlow structures and sampled headers) and evaluates the flow
-//!    definitions on each flow sample against a [`FlowView`], a snapshot of the definitions and the lookup
-//!    tables they read. It reads no engine state, so callers run it outside the engine lock, on as many
-//!    threads as they like (one worker each).
-//! 2. [`IngestWorker::apply`] updates the engine: datagram and sample sequence accounting, counter rates, and
-//!    the evaluated flows added to the active-flow tables.
+//! 1. [`IngestWorker::prepare`] decodes a datagram (sFlow structures and sampled headers). It reads no engine
+//!    state, so callers run it outside the engine lock, on as many threads as they like (one worker each).
+//! 2. [`IngestWorker::apply`] updates the engine under the datagram's agent's shard lock: datagram sequence
+//!    accounting and the agent's admission (an unknown agent may be held on probation, `probation.rs`); then,
+//!    only for an admitted datagram and with the shard lock released, the flow definitions are evaluated on
+//!    each flow sample against a [`FlowView`] (a snapshot of the definitions and the lookup tables they
+//!    read); then, under the shard lock again, sample accounting, counter rates, and the evaluated flows added
+//!    to the active-flow tables. A flood of spoofed agents on probation so costs its decoding only, not the
+//!    evaluation of every definition on every sample.
 //!
 //! A worker takes the engine's current view before each datagram (without the lock: see [`ViewCell`]); a
 //! definition replaced between the two stages is recognised by its generation, and the flows evaluated with
@@ -182,8 +185,9 @@ impl IngestWorker {
         }
     }
 
-    /// Stage 1, outside the engine lock: decodes `bytes` received from `source` and evaluates the flow
-    /// definitions on its flow samples. Returns the datagram's agent when its header decoded.
+    /// Stage 1, outside the engine lock: decodes `bytes` received from `source` (and takes the engine's
+    /// current flow view, with which stage 2 evaluates the flow definitions). Returns the datagram's agent
+    /// when its header decoded.
     pub fn prepare(&mut self, source: SocketAddr, bytes: &[u8]) -> Option<std::net::IpAddr> {
         let version = self.cell.version.load(Ordering::Acquire);
         if version != self.version {
@@ -191,12 +195,7 @@ impl IngestWorker {
             self.version = version;
         }
         self.decoded.decode(source, bytes);
-        self.flows.clear();
-        let agent = self.decoded.agent()?;
-        for sample in &self.decoded.flows {
-            self.flows.evaluate(&self.view, agent, sample);
-        }
-        Some(agent)
+        self.decoded.agent()
     }
 
     /// Stage 2, under the engine lock: applies the datagram last prepared (`bytes` are its bytes, read again
@@ -224,13 +223,7 @@ impl IngestWorker {
         bytes: &[u8],
         tenant_out: &mut Vec<TenantDatagram>,
     ) -> Result<IngestSummary, IngestError> {
-        engine.apply_decoded(
-            now,
-            &self.decoded,
-            &self.flows,
-            &mut self.values,
-            Some((bytes, tenant_out)),
-        )
+        engine.apply_decoded(now, self.parts(), Some((bytes, tenant_out)))
     }
 
     /// [`apply`](Self::apply), selecting samples for tenants only when `tenants` is given.
@@ -241,8 +234,32 @@ impl IngestWorker {
         tenants: Option<(&[u8], &mut Vec<TenantDatagram>)>,
     ) -> Result<IngestSummary, IngestError> {
         engine.rebase_if_due(now);
-        engine.apply_decoded(now, &self.decoded, &self.flows, &mut self.values, tenants)
+        engine.apply_decoded(now, self.parts(), tenants)
     }
+
+    /// Flow samples of the last datagram applied on which the definitions were evaluated.
+    #[cfg(test)]
+    pub(crate) fn evaluated_samples(&self) -> usize {
+        self.flows.samples.len()
+    }
+
+    fn parts(&mut self) -> WorkerParts<'_> {
+        WorkerParts {
+            decoded: &self.decoded,
+            view: &self.view,
+            flows: &mut self.flows,
+            values: &mut self.values,
+        }
+    }
+}
+
+/// What [`Engine::apply_decoded`] needs of a worker: the decoded datagram, the view to evaluate its flow
+/// samples with, and the buffers for the evaluation.
+struct WorkerParts<'w> {
+    decoded: &'w DecodedDatagram,
+    view: &'w FlowView,
+    flows: &'w mut EvaluatedFlows,
+    values: &'w mut FlowValues,
 }
 
 impl Engine {
@@ -251,11 +268,15 @@ impl Engine {
     fn apply_decoded(
         &self,
         now: Millis,
-        decoded: &DecodedDatagram,
-        flows: &EvaluatedFlows,
-        values: &mut FlowValues,
+        worker: WorkerParts<'_>,
         tenants: Option<(&[u8], &mut Vec<TenantDatagram>)>,
     ) -> Result<IngestSummary, IngestError> {
+        let WorkerParts {
+            decoded,
+            view,
+            flows,
+            values,
+        } = worker;
         let Some(info) = decoded.info else {
             let mut shard = self.agents.lock(decoded.source.ip());
             self.record_decode_error_in(&mut shard, now, decoded.source, None, decoded.size);
@@ -282,6 +303,19 @@ impl Engine {
         if !self.begin_datagram_in(shard, now, &info) {
             return Ok(decoded.summary);
         }
+        // Admitted: evaluate the flow definitions on its flow samples with the shard unlocked (other threads,
+        // the tick and queries use it meanwhile). Not for an agent beyond the limits: it keeps no flows. An
+        // agent evicted in between is recreated by its samples, as after any eviction (the budget's next
+        // `make_room` accounts for it).
+        flows.clear();
+        if !decoded.flows.is_empty() && shard.agents.contains_key(&agent) {
+            drop(guard);
+            for sample in &decoded.flows {
+                flows.evaluate(view, agent, sample);
+            }
+            guard = self.agents.lock(agent);
+        }
+        let shard = &mut *guard;
         // Agents beyond the limits are not analysed, nor is per-agent tenant state kept for them. The samples
         // to re-encode for tenants are read again from the bytes (only when some tenant is defined).
         let (tenant_bytes, tenant_out) = match tenants {

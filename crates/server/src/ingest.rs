@@ -175,9 +175,10 @@ enum Outcome {
     Ingested(usize, usize),
 }
 
-/// Feeds datagrams received together to the engine at `now`, in two stages: each is decoded and the flow
-/// definitions evaluated on its samples outside the engine lock (one [`IngestWorker`] per datagram), then
-/// the engine is locked once for the whole batch to update its state. After the lock is released, each
+/// Feeds datagrams received together to the engine at `now`, in two stages: each is decoded outside the engine
+/// lock (one [`IngestWorker`] per datagram), then the engine is held for reading once for the whole batch to
+/// update its state, each datagram under its agent's shard lock (the flow definitions are evaluated there,
+/// with the shard unlocked, only on datagrams whose agent is analysed: see `rtflow_engine::IngestWorker`). After the lock is released, each
 /// datagram is forwarded to its agent's forwarding targets, the samples selected for each tenant are sent to
 /// that tenant's collector, and the datagram is handed to the datagram subscribers (history export). While
 /// datagrams are sent on, one that comes back byte for byte (a loop through another collector) is counted as

@@ -2,7 +2,7 @@
 //! `/prometheus/analyzer/txt`, with sFlow-RT 3.1's label sets and analyzer names. Every family gets `# HELP`
 //! and `# TYPE` lines (harmless to sFlow-RT's clients) and its samples together.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt::Write;
 use std::net::IpAddr;
 
@@ -222,39 +222,69 @@ fn human_speed(bps: f64) -> String {
 
 /// Renders numeric metrics, named `prefix` + the sanitized metric name, with the [`SeriesLabels`] of their agent
 /// and data source.
+///
+/// A Prometheus `ALL/ALL` scrape renders every counter of every agent, so this allocates per family and per
+/// data source, not per line: each data source's label text and each metric name's family are worked out once.
 pub fn render_metrics(prefix: &str, values: &[Metric], labels: &SeriesLabels) -> String {
-    // family → (original metric name, sample lines)
-    let mut families: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
-    let mut seen: HashSet<(String, String)> = HashSet::new();
+    struct Family<'m> {
+        name: String,
+        /// The metric name it was first seen under (`# HELP`).
+        original: &'m str,
+        lines: String,
+    }
+    let mut families: Vec<Family<'_>> = Vec::new();
+    let mut family_of_name: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
+    let mut family_index: foldhash::HashMap<String, usize> = foldhash::HashMap::default();
+    let mut source_labels: foldhash::HashMap<(IpAddr, &str), usize> = foldhash::HashMap::default();
+    let mut rendered_labels: Vec<String> = Vec::new();
+    // (family, labels) already written: two names that sanitize alike must not produce duplicate series.
+    let mut seen: foldhash::HashSet<(usize, usize)> = foldhash::HashSet::default();
     for m in values {
         let Some(value) = m.metric_value.as_ref().and_then(MetricValue::as_f64) else {
             continue;
         };
-        let family = format!("{prefix}{}", sanitize_name(&m.metric_name));
-        let labels = labels.render(m.agent, &m.data_source);
-        // Two names that sanitize alike must not produce duplicate series.
-        if !seen.insert((family.clone(), labels.clone())) {
+        let family = *family_of_name
+            .entry(m.metric_name.as_str())
+            .or_insert_with(|| {
+                let name = format!("{prefix}{}", sanitize_name(&m.metric_name));
+                *family_index.entry(name.clone()).or_insert_with(|| {
+                    families.push(Family {
+                        name,
+                        original: &m.metric_name,
+                        lines: String::new(),
+                    });
+                    families.len() - 1
+                })
+            });
+        let source = *source_labels
+            .entry((m.agent, m.data_source.as_str()))
+            .or_insert_with(|| {
+                rendered_labels.push(labels.render(m.agent, &m.data_source));
+                rendered_labels.len() - 1
+            });
+        if !seen.insert((family, source)) {
             continue;
         }
-        let entry = families
-            .entry(family.clone())
-            .or_insert_with(|| (m.metric_name.clone(), Vec::new()));
-        entry
-            .1
-            .push(format!("{family}{{{labels}}} {}", format_value(value)));
+        let family = &mut families[family];
+        let _ = write!(
+            family.lines,
+            "{}{{{}}} ",
+            family.name, rendered_labels[source]
+        );
+        write_value(&mut family.lines, value);
+        family.lines.push('\n');
     }
-    let mut out = String::new();
-    for (family, (original, lines)) in families {
+    families.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    let mut out = String::with_capacity(families.iter().map(|f| f.lines.len() + 100).sum());
+    for family in families {
         let _ = writeln!(
             out,
-            "# HELP {family} sFlow metric {}",
-            escape_help(&original)
+            "# HELP {} sFlow metric {}",
+            family.name,
+            escape_help(family.original)
         );
-        let _ = writeln!(out, "# TYPE {family} {}", family_type(&family));
-        for line in lines {
-            out.push_str(&line);
-            out.push('\n');
-        }
+        let _ = writeln!(out, "# TYPE {} {}", family.name, family_type(&family.name));
+        out.push_str(&family.lines);
     }
     out
 }
@@ -308,12 +338,19 @@ fn escape_help(text: &str) -> String {
 }
 
 fn format_value(value: f64) -> String {
+    let mut text = String::new();
+    write_value(&mut text, value);
+    text
+}
+
+/// A sample value as Prometheus' text format spells it (`NaN`, `+Inf`, `-Inf`, else Rust's shortest form).
+fn write_value(out: &mut String, value: f64) {
     if value.is_nan() {
-        "NaN".into()
+        out.push_str("NaN");
     } else if value.is_infinite() {
-        if value > 0.0 { "+Inf" } else { "-Inf" }.into()
+        out.push_str(if value > 0.0 { "+Inf" } else { "-Inf" });
     } else {
-        format!("{value}")
+        let _ = write!(out, "{value}");
     }
 }
 

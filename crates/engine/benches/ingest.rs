@@ -7,7 +7,8 @@
 //! Then the same definitions through an engine behind a mutex, as the server holds it, with one and two
 //! ingest threads (each agent's datagrams on one thread, as `SO_REUSEPORT` spreads them): first with the whole
 //! `ingest_sflow` under the lock (how the server ingested before the two-stage pipeline), then with decoding
-//! and flow evaluation outside it ([`IngestWorker::prepare`]) and only [`IngestWorker::apply`] under it; last
+//! outside it ([`IngestWorker::prepare`]) and only [`IngestWorker::apply`] (admission, flow evaluation, state
+//! update) under it; last
 //! with the engine's state in 16 shards, the engine behind a read-write lock held for reading by the ingest
 //! threads, which lock only their agent's shard ([`IngestWorker::apply_shared`], as the server does now; the
 //! first thread ticks the engine once per pass, under the write lock, as the server's ticker does).
@@ -250,6 +251,56 @@ fn spoofed_flood() {
         mib(analyzer.engine_memory_estimated),
         mib(rss_after.saturating_sub(rss_before))
     );
+    flood_queries(&engine, 1_700_000_000_000 + u64::from(DATAGRAMS / 200));
+}
+
+/// Queries over the state a flood left (many agents and data sources): a Prometheus-style dump of every
+/// counter, the same with every flow definition and its top keys (what `/dump/ALL/ALL` returns), and the top
+/// flows of one definition over every data source (`/activeflows/ALL/pair`).
+fn flood_queries(engine: &Engine, now: u64) {
+    use rtflow_engine::{ActiveFlowQuery, AgentSelector, MetricSelection, QueryFilter};
+    let time = |what: &str, run: &dyn Fn() -> usize| {
+        const RUNS: u32 = 20;
+        let start = Instant::now();
+        let mut items = 0;
+        for _ in 0..RUNS {
+            items = run();
+        }
+        println!(
+            "  {what:<44} {:>8.2} ms ({items} results)",
+            start.elapsed().as_secs_f64() * 1e3 / f64::from(RUNS)
+        );
+    };
+    println!("queries over the flood's state:");
+    let dump = |selection: MetricSelection| {
+        move || {
+            engine
+                .dump(
+                    now,
+                    &AgentSelector::All,
+                    &selection,
+                    &QueryFilter::default(),
+                )
+                .len()
+        }
+    };
+    time(
+        "dump, every counter (Prometheus ALL/ALL)",
+        &dump(MetricSelection::AllCounters),
+    );
+    time(
+        "dump, counters and flows with top keys",
+        &dump(MetricSelection::All),
+    );
+    let query = ActiveFlowQuery {
+        max_flows: 20,
+        ..ActiveFlowQuery::default()
+    };
+    time("activeflows ALL pair, maxFlows=20", &|| {
+        engine
+            .active_flows(now, &AgentSelector::All, "pair", &query)
+            .map_or(0, |flows| flows.len())
+    });
 }
 
 fn engine_with_definitions() -> Engine {

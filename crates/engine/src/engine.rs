@@ -984,12 +984,12 @@ impl Engine {
     // ----------------------------------------------------------------------------------------------------------
     // Groups and maps
 
-    /// `PUT /group/{name}/json` with `{label: [cidr, …]}` at `now`.
-    pub fn set_group(
+    /// `PUT /group/{name}/json` at `now` (parsed by [`crate::Groups::parse`]).
+    pub(crate) fn set_group(
         &mut self,
         now: Millis,
         name: &str,
-        group: &serde_json::Value,
+        group: AddressGroup,
     ) -> Result<(), EngineError> {
         validate_name(ObjectKind::Group, name, self.config.max_name_len)?;
         if self.lookups.group(name).is_none()
@@ -1000,34 +1000,22 @@ impl Engine {
                 limit: self.config.max_groups,
             });
         }
-        let parsed = AddressGroup::from_json(group).map_err(|cause| EngineError::Lookup {
-            kind: ObjectKind::Group,
-            name: name.to_string(),
-            cause,
-        })?;
-        self.lookups.set_group(name, parsed);
+        self.lookups.set_group(name, group);
         self.group_updates.insert(name.to_string(), now);
         self.refresh_view();
         Ok(())
     }
 
-    pub fn group(&self, name: &str) -> Option<serde_json::Value> {
-        self.lookups.group(name).map(AddressGroup::to_json)
-    }
-
-    pub fn groups(&self) -> BTreeMap<String, serde_json::Value> {
-        self.lookups
-            .groups()
-            .map(|(name, g)| (name.to_string(), g.to_json()))
-            .collect()
+    pub(crate) fn group(&self, name: &str) -> Option<AddressGroup> {
+        self.lookups.group(name).cloned()
     }
 
     /// `GET /group/json`: each group's name → when it was last set (ms epoch), as sFlow-RT lists them.
-    pub fn group_updates(&self) -> BTreeMap<String, Millis> {
+    pub(crate) fn group_updates(&self) -> BTreeMap<String, Millis> {
         self.group_updates.clone()
     }
 
-    pub fn delete_group(&mut self, name: &str) -> Result<(), EngineError> {
+    pub(crate) fn delete_group(&mut self, name: &str) -> Result<(), EngineError> {
         self.group_updates.remove(name);
         self.lookups
             .remove_group(name)
@@ -1036,12 +1024,12 @@ impl Engine {
         Ok(())
     }
 
-    /// `PUT /map/{name}/json` with `{label: [value, …]}` at `now`.
-    pub fn set_map(
+    /// `PUT /map/{name}/json` at `now` (parsed by [`crate::Maps::parse`]).
+    pub(crate) fn set_map(
         &mut self,
         now: Millis,
         name: &str,
-        map: &serde_json::Value,
+        map: LookupMap,
     ) -> Result<(), EngineError> {
         validate_name(ObjectKind::Map, name, self.config.max_name_len)?;
         if self.lookups.map(name).is_none() && self.lookups.maps().count() >= self.config.max_maps {
@@ -1050,34 +1038,22 @@ impl Engine {
                 limit: self.config.max_maps,
             });
         }
-        let parsed = LookupMap::from_json(map).map_err(|cause| EngineError::Lookup {
-            kind: ObjectKind::Map,
-            name: name.to_string(),
-            cause,
-        })?;
-        self.lookups.set_map(name, parsed);
+        self.lookups.set_map(name, map);
         self.map_updates.insert(name.to_string(), now);
         self.refresh_view();
         Ok(())
     }
 
-    pub fn map(&self, name: &str) -> Option<serde_json::Value> {
-        self.lookups.map(name).map(LookupMap::to_json)
-    }
-
-    pub fn maps(&self) -> BTreeMap<String, serde_json::Value> {
-        self.lookups
-            .maps()
-            .map(|(name, m)| (name.to_string(), m.to_json()))
-            .collect()
+    pub(crate) fn map(&self, name: &str) -> Option<LookupMap> {
+        self.lookups.map(name).cloned()
     }
 
     /// `GET /map/json`: each map's name → when it was last set (ms epoch).
-    pub fn map_updates(&self) -> BTreeMap<String, Millis> {
+    pub(crate) fn map_updates(&self) -> BTreeMap<String, Millis> {
         self.map_updates.clone()
     }
 
-    pub fn delete_map(&mut self, name: &str) -> Result<(), EngineError> {
+    pub(crate) fn delete_map(&mut self, name: &str) -> Result<(), EngineError> {
         self.map_updates.remove(name);
         self.lookups
             .remove_map(name)

@@ -24,6 +24,7 @@ mod lenient;
 mod metrics;
 mod probation;
 mod query;
+mod registry;
 mod ring;
 mod sample;
 mod sequence;
@@ -69,7 +70,8 @@ pub use query::{
     AgentSelector, AgentToken, Aggregation, MetricSpec, QueryError, QueryFilter, SortSpec,
     glob_match, key_filter_match,
 };
-pub use rtflow_flowlang::{AggMode, DefinitionError, FlowDefinition};
+pub use registry::{Flows, Forwardings, Groups, Maps, Registry, Tenants, Thresholds};
+pub use rtflow_flowlang::{AddressGroup, AggMode, DefinitionError, FlowDefinition, LookupMap};
 pub use sample::{
     CounterSample, CounterValue, DataSource, DataSourceParseError, DatagramInfo, FlowSample,
     GatewayInfo, Input, Millis, Port, QueueInfo, RouterInfo, SwitchInfo, TcpInfo,

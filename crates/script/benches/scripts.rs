@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
-use rtflow_engine::{Engine, Millis};
+use rtflow_engine::{Engine, Flows, Groups, Millis, Thresholds};
 use rtflow_script::{Host, ScriptConfig, ScriptHost, ScriptRequest};
 use rtflow_sflow::{
     Address, DataSource, DatagramBuilder, DatagramHeader, FlowRecord, FlowSampleInfo, Interface,
@@ -255,7 +255,7 @@ fn main() {
 struct Installed {
     flows: BTreeMap<String, rtflow_engine::FlowDefinition>,
     thresholds: BTreeMap<String, rtflow_engine::Threshold>,
-    groups: BTreeMap<String, serde_json::Value>,
+    groups: BTreeMap<String, rtflow_engine::AddressGroup>,
     topology: rtflow_engine::Topology,
 }
 
@@ -280,13 +280,13 @@ fn ingest_rate(
     if let Some(preset) = preset {
         let now = wall_ms();
         for (name, definition) in preset.flows {
-            let _ = engine.set_flow(now, &name, definition);
+            let _ = engine.set_object::<Flows>(now, &name, definition);
         }
         for (name, threshold) in preset.thresholds {
-            let _ = engine.set_threshold(now, &name, threshold);
+            let _ = engine.set_object::<Thresholds>(now, &name, threshold);
         }
         for (name, group) in preset.groups {
-            let _ = engine.set_group(now, &name, &group);
+            let _ = engine.set_object::<Groups>(now, &name, group);
         }
         let _ = engine.set_topology(now, preset.topology);
     }
@@ -340,9 +340,13 @@ fn ingest_rate(
     scripts.shutdown();
     let engine = host.engine.lock();
     let installed = Installed {
-        flows: engine.flows(),
-        thresholds: engine.thresholds(),
-        groups: engine.groups(),
+        flows: engine.objects::<Flows>(),
+        thresholds: engine.objects::<Thresholds>(),
+        groups: engine
+            .objects::<Groups>()
+            .into_keys()
+            .filter_map(|name| Some((name.clone(), engine.object::<Groups>(&name)?)))
+            .collect(),
         topology: engine.topology().clone(),
     };
     (rate, installed)

@@ -13,9 +13,9 @@ use std::rc::Rc;
 use rquickjs::function::Rest;
 use rquickjs::{Array, CatchResultExt, Ctx, Exception, Function, Object, Value};
 use rtflow_engine::{
-    ActiveFlowQuery, AgentSelector, AggMode, DataSource, Event, FlowDefinition, FlowRecord,
-    HostLocation, MetricSelection, MetricSpec, QueryFilter, SortSpec, Threshold, Topology,
-    parse_mac,
+    ActiveFlowQuery, AgentSelector, AggMode, DataSource, Event, FlowDefinition, FlowRecord, Flows,
+    Groups, HostLocation, Maps, MetricSelection, MetricSpec, QueryFilter, SortSpec, Threshold,
+    Thresholds, Topology, parse_mac,
 };
 use serde_json::{Map, Value as Json, json};
 
@@ -465,18 +465,18 @@ fn install_flows<'js>(ctx: &Ctx<'js>, g: &Object<'js>, env: &Rc<Env>) -> rquickj
         let now = e.host().now();
         let mut engine = e.host().engine();
         // Setting the same definition again keeps the flow's state (as a REST PUT of it does).
-        if engine.flow(&name).as_ref() == Some(&definition) {
+        if engine.object::<Flows>(&name).as_ref() == Some(&definition) {
             return undefined(ctx);
         }
         engine
-            .set_flow(now, &name, definition)
+            .set_object::<Flows>(now, &name, definition)
             .map_err(|err| ApiError::Message(format!("setFlow {name}: {err}")))?;
         undefined(ctx)
     })?;
     let e = env.clone();
     define(ctx, g, "clearFlow", move |ctx, args| {
         let name = need_str(args, 0, "clearFlow: name")?;
-        let removed = e.host().engine().delete_flow(&name).is_ok();
+        let removed = e.host().engine().delete_object::<Flows>(&name).is_ok();
         boolean(ctx, removed)
     })?;
     let e = env.clone();
@@ -541,14 +541,17 @@ fn install_flows<'js>(ctx: &Ctx<'js>, g: &Object<'js>, env: &Rc<Env>) -> rquickj
         let now = e.host().now();
         e.host()
             .engine()
-            .set_threshold(now, &name, threshold)
+            .set_object::<Thresholds>(now, &name, threshold)
             .map_err(|err| ApiError::Message(format!("setThreshold {name}: {err}")))?;
         undefined(ctx)
     })?;
     let e = env.clone();
     define(ctx, g, "clearThreshold", move |ctx, args| {
         let name = need_str(args, 0, "clearThreshold: name")?;
-        boolean(ctx, e.host().engine().delete_threshold(&name).is_ok())
+        boolean(
+            ctx,
+            e.host().engine().delete_object::<Thresholds>(&name).is_ok(),
+        )
     })?;
     let e = env.clone();
     define(ctx, g, "thresholdTriggered", move |ctx, args| {
@@ -660,7 +663,8 @@ fn install_metrics<'js>(ctx: &Ctx<'js>, g: &Object<'js>, env: &Rc<Env>) -> rquic
         let name = need_str(args, 0, "setGroups: name")?;
         let groups = arg(args, 1).and_then(from_js).unwrap_or(Json::Null);
         let now = e.host().now();
-        let result = e.host().engine().set_group(now, &name, &groups);
+        let result = Groups::parse(&name, &groups)
+            .and_then(|group| e.host().engine().set_object::<Groups>(now, &name, group));
         if let Err(err) = &result {
             tracing::warn!("script {}: setGroups {name}: {err}", e.spec.id);
         }
@@ -671,7 +675,8 @@ fn install_metrics<'js>(ctx: &Ctx<'js>, g: &Object<'js>, env: &Rc<Env>) -> rquic
         let name = need_str(args, 0, "setMap: name")?;
         let map = arg(args, 1).and_then(from_js).unwrap_or(Json::Null);
         let now = e.host().now();
-        let result = e.host().engine().set_map(now, &name, &map);
+        let result = Maps::parse(&name, &map)
+            .and_then(|parsed| e.host().engine().set_object::<Maps>(now, &name, parsed));
         if let Err(err) = &result {
             tracing::warn!("script {}: setMap {name}: {err}", e.spec.id);
         }

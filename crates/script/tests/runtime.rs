@@ -275,7 +275,7 @@ fn engine_api_from_javascript() {
             .threshold("big")
             .is_some_and(|t| t.by_flow && t.value == 1000.0)
     );
-    assert!(engine.group("g").is_some());
+    assert!(engine.object::<rtflow_engine::Groups>("g").is_some());
 }
 
 #[test]

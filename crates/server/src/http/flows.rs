@@ -1,71 +1,17 @@
-//! Flow definitions and flow queries: `/flow…`, `/activeflows…`, `/flowkeys`, `/flowvalue…`,
-//! `/flowlocations…`, and the flow log `/flows/json`.
+//! Flow queries: `/activeflows…`, `/flowkeys`, `/flowvalue…`, `/flowlocations…`, and the flow log
+//! `/flows/json` (flow definitions themselves are in `registry.rs`).
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use rtflow_engine::{
-    ActiveFlowQuery, AgentSelector, AggMode, DataSource, FlowDefinition, QueryError,
-};
-use rtflow_flowlang::CompiledFlow;
+use rtflow_engine::{ActiveFlowQuery, AgentSelector, AggMode, DataSource, QueryError};
 use serde_json::Value;
 
-use super::error::{ApiError, ApiResult, deleted};
+use super::error::{ApiError, ApiResult};
 use super::longpoll::{FLOW_LOG, long_poll};
 use super::metrics::single_agent;
-use super::params::{Params, json_body, warn_ignored};
+use super::params::Params;
 use super::to_json;
 use crate::state::AppState;
-
-pub async fn list(State(state): State<AppState>) -> Json<Value> {
-    let flows = state.engine.read().flows();
-    let object: serde_json::Map<String, Value> = flows
-        .into_iter()
-        .map(|(name, def)| (name, def.to_json()))
-        .collect();
-    Json(Value::Object(object))
-}
-
-pub async fn get_one(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let flow = state.engine.read().flow(&name);
-    flow.map(|d| Json(d.to_json()))
-        .ok_or_else(|| ApiError::NotFound(format!("flow {name:?} not found")))
-}
-
-pub async fn put(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    body: Bytes,
-) -> ApiResult<StatusCode> {
-    let json = json_body(&body)?;
-    let definition =
-        FlowDefinition::from_json_value(&json).map_err(|e| ApiError::bad(e.to_string()))?;
-    warn_ignored("flow", &name, &FlowDefinition::ignored_fields(&json));
-    if let Ok(compiled) = CompiledFlow::compile(&definition) {
-        let unknown = compiled.unknown_keys();
-        if !unknown.is_empty() {
-            tracing::warn!(
-                "flow {name:?}: unknown key(s) {} never match (accepted, as sFlow-RT accepts them)",
-                unknown.join(", ")
-            );
-        }
-    }
-    let now = state.clock.now();
-    state.engine.write().set_flow(now, &name, definition)?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-pub async fn delete(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-) -> ApiResult<StatusCode> {
-    let result = state.engine.write().delete_flow(&name);
-    deleted(result)
-}
 
 pub async fn flow_keys(State(state): State<AppState>) -> Json<Value> {
     let now = state.clock.now();

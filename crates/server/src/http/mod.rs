@@ -4,6 +4,7 @@ mod analyzer;
 mod api_docs;
 mod conn;
 mod error;
+mod events;
 mod flows;
 mod history;
 mod limits;
@@ -12,10 +13,10 @@ mod metrics;
 mod objects;
 mod params;
 mod prometheus;
+mod registry;
 mod scripts;
 mod sse;
 mod status;
-mod thresholds;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{Method, Uri, header};
@@ -28,6 +29,7 @@ use serde_json::Value;
 use crate::state::AppState;
 pub use conn::raise_open_file_limit;
 use error::ApiError;
+use rtflow_engine::{Flows, Forwardings, Groups, Maps, Tenants, Thresholds};
 pub(crate) use status::status_line;
 
 /// Largest accepted request body (flow definitions, thresholds, topologies…); larger gets 413.
@@ -57,6 +59,21 @@ impl RouteTable {
         self.router = self.router.route(path, methods);
         self
     }
+
+    /// The routes of one kind of named object: `{list}` (`/group/json`) and `{one}` (`/group/{name}/json`).
+    fn objects<R: registry::RestObject + 'static>(
+        self,
+        list: &'static str,
+        one: &'static str,
+    ) -> Self {
+        self.route(list, get(registry::list::<R>)).route(
+            one,
+            get(registry::get_one::<R>)
+                .put(registry::put::<R>)
+                .post(registry::put::<R>)
+                .delete(registry::delete::<R>),
+        )
+    }
 }
 
 fn routes() -> RouteTable {
@@ -73,67 +90,25 @@ fn routes() -> RouteTable {
         .route("/dump/{agent}/{metric}/json", get(metrics::dump))
         .route("/table/{agent}/{metric}/json", get(metrics::table))
         .route("/flowkeys/json", get(flows::flow_keys))
-        .route("/flow/json", get(flows::list))
-        .route(
-            "/flow/{name}/json",
-            get(flows::get_one)
-                .put(flows::put)
-                .post(flows::put)
-                .delete(flows::delete),
-        )
+        .objects::<Flows>("/flow/json", "/flow/{name}/json")
         .route("/activeflows/{agent}/{name}/json", get(flows::active))
         .route("/flowvalue/{agent}/{name}/json", get(flows::value))
         .route("/flowlocations/{agent}/{name}/json", get(flows::locations))
         .route("/flows/json", get(flows::log))
         .route("/flows/sse", get(sse::flows))
-        .route("/threshold/json", get(thresholds::list))
-        .route(
-            "/threshold/{name}/json",
-            get(thresholds::get_one)
-                .put(thresholds::put)
-                .post(thresholds::put)
-                .delete(thresholds::delete),
-        )
-        .route("/events/json", get(thresholds::events))
+        .objects::<Thresholds>("/threshold/json", "/threshold/{name}/json")
+        .route("/events/json", get(events::events))
         .route("/events/sse", get(sse::events))
-        .route("/group/json", get(objects::groups))
-        .route(
-            "/group/{name}/json",
-            get(objects::get_group)
-                .put(objects::put_group)
-                .post(objects::put_group)
-                .delete(objects::delete_group),
-        )
-        .route("/map/json", get(objects::maps))
-        .route(
-            "/map/{name}/json",
-            get(objects::get_map)
-                .put(objects::put_map)
-                .post(objects::put_map)
-                .delete(objects::delete_map),
-        )
+        .objects::<Groups>("/group/json", "/group/{name}/json")
+        .objects::<Maps>("/map/json", "/map/{name}/json")
         .route(
             "/topology/json",
             get(objects::get_topology)
                 .put(objects::put_topology)
                 .post(objects::put_topology),
         )
-        .route("/forwarding/json", get(objects::forwardings))
-        .route(
-            "/forwarding/{name}/json",
-            get(objects::get_forwarding)
-                .put(objects::put_forwarding)
-                .post(objects::put_forwarding)
-                .delete(objects::delete_forwarding),
-        )
-        .route("/tenant/json", get(objects::tenants))
-        .route(
-            "/tenant/{name}/json",
-            get(objects::get_tenant)
-                .put(objects::put_tenant)
-                .post(objects::put_tenant)
-                .delete(objects::delete_tenant),
-        )
+        .objects::<Forwardings>("/forwarding/json", "/forwarding/{name}/json")
+        .objects::<Tenants>("/tenant/json", "/tenant/{name}/json")
         .route(
             "/prometheus/metrics/{agent}/{metric}/txt",
             get(prometheus::metrics),

@@ -167,7 +167,7 @@ fn spoofed_flood() {
     });
     for (name, keys) in DEFINITIONS {
         engine
-            .set_flow(0, name, FlowDefinition::new(keys, "bytes"))
+            .set_object::<rtflow_engine::Flows>(0, name, FlowDefinition::new(keys, "bytes"))
             .unwrap_or_else(|e| panic!("flow {name}: {e}"));
     }
     let rss_before = resident_bytes().unwrap_or(0);
@@ -314,7 +314,7 @@ fn engine_with_shards(shards: usize) -> Engine {
     });
     for (name, keys) in DEFINITIONS {
         engine
-            .set_flow(0, name, FlowDefinition::new(keys, "bytes"))
+            .set_object::<rtflow_engine::Flows>(0, name, FlowDefinition::new(keys, "bytes"))
             .unwrap_or_else(|e| panic!("flow {name}: {e}"));
     }
     engine

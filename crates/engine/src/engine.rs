@@ -745,7 +745,7 @@ impl Engine {
 
     /// Installs or replaces a flow definition (`PUT /flow/{name}/json`). Replacing with a changed definition
     /// resets its flows; an identical one changes nothing, so clients that "ensure" the same flow keep its data.
-    pub fn set_flow(
+    pub(crate) fn set_flow(
         &mut self,
         now: Millis,
         name: &str,
@@ -828,12 +828,12 @@ impl Engine {
     }
 
     /// `GET /flow/{name}/json`: the definition with defaults materialized.
-    pub fn flow(&self, name: &str) -> Option<FlowDefinition> {
+    pub(crate) fn flow(&self, name: &str) -> Option<FlowDefinition> {
         self.flows.get(name).map(|(_, f)| f.definition().clone())
     }
 
     /// `GET /flow/json`.
-    pub fn flows(&self) -> BTreeMap<String, FlowDefinition> {
+    pub(crate) fn flows(&self) -> BTreeMap<String, FlowDefinition> {
         self.flows
             .by_name
             .keys()
@@ -842,7 +842,7 @@ impl Engine {
     }
 
     /// `DELETE /flow/{name}/json`.
-    pub fn delete_flow(&mut self, name: &str) -> Result<(), EngineError> {
+    pub(crate) fn delete_flow(&mut self, name: &str) -> Result<(), EngineError> {
         let slot = self
             .flows
             .by_name
@@ -899,7 +899,7 @@ impl Engine {
     /// Installs or replaces a threshold (`PUT /threshold/{name}/json`) at `now`. A new or changed threshold
     /// starts without trigger state and fires on the next sample, not on values already there; an identical
     /// one changes nothing.
-    pub fn set_threshold(
+    pub(crate) fn set_threshold(
         &mut self,
         now: Millis,
         name: &str,
@@ -940,18 +940,18 @@ impl Engine {
         Ok(())
     }
 
-    pub fn threshold(&self, name: &str) -> Option<Threshold> {
+    pub(crate) fn threshold(&self, name: &str) -> Option<Threshold> {
         self.thresholds.get(name).map(|t| t.definition.clone())
     }
 
-    pub fn thresholds(&self) -> BTreeMap<String, Threshold> {
+    pub(crate) fn thresholds(&self) -> BTreeMap<String, Threshold> {
         self.thresholds
             .iter()
             .map(|(k, v)| (k.clone(), v.definition.clone()))
             .collect()
     }
 
-    pub fn delete_threshold(&mut self, name: &str) -> Result<(), EngineError> {
+    pub(crate) fn delete_threshold(&mut self, name: &str) -> Result<(), EngineError> {
         self.thresholds
             .remove(name)
             .ok_or_else(|| not_found(ObjectKind::Threshold, name))?;
@@ -1105,7 +1105,7 @@ impl Engine {
         self.topology_version
     }
 
-    pub fn set_forwarding(
+    pub(crate) fn set_forwarding(
         &mut self,
         name: &str,
         mut forwarding: Forwarding,
@@ -1124,15 +1124,15 @@ impl Engine {
         Ok(())
     }
 
-    pub fn forwarding(&self, name: &str) -> Option<Forwarding> {
+    pub(crate) fn forwarding(&self, name: &str) -> Option<Forwarding> {
         self.forwarding.get(name).cloned()
     }
 
-    pub fn forwardings(&self) -> BTreeMap<String, Forwarding> {
+    pub(crate) fn forwardings(&self) -> BTreeMap<String, Forwarding> {
         self.forwarding.clone()
     }
 
-    pub fn delete_forwarding(&mut self, name: &str) -> Result<(), EngineError> {
+    pub(crate) fn delete_forwarding(&mut self, name: &str) -> Result<(), EngineError> {
         self.forwarding
             .remove(name)
             .map(|_| ())

@@ -520,7 +520,7 @@ impl Tenants {
 
 impl Engine {
     /// `PUT /tenant/{name}/json`. Shares the forwarding sessions' limit (`max_forwarding`).
-    pub fn set_tenant(&mut self, name: &str, mut tenant: Tenant) -> Result<(), EngineError> {
+    pub(crate) fn set_tenant(&mut self, name: &str, mut tenant: Tenant) -> Result<(), EngineError> {
         tenant.collector_address = tenant.collector_address.to_canonical();
         validate_name(ObjectKind::Tenant, name, self.config.max_name_len)?;
         if let Some(reason) = tenant.problem() {
@@ -544,7 +544,7 @@ impl Engine {
     }
 
     /// `GET /tenant/{name}/json`.
-    pub fn tenant(&self, name: &str) -> Option<Tenant> {
+    pub(crate) fn tenant(&self, name: &str) -> Option<Tenant> {
         self.tenants
             .lock()
             .by_name
@@ -553,7 +553,7 @@ impl Engine {
     }
 
     /// `GET /tenant/json`: what each tenant has been sent.
-    pub fn tenants(&self) -> BTreeMap<String, TenantStats> {
+    pub(crate) fn tenants(&self) -> BTreeMap<String, TenantStats> {
         self.tenants
             .lock()
             .by_name
@@ -563,7 +563,7 @@ impl Engine {
     }
 
     /// `DELETE /tenant/{name}/json`.
-    pub fn delete_tenant(&mut self, name: &str) -> Result<(), EngineError> {
+    pub(crate) fn delete_tenant(&mut self, name: &str) -> Result<(), EngineError> {
         let tenants = self.tenants.get_mut();
         let removed = tenants.remove(name);
         self.tenants_defined = !tenants.is_empty();

@@ -16,7 +16,7 @@ fn replay(path: &Path) -> (Engine, u64) {
     let mut reader = rtflow_capture::open(path).unwrap_or_else(|e| panic!("{e}"));
     let mut engine = Engine::default();
     engine
-        .set_flow(
+        .set_object::<rtflow_engine::Flows>(
             0,
             "pair",
             FlowDefinition::new("ipsource,ipdestination", "bytes"),

@@ -142,7 +142,7 @@ fn main() {
     };
     // Wait until the script has installed its flow.
     let started = Instant::now();
-    while host.engine.lock().flow("each").is_none() {
+    while host.engine.lock().object::<Flows>("each").is_none() {
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "script did not start"

@@ -269,10 +269,15 @@ fn engine_api_from_javascript() {
         "a standalone script answers as ~FILE.js too"
     );
     let engine = h.host.engine.lock();
-    assert_eq!(engine.flow("pairs").map(|f| (f.n, f.t)), Some((10, 2.0)));
+    assert_eq!(
+        engine
+            .object::<rtflow_engine::Flows>("pairs")
+            .map(|f| (f.n, f.t)),
+        Some((10, 2.0))
+    );
     assert!(
         engine
-            .threshold("big")
+            .object::<rtflow_engine::Thresholds>("big")
             .is_some_and(|t| t.by_flow && t.value == 1000.0)
     );
     assert!(engine.object::<rtflow_engine::Groups>("g").is_some());

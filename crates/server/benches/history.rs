@@ -73,7 +73,7 @@ fn engine() -> Engine {
             serde_json::from_value(serde_json::json!({"keys": keys, "value": "bytes"}))
                 .unwrap_or_else(|e| panic!("{e}"));
         engine
-            .set_flow(0, name, definition)
+            .set_object::<rtflow_engine::Flows>(0, name, definition)
             .unwrap_or_else(|e| panic!("{e}"));
     }
     engine

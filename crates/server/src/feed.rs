@@ -83,12 +83,12 @@ impl InternalFeed {
         }
         for (name, definition) in &self.flows {
             engine
-                .set_flow(now, name, definition.clone())
+                .set_object::<rtflow_engine::Flows>(now, name, definition.clone())
                 .map_err(failed(format!("flow {name}")))?;
         }
         for (name, threshold) in &self.thresholds {
             engine
-                .set_threshold(now, name, threshold.clone())
+                .set_object::<rtflow_engine::Thresholds>(now, name, threshold.clone())
                 .map_err(failed(format!("threshold {name}")))?;
         }
         Ok(())

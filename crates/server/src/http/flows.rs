@@ -94,7 +94,7 @@ pub async fn locations(
     let now = state.clock.now();
     let locations = {
         let engine = state.engine.read();
-        if engine.flow(&name).is_none() {
+        if engine.object::<rtflow_engine::Flows>(&name).is_none() {
             return Err(ApiError::NotFound(format!("flow {name:?} not found")));
         }
         engine.flow_locations(now, &selector, &name, key)

@@ -1,5 +1,7 @@
 //! The engine's clock: wall-clock milliseconds, optionally running faster (replay `--replay-speed`) and held
-//! back to the replay's progress so engine time never runs ahead of the datagrams already ingested.
+//! back to the replay's progress so engine time never runs ahead of the datagrams already ingested; or, for
+//! tests, a manual clock that stands still until advanced ([`EngineClock::manual`]), so that rates and
+//! thresholds can be tested without pacing datagrams over real time.
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -17,6 +19,8 @@ struct ClockState {
     cap: Option<Millis>,
     /// Last time returned (keeps `now` monotonic).
     last: Millis,
+    /// A manual clock: time is `anchor_ms`, moved only by [`EngineClock::advance`].
+    manual: bool,
 }
 
 /// Shared engine clock; cheap to query from any thread.
@@ -44,7 +48,31 @@ impl EngineClock {
                 speed: sanitize_speed(speed),
                 cap: None,
                 last: now,
+                manual: false,
             }),
+        }
+    }
+
+    /// A clock that reads `start_ms` until [`advance`](Self::advance)d (tests: the server's engine time under
+    /// the test's control, see `ServerConfig::clock`).
+    pub fn manual(start_ms: Millis) -> Self {
+        Self {
+            state: Mutex::new(ClockState {
+                anchor: Instant::now(),
+                anchor_ms: start_ms,
+                speed: 1.0,
+                cap: None,
+                last: start_ms,
+                manual: true,
+            }),
+        }
+    }
+
+    /// Moves a manual clock `ms` forward (a wall clock ignores it).
+    pub fn advance(&self, ms: Millis) {
+        let mut state = self.state.lock();
+        if state.manual {
+            state.anchor_ms = state.anchor_ms.saturating_add(ms);
         }
     }
 
@@ -83,6 +111,10 @@ impl EngineClock {
             now = now.min(cap);
         }
         let now = now.max(state.last);
+        if state.manual {
+            state.cap = None;
+            return;
+        }
         state.anchor = Instant::now();
         state.anchor_ms = now;
         state.speed = sanitize_speed(speed);
@@ -92,6 +124,9 @@ impl EngineClock {
 }
 
 fn uncapped(state: &ClockState) -> Millis {
+    if state.manual {
+        return state.anchor_ms;
+    }
     let elapsed_ms = state.anchor.elapsed().as_secs_f64() * 1000.0 * state.speed;
     state.anchor_ms.saturating_add(elapsed_ms as Millis)
 }
@@ -113,6 +148,21 @@ mod tests {
         let clock = EngineClock::new(1.0);
         let diff = clock.now().abs_diff(wall_clock_ms());
         assert!(diff < 1000, "engine clock {diff} ms from the wall clock");
+    }
+
+    #[test]
+    fn a_manual_clock_stands_still_until_advanced() {
+        let clock = EngineClock::manual(1_700_000_000_000);
+        assert_eq!(clock.now(), 1_700_000_000_000);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert_eq!(clock.now(), 1_700_000_000_000, "real time does not move it");
+        clock.advance(250);
+        assert_eq!(clock.now(), 1_700_000_000_250);
+        clock.set_cap(Some(1_700_000_000_100));
+        assert_eq!(clock.now(), 1_700_000_000_250, "monotonic under a cap");
+        clock.resume_at_speed(4.0);
+        clock.advance(1);
+        assert_eq!(clock.now(), 1_700_000_000_251);
     }
 
     #[test]

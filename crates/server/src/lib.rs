@@ -33,6 +33,7 @@ mod subscribers;
 mod ticker;
 mod ui;
 
+pub use clock::EngineClock;
 pub use error::ServerError;
 pub use feed::{DatagramFeed, FeedDatagram, InternalFeed, OpenFeed};
 pub use history::{ClickHouseSettings, DEFAULT_SPOOL_DIR};

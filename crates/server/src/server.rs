@@ -86,6 +86,9 @@ pub struct ServerConfig {
     pub home_page: String,
     /// Serve the web pages (`http.html`, default yes); off, only the REST API and the apps' handlers answer.
     pub html_pages: bool,
+    /// The engine clock; `None` follows the wall clock (at `replay_speed` when replaying). Tests pass an
+    /// [`EngineClock::manual`] clock and advance it, instead of pacing datagrams over real time.
+    pub clock: Option<Arc<EngineClock>>,
 }
 
 impl Default for ServerConfig {
@@ -117,6 +120,7 @@ impl Default for ServerConfig {
             inc_dir: None,
             home_page: DEFAULT_HOME_PAGE.to_string(),
             html_pages: true,
+            clock: None,
         }
     }
 }
@@ -151,7 +155,10 @@ impl Server {
         inc.log_status();
         let mut shared = Shared::new(
             engine,
-            EngineClock::new(speed),
+            config
+                .clock
+                .clone()
+                .unwrap_or_else(|| Arc::new(EngineClock::new(speed))),
             HttpSettings {
                 readonly: config.readonly,
                 log_requests: config.http_log,

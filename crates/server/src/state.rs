@@ -63,7 +63,7 @@ pub struct Shared {
     /// (`IngestWorker::apply_shared`); queries that only read hold it for reading too; configuration changes
     /// and the tick take it for writing.
     pub engine: RwLock<Engine>,
-    pub clock: EngineClock,
+    pub clock: Arc<EngineClock>,
     pub stats: RuntimeStats,
     pub http: HttpSettings,
     /// Latest event / flow-record ids, published by the ticker to wake long-polls.
@@ -136,7 +136,7 @@ impl Default for HttpLimits {
 }
 
 impl Shared {
-    pub fn new(engine: Engine, clock: EngineClock, http: HttpSettings) -> Self {
+    pub fn new(engine: Engine, clock: Arc<EngineClock>, http: HttpSettings) -> Self {
         Self {
             engine: RwLock::new(engine),
             clock,

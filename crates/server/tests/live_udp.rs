@@ -4,13 +4,22 @@
 mod common;
 
 use std::net::{Ipv4Addr, UdpSocket};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use common::{Agent, Api, assert_close, eventually, loopback_config, start};
+use common::{Agent, Api, assert_close, eventually, loopback_config, send_and_await, start};
+use rtflow_server::{EngineClock, ServerConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn udp_counters_fire_a_threshold_are_forwarded_and_survive_garbage() {
-    let server = start(loopback_config()).await;
+    // The engine's clock stands still until the test moves it: counter rates do not depend on how fast the
+    // datagrams happen to be sent and ingested.
+    let clock = Arc::new(EngineClock::manual(1_700_000_000_000));
+    let server = start(ServerConfig {
+        clock: Some(Arc::clone(&clock)),
+        ..loopback_config()
+    })
+    .await;
     let sflow = server
         .sflow_addr()
         .unwrap_or_else(|| panic!("no sFlow socket"));
@@ -34,38 +43,33 @@ async fn udp_counters_fire_a_threshold_are_forwarded_and_survive_garbage() {
 
     // Long-poll for the first event before any traffic exists.
     let poll_api = Api::new(server.http_addr());
-    let poll = tokio::spawn(async move {
-        let started = Instant::now();
-        let events = poll_api.get("/events/json?eventID=0&timeout=15").await;
-        (events, started.elapsed())
-    });
+    let poll = tokio::spawn(async move { poll_api.get("/events/json?eventID=0&timeout=15").await });
 
-    // Counters at 1 MB/s in: octets and uptime both follow the real elapsed time of each send.
-    let sender = UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("sender: {e}"));
+    // Counters at 1 MB/s in: octets and uptime follow the engine clock, moved 200 ms once the server has
+    // each datagram.
     let mut agent = Agent::new(Ipv4Addr::new(10, 0, 0, 9), 7, 1000);
-    let start_time = Instant::now();
     let mut sent = Vec::new();
-    for _ in 0..6 {
-        let elapsed_ms = start_time.elapsed().as_millis() as u64;
+    for step in 0..6u64 {
+        let elapsed_ms = step * 200;
         let datagram = agent.counter_datagram(
             10_000 + elapsed_ms as u32,
             1_000 * elapsed_ms,
             500 * elapsed_ms,
         );
-        sender
-            .send_to(&datagram, sflow)
-            .unwrap_or_else(|e| panic!("send: {e}"));
+        send_and_await(&api, sflow, &datagram, step + 1).await;
         sent.push(datagram);
-        std::thread::sleep(Duration::from_millis(200));
+        if step == 0 {
+            assert!(
+                !poll.is_finished(),
+                "the long-poll returned before any rate could cross the threshold"
+            );
+        }
+        clock.advance(200);
     }
 
-    let (events, waited) = poll.await.unwrap_or_else(|e| panic!("poll task: {e}"));
+    let events = poll.await.unwrap_or_else(|e| panic!("poll task: {e}"));
     let events = events.as_array().cloned().unwrap_or_default();
     assert_eq!(events.len(), 1, "{events:?}");
-    assert!(
-        waited > Duration::from_millis(150),
-        "the long-poll returned at once"
-    );
     let event = &events[0];
     assert_eq!(event["thresholdID"], "busy");
     assert_eq!(event["metric"], "ifinoctets");
@@ -104,6 +108,7 @@ async fn udp_counters_fire_a_threshold_are_forwarded_and_survive_garbage() {
     }
 
     // Garbage and a truncated datagram are counted; the server keeps serving.
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("sender: {e}"));
     sender
         .send_to(b"definitely not sFlow", sflow)
         .unwrap_or_else(|e| panic!("{e}"));

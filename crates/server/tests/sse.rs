@@ -4,10 +4,11 @@
 mod common;
 
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use common::{Agent, Api, TcpFlow, loopback_config, start};
-use rtflow_server::Server;
+use common::{Agent, Api, TcpFlow, loopback_config, send_and_await, start};
+use rtflow_server::{EngineClock, Server, ServerConfig};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -95,48 +96,63 @@ async fn next_message(rx: &mut mpsc::UnboundedReceiver<Message>, what: &str) -> 
     }
 }
 
-/// Sends counters at 1 MB/s in for about a second, enough for a 500 kB/s threshold to fire.
-fn send_busy_counters(sflow: SocketAddr, agent: &mut Agent) {
-    let sender = UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("sender: {e}"));
-    let start = Instant::now();
-    for _ in 0..6 {
-        let elapsed_ms = start.elapsed().as_millis() as u64;
+/// Sends counters at 1 MB/s in for a second of engine time (six datagrams, the manual clock moved 200 ms once
+/// the server has each), enough for a 500 kB/s threshold to fire.
+async fn send_busy_counters(loopback: &Loopback, agent: &mut Agent) {
+    for step in 0..6u64 {
+        let elapsed_ms = step * 200;
         let datagram = agent.counter_datagram(10_000 + elapsed_ms as u32, 1_000 * elapsed_ms, 0);
-        sender
-            .send_to(&datagram, sflow)
-            .unwrap_or_else(|e| panic!("send: {e}"));
-        std::thread::sleep(Duration::from_millis(200));
+        send_and_await(&loopback.api, loopback.sflow, &datagram, step + 1).await;
+        loopback.clock.advance(200);
     }
 }
 
-/// A server on loopback: itself, its sFlow address, its base URL and an API client.
-async fn start_on_loopback() -> (Server, SocketAddr, String, Api) {
-    let server = start(loopback_config()).await;
+/// A server on loopback with a manual engine clock.
+struct Loopback {
+    server: Server,
+    sflow: SocketAddr,
+    base: String,
+    api: Api,
+    clock: Arc<EngineClock>,
+}
+
+async fn start_on_loopback() -> Loopback {
+    let clock = Arc::new(EngineClock::manual(1_700_000_000_000));
+    let server = start(ServerConfig {
+        clock: Some(Arc::clone(&clock)),
+        ..loopback_config()
+    })
+    .await;
     let sflow = server
         .sflow_addr()
         .unwrap_or_else(|| panic!("no sFlow socket"));
     let base = format!("http://{}", server.http_addr());
     let api = Api::new(server.http_addr());
-    (server, sflow, base, api)
+    Loopback {
+        server,
+        sflow,
+        base,
+        api,
+        clock,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_stream_live_resume_filter_and_shutdown() {
-    let (server, sflow, base, api) = start_on_loopback().await;
+    let loopback = start_on_loopback().await;
+    let (base, api) = (&loopback.base, &loopback.api);
     api.put_ok(
         "/threshold/busy/json",
         r#"{"metric":"ifinoctets","value":500000,"timeout":60}"#,
     )
     .await;
 
-    let mut live = subscribe(&base, "/events/sse", None).await.messages;
-    let mut other_threshold = subscribe(&base, "/events/sse?eventID=-1&thresholdID=other", None)
+    let mut live = subscribe(base, "/events/sse", None).await.messages;
+    let mut other_threshold = subscribe(base, "/events/sse?eventID=-1&thresholdID=other", None)
         .await
         .messages;
     let mut agent = Agent::new(Ipv4Addr::new(10, 0, 0, 9), 7, 1000);
-    tokio::task::spawn_blocking(move || send_busy_counters(sflow, &mut agent))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    send_busy_counters(&loopback, &mut agent).await;
 
     let event = next_message(&mut live, "live event").await;
     assert_eq!(event.data["thresholdID"], "busy", "{event:?}");
@@ -150,13 +166,13 @@ async fn events_stream_live_resume_filter_and_shutdown() {
 
     // A reconnecting EventSource sends the id it saw last: the buffered event comes again after id 0,
     // and nothing after its own id.
-    let mut resumed = subscribe(&base, "/events/sse", Some("0")).await.messages;
+    let mut resumed = subscribe(base, "/events/sse", Some("0")).await.messages;
     let replayed = next_message(&mut resumed, "replayed event").await;
     assert_eq!(replayed.data, event.data);
-    let mut caught_up = subscribe(&base, "/events/sse", Some(&event.id))
+    let mut caught_up = subscribe(base, "/events/sse", Some(&event.id))
         .await
         .messages;
-    let mut from_query = subscribe(&base, "/events/sse?eventID=0", None)
+    let mut from_query = subscribe(base, "/events/sse?eventID=0", None)
         .await
         .messages;
     assert_eq!(
@@ -165,14 +181,14 @@ async fn events_stream_live_resume_filter_and_shutdown() {
     );
 
     // Bad positions are rejected with the parameter named.
-    let bad_header = subscribe(&base, "/events/sse", Some("soon")).await;
+    let bad_header = subscribe(base, "/events/sse", Some("soon")).await;
     assert_eq!(bad_header.status, 400);
     assert!(
         bad_header.error_body.contains("Last-Event-ID"),
         "{}",
         bad_header.error_body
     );
-    let bad_query = subscribe(&base, "/events/sse?eventID=x", None).await;
+    let bad_query = subscribe(base, "/events/sse?eventID=x", None).await;
     assert_eq!(bad_query.status, 400);
     assert!(
         bad_query.error_body.contains("eventID"),
@@ -181,7 +197,7 @@ async fn events_stream_live_resume_filter_and_shutdown() {
     );
 
     // Shutdown ends the open streams instead of waiting for them.
-    let stopped = tokio::time::timeout(Duration::from_secs(10), server.shutdown()).await;
+    let stopped = tokio::time::timeout(Duration::from_secs(10), loopback.server.shutdown()).await;
     assert!(stopped.is_ok(), "shutdown waited for the open streams");
     for (name, rx) in [
         ("live", &mut live),
@@ -198,7 +214,13 @@ async fn events_stream_live_resume_filter_and_shutdown() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flows_stream_pushes_logged_flows_of_the_named_definition() {
-    let (server, sflow, base, api) = start_on_loopback().await;
+    let Loopback {
+        server,
+        sflow,
+        base,
+        api,
+        ..
+    } = start_on_loopback().await;
     api.put_ok(
         "/flow/pairs/json",
         r#"{"keys":"ipsource,ipdestination","value":"bytes","log":true,"flowStart":true}"#,

@@ -437,7 +437,7 @@ mod tests {
     fn shared() -> Shared {
         Shared::new(
             Engine::new(EngineConfig::default()),
-            EngineClock::new(1.0),
+            std::sync::Arc::new(EngineClock::new(1.0)),
             HttpSettings {
                 prometheus_prefix: "sflow_".into(),
                 ..HttpSettings::default()

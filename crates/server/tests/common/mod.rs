@@ -256,6 +256,19 @@ where
     }
 }
 
+/// Sends `datagram` to the server's sFlow socket `sflow` and waits until `/analyzer/json` has received
+/// `received` datagrams in all (so a test can move a manual engine clock only once the server has it).
+pub async fn send_and_await(api: &Api, sflow: SocketAddr, datagram: &[u8], received: u64) {
+    let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("sender: {e}"));
+    sender
+        .send_to(datagram, sflow)
+        .unwrap_or_else(|e| panic!("send: {e}"));
+    eventually(Duration::from_secs(5), "the datagram ingested", || async {
+        (api.get("/analyzer/json").await["sFlowDatagramsReceived"] == received).then_some(())
+    })
+    .await;
+}
+
 /// Writes a pcap of `(offset ms, source, sFlow datagram)` frames sent to 127.0.0.1:6343, the capture's
 /// clock starting at 1,700,000,000 s.
 pub fn write_capture(path: &std::path::Path, datagrams: &[(u64, SocketAddr, Vec<u8>)]) {

@@ -31,7 +31,7 @@ use crate::error::{EngineError, ObjectKind};
 use crate::forwarding::DEFAULT_SFLOW_PORT;
 use crate::metrics::MetricValue;
 use crate::sample::{DataSource, FlowSample, Port};
-use rtflow_flowlang::mac::parse_mac;
+use rtflow_flowlang::parse_mac;
 
 /// Sequence streams (agent, sub-agent) remembered per agent before a tenant's sequence table is reset; the
 /// sub-agent id comes off the wire, so the table must stay bounded. Same bound as the agent's own tracking.

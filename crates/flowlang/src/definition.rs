@@ -11,48 +11,67 @@ use super::groups::Lookups;
 use super::value::{FlowValues, MAX_VALUES, SampleValue, ValueError, ValueSource, ValueSpec};
 
 /// Most keys in one definition.
-pub const MAX_KEYS: usize = 32;
+pub(crate) const MAX_KEYS: usize = 32;
 /// `n` (top flows kept per data source): default and clamp range.
-pub const DEFAULT_N: u32 = 5;
-pub const MIN_N: u32 = 5;
-pub const MAX_N: u32 = 20;
+pub(crate) const DEFAULT_N: u32 = 5;
+pub(crate) const MIN_N: u32 = 5;
+pub(crate) const MAX_N: u32 = 20;
 /// `t` (smoothing time constant, seconds): default and clamp range.
-pub const DEFAULT_T: f64 = 2.0;
-pub const MIN_T: f64 = 0.2;
-pub const MAX_T: f64 = 600.0;
+pub(crate) const DEFAULT_T: f64 = 2.0;
+pub(crate) const MIN_T: f64 = 0.2;
+pub(crate) const MAX_T: f64 = 600.0;
 /// `activeTimeout` (seconds): default and clamp range (the upper bound is rtflow's).
-pub const DEFAULT_ACTIVE_TIMEOUT: u32 = 60;
-pub const MAX_ACTIVE_TIMEOUT: u32 = 86_400;
-pub const DEFAULT_SEPARATOR: &str = ",";
-pub const DEFAULT_VALUE: &str = "bytes";
+pub(crate) const DEFAULT_ACTIVE_TIMEOUT: u32 = 60;
+pub(crate) const MAX_ACTIVE_TIMEOUT: u32 = 86_400;
+pub(crate) const DEFAULT_SEPARATOR: &str = ",";
+pub(crate) const DEFAULT_VALUE: &str = "bytes";
 
 /// Why a flow definition was rejected. Display names the offending field.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DefinitionError {
     #[error("invalid JSON: {0}")]
+    /// The body is not JSON (the parser's message).
     Json(String),
     #[error("flow definition must be a JSON object")]
+    /// The body is JSON but not an object.
     NotAnObject,
     #[error("{field}: must be {expected}")]
+    /// A field has the wrong JSON type.
     WrongType {
+        /// The field, by its JSON name.
         field: &'static str,
+        /// What it must be (`"a string"`, `"a number"`…).
         expected: &'static str,
     },
     #[error("keys: {0}")]
+    /// A key expression in `keys` does not parse.
     Key(ExprError),
     #[error("keys: too many keys ({count}, at most {MAX_KEYS})")]
-    TooManyKeys { count: usize },
+    /// More keys than a definition may have (`MAX_KEYS`); `count` were given.
+    TooManyKeys {
+        /// How many keys were given.
+        count: usize,
+    },
     #[error("value: {0}")]
+    /// `value` is not a known value (`bytes`, `frames`, `rate:…`).
     Value(ValueError),
     #[error("values: {0}")]
+    /// An entry of `values` is not a known value.
     Values(ValueError),
     #[error("values: too many values ({count}, at most {MAX_VALUES})")]
-    TooManyValues { count: usize },
+    /// More extra values than a definition may have (`MAX_VALUES`); `count` were given.
+    TooManyValues {
+        /// How many values were given.
+        count: usize,
+    },
     #[error("filter: {0}")]
+    /// `filter` does not parse.
     Filter(FilterError),
     #[error("fs: must not be empty")]
+    /// `fs` (the separator of key fields in a flow key) is empty.
     EmptySeparator,
     #[error("aggMode: unknown mode '{0}' (expected max, sum, avg, edge, core or agent)")]
+    /// `aggMode` is none of the known modes (the text as given).
     UnknownAggMode(String),
 }
 
@@ -60,10 +79,15 @@ pub enum DefinitionError {
 /// (`aggMode`). Parsed case-insensitively; the original spelling is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AggMode {
+    /// The largest observation of a flow across data sources (sFlow-RT's default).
     Max,
+    /// The sum of the observations across data sources.
     Sum,
+    /// The mean of the observations across data sources.
     Avg,
+    /// Only observations on edge ports of the topology (traffic entering or leaving the fabric), largest.
     Edge,
+    /// Only observations on core ports (links between topology nodes), largest.
     Core,
     /// `AGENT` (browse-flows, ddos-protect): as a definition's aggMode, every data source of an agent is counted
     /// in data source `"0"` at ingest (per-router flows and thresholds); as a query's, combine per agent.
@@ -71,6 +95,7 @@ pub enum AggMode {
 }
 
 impl AggMode {
+    /// Parses `max`, `sum`, `avg`, `edge`, `core` or `agent`, in any case; `None` for anything else.
     pub fn parse(text: &str) -> Option<AggMode> {
         Some(match text.to_ascii_lowercase().as_str() {
             "max" => AggMode::Max,
@@ -90,22 +115,34 @@ impl AggMode {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FlowDefinition {
     #[serde(serialize_with = "serialize_keys")]
+    /// The key expressions whose values, joined with `fs`, make a flow's key (`ipsource,ipdestination`).
     pub keys: Vec<String>,
+    /// What each sample adds to its flow (`bytes`, `frames`, `rate:bytes`, `avg:tcprtt`…).
     pub value: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Further values kept per flow beside `value` (reported as `values`).
     pub values: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Samples must match this filter expression to count (`ipprotocol=6&tcpdestinationport=443`).
     pub filter: Option<String>,
+    /// How many top flows per data source are kept and reported (the table also keeps candidates).
     pub n: u32,
+    /// Smoothing time constant in seconds: how fast a flow's rate decays after its samples stop.
     pub t: f64,
+    /// Separator of the key fields in a flow key (default `,`).
     pub fs: String,
+    /// Log each flow as a flow record (`/flows/json`) when it ends or reaches `activeTimeout`.
     pub log: bool,
     #[serde(rename = "flowStart")]
+    /// With `log`, log a flow record at the first sample of each flow as well.
     pub flow_start: bool,
     #[serde(rename = "activeTimeout")]
+    /// Seconds after which a long-lived flow is logged again (with `log`).
     pub active_timeout: u32,
+    /// Count the samples of dropped packets (sFlow drop notifications) instead of forwarded ones.
     pub dropped: bool,
     #[serde(rename = "aggMode", skip_serializing_if = "Option::is_none")]
+    /// How observations of one flow at several data sources combine in queries (`max` when absent).
     pub agg_mode: Option<String>,
     /// Kept and echoed; rtflow does not export IPFIX.
     #[serde(rename = "ipfixCollectors", skip_serializing_if = "Option::is_none")]
@@ -350,7 +387,7 @@ fn string_or_list(value: &Value, field: &'static str) -> Result<Vec<String>, Def
 
 /// Splits a comma list at top-level commas (not inside `[ ]`, not escaped with
 /// `\`), trimming entries. Escapes are kept for the expression parser.
-pub fn split_list(text: &str) -> Vec<String> {
+pub(crate) fn split_list(text: &str) -> Vec<String> {
     if text.trim().is_empty() {
         return Vec::new();
     }
@@ -376,7 +413,7 @@ pub fn split_list(text: &str) -> Vec<String> {
 }
 
 /// Inverse of [`split_list`]: joins with `,`, escaping top-level commas inside entries.
-pub fn join_list(entries: &[String]) -> String {
+pub(crate) fn join_list(entries: &[String]) -> String {
     let mut joined = String::new();
     for (index, entry) in entries.iter().enumerate() {
         if index > 0 {
@@ -476,10 +513,12 @@ impl CompiledFlow {
         Self::compile(&FlowDefinition::from_json_value(json)?)
     }
 
+    /// The definition as given, with defaults materialized.
     pub fn definition(&self) -> &FlowDefinition {
         &self.definition
     }
 
+    /// The compiled key expressions, in `keys` order.
     pub fn keys(&self) -> &[KeyExpr] {
         &self.keys
     }
@@ -489,10 +528,12 @@ impl CompiledFlow {
         self.filter.as_ref()
     }
 
+    /// The compiled `value`.
     pub fn value_spec(&self) -> &ValueSpec {
         &self.value
     }
 
+    /// The compiled `values`, in order.
     pub fn value_specs(&self) -> &[ValueSpec] {
         &self.values
     }

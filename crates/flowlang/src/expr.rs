@@ -48,8 +48,8 @@ mod eval;
 mod parse;
 mod syntax;
 
-pub use parse::{ExprError, MAX_EXPR_DEPTH};
-pub use syntax::{KeyExpr, Operand, OuiForm, UriPart};
+pub(crate) use parse::ExprError;
+pub(crate) use syntax::{KeyExpr, UriPart};
 
 #[cfg(test)]
 mod tests;

@@ -22,9 +22,9 @@ use super::expr::{ExprError, KeyExpr};
 use super::groups::Lookups;
 
 /// Longest filter accepted, in bytes.
-pub const MAX_FILTER_LEN: usize = 4096;
+pub(crate) const MAX_FILTER_LEN: usize = 4096;
 /// Deepest parenthesis nesting accepted.
-pub const MAX_FILTER_DEPTH: usize = 32;
+pub(crate) const MAX_FILTER_DEPTH: usize = 32;
 /// Compiled size limit per regex (guards against pathological patterns).
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
@@ -156,6 +156,7 @@ impl PlanNode {
 }
 
 impl Filter {
+    /// Parses a filter expression (`key=value`, `key~regex`, `&`, `|`, `!`, parentheses), as sFlow-RT writes them.
     pub fn parse(text: &str) -> Result<Filter, FilterError> {
         if text.len() > MAX_FILTER_LEN {
             return Err(FilterError {

@@ -25,15 +25,34 @@ use super::oui::OuiTable;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LookupError {
     #[error("label '{label}': invalid CIDR or IP address '{entry}'")]
-    InvalidCidr { label: String, entry: String },
+    /// An entry of a group is neither a CIDR nor an IP address (`label` and `entry` name it).
+    InvalidCidr {
+        /// The label the entry is under.
+        label: String,
+        /// The entry as given.
+        entry: String,
+    },
     #[error("label '{label}': entries must be strings")]
-    EntryNotString { label: String },
+    /// An entry of `label` is not a JSON string.
+    EntryNotString {
+        /// The label the entry is under.
+        label: String,
+    },
     #[error("label '{label}': must be an array")]
-    LabelNotArray { label: String },
+    /// `label` does not hold an array of entries.
+    LabelNotArray {
+        /// The label.
+        label: String,
+    },
     #[error("must be a JSON object of label → array")]
+    /// The document is not a JSON object of labels.
     NotAnObject,
     #[error("duplicate label '{label}'")]
-    DuplicateLabel { label: String },
+    /// `label` appears twice in the document.
+    DuplicateLabel {
+        /// The label.
+        label: String,
+    },
 }
 
 /// Labelled lists in document order, the common JSON shape of groups and maps.
@@ -266,12 +285,12 @@ impl AddressGroup {
                     IpNet::V4(v4) => {
                         group
                             .v4
-                            .insert(u32::from(v4.addr()), v4.prefix_len(), label_index)
+                            .insert(u32::from(v4.addr()), v4.prefix_len(), label_index);
                     }
                     IpNet::V6(v6) => {
                         group
                             .v6
-                            .insert(u128::from(v6.addr()), v6.prefix_len(), label_index)
+                            .insert(u128::from(v6.addr()), v6.prefix_len(), label_index);
                     }
                 }
             }
@@ -413,6 +432,7 @@ pub struct Lookups {
 }
 
 impl Lookups {
+    /// No groups, maps, links or OUI names.
     pub fn new() -> Self {
         Self::default()
     }
@@ -426,6 +446,7 @@ impl Lookups {
         Arc::make_mut(&mut self.groups).insert(name.into(), group)
     }
 
+    /// Removes a group; returns it if there was one.
     pub fn remove_group(&mut self, name: &str) -> Option<AddressGroup> {
         if !self.groups.contains_key(name) {
             return None;
@@ -433,6 +454,7 @@ impl Lookups {
         Arc::make_mut(&mut self.groups).remove(name)
     }
 
+    /// The group `name`, as `group:<key>:<name>` reads it.
     pub fn group(&self, name: &str) -> Option<&AddressGroup> {
         self.groups.get(name)
     }
@@ -449,6 +471,7 @@ impl Lookups {
         Arc::make_mut(&mut self.maps).insert(name.into(), map)
     }
 
+    /// Removes a map; returns it if there was one.
     pub fn remove_map(&mut self, name: &str) -> Option<LookupMap> {
         if !self.maps.contains_key(name) {
             return None;
@@ -456,6 +479,7 @@ impl Lookups {
         Arc::make_mut(&mut self.maps).remove(name)
     }
 
+    /// The map `name`, as `map:<key>:<name>` reads it.
     pub fn map(&self, name: &str) -> Option<&LookupMap> {
         self.maps.get(name)
     }
@@ -470,6 +494,7 @@ impl Lookups {
         self.links = Arc::new(links);
     }
 
+    /// The (agent, ifIndex) → topology link table `link:` reads.
     pub fn links(&self) -> &LinkTable {
         &self.links
     }
@@ -479,6 +504,7 @@ impl Lookups {
         self.oui = table;
     }
 
+    /// The MAC vendor (OUI) names `oui:<key>:name` reads.
     pub fn oui_table(&self) -> &OuiTable {
         &self.oui
     }

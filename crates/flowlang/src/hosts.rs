@@ -49,10 +49,15 @@ impl HostAttribute {
 /// What `host_descr` says about a host; absent fields stay `None`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostIdentity {
+    /// `host_name`: the host's name as its agent reports it.
     pub host_name: Option<Arc<str>>,
+    /// `machine_type`: the processor architecture (`x86_64`, `arm64`…).
     pub machine_type: Option<Arc<str>>,
+    /// `os_name`: the operating system (`linux`, `windows`…).
     pub os_name: Option<Arc<str>>,
+    /// `uuid`: the host's UUID.
     pub uuid: Option<Arc<str>>,
+    /// `os_release`: the operating system's release.
     pub os_release: Option<Arc<str>>,
 }
 
@@ -69,6 +74,7 @@ impl HostIdentity {
         }
     }
 
+    /// The value of one attribute, when known.
     pub fn attribute(&self, attribute: HostAttribute) -> Option<&str> {
         let value = match attribute {
             HostAttribute::HostName => &self.host_name,
@@ -80,6 +86,7 @@ impl HostIdentity {
         value.as_deref()
     }
 
+    /// Whether no attribute is known.
     pub fn is_empty(&self) -> bool {
         HostAttribute::ALL
             .into_iter()

@@ -4,7 +4,7 @@ use std::fmt;
 
 /// Highest accepted inner-header layer (`ipsource.3`). Layer 1 is the first
 /// tunnel-encapsulated (VXLAN/GRE/Geneve) header stack.
-pub const MAX_LAYER: u8 = 3;
+pub(crate) const MAX_LAYER: u8 = 3;
 
 macro_rules! key_names {
     ($( $(#[$doc:meta])* $variant:ident => $name:literal ),+ $(,)?) => {
@@ -14,7 +14,7 @@ macro_rules! key_names {
         /// supply every key for every sample; absent keys are "missing".
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum KeyName {
-            $( $(#[$doc])* $variant, )+
+            $( #[doc = concat!("sFlow-RT flow key `", $name, "`.")] $(#[$doc])* $variant, )+
         }
 
         impl KeyName {

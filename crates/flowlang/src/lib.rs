@@ -5,37 +5,35 @@
 //! ([`CompiledFlow::evaluate`]) against an [`AttributeSource`]; evaluation does
 //! not allocate once the caller's key buffer has grown to its working size.
 
-pub mod definition;
-pub mod expr;
-pub mod filter;
-pub mod groups;
-pub mod hosts;
-pub mod keyname;
-pub mod links;
-pub mod mac;
-pub mod oui;
-pub mod program;
+mod definition;
+mod expr;
+mod filter;
+mod groups;
+mod hosts;
+mod keyname;
+mod links;
+mod mac;
+mod oui;
+mod program;
 mod uri;
-pub mod value;
+mod value;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-pub use definition::{AggMode, CompiledFlow, DefinitionError, FlowDefinition, MAX_KEYS};
-pub use expr::{ExprError, KeyExpr, MAX_EXPR_DEPTH, Operand, OuiForm, UriPart};
-pub use filter::{Filter, FilterError, FilterErrorKind, MAX_FILTER_LEN};
+pub use definition::{AggMode, CompiledFlow, DefinitionError, FlowDefinition};
+pub use filter::Filter;
 pub use groups::{AddressGroup, LookupError, LookupMap, Lookups};
-pub use hosts::{HostAttribute, HostIdentity, HostTable};
-pub use keyname::{FlowKey, KeyName, MAX_LAYER};
+pub use hosts::HostIdentity;
+use keyname::FlowKey;
+pub use keyname::KeyName;
 pub use links::LinkTable;
-pub use oui::{IeeeOuiStats, OuiTable};
+pub use mac::parse_mac;
+pub use oui::OuiTable;
 pub use program::{FlowProgram, SampleMemo};
-pub use value::{
-    FlowValues, MAX_VALUES, SampleValue, ValueAggregation, ValueError, ValueSource, ValueSpec,
-};
+pub use value::{FlowValues, SampleValue, ValueAggregation};
 
-/// Milliseconds since the Unix epoch: the time unit of the analytics path (learned hosts expire by it here;
-/// the engine takes every `now` in it and re-exports it as `rtflow_engine::Millis`).
+/// Milliseconds since the Unix epoch (the engine's time; learned hosts are stamped with it).
 pub type Millis = u64;
 
 /// The seam between the flow language and decoded samples.
@@ -73,6 +71,7 @@ pub struct MapAttributeSource {
 }
 
 impl MapAttributeSource {
+    /// An empty source: every key is missing.
     pub fn new() -> Self {
         Self::default()
     }

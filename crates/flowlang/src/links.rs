@@ -30,10 +30,12 @@ impl LinkTable {
         self.by_port.get(&(agent, ifindex)).map(|name| &**name)
     }
 
+    /// How many (agent, ifIndex) ports have a link.
     pub fn len(&self) -> usize {
         self.by_port.len()
     }
 
+    /// Whether no port has a link.
     pub fn is_empty(&self) -> bool {
         self.by_port.is_empty()
     }

@@ -21,12 +21,12 @@ pub fn parse_mac(text: &str) -> Option<[u8; 6]> {
 }
 
 /// The organizationally unique identifier: the first three bytes as a 24-bit number.
-pub fn oui_of(mac: &[u8; 6]) -> u32 {
+pub(crate) fn oui_of(mac: &[u8; 6]) -> u32 {
     u32::from_be_bytes([0, mac[0], mac[1], mac[2]])
 }
 
 /// Appends `oui` as six upper-case hex digits (`D8D385`).
-pub fn push_oui(out: &mut String, oui: u32) {
+pub(crate) fn push_oui(out: &mut String, oui: u32) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for shift in [20u32, 16, 12, 8, 4, 0] {
         let nibble = (oui >> shift) & 0xf;

@@ -35,10 +35,12 @@ impl OuiTable {
         self.entries.get(index).map(|(_, name)| &**name)
     }
 
+    /// How many OUIs have a name.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether the table has no names.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

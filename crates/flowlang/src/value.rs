@@ -9,7 +9,7 @@ use super::groups::Lookups;
 use super::keyname::FlowKey;
 
 /// Most entries accepted in a definition's `values` list.
-pub const MAX_VALUES: usize = 8;
+pub(crate) const MAX_VALUES: usize = 8;
 
 /// How the engine folds per-sample values into the flow's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +29,7 @@ pub enum ValueAggregation {
 }
 
 impl ValueAggregation {
+    /// The prefix that selects this aggregation in a value spec (`rate`, `avg`…; empty for a total).
     pub fn prefix(self) -> &'static str {
         match self {
             ValueAggregation::Total => "",
@@ -161,6 +162,7 @@ pub struct FlowValues {
 }
 
 impl FlowValues {
+    /// The values of a sample whose definition has only `value`, no further `values`.
     pub fn new(value: SampleValue) -> Self {
         FlowValues {
             value,

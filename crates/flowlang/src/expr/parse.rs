@@ -5,7 +5,7 @@ use crate::hosts::HostAttribute;
 use crate::keyname::FlowKey;
 
 /// Deepest `[ ]` nesting accepted in a key expression.
-pub const MAX_EXPR_DEPTH: usize = 16;
+pub(crate) const MAX_EXPR_DEPTH: usize = 16;
 
 /// Functions sFlow-RT has but rtflow does not implement, with what they would need.
 const UNSUPPORTED_FUNCTIONS: &[(&str, &str)] = &[

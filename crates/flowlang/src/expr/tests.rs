@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use std::net::IpAddr;
 
+use super::parse::MAX_EXPR_DEPTH;
 use super::*;
 use crate::Lookups;
 use crate::MapAttributeSource;

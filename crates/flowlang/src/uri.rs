@@ -78,3 +78,46 @@ fn is_scheme(text: &str) -> bool {
     text.bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn uri_edge_cases() {
+        fn part(uri: &str, part: UriPart) -> Option<&str> {
+            uri_part(uri, part).and_then(|(a, b)| uri.get(a..b))
+        }
+        assert_eq!(
+            part("http://[2001:db8::1]:8080/x", UriPart::Host),
+            Some("2001:db8::1")
+        );
+        assert_eq!(
+            part("http://[2001:db8::1]:8080/x", UriPart::Port),
+            Some("8080")
+        );
+        assert_eq!(part("http://[2001:db8::1]/x", UriPart::Port), None);
+        assert_eq!(part("http://h", UriPart::Path), None);
+        assert_eq!(part("http://h", UriPart::Host), Some("h"));
+        assert_eq!(part("http://h/", UriPart::File), None);
+        assert_eq!(part("//h:1/p", UriPart::Port), Some("1"));
+        assert_eq!(part("/p?", UriPart::Query), None);
+        assert_eq!(part("/p#", UriPart::Fragment), None);
+        assert_eq!(part("/p/file", UriPart::Extension), None);
+        assert_eq!(part("a:b/c", UriPart::Scheme), None, "only scheme://");
+        assert_eq!(part("", UriPart::Path), None);
+    }
+
+    proptest! {
+        #[test]
+        fn uri_parts_never_panic(uri in "\\PC{0,40}") {
+            for part in [UriPart::Scheme, UriPart::User, UriPart::Host, UriPart::Port, UriPart::Path,
+                         UriPart::Query, UriPart::Fragment, UriPart::File, UriPart::Extension] {
+                if let Some((from, to)) = uri_part(&uri, part) {
+                    prop_assert!(from < to && uri.get(from..to).is_some());
+                }
+            }
+        }
+    }
+}

@@ -12,7 +12,6 @@ use crate::keyname::FlowKey;
 use crate::keyname::KeyName;
 use crate::links::LinkTable;
 use crate::oui::OuiTable;
-use crate::uri::uri_part;
 
 fn sample() -> MapAttributeSource {
     MapAttributeSource::new()
@@ -348,31 +347,6 @@ fn uri_parts() {
 }
 
 #[test]
-fn uri_edge_cases() {
-    fn part(uri: &str, part: UriPart) -> Option<&str> {
-        uri_part(uri, part).and_then(|(a, b)| uri.get(a..b))
-    }
-    assert_eq!(
-        part("http://[2001:db8::1]:8080/x", UriPart::Host),
-        Some("2001:db8::1")
-    );
-    assert_eq!(
-        part("http://[2001:db8::1]:8080/x", UriPart::Port),
-        Some("8080")
-    );
-    assert_eq!(part("http://[2001:db8::1]/x", UriPart::Port), None);
-    assert_eq!(part("http://h", UriPart::Path), None);
-    assert_eq!(part("http://h", UriPart::Host), Some("h"));
-    assert_eq!(part("http://h/", UriPart::File), None);
-    assert_eq!(part("//h:1/p", UriPart::Port), Some("1"));
-    assert_eq!(part("/p?", UriPart::Query), None);
-    assert_eq!(part("/p#", UriPart::Fragment), None);
-    assert_eq!(part("/p/file", UriPart::Extension), None);
-    assert_eq!(part("a:b/c", UriPart::Scheme), None, "only scheme://");
-    assert_eq!(part("", UriPart::Path), None);
-}
-
-#[test]
 fn link_names_the_topology_link_of_the_agent_port() {
     assert_eq!(eval("link:inputifindex").as_deref(), Some("leaf1-spine1"));
     // Port 9 is on a link, but of another agent; macsource is no ifIndex; ipdestination.1 is absent.
@@ -589,16 +563,6 @@ mod props {
             if let Ok(expr) = KeyExpr::parse(&text) {
                 let mut out = String::new();
                 let _ = expr.eval(&sample(), &lookups(), &mut out);
-            }
-        }
-
-        #[test]
-        fn uri_parts_never_panic(uri in "\\PC{0,40}") {
-            for part in [UriPart::Scheme, UriPart::User, UriPart::Host, UriPart::Port, UriPart::Path,
-                         UriPart::Query, UriPart::Fragment, UriPart::File, UriPart::Extension] {
-                if let Some((from, to)) = uri_part(&uri, part) {
-                    prop_assert!(from < to && uri.get(from..to).is_some());
-                }
             }
         }
     }

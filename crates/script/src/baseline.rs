@@ -10,14 +10,14 @@ use std::collections::VecDeque;
 use serde_json::{Value, json};
 
 /// Default window (values), sensitivity (standard deviations) and repeat count.
-pub const DEFAULT_WINDOW: usize = 180;
-pub const DEFAULT_SENSITIVITY: f64 = 3.0;
-pub const DEFAULT_REPEAT: u32 = 3;
+pub(crate) const DEFAULT_WINDOW: usize = 180;
+pub(crate) const DEFAULT_SENSITIVITY: f64 = 3.0;
+pub(crate) const DEFAULT_REPEAT: u32 = 3;
 const MAX_WINDOW: usize = 100_000;
 
 /// One named baseline.
 #[derive(Debug, Clone)]
-pub struct Baseline {
+pub(crate) struct Baseline {
     window: usize,
     sensitivity: f64,
     repeat: u32,
@@ -27,7 +27,7 @@ pub struct Baseline {
 }
 
 impl Baseline {
-    pub fn new(window: Option<f64>, sensitivity: Option<f64>, repeat: Option<f64>) -> Self {
+    pub(crate) fn new(window: Option<f64>, sensitivity: Option<f64>, repeat: Option<f64>) -> Self {
         let positive = |v: Option<f64>| v.filter(|v| v.is_finite() && *v > 0.0);
         Self {
             window: positive(window).map_or(DEFAULT_WINDOW, |w| (w as usize).clamp(1, MAX_WINDOW)),
@@ -39,7 +39,7 @@ impl Baseline {
         }
     }
 
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.values.clear();
         self.high_run = 0;
         self.low_run = 0;
@@ -56,7 +56,7 @@ impl Baseline {
     }
 
     /// Classifies `value`, then adds it to the window.
-    pub fn check(&mut self, value: f64) -> &'static str {
+    pub(crate) fn check(&mut self, value: f64) -> &'static str {
         if !value.is_finite() {
             return "normal";
         }
@@ -91,7 +91,7 @@ impl Baseline {
     }
 
     /// `{mean, sdev, min, max, n, window}`, or `None` before any value.
-    pub fn statistics(&self) -> Option<Value> {
+    pub(crate) fn statistics(&self) -> Option<Value> {
         let (mean, sdev) = self.mean_sdev()?;
         let min = self.values.iter().copied().fold(f64::INFINITY, f64::min);
         let max = self

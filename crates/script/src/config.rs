@@ -53,6 +53,7 @@ pub struct ScriptConfig {
     /// PEM files of certificate authorities trusted by scripts' `https://` calls besides the system's roots
     /// (`script.http.cafile`, comma-separated).
     pub http_ca_files: Vec<PathBuf>,
+    /// Per-script limits (`script.*`: memory, run time, queued requests…).
     pub limits: Limits,
 }
 
@@ -77,8 +78,11 @@ pub const DEFAULT_APP_DIR: &str = "app";
 #[derive(Debug, thiserror::Error)]
 #[error("property {name}={value:?}: {reason}")]
 pub struct ConfigError {
+    /// The property's name.
     pub name: String,
+    /// Its value as given.
     pub value: String,
+    /// Why it cannot be used.
     pub reason: &'static str,
 }
 

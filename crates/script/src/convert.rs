@@ -8,7 +8,7 @@ use serde_json::{Map, Number, Value as Json};
 const MAX_DEPTH: usize = 64;
 
 /// A JSON value as a fresh JS value.
-pub fn to_js<'js>(ctx: &Ctx<'js>, json: &Json) -> rquickjs::Result<Value<'js>> {
+pub(crate) fn to_js<'js>(ctx: &Ctx<'js>, json: &Json) -> rquickjs::Result<Value<'js>> {
     Ok(match json {
         Json::Null => Value::new_null(ctx.clone()),
         Json::Bool(b) => Value::new_bool(ctx.clone(), *b),
@@ -42,7 +42,7 @@ fn number_to_js<'js>(ctx: &Ctx<'js>, n: &Number) -> Value<'js> {
 
 /// A JS value as JSON, as `JSON.stringify` would see it: `undefined` and functions become `None` (dropped
 /// from objects, `null` in arrays), non-finite numbers `null`.
-pub fn from_js(value: &Value<'_>) -> Option<Json> {
+pub(crate) fn from_js(value: &Value<'_>) -> Option<Json> {
     from_js_at(value, 0)
 }
 
@@ -103,7 +103,7 @@ fn from_js_at(value: &Value<'_>, depth: usize) -> Option<Json> {
 }
 
 /// An f64 as a JSON number: integral values as integers (`5`, not `5.0`), non-finite as `null`.
-pub fn float_json(f: f64) -> Json {
+pub(crate) fn float_json(f: f64) -> Json {
     if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 {
         Json::from(f as i64)
     } else {
@@ -112,7 +112,7 @@ pub fn float_json(f: f64) -> Json {
 }
 
 /// The string form of a JS value as `String(v)` gives it (numbers without a trailing `.0`).
-pub fn to_text(value: &Value<'_>) -> Option<String> {
+pub(crate) fn to_text(value: &Value<'_>) -> Option<String> {
     if value.is_undefined() || value.is_null() {
         return None;
     }

@@ -72,13 +72,18 @@ struct ScriptHandle {
 /// Why scripting could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ScriptError {
+    /// A script's thread could not be started.
     #[error("cannot start a thread for {what}")]
     Thread {
+        /// The script or service the thread was for.
         what: String,
+        /// The operating system's refusal.
         source: std::io::Error,
     },
+    /// The same script (by id) was given twice.
     #[error("script {0} is listed twice")]
     Duplicate(String),
+    /// The TLS setup of scripts' `http()` client failed (a bad CA file).
     #[error("scripts' HTTP client")]
     HttpClient(#[from] net::TlsSetupError),
 }

@@ -36,7 +36,9 @@ impl ScriptSpec {
 /// One app found in the app directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppSpec {
+    /// The app's name (its directory's name; its URLs are under `/app/{name}/`).
     pub name: String,
+    /// The app's directory.
     pub dir: PathBuf,
     /// File names of its top-level scripts, sorted.
     pub scripts: Vec<String>,
@@ -54,7 +56,7 @@ impl AppSpec {
 
 /// Apps under `app_dir` (sorted by name) and their scripts. A missing directory gives no apps; unreadable
 /// entries are skipped with a warning.
-pub fn discover_apps(app_dir: &Path) -> (Vec<AppSpec>, Vec<ScriptSpec>) {
+pub(crate) fn discover_apps(app_dir: &Path) -> (Vec<AppSpec>, Vec<ScriptSpec>) {
     let mut apps = Vec::new();
     let mut scripts = Vec::new();
     let Ok(entries) = std::fs::read_dir(app_dir) else {
@@ -107,7 +109,7 @@ pub fn discover_apps(app_dir: &Path) -> (Vec<AppSpec>, Vec<ScriptSpec>) {
 }
 
 /// A standalone script (`script.file`, `--script`).
-pub fn standalone(path: &Path) -> ScriptSpec {
+pub(crate) fn standalone(path: &Path) -> ScriptSpec {
     let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let file = path
         .file_name()
@@ -131,7 +133,7 @@ const METADATA_KEYS: &[&str] = &[
 ];
 
 /// `// key: value` lines of the script's leading comment block (`author`, `version`, `description`, …).
-pub fn metadata(source: &str) -> BTreeMap<String, String> {
+pub(crate) fn metadata(source: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for line in source.lines() {
         let line = line.trim();

@@ -19,7 +19,7 @@ const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Why a network call failed.
 #[derive(Debug, thiserror::Error)]
-pub enum NetError {
+pub(crate) enum NetError {
     #[error("invalid URL {0:?} (expected http://… or https://…)")]
     BadUrl(String),
     #[error("{url}: {host:?} is not a valid TLS server name")]
@@ -55,7 +55,7 @@ pub enum TlsSetupError {
 /// The client behind `http()`, `http2()` and `httpAsync()`: a timeout for each call and the TLS trust for
 /// `https://`. Cheap to clone.
 #[derive(Clone)]
-pub struct HttpClient {
+pub(crate) struct HttpClient {
     timeout: Duration,
     tls: Arc<rustls::ClientConfig>,
 }
@@ -72,7 +72,10 @@ impl HttpClient {
     /// A client trusting the system's root certificates and those of `ca_files` (PEM, one or more
     /// certificates each). A CA file that cannot be read or holds no certificate is an error; system roots that
     /// cannot be read are logged.
-    pub fn new(timeout: Duration, ca_files: &[PathBuf]) -> Result<HttpClient, TlsSetupError> {
+    pub(crate) fn new(
+        timeout: Duration,
+        ca_files: &[PathBuf],
+    ) -> Result<HttpClient, TlsSetupError> {
         let mut roots = rustls::RootCertStore::empty();
         let system = rustls_native_certs::load_native_certs();
         for error in &system.errors {
@@ -103,14 +106,14 @@ impl HttpClient {
     }
 
     /// Sends `call` and reads the whole response, all within the timeout. Relative URLs go to `local`.
-    pub fn send(&self, call: &HttpCall, local: Option<&str>) -> Result<HttpReply, NetError> {
+    pub(crate) fn send(&self, call: &HttpCall, local: Option<&str>) -> Result<HttpReply, NetError> {
         http(call, local, self.timeout, &self.tls)
     }
 }
 
 fn add_ca_file(roots: &mut rustls::RootCertStore, path: &Path) -> Result<(), TlsSetupError> {
     let certificates = CertificateDer::pem_file_iter(path)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .and_then(std::iter::Iterator::collect::<Result<Vec<_>, _>>)
         .map_err(|source| TlsSetupError::CaFile {
             path: path.to_path_buf(),
             source,
@@ -173,7 +176,7 @@ impl Write for Connection {
 
 /// One HTTP request.
 #[derive(Clone, Debug, Default)]
-pub struct HttpCall {
+pub(crate) struct HttpCall {
     pub url: String,
     /// `GET` when empty.
     pub method: String,
@@ -186,7 +189,7 @@ pub struct HttpCall {
 
 /// A response.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HttpReply {
+pub(crate) struct HttpReply {
     pub url: String,
     pub status: u16,
     pub headers: Vec<(String, String)>,
@@ -292,13 +295,10 @@ fn http(
             Err(err) => last_err = Some(err),
         }
     }
-    let socket = match stream {
-        Some(s) => s,
-        None => {
-            return Err(io(last_err.unwrap_or_else(|| {
-                std::io::Error::new(std::io::ErrorKind::NotFound, "no address")
-            })));
-        }
+    let Some(socket) = stream else {
+        return Err(io(last_err.unwrap_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no address")
+        })));
     };
     let remaining = || {
         timeout
@@ -462,7 +462,7 @@ fn base64(bytes: &[u8]) -> String {
 }
 
 /// `dnsGetAllByName`: every address of `name`.
-pub fn dns_all_by_name(name: &str) -> Result<Vec<String>, NetError> {
+pub(crate) fn dns_all_by_name(name: &str) -> Result<Vec<String>, NetError> {
     let addrs = (name, 0)
         .to_socket_addrs()
         .map_err(|source| NetError::Resolve {
@@ -481,7 +481,7 @@ pub fn dns_all_by_name(name: &str) -> Result<Vec<String>, NetError> {
 
 /// The RFC 5424 message `syslog()` sends: `<PRI>1 TIMESTAMP HOST sFlow-RT - - - key=value …`, with values
 /// that contain spaces, quotes or `=` double-quoted. *(inferred: sFlow-RT's exact layout is not documented.)*
-pub fn syslog_message(
+pub(crate) fn syslog_message(
     now_ms: u64,
     hostname: &str,
     facility: u8,
@@ -509,7 +509,7 @@ pub fn syslog_message(
 }
 
 /// Sends one syslog datagram to `host:port`.
-pub fn send_syslog(host: &str, port: u16, message: &str) -> Result<(), NetError> {
+pub(crate) fn send_syslog(host: &str, port: u16, message: &str) -> Result<(), NetError> {
     let url = format!("syslog://{host}:{port}");
     let target = (host, port)
         .to_socket_addrs()
@@ -534,7 +534,7 @@ pub fn send_syslog(host: &str, port: u16, message: &str) -> Result<(), NetError>
 }
 
 /// This machine's host name (for syslog).
-pub fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .ok()
@@ -543,7 +543,7 @@ pub fn hostname() -> String {
 }
 
 /// `2024-05-01T12:00:00.123Z` for ms since the epoch.
-pub fn iso8601(ms: u64) -> String {
+pub(crate) fn iso8601(ms: u64) -> String {
     let secs = ms / 1000;
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;

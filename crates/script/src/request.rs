@@ -33,8 +33,11 @@ impl ScriptRequest {
 /// What the script answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScriptResponse {
+    /// HTTP status.
     pub status: u16,
+    /// `Content-Type` of the body.
     pub content_type: &'static str,
+    /// The body.
     pub body: String,
 }
 
@@ -48,6 +51,7 @@ impl ScriptResponse {
         }
     }
 
+    /// A JSON body (the handler returned an object), 200.
     pub fn json(body: String) -> Self {
         Self {
             status: 200,
@@ -56,6 +60,7 @@ impl ScriptResponse {
         }
     }
 
+    /// A text body, 200: HTML when the handler's `format` is `html`, else plain text.
     pub fn text(body: String, format: &str) -> Self {
         Self {
             status: 200,
@@ -95,10 +100,13 @@ impl ScriptResponse {
 /// Why a request could not be handed to a script.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RequestError {
+    /// No script has this id.
     #[error("no script {0:?}")]
     NoSuchScript(String),
+    /// The script stopped (it failed, or the server is stopping).
     #[error("script {0:?} is not running")]
     NotRunning(String),
+    /// The script's request queue is full: it is busy (answered 503).
     #[error("script {0:?} has too many queued requests")]
     QueueFull(String),
 }

@@ -118,7 +118,7 @@ pub(crate) struct Env {
 }
 
 impl Env {
-    pub fn host(&self) -> &dyn Host {
+    pub(crate) fn host(&self) -> &dyn Host {
         self.shared.host.as_ref()
     }
 }
@@ -405,7 +405,7 @@ impl Runner {
             Err(message) => {
                 if let Some(callback) = error {
                     let value = rquickjs::String::from_str(ctx.clone(), &message)
-                        .map(|s| s.into_value())
+                        .map(rquickjs::String::into_value)
                         .ok();
                     if let Some(value) = value {
                         self.call(ctx, &callback, (value,), "httpAsync error");

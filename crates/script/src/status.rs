@@ -36,17 +36,17 @@ fn lost(subscriptions: &Mutex<Vec<SubscriptionStats>>) -> u64 {
 }
 
 impl ScriptStatus {
-    pub fn set_error(&self, message: String) {
+    pub(crate) fn set_error(&self, message: String) {
         *self.error.lock() = Some(message);
     }
 
-    pub fn is_ok(&self) -> bool {
+    pub(crate) fn is_ok(&self) -> bool {
         self.error.lock().is_none()
             && (self.alive.load(Ordering::Relaxed) || self.graceful_exit.load(Ordering::Relaxed))
     }
 
     /// The `/scripts/json` entry.
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         let mut entry = json!({
             "alive": self.alive.load(Ordering::Relaxed),

@@ -10,21 +10,31 @@ use serde_json::Value;
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The key cannot name a file (empty, a path separator, `..`…).
     #[error("store key {0:?} is not usable as a file name")]
     BadKey(String),
+    /// The value's file could not be written.
     #[error("cannot write {path}: {source}")]
     Write {
+        /// The file.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
+    /// The value's file could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
+        /// The file.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
+    /// The value's file is not JSON.
     #[error("{path} does not hold JSON: {source}")]
     Parse {
+        /// The file.
         path: PathBuf,
+        /// The JSON parser's message.
         source: serde_json::Error,
     },
 }

@@ -13,13 +13,13 @@ use parking_lot::Mutex;
 use rtflow_engine::{Engine, Millis};
 use rtflow_script::{Host, ScriptConfig, ScriptHost, ScriptRequest, ScriptResponse};
 
-pub struct TestHost {
+pub(crate) struct TestHost {
     pub engine: Mutex<Engine>,
     pub properties: BTreeMap<String, String>,
     pub local_url: Option<String>,
 }
 
-pub fn wall_ms() -> Millis {
+pub(crate) fn wall_ms() -> Millis {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as Millis)
@@ -48,7 +48,7 @@ impl Host for TestHost {
 }
 
 /// A started script host with its engine ticker; stops both on drop.
-pub struct Harness {
+pub(crate) struct Harness {
     pub host: Arc<TestHost>,
     pub scripts: Option<ScriptHost>,
     stop: Arc<AtomicBool>,
@@ -59,7 +59,7 @@ pub struct Harness {
 impl Harness {
     /// Writes `files` (relative path → text) into a temporary directory and starts `standalone` scripts and
     /// the apps under `app/`.
-    pub fn start(
+    pub(crate) fn start(
         files: &[(&str, &str)],
         standalone: &[&str],
         configure: impl FnOnce(&mut ScriptConfig),
@@ -67,7 +67,7 @@ impl Harness {
         Self::start_with(files, standalone, BTreeMap::new(), None, configure)
     }
 
-    pub fn start_with(
+    pub(crate) fn start_with(
         files: &[(&str, &str)],
         standalone: &[&str],
         properties: BTreeMap<String, String>,
@@ -111,16 +111,16 @@ impl Harness {
         }
     }
 
-    pub fn scripts(&self) -> &ScriptHost {
+    pub(crate) fn scripts(&self) -> &ScriptHost {
         self.scripts.as_ref().expect("running")
     }
 
-    pub fn path(&self, rel: &str) -> PathBuf {
+    pub(crate) fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
 
     /// Sends a request and waits for the answer.
-    pub fn request(
+    pub(crate) fn request(
         &self,
         id: &str,
         method: &str,
@@ -146,12 +146,12 @@ impl Harness {
             .unwrap_or_else(|e| panic!("no answer from {id}: {e}"))
     }
 
-    pub fn script_status(&self, id: &str) -> serde_json::Value {
+    pub(crate) fn script_status(&self, id: &str) -> serde_json::Value {
         self.scripts().scripts_json()[id].clone()
     }
 
     /// Shuts the scripts down (joins their threads).
-    pub fn stop_scripts(&mut self) {
+    pub(crate) fn stop_scripts(&mut self) {
         if let Some(scripts) = self.scripts.take() {
             scripts.shutdown();
         }
@@ -169,7 +169,11 @@ impl Drop for Harness {
 }
 
 /// Waits until `probe` gives `Some`, failing with `what` after `timeout`.
-pub fn wait_for<T>(timeout: Duration, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+pub(crate) fn wait_for<T>(
+    timeout: Duration,
+    what: &str,
+    mut probe: impl FnMut() -> Option<T>,
+) -> T {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(value) = probe() {
@@ -180,6 +184,6 @@ pub fn wait_for<T>(timeout: Duration, what: &str, mut probe: impl FnMut() -> Opt
     }
 }
 
-pub fn exists(path: &Path) -> bool {
+pub(crate) fn exists(path: &Path) -> bool {
     path.exists()
 }

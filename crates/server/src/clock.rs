@@ -30,7 +30,7 @@ pub struct EngineClock {
 }
 
 /// Milliseconds since the Unix epoch by the system clock.
-pub fn wall_clock_ms() -> Millis {
+pub(crate) fn wall_clock_ms() -> Millis {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis().try_into().unwrap_or(Millis::MAX))

@@ -27,6 +27,7 @@ pub struct ClickHouseSettings {
     pub database: Option<String>,
     /// `clickhouse.user` / `clickhouse.password` (else the URL's user info).
     pub user: Option<String>,
+    /// See `user`.
     pub password: Option<String>,
     /// `clickhouse.cluster`: a `remote_servers` cluster; rows go to this node's `*_local` tables and queries
     /// read the `Distributed` tables.
@@ -37,6 +38,7 @@ pub struct ClickHouseSettings {
     pub spool_max_bytes: u64,
     /// `clickhouse.batch.rows` / `clickhouse.batch.ms`: a batch is sent at this many rows or this age.
     pub batch_rows: usize,
+    /// See `batch_rows`.
     pub batch_interval: Duration,
     /// `clickhouse.retention.days` (raw rows), `clickhouse.retention.1m.days`, `.5m.days`, `.1h.days`.
     pub retention: Retention,
@@ -97,14 +99,14 @@ impl ClickHouseSettings {
                     .parse()
                     .ok()
                     .filter(|n| *n >= 1 << 20)
-                    .ok_or_else(|| invalid("a number of bytes, at least 1048576"))?
+                    .ok_or_else(|| invalid("a number of bytes, at least 1048576"))?;
             }
             "clickhouse.batch.rows" => {
                 self.batch_rows = value
                     .parse()
                     .ok()
                     .filter(|n| (1..=1_000_000).contains(n))
-                    .ok_or_else(|| invalid("a number of rows from 1 to 1000000"))?
+                    .ok_or_else(|| invalid("a number of rows from 1 to 1000000"))?;
             }
             "clickhouse.batch.ms" => {
                 self.batch_interval = value
@@ -112,7 +114,7 @@ impl ClickHouseSettings {
                     .ok()
                     .filter(|n| (1..=600_000).contains(n))
                     .map(Duration::from_millis)
-                    .ok_or_else(|| invalid("milliseconds from 1 to 600000"))?
+                    .ok_or_else(|| invalid("milliseconds from 1 to 600000"))?;
             }
             "clickhouse.retry.max.ms" => {
                 self.retry_max = value
@@ -120,7 +122,7 @@ impl ClickHouseSettings {
                     .ok()
                     .filter(|n| (100..=3_600_000).contains(n))
                     .map(Duration::from_millis)
-                    .ok_or_else(|| invalid("milliseconds from 100 to 3600000"))?
+                    .ok_or_else(|| invalid("milliseconds from 100 to 3600000"))?;
             }
             "clickhouse.queue.wait.ms" => {
                 self.queue_wait = value
@@ -128,7 +130,7 @@ impl ClickHouseSettings {
                     .ok()
                     .filter(|n| (1..=600_000).contains(n))
                     .map(Duration::from_millis)
-                    .ok_or_else(|| invalid("milliseconds from 1 to 600000"))?
+                    .ok_or_else(|| invalid("milliseconds from 1 to 600000"))?;
             }
             "clickhouse.retention.days" => self.retention.raw_days = days()?,
             "clickhouse.retention.1m.days" => self.retention.minute_days = days()?,
@@ -166,7 +168,7 @@ impl ClickHouseSettings {
 
 /// The running history: the exporter (a datagram subscriber) and the query side.
 #[derive(Debug)]
-pub struct History {
+pub(crate) struct History {
     pub exporter: Exporter,
     pub client: AsyncClient,
     pub layout: Layout,
@@ -177,7 +179,7 @@ const QUERY_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl History {
     /// Starts the exporter (blocking: opens the spool, starts threads; call from a blocking context).
-    pub fn start(
+    pub(crate) fn start(
         config: ExportConfig,
         enricher: Arc<dyn Enricher>,
     ) -> Result<History, ServerError> {
@@ -210,12 +212,12 @@ impl DatagramSubscriber for History {
 }
 
 /// The exporter's figures as `/analyzer/json` fields: `history` + the figure's name (`historyRowsWritten`, …).
-pub fn analyzer_fields(stats: &ExportStats) -> Map<String, Value> {
+pub(crate) fn analyzer_fields(stats: &ExportStats) -> Map<String, Value> {
     prefixed_fields("history", stats)
 }
 
 /// A struct's camelCase fields as `prefix` + capitalized name (`snmpPolls`, …).
-pub fn prefixed_fields(prefix: &str, stats: &impl serde::Serialize) -> Map<String, Value> {
+pub(crate) fn prefixed_fields(prefix: &str, stats: &impl serde::Serialize) -> Map<String, Value> {
     let Ok(Value::Object(fields)) = serde_json::to_value(stats) else {
         return Map::new();
     };
@@ -333,7 +335,7 @@ fn prometheus_families(
 }
 
 /// The exporter's figures in Prometheus' text format, names starting with `prefix` + `history_`.
-pub fn prometheus_text(prefix: &str, stats: &ExportStats) -> String {
+pub(crate) fn prometheus_text(prefix: &str, stats: &ExportStats) -> String {
     let mut out = String::new();
     for (suffix, kind, help, value) in prometheus_families(stats) {
         let name = format!("{prefix}history_{suffix}");

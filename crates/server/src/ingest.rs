@@ -16,13 +16,13 @@ use crate::receive::BatchReceiver;
 use crate::state::{RuntimeStats, Shared};
 
 /// Most datagrams taken by one receive call (`recvmmsg`) and ingested under one engine lock.
-pub const BATCH: usize = 16;
+pub(crate) const BATCH: usize = 16;
 /// How often the receive loop checks for shutdown when idle.
 const RECV_TIMEOUT: Duration = Duration::from_millis(200);
 
 /// A bound sFlow socket and what the kernel granted.
 #[derive(Debug)]
-pub struct SflowSocket {
+pub(crate) struct SflowSocket {
     pub socket: UdpSocket,
     pub local_addr: SocketAddr,
     /// `SO_RCVBUF` as reported by the kernel (Linux reports twice the usable size).
@@ -32,7 +32,7 @@ pub struct SflowSocket {
 /// Binds `count` (at least one) sFlow UDP sockets to one address and port: to `bind` if given, else `[::]`
 /// dual-stack, falling back to `0.0.0.0`. With more than one (Linux), all share the port through `SO_REUSEPORT`, and the kernel spreads datagrams over them by
 /// their source address and port, so each agent's datagrams stay in order on one socket.
-pub fn bind_sflow_sockets(
+pub(crate) fn bind_sflow_sockets(
     bind: Option<IpAddr>,
     port: u16,
     rcvbuf: usize,
@@ -91,7 +91,7 @@ fn report_rcvbuf(requested: usize, granted: usize) {
 
 /// Sends datagrams to `/forwarding` and `/tenant` collectors, from one unbound socket per address family.
 #[derive(Debug, Default)]
-pub struct Forwarder {
+pub(crate) struct Forwarder {
     v4: Option<UdpSocket>,
     v6: Option<UdpSocket>,
     /// The engine's per-tenant datagrams of the current datagram; kept to reuse its allocation.
@@ -105,7 +105,7 @@ pub struct Forwarder {
 
 impl Forwarder {
     /// Relays a received datagram unchanged to a `/forwarding` target.
-    pub fn send(&mut self, stats: &RuntimeStats, datagram: &[u8], target: SocketAddr) {
+    pub(crate) fn send(&mut self, stats: &RuntimeStats, datagram: &[u8], target: SocketAddr) {
         if self.send_to(datagram, target) {
             RuntimeStats::add(&stats.forwarded, 1);
         } else {
@@ -156,7 +156,7 @@ impl Forwarder {
 }
 
 /// Feeds one datagram to the engine at `now` (see [`ingest_batch`]).
-pub fn ingest_datagram(
+pub(crate) fn ingest_datagram(
     shared: &Shared,
     forwarder: &mut Forwarder,
     now: Millis,
@@ -183,7 +183,7 @@ enum Outcome {
 /// that tenant's collector, and the datagram is handed to the datagram subscribers (history export). While
 /// datagrams are sent on, one that comes back byte for byte (a loop through another collector) is counted as
 /// looped and dropped.
-pub fn ingest_batch(
+pub(crate) fn ingest_batch(
     shared: &Shared,
     forwarder: &mut Forwarder,
     now: Millis,
@@ -260,7 +260,7 @@ pub fn ingest_batch(
 }
 
 /// Starts one receive thread per socket (the sockets share one port, see [`bind_sflow_sockets`]).
-pub fn spawn_udp_ingest_workers(
+pub(crate) fn spawn_udp_ingest_workers(
     sockets: Vec<UdpSocket>,
     shared: &Arc<Shared>,
 ) -> Result<Vec<JoinHandle<()>>, ServerError> {

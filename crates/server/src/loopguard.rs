@@ -10,11 +10,11 @@ use foldhash::HashSet;
 
 /// How many datagram fingerprints are remembered: about 1.5 MiB, several hundred milliseconds of forwarding
 /// at 100,000 datagrams/s, far longer than a loop through a collector takes to come back.
-pub const RECENT_DATAGRAMS: usize = 1 << 16;
+pub(crate) const RECENT_DATAGRAMS: usize = 1 << 16;
 
 /// Why sending to `target` would loop back into this server's sFlow socket `own`, or `None`. `local_ips` are
 /// the addresses of this host's interfaces (a wildcard bind receives on all of them).
-pub fn own_socket_problem(
+pub(crate) fn own_socket_problem(
     own: SocketAddr,
     target: SocketAddr,
     local_ips: &[IpAddr],
@@ -42,7 +42,7 @@ pub fn own_socket_problem(
 }
 
 /// The addresses of this host's network interfaces (empty when they cannot be listed).
-pub fn local_addresses() -> Vec<IpAddr> {
+pub(crate) fn local_addresses() -> Vec<IpAddr> {
     #[cfg(unix)]
     {
         interface_addresses().unwrap_or_else(|err| {
@@ -92,7 +92,7 @@ fn interface_addresses() -> std::io::Result<Vec<IpAddr>> {
 
 /// Fingerprints of the datagrams recently received or sent on, first in first out, bounded by `capacity`.
 #[derive(Debug)]
-pub struct RecentDatagrams {
+pub(crate) struct RecentDatagrams {
     hasher: foldhash::quality::RandomState,
     order: VecDeque<u64>,
     seen: HashSet<u64>,
@@ -106,7 +106,7 @@ impl Default for RecentDatagrams {
 }
 
 impl RecentDatagrams {
-    pub fn with_capacity(capacity: usize) -> Self {
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
         Self {
             // Seeded per process so that nobody can craft a datagram that collides with another's.
             hasher: foldhash::quality::RandomState::default(),
@@ -117,7 +117,7 @@ impl RecentDatagrams {
     }
 
     /// Remembers `datagram`; true when it was already remembered (it has come back).
-    pub fn repeated(&mut self, datagram: &[u8]) -> bool {
+    pub(crate) fn repeated(&mut self, datagram: &[u8]) -> bool {
         let fingerprint = self.hasher.hash_one(datagram);
         if self.seen.contains(&fingerprint) {
             return true;
@@ -127,7 +127,7 @@ impl RecentDatagrams {
     }
 
     /// Remembers a datagram this server sends (a tenant's re-encoded datagram), so it is known if it comes back.
-    pub fn remember(&mut self, datagram: &[u8]) {
+    pub(crate) fn remember(&mut self, datagram: &[u8]) {
         let fingerprint = self.hasher.hash_one(datagram);
         if !self.seen.contains(&fingerprint) {
             self.remember_fingerprint(fingerprint);
@@ -145,7 +145,7 @@ impl RecentDatagrams {
     }
 
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.order.len()
     }
 }

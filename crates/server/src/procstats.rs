@@ -3,19 +3,19 @@
 use std::time::Instant;
 
 /// Resident set size of this process in bytes (`/proc/self/status` `VmRSS`).
-pub fn resident_bytes() -> Option<u64> {
+pub(crate) fn resident_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     kib_field(&status, "VmRSS:")
 }
 
 /// Total memory of the machine in bytes (`/proc/meminfo` `MemTotal`).
-pub fn total_memory_bytes() -> Option<u64> {
+pub(crate) fn total_memory_bytes() -> Option<u64> {
     let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
     kib_field(&meminfo, "MemTotal:")
 }
 
 /// This machine's host name (`/proc/sys/kernel/hostname`).
-pub fn host_name() -> Option<String> {
+pub(crate) fn host_name() -> Option<String> {
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
     let name = name.trim();
     (!name.is_empty()).then(|| name.to_string())
@@ -64,7 +64,7 @@ const USER_HZ: f64 = 100.0;
 
 /// Turns successive CPU readings into loads in 0..1 (as sFlow-RT's `cpuLoadProcess` / `cpuLoadSystem`).
 #[derive(Debug)]
-pub struct CpuSampler {
+pub(crate) struct CpuSampler {
     last: Option<(Instant, u64, (u64, u64))>,
     pub process_load: f64,
     pub system_load: f64,
@@ -77,7 +77,7 @@ impl Default for CpuSampler {
 }
 
 impl CpuSampler {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             last: None,
             process_load: 0.0,
@@ -86,14 +86,15 @@ impl CpuSampler {
     }
 
     /// Takes a reading; loads are averages since the previous one.
-    pub fn sample(&mut self) {
+    pub(crate) fn sample(&mut self) {
         let now = Instant::now();
         let (Some(process), Some(system)) = (process_cpu_ticks(), system_cpu_ticks()) else {
             return;
         };
         if let Some((then, last_process, last_system)) = self.last {
             let seconds = now.duration_since(then).as_secs_f64();
-            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+            let cpus =
+                std::thread::available_parallelism().map_or(1, std::num::NonZero::get) as f64;
             if seconds > 0.0 {
                 let used = process.saturating_sub(last_process) as f64 / USER_HZ;
                 self.process_load = (used / seconds / cpus).clamp(0.0, 1.0);
@@ -109,7 +110,7 @@ impl CpuSampler {
 }
 
 /// The kernel's receive-drop counter of a UDP socket, found by its inode in `/proc/net/udp` and `udp6`.
-pub fn udp_socket_drops(inode: u64) -> Option<u64> {
+pub(crate) fn udp_socket_drops(inode: u64) -> Option<u64> {
     ["/proc/net/udp", "/proc/net/udp6"].iter().find_map(|path| {
         let table = std::fs::read_to_string(path).ok()?;
         udp_drops_in_table(&table, inode)
@@ -129,7 +130,7 @@ pub(crate) fn udp_drops_in_table(table: &str, inode: u64) -> Option<u64> {
 }
 
 /// The inode of an open socket (`/proc/self/fd/N` links to `socket:[INODE]`).
-pub fn socket_inode(fd: i32) -> Option<u64> {
+pub(crate) fn socket_inode(fd: i32) -> Option<u64> {
     let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).ok()?;
     let text = link.to_str()?;
     text.strip_prefix("socket:[")?
@@ -139,7 +140,7 @@ pub fn socket_inode(fd: i32) -> Option<u64> {
 }
 
 /// `net.core.rmem_max`: the largest receive buffer an unprivileged `SO_RCVBUF` can get.
-pub fn rmem_max() -> Option<u64> {
+pub(crate) fn rmem_max() -> Option<u64> {
     std::fs::read_to_string("/proc/sys/net/core/rmem_max")
         .ok()?
         .trim()

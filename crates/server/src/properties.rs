@@ -12,12 +12,22 @@ use crate::server::ServerConfig;
 /// A property that could not be read or used, naming the property (and the file line).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PropertyError {
+    /// A line of a properties file (or a `-D` argument) is not `NAME=VALUE`.
     #[error("{origin}: expected NAME=VALUE, got {text:?}")]
-    Syntax { origin: String, text: String },
+    Syntax {
+        /// Where it came from (`file:line`, or the argument).
+        origin: String,
+        /// The text as given.
+        text: String,
+    },
+    /// A property's value is not what the property takes.
     #[error("property {name}: expected {expected}, got {value:?}")]
     Invalid {
+        /// The property.
         name: String,
+        /// Its value as given.
         value: String,
+        /// What it takes (`"yes or no"`, `"a number of seconds"`…).
         expected: &'static str,
     },
 }
@@ -63,10 +73,12 @@ impl Properties {
             .insert(name.trim().to_string(), value.trim().to_string());
     }
 
+    /// The value of `name`, if set.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
     }
 
+    /// Every property as (name, value), in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.values.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
@@ -142,17 +154,17 @@ impl Properties {
             };
             match name {
                 "sflow.port" => {
-                    config.sflow_port = value.parse().map_err(|_| invalid("a UDP port"))?
+                    config.sflow_port = value.parse().map_err(|_| invalid("a UDP port"))?;
                 }
                 "sflow.hostname" => {
                     config.sflow_bind =
-                        Some(parse_ip(value).ok_or_else(|| invalid("an IP address"))?)
+                        Some(parse_ip(value).ok_or_else(|| invalid("an IP address"))?);
                 }
                 "sflow.file" => config.replay = Some(PathBuf::from(value)),
                 "oui.names" => config.oui_names = Some(PathBuf::from(value)),
                 "http.inc.dir" => config.inc_dir = Some(PathBuf::from(value)),
                 "http.html" => {
-                    config.html_pages = parse_flag(value).ok_or_else(|| invalid("yes or no"))?
+                    config.html_pages = parse_flag(value).ok_or_else(|| invalid("yes or no"))?;
                 }
                 "http.html.redirect" => {
                     if value.is_empty() || axum::http::HeaderValue::from_str(value).is_err() {
@@ -164,25 +176,25 @@ impl Properties {
                 // names the directory in sFlow-RT's `app.` namespace (`--app-dir` wins over it).
                 "app.dir" => config.scripts.app_dir = Some(PathBuf::from(value)),
                 "http.port" => {
-                    config.http_port = value.parse().map_err(|_| invalid("a TCP port"))?
+                    config.http_port = value.parse().map_err(|_| invalid("a TCP port"))?;
                 }
                 "http.hostname" => {
                     config.http_bind =
-                        Some(parse_ip(value).ok_or_else(|| invalid("an IP address"))?)
+                        Some(parse_ip(value).ok_or_else(|| invalid("an IP address"))?);
                 }
                 "http.readonly" => {
-                    config.readonly = parse_flag(value).ok_or_else(|| invalid("yes or no"))?
+                    config.readonly = parse_flag(value).ok_or_else(|| invalid("yes or no"))?;
                 }
                 "http.log" => {
-                    config.http_log = parse_flag(value).ok_or_else(|| invalid("yes or no"))?
+                    config.http_log = parse_flag(value).ok_or_else(|| invalid("yes or no"))?;
                 }
                 "events.max" => {
                     config.engine.events_max =
-                        parse_count(value).ok_or_else(|| invalid("a positive integer"))?
+                        parse_count(value).ok_or_else(|| invalid("a positive integer"))?;
                 }
                 "flows.max" => {
                     config.engine.flows_max =
-                        parse_count(value).ok_or_else(|| invalid("a positive integer"))?
+                        parse_count(value).ok_or_else(|| invalid("a positive integer"))?;
                 }
                 "prometheus.metric.prefix" => {
                     if !is_metric_name_prefix(value) {
@@ -204,7 +216,7 @@ impl Properties {
                 // Scripting (`script.file`, `script.file.N`, `script.store`, queue sizes, limits): below.
                 _ if name.starts_with("script.") => {}
                 _ if UNSUPPORTED.contains(&name) => {
-                    unapplied.push((name.to_string(), Unapplied::Unsupported))
+                    unapplied.push((name.to_string(), Unapplied::Unsupported));
                 }
                 _ => unapplied.push((name.to_string(), Unapplied::Unknown)),
             }

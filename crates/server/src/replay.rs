@@ -29,7 +29,7 @@ type Reader = PcapReader<Box<dyn std::io::Read + Send>>;
 
 /// Opens the capture (so a bad file fails at start-up) and starts the replay thread; `once` plays it once
 /// instead of looping.
-pub fn spawn_replay(
+pub(crate) fn spawn_replay(
     path: &Path,
     once: bool,
     shared: Arc<Shared>,
@@ -58,7 +58,7 @@ pub fn spawn_replay(
 }
 
 /// Starts the thread that paces and ingests `feed`'s datagrams.
-pub fn spawn_feed(
+pub(crate) fn spawn_feed(
     feed: Box<dyn DatagramFeed>,
     name: String,
     shared: Arc<Shared>,

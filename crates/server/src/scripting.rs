@@ -10,7 +10,7 @@ use rtflow_script::Host;
 use crate::state::Shared;
 
 /// What scripts see of the server.
-pub struct ServerHost {
+pub(crate) struct ServerHost {
     pub shared: Arc<Shared>,
     pub properties: BTreeMap<String, String>,
     pub http_addr: SocketAddr,

@@ -62,6 +62,7 @@ pub struct ServerConfig {
     /// Receive/decode threads, each with its own sFlow socket on the shared port (`SO_REUSEPORT`, Linux);
     /// datagrams are spread over them by source address and port.
     pub ingest_workers: usize,
+    /// The engine's limits, budget, shards and timeouts (`--engine-shards`, `--memory-budget`…).
     pub engine: EngineConfig,
     /// Log every HTTP request (`http.log`).
     pub http_log: bool,
@@ -126,7 +127,7 @@ impl Default for ServerConfig {
 }
 
 /// sFlow-RT's default `http.html.redirect`.
-pub const DEFAULT_HOME_PAGE: &str = "./html/index.html";
+pub(crate) const DEFAULT_HOME_PAGE: &str = "./html/index.html";
 
 /// A running server. Drop without [`Server::shutdown`] leaves its threads running until the process exits.
 pub struct Server {

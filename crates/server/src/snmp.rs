@@ -186,7 +186,9 @@ impl SnmpSettings {
 }
 
 /// Starts the poller when `snmp.ifname=yes`.
-pub fn start_poller(settings: &SnmpSettings) -> Result<Option<Arc<SnmpPoller>>, ServerError> {
+pub(crate) fn start_poller(
+    settings: &SnmpSettings,
+) -> Result<Option<Arc<SnmpPoller>>, ServerError> {
     let Some(config) = settings.poller_config().map_err(ServerError::Snmp)? else {
         return Ok(None);
     };
@@ -201,7 +203,7 @@ pub fn start_poller(settings: &SnmpSettings) -> Result<Option<Arc<SnmpPoller>>, 
 
 /// History rows' names from the SNMP cache (never blocking: unknown agents are queued for polling).
 #[derive(Debug)]
-pub struct SnmpEnricher(pub Arc<SnmpPoller>);
+pub(crate) struct SnmpEnricher(pub Arc<SnmpPoller>);
 
 impl Enricher for SnmpEnricher {
     fn exporter_name(&self, agent: IpAddr) -> Option<Arc<str>> {
@@ -226,7 +228,7 @@ const SHUTDOWN_POLL: Duration = Duration::from_millis(100);
 
 /// Starts the thread that asks SNMP about every agent the engine knows and writes the names it has into the
 /// engine (`host_name`, `ifname`), taking the engine lock once per round, briefly.
-pub fn spawn_engine_names(
+pub(crate) fn spawn_engine_names(
     shared: Arc<Shared>,
     poller: Arc<SnmpPoller>,
 ) -> Result<JoinHandle<()>, ServerError> {
@@ -246,7 +248,7 @@ pub fn spawn_engine_names(
 }
 
 /// One round: SNMP lookups outside the engine lock, then every write under one lock.
-pub fn sync_names(shared: &Shared, poller: &SnmpPoller) -> usize {
+pub(crate) fn sync_names(shared: &Shared, poller: &SnmpPoller) -> usize {
     let sources = shared.engine.write().interface_sources();
     let mut updates = Vec::new();
     for (agent, indexes) in sources {

@@ -17,7 +17,7 @@ use crate::subscribers::DatagramSubscriber;
 
 /// Counters kept outside the engine (the engine counts datagrams, samples and decode errors itself).
 #[derive(Debug, Default)]
-pub struct RuntimeStats {
+pub(crate) struct RuntimeStats {
     /// Datagrams the kernel dropped on the sFlow socket (`/proc/net/udp*` drops column).
     pub kernel_drops: AtomicU64,
     /// Datagrams forwarded to `/forwarding` targets, and failed sends.
@@ -47,18 +47,18 @@ pub struct RuntimeStats {
 }
 
 impl RuntimeStats {
-    pub fn add(counter: &AtomicU64, n: u64) {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
-    pub fn get(counter: &AtomicU64) -> u64 {
+    pub(crate) fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
     }
 }
 
 /// Everything the server's threads and handlers share.
 #[derive(Debug)]
-pub struct Shared {
+pub(crate) struct Shared {
     /// The engine: ingest workers hold it for reading and lock only the shard of each datagram's agent
     /// (`IngestWorker::apply_shared`); queries that only read hold it for reading too; configuration changes
     /// and the tick take it for writing.
@@ -92,11 +92,11 @@ pub struct Shared {
     pub recent_datagrams: Mutex<RecentDatagrams>,
 }
 
-pub type AppState = Arc<Shared>;
+pub(crate) type AppState = Arc<Shared>;
 
 /// Settings of the REST API.
 #[derive(Debug, Clone, Default)]
-pub struct HttpSettings {
+pub(crate) struct HttpSettings {
     /// Refuse changes with 403 (`http.readonly`).
     pub readonly: bool,
     /// Log every request (`http.log`).
@@ -136,7 +136,7 @@ impl Default for HttpLimits {
 }
 
 impl Shared {
-    pub fn new(engine: Engine, clock: Arc<EngineClock>, http: HttpSettings) -> Self {
+    pub(crate) fn new(engine: Engine, clock: Arc<EngineClock>, http: HttpSettings) -> Self {
         Self {
             engine: RwLock::new(engine),
             clock,
@@ -157,24 +157,24 @@ impl Shared {
         }
     }
 
-    pub fn is_shutting_down(&self) -> bool {
+    pub(crate) fn is_shutting_down(&self) -> bool {
         self.shutdown.load(Ordering::Relaxed)
     }
 
     /// Marks the server as stopping and wakes everything that waits on [`Shared::stopping`].
-    pub fn begin_shutdown(&self) {
+    pub(crate) fn begin_shutdown(&self) {
         self.shutdown.store(true, Ordering::Relaxed);
         self.stopping.send_replace(true);
     }
 
     /// Resolves once shutdown has begun.
-    pub async fn stopped(&self) {
+    pub(crate) async fn stopped(&self) {
         let mut stopping = self.stopping.subscribe();
         let _ = stopping.wait_for(|stop| *stop).await;
     }
 
     /// Publishes the engine's newest event and flow ids (wakes long-polls waiting for them).
-    pub fn publish_ids(&self, event_id: u64, flow_id: u64) {
+    pub(crate) fn publish_ids(&self, event_id: u64, flow_id: u64) {
         self.last_event_id
             .send_if_modified(|id| replace_if_changed(id, event_id));
         self.last_flow_id

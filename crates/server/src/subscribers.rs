@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use rtflow_engine::Millis;
 
 /// Receives every sFlow datagram ingest accepted (UDP or replay).
-pub trait DatagramSubscriber: Send + Sync + std::fmt::Debug {
+pub(crate) trait DatagramSubscriber: Send + Sync + std::fmt::Debug {
     /// `received` is the engine time the datagram was ingested at; `source` its UDP source.
     fn datagram(&self, received: Millis, source: SocketAddr, datagram: &[u8]);
 }

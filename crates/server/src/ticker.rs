@@ -23,7 +23,7 @@ const WRITE_RETRY: Duration = Duration::from_micros(500);
 const STATS_PERIOD: Duration = Duration::from_secs(1);
 
 /// Starts the ticker; `socket_inodes` identify the sFlow sockets for the kernel drop counter.
-pub fn spawn_ticker(
+pub(crate) fn spawn_ticker(
     shared: Arc<Shared>,
     socket_inodes: Vec<u64>,
 ) -> Result<JoinHandle<()>, ServerError> {

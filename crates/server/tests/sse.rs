@@ -264,7 +264,7 @@ async fn flows_stream_pushes_logged_flows_of_the_named_definition() {
         next_message(&mut all, "first record").await.data["name"].clone(),
         next_message(&mut all, "second record").await.data["name"].clone(),
     ];
-    names.sort_by_key(|n| n.to_string());
+    names.sort_by_key(std::string::ToString::to_string);
     assert_eq!(names, ["pairs", "ports"]);
     server.shutdown().await;
 }

@@ -3,7 +3,7 @@
 use axum::Json;
 use serde_json::{Map, Value, json};
 
-pub async fn api_docs() -> Json<Value> {
+pub(super) async fn api_docs() -> Json<Value> {
     Json(document())
 }
 
@@ -124,7 +124,7 @@ fn long_poll(id: &str, max: &str, what: &str) -> Vec<Value> {
 }
 
 /// The OpenAPI document.
-pub fn document() -> Value {
+pub(super) fn document() -> Value {
     let mut paths = Map::new();
     let mut add = |path: &str, item: Value| {
         paths.insert(path.to_string(), item);

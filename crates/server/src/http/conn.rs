@@ -42,7 +42,7 @@ const RESERVED_DESCRIPTORS: u64 = 256;
 const MIN_CONNECTIONS: usize = 16;
 
 /// Accepts connections until shutdown begins, then lets them drain.
-pub async fn serve(listener: TcpListener, router: Router, state: AppState) {
+pub(super) async fn serve(listener: TcpListener, router: Router, state: AppState) {
     let max_connections = effective_connection_cap(state.http.limits.max_connections);
     let registry = Arc::new(Registry::default());
     let refusals = Arc::new(AtomicUsize::new(0));
@@ -342,7 +342,7 @@ fn effective_connection_cap(configured: usize) -> usize {
 
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit, so that thousands of HTTP connections fit; returns the
 /// soft limit in force afterwards.
-pub fn raise_open_file_limit() -> Option<u64> {
+pub(crate) fn raise_open_file_limit() -> Option<u64> {
     #[cfg(unix)]
     {
         let mut limit = libc::rlimit {

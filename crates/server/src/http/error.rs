@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use rtflow_engine::{EngineError, QueryError};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ApiError {
+pub(super) enum ApiError {
     /// 400: bad JSON, unknown keys, bad values or parameters; the message names the field.
     #[error("{0}")]
     BadRequest(String),
@@ -25,11 +25,11 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn bad(message: impl Into<String>) -> Self {
+    pub(super) fn bad(message: impl Into<String>) -> Self {
         ApiError::BadRequest(message.into())
     }
 
-    pub fn status(&self) -> StatusCode {
+    pub(super) fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -63,11 +63,11 @@ impl IntoResponse for ApiError {
     }
 }
 
-pub type ApiResult<T> = Result<T, ApiError>;
+pub(super) type ApiResult<T> = Result<T, ApiError>;
 
 /// A DELETE's answer: 204 whether or not the object existed, as sFlow-RT answers (deleting is idempotent);
 /// other errors stay errors.
-pub fn deleted(result: Result<(), EngineError>) -> ApiResult<StatusCode> {
+pub(super) fn deleted(result: Result<(), EngineError>) -> ApiResult<StatusCode> {
     match result {
         Err(err) if !err.is_not_found() => Err(err.into()),
         _ => Ok(StatusCode::NO_CONTENT),

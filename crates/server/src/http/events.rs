@@ -10,7 +10,7 @@ use super::params::Params;
 use crate::state::AppState;
 
 /// `/events/json`: events newest first; with `eventID` (even -1) waits up to `timeout` s for newer ones.
-pub async fn events(
+pub(super) async fn events(
     State(state): State<AppState>,
     Query(params): Query<Params>,
 ) -> ApiResult<Json<Value>> {

@@ -13,13 +13,13 @@ use super::params::Params;
 use super::to_json;
 use crate::state::AppState;
 
-pub async fn flow_keys(State(state): State<AppState>) -> Json<Value> {
+pub(super) async fn flow_keys(State(state): State<AppState>) -> Json<Value> {
     let now = state.clock.now();
     let flow_keys = state.engine.read().flow_keys(now);
     to_json(flow_keys)
 }
 
-pub async fn active(
+pub(super) async fn active(
     State(state): State<AppState>,
     Path((agent, name)): Path<(String, String)>,
     Query(params): Query<Params>,
@@ -62,7 +62,7 @@ fn required_key(params: &Params) -> ApiResult<&str> {
 }
 
 /// `/flowvalue/{agent}/{dataSource}.{flow}/json?key=…`: the flow's current value (a number).
-pub async fn value(
+pub(super) async fn value(
     State(state): State<AppState>,
     Path((agent, name)): Path<(String, String)>,
     Query(params): Query<Params>,
@@ -84,7 +84,7 @@ pub async fn value(
         .ok_or_else(|| ApiError::NotFound(format!("flow {name:?} key {key:?} not found")))
 }
 
-pub async fn locations(
+pub(super) async fn locations(
     State(state): State<AppState>,
     Path((agent, name)): Path<(String, String)>,
     Query(params): Query<Params>,
@@ -103,7 +103,7 @@ pub async fn locations(
 }
 
 /// `/flows/json`: logged flow records, newest first, long-polling on `flowID`.
-pub async fn log(
+pub(super) async fn log(
     State(state): State<AppState>,
     Query(params): Query<Params>,
 ) -> ApiResult<Json<Value>> {

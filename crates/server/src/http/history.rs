@@ -84,7 +84,7 @@ fn with_table(mut response: Response, plan: &Plan) -> Response {
     response
 }
 
-pub async fn activeflows(
+pub(super) async fn activeflows(
     State(state): State<AppState>,
     Path(agent): Path<String>,
     Query(params): Query<Params>,
@@ -97,7 +97,7 @@ pub async fn activeflows(
     Ok(with_table(Json(flows).into_response(), &plan))
 }
 
-pub async fn trend(
+pub(super) async fn trend(
     State(state): State<AppState>,
     Path(agent): Path<String>,
     Query(params): Query<Params>,

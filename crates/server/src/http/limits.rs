@@ -13,7 +13,11 @@ use super::MAX_BODY_BYTES;
 use crate::state::{AppState, RuntimeStats};
 
 /// Reads the request body (at most [`MAX_BODY_BYTES`]) within the body timeout before the handler runs.
-pub async fn bounded_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(super) async fn bounded_body(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let announced = request
         .headers()
         .get(header::CONTENT_LENGTH)

@@ -20,7 +20,7 @@ use crate::state::Shared;
 const DEFAULT_MAX_ENTRIES: usize = 100;
 
 /// What differs between the event log and the flow log.
-pub struct LogKind<T> {
+pub(super) struct LogKind<T> {
     /// The query parameters: start position (`eventID`), most entries (`maxEvents`), filter (`thresholdID`).
     pub position_parameter: &'static str,
     max_parameter: &'static str,
@@ -33,7 +33,7 @@ pub struct LogKind<T> {
     entries_after: fn(&Engine, Option<u64>, Option<&str>, usize) -> Vec<T>,
 }
 
-pub const EVENT_LOG: LogKind<Event> = LogKind {
+pub(super) const EVENT_LOG: LogKind<Event> = LogKind {
     position_parameter: "eventID",
     max_parameter: "maxEvents",
     filter_parameter: "thresholdID",
@@ -43,7 +43,7 @@ pub const EVENT_LOG: LogKind<Event> = LogKind {
     entries_after: Engine::events_after,
 };
 
-pub const FLOW_LOG: LogKind<FlowRecord> = LogKind {
+pub(super) const FLOW_LOG: LogKind<FlowRecord> = LogKind {
     position_parameter: "flowID",
     max_parameter: "maxFlows",
     filter_parameter: "name",
@@ -70,7 +70,7 @@ fn flow_id(record: &FlowRecord) -> u64 {
 }
 
 /// Which entries a query wants.
-pub struct LogQuery<'a> {
+pub(super) struct LogQuery<'a> {
     /// Only entries newer than this id (`None`: any).
     pub after: Option<u64>,
     pub filter: Option<&'a str>,
@@ -78,7 +78,7 @@ pub struct LogQuery<'a> {
 }
 
 /// How long [`wait_for_newer`] may wait for a matching entry.
-pub enum Wait {
+pub(super) enum Wait {
     No,
     Until(Instant),
     /// Until one arrives or the server shuts down (event streams).
@@ -86,7 +86,7 @@ pub enum Wait {
 }
 
 /// `/events/json` and `/flows/json`: newest first, long-polling on the position parameter.
-pub async fn long_poll<T: Serialize>(
+pub(super) async fn long_poll<T: Serialize>(
     shared: &Shared,
     params: &Params,
     log: &LogKind<T>,
@@ -115,7 +115,7 @@ pub async fn long_poll<T: Serialize>(
 
 /// Runs `query` now and, while it finds nothing and `wait` allows, again whenever a newer id is published,
 /// until the wait ends or the server shuts down (then the answer is empty).
-pub async fn wait_for_newer<T>(
+pub(super) async fn wait_for_newer<T>(
     shared: &Shared,
     log: &LogKind<T>,
     query: &LogQuery<'_>,

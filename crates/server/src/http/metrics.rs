@@ -12,13 +12,13 @@ use super::params::Params;
 use super::to_json;
 use crate::state::AppState;
 
-pub fn single_agent(text: &str) -> ApiResult<IpAddr> {
+pub(super) fn single_agent(text: &str) -> ApiResult<IpAddr> {
     text.trim()
         .parse()
         .map_err(|_| ApiError::bad(format!("agent: expected one IP address, got {text:?}")))
 }
 
-pub async fn metric_names(State(state): State<AppState>) -> Json<Value> {
+pub(super) async fn metric_names(State(state): State<AppState>) -> Json<Value> {
     let now = state.clock.now();
     let metric_names = state.engine.read().metric_names(now);
     to_json(metric_names)
@@ -26,7 +26,7 @@ pub async fn metric_names(State(state): State<AppState>) -> Json<Value> {
 
 /// `/metric/{agent}/json`: every metric of one agent; `{}` for an unknown agent, `ALL` or a name that is not
 /// an address, as sFlow-RT answers.
-pub async fn agent_metrics(
+pub(super) async fn agent_metrics(
     State(state): State<AppState>,
     Path(agent): Path<String>,
 ) -> Json<Value> {
@@ -38,7 +38,7 @@ pub async fn agent_metrics(
     metrics.map_or_else(|| Json(Value::Object(serde_json::Map::new())), to_json)
 }
 
-pub async fn metric(
+pub(super) async fn metric(
     State(state): State<AppState>,
     Path((agent, metric)): Path<(String, String)>,
     Query(params): Query<Params>,
@@ -51,7 +51,7 @@ pub async fn metric(
     Ok(to_json(stats))
 }
 
-pub async fn dump(
+pub(super) async fn dump(
     State(state): State<AppState>,
     Path((agent, metric)): Path<(String, String)>,
     Query(params): Query<Params>,
@@ -67,7 +67,7 @@ pub async fn dump(
     Ok(to_json(rows))
 }
 
-pub async fn table(
+pub(super) async fn table(
     State(state): State<AppState>,
     Path((agent, metric)): Path<(String, String)>,
     Query(params): Query<Params>,

@@ -27,13 +27,13 @@ use axum::{Json, Router};
 use serde_json::Value;
 
 use crate::state::AppState;
-pub use conn::raise_open_file_limit;
+pub(crate) use conn::raise_open_file_limit;
 use error::ApiError;
 use rtflow_engine::{Flows, Forwardings, Groups, Maps, Tenants, Thresholds};
 pub(crate) use status::status_line;
 
 /// Largest accepted request body (flow definitions, thresholds, topologies…); larger gets 413.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// Serializes a handler's answer; callers release the engine lock first so serialization happens outside it.
 fn to_json<T: serde::Serialize>(value: T) -> Json<Value> {
@@ -132,7 +132,7 @@ pub(crate) fn sflow_rt_version() -> String {
 }
 
 /// The complete application.
-pub fn app(state: AppState) -> Router {
+pub(crate) fn app(state: AppState) -> Router {
     let table = routes();
     table
         .router
@@ -160,7 +160,7 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves the API until shutdown begins ([`crate::state::Shared::begin_shutdown`]).
-pub async fn serve(listener: tokio::net::TcpListener, state: AppState) {
+pub(crate) async fn serve(listener: tokio::net::TcpListener, state: AppState) {
     conn::serve(listener, app(state.clone()), state).await;
 }
 

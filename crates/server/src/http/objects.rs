@@ -12,7 +12,7 @@ use super::params::{json_body, typed};
 use crate::state::AppState;
 
 /// `GET /topology/json`: the topology as PUT, plus its `version` (incremented by each PUT).
-pub async fn get_topology(State(state): State<AppState>) -> Json<Value> {
+pub(super) async fn get_topology(State(state): State<AppState>) -> Json<Value> {
     let (topology, version) = {
         let engine = state.engine.read();
         (engine.topology().clone(), engine.topology_version())
@@ -26,7 +26,10 @@ pub async fn get_topology(State(state): State<AppState>) -> Json<Value> {
 }
 
 /// `PUT /topology/json`. Unknown fields (`tags`, `dpid`, …) are kept and echoed by GET, as sFlow-RT does.
-pub async fn put_topology(State(state): State<AppState>, body: Bytes) -> ApiResult<StatusCode> {
+pub(super) async fn put_topology(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
     let json = json_body(&body)?;
     if !json.is_object() {
         return Err(ApiError::bad("topology must be a JSON object"));

@@ -11,17 +11,17 @@ use super::error::{ApiError, ApiResult};
 /// Query parameters in order, repeated keys kept.
 #[derive(Debug, Default, Clone, serde::Deserialize)]
 #[serde(transparent)]
-pub struct Params(pub Vec<(String, String)>);
+pub(super) struct Params(pub Vec<(String, String)>);
 
 impl Params {
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(super) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
 
-    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    pub(super) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.0
             .iter()
             .filter(move |(k, _)| k == name)
@@ -29,7 +29,7 @@ impl Params {
     }
 
     /// Parses an optional parameter; a present but unparsable value is a 400 naming the parameter.
-    pub fn parse<T: FromStr>(&self, name: &str, expected: &str) -> ApiResult<Option<T>> {
+    pub(super) fn parse<T: FromStr>(&self, name: &str, expected: &str) -> ApiResult<Option<T>> {
         match self.get(name) {
             None => Ok(None),
             Some(text) => {
@@ -40,19 +40,24 @@ impl Params {
         }
     }
 
-    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+    pub(super) fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 }
 
 /// Parses a request body as JSON.
-pub fn json_body(body: &Bytes) -> ApiResult<Value> {
+pub(super) fn json_body(body: &Bytes) -> ApiResult<Value> {
     serde_json::from_slice(body).map_err(|e| ApiError::bad(format!("invalid JSON: {e}")))
 }
 
 /// Requires a JSON object and logs (as a warning) the fields outside `known`, which are ignored, as sFlow-RT
 /// ignores them.
-pub fn object_fields(value: &Value, what: &str, name: &str, known: &[&str]) -> ApiResult<()> {
+pub(super) fn object_fields(
+    value: &Value,
+    what: &str,
+    name: &str,
+    known: &[&str],
+) -> ApiResult<()> {
     let object = value
         .as_object()
         .ok_or_else(|| ApiError::bad(format!("{what} must be a JSON object")))?;
@@ -66,7 +71,7 @@ pub fn object_fields(value: &Value, what: &str, name: &str, known: &[&str]) -> A
 }
 
 /// Logs the fields of a PUT body that were ignored.
-pub fn warn_ignored(what: &str, name: &str, ignored: &[&str]) {
+pub(super) fn warn_ignored(what: &str, name: &str, ignored: &[&str]) {
     if !ignored.is_empty() {
         tracing::warn!(
             "{what} {name:?}: ignoring unknown field(s) {}",
@@ -76,7 +81,7 @@ pub fn warn_ignored(what: &str, name: &str, ignored: &[&str]) {
 }
 
 /// Deserializes with the path of the offending field in the error (`links.L1.node1: invalid type …`).
-pub fn typed<T: DeserializeOwned>(value: Value, what: &str) -> ApiResult<T> {
+pub(super) fn typed<T: DeserializeOwned>(value: Value, what: &str) -> ApiResult<T> {
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
@@ -89,7 +94,7 @@ pub fn typed<T: DeserializeOwned>(value: Value, what: &str) -> ApiResult<T> {
 }
 
 /// Long-poll `timeout` parameter in seconds (default 0 = answer at once), capped.
-pub fn timeout_param(params: &Params) -> ApiResult<std::time::Duration> {
+pub(super) fn timeout_param(params: &Params) -> ApiResult<std::time::Duration> {
     const MAX_TIMEOUT_S: f64 = 3600.0;
     let seconds: f64 = params
         .parse("timeout", "a number of seconds")?
@@ -106,7 +111,7 @@ pub fn timeout_param(params: &Params) -> ApiResult<std::time::Duration> {
 
 /// A long-poll position (`eventID` / `flowID`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Position {
+pub(super) struct Position {
     /// Only entries with a larger id are wanted; `None` (id -1) wants every entry.
     pub after: Option<u64>,
     /// Whether to wait for `timeout` when nothing qualifies. A client that names a position (even -1, the
@@ -114,7 +119,7 @@ pub struct Position {
     pub wait: bool,
 }
 
-pub fn position_param(params: &Params, name: &str) -> ApiResult<Position> {
+pub(super) fn position_param(params: &Params, name: &str) -> ApiResult<Position> {
     let id: Option<i64> = params.parse(name, "an integer")?;
     Ok(Position {
         after: id.and_then(|id| u64::try_from(id).ok()),

@@ -23,7 +23,7 @@ fn text_response(body: String) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], body)
 }
 
-pub async fn analyzer(State(state): State<AppState>) -> impl IntoResponse {
+pub(super) async fn analyzer(State(state): State<AppState>) -> impl IntoResponse {
     text_response(analyzer_text(&state))
 }
 
@@ -67,7 +67,7 @@ pub(crate) fn analyzer_text(state: &Shared) -> String {
     out
 }
 
-pub async fn metrics(
+pub(super) async fn metrics(
     State(state): State<AppState>,
     Path((agent, metric)): Path<(String, String)>,
     Query(params): Query<Params>,
@@ -90,8 +90,12 @@ pub async fn metrics(
         let mut labels = if labels_in_values {
             SeriesLabels::from_metrics(&values)
         } else {
-            let label_names =
-                MetricSelection::Names(LABEL_METRICS.iter().map(|n| n.to_string()).collect());
+            let label_names = MetricSelection::Names(
+                LABEL_METRICS
+                    .iter()
+                    .map(std::string::ToString::to_string)
+                    .collect(),
+            );
             SeriesLabels::from_metrics(&engine.dump(
                 now,
                 &selector,
@@ -131,7 +135,7 @@ const LABEL_METRICS: &[&str] = &[
 /// (when known) `host`; interface series add `ifindex, ifname, link, ifspeed` (`"10G"`), `iftype,
 /// ifadminstatus, ifoperstatus`; host series add `machine_type, os_name, os_release`.
 #[derive(Debug, Default)]
-pub struct SeriesLabels {
+pub(super) struct SeriesLabels {
     hosts: HashMap<IpAddr, String>,
     /// (agent, data source) → label name → value, in sFlow-RT's order.
     sources: HashMap<(IpAddr, String), Vec<(&'static str, String)>>,
@@ -139,7 +143,7 @@ pub struct SeriesLabels {
 
 impl SeriesLabels {
     /// From the [`LABEL_METRICS`] of the agents.
-    pub fn from_metrics(named: &[Metric]) -> Self {
+    pub(super) fn from_metrics(named: &[Metric]) -> Self {
         let mut labels = Self::default();
         for m in named {
             let value = match &m.metric_value {
@@ -171,7 +175,7 @@ impl SeriesLabels {
     }
 
     /// Adds `link` (the topology link of the port) to interface data sources on one.
-    pub fn add_links(&mut self, link: impl Fn(IpAddr, u32) -> Option<String>) {
+    pub(super) fn add_links(&mut self, link: impl Fn(IpAddr, u32) -> Option<String>) {
         for ((agent, _), list) in self.sources.iter_mut() {
             let ifindex = list
                 .iter()
@@ -225,7 +229,7 @@ fn human_speed(bps: f64) -> String {
 ///
 /// A Prometheus `ALL/ALL` scrape renders every counter of every agent, so this allocates per family and per
 /// data source, not per line: each data source's label text and each metric name's family are worked out once.
-pub fn render_metrics(prefix: &str, values: &[Metric], labels: &SeriesLabels) -> String {
+pub(super) fn render_metrics(prefix: &str, values: &[Metric], labels: &SeriesLabels) -> String {
     struct Family<'m> {
         name: String,
         /// The metric name it was first seen under (`# HELP`).
@@ -301,7 +305,7 @@ fn family_type(name: &str) -> &'static str {
 }
 
 /// Maps a name onto Prometheus' metric-name charset `[a-zA-Z_:][a-zA-Z0-9_:]*` (`-`, `.` etc. become `_`).
-pub fn sanitize_name(name: &str) -> String {
+pub(super) fn sanitize_name(name: &str) -> String {
     let mut out: String = name
         .chars()
         .map(|c| {
@@ -319,7 +323,7 @@ pub fn sanitize_name(name: &str) -> String {
 }
 
 /// Escapes a label value: backslash, double quote and newline.
-pub fn escape_label(value: &str) -> String {
+pub(super) fn escape_label(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {

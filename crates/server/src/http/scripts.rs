@@ -29,7 +29,7 @@ fn text(status: StatusCode, body: impl Into<String>) -> Response {
 
 /// The wildcard routes (handler requests, and the apps' pages unless `html` is off: `http.html=no`); merged
 /// outside the read-only guard, as apps' own endpoints decide what a POST means.
-pub fn routes(html: bool) -> Router<AppState> {
+pub(super) fn routes(html: bool) -> Router<AppState> {
     let handlers = Router::new()
         .route("/app/{app}/scripts/{script}/{*rest}", any(app_script))
         .route("/script/{id}/{*rest}", any(standalone_script));
@@ -45,20 +45,20 @@ pub fn routes(html: bool) -> Router<AppState> {
 }
 
 /// `/scripts/json`.
-pub async fn scripts_json(State(state): State<AppState>) -> axum::Json<Value> {
+pub(super) async fn scripts_json(State(state): State<AppState>) -> axum::Json<Value> {
     axum::Json(
         scripts(&state).map_or_else(|| Value::Object(Default::default()), |s| s.scripts_json()),
     )
 }
 
 /// `/apps/json`.
-pub async fn apps_json(State(state): State<AppState>) -> axum::Json<Value> {
+pub(super) async fn apps_json(State(state): State<AppState>) -> axum::Json<Value> {
     axum::Json(scripts(&state).map_or_else(|| Value::Object(Default::default()), |s| s.apps_json()))
 }
 
 /// `/app/NAME/status`: `OK` (200) while the app's scripts run without error, `UNAVAILABLE` (503) otherwise,
 /// 404 for an unknown app.
-pub async fn app_status(State(state): State<AppState>, Path(app): Path<String>) -> Response {
+pub(super) async fn app_status(State(state): State<AppState>, Path(app): Path<String>) -> Response {
     match scripts(&state).and_then(|s| s.app_ok(&app)) {
         Some(true) => text(StatusCode::OK, "OK"),
         Some(false) => text(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
@@ -68,12 +68,12 @@ pub async fn app_status(State(state): State<AppState>, Path(app): Path<String>) 
 
 /// `/app/NAME/api-docs`: the app's `api.yml` (OpenAPI/Swagger YAML) as shipped, or as JSON when the client
 /// asks for `application/json` (rtflow's API explorer at `/app/NAME/api/` does).
-pub async fn app_api_docs(
+pub(super) async fn app_api_docs(
     State(state): State<AppState>,
     Path(app): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let path = scripts(&state).and_then(|s| s.app(&app).and_then(|a| a.api_docs()));
+    let path = scripts(&state).and_then(|s| s.app(&app).and_then(rtflow_script::AppSpec::api_docs));
     let Some(path) = path else {
         return text(StatusCode::NOT_FOUND, format!("app {app:?} has no api.yml"));
     };
@@ -204,8 +204,11 @@ async fn api_page(
     Path(app): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let documented =
-        scripts(&state).is_some_and(|s| s.app(&app).and_then(|a| a.api_docs()).is_some());
+    let documented = scripts(&state).is_some_and(|s| {
+        s.app(&app)
+            .and_then(rtflow_script::AppSpec::api_docs)
+            .is_some()
+    });
     if !documented {
         return text(StatusCode::NOT_FOUND, format!("app {app:?} has no api.yml"));
     }

@@ -27,7 +27,7 @@ use crate::state::AppState;
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// `/events/sse`: threshold events as they fire; `thresholdID` selects one threshold.
-pub async fn events(
+pub(super) async fn events(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(params): Query<Params>,
@@ -37,7 +37,7 @@ pub async fn events(
 
 /// `/flows/sse`: flow records of definitions with `log:true` as they are logged; `name` selects one
 /// definition.
-pub async fn flows(
+pub(super) async fn flows(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(params): Query<Params>,

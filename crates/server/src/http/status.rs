@@ -15,7 +15,7 @@ use crate::state::{AppState, Shared};
 
 /// `/version`: sFlow-RT's `major.minor-build` form (`3.1-1714`), which clients parse; rtflow's own version string
 /// is in `/analyzer/json`.
-pub async fn version() -> String {
+pub(super) async fn version() -> String {
     sflow_rt_version(crate::VERSION)
 }
 
@@ -31,7 +31,7 @@ pub(crate) fn sflow_rt_version(semver: &str) -> String {
 
 /// `/license/json` in sFlow-RT's shape (its status page and clients read it). rtflow needs no licence key: every
 /// check passes, nothing expires and there is no bandwidth cap (`max_bps` 0).
-pub async fn license(State(state): State<AppState>) -> Json<Value> {
+pub(super) async fn license(State(state): State<AppState>) -> Json<Value> {
     let host = procstats::host_name().unwrap_or_default();
     let now = state.clock.now();
     let specs: Vec<MetricSpec> = MetricSpec::parse("sum:ifinoctets").into_iter().collect();
@@ -64,7 +64,9 @@ pub async fn license(State(state): State<AppState>) -> Json<Value> {
 }
 
 /// `/status`: `OK`, or 503 `UNAVAILABLE` while a script or app has failed (as sFlow-RT aggregates its apps).
-pub async fn status(State(state): State<AppState>) -> (axum::http::StatusCode, &'static str) {
+pub(super) async fn status(
+    State(state): State<AppState>,
+) -> (axum::http::StatusCode, &'static str) {
     let scripts_ok = state.scripts.read().as_ref().is_none_or(|s| s.all_ok());
     if scripts_ok {
         (axum::http::StatusCode::OK, "OK")
@@ -73,12 +75,12 @@ pub async fn status(State(state): State<AppState>) -> (axum::http::StatusCode, &
     }
 }
 
-pub async fn analyzer(State(state): State<AppState>) -> Json<Value> {
+pub(super) async fn analyzer(State(state): State<AppState>) -> Json<Value> {
     Json(analyzer_json(&state))
 }
 
 /// One line of the main counters, for the status signal (SIGQUIT / SIGUSR1 of `rtflow serve`).
-pub fn status_line(state: &Shared) -> String {
+pub(crate) fn status_line(state: &Shared) -> String {
     let analyzer = analyzer_json(state);
     let field = |name: &str| analyzer.get(name).cloned().unwrap_or(Value::Null);
     let fields = [
@@ -106,7 +108,7 @@ pub fn status_line(state: &Shared) -> String {
         .join(" ")
 }
 
-pub async fn agents(
+pub(super) async fn agents(
     State(state): State<AppState>,
     Query(params): Query<Params>,
 ) -> ApiResult<Json<Value>> {

@@ -126,7 +126,7 @@ impl IncAssets {
         let missing = self.missing();
         match &self.dir {
             Some(dir) if missing.is_empty() => {
-                tracing::info!("/inc/: third-party web libraries from {}", dir.display())
+                tracing::info!("/inc/: third-party web libraries from {}", dir.display());
             }
             Some(dir) => tracing::warn!(
                 "/inc/: third-party web libraries from {}, which lacks {}: sFlow-RT app pages that load them will fail",

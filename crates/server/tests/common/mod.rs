@@ -13,10 +13,10 @@ use rtflow_sflow::{
 };
 use serde_json::Value;
 
-pub const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+pub(crate) const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 /// A config listening on loopback with ephemeral ports.
-pub fn loopback_config() -> ServerConfig {
+pub(crate) fn loopback_config() -> ServerConfig {
     ServerConfig {
         sflow_port: 0,
         sflow_bind: Some(LOOPBACK),
@@ -27,7 +27,7 @@ pub fn loopback_config() -> ServerConfig {
     }
 }
 
-pub async fn start(config: ServerConfig) -> Server {
+pub(crate) async fn start(config: ServerConfig) -> Server {
     match Server::start(config).await {
         Ok(server) => server,
         Err(err) => panic!("server did not start: {err}"),
@@ -36,7 +36,7 @@ pub async fn start(config: ServerConfig) -> Server {
 
 /// A TCP/IPv4 flow of the synthetic traffic.
 #[derive(Clone, Copy, Debug)]
-pub struct TcpFlow {
+pub(crate) struct TcpFlow {
     pub src: Ipv4Addr,
     pub dst: Ipv4Addr,
     pub sport: u16,
@@ -44,13 +44,13 @@ pub struct TcpFlow {
 }
 
 impl TcpFlow {
-    pub fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         format!("{},{}", self.src, self.dst)
     }
 }
 
 /// The first 54 bytes (Ethernet + IPv4 + TCP) of a frame of `frame_length` bytes (FCS included, 4 stripped).
-pub fn tcp_header(flow: &TcpFlow, frame_length: u32) -> Vec<u8> {
+pub(crate) fn tcp_header(flow: &TcpFlow, frame_length: u32) -> Vec<u8> {
     let ip_total = (frame_length - 14 - 4) as u16;
     let mut h = Vec::with_capacity(54);
     h.extend_from_slice(&[0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00]);
@@ -66,7 +66,7 @@ pub fn tcp_header(flow: &TcpFlow, frame_length: u32) -> Vec<u8> {
 }
 
 /// Builds the datagrams of one agent, keeping the datagram and per-source sample sequence numbers.
-pub struct Agent {
+pub(crate) struct Agent {
     pub address: Ipv4Addr,
     pub if_index: u32,
     pub sampling_rate: u32,
@@ -77,7 +77,7 @@ pub struct Agent {
 }
 
 impl Agent {
-    pub fn new(address: Ipv4Addr, if_index: u32, sampling_rate: u32) -> Self {
+    pub(crate) fn new(address: Ipv4Addr, if_index: u32, sampling_rate: u32) -> Self {
         Self {
             address,
             if_index,
@@ -100,7 +100,7 @@ impl Agent {
     }
 
     /// One datagram with a flow sample of `frame_length` bytes for every entry of `flows`.
-    pub fn flow_datagram(
+    pub(crate) fn flow_datagram(
         &mut self,
         uptime_ms: u32,
         flows: &[TcpFlow],
@@ -136,7 +136,12 @@ impl Agent {
     }
 
     /// One datagram with a generic-interface counter sample.
-    pub fn counter_datagram(&mut self, uptime_ms: u32, in_octets: u64, out_octets: u64) -> Vec<u8> {
+    pub(crate) fn counter_datagram(
+        &mut self,
+        uptime_ms: u32,
+        in_octets: u64,
+        out_octets: u64,
+    ) -> Vec<u8> {
         let mut builder = self.builder(uptime_ms);
         self.counter_seq += 1;
         builder.counter_sample(
@@ -164,13 +169,13 @@ impl Agent {
 }
 
 /// Minimal HTTP client bound to one server.
-pub struct Api {
+pub(crate) struct Api {
     pub base: String,
     pub client: reqwest::Client,
 }
 
 impl Api {
-    pub fn new(addr: SocketAddr) -> Self {
+    pub(crate) fn new(addr: SocketAddr) -> Self {
         Self {
             base: format!("http://{addr}"),
             client: reqwest::Client::builder()
@@ -180,7 +185,7 @@ impl Api {
         }
     }
 
-    pub async fn request(
+    pub(crate) async fn request(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -202,33 +207,33 @@ impl Api {
         (status, text)
     }
 
-    pub async fn get_text(&self, path: &str) -> String {
+    pub(crate) async fn get_text(&self, path: &str) -> String {
         let (status, text) = self.request(reqwest::Method::GET, path, None).await;
         assert_eq!(status, 200, "GET {path}: {text}");
         text
     }
 
-    pub async fn get(&self, path: &str) -> Value {
+    pub(crate) async fn get(&self, path: &str) -> Value {
         let text = self.get_text(path).await;
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {path}: {e}: {text}"))
     }
 
-    pub async fn put(&self, path: &str, body: &str) -> (u16, String) {
+    pub(crate) async fn put(&self, path: &str, body: &str) -> (u16, String) {
         self.request(reqwest::Method::PUT, path, Some(body)).await
     }
 
-    pub async fn put_ok(&self, path: &str, body: &str) {
+    pub(crate) async fn put_ok(&self, path: &str, body: &str) {
         let (status, text) = self.put(path, body).await;
         assert_eq!(status, 204, "PUT {path}: {text}");
     }
 
-    pub async fn delete(&self, path: &str) -> (u16, String) {
+    pub(crate) async fn delete(&self, path: &str) -> (u16, String) {
         self.request(reqwest::Method::DELETE, path, None).await
     }
 }
 
 /// `|actual / expected - 1| <= tolerance`.
-pub fn assert_close(actual: f64, expected: f64, tolerance: f64, what: &str) {
+pub(crate) fn assert_close(actual: f64, expected: f64, tolerance: f64, what: &str) {
     let error = (actual / expected - 1.0).abs();
     assert!(
         error <= tolerance,
@@ -238,7 +243,7 @@ pub fn assert_close(actual: f64, expected: f64, tolerance: f64, what: &str) {
 }
 
 /// Polls `check` every 50 ms until it returns `Some`, or panics after `timeout`.
-pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+pub(crate) async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -258,7 +263,7 @@ where
 
 /// Sends `datagram` to the server's sFlow socket `sflow` and waits until `/analyzer/json` has received
 /// `received` datagrams in all (so a test can move a manual engine clock only once the server has it).
-pub async fn send_and_await(api: &Api, sflow: SocketAddr, datagram: &[u8], received: u64) {
+pub(crate) async fn send_and_await(api: &Api, sflow: SocketAddr, datagram: &[u8], received: u64) {
     let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("sender: {e}"));
     sender
         .send_to(datagram, sflow)
@@ -271,7 +276,7 @@ pub async fn send_and_await(api: &Api, sflow: SocketAddr, datagram: &[u8], recei
 
 /// Writes a pcap of `(offset ms, source, sFlow datagram)` frames sent to 127.0.0.1:6343, the capture's
 /// clock starting at 1,700,000,000 s.
-pub fn write_capture(path: &std::path::Path, datagrams: &[(u64, SocketAddr, Vec<u8>)]) {
+pub(crate) fn write_capture(path: &std::path::Path, datagrams: &[(u64, SocketAddr, Vec<u8>)]) {
     use rtflow_capture::{LinkType, PcapWriter, Timestamp, build_udp_frame};
     let file = std::fs::File::create(path).unwrap_or_else(|e| panic!("create pcap: {e}"));
     let mut writer = PcapWriter::new(std::io::BufWriter::new(file), LinkType(1), 0)

@@ -395,11 +395,15 @@ fn run_threads<E: Sync>(
 }
 
 fn lock(engine: &Mutex<Engine>) -> MutexGuard<'_, Engine> {
-    engine.lock().unwrap_or_else(|e| e.into_inner())
+    engine
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn read(engine: &RwLock<Engine>) -> RwLockReadGuard<'_, Engine> {
-    engine.read().unwrap_or_else(|e| e.into_inner())
+    engine
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The engine behind a mutex, as the server held it before the shards: the whole `ingest_sflow` under the
@@ -456,7 +460,10 @@ fn run_sharded(datagrams: &[Recorded], span_ms: u64, threads: usize, budget: Dur
     let ingest = Ingest {
         new_worker: &|engine: &RwLock<Engine>| IngestWorker::new(&read(engine)),
         on_pass: &|engine: &RwLock<Engine>, base| {
-            engine.write().unwrap_or_else(|e| e.into_inner()).tick(base);
+            engine
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .tick(base);
         },
         datagram: &datagram,
     };

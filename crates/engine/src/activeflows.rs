@@ -49,26 +49,26 @@ impl From<ValueAggregation> for Accumulate {
 }
 
 impl DecayClock {
-    pub fn new(t_seconds: f64, now: Millis) -> Self {
+    pub(crate) fn new(t_seconds: f64, now: Millis) -> Self {
         Self {
             tau_ms: (t_seconds * 1000.0).max(1.0),
             epoch: now,
         }
     }
 
-    pub fn tau_seconds(&self) -> f64 {
+    pub(crate) fn tau_seconds(&self) -> f64 {
         self.tau_ms / 1000.0
     }
 
     /// `e^{(now-epoch)/τ}`.
     #[cfg(test)]
-    pub fn inflation(&self, now: Millis) -> f64 {
+    pub(crate) fn inflation(&self, now: Millis) -> f64 {
         (now.saturating_sub(self.epoch) as f64 / self.tau_ms).exp()
     }
 
     /// `e^{(now-epoch)/τ}`, cached per millisecond in `cache`: (now, epoch, factor) of the last computation
     /// by its owner (one per shard and definition; the clock itself is shared by ingest threads).
-    pub fn inflation_cached(&self, now: Millis, cache: &mut (Millis, Millis, f64)) -> f64 {
+    pub(crate) fn inflation_cached(&self, now: Millis, cache: &mut (Millis, Millis, f64)) -> f64 {
         if cache.0 != now || cache.1 != self.epoch {
             *cache = (
                 now,
@@ -80,24 +80,24 @@ impl DecayClock {
     }
 
     /// Converts a raw accumulator to a rate per second at `now`.
-    pub fn rate_factor(&self, now: Millis) -> f64 {
+    pub(crate) fn rate_factor(&self, now: Millis) -> f64 {
         let deflation = (-(now.saturating_sub(self.epoch) as f64) / self.tau_ms).exp();
         deflation / self.tau_seconds()
     }
 
     /// Whether the epoch should move to `now`; if so returns the factor to multiply accumulators by.
-    pub fn needs_rebase(&self, now: Millis) -> Option<f64> {
+    pub(crate) fn needs_rebase(&self, now: Millis) -> Option<f64> {
         let exponent = now.saturating_sub(self.epoch) as f64 / self.tau_ms;
         (exponent > REBASE_EXPONENT).then(|| (-exponent).exp())
     }
 
     /// When [`needs_rebase`](Self::needs_rebase) starts returning a factor.
-    pub fn rebase_due(&self) -> Millis {
+    pub(crate) fn rebase_due(&self) -> Millis {
         self.epoch
             .saturating_add((REBASE_EXPONENT * self.tau_ms) as Millis)
     }
 
-    pub fn rebase(&mut self, now: Millis) {
+    pub(crate) fn rebase(&mut self, now: Millis) {
         self.epoch = now;
     }
 }
@@ -286,14 +286,14 @@ pub(crate) struct FlowSnapshot {
 }
 
 impl FlowTable {
-    pub fn new(generation: u64) -> Self {
+    pub(crate) fn new(generation: u64) -> Self {
         Self {
             generation,
             ..Self::default()
         }
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
@@ -301,7 +301,7 @@ impl FlowTable {
     /// Returns a flow-start record when the definition logs flow starts and this key is new.
     #[allow(clippy::too_many_arguments)]
     #[inline]
-    pub fn add(
+    pub(crate) fn add(
         &mut self,
         params: &TableParams,
         inflation: f64,
@@ -398,7 +398,7 @@ impl FlowTable {
             return;
         }
         let cut = scores.len() - keep;
-        let (_, threshold, _) = scores.select_nth_unstable_by(cut, |a, b| a.total_cmp(b));
+        let (_, threshold, _) = scores.select_nth_unstable_by(cut, f64::total_cmp);
         let threshold = *threshold;
         let mut to_remove = cut;
         let log = params.log && !params.flow_start;
@@ -436,7 +436,7 @@ impl FlowTable {
     /// negligible (see [`TableParams::retain_ms`]). `tau_ms` is the definition's decay time constant, from which
     /// the time a decaying flow becomes negligible is known, so that the table's [`FlowTable::expire_due`] is
     /// the earliest time this can change anything. Returns whether the table is now empty.
-    pub fn expire(
+    pub(crate) fn expire(
         &mut self,
         params: &TableParams,
         now: Millis,
@@ -501,11 +501,11 @@ impl FlowTable {
     }
 
     /// Before this time [`FlowTable::expire`] would change nothing (see the field).
-    pub fn expire_due(&self) -> Millis {
+    pub(crate) fn expire_due(&self) -> Millis {
         self.expire_due
     }
 
-    pub fn rebase(&mut self, params: &TableParams, factor: f64) {
+    pub(crate) fn rebase(&mut self, params: &TableParams, factor: f64) {
         self.total.rebase(Accumulate::Rate, factor);
         for entry in self.entries.values_mut() {
             for (acc, kind) in entry.values.iter_mut().zip(&params.accumulate) {
@@ -515,7 +515,7 @@ impl FlowTable {
     }
 
     /// Total rate of the definition's first value at this data source (the flow metric's value).
-    pub fn total_rate(&self, rate_factor: f64) -> f64 {
+    pub(crate) fn total_rate(&self, rate_factor: f64) -> f64 {
         self.total.sum * rate_factor
     }
 
@@ -569,7 +569,12 @@ impl FlowTable {
     }
 
     /// The `limit` largest flows, largest first.
-    pub fn top(&self, params: &TableParams, rate_factor: f64, limit: usize) -> Vec<FlowSnapshot> {
+    pub(crate) fn top(
+        &self,
+        params: &TableParams,
+        rate_factor: f64,
+        limit: usize,
+    ) -> Vec<FlowSnapshot> {
         let mut ranked: Vec<(f64, &str, &FlowEntry)> = self
             .entries
             .iter()
@@ -592,7 +597,7 @@ impl FlowTable {
 
     /// The largest flow, as `top(params, rate_factor, 1)` gives it (ties to the smallest key), found in one
     /// scan without collecting or sorting the table.
-    pub fn largest(&self, params: &TableParams, rate_factor: f64) -> Option<FlowSnapshot> {
+    pub(crate) fn largest(&self, params: &TableParams, rate_factor: f64) -> Option<FlowSnapshot> {
         let mut best: Option<(f64, &str, &FlowEntry)> = None;
         for (k, e) in &self.entries {
             let score = Self::score(e, params);
@@ -610,7 +615,7 @@ impl FlowTable {
     }
 
     /// Every flow whose current value exceeds `threshold`.
-    pub fn above(
+    pub(crate) fn above(
         &self,
         params: &TableParams,
         rate_factor: f64,
@@ -631,7 +636,12 @@ impl FlowTable {
     }
 
     /// The current value of one flow key.
-    pub fn get(&self, params: &TableParams, rate_factor: f64, key: &str) -> Option<FlowSnapshot> {
+    pub(crate) fn get(
+        &self,
+        params: &TableParams,
+        rate_factor: f64,
+        key: &str,
+    ) -> Option<FlowSnapshot> {
         self.entries
             .get(key)
             .map(|e| Self::snapshot(key, e, params, rate_factor))

@@ -16,9 +16,13 @@ use crate::sample::{
 /// What one datagram contributed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct IngestSummary {
+    /// The datagram's agent, when its header decoded.
     pub agent: Option<IpAddr>,
+    /// Flow samples ingested.
     pub flow_samples: u32,
+    /// Counter samples ingested.
     pub counter_samples: u32,
+    /// Discarded-packet (drop notification) samples ingested.
     pub discard_samples: u32,
     /// Samples or records of unknown type (skipped).
     pub skipped: u32,
@@ -30,8 +34,10 @@ pub struct IngestSummary {
 /// A datagram (or part of it) that could not be decoded. Samples decoded before the error were ingested.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum IngestError {
+    /// The datagram stops decoding part-way (or at once).
     #[error("datagram from {source_addr}: {error}")]
     Decode {
+        /// Where it came from.
         source_addr: SocketAddr,
         /// The agent, when the datagram header was readable.
         agent: Option<IpAddr>,
@@ -39,8 +45,12 @@ pub enum IngestError {
         /// message, so not also a `source()`.
         error: Box<rtflow_sflow::DecodeError>,
     },
+    /// The datagram's agent address has type 0 (unknown): it names no agent to account it to.
     #[error("datagram from {source_addr}: agent address is unknown (address type 0)")]
-    UnknownAgentAddress { source_addr: SocketAddr },
+    UnknownAgentAddress {
+        /// Where it came from.
+        source_addr: SocketAddr,
+    },
 }
 
 /// One sample of a [`DecodedDatagram`], in datagram order.

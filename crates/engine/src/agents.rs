@@ -22,48 +22,70 @@ const UPTIME_WRAP_ZONE_MS: u32 = 3_600_000;
 #[derive(Clone, Debug, PartialEq, Serialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentInfo {
+    /// `sFlowDatagramsReceived`: datagrams received from this agent.
     #[serde(rename = "sFlowDatagramsReceived")]
     pub sflow_datagrams_received: u64,
+    /// `sFlowDatagramsLost`: datagrams missing from the agent's sequence numbers.
     #[serde(rename = "sFlowDatagramsLost")]
     pub sflow_datagrams_lost: u64,
+    /// `sFlowDatagramsDuplicates`: datagrams received twice (same sequence number).
     #[serde(rename = "sFlowDatagramsDuplicates")]
     pub sflow_datagrams_duplicates: u64,
+    /// `sFlowDatagramsOutOfOrder`: datagrams that arrived after a later one.
     #[serde(rename = "sFlowDatagramsOutOfOrder")]
     pub sflow_datagrams_out_of_order: u64,
+    /// `sFlowFlowSamples`: flow samples received.
     #[serde(rename = "sFlowFlowSamples")]
     pub sflow_flow_samples: u64,
+    /// `sFlowFlowLostSamples`: flow samples missing from their data sources' sequence numbers.
     #[serde(rename = "sFlowFlowLostSamples")]
     pub sflow_flow_lost_samples: u64,
+    /// `sFlowFlowDuplicateSamples`: flow samples received twice.
     #[serde(rename = "sFlowFlowDuplicateSamples")]
     pub sflow_flow_duplicate_samples: u64,
+    /// `sFlowFlowOutOfOrderSamples`: flow samples that arrived after a later one.
     #[serde(rename = "sFlowFlowOutOfOrderSamples")]
     pub sflow_flow_out_of_order_samples: u64,
+    /// `sFlowFlowDrops`: packets the agent could not sample (its flow samples' `drops`).
     #[serde(rename = "sFlowFlowDrops")]
     pub sflow_flow_drops: u64,
+    /// `sFlowCounterSamples`: counter samples received.
     #[serde(rename = "sFlowCounterSamples")]
     pub sflow_counter_samples: u64,
+    /// `sFlowCounterLostSamples`: counter samples missing from their data sources' sequence numbers.
     #[serde(rename = "sFlowCounterLostSamples")]
     pub sflow_counter_lost_samples: u64,
+    /// `sFlowCounterDuplicateSamples`: counter samples received twice.
     #[serde(rename = "sFlowCounterDuplicateSamples")]
     pub sflow_counter_duplicate_samples: u64,
+    /// `sFlowCounterOutOfOrderSamples`: counter samples that arrived after a later one.
     #[serde(rename = "sFlowCounterOutOfOrderSamples")]
     pub sflow_counter_out_of_order_samples: u64,
+    /// `sFlowNotificationSamples`: discarded-packet (drop notification) samples received.
     #[serde(rename = "sFlowNotificationSamples")]
     pub sflow_notification_samples: u64,
+    /// `sFlowNotificationLostSamples`: drop notifications missing from their sequence numbers.
     #[serde(rename = "sFlowNotificationLostSamples")]
     pub sflow_notification_lost_samples: u64,
+    /// `sFlowNotificationDuplicateSamples`: drop notifications received twice.
     #[serde(rename = "sFlowNotificationDuplicateSamples")]
     pub sflow_notification_duplicate_samples: u64,
+    /// `sFlowNotificationOutOfOrderSamples`: drop notifications that arrived after a later one.
     #[serde(rename = "sFlowNotificationOutOfOrderSamples")]
     pub sflow_notification_out_of_order_samples: u64,
+    /// `sFlowNotificationDrops`: drop notifications the agent could not send (their `drops`).
     #[serde(rename = "sFlowNotificationDrops")]
     pub sflow_notification_drops: u64,
+    /// `sFlowFlowDatasources`: data sources sending flow samples.
     #[serde(rename = "sFlowFlowDatasources")]
     pub sflow_flow_datasources: u64,
+    /// `sFlowCounterDatasources`: data sources sending counter samples.
     #[serde(rename = "sFlowCounterDatasources")]
     pub sflow_counter_datasources: u64,
+    /// `sFlowNotificationDatasources`: data sources sending drop notifications.
     #[serde(rename = "sFlowNotificationDatasources")]
     pub sflow_notification_datasources: u64,
+    /// `sFlowDatagramSource`: the addresses the agent's datagrams came from.
     #[serde(rename = "sFlowDatagramSource")]
     pub sflow_datagram_source: Vec<IpAddr>,
     /// Datagrams from this agent that failed to decode (rtflow extension).
@@ -101,7 +123,7 @@ pub(crate) struct AgentStats {
 }
 
 impl AgentStats {
-    pub fn new(now: Millis) -> Self {
+    pub(crate) fn new(now: Millis) -> Self {
         Self {
             first_seen: now,
             last_seen: now,
@@ -120,7 +142,7 @@ impl AgentStats {
         }
     }
 
-    pub fn note_source(&mut self, source: SocketAddr) {
+    pub(crate) fn note_source(&mut self, source: SocketAddr) {
         let ip = source.ip();
         if !self.sources.contains(&ip) && self.sources.len() < MAX_DATAGRAM_SOURCES {
             self.sources.push(ip);
@@ -129,7 +151,7 @@ impl AgentStats {
 
     /// Accounts a datagram header; returns true when the agent (or this sub-agent) restarted, in which case
     /// the caller must drop counter baselines and per-source sequence state.
-    pub fn observe_datagram(&mut self, now: Millis, info: &DatagramInfo) -> bool {
+    pub(crate) fn observe_datagram(&mut self, now: Millis, info: &DatagramInfo) -> bool {
         self.last_seen = now;
         self.note_source(info.source);
         // Bounded: sub-agent ids are few in practice, but the id comes off the wire.
@@ -171,7 +193,7 @@ pub(crate) struct SourceActivity {
 }
 
 impl SourceActivity {
-    pub fn counter_sample(&mut self, now: Millis) {
+    pub(crate) fn counter_sample(&mut self, now: Millis) {
         self.counter_samples += 1;
         if let Some(last) = self.last_counter_at
             && now > last
@@ -213,7 +235,7 @@ pub(crate) struct SamplingState {
 
 impl SamplingState {
     /// Returns (drops delta, scale factor for this sample).
-    pub fn observe(
+    pub(crate) fn observe(
         &mut self,
         sequence: u32,
         pool: u32,
@@ -242,12 +264,12 @@ impl SamplingState {
         (drops_delta, self.effective.unwrap_or(nominal))
     }
 
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         *self = Self::default();
     }
 
     /// The effective 1-in-N rate while the agent reports drops (`None` when it samples at its nominal rate).
-    pub fn effective_rate(&self) -> Option<f64> {
+    pub(crate) fn effective_rate(&self) -> Option<f64> {
         self.effective
     }
 }
@@ -260,7 +282,7 @@ pub(crate) struct AgentState {
 }
 
 impl AgentState {
-    pub fn new(now: Millis) -> Self {
+    pub(crate) fn new(now: Millis) -> Self {
         Self {
             stats: AgentStats::new(now),
             sources: HashMap::default(),
@@ -268,7 +290,7 @@ impl AgentState {
     }
 
     /// Forgets sequence and counter baselines after a restart (so no bogus loss or rate spike is reported).
-    pub fn restarted(&mut self) {
+    pub(crate) fn restarted(&mut self) {
         for source in self.sources.values_mut() {
             source.flow_seq.reset();
             source.counter_seq.reset();
@@ -277,7 +299,7 @@ impl AgentState {
         }
     }
 
-    pub fn info(&self, now: Millis) -> AgentInfo {
+    pub(crate) fn info(&self, now: Millis) -> AgentInfo {
         let s = &self.stats;
         let count =
             |f: fn(&SourceState) -> bool| self.sources.values().filter(|x| f(x)).count() as u64;

@@ -16,12 +16,16 @@ pub use rtflow_packet::PacketFields;
 
 /// A flow sample in the context where it was observed.
 pub struct SampleAttributes<'a> {
+    /// The agent that sent the sample.
     pub agent: IpAddr,
+    /// The data source that took it.
     pub source: DataSource,
+    /// The sample.
     pub sample: &'a FlowSample,
 }
 
 impl<'a> SampleAttributes<'a> {
+    /// The attributes of `sample`, taken by `source` at `agent`.
     pub fn new(agent: IpAddr, source: DataSource, sample: &'a FlowSample) -> Self {
         Self {
             agent,
@@ -198,9 +202,25 @@ impl AttributeSource for SampleAttributes<'_> {
                 }
                 return true;
             }
-            K::DnsQName => return write_display(sample.packet.dns.as_ref().map(|d| d.name()), out),
+            K::DnsQName => {
+                return write_display(
+                    sample
+                        .packet
+                        .dns
+                        .as_ref()
+                        .map(rtflow_packet::DnsQuestion::name),
+                    out,
+                );
+            }
             K::DnsQTypeName => {
-                return write_display(sample.packet.dns.as_ref().and_then(|d| d.qtype_name()), out);
+                return write_display(
+                    sample
+                        .packet
+                        .dns
+                        .as_ref()
+                        .and_then(rtflow_packet::DnsQuestion::qtype_name),
+                    out,
+                );
             }
             K::DnsQr => return write_bool(sample.packet.dns.as_ref().map(|d| d.is_response), out),
             K::Vni | K::VxlanVni if layer == 0 => {

@@ -68,7 +68,13 @@ fn entries_of(agent: &AgentState) -> (usize, usize) {
     let flows = agent
         .sources
         .values()
-        .map(|source| source.flows.iter().map(|table| table.len()).sum::<usize>())
+        .map(|source| {
+            source
+                .flows
+                .iter()
+                .map(super::activeflows::FlowTable::len)
+                .sum::<usize>()
+        })
         .sum();
     (agent.sources.len(), flows)
 }

@@ -211,7 +211,7 @@ fn spoofed_data_sources_cannot_push_the_estimate_past_the_budget() {
         .expect("the real agent is held")
         .sources
         .values()
-        .flat_map(|source| source.flows.iter().map(|table| table.len()))
+        .flat_map(|source| source.flows.iter().map(super::activeflows::FlowTable::len))
         .sum();
     assert!(flows > 0, "the real agent's flows were lost");
 }

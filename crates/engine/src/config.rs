@@ -9,7 +9,9 @@ pub struct EngineConfig {
     pub max_thresholds: usize,
     /// Most address groups / maps / forwarding sessions each; `max_forwarding` also bounds `/tenant` definitions.
     pub max_groups: usize,
+    /// Maps kept at most.
     pub max_maps: usize,
+    /// Forwarding sessions (and, separately, tenants) kept at most.
     pub max_forwarding: usize,
     /// Event ring size (`events.max`).
     pub events_max: usize,

@@ -45,12 +45,17 @@ pub(crate) struct CounterState {
 
 impl CounterState {
     /// Marks a discontinuity (agent restart, counter sequence reset): the next sample only sets baselines.
-    pub fn discontinuity(&mut self) {
+    pub(crate) fn discontinuity(&mut self) {
         self.last_clock = None;
     }
 
     /// Applies one counter sample received at `now`, sent at agent uptime `uptime_ms`.
-    pub fn update(&mut self, now: Millis, uptime_ms: u32, values: &[(&'static str, CounterValue)]) {
+    pub(crate) fn update(
+        &mut self,
+        now: Millis,
+        uptime_ms: u32,
+        values: &[(&'static str, CounterValue)],
+    ) {
         let interval_s = self.interval_seconds(now, uptime_ms);
         let continuous = self.last_clock.is_some();
         self.last_clock = Some((uptime_ms, now));
@@ -70,7 +75,7 @@ impl CounterState {
                     &mut rates,
                 ),
                 CounterValue::Counter64(v) => {
-                    self.counter(now, name, *v, *v == u64::MAX, None, interval_s, &mut rates)
+                    self.counter(now, name, *v, *v == u64::MAX, None, interval_s, &mut rates);
                 }
                 CounterValue::Gauge(v) => self.set(now, name, MetricValue::Number(*v)),
                 CounterValue::Text(t) => self.set(now, name, MetricValue::Text(Arc::clone(t))),
@@ -204,7 +209,7 @@ impl CounterState {
     }
 
     /// Drops metrics not updated since `cutoff` (a walk over the metrics only when one of them is stale).
-    pub fn expire(&mut self, cutoff: Millis) {
+    pub(crate) fn expire(&mut self, cutoff: Millis) {
         if self.oldest >= cutoff {
             return;
         }

@@ -46,8 +46,10 @@ const MAX_FLOW_IDLE_MS: u64 = 3_600_000;
 /// Global analyzer counters (`/analyzer/json`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct AnalyzerStats {
+    /// `sFlowDatagramsReceived`: datagrams received from every agent (analysed or not).
     #[serde(rename = "sFlowDatagramsReceived")]
     pub sflow_datagrams_received: u64,
+    /// `sFlowBytesReceived`: their bytes.
     #[serde(rename = "sFlowBytesReceived")]
     pub sflow_bytes_received: u64,
     /// Datagrams that failed to decode (counted per agent too when the header parsed).
@@ -56,10 +58,13 @@ pub struct AnalyzerStats {
     /// Records that failed to decode inside otherwise valid samples (skipped; the samples were used).
     #[serde(rename = "sFlowRecordDecodeErrors")]
     pub sflow_record_decode_errors: u64,
+    /// `sFlowAgents`: agents held.
     #[serde(rename = "sFlowAgents")]
     pub sflow_agents: u64,
+    /// `sFlowFlowSamples`: flow samples ingested.
     #[serde(rename = "sFlowFlowSamples")]
     pub sflow_flow_samples: u64,
+    /// `sFlowCounterSamples`: counter samples ingested.
     #[serde(rename = "sFlowCounterSamples")]
     pub sflow_counter_samples: u64,
     /// Datagrams from new agents that found no room even after eviction (counted, not analysed).
@@ -78,15 +83,19 @@ pub struct AnalyzerStats {
     /// Data sources and active-flow entries held.
     #[serde(rename = "sFlowDataSources")]
     pub sflow_data_sources: u64,
+    /// `activeFlowEntries`: flows held in every data source's tables.
     #[serde(rename = "activeFlowEntries")]
     pub active_flow_entries: u64,
     /// Estimated bytes of per-agent state, and the budget (`memory_budget_bytes`).
     #[serde(rename = "engineMemoryEstimated")]
     pub engine_memory_estimated: u64,
+    /// `engineMemoryBudget`: the budget the estimate is held under.
     #[serde(rename = "engineMemoryBudget")]
     pub engine_memory_budget: u64,
+    /// `flowDefinitions`: flow definitions installed.
     #[serde(rename = "flowDefinitions")]
     pub flow_definitions: u64,
+    /// `thresholds`: thresholds installed.
     #[serde(rename = "thresholds")]
     pub thresholds: u64,
 }
@@ -107,7 +116,7 @@ pub(crate) struct InstalledFlow {
 pub(crate) const AGENT_DATA_SOURCE: DataSource = DataSource::new(0, 0);
 
 impl InstalledFlow {
-    pub fn definition(&self) -> &FlowDefinition {
+    pub(crate) fn definition(&self) -> &FlowDefinition {
         self.compiled.definition()
     }
 }
@@ -121,12 +130,12 @@ pub(crate) struct FlowRegistry {
 }
 
 impl FlowRegistry {
-    pub fn get(&self, name: &str) -> Option<(usize, &InstalledFlow)> {
+    pub(crate) fn get(&self, name: &str) -> Option<(usize, &InstalledFlow)> {
         let slot = *self.by_name.get(name)?;
         self.slots.get(slot)?.as_ref().map(|f| (slot, f))
     }
 
-    pub fn installed(&self) -> impl Iterator<Item = (usize, &InstalledFlow)> {
+    pub(crate) fn installed(&self) -> impl Iterator<Item = (usize, &InstalledFlow)> {
         self.slots
             .iter()
             .enumerate()
@@ -190,6 +199,7 @@ impl Default for Engine {
 }
 
 impl Engine {
+    /// An engine with no agents, definitions or thresholds, limited by `config`.
     pub fn new(config: EngineConfig) -> Self {
         Self {
             events: IdRing::new(config.events_max),
@@ -245,6 +255,7 @@ impl Engine {
         });
     }
 
+    /// The limits, budget and timeouts the engine was made with.
     pub fn config(&self) -> &EngineConfig {
         &self.config
     }

@@ -25,13 +25,17 @@ use rtflow_flowlang::AggMode;
 /// One active flow (`/activeflows/{agent}/{name}/json`), merged across data sources per `aggMode`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ActiveFlow {
+    /// The flow key (the definition's key values joined with its `fs`).
     pub key: String,
+    /// The flow's value (the definition's `value`, a rate when it is one), merged per `aggMode`.
     pub value: f64,
+    /// The definition's further `values`, merged alike.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<f64>,
     /// Where the (largest) observation was made; none for `aggMode` `edge`/`core` (as sFlow-RT).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<IpAddr>,
+    /// Where the (largest) observation was made; none for `aggMode` `edge`/`core`.
     #[serde(rename = "dataSource", skip_serializing_if = "Option::is_none")]
     pub data_source: Option<String>,
     /// How many data sources saw the flow (sFlow-RT's `flowN`).
@@ -42,11 +46,16 @@ pub struct ActiveFlow {
 /// One place a flow is seen (`/flowlocations/{agent}/{name}/json`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FlowLocation {
+    /// The flow key.
     pub key: String,
+    /// Its value at this data source.
     pub value: f64,
+    /// The definition's further `values` there.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<f64>,
+    /// The agent that saw it.
     pub agent: IpAddr,
+    /// The data source that saw it.
     #[serde(rename = "dataSource")]
     pub data_source: String,
     /// The topology link of the data source's port, when it is on one.
@@ -57,14 +66,19 @@ pub struct FlowLocation {
 /// A topology link seen from one of its ports (sFlow-RT's `/flowlocations` link fields).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LinkEnd {
+    /// `linkname`: the topology link's name.
     #[serde(rename = "linkname")]
     pub link_name: String,
+    /// `localnode`: the node at this end.
     #[serde(rename = "localnode")]
     pub local_node: String,
+    /// `localport`: the port at this end.
     #[serde(rename = "localport")]
     pub local_port: String,
+    /// `remotenode`: the node at the other end.
     #[serde(rename = "remotenode")]
     pub remote_node: String,
+    /// `remoteport`: the port at the other end.
     #[serde(rename = "remoteport")]
     pub remote_port: String,
 }
@@ -72,7 +86,9 @@ pub struct LinkEnd {
 /// Parameters of an `/activeflows` query.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ActiveFlowQuery {
+    /// `maxFlows`: at most this many flows (default 100).
     pub max_flows: usize,
+    /// `minValue`: flows below this value are left out.
     pub min_value: f64,
     /// `None` = the definition's `aggMode`, else `max`.
     pub agg_mode: Option<AggMode>,
@@ -99,6 +115,7 @@ pub enum MetricSelection {
     /// Every counter metric, no flow definitions: what a Prometheus `ALL` scrape exports. Much cheaper than
     /// [`MetricSelection::All`] on many data sources (no flow table is visited).
     AllCounters,
+    /// These metrics by name (counter metrics or flow definitions).
     Names(Vec<String>),
 }
 
@@ -523,7 +540,7 @@ impl Engine {
                 .counters
                 .metrics
                 .keys()
-                .map(|n| n.to_string())
+                .map(std::string::ToString::to_string)
                 .collect();
             names.extend(self.flows.by_name.keys().cloned());
             for name in names {

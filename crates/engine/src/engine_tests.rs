@@ -156,7 +156,7 @@ fn steady_flows_converge_with_exact_top_n_order() {
     let total = stats
         .first()
         .and_then(|s| s.metric_value.as_ref())
-        .and_then(|v| v.as_f64())
+        .and_then(super::metrics::MetricValue::as_f64)
         .unwrap_or(0.0);
     assert!(
         (total - 15_000_000.0).abs() / 15_000_000.0 < 0.05,
@@ -465,7 +465,7 @@ fn memory_stays_bounded_under_random_keys() {
         .values()
         .flat_map(|a| a.sources.values())
         .flat_map(|s| s.flows.iter())
-        .map(|t| t.len())
+        .map(super::activeflows::FlowTable::len)
         .sum();
     let capacity = 5 + engine.config().flow_candidates;
     assert!(tables <= 2 * capacity, "{tables} entries");
@@ -553,7 +553,7 @@ fn metric_queries_and_topology_selectors() {
         stats
             .get(i)
             .and_then(|s| s.metric_value.as_ref())
-            .and_then(|v| v.as_f64())
+            .and_then(super::metrics::MetricValue::as_f64)
     };
     assert_eq!(value(0), Some(2_000_000.0));
     assert_eq!(
@@ -574,7 +574,10 @@ fn metric_queries_and_topology_selectors() {
         &filter,
     );
     assert_eq!(
-        stats[0].metric_value.as_ref().and_then(|v| v.as_f64()),
+        stats[0]
+            .metric_value
+            .as_ref()
+            .and_then(super::metrics::MetricValue::as_f64),
         Some(100_000.0)
     );
     // Names as agent selectors.
@@ -625,7 +628,11 @@ fn metric_queries_and_topology_selectors() {
     );
     let firsts: Vec<f64> = rows
         .iter()
-        .filter_map(|r| r[0].metric_value.as_ref().and_then(|v| v.as_f64()))
+        .filter_map(|r| {
+            r[0].metric_value
+                .as_ref()
+                .and_then(super::metrics::MetricValue::as_f64)
+        })
         .collect();
     assert_eq!(firsts, vec![2_000_000.0, 1_000_000.0, 200_000.0]);
     // Per-agent metric map and metric names.
@@ -633,7 +640,7 @@ fn metric_queries_and_topology_selectors() {
     assert_eq!(
         leaf_metrics
             .get("2.1.host_name")
-            .map(|v| v.to_filter_string())
+            .map(super::metrics::MetricValue::to_filter_string)
             .as_deref(),
         Some("leaf1")
     );

@@ -10,6 +10,7 @@ use crate::sample::Millis;
 /// One logged flow, with sFlow-RT's field names.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FlowRecord {
+    /// `flowID`: increasing, so clients ask for the records after the last one they saw.
     #[serde(rename = "flowID")]
     pub flow_id: u64,
     /// Flow definition name.
@@ -24,7 +25,9 @@ pub struct FlowRecord {
     pub start: Millis,
     /// ms epoch.
     pub end: Millis,
+    /// The agent that saw the flow.
     pub agent: IpAddr,
+    /// `dataSource`: the data source that saw it.
     #[serde(rename = "dataSource")]
     pub data_source: String,
 }

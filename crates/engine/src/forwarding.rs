@@ -16,6 +16,7 @@ pub struct Forwarding {
         default = "default_port",
         deserialize_with = "crate::lenient::port_or_string"
     )]
+    /// The collector's UDP port (default 6343).
     pub port: u16,
     /// Agents whose datagrams are forwarded; empty = all agents.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -27,6 +28,7 @@ fn default_port() -> u16 {
 }
 
 impl Forwarding {
+    /// The collector's socket address.
     pub fn target(&self) -> SocketAddr {
         SocketAddr::new(self.address, self.port)
     }
@@ -39,6 +41,7 @@ impl Forwarding {
         }
     }
 
+    /// Whether datagrams from `agent` go to this session's collector (all agents when none are listed).
     pub fn forwards(&self, agent: IpAddr) -> bool {
         self.agents.is_empty() || self.agents.contains(&agent)
     }

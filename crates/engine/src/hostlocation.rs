@@ -50,6 +50,7 @@ pub(crate) struct HostLocations {
 pub struct HostLocation {
     /// The MAC as sFlow-RT writes MACs (12 upper-case hex digits).
     pub mac: String,
+    /// `agent`: the switch where the host was seen on an edge port.
     pub agent: String,
     /// ifIndex as a string, as in the topology.
     pub ifindex: String,
@@ -57,15 +58,19 @@ pub struct HostLocation {
     /// and the interface name the agent reports.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+    /// `port`: the port's name, when the topology names it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<String>,
     /// The organization owning the MAC's OUI, when an OUI table is loaded (`oui.names`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ouiname: Option<String>,
+    /// `ipaddress`: the host's IPv4 address, when its packets showed one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ipaddress: Option<String>,
+    /// `ip6address`: the host's IPv6 address, when its packets showed one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ip6address: Option<String>,
+    /// `vlan`: the VLAN it was seen on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vlan: Option<u32>,
 }

@@ -20,7 +20,7 @@ fn flows_in_slot_0(engine: &Engine) -> usize {
                 .sources
                 .values()
                 .filter_map(|source| source.flows.first())
-                .map(|table| table.len())
+                .map(super::activeflows::FlowTable::len)
                 .sum()
         })
         .unwrap_or(0)

@@ -8,11 +8,14 @@ use serde::{Serialize, Serializer};
 /// A metric value as exposed: a number (rates per second, gauges) or a string.
 #[derive(Clone, Debug, PartialEq)]
 pub enum MetricValue {
+    /// A number.
     Number(f64),
+    /// Text (`host_name`, `os_name`, `ifname`…).
     Text(Arc<str>),
 }
 
 impl MetricValue {
+    /// The value as a number; `None` for text.
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             MetricValue::Number(n) => Some(*n),
@@ -71,8 +74,11 @@ pub(crate) fn format_number(n: f64) -> String {
 /// One flow of a flow-derived metric, largest first (`topKeys`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TopKey {
+    /// The flow key.
     pub key: String,
+    /// Its value.
     pub value: f64,
+    /// The definition's further `values`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<f64>,
     /// ms since this flow was last updated.
@@ -83,16 +89,21 @@ pub struct TopKey {
 /// One metric of one data source (`/dump`, `/table` cells).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Metric {
+    /// `agent`.
     pub agent: IpAddr,
+    /// `dataSource`.
     #[serde(rename = "dataSource")]
     pub data_source: String,
+    /// `metricName`.
     #[serde(rename = "metricName")]
     pub metric_name: String,
+    /// `metricValue`; none when the data source has no current value.
     #[serde(rename = "metricValue", skip_serializing_if = "Option::is_none")]
     pub metric_value: Option<MetricValue>,
     /// ms since the value was updated.
     #[serde(rename = "lastUpdate")]
     pub last_update: u64,
+    /// `topKeys`: for a flow metric, the largest flows behind the value.
     #[serde(rename = "topKeys", skip_serializing_if = "Option::is_none")]
     pub top_keys: Option<Vec<TopKey>>,
 }
@@ -100,10 +111,15 @@ pub struct Metric {
 /// Quartile summary attached to `med:`/`q1:`/`q2:`/`q3:`/`iqr:` statistics.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Quartiles {
+    /// Smallest value.
     pub min: f64,
+    /// First quartile.
     pub q1: f64,
+    /// Median.
     pub med: f64,
+    /// Third quartile.
     pub q3: f64,
+    /// Largest value.
     pub max: f64,
 }
 
@@ -111,25 +127,34 @@ pub struct Quartiles {
 /// exists the entry is still returned, without `metricValue` (clients index results positionally).
 #[derive(Clone, Debug, PartialEq, Serialize, Default)]
 pub struct Statistic {
+    /// `agent`: where the selected value was observed (`max:`/`min:`), when one was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<IpAddr>,
+    /// `dataSource`: the data source of that value.
     #[serde(rename = "dataSource", skip_serializing_if = "Option::is_none")]
     pub data_source: Option<String>,
     /// As requested, including the aggregation prefix (`med:ifinoctets`).
     #[serde(rename = "metricName")]
     pub metric_name: String,
+    /// `metricValue`: the statistic; none when no data source has the metric.
     #[serde(rename = "metricValue", skip_serializing_if = "Option::is_none")]
     pub metric_value: Option<MetricValue>,
+    /// `metricN`: how many data sources contributed.
     #[serde(rename = "metricN")]
     pub metric_n: usize,
+    /// `lastUpdate`: ms since the selected value was updated.
     #[serde(rename = "lastUpdate", skip_serializing_if = "Option::is_none")]
     pub last_update: Option<u64>,
+    /// `lastUpdateMin`: ms since the most recently updated contribution.
     #[serde(rename = "lastUpdateMin", skip_serializing_if = "Option::is_none")]
     pub last_update_min: Option<u64>,
+    /// `lastUpdateMax`: ms since the least recently updated contribution.
     #[serde(rename = "lastUpdateMax", skip_serializing_if = "Option::is_none")]
     pub last_update_max: Option<u64>,
+    /// Quartiles, for `med:`, `q1:`, `q2:`, `q3:` and `iqr:`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quartiles: Option<Quartiles>,
+    /// `topKeys`: for a flow metric, the largest flows behind the value.
     #[serde(rename = "topKeys", skip_serializing_if = "Option::is_none")]
     pub top_keys: Option<Vec<TopKey>>,
 }

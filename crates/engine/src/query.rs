@@ -12,13 +12,18 @@ pub enum QueryError {
     #[error(
         "invalid agent selector {0:?} (expected ALL, TOPOLOGY, EDGE, CORE or a comma-separated list of agents)"
     )]
+    /// The `{agent}` segment is not `ALL`, `TOPOLOGY`, `EDGE`, `CORE` or a list of addresses and names.
     InvalidAgent(String),
+    /// A metric in the `{metric}` segment does not parse.
     #[error("invalid metric {0:?}")]
     InvalidMetric(String),
+    /// The `sort` parameter does not parse.
     #[error("invalid sort spec {0:?} (expected sort:<metric>:<N> with N a non-zero integer)")]
     InvalidSort(String),
+    /// The `{metric}` segment names no metric.
     #[error("empty metric list")]
     EmptyMetricList,
+    /// The `aggMode` parameter is no known mode.
     #[error("invalid aggMode {0:?} (expected max, sum, avg, edge, core or agent)")]
     InvalidAggMode(String),
 }
@@ -26,6 +31,7 @@ pub enum QueryError {
 /// The `{agent}` path segment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AgentSelector {
+    /// Every agent.
     All,
     /// Agents that belong to the installed topology.
     Topology,
@@ -37,9 +43,12 @@ pub enum AgentSelector {
     List(Vec<AgentToken>),
 }
 
+/// One element of an agent list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AgentToken {
+    /// An agent address.
     Ip(IpAddr),
+    /// A host name or topology node name, resolved to agents.
     Name(String),
 }
 
@@ -72,17 +81,29 @@ impl AgentSelector {
 /// How values from several agents/data sources are summarized.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Aggregation {
+    /// `max:` the largest value (the default).
     Max,
+    /// `min:` the smallest.
     Min,
+    /// `sum:` the total.
     Sum,
+    /// `avg:` the mean.
     Avg,
+    /// `var:` the variance.
     Var,
+    /// `sdev:` the standard deviation.
     Sdev,
+    /// `med:` the median.
     Med,
+    /// `q1:` the first quartile.
     Q1,
+    /// `q2:` the median (second quartile).
     Q2,
+    /// `q3:` the third quartile.
     Q3,
+    /// `iqr:` the interquartile range.
     Iqr,
+    /// `any:` any one value (the first found).
     Any,
 }
 
@@ -116,12 +137,16 @@ impl Aggregation {
 pub struct MetricSpec {
     /// The text as requested (echoed as `metricName`).
     pub requested: String,
+    /// How the metric's values at the selected data sources combine (`max:` when no prefix).
     pub aggregation: Aggregation,
+    /// Only this data source (`3.ifinoctets`), or every one.
     pub source: Option<DataSource>,
+    /// The metric's name.
     pub name: String,
 }
 
 impl MetricSpec {
+    /// Parses `[aggregation:][dataSource.]name`.
     pub fn parse(text: &str) -> Result<Self, QueryError> {
         let invalid = || QueryError::InvalidMetric(text.to_string());
         let (aggregation, rest) = match text.split_once(':') {
@@ -160,8 +185,11 @@ impl MetricSpec {
 /// A `/table` sort spec `sort:<metric>:<N>`: negative N sorts descending; |N| rows are kept.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SortSpec {
+    /// The metric to sort by.
     pub metric: String,
+    /// Largest first (a negative N).
     pub descending: bool,
+    /// Rows kept (|N|).
     pub limit: usize,
 }
 
@@ -203,6 +231,7 @@ impl SortSpec {
 /// A filter query: each attribute must match one of its patterns (`*` and `?` globs).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct QueryFilter {
+    /// Each attribute with the patterns it may match (one must).
     pub terms: Vec<(String, Vec<String>)>,
 }
 
@@ -219,12 +248,14 @@ impl QueryFilter {
         Self { terms }
     }
 
+    /// Builds a filter from query parameters already grouped by name.
     pub fn from_map(map: &std::collections::BTreeMap<String, Vec<String>>) -> Self {
         Self {
             terms: map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         }
     }
 
+    /// Whether the filter has no terms (matches everything).
     pub fn is_empty(&self) -> bool {
         self.terms.is_empty()
     }

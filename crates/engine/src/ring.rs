@@ -21,7 +21,7 @@ pub(crate) struct IdRing<T> {
 }
 
 impl<T: HasId + Clone> IdRing<T> {
-    pub fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         Self {
             items: VecDeque::new(),
             capacity: capacity.max(1),
@@ -31,16 +31,20 @@ impl<T: HasId + Clone> IdRing<T> {
     }
 
     /// A live subscription to the items pushed from now on (see [`crate::streams`]).
-    pub fn subscribe(&mut self, capacity: usize, topics: Option<Vec<String>>) -> Subscription<T> {
+    pub(crate) fn subscribe(
+        &mut self,
+        capacity: usize,
+        topics: Option<Vec<String>>,
+    ) -> Subscription<T> {
         self.stream.subscribe(capacity, topics)
     }
 
-    pub fn last_id(&self) -> u64 {
+    pub(crate) fn last_id(&self) -> u64 {
         self.last_id
     }
 
     /// Appends an item built with the next id; the oldest item is dropped when full.
-    pub fn push_with(&mut self, build: impl FnOnce(u64) -> T) {
+    pub(crate) fn push_with(&mut self, build: impl FnOnce(u64) -> T) {
         self.last_id += 1;
         let item = build(self.last_id);
         self.stream.publish(item.topic(), &item);
@@ -51,7 +55,7 @@ impl<T: HasId + Clone> IdRing<T> {
     }
 
     /// Items with id > `after` (all when `None`) that `keep` accepts, newest first, at most `max`.
-    pub fn newest_after(
+    pub(crate) fn newest_after(
         &self,
         after: Option<u64>,
         max: usize,

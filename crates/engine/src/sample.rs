@@ -16,11 +16,14 @@ pub use rtflow_flowlang::Millis;
 /// An sFlow data source: `class` 0 is an ifIndex (displayed `"3"`), any other class displays as `"2.1"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct DataSource {
+    /// The data source's class: 0 an interface (ifIndex), 1 a VLAN, 2 a physical entity, 3 a logical entity.
     pub class: u32,
+    /// The index within the class (the ifIndex for an interface).
     pub index: u32,
 }
 
 impl DataSource {
+    /// The data source `index` of `class`.
     pub const fn new(class: u32, index: u32) -> Self {
         Self { class, index }
     }
@@ -38,6 +41,7 @@ impl DataSource {
         }
     }
 
+    /// Whether it is an interface (class 0): written as its bare ifIndex (`3`), others as `class.index`.
     pub const fn is_interface(self) -> bool {
         self.class == 0
     }
@@ -82,9 +86,13 @@ impl FromStr for DataSource {
 /// Datagram header facts the engine needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DatagramInfo {
+    /// The agent's address from the datagram header.
     pub agent: IpAddr,
+    /// The sub-agent within the agent (each has its own sequence numbers).
     pub sub_agent_id: u32,
+    /// The datagram's sequence number.
     pub sequence: u32,
+    /// The agent's uptime in ms when it sent the datagram.
     pub uptime_ms: u32,
     /// UDP source of the datagram (may differ from `agent` behind NAT or relays).
     pub source: SocketAddr,
@@ -116,6 +124,7 @@ pub enum Port {
     Multiple(u32),
     /// To or from the agent itself.
     Internal,
+    /// Not known (absent, or a format the agent left empty).
     #[default]
     Unknown,
 }
@@ -140,6 +149,7 @@ impl Port {
         }
     }
 
+    /// The ifIndex, when the port is a single interface.
     pub const fn index(self) -> Option<u32> {
         match self {
             Port::Index(i) => Some(i),
@@ -151,17 +161,24 @@ impl Port {
 /// Extended switch data (sFlow 0:1001).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct SwitchInfo {
+    /// VLAN the packet came in on.
     pub src_vlan: u32,
+    /// 802.1p priority it came in with.
     pub src_priority: u32,
+    /// VLAN it went out on.
     pub dst_vlan: u32,
+    /// 802.1p priority it went out with.
     pub dst_priority: u32,
 }
 
 /// Extended router data (sFlow 0:1002).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RouterInfo {
+    /// The next-hop router.
     pub next_hop: IpAddr,
+    /// Prefix length of the route to the source.
     pub src_mask_len: u32,
+    /// Prefix length of the route to the destination.
     pub dst_mask_len: u32,
 }
 
@@ -169,38 +186,56 @@ pub struct RouterInfo {
 /// (`"65001-65002"`, `"65000:1-65000:2"`) so cloning a sample stays cheap.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GatewayInfo {
+    /// The BGP next hop.
     pub next_hop: IpAddr,
+    /// This router's AS number.
     pub as_number: u32,
+    /// The source's AS.
     pub src_as: u32,
+    /// The AS of the peer the packet came from.
     pub src_peer_as: u32,
+    /// The AS of the peer it goes to.
     pub dst_peer_as: u32,
+    /// The destination's AS (the last of the AS path).
     pub dst_as: u32,
+    /// The AS path to the destination, as text.
     pub dst_as_path: Arc<str>,
+    /// The BGP communities of the route, as text.
     pub communities: Arc<str>,
+    /// The route's local preference.
     pub local_pref: u32,
 }
 
 /// Queue/delay data from switch ASIC extensions (sFlow transit delay / queue depth structures).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct QueueInfo {
+    /// The egress queue the packet went to.
     pub queue_index: Option<u32>,
+    /// The queue's depth in bytes when the packet was queued.
     pub queue_depth_bytes: Option<u32>,
+    /// How long the packet took through the switch, in ns.
     pub transit_delay_ns: Option<u32>,
 }
 
 /// TCP stats of the sampled packet's socket (sFlow 0:2209 extended_tcp_info), numeric flow values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct TcpInfo {
+    /// Smoothed round-trip time in µs.
     pub rtt_us: u32,
+    /// Its standard deviation in µs.
     pub rtt_sdev_us: u32,
+    /// Time the sender waited for acknowledgements, in µs.
     pub rtt_wait_us: u32,
+    /// Segments sent and not yet acknowledged.
     pub unacked: u32,
 }
 
 /// One flow (packet) sample, or one dropped-packet notification when `dropped` is set.
 #[derive(Clone, Debug, Default)]
 pub struct FlowSample {
+    /// The data source that took the sample.
     pub source: DataSource,
+    /// The sample's sequence number within its data source.
     pub sequence: u32,
     /// 1-in-N sampling rate; 0 is treated as 1.
     pub sampling_rate: u32,
@@ -208,7 +243,9 @@ pub struct FlowSample {
     pub sample_pool: u32,
     /// Samples lost for lack of resources (cumulative, wraps).
     pub drops: u32,
+    /// The port the packet came in on.
     pub input: Port,
+    /// The port it went out on.
     pub output: Port,
     /// Original length of the sampled frame (bytes).
     pub frame_length: u32,
@@ -216,17 +253,22 @@ pub struct FlowSample {
     pub stripped: u32,
     /// Decoded sampled header (all fields absent when the sample carried no raw header record).
     pub packet: PacketFields,
+    /// Extended switch data (VLANs, priorities), when the agent sent it.
     pub switch: Option<SwitchInfo>,
+    /// Extended router data (next hop, prefix lengths).
     pub router: Option<RouterInfo>,
+    /// Extended gateway data (BGP).
     pub gateway: Option<GatewayInfo>,
+    /// Queue data (egress queue, depth, transit delay).
     pub queue: Option<QueueInfo>,
+    /// The sending host's TCP state (hsflowd's tcp_info).
     pub tcp_info: Option<TcpInfo>,
     /// Drop reason code of a dropped-packet notification (sFlow 0:5), `None` for an ordinary sample.
     pub dropped: Option<u32>,
 }
 
 /// The decoded sampled header.
-pub use crate::attributes::PacketFields;
+pub(crate) use crate::attributes::PacketFields;
 
 /// A raw counter value as sent by the agent, before rate conversion.
 #[derive(Clone, Debug, PartialEq)]
@@ -244,8 +286,11 @@ pub enum CounterValue {
 /// One counter sample: the counter structures of a data source flattened to sFlow-RT metric names (spec §4).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CounterSample {
+    /// The data source the counters are of.
     pub source: DataSource,
+    /// The sample's sequence number within its data source.
     pub sequence: u32,
+    /// The counters, flattened to sFlow-RT's metric names (`ifinoctets`, `cpu_utilization`…).
     pub values: Vec<(&'static str, CounterValue)>,
     /// MACs of the host's adapters (host_adapters, 0:2001), which the `host:` key function maps to the
     /// host_descr of this data source.
@@ -257,6 +302,7 @@ pub struct CounterSample {
 pub enum Input {
     /// Boxed: a decoded header makes a flow sample about 1 kB.
     Flow(Box<FlowSample>),
+    /// A counter sample.
     Counter(CounterSample),
 }
 

@@ -9,7 +9,7 @@ const WINDOW: u32 = 64;
 
 /// What one observed sequence number meant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SeqOutcome {
+pub(crate) enum SeqOutcome {
     First,
     InOrder,
     /// The sequence jumped forward; the value is how many numbers were skipped.
@@ -25,14 +25,14 @@ pub enum SeqOutcome {
 }
 
 #[derive(Clone, Copy, Debug, Default)]
-pub struct SeqTracker {
+pub(crate) struct SeqTracker {
     highest: Option<u32>,
     /// Bit i set = sequence `highest - i` was seen (bit 0 is `highest` itself).
     seen: u64,
 }
 
 impl SeqTracker {
-    pub fn observe(&mut self, seq: u32) -> SeqOutcome {
+    pub(crate) fn observe(&mut self, seq: u32) -> SeqOutcome {
         let Some(highest) = self.highest else {
             self.highest = Some(seq);
             self.seen = 1;
@@ -73,14 +73,14 @@ impl SeqTracker {
     }
 
     /// Forgets the history (agent restart detected by other means).
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         *self = Self::default();
     }
 }
 
 /// Loss accounting counters shared by datagrams and each sample type.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SeqCounters {
+pub(crate) struct SeqCounters {
     pub received: u64,
     pub lost: u64,
     pub duplicates: u64,
@@ -89,7 +89,7 @@ pub struct SeqCounters {
 
 impl SeqCounters {
     /// Counts one observation. Duplicates are only counted here; the caller still processes the sample.
-    pub fn apply(&mut self, outcome: SeqOutcome) {
+    pub(crate) fn apply(&mut self, outcome: SeqOutcome) {
         self.received += 1;
         match outcome {
             SeqOutcome::First | SeqOutcome::InOrder | SeqOutcome::Reset => {}

@@ -90,7 +90,11 @@ impl<T> Default for Stream<T> {
 
 impl<T: Clone> Stream<T> {
     /// A new subscriber with a queue of `capacity` items (at least 1), optionally limited to `topics`.
-    pub fn subscribe(&mut self, capacity: usize, topics: Option<Vec<String>>) -> Subscription<T> {
+    pub(crate) fn subscribe(
+        &mut self,
+        capacity: usize,
+        topics: Option<Vec<String>>,
+    ) -> Subscription<T> {
         let (sender, receiver) = crossbeam_channel::bounded(capacity.max(1));
         let counters = Arc::new(Counters::default());
         self.subscribers.push(Subscriber {
@@ -102,7 +106,7 @@ impl<T: Clone> Stream<T> {
     }
 
     /// Offers `item` (of `topic`) to every interested subscriber without blocking.
-    pub fn publish(&mut self, topic: &str, item: &T) {
+    pub(crate) fn publish(&mut self, topic: &str, item: &T) {
         if self.subscribers.is_empty() {
             return;
         }

@@ -47,7 +47,9 @@ pub struct Tenant {
         default = "default_port",
         deserialize_with = "crate::lenient::port_or_string"
     )]
+    /// `collectorPort`: the tenant collector's UDP port.
     pub collector_port: u16,
+    /// `filters`: which samples belong to the tenant.
     #[serde(default)]
     pub filters: TenantFilters,
 }
@@ -57,6 +59,7 @@ fn default_port() -> u16 {
 }
 
 impl Tenant {
+    /// The tenant collector's socket address.
     pub fn target(&self) -> SocketAddr {
         SocketAddr::new(self.collector_address, self.collector_port)
     }
@@ -80,17 +83,22 @@ impl Tenant {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TenantFilters {
+    /// `ifindex`: samples of these agents' interfaces (`"10.0.0.1_2"`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ifindex: Vec<AgentIfIndex>,
+    /// `ifname`: samples of these agents' interfaces by name (`"10.0.0.1_eth3"`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ifname: Vec<AgentIfName>,
+    /// `cidr`: flow samples whose source or destination is in these prefixes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cidr: Vec<Cidr>,
+    /// `mac`: flow samples whose source or destination MAC is one of these.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mac: Vec<Mac>,
 }
 
 impl TenantFilters {
+    /// Whether no filter is given (such a tenant is refused).
     pub fn is_empty(&self) -> bool {
         self.ifindex.is_empty()
             && self.ifname.is_empty()
@@ -102,12 +110,16 @@ impl TenantFilters {
 /// A filter entry that does not parse; the server prefixes the JSON path (`filters.cidr[0]: …`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TenantFilterError {
+    /// An `ifindex` entry.
     #[error("expected \"<agent IP>_<ifIndex>\" such as \"10.0.0.1_2\", got {0:?}")]
     IfIndex(String),
+    /// An `ifname` entry.
     #[error("expected \"<agent IP>_<ifName>\" such as \"10.0.0.1_eth3\", got {0:?}")]
     IfName(String),
+    /// A `cidr` entry.
     #[error("expected an IP prefix such as \"10.0.0.0/24\", got {0:?}")]
     Cidr(String),
+    /// A `mac` entry.
     #[error("expected a MAC address as 12 hexadecimal digits such as \"D8D385B2DD2B\", got {0:?}")]
     Mac(String),
 }
@@ -122,7 +134,9 @@ fn split_agent(text: &str) -> Option<(IpAddr, &str)> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct AgentIfIndex {
+    /// The agent.
     pub agent: IpAddr,
+    /// The interface's ifIndex.
     pub ifindex: u32,
 }
 
@@ -147,7 +161,9 @@ impl fmt::Display for AgentIfIndex {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct AgentIfName {
+    /// The agent.
     pub agent: IpAddr,
+    /// The interface's name (`ifname`).
     pub name: String,
 }
 
@@ -242,14 +258,18 @@ string_conversions!(AgentIfIndex, AgentIfName, Cidr, Mac);
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantStats {
+    /// `samplesForwarded`: samples sent to the tenant's collector.
     pub samples_forwarded: u64,
+    /// `datagramsForwarded`: datagrams they were sent in.
     pub datagrams_forwarded: u64,
 }
 
 /// One re-encoded datagram for a tenant's collector.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TenantDatagram {
+    /// The tenant's collector.
     pub target: SocketAddr,
+    /// The re-encoded sFlow datagram.
     pub bytes: Vec<u8>,
 }
 
@@ -277,7 +297,7 @@ fn port_index(port: Port) -> Option<u32> {
 
 impl SampleFacts {
     /// A flow or discard sample: interfaces plus the outer addresses of its sampled header.
-    pub fn of_flow(sample: &FlowSample) -> Self {
+    pub(crate) fn of_flow(sample: &FlowSample) -> Self {
         let outer = &sample.packet.outer;
         let (src, dst) = match (&outer.ipv4, &outer.ipv6) {
             (Some(ip), _) => (Some(IpAddr::V4(ip.src)), Some(IpAddr::V4(ip.dst))),
@@ -296,7 +316,7 @@ impl SampleFacts {
     }
 
     /// A counter sample: only its data source interface.
-    pub fn of_counter(source: DataSource) -> Self {
+    pub(crate) fn of_counter(source: DataSource) -> Self {
         Self {
             interfaces: [interface_of(source), None, None],
             ..Self::default()
@@ -437,7 +457,7 @@ pub(crate) struct Tenants {
 }
 
 impl Tenants {
-    pub fn new(max_agents: usize) -> Self {
+    pub(crate) fn new(max_agents: usize) -> Self {
         Self {
             by_name: BTreeMap::new(),
             uses_ifname: false,
@@ -445,7 +465,7 @@ impl Tenants {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.by_name.is_empty()
     }
 
@@ -496,7 +516,7 @@ impl Tenants {
     }
 
     /// Encodes every pending datagram into `out` and counts it.
-    pub fn finish_datagram(&mut self, out: &mut Vec<TenantDatagram>) {
+    pub(crate) fn finish_datagram(&mut self, out: &mut Vec<TenantDatagram>) {
         for tenant in self.by_name.values_mut() {
             let Some(builder) = tenant.pending.take() else {
                 continue;
@@ -511,7 +531,7 @@ impl Tenants {
     }
 
     /// Drops the sequence numbers of agents for which `keep` is false (agents the engine forgot).
-    pub fn retain_agents(&mut self, keep: impl Fn(&IpAddr) -> bool) {
+    pub(crate) fn retain_agents(&mut self, keep: impl Fn(&IpAddr) -> bool) {
         for tenant in self.by_name.values_mut() {
             tenant.sequences.retain(|(agent, _), _| keep(agent));
         }

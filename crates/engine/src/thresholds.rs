@@ -24,6 +24,7 @@ pub struct Threshold {
     /// sFlow-RT accepts it.
     #[serde(deserialize_with = "number_or_string")]
     pub value: f64,
+    /// `byFlow`: one event per flow key crossing the threshold, not only per data source.
     #[serde(rename = "byFlow", default, deserialize_with = "bool_or_string")]
     pub by_flow: bool,
     /// Seconds the value must stay at or below `value` before the threshold re-arms.
@@ -109,9 +110,12 @@ pub(crate) struct Exceeded {
 /// Currently triggered (agent, data source[, flow]) of a threshold (`thresholdTriggered`-style state).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TriggeredState {
+    /// Where the threshold is crossed.
     pub agent: IpAddr,
+    /// The data source where it is crossed.
     #[serde(rename = "dataSource")]
     pub data_source: String,
+    /// The flow key, for a `byFlow` threshold.
     #[serde(rename = "flowKey", skip_serializing_if = "Option::is_none")]
     pub flow_key: Option<String>,
     /// ms epoch when the event fired.
@@ -135,7 +139,7 @@ pub(crate) struct ThresholdState {
 impl ThresholdState {
     /// A threshold installed at `now`: only values updated from then on count (it fires on the next sample, not
     /// on values already there, as sFlow-RT does).
-    pub fn new(definition: Threshold, now: Millis) -> Self {
+    pub(crate) fn new(definition: Threshold, now: Millis) -> Self {
         Self {
             installed: now,
             definition,
@@ -146,7 +150,7 @@ impl ThresholdState {
 
     /// Applies one evaluation round; returns the observations that fire a new event.
     /// `max_triggers` bounds the state kept (byFlow thresholds under high key cardinality).
-    pub fn evaluate(
+    pub(crate) fn evaluate(
         &mut self,
         now: Millis,
         exceeded: Vec<Exceeded>,
@@ -185,7 +189,7 @@ impl ThresholdState {
         fire
     }
 
-    pub fn triggered(&self) -> Vec<TriggeredState> {
+    pub(crate) fn triggered(&self) -> Vec<TriggeredState> {
         let mut out: Vec<TriggeredState> = self
             .triggers
             .iter()

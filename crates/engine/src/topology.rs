@@ -14,24 +14,32 @@ use serde_json::{Map, Value};
 /// Topology JSON; unknown fields are kept so GET returns what was PUT.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Topology {
+    /// `nodes`: switches and routers, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub nodes: BTreeMap<String, TopologyNode>,
+    /// `links`: the links between their ports, by name.
     #[serde(default)]
     pub links: BTreeMap<String, TopologyLink>,
+    /// Fields rtflow does not use (`tags`…), kept and echoed.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
+/// A switch or router of the topology.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TopologyNode {
+    /// `agent`: its sFlow agent address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
+    /// `ports`: its ports, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ports: BTreeMap<String, TopologyPort>,
+    /// Fields rtflow does not use, kept and echoed.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
+/// A port of a topology node.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TopologyPort {
     /// ifIndex as a string (numbers are accepted on input).
@@ -41,16 +49,23 @@ pub struct TopologyPort {
         deserialize_with = "string_or_number"
     )]
     pub ifindex: Option<String>,
+    /// Fields rtflow does not use, kept and echoed.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
+/// A link between two ports of the topology.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TopologyLink {
+    /// `node1`: the node at one end.
     pub node1: String,
+    /// `port1`: its port.
     pub port1: String,
+    /// `node2`: the node at the other end.
     pub node2: String,
+    /// `port2`: its port.
     pub port2: String,
+    /// Fields rtflow does not use, kept and echoed.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -89,7 +104,7 @@ pub(crate) struct TopologyView {
 }
 
 impl TopologyView {
-    pub fn resolve(topology: &Topology, learned: &LearnedNames) -> Self {
+    pub(crate) fn resolve(topology: &Topology, learned: &LearnedNames) -> Self {
         let mut view = TopologyView::default();
         let node_agent = |node: &str| -> Option<IpAddr> {
             topology
@@ -151,11 +166,11 @@ impl TopologyView {
     }
 
     /// Whether an interface of a topology agent is an edge port (a topology port not on a link).
-    pub fn is_edge(&self, agent: IpAddr, ifindex: u32) -> bool {
+    pub(crate) fn is_edge(&self, agent: IpAddr, ifindex: u32) -> bool {
         self.agents.contains(&agent) && !self.core.contains(&(agent, ifindex))
     }
 
-    pub fn is_core(&self, agent: IpAddr, ifindex: u32) -> bool {
+    pub(crate) fn is_core(&self, agent: IpAddr, ifindex: u32) -> bool {
         self.core.contains(&(agent, ifindex))
     }
 }

@@ -14,13 +14,16 @@ use crate::sample::DataSource;
 /// `datasourceInfo(agent, dataSource)`: how a data source is sampled and polled.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DataSourceInfo {
+    /// `samplingRate`: the data source's sampling rate (1 in N packets).
     #[serde(rename = "samplingRate")]
     pub sampling_rate: u32,
     /// The rate implied by the agent's sample pool (equals `samplingRate` unless samples are dropped).
     #[serde(rename = "effectiveSamplingRate")]
     pub effective_sampling_rate: f64,
+    /// `flowSamples`: flow samples received from it.
     #[serde(rename = "flowSamples")]
     pub flow_samples: u64,
+    /// `counterSamples`: counter samples received from it.
     #[serde(rename = "counterSamples")]
     pub counter_samples: u64,
     /// Smoothed ms between counter samples (0 until two were seen).

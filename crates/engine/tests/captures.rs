@@ -79,7 +79,7 @@ fn ecmp_capture_matches_known_contents() {
     let mut hosts: Vec<String> = hosts
         .iter()
         .filter_map(|m| m.metric_value.as_ref())
-        .map(|v| v.to_filter_string())
+        .map(rtflow_engine::MetricValue::to_filter_string)
         .collect();
     hosts.sort();
     assert_eq!(hosts, vec!["leaf1", "leaf2", "spine1", "spine2"]);
@@ -117,7 +117,7 @@ fn ecmp_capture_matches_known_contents() {
     let max_util = util[0]
         .metric_value
         .as_ref()
-        .and_then(|v| v.as_f64())
+        .and_then(rtflow_engine::MetricValue::as_f64)
         .unwrap_or(-1.0);
     assert!((0.0..=100.0).contains(&max_util), "{max_util}");
 }
@@ -174,7 +174,7 @@ fn fabric_capture_gives_the_generated_traffic() {
             )
             .first()
             .and_then(|m| m.metric_value.as_ref())
-            .map(|v| v.to_filter_string())
+            .map(rtflow_engine::MetricValue::to_filter_string)
     };
     assert_eq!(host("192.168.0.11").as_deref(), Some("leaf1"));
     assert_eq!(host("192.168.0.14").as_deref(), Some("spine2"));

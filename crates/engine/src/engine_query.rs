@@ -436,6 +436,10 @@ impl Engine {
                             .filter(|(_, m)| m.updated >= cutoff)
                             .map(|(name, m)| (*name, m))
                             .collect();
+                        if counters.is_empty() && *metrics == MetricSelection::AllCounters {
+                            // Most data sources of a flood of spoofed agents carry flows only.
+                            continue;
+                        }
                         counters.sort_unstable_by_key(|(name, _)| *name);
                         let data_source = ds.to_string();
                         let mut found: Vec<Metric> = counters

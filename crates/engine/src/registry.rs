@@ -77,149 +77,99 @@ pub enum Forwardings {}
 #[derive(Debug)]
 pub enum Tenants {}
 
-impl Registry for Flows {
-    const KIND: ObjectKind = ObjectKind::Flow;
-    type Object = FlowDefinition;
-    type Listed = FlowDefinition;
+/// `impl Registry for $kind`, delegating to the engine's per-kind methods (`$set` takes `now` first unless
+/// marked `untimed`).
+macro_rules! registry {
+    ($kind:ty, $object_kind:ident, $object:ty, $listed:ty,
+     $set:ident $(($untimed:ident))?, $get:ident, $list:ident, $delete:ident) => {
+        impl Registry for $kind {
+            const KIND: ObjectKind = ObjectKind::$object_kind;
+            type Object = $object;
+            type Listed = $listed;
 
-    fn set(
-        engine: &mut Engine,
-        now: Millis,
-        name: &str,
-        object: FlowDefinition,
-    ) -> Result<(), EngineError> {
-        engine.set_flow(now, name, object)
-    }
-    fn get(engine: &Engine, name: &str) -> Option<FlowDefinition> {
-        engine.flow(name)
-    }
-    fn list(engine: &Engine) -> BTreeMap<String, FlowDefinition> {
-        engine.flows()
-    }
-    fn delete(engine: &mut Engine, name: &str) -> Result<(), EngineError> {
-        engine.delete_flow(name)
-    }
+            fn set(engine: &mut Engine, now: Millis, name: &str, object: $object) -> Result<(), EngineError> {
+                registry!(@set engine, now, name, object, $set $(, $untimed)?)
+            }
+            fn get(engine: &Engine, name: &str) -> Option<$object> {
+                engine.$get(name)
+            }
+            fn list(engine: &Engine) -> BTreeMap<String, $listed> {
+                engine.$list()
+            }
+            fn delete(engine: &mut Engine, name: &str) -> Result<(), EngineError> {
+                engine.$delete(name)
+            }
+        }
+    };
+    (@set $engine:ident, $now:ident, $name:ident, $object:ident, $set:ident) => {
+        $engine.$set($now, $name, $object)
+    };
+    (@set $engine:ident, $now:ident, $name:ident, $object:ident, $set:ident, untimed) => {{
+        let _ = $now;
+        $engine.$set($name, $object)
+    }};
 }
 
-impl Registry for Thresholds {
-    const KIND: ObjectKind = ObjectKind::Threshold;
-    type Object = Threshold;
-    type Listed = Threshold;
-
-    fn set(
-        engine: &mut Engine,
-        now: Millis,
-        name: &str,
-        object: Threshold,
-    ) -> Result<(), EngineError> {
-        engine.set_threshold(now, name, object)
-    }
-    fn get(engine: &Engine, name: &str) -> Option<Threshold> {
-        engine.threshold(name)
-    }
-    fn list(engine: &Engine) -> BTreeMap<String, Threshold> {
-        engine.thresholds()
-    }
-    fn delete(engine: &mut Engine, name: &str) -> Result<(), EngineError> {
-        engine.delete_threshold(name)
-    }
-}
-
-impl Registry for Groups {
-    const KIND: ObjectKind = ObjectKind::Group;
-    type Object = AddressGroup;
-    type Listed = Millis;
-
-    fn set(
-        engine: &mut Engine,
-        now: Millis,
-        name: &str,
-        object: AddressGroup,
-    ) -> Result<(), EngineError> {
-        engine.set_group(now, name, object)
-    }
-    fn get(engine: &Engine, name: &str) -> Option<AddressGroup> {
-        engine.group(name)
-    }
-    fn list(engine: &Engine) -> BTreeMap<String, Millis> {
-        engine.group_updates()
-    }
-    fn delete(engine: &mut Engine, name: &str) -> Result<(), EngineError> {
-        engine.delete_group(name)
-    }
-}
-
-impl Registry for Maps {
-    const KIND: ObjectKind = ObjectKind::Map;
-    type Object = LookupMap;
-    type Listed = Millis;
-
-    fn set(
-        engine: &mut Engine,
-        now: Millis,
-        name: &str,
-        object: LookupMap,
-    ) -> Result<(), EngineError> {
-        engine.set_map(now, name, object)
-    }
-    fn get(engine: &Engine, name: &str) -> Option<LookupMap> {
-        engine.map(name)
-    }
-    fn list(engine: &Engine) -> BTreeMap<String, Millis> {
-        engine.map_updates()
-    }
-    fn delete(engine: &mut Engine, name: &str) -> Result<(), EngineError> {
-        engine.delete_map(name)
-    }
-}
-
-impl Registry for Forwardings {
-    const KIND: ObjectKind = ObjectKind::Forwarding;
-    type Object = Forwarding;
-    type Listed = Forwarding;
-
-    fn set(
-        engine: &mut Engine,
-        _now: Millis,
-        name: &str,
-        object: Forwarding,
-    ) -> Result<(), EngineError> {
-        engine.set_forwarding(name, object)
-    }
-    fn get(engine: &Engine, name: &str) -> Option<Forwarding> {
-        engine.forwarding(name)
-    }
-    fn list(engine: &Engine) -> BTreeMap<String, Forwarding> {
-        engine.forwardings()
-    }
-    fn delete(engine: &mut Engine, name: &str) -> Result<(), EngineError> {
-        engine.delete_forwarding(name)
-    }
-}
-
-impl Registry for Tenants {
-    const KIND: ObjectKind = ObjectKind::Tenant;
-    type Object = Tenant;
-    type Listed = TenantStats;
-
-    fn set(
-        engine: &mut Engine,
-        _now: Millis,
-        name: &str,
-        object: Tenant,
-    ) -> Result<(), EngineError> {
-        engine.set_tenant(name, object)
-    }
-    fn get(engine: &Engine, name: &str) -> Option<Tenant> {
-        engine.tenant(name)
-    }
-    fn list(engine: &Engine) -> BTreeMap<String, TenantStats> {
-        engine.tenants()
-    }
-    fn delete(engine: &mut Engine, name: &str) -> Result<(), EngineError> {
-        engine.delete_tenant(name)
-    }
-}
+registry!(
+    Flows,
+    Flow,
+    FlowDefinition,
+    FlowDefinition,
+    set_flow,
+    flow,
+    flows,
+    delete_flow
+);
+registry!(
+    Thresholds,
+    Threshold,
+    Threshold,
+    Threshold,
+    set_threshold,
+    threshold,
+    thresholds,
+    delete_threshold
+);
+registry!(
+    Groups,
+    Group,
+    AddressGroup,
+    Millis,
+    set_group,
+    group,
+    group_updates,
+    delete_group
+);
+registry!(
+    Maps,
+    Map,
+    LookupMap,
+    Millis,
+    set_map,
+    map,
+    map_updates,
+    delete_map
+);
+registry!(
+    Forwardings,
+    Forwarding,
+    Forwarding,
+    Forwarding,
+    set_forwarding(untimed),
+    forwarding,
+    forwardings,
+    delete_forwarding
+);
+registry!(
+    Tenants,
+    Tenant,
+    Tenant,
+    TenantStats,
+    set_tenant(untimed),
+    tenant,
+    tenants,
+    delete_tenant
+);
 
 impl Groups {
     /// A group from its JSON (`{label: [cidr, …]}`), as PUT or set by a script.

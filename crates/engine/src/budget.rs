@@ -23,8 +23,10 @@ use crate::shards::Shard;
 pub(crate) const AGENT_BYTES: usize = 2 * 1024;
 /// Estimated bytes of one data source: counter metrics with their rate baselines, sequence and sampling state.
 pub(crate) const SOURCE_BYTES: usize = 4 * 1024;
-/// Estimated bytes of one active-flow entry: its key, values, decay state and index slots.
-pub(crate) const FLOW_BYTES: usize = 320;
+/// Estimated bytes of one active-flow entry: its key, values, decay state and index slots. Calibrated on a
+/// flood of spoofed data sources (2026-12-05): their tables hold one or two flows each, so each flow carries a
+/// small hash table's whole allocation; 320 bytes left the process about 25 % above the budget.
+pub(crate) const FLOW_BYTES: usize = 512;
 /// Datagrams after which an agent is established: evicted only after every agent not yet established.
 pub(crate) const ESTABLISHED_DATAGRAMS: u64 = 3;
 

@@ -146,6 +146,35 @@ struct Observation<'a> {
 /// A selected data source.
 type Selected<'a> = (IpAddr, &'a AgentState, DataSource, &'a SourceState);
 
+/// One data source's fresh counter metrics ([`Engine::visit_counters`]).
+#[derive(Debug)]
+pub struct CounterView<'a> {
+    /// The agent.
+    pub agent: IpAddr,
+    /// The agent's `host_name`: that of its first data source (in data-source order) reporting one.
+    pub host: Option<&'a str>,
+    /// The data source.
+    pub data_source: DataSource,
+    /// Its metrics, sorted by name.
+    pub metrics: &'a [(&'a str, &'a MetricValue)],
+}
+
+/// `host_name` of `agent`'s first data source (in data-source order) with a fresh one.
+fn agent_host_name(agent: &AgentState, cutoff: Millis) -> Option<&str> {
+    agent
+        .sources
+        .iter()
+        .filter_map(|(ds, source)| {
+            let entry = source.counters.metrics.get("host_name")?;
+            match &entry.value {
+                MetricValue::Text(text) if entry.updated >= cutoff => Some((*ds, &**text)),
+                _ => None,
+            }
+        })
+        .min_by_key(|(ds, _)| *ds)
+        .map(|(_, name)| name)
+}
+
 impl Engine {
     fn metric_cutoff(&self, now: Millis) -> Millis {
         now.saturating_sub(self.config.metric_timeout_ms)
@@ -473,6 +502,55 @@ impl Engine {
             .into_iter()
             .flat_map(|(_, metrics)| metrics)
             .collect()
+    }
+
+    /// Every fresh counter metric of the data sources `agents` selects and `filter` passes, one data source
+    /// at a time, each shard locked while its data sources are visited: what a Prometheus `ALL` scrape
+    /// exports, without building a [`Metric`] per value. Data sources without counters are skipped.
+    pub fn visit_counters(
+        &self,
+        now: Millis,
+        agents: &AgentSelector,
+        filter: &QueryFilter,
+        mut visit: impl FnMut(&CounterView<'_>),
+    ) {
+        let cutoff = self.metric_cutoff(now);
+        for index in 0..self.agents.count() {
+            let shard = self.agents.lock_index(index);
+            let mut host: Option<(IpAddr, Option<&str>)> = None;
+            for selected in self.select_in(std::iter::once(&*shard), now, agents) {
+                if !self.passes(cutoff, &selected, filter) {
+                    continue;
+                }
+                let (ip, agent, ds, source) = selected;
+                let mut metrics: Vec<(&str, &MetricValue)> = source
+                    .counters
+                    .metrics
+                    .iter()
+                    .filter(|(_, m)| m.updated >= cutoff)
+                    .map(|(name, m)| (*name, &m.value))
+                    .collect();
+                if metrics.is_empty() {
+                    continue;
+                }
+                metrics.sort_unstable_by_key(|(name, _)| *name);
+                // An agent's data sources come together: its host name is looked up once.
+                let host_name = match host {
+                    Some((agent_ip, name)) if agent_ip == ip => name,
+                    _ => {
+                        let name = agent_host_name(agent, cutoff);
+                        host = Some((ip, name));
+                        name
+                    }
+                };
+                visit(&CounterView {
+                    agent: ip,
+                    host: host_name,
+                    data_source: ds,
+                    metrics: &metrics,
+                });
+            }
+        }
     }
 
     /// `/table/{agent}/{metric}/json`: one row per data source that has every metric; `sort` orders by the

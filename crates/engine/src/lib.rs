@@ -58,7 +58,9 @@ pub use agents::AgentInfo;
 pub use attributes::{PacketFields, SampleAttributes};
 pub use config::EngineConfig;
 pub use engine::{AnalyzerStats, Engine};
-pub use engine_query::{ActiveFlow, ActiveFlowQuery, FlowLocation, LinkEnd, MetricSelection};
+pub use engine_query::{
+    ActiveFlow, ActiveFlowQuery, CounterView, FlowLocation, LinkEnd, MetricSelection,
+};
 pub use error::{EngineError, ObjectKind};
 pub use events::Event;
 pub use flowlog::FlowRecord;

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use rtflow_engine::{AgentSelector, Metric, MetricSelection, MetricValue, QueryFilter};
+use rtflow_engine::{AgentSelector, Engine, Metric, MetricSelection, MetricValue, QueryFilter};
 
 use super::analyzer::analyzer_figures;
 use super::error::ApiResult;
@@ -81,6 +81,15 @@ pub(super) async fn metrics(
     };
     let filter = QueryFilter::from_pairs(params.pairs());
     let now = state.clock.now();
+    let prefix = &state.http.prometheus_prefix;
+    if selection == MetricSelection::AllCounters
+        && !matches!(selector, AgentSelector::Edge | AgentSelector::Core)
+    {
+        let engine = state.engine.read();
+        return Ok(text_response(render_all_counters(
+            prefix, &engine, now, &selector, &filter,
+        )));
+    }
     let (values, labels) = {
         let engine = state.engine.read();
         let values = engine.dump(now, &selector, &selection, &filter);
@@ -117,6 +126,135 @@ pub(super) async fn metrics(
     )))
 }
 
+/// `ALL`: every counter metric of the selected data sources, rendered as [`render_metrics`] renders them from
+/// a dump with [`SeriesLabels`], but straight from the engine's counters ([`Engine::visit_counters`]): each data
+/// source's labels are worked out once from its own metrics, and no [`Metric`] is built per value. (Agent
+/// selectors that pick some of an agent's data sources, `EDGE` and `CORE`, take the dump path: there the host
+/// label comes from the selected data sources only.)
+pub(crate) fn render_all_counters(
+    prefix: &str,
+    engine: &Engine,
+    now: rtflow_engine::Millis,
+    selector: &AgentSelector,
+    filter: &QueryFilter,
+) -> String {
+    struct Source {
+        key: (IpAddr, rtflow_engine::DataSource),
+        labels: String,
+        /// (family, value) per numeric metric, in name order.
+        values: Vec<(usize, f64)>,
+    }
+    let mut family_of_name: foldhash::HashMap<String, usize> = foldhash::HashMap::default();
+    // (family name, the metric name it is first seen under in (agent, data source) order, where).
+    let mut families: Vec<(String, String, (IpAddr, rtflow_engine::DataSource))> = Vec::new();
+    let mut family_index: foldhash::HashMap<String, usize> = foldhash::HashMap::default();
+    let mut sources: Vec<Source> = Vec::new();
+    engine.visit_counters(now, selector, filter, |view| {
+        let labels = view_labels(engine, view);
+        let mut values = Vec::new();
+        let key = (view.agent, view.data_source);
+        for (name, value) in view.metrics {
+            let Some(number) = value.as_f64() else {
+                continue;
+            };
+            let family = match family_of_name.get(*name) {
+                Some(family) => *family,
+                None => {
+                    let family_name = format!("{prefix}{}", sanitize_name(name));
+                    let family = *family_index.entry(family_name.clone()).or_insert_with(|| {
+                        families.push((family_name, name.to_string(), key));
+                        families.len() - 1
+                    });
+                    family_of_name.insert(name.to_string(), family);
+                    family
+                }
+            };
+            // Data sources come in shard order: `# HELP` names the metric first seen in source order.
+            let first = &mut families[family];
+            if key < first.2 {
+                first.1 = name.to_string();
+                first.2 = key;
+            }
+            // Two names that sanitize alike must not produce duplicate series.
+            if !values.iter().any(|(f, _)| *f == family) {
+                values.push((family, number));
+            }
+        }
+        sources.push(Source {
+            key: (view.agent, view.data_source),
+            labels,
+            values,
+        });
+    });
+    sources.sort_unstable_by_key(|source| source.key);
+    let mut lines: Vec<String> = vec![String::new(); families.len()];
+    for source in &sources {
+        for (family, value) in &source.values {
+            let out = &mut lines[*family];
+            let _ = write!(out, "{}{{{}}} ", families[*family].0, source.labels);
+            write_value(out, *value);
+            out.push('\n');
+        }
+    }
+    let mut order: Vec<usize> = (0..families.len()).collect();
+    order.sort_unstable_by(|a, b| families[*a].0.cmp(&families[*b].0));
+    let mut out = String::with_capacity(lines.iter().map(|l| l.len() + 100).sum());
+    for family in order {
+        let (name, original, _) = &families[family];
+        let _ = writeln!(out, "# HELP {name} sFlow metric {}", escape_help(original));
+        let _ = writeln!(out, "# TYPE {name} {}", family_type(name));
+        out.push_str(&lines[family]);
+    }
+    out
+}
+
+/// The label text of one data source's series, as [`SeriesLabels::render`] writes it.
+fn view_labels(engine: &Engine, view: &rtflow_engine::CounterView<'_>) -> String {
+    let data_source = view.data_source.to_string();
+    let mut labels = format!(
+        "agent=\"{}\",datasource=\"{}\"",
+        escape_label(&view.agent.to_string()),
+        escape_label(&data_source)
+    );
+    if let Some(host) = view.host {
+        let _ = write!(labels, ",host=\"{}\"", escape_label(host));
+    }
+    let mut source_labels: Vec<(&'static str, String)> = Vec::new();
+    for name in LABEL_METRICS.iter().filter(|n| **n != "host_name") {
+        let Some((_, value)) = view.metrics.iter().find(|(metric, _)| metric == name) else {
+            continue;
+        };
+        if let Some(text) = label_value(name, value) {
+            source_labels.push((name, text));
+        }
+    }
+    let ifindex = source_labels
+        .iter()
+        .find(|(name, _)| *name == "ifindex")
+        .and_then(|(_, v)| v.parse::<u32>().ok());
+    if let Some(link) = ifindex.and_then(|i| engine.topology_interface_to_link(view.agent, i)) {
+        let at = source_labels
+            .iter()
+            .position(|(name, _)| *name == "ifname")
+            .map_or(source_labels.len(), |i| i + 1);
+        source_labels.insert(at, ("link", link.link_name));
+    }
+    for (name, value) in source_labels {
+        let _ = write!(labels, ",{name}=\"{}\"", escape_label(&value));
+    }
+    labels
+}
+
+/// A label metric's value as label text: text as is, `ifspeed` in sFlow-RT's human form, other numbers as
+/// Prometheus writes them.
+fn label_value(name: &str, value: &MetricValue) -> Option<String> {
+    match value {
+        MetricValue::Text(text) => Some(text.to_string()),
+        MetricValue::Number(n) if name == "ifspeed" => Some(human_speed(*n)),
+        value => value.as_f64().map(format_value),
+    }
+}
+
 /// Metrics whose values become labels of the series (sFlow-RT's label sets).
 const LABEL_METRICS: &[&str] = &[
     "host_name",
@@ -146,14 +284,12 @@ impl SeriesLabels {
     pub(super) fn from_metrics(named: &[Metric]) -> Self {
         let mut labels = Self::default();
         for m in named {
-            let value = match &m.metric_value {
-                Some(MetricValue::Text(text)) => text.to_string(),
-                Some(MetricValue::Number(n)) if m.metric_name == "ifspeed" => human_speed(*n),
-                Some(value) => match value.as_f64() {
-                    Some(n) => format_value(n),
-                    None => continue,
-                },
-                None => continue,
+            let Some(value) = m
+                .metric_value
+                .as_ref()
+                .and_then(|value| label_value(&m.metric_name, value))
+            else {
+                continue;
             };
             if m.metric_name == "host_name" {
                 labels.hosts.entry(m.agent).or_insert(value);
@@ -361,6 +497,134 @@ fn write_value(out: &mut String, value: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An engine with 40 agents over its 16 shards: interfaces with names, speeds and counters, a host data
+    /// source with `host_name` (on some agents), a topology link, and two names that sanitize alike.
+    fn engine_with_counters() -> (Engine, rtflow_engine::Millis) {
+        use rtflow_engine::{CounterSample, CounterValue, DataSource, DatagramInfo, EngineConfig};
+        let mut engine = Engine::new(EngineConfig {
+            shards: 16,
+            ..EngineConfig::default()
+        });
+        let topology: rtflow_engine::Topology = serde_json::from_str(
+            r#"{"nodes":{"a":{"agent":"10.0.0.1","ports":{"p3":{"ifindex":"3"}}},
+                         "b":{"agent":"10.0.0.2","ports":{"p1":{"ifindex":"1"}}}},
+                "links":{"a-b":{"node1":"a","port1":"p3","node2":"b","port2":"p1"}}}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let start = 1_700_000_000_000;
+        engine
+            .set_topology(start, topology)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut now = start;
+        for step in 0..3u32 {
+            now = start + u64::from(step) * 10_000;
+            for n in 1..=40u8 {
+                let agent = IpAddr::from([10, 0, 0, n]);
+                let info = DatagramInfo {
+                    agent,
+                    sub_agent_id: 0,
+                    sequence: step + 1,
+                    uptime_ms: 1_000 + step * 10_000,
+                    source: std::net::SocketAddr::new(agent, 6343),
+                    size: 500,
+                };
+                engine.begin_datagram(now, &info);
+                for ifindex in [1, 3, 7] {
+                    let octets = u64::from(step) * 1_000_000 * u64::from(ifindex + u32::from(n));
+                    let mut values = vec![
+                        ("ifindex", CounterValue::Gauge(f64::from(ifindex))),
+                        ("ifname", CounterValue::Text(format!("eth{ifindex}").into())),
+                        (
+                            "ifspeed",
+                            CounterValue::Gauge(if ifindex == 7 { 2.5e9 } else { 1e10 }),
+                        ),
+                        ("ifinoctets", CounterValue::Counter64(octets)),
+                        ("ifoutoctets", CounterValue::Counter64(octets / 2)),
+                    ];
+                    if ifindex == 7 {
+                        values.push(("load.one", CounterValue::Gauge(0.5)));
+                        values.push(("load_one", CounterValue::Gauge(0.25)));
+                    }
+                    engine.ingest_counter_sample(
+                        now,
+                        &info,
+                        &CounterSample {
+                            source: DataSource::new(0, ifindex),
+                            sequence: step + 1,
+                            values,
+                            adapter_macs: Vec::new(),
+                        },
+                    );
+                }
+                if n % 3 != 0 {
+                    engine.ingest_counter_sample(
+                        now,
+                        &info,
+                        &CounterSample {
+                            source: DataSource::new(2, 1),
+                            sequence: step + 1,
+                            values: vec![
+                                ("host_name", CounterValue::Text(format!("host-{n}").into())),
+                                ("os_name", CounterValue::Text("linux".into())),
+                                ("cpu_utilization", CounterValue::Gauge(f64::from(n))),
+                            ],
+                            adapter_macs: Vec::new(),
+                        },
+                    );
+                }
+            }
+        }
+        (engine, now)
+    }
+
+    #[test]
+    fn all_counters_render_as_the_dump_path_renders_them() {
+        let (engine, now) = engine_with_counters();
+        for (selector, filter) in [
+            (AgentSelector::All, QueryFilter::default()),
+            (
+                AgentSelector::parse("10.0.0.1,10.0.0.3").unwrap_or_else(|e| panic!("{e}")),
+                QueryFilter::default(),
+            ),
+            (
+                AgentSelector::All,
+                QueryFilter::from_pairs([("ifname", "eth3")]),
+            ),
+        ] {
+            let values = engine.dump(now, &selector, &MetricSelection::AllCounters, &filter);
+            let mut labels = SeriesLabels::from_metrics(&engine.dump(
+                now,
+                &selector,
+                &MetricSelection::AllCounters,
+                &QueryFilter::default(),
+            ));
+            labels.add_links(|agent, ifindex| {
+                engine
+                    .topology_interface_to_link(agent, ifindex)
+                    .map(|end| end.link_name)
+            });
+            let by_dump = render_metrics("sflow_", &values, &labels);
+            let direct = render_all_counters("sflow_", &engine, now, &selector, &filter);
+            assert_eq!(direct, by_dump, "{selector:?} {filter:?}");
+            assert!(direct.lines().count() > 20, "{direct}");
+        }
+        let all = render_all_counters(
+            "sflow_",
+            &engine,
+            now,
+            &AgentSelector::All,
+            &QueryFilter::default(),
+        );
+        for expected in [
+            r#"sflow_ifinoctets{agent="10.0.0.1",datasource="3",host="host-1",ifindex="3",ifname="eth3",link="a-b",ifspeed="10G"}"#,
+            r#"sflow_load_one{agent="10.0.0.2",datasource="7",host="host-2",ifindex="7",ifname="eth7",ifspeed="2500M"} 0.5"#,
+            r#"sflow_cpu_utilization{agent="10.0.0.4",datasource="2.1",host="host-4",os_name="linux"} 4"#,
+            r#"sflow_ifoutoctets{agent="10.0.0.3",datasource="1",ifindex="1",ifname="eth1",ifspeed="10G"}"#,
+        ] {
+            assert!(all.contains(expected), "{expected} not in:\n{all}");
+        }
+    }
 
     fn metric(agent: [u8; 4], ds: &str, name: &str, value: MetricValue) -> Metric {
         Metric {

@@ -159,6 +159,19 @@ pub struct CounterView<'a> {
     pub metrics: &'a [(&'a str, &'a MetricValue)],
 }
 
+/// A data source's counter metrics updated since `cutoff`, sorted by name.
+fn fresh_counters(source: &SourceState, cutoff: Millis) -> Vec<(&'static str, &MetricEntry)> {
+    let mut counters: Vec<(&'static str, &MetricEntry)> = source
+        .counters
+        .metrics
+        .iter()
+        .filter(|(_, m)| m.updated >= cutoff)
+        .map(|(name, m)| (*name, m))
+        .collect();
+    counters.sort_unstable_by_key(|(name, _)| *name);
+    counters
+}
+
 /// `host_name` of `agent`'s first data source (in data-source order) with a fresh one.
 fn agent_host_name(agent: &AgentState, cutoff: Millis) -> Option<&str> {
     agent
@@ -458,18 +471,11 @@ impl Engine {
                         .collect(),
                     MetricSelection::All | MetricSelection::AllCounters => {
                         let (ip, _, ds, source) = selected;
-                        let mut counters: Vec<(&str, &MetricEntry)> = source
-                            .counters
-                            .metrics
-                            .iter()
-                            .filter(|(_, m)| m.updated >= cutoff)
-                            .map(|(name, m)| (*name, m))
-                            .collect();
+                        let counters = fresh_counters(source, cutoff);
                         if counters.is_empty() && *metrics == MetricSelection::AllCounters {
                             // Most data sources of a flood of spoofed agents carry flows only.
                             continue;
                         }
-                        counters.sort_unstable_by_key(|(name, _)| *name);
                         let data_source = ds.to_string();
                         let mut found: Vec<Metric> = counters
                             .into_iter()
@@ -523,17 +529,13 @@ impl Engine {
                     continue;
                 }
                 let (ip, agent, ds, source) = selected;
-                let mut metrics: Vec<(&str, &MetricValue)> = source
-                    .counters
-                    .metrics
-                    .iter()
-                    .filter(|(_, m)| m.updated >= cutoff)
-                    .map(|(name, m)| (*name, &m.value))
+                let metrics: Vec<(&str, &MetricValue)> = fresh_counters(source, cutoff)
+                    .into_iter()
+                    .map(|(name, entry)| (name, &entry.value))
                     .collect();
                 if metrics.is_empty() {
                     continue;
                 }
-                metrics.sort_unstable_by_key(|(name, _)| *name);
                 // An agent's data sources come together: its host name is looked up once.
                 let host_name = match host {
                     Some((agent_ip, name)) if agent_ip == ip => name,

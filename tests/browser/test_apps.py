@@ -48,7 +48,7 @@ def test_browse_flows_draws_the_top_flows_of_the_replay(apps_server: RtflowServe
     page.wait_for_function("""() => {
         const rows = [...document.querySelectorAll('#topn tbody tr')]
             .map(tr => [...tr.querySelectorAll('td')].slice(1).map(td => td.textContent).join(','));
-        return rows.includes('10.4.1.2,10.4.2.2') && document.querySelector('#topn canvas').width > 0;
+        return rows.includes('10.4.1.2,10.4.2.2') && document.querySelector('#topn canvas')?.width > 0;
     }""", timeout=WAIT_MS)
     heads = page.eval_on_selector_all("#topn thead th", "ths => ths.map(th => th.textContent)")
     assert heads == ["", "ipsource", "ipdestination"]

@@ -36,14 +36,15 @@ def test_root_opens_the_status_page_with_the_four_agents_and_live_rates(ui_serve
     # The page's rates are over its last one-second poll: an agent that sends less than once a second (the generated
     # fabric.pcap on a plain clone sends about once every 2.5 s at this pace) shows 0 between its datagrams, so all four
     # are rarely positive at the same moment. Each agent must show a positive live rate at some point.
+    # Until the first poll has answered, neither the rows nor the cards exist: the predicate must not throw then.
     page.wait_for_function("""([agents, hosts]) => {
         const rows = [...document.querySelectorAll('#agents tbody tr[data-agent]')];
         const seen = rows.map(r => r.dataset.agent).sort();
         const names = rows.map(r => r.cells[1].textContent).sort();
         const live = window.agentsSeenLive = window.agentsSeenLive || new Set();
-        rows.filter(r => parseFloat(r.querySelector('.rate-datagrams').textContent) > 0)
+        rows.filter(r => parseFloat(r.querySelector('.rate-datagrams')?.textContent) > 0)
             .forEach(r => live.add(r.dataset.agent));
-        const total = parseFloat(document.querySelector('#card-datagrams .value').textContent);
+        const total = parseFloat(document.querySelector('#card-datagrams .value')?.textContent);
         return JSON.stringify(seen) === JSON.stringify(agents) && JSON.stringify(names) === JSON.stringify(hosts)
             && agents.every(agent => live.has(agent)) && total > 0;
     }""", arg=[sorted(ECMP_AGENTS), sorted(HOST_NAMES)], timeout=WAIT_MS)
@@ -316,8 +317,8 @@ def test_status_page_shows_the_clickhouse_export_figures_live(tmp_path: Path, op
             page = watched.page
             # Rows reach ClickHouse: the page counts them, in batches, with no retry, drop or error.
             page.wait_for_function("""() => !document.getElementById('history').hidden
-                && parseInt(document.querySelector('#card-history-rows .value').textContent.replace(/,/g, '')) > 0
-                && parseInt(document.querySelector('#card-history-batches .value').textContent.replace(/,/g, '')) > 1""",
+                && parseInt(document.querySelector('#card-history-rows .value')?.textContent.replace(/,/g, '')) > 0
+                && parseInt(document.querySelector('#card-history-batches .value')?.textContent.replace(/,/g, '')) > 1""",
                                    timeout=WAIT_MS)
             shown = card_number(page, "card-history-rows")
             stored = int(clickhouse.query("SELECT count() FROM rtflow_ui.flows"))
@@ -331,11 +332,11 @@ def test_status_page_shows_the_clickhouse_export_figures_live(tmp_path: Path, op
             # ClickHouse goes away: retries climb, batches wait in the spool and the error is shown.
             clickhouse.kill()
             page.wait_for_function("""() => {
-                const number = id => parseInt(document.querySelector(id + ' .value').textContent.replace(/,/g, ''));
+                const number = id => parseInt(document.querySelector(id + ' .value')?.textContent.replace(/,/g, ''));
                 const error = document.getElementById('history-error');
                 return number('#card-history-retries') > 0 && !error.hidden
                     && error.textContent.startsWith('Last ClickHouse error: ')
-                    && !/^0 B/.test(document.querySelector('#card-history-spool .value').textContent);
+                    && !/^0 B/.test(document.querySelector('#card-history-spool .value')?.textContent ?? '0 B');
             }""", timeout=WAIT_MS)
             assert server.get_json("/analyzer/json")["historySpoolBytes"] > 0
             error = page.inner_text("#history-error")

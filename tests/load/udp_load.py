@@ -95,17 +95,29 @@ def http_put(url: str, body: dict) -> None:
         response.read()
 
 
-def poll_rest(base: str, stop: threading.Event, latencies: list[float], errors: list[str]) -> None:
-    """GET /activeflows and a Prometheus ALL/ALL scrape once a second, recording each request's latency."""
+REST_POLLED = {"activeflows": "/activeflows/ALL/pair/json?maxFlows=20",
+               "prometheus": "/prometheus/metrics/ALL/ALL/txt"}
+
+
+def poll_once(base: str, latencies: dict[str, list[float]], sizes: dict[str, int], errors: list[str]) -> None:
+    """GET /activeflows and a Prometheus ALL/ALL scrape, recording each request's latency (and the largest body)
+    per path."""
+    for name, path in REST_POLLED.items():
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(base + path, timeout=10) as response:
+                body = response.read()
+            latencies.setdefault(name, []).append(time.monotonic() - started)
+            sizes[name] = max(sizes.get(name, 0), len(body))
+        except OSError as err:
+            errors.append(f"{path}: {err}")
+
+
+def poll_rest(base: str, stop: threading.Event, latencies: dict[str, list[float]], sizes: dict[str, int],
+              errors: list[str]) -> None:
+    """poll_once every second until `stop`."""
     while not stop.is_set():
-        for path in ("/activeflows/ALL/pair/json?maxFlows=20", "/prometheus/metrics/ALL/ALL/txt"):
-            started = time.monotonic()
-            try:
-                with urllib.request.urlopen(base + path, timeout=10) as response:
-                    response.read()
-                latencies.append(time.monotonic() - started)
-            except OSError as err:
-                errors.append(f"{path}: {err}")
+        poll_once(base, latencies, sizes, errors)
         stop.wait(1.0)
 
 
@@ -185,7 +197,8 @@ def main() -> int:
             except OSError:
                 time.sleep(0.1)
 
-        latencies: list[float] = []
+        latencies: dict[str, list[float]] = {}
+        rest_sizes: dict[str, int] = {}
         poll_errors: list[str] = []
         poller = None
         if args.definitions:
@@ -194,7 +207,7 @@ def main() -> int:
             for name, metric in THRESHOLDS.items():
                 http_put(f"{base}/threshold/{name}/json", {"metric": metric, "value": 1e15})
             if not args.no_rest_poll:
-                poller = threading.Thread(target=poll_rest, args=(base, stop_sampling, latencies, poll_errors),
+                poller = threading.Thread(target=poll_rest, args=(base, stop_sampling, latencies, rest_sizes, poll_errors),
                                           daemon=True)
                 poller.start()
 
@@ -249,6 +262,11 @@ def main() -> int:
         sampler.join(timeout=2)
         if poller:
             poller.join(timeout=15)
+        # The same queries on the same state with ingest idle: what the REST poll's latency owes to the load.
+        idle_latencies: dict[str, list[float]] = {}
+        if poller:
+            for _ in range(5):
+                poll_once(base, idle_latencies, {}, poll_errors)
         analyzer = http_json(base + "/analyzer/json")
         # Spoofed agents are all in 10.0.0.0/8 (`rtflow replay --spoof-agents`); the rest are the capture's own.
         real_received = sum(agent.get("sFlowDatagramsReceived", 0)
@@ -286,6 +304,9 @@ def main() -> int:
     print(f"kernel socket drops      {socket_drops_delta} (/proc/net/udp{{,6}} drops column)")
     print(f"kernel RcvbufErrors      {rcvbuf_after - rcvbuf_before} (/proc/net/snmp{{,6}}, system-wide)")
     print(f"discarded (analyzer)     {analyzer.get('sFlowDatagramsDiscarded', 'n/a')}")
+    print(f"state held at the end    {analyzer.get('sFlowAgents', 'n/a')} agents, "
+          f"{analyzer.get('sFlowDataSources', 'n/a')} data sources, {analyzer.get('activeFlowEntries', 'n/a')} flows "
+          f"(estimated {analyzer.get('engineMemoryEstimated', 0) / 2**20:.0f} MiB)")
     if rss:
         third = max(1, len(rss) // 3)
         print(f"server VmRSS             min {min(rss) / 1024:.1f} MiB, max {max(rss) / 1024:.1f} MiB, "
@@ -295,12 +316,19 @@ def main() -> int:
         print(f"server CPU               {cpu_used:.2f} s, {cpu_used * 1e6 / received:.2f} us per datagram received")
     print("receive threads CPU      " + ", ".join(f"{name} {secs:.2f} s" for name, secs in sorted(thread_cpu.items())))
     if args.definitions:
-        ordered = sorted(latencies)
-        if ordered:
+        def summary(values: list[float]) -> str:
+            ordered = sorted(values)
             p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-            print(f"REST while loaded        {len(ordered)} requests (/activeflows, Prometheus ALL/ALL), "
-                  f"median {1000 * ordered[len(ordered) // 2]:.1f} ms, p99 {1000 * p99:.1f} ms, "
-                  f"max {1000 * ordered[-1]:.1f} ms; {len(poll_errors)} failed")
+            return (f"median {1000 * ordered[len(ordered) // 2]:.1f} ms, p99 {1000 * p99:.1f} ms, "
+                    f"max {1000 * ordered[-1]:.1f} ms")
+        every = [value for values in latencies.values() for value in values]
+        if every:
+            print(f"REST while loaded        {len(every)} requests (/activeflows, Prometheus ALL/ALL), "
+                  f"{summary(every)}; {len(poll_errors)} failed")
+            for name, values in latencies.items():
+                print(f"  {name:<22} {summary(values)}, largest body {rest_sizes.get(name, 0) / 1024:.0f} KiB")
+            for name, values in idle_latencies.items():
+                print(f"  {name + ' after, idle':<22} {summary(values)} (same state, no ingest, 5 requests)")
         alive = alive and not poll_errors
     print(f"server alive at the end  {alive}")
     unexplained = lost - socket_drops_delta

@@ -170,6 +170,24 @@ fn spoofed_flood() {
             .set_object::<rtflow_engine::Flows>(0, name, FlowDefinition::new(keys, "bytes"))
             .unwrap_or_else(|e| panic!("flow {name}: {e}"));
     }
+    // The load test's four thresholds (tests/load/udp_load.py --definitions), never reached.
+    for (name, metric) in [
+        ("in", "ifinoctets"),
+        ("out", "ifoutoctets"),
+        ("util", "ifinutilization"),
+        ("pairs", "pair"),
+    ] {
+        let threshold = rtflow_engine::Threshold {
+            metric: metric.to_string(),
+            value: 1e15,
+            by_flow: false,
+            timeout: rtflow_engine::DEFAULT_THRESHOLD_TIMEOUT_S,
+            filter: Default::default(),
+        };
+        engine
+            .set_object::<rtflow_engine::Thresholds>(0, name, threshold)
+            .unwrap_or_else(|e| panic!("threshold {name}: {e}"));
+    }
     let rss_before = resident_bytes().unwrap_or(0);
     let mut random = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = move || {
@@ -256,7 +274,7 @@ fn spoofed_flood() {
 
 /// Queries over the state a flood left (many agents and data sources): a Prometheus-style dump of every
 /// counter, the same with every flow definition and its top keys (what `/dump/ALL/ALL` returns), and the top
-/// flows of one definition over every data source (`/activeflows/ALL/pair`).
+/// flows of one definition over every data source (`/activeflows/ALL/pair`), and the tick's walks.
 fn flood_queries(engine: &Engine, now: u64) {
     use rtflow_engine::{ActiveFlowQuery, AgentSelector, MetricSelection, QueryFilter};
     let time = |what: &str, run: &dyn Fn() -> usize| {
@@ -300,6 +318,14 @@ fn flood_queries(engine: &Engine, now: u64) {
         engine
             .active_flows(now, &AgentSelector::All, "pair", &query)
             .map_or(0, |flows| flows.len())
+    });
+    // The server ticks every 250 ms: expiry and the four thresholds' observations, over every data source.
+    let ticks = std::cell::Cell::new(0);
+    time("tick walks (expiry, 4 thresholds)", &|| {
+        ticks.set(ticks.get() + 1);
+        let work = engine.tick_shards(now + ticks.get() * 250);
+        std::hint::black_box(work);
+        engine.analyzer().sflow_data_sources as usize
     });
 }
 

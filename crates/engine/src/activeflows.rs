@@ -270,6 +270,8 @@ pub(crate) struct FlowTable {
     entries: HashMap<Box<str>, FlowEntry>,
     /// Inflated total of the first value over all samples (the flow metric's value).
     total: ValueAcc,
+    /// A sample's first value was negative: `total` no longer bounds each flow's rate from above.
+    negative_values: bool,
     pub last_update: Millis,
     /// No entry can end, flush, or be forgotten before this time (a lower bound): the tick's expiry skips the
     /// table until then. Computed by [`FlowTable::expire`], lowered by [`FlowTable::add`].
@@ -328,6 +330,7 @@ impl FlowTable {
         };
         let all = || std::iter::once(&values.value).chain(values.values());
         self.total.sum += first * scale * inflation;
+        self.negative_values |= first < 0.0;
         if let Some(entry) = self.entries.get_mut(key) {
             if entry.ended {
                 // Seen again after it ended: a new flow for the flow log.
@@ -595,9 +598,36 @@ impl FlowTable {
             .collect()
     }
 
+    /// Whether some flow's value may exceed `threshold`. For a rate of non-negative values the table's total
+    /// (every sample's contribution, pruned flows' included) bounds each flow's rate, so a threshold above the
+    /// total is answered without reading the flows: the tick asks this of every table for every threshold.
+    fn may_exceed(&self, params: &TableParams, rate_factor: f64, threshold: f64) -> bool {
+        if params.accumulate.first() != Some(&Accumulate::Rate) || self.negative_values {
+            return true;
+        }
+        // The flows' sums add the same terms as the total in another order: a margin for the rounding.
+        self.total_rate(rate_factor) * (1.0 + 1e-9) > threshold
+    }
+
+    /// The largest flow, as `top(params, rate_factor, 1)` gives it, when its value exceeds `threshold`. Only that flow's
+    /// snapshot is built.
+    pub(crate) fn largest_above(
+        &self,
+        params: &TableParams,
+        rate_factor: f64,
+        threshold: f64,
+    ) -> Option<FlowSnapshot> {
+        if !self.may_exceed(params, rate_factor, threshold) {
+            return None;
+        }
+        let (key, entry) = self.largest_entry(params)?;
+        let snapshot = Self::snapshot(key, entry, params, rate_factor);
+        (snapshot.value > threshold).then_some(snapshot)
+    }
+
     /// The largest flow, as `top(params, rate_factor, 1)` gives it (ties to the smallest key), found in one
     /// scan without collecting or sorting the table.
-    pub(crate) fn largest(&self, params: &TableParams, rate_factor: f64) -> Option<FlowSnapshot> {
+    fn largest_entry(&self, params: &TableParams) -> Option<(&str, &FlowEntry)> {
         let mut best: Option<(f64, &str, &FlowEntry)> = None;
         for (k, e) in &self.entries {
             let score = Self::score(e, params);
@@ -611,7 +641,7 @@ impl FlowTable {
                 best = Some((score, k.as_ref(), e));
             }
         }
-        best.map(|(_, k, e)| Self::snapshot(k, e, params, rate_factor))
+        best.map(|(_, k, e)| (k, e))
     }
 
     /// Every flow whose current value exceeds `threshold`.
@@ -624,6 +654,9 @@ impl FlowTable {
         let Some(kind) = params.accumulate.first() else {
             return Vec::new();
         };
+        if !self.may_exceed(params, rate_factor, threshold) {
+            return Vec::new();
+        }
         self.entries
             .iter()
             .filter(|(_, e)| {
@@ -931,5 +964,79 @@ mod tests {
         table.add(&p, 1.0, 0, "k", &v(&[100.0]), 1.0, &mut logged);
         assert!(!table.expire(&p, p.retain_ms - 1, 1e-12, 1_000.0, &mut logged));
         assert!(table.expire(&p, p.retain_ms, 1e-12, 1_000.0, &mut logged));
+    }
+
+    /// `largest_above` (the tick's threshold check) answers as `top(1)` filtered by the threshold, with the
+    /// table's total skipping the scan: thresholds just around each flow's value and the total, over tables
+    /// pruned to capacity (the pruned flows stay in the total).
+    #[test]
+    fn largest_above_agrees_with_the_top_flow_around_every_value() {
+        let p = params(4);
+        let mut logged = Vec::new();
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move |bound: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % bound
+        };
+        for round in 0..200 {
+            let mut table = FlowTable::new(1);
+            for sample in 0..1 + next(30) {
+                let key = format!("k{}", next(12));
+                let bytes = next(1500) as f64;
+                table.add(
+                    &p,
+                    1.0,
+                    sample,
+                    &key,
+                    &v(&[bytes]),
+                    1.0 + next(4) as f64,
+                    &mut logged,
+                );
+            }
+            let rate_factor = 0.25 + next(8) as f64 / 4.0;
+            let mut edges: Vec<f64> = table
+                .top(&p, rate_factor, 100)
+                .iter()
+                .map(|f| f.value)
+                .collect();
+            edges.push(table.total_rate(rate_factor));
+            for edge in edges {
+                for threshold in [edge * 0.999, edge, edge * 1.001, 0.0] {
+                    let expected = table
+                        .top(&p, rate_factor, 1)
+                        .into_iter()
+                        .next()
+                        .filter(|f| f.value > threshold);
+                    assert_eq!(
+                        table.largest_above(&p, rate_factor, threshold),
+                        expected,
+                        "round {round}"
+                    );
+                    let above = table.above(&p, rate_factor, threshold).len();
+                    let counted = table
+                        .top(&p, rate_factor, 100)
+                        .iter()
+                        .filter(|f| f.value > threshold)
+                        .count();
+                    assert_eq!(above, counted, "round {round}");
+                }
+            }
+        }
+    }
+
+    /// A negative value lowers the total below the largest flow: the total no longer bounds the flows.
+    #[test]
+    fn largest_above_reads_the_flows_after_a_negative_value() {
+        let p = params(10);
+        let mut table = FlowTable::new(1);
+        let mut logged = Vec::new();
+        table.add(&p, 1.0, 0, "up", &v(&[100.0]), 1.0, &mut logged);
+        table.add(&p, 1.0, 0, "down", &v(&[-90.0]), 1.0, &mut logged);
+        assert!(table.total_rate(1.0) < 50.0);
+        let largest = table.largest_above(&p, 1.0, 50.0).map(|f| f.key);
+        assert_eq!(largest.as_deref(), Some("up"));
+        assert_eq!(table.above(&p, 1.0, 50.0).len(), 1);
     }
 }

@@ -223,6 +223,12 @@ pub(crate) struct SourceState {
     pub sampling: SamplingState,
     /// Active-flow tables, indexed by flow-definition slot.
     pub flows: Vec<FlowTable>,
+    /// No table in `flows` has anything to expire before this (the earliest of their `expire_due`, lowered
+    /// as samples are added), while the flow definitions keep the layout `flows_layout`: the tick skips the
+    /// data source's tables until then, without reading them.
+    pub flows_due: Millis,
+    /// The `FlowRegistry::layout` the tables were last checked against (0: never).
+    pub flows_layout: u64,
 }
 
 /// Tracks sample_pool/sequence to derive the effective sampling rate when the agent drops samples.

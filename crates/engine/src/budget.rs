@@ -14,7 +14,7 @@
 
 use std::net::IpAddr;
 
-use crate::agents::AgentState;
+use crate::agents::{AgentState, SourceState};
 use crate::engine::Engine;
 use crate::sample::Millis;
 use crate::shards::Shard;
@@ -66,19 +66,18 @@ fn usefulness(agent: &AgentState) -> (bool, u32, Millis) {
 }
 
 /// Sources and flows held by one agent.
-fn entries_of(agent: &AgentState) -> (usize, usize) {
-    let flows = agent
-        .sources
-        .values()
-        .map(|source| {
-            source
-                .flows
-                .iter()
-                .map(super::activeflows::FlowTable::len)
-                .sum::<usize>()
-        })
-        .sum();
+pub(crate) fn entries_of(agent: &AgentState) -> (usize, usize) {
+    let flows = agent.sources.values().map(flow_entries_of).sum();
     (agent.sources.len(), flows)
+}
+
+/// Flows held by one data source.
+pub(crate) fn flow_entries_of(source: &SourceState) -> usize {
+    source
+        .flows
+        .iter()
+        .map(super::activeflows::FlowTable::len)
+        .sum()
 }
 
 impl Engine {
@@ -146,7 +145,8 @@ impl Engine {
 }
 
 impl Shard {
-    /// Recounts the entries exactly (from the state expiry pass, which walks every agent anyway).
+    /// Recounts the entries exactly, as the tick's expiry pass counts them while it walks every agent.
+    #[cfg(test)]
     pub(crate) fn recount_memory(&mut self) {
         let (sources, flows) = self
             .agents

@@ -241,6 +241,73 @@ fn the_entry_counts_match_a_recount_after_expiry() {
     assert_eq!(analyzer.active_flow_entries, 0);
 }
 
+/// The tick keeps the entry counts in step as it removes entries, without recounting: after flows are reset
+/// (a definition replaced, then deleted), data sources time out and agents go silent, each shard's counts equal
+/// a recount.
+#[test]
+fn the_tick_keeps_the_entry_counts_equal_to_a_recount() {
+    let mut engine = engine_with(EngineConfig {
+        shards: 4,
+        ..EngineConfig::default()
+    });
+    let check = |engine: &mut Engine, when: &str| {
+        for shard in engine.agents.shards_mut() {
+            let counted = (shard.memory.sources, shard.memory.flows);
+            shard.recount_memory();
+            assert_eq!(
+                counted,
+                (shard.memory.sources, shard.memory.flows),
+                "{when}"
+            );
+        }
+    };
+    for n in 0..40 {
+        ingest(&mut engine, NOW, spoofed(n), 1, n % 5);
+        ingest(&mut engine, NOW, spoofed(n), 2, 100 + n);
+    }
+    engine.tick(NOW);
+    check(&mut engine, "after the first tick");
+    assert_eq!(memory(&mut engine).flows, 80);
+
+    // Replaced: the agents that send again reset their tables as they ingest, the tick resets the others'.
+    engine
+        .set_flow(NOW, "pairs", FlowDefinition::new("ipsource", "bytes"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let later = NOW + 1_000;
+    for n in 0..20 {
+        ingest(&mut engine, later, spoofed(n), 3, n % 5);
+    }
+    check(&mut engine, "after ingest resets tables");
+    engine.tick(later);
+    check(&mut engine, "after the tick resets tables");
+    assert_eq!(memory(&mut engine).flows, 20);
+
+    // Half the agents keep one port: their other data sources, and every source of the rest, time out.
+    let timeout = EngineConfig::default().data_source_timeout_ms;
+    let mut now = later;
+    let mut sequence = 4;
+    while now <= later + timeout {
+        now += 60_000;
+        for n in 0..20 {
+            ingest(&mut engine, now, spoofed(n), sequence, n % 5);
+        }
+        sequence += 1;
+        engine.tick(now);
+        check(&mut engine, &format!("at {} s", (now - NOW) / 1_000));
+    }
+    assert_eq!(memory(&mut engine).sources, 20);
+
+    engine
+        .delete_flow("pairs")
+        .unwrap_or_else(|e| panic!("{e}"));
+    engine.tick(now + 1);
+    check(&mut engine, "after the definition went");
+    assert_eq!(memory(&mut engine).flows, 0);
+    engine.tick(now + EngineConfig::default().agent_timeout_ms + 1);
+    check(&mut engine, "after the agents went silent");
+    assert_eq!(memory(&mut engine).sources, 0);
+}
+
 /// The entries counted in every shard.
 fn memory(engine: &mut Engine) -> crate::budget::MemoryAccount {
     engine

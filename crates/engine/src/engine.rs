@@ -127,6 +127,9 @@ pub(crate) struct FlowRegistry {
     pub slots: Vec<Option<InstalledFlow>>,
     pub by_name: BTreeMap<String, usize>,
     next_generation: u64,
+    /// Changes whenever a definition is installed, replaced or removed: a data source whose tables were last
+    /// checked against another layout may hold a table to reset (see `SourceState::flows_layout`).
+    pub layout: u64,
 }
 
 impl FlowRegistry {
@@ -515,6 +518,7 @@ impl Engine {
                     return;
                 };
                 if table.generation != installed.generation {
+                    memory.flows = memory.flows.saturating_sub(table.len());
                     *table = FlowTable::new(installed.generation);
                 }
                 if inflation.len() <= slot {
@@ -524,6 +528,7 @@ impl Engine {
                 let held = table.len();
                 table.add(&installed.params, factor, now, key, values, scale, logged);
                 memory.flows = (memory.flows + table.len()).saturating_sub(held);
+                source.flows_due = source.flows_due.min(table.expire_due());
                 if !logged.is_empty() {
                     log_flows(
                         &mut self.flow_log.lock(),
@@ -804,6 +809,7 @@ impl Engine {
         };
         let per_agent = def.agg_mode() == Some(AggMode::Agent);
         self.flows.next_generation += 1;
+        self.flows.layout += 1;
         let installed = InstalledFlow {
             name: name.to_string(),
             compiled,
@@ -862,6 +868,7 @@ impl Engine {
         if let Some(entry) = self.flows.slots.get_mut(slot) {
             *entry = None;
         }
+        self.flows.layout += 1;
         self.refresh_view();
         self.stats.flow_definitions = self.flows.by_name.len() as u64;
         Ok(())

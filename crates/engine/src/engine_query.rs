@@ -816,7 +816,7 @@ impl Engine {
     }
 
     /// The threshold evaluation before the tick walked shard by shard: every data source selected and sorted,
-    /// then the largest flow by `top(1)`. Tests check [`Engine::exceeded_in`] against it.
+    /// then the largest flow by `top(1)`. Tests check [`Engine::observe_thresholds`] against it.
     #[cfg(test)]
     pub(crate) fn exceeded_by_full_walk(
         &self,
@@ -825,118 +825,143 @@ impl Engine {
         installed: Millis,
     ) -> Vec<Exceeded> {
         let shards = self.agents.read();
-        let selected = self.select(&shards, now, &AgentSelector::All);
-        self.exceeded_among(
-            selected.into_iter(),
-            now,
-            threshold,
-            installed,
-            |table, params, rate| table.top(params, rate, 1).into_iter().next(),
-        )
-    }
-
-    /// Observations exceeding a threshold in this evaluation round in `shards` (locked by the caller). One pass
-    /// over their data sources, without collecting or sorting them; [`sort_exceeded`] puts the observations in
-    /// the order events fire in.
-    pub(crate) fn exceeded_in<'s>(
-        &self,
-        shards: impl Iterator<Item = &'s Shard>,
-        now: Millis,
-        threshold: &Threshold,
-        installed: Millis,
-    ) -> Vec<Exceeded> {
-        let sources = shards
-            .flat_map(|shard| &shard.agents)
-            .flat_map(|(ip, agent)| {
-                agent
-                    .sources
-                    .iter()
-                    .map(move |(ds, source)| (*ip, agent, *ds, source))
-            });
-        self.exceeded_among(sources, now, threshold, installed, FlowTable::largest)
-    }
-
-    /// Observations of `sources` exceeding a threshold, in their order; only values updated since `installed`
-    /// count (engine time has millisecond resolution: a sample in the same millisecond as the PUT counts as
-    /// next). `largest` picks a data source's largest flow for thresholds not by flow.
-    fn exceeded_among<'s>(
-        &self,
-        sources: impl Iterator<Item = Selected<'s>>,
-        now: Millis,
-        threshold: &Threshold,
-        installed: Millis,
-        largest: impl Fn(&FlowTable, &TableParams, f64) -> Option<FlowSnapshot>,
-    ) -> Vec<Exceeded> {
-        let cutoff = self.metric_cutoff(now);
-        let filter = QueryFilter::from_map(&threshold.filter);
+        let probe = self.threshold_probe(now, threshold, installed);
         let mut out = Vec::new();
-        if let Some((slot, flow)) = self.flows.get(&threshold.metric) {
-            let rate_factor = flow.clock.rate_factor(now);
-            for s in sources {
-                let Some(table) = s.3.flows.get(slot).filter(|t| {
-                    t.generation == flow.generation && t.len() > 0 && t.last_update >= installed
-                }) else {
-                    continue;
-                };
-                if !self.passes(cutoff, &s, &filter) {
-                    continue;
-                }
-                let key = |flow_key: Option<&str>| TriggerKey {
-                    agent: s.0,
-                    source: s.2,
-                    flow_key: flow_key.map(Box::from),
-                };
-                if threshold.by_flow {
-                    for top in table.above(&flow.params, rate_factor, threshold.value) {
-                        if top.last_seen < installed {
-                            continue;
-                        }
-                        out.push(Exceeded {
-                            key: key(Some(&top.key)),
-                            value: top.value,
-                            values: top.values,
-                            flow_key: Some(top.key),
-                        });
-                    }
-                } else if let Some(top) =
-                    largest(table, &flow.params, rate_factor).filter(|f| f.value > threshold.value)
-                {
-                    // Not by flow: an event about the data source, without a flow key (as sFlow-RT).
-                    out.push(Exceeded {
-                        key: key(None),
-                        value: top.value,
-                        values: top.values,
-                        flow_key: None,
-                    });
-                }
-            }
-            return out;
-        }
-        for s in sources {
-            let Some(value) =
-                s.3.counters
-                    .metrics
-                    .get(threshold.metric.as_str())
-                    .filter(|m| m.updated >= cutoff && m.updated >= installed)
-                    .and_then(|m| m.value.as_f64())
-            else {
-                continue;
-            };
-            if value > threshold.value && self.passes(cutoff, &s, &filter) {
-                out.push(Exceeded {
-                    key: TriggerKey {
-                        agent: s.0,
-                        source: s.2,
-                        flow_key: None,
-                    },
-                    value,
-                    values: Vec::new(),
-                    flow_key: None,
-                });
-            }
+        for s in self.select(&shards, now, &AgentSelector::All) {
+            self.probe_source(
+                &probe,
+                &s,
+                |table, params, rate, threshold| {
+                    let top = table.top(params, rate, 1).into_iter().next();
+                    top.filter(|f| f.value > threshold)
+                },
+                &mut out,
+            );
         }
         out
     }
+
+    /// What observing `threshold` in this evaluation round needs, looked up once for all data sources: only
+    /// values updated since `installed` count (engine time has millisecond resolution: a sample in the same
+    /// millisecond as the PUT counts as next).
+    pub(crate) fn threshold_probe<'e>(
+        &'e self,
+        now: Millis,
+        threshold: &'e Threshold,
+        installed: Millis,
+    ) -> ThresholdProbe<'e> {
+        ThresholdProbe {
+            threshold,
+            installed,
+            cutoff: self.metric_cutoff(now),
+            filter: QueryFilter::from_map(&threshold.filter),
+            flow: self
+                .flows
+                .get(&threshold.metric)
+                .map(|(slot, flow)| (slot, flow, flow.clock.rate_factor(now))),
+        }
+    }
+
+    /// Observations exceeding each of `probes` at one agent's data sources (its shard locked by the caller),
+    /// into the matching `out`: each data source read once for all thresholds, in no particular order;
+    /// [`sort_exceeded`] puts the observations in the order events fire in.
+    pub(crate) fn observe_thresholds(
+        &self,
+        agent_ip: IpAddr,
+        agent: &AgentState,
+        probes: &[ThresholdProbe<'_>],
+        out: &mut [Vec<Exceeded>],
+    ) {
+        if probes.is_empty() {
+            return;
+        }
+        for (ds, source) in &agent.sources {
+            let s = (agent_ip, agent, *ds, source);
+            for (probe, out) in probes.iter().zip(out.iter_mut()) {
+                self.probe_source(probe, &s, FlowTable::largest_above, out);
+            }
+        }
+    }
+
+    /// The observation of one data source exceeding a threshold, if any (several for a `byFlow` threshold).
+    /// `largest_above` picks a data source's largest flow for thresholds not by flow, when it exceeds the
+    /// threshold's value.
+    fn probe_source(
+        &self,
+        probe: &ThresholdProbe<'_>,
+        s: &Selected<'_>,
+        largest_above: impl Fn(&FlowTable, &TableParams, f64, f64) -> Option<FlowSnapshot>,
+        out: &mut Vec<Exceeded>,
+    ) {
+        let threshold = probe.threshold;
+        let key = |flow_key: Option<&str>| TriggerKey {
+            agent: s.0,
+            source: s.2,
+            flow_key: flow_key.map(Box::from),
+        };
+        if let Some((slot, flow, rate_factor)) = probe.flow {
+            let Some(table) = s.3.flows.get(slot).filter(|t| {
+                t.generation == flow.generation && t.len() > 0 && t.last_update >= probe.installed
+            }) else {
+                return;
+            };
+            if !self.passes(probe.cutoff, s, &probe.filter) {
+                return;
+            }
+            if threshold.by_flow {
+                for top in table.above(&flow.params, rate_factor, threshold.value) {
+                    if top.last_seen < probe.installed {
+                        continue;
+                    }
+                    out.push(Exceeded {
+                        key: key(Some(&top.key)),
+                        value: top.value,
+                        values: top.values,
+                        flow_key: Some(top.key),
+                    });
+                }
+            } else if let Some(top) =
+                largest_above(table, &flow.params, rate_factor, threshold.value)
+            {
+                // Not by flow: an event about the data source, without a flow key (as sFlow-RT).
+                out.push(Exceeded {
+                    key: key(None),
+                    value: top.value,
+                    values: top.values,
+                    flow_key: None,
+                });
+            }
+            return;
+        }
+        let Some(value) =
+            s.3.counters
+                .metrics
+                .get(threshold.metric.as_str())
+                .filter(|m| m.updated >= probe.cutoff && m.updated >= probe.installed)
+                .and_then(|m| m.value.as_f64())
+        else {
+            return;
+        };
+        if value > threshold.value && self.passes(probe.cutoff, s, &probe.filter) {
+            out.push(Exceeded {
+                key: key(None),
+                value,
+                values: Vec::new(),
+                flow_key: None,
+            });
+        }
+    }
+}
+
+/// One threshold prepared for an evaluation round ([`Engine::threshold_probe`]).
+pub(crate) struct ThresholdProbe<'e> {
+    threshold: &'e Threshold,
+    installed: Millis,
+    /// Counter metrics (and attributes) older than this are stale.
+    cutoff: Millis,
+    filter: QueryFilter,
+    /// The flow definition the threshold's metric names (its slot, itself, its rate factor now), if any.
+    flow: Option<(usize, &'e InstalledFlow, f64)>,
 }
 
 /// topKeys of an aggregate (sum/avg/…) over flow metrics: per-key sums, largest first.

@@ -3,15 +3,17 @@
 //! keys, and the threshold observations. Ingest on other shards and queries go on meanwhile; only
 //! [`Engine::finish_tick`] (events, decay rebasing, the topology view) needs the engine exclusively.
 //!
-//! Thresholds are observed in the same pass: each shard's data sources once per threshold, unsorted; only the
-//! observations found are sorted, into the order events fire in.
+//! A data source's flow tables are read only once one of them is due (`SourceState::flows_due`). Thresholds are
+//! observed in the same pass, each agent's data sources right after their expiry, once for all thresholds,
+//! unsorted; only the observations found are sorted, into the order events fire in.
 
-use std::iter;
+use std::net::IpAddr;
 
-use crate::activeflows::FlowTable;
+use crate::activeflows::{FlowTable, LoggedFlow};
+use crate::budget::{entries_of, flow_entries_of};
 use crate::engine::{Engine, log_flows};
-use crate::engine_query::sort_exceeded;
-use crate::sample::Millis;
+use crate::engine_query::{ThresholdProbe, sort_exceeded};
+use crate::sample::{DataSource, Millis};
 use crate::shards::Shard;
 use crate::thresholds::{Exceeded, Threshold};
 
@@ -44,26 +46,32 @@ impl Engine {
             source: now.saturating_sub(config.data_source_timeout_ms),
             flow_key: now.saturating_sub(config.flow_key_timeout_ms),
         };
-        let mut work = TickWork {
+        let probes: Vec<_> = self
+            .thresholds
+            .values()
+            .map(|state| self.threshold_probe(now, &state.definition, state.installed))
+            .collect();
+        let mut exceeded = vec![Vec::new(); probes.len()];
+        for index in 0..self.agents.count() {
+            let mut shard = self.agents.lock_index(index);
+            self.expire_shard(&mut shard, cutoffs, &probes, &mut exceeded);
+        }
+        let work = TickWork {
             thresholds: self
                 .thresholds
                 .iter()
-                .map(|(name, state)| {
-                    let definition = state.definition.clone();
-                    (name.clone(), state.installed, definition, Vec::new())
+                .zip(exceeded)
+                .map(|((name, state), mut exceeded)| {
+                    sort_exceeded(&mut exceeded);
+                    (
+                        name.clone(),
+                        state.installed,
+                        state.definition.clone(),
+                        exceeded,
+                    )
                 })
                 .collect(),
         };
-        for index in 0..self.agents.count() {
-            let mut shard = self.agents.lock_index(index);
-            self.expire_shard(&mut shard, cutoffs);
-            for (_, installed, definition, exceeded) in &mut work.thresholds {
-                exceeded.extend(self.exceeded_in(iter::once(&*shard), now, definition, *installed));
-            }
-        }
-        for (_, _, _, exceeded) in &mut work.thresholds {
-            sort_exceeded(exceeded);
-        }
         // No shard is locked here: `contains` locks each in turn.
         self.tenants
             .lock()
@@ -77,62 +85,110 @@ impl Engine {
         work
     }
 
-    /// Expires one shard's state in one pass over its agents and data sources.
-    fn expire_shard(&self, shard: &mut Shard, cutoffs: Cutoffs) {
+    /// Expires one shard's state in one pass over its agents and data sources, keeping its entry counts (the
+    /// memory budget's) in step, and observes the thresholds at the data sources that stay.
+    fn expire_shard(
+        &self,
+        shard: &mut Shard,
+        cutoffs: Cutoffs,
+        probes: &[ThresholdProbe<'_>],
+        exceeded: &mut [Vec<Exceeded>],
+    ) {
         let Shard {
             agents,
             logged,
             flow_keys_seen,
             surveyed_shapes,
+            memory,
             ..
         } = shard;
-        for (agent_ip, agent) in agents.iter_mut() {
+        let (mut sources_gone, mut flows_gone) = (0, 0);
+        agents.retain(|agent_ip, agent| {
             for (ds, source) in &mut agent.sources {
                 source.counters.expire(cutoffs.metric);
+                if source.flows_layout == self.flows.layout && source.flows_due > cutoffs.now {
+                    continue;
+                }
+                let mut due = Millis::MAX;
                 for (slot, table) in source.flows.iter_mut().enumerate() {
-                    match self.flows.slots.get(slot).and_then(Option::as_ref) {
-                        Some(installed) if installed.generation == table.generation => {
-                            if table.expire_due() > cutoffs.now {
-                                // Nothing in it can end, flush or be forgotten yet.
-                                continue;
-                            }
-                            let rate_factor = installed.clock.rate_factor(cutoffs.now);
-                            let tau_ms = installed.clock.tau_seconds() * 1000.0;
-                            table.expire(
-                                &installed.params,
-                                cutoffs.now,
-                                rate_factor,
-                                tau_ms,
-                                logged,
-                            );
-                            if !logged.is_empty() {
-                                log_flows(
-                                    &mut self.flow_log.lock(),
-                                    &installed.name,
-                                    *agent_ip,
-                                    *ds,
-                                    logged,
-                                );
-                            }
-                        }
-                        _ if table.len() > 0 || table.generation != 0 => {
-                            *table = FlowTable::default();
-                        }
-                        _ => {}
-                    }
+                    let held = table.len();
+                    due = due.min(self.expire_table(
+                        *agent_ip,
+                        *ds,
+                        slot,
+                        table,
+                        cutoffs.now,
+                        logged,
+                    ));
+                    flows_gone += held - table.len();
                 }
                 while source.flows.last().is_some_and(|t| t.generation == 0) {
                     source.flows.pop();
                 }
+                source.flows_due = due;
+                source.flows_layout = self.flows.layout;
             }
             // An idle data source goes while its agent keeps sending (a flood of random source ids).
-            agent
-                .sources
-                .retain(|_, source| source.last_seen >= cutoffs.source);
-        }
-        agents.retain(|_, agent| agent.stats.last_seen >= cutoffs.agent);
+            agent.sources.retain(|_, source| {
+                let keep = source.last_seen >= cutoffs.source;
+                if !keep {
+                    sources_gone += 1;
+                    flows_gone += flow_entries_of(source);
+                }
+                keep
+            });
+            if agent.stats.last_seen < cutoffs.agent {
+                let (sources, flows) = entries_of(agent);
+                sources_gone += sources;
+                flows_gone += flows;
+                return false;
+            }
+            self.observe_thresholds(*agent_ip, agent, probes, exceeded);
+            true
+        });
+        memory.sources = memory.sources.saturating_sub(sources_gone);
+        memory.flows = memory.flows.saturating_sub(flows_gone);
         flow_keys_seen.retain(|_, seen| *seen >= cutoffs.flow_key);
         surveyed_shapes.retain(|_, seen| *seen >= cutoffs.flow_key);
-        shard.recount_memory();
+    }
+
+    /// Expires one flow table (flow log), or empties it when its definition was removed or redefined; returns
+    /// when it next has anything to expire.
+    fn expire_table(
+        &self,
+        agent: IpAddr,
+        ds: DataSource,
+        slot: usize,
+        table: &mut FlowTable,
+        now: Millis,
+        logged: &mut Vec<LoggedFlow>,
+    ) -> Millis {
+        match self.flows.slots.get(slot).and_then(Option::as_ref) {
+            Some(installed) if installed.generation == table.generation => {
+                if table.expire_due() > now {
+                    // Nothing in it can end, flush or be forgotten yet.
+                    return table.expire_due();
+                }
+                let rate_factor = installed.clock.rate_factor(now);
+                let tau_ms = installed.clock.tau_seconds() * 1000.0;
+                table.expire(&installed.params, now, rate_factor, tau_ms, logged);
+                if !logged.is_empty() {
+                    log_flows(
+                        &mut self.flow_log.lock(),
+                        &installed.name,
+                        agent,
+                        ds,
+                        logged,
+                    );
+                }
+                table.expire_due()
+            }
+            _ => {
+                if table.len() > 0 || table.generation != 0 {
+                    *table = FlowTable::default();
+                }
+                Millis::MAX
+            }
+        }
     }
 }

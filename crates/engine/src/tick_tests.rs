@@ -138,9 +138,9 @@ fn threshold_observations_equal_the_full_walk() {
         ("ifinoctets", 2_000_000.0, false, None),
         ("ifinoctets", 0.0, false, Some("3")),
     ];
-    let mut nonempty = 0;
-    for (metric, value, by_flow, ifindex) in thresholds {
-        let threshold = Threshold {
+    let thresholds: Vec<Threshold> = thresholds
+        .iter()
+        .map(|&(metric, value, by_flow, ifindex)| Threshold {
             metric: metric.into(),
             value,
             by_flow,
@@ -150,21 +150,26 @@ fn threshold_observations_equal_the_full_walk() {
                 .into_iter()
                 .flatten()
                 .collect(),
-        };
-        let mut shard_by_shard = Vec::new();
-        for index in 0..engine.agents.count() {
-            let shard = engine.agents.lock_index(index);
-            shard_by_shard.extend(engine.exceeded_in(
-                std::iter::once(&*shard),
-                now,
-                &threshold,
-                T0,
-            ));
+        })
+        .collect();
+    // All five observed in one pass, shard by shard, as the tick does.
+    let probes: Vec<_> = thresholds
+        .iter()
+        .map(|threshold| engine.threshold_probe(now, threshold, T0))
+        .collect();
+    let mut shard_by_shard = vec![Vec::new(); probes.len()];
+    for index in 0..engine.agents.count() {
+        let shard = engine.agents.lock_index(index);
+        for (ip, agent) in &shard.agents {
+            engine.observe_thresholds(*ip, agent, &probes, &mut shard_by_shard);
         }
-        crate::engine_query::sort_exceeded(&mut shard_by_shard);
-        let full_walk = engine.exceeded_by_full_walk(now, &threshold, T0);
+    }
+    let mut nonempty = 0;
+    for (threshold, mut observed) in thresholds.iter().zip(shard_by_shard) {
+        crate::engine_query::sort_exceeded(&mut observed);
+        let full_walk = engine.exceeded_by_full_walk(now, threshold, T0);
         assert_eq!(
-            comparable(&shard_by_shard),
+            comparable(&observed),
             comparable(&full_walk),
             "{threshold:?}"
         );
@@ -209,4 +214,67 @@ fn a_threshold_replaced_between_the_halves_of_a_tick_fires_nothing_stale() {
         .unwrap_or_else(|e| panic!("{e}"));
     engine.tick(now);
     assert!(!engine.events_after(None, None, 10).is_empty());
+}
+
+/// The flow tables of `agent`'s port 1: when they are next due and how many there are.
+fn port_one_tables(engine: &Engine, agent: IpAddr) -> (u64, usize) {
+    let shards = engine.agents.read();
+    let source = shards
+        .get(&agent)
+        .and_then(|state| state.sources.get(&DataSource::interface(1)))
+        .unwrap_or_else(|| panic!("no port 1 at {agent}"));
+    (source.flows_due, source.flows.len())
+}
+
+/// The tick reads a data source's flow tables only once one is due: a sample lowers the source's due time, so
+/// a flow started after the tick found nothing to do still ends at its idle time. A removed definition's tables
+/// go at the next tick, due or not.
+#[test]
+fn flow_tables_are_read_when_due_and_reset_when_their_definition_goes() {
+    let mut engine = Engine::new(EngineConfig::default());
+    let mut logged = pair_flow();
+    logged.log = true;
+    engine
+        .set_flow(T0, "pair", logged)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let idle_ms = engine
+        .flows
+        .get("pair")
+        .map(|(_, installed)| installed.params.idle_ms)
+        .unwrap_or_else(|| panic!("pair is installed"));
+    let switch = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+    // Counters only: the port has no table, nothing is due.
+    let info = dgram(switch, 1, 1_000);
+    engine.begin_datagram(T0, &info);
+    engine.ingest_counter_sample(T0, &info, &if_counters(1, 1, 1_000));
+    engine.tick(T0);
+    assert_eq!(port_one_tables(&engine, switch), (u64::MAX, 0));
+
+    let started = T0 + 1_000;
+    let info = dgram(switch, 2, 2_000);
+    engine.begin_datagram(started, &info);
+    engine.ingest_flow_sample(started, &info, &flow_sample(1, 1, 10, 1, 2, 1_000));
+    engine.tick(started);
+    let (due, tables) = port_one_tables(&engine, switch);
+    assert_eq!(tables, 1);
+    assert_eq!(
+        due,
+        started + idle_ms,
+        "the flow ends after idle_ms without samples"
+    );
+    engine.tick(due - 1);
+    assert!(engine.flows_after(None, Some("pair"), 10).is_empty());
+    engine.tick(due);
+    let ended = engine.flows_after(None, Some("pair"), 10);
+    assert_eq!(ended.len(), 1, "{ended:?}");
+
+    let again = due + 1_000;
+    let info = dgram(switch, 3, 3_000);
+    engine.begin_datagram(again, &info);
+    engine.ingest_flow_sample(again, &info, &flow_sample(1, 2, 10, 1, 2, 1_000));
+    engine.tick(again);
+    assert!(port_one_tables(&engine, switch).0 > again + 1);
+    engine.delete_flow("pair").unwrap_or_else(|e| panic!("{e}"));
+    engine.tick(again + 1);
+    assert_eq!(port_one_tables(&engine, switch), (u64::MAX, 0));
 }

@@ -278,6 +278,78 @@ fn force_recv_buffer_size(socket: &Socket, size: usize) -> io::Result<()> {
     }
 }
 
+/// Makes a [`bind_listeners`] group spread sFlow datagrams over its sockets by the agent address inside
+/// each datagram (a classic BPF program, `SO_ATTACH_REUSEPORT_CBPF`) instead of the kernel's hash of the
+/// sender's address and port. Each agent's datagrams still stay in order on one socket, and the load
+/// is spread however many agents share one sending socket: a relay, `rtflow replay`, or one spoofing
+/// sender all arrive from one port and would otherwise land on one socket. A datagram too short to hold
+/// an agent address goes to the first socket. Linux only; elsewhere, or for a group of one, it does
+/// nothing.
+pub fn steer_by_sflow_agent(group: &[Listener]) -> io::Result<()> {
+    match group {
+        [first, _, ..] => attach_agent_steering(&first.socket, group.len()),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn attach_agent_steering(socket: &UdpSocket, members: usize) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    /// `SO_ATTACH_REUSEPORT_CBPF` (asm-generic/socket.h; not exported by libc for every target).
+    const SO_ATTACH_REUSEPORT_CBPF: libc::c_int = 51;
+    let members = u32::try_from(members).map_err(|_| io::Error::other("too many sockets"))?;
+    let op = |code: u32, k: u32| libc::sock_filter {
+        code: code as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    // The program sees the UDP payload: the sFlow v5 header is version, address type (1 IPv4, 2
+    // IPv6), agent address. An IPv6 agent is steered by its address's last 32 bits.
+    let mut program = [
+        op(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 4),
+        libc::sock_filter {
+            code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+            jt: 2,
+            jf: 0,
+            k: 2,
+        },
+        op(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 8),
+        op(libc::BPF_JMP | libc::BPF_JA, 1),
+        op(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 20),
+        // Fibonacci hashing: neighbouring addresses land on different sockets.
+        op(libc::BPF_ALU | libc::BPF_MUL | libc::BPF_K, 0x9E37_79B1),
+        op(libc::BPF_ALU | libc::BPF_RSH | libc::BPF_K, 16),
+        op(libc::BPF_ALU | libc::BPF_MOD | libc::BPF_K, members),
+        op(libc::BPF_RET | libc::BPF_A, 0),
+    ];
+    let fprog = libc::sock_fprog {
+        len: program.len() as libc::c_ushort,
+        filter: program.as_mut_ptr(),
+    };
+    // SAFETY: the descriptor is owned by `socket` and open; the pointer and length describe `fprog`,
+    // whose filter points at `program`, both alive for the call; the kernel copies the program.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            SO_ATTACH_REUSEPORT_CBPF,
+            (&raw const fprog).cast(),
+            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn attach_agent_steering(_socket: &UdpSocket, _members: usize) -> io::Result<()> {
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,5 +469,60 @@ mod tests {
         assert!(listener.local_addr.is_ipv6());
         let socket = socket2::SockRef::from(&listener.socket);
         assert!(socket.only_v6().unwrap_or_else(|e| panic!("{e}")));
+    }
+
+    /// One sending socket, many agents: the steering program puts each agent on the socket its address
+    /// hashes to (the kernel's own hash would put them all on one), IPv6 agents by their last 32 bits.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_steered_group_spreads_one_senders_agents_by_address() {
+        let options = ListenOptions {
+            family: Family::Ipv4Only,
+            recv_buffer: 1 << 20,
+        };
+        let group = bind_listeners(Some(Ipv4Addr::LOCALHOST.into()), 0, options, 2)
+            .unwrap_or_else(|e| panic!("bind group: {e}: {:?}", e.source));
+        steer_by_sflow_agent(&group).unwrap_or_else(|e| panic!("steer: {e}"));
+        let shared = group[0].local_addr;
+        let sender = sender_for(shared).unwrap_or_else(|e| panic!("{e}"));
+        let header = |agent: &[u8]| {
+            let kind: u32 = if agent.len() == 4 { 1 } else { 2 };
+            [&5u32.to_be_bytes()[..], &kind.to_be_bytes(), agent, &[0; 8]].concat()
+        };
+        let mut expected: Vec<Vec<Vec<u8>>> = vec![Vec::new(), Vec::new()];
+        let member = |last_word: u32| ((last_word.wrapping_mul(0x9E37_79B1) >> 16) % 2) as usize;
+        for n in 1..=40u32 {
+            let v4 = 0x0a00_0000 | n;
+            let v6 = [&[0x20, 0x01, 0x0d, 0xb8][..], &[0; 8], &n.to_be_bytes()].concat();
+            for datagram in [header(&v4.to_be_bytes()), header(&v6)] {
+                sender
+                    .send_to(&datagram, shared)
+                    .unwrap_or_else(|e| panic!("send: {e}"));
+                expected[member(n)].push(datagram);
+            }
+        }
+        // Too short to name an agent: the first socket.
+        sender
+            .send_to(&[0, 0, 0, 5], shared)
+            .unwrap_or_else(|e| panic!("send: {e}"));
+        expected[0].push(vec![0, 0, 0, 5]);
+        assert!(
+            expected.iter().all(|d| d.len() > 10),
+            "both sockets have agents"
+        );
+        for (listener, expected) in group.iter().zip(expected) {
+            listener
+                .socket
+                .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                .unwrap_or_else(|e| panic!("timeout: {e}"));
+            let mut buf = [0u8; 64];
+            for datagram in expected {
+                let (len, _) = listener
+                    .socket
+                    .recv_from(&mut buf)
+                    .unwrap_or_else(|e| panic!("recv: {e}"));
+                assert_eq!(&buf[..len], &datagram[..]);
+            }
+        }
     }
 }

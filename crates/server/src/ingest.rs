@@ -30,8 +30,11 @@ pub(crate) struct SflowSocket {
 }
 
 /// Binds `count` (at least one) sFlow UDP sockets to one address and port: to `bind` if given, else `[::]`
-/// dual-stack, falling back to `0.0.0.0`. With more than one (Linux), all share the port through `SO_REUSEPORT`, and the kernel spreads datagrams over them by
-/// their source address and port, so each agent's datagrams stay in order on one socket.
+/// dual-stack, falling back to `0.0.0.0`. With more than one (Linux), all share the port through `SO_REUSEPORT`,
+/// and a BPF program spreads datagrams over them by the sFlow agent address inside each
+/// ([`rtflow_net::steer_by_sflow_agent`]), so each agent's datagrams stay in order on one socket whichever port
+/// they come from (without it, the kernel's hash of the sender's address and port would put every agent behind
+/// one relay or replay on one socket).
 pub(crate) fn bind_sflow_sockets(
     bind: Option<IpAddr>,
     port: u16,
@@ -44,6 +47,13 @@ pub(crate) fn bind_sflow_sockets(
     };
     let listeners = rtflow_net::bind_listeners(bind, port, options, count.max(1))
         .map_err(|rtflow_net::BindError { addr, source }| ServerError::BindUdp { addr, source })?;
+    if let Err(err) = rtflow_net::steer_by_sflow_agent(&listeners) {
+        tracing::warn!(
+            "cannot spread sFlow datagrams over the {} sockets by agent ({err}): the kernel spreads them by \
+             sender address and port",
+            listeners.len()
+        );
+    }
     let mut sockets = Vec::with_capacity(listeners.len());
     for listener in listeners {
         if let Some(err) = &listener.fallback_from {

@@ -60,7 +60,7 @@ pub struct ServerConfig {
     /// Requested `SO_RCVBUF` in bytes (0 = kernel default).
     pub rcvbuf: usize,
     /// Receive/decode threads, each with its own sFlow socket on the shared port (`SO_REUSEPORT`, Linux);
-    /// datagrams are spread over them by source address and port.
+    /// datagrams are spread over them by sFlow agent address (see `rtflow_net::steer_by_sflow_agent`).
     pub ingest_workers: usize,
     /// The engine's limits, budget, shards and timeouts (`--engine-shards`, `--memory-budget`…).
     pub engine: EngineConfig,

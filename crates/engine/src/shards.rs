@@ -93,11 +93,6 @@ impl AgentShards {
         self.shards[index].lock()
     }
 
-    /// Whether `agent` is tracked (locks its shard).
-    pub(crate) fn contains(&self, agent: IpAddr) -> bool {
-        self.lock(agent).agents.contains_key(&agent)
-    }
-
     /// The shard holding `agent`, through exclusive access (no locking).
     pub(crate) fn get_mut_shard(&mut self, agent: IpAddr) -> &mut Shard {
         let index = self.index_of(agent);

@@ -7,6 +7,7 @@
 //! observed in the same pass, each agent's data sources right after their expiry, once for all thresholds,
 //! unsorted; only the observations found are sorted, into the order events fire in.
 
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 use crate::activeflows::{FlowTable, LoggedFlow};
@@ -52,9 +53,10 @@ impl Engine {
             .map(|state| self.threshold_probe(now, &state.definition, state.installed))
             .collect();
         let mut exceeded = vec![Vec::new(); probes.len()];
+        let mut gone = Vec::new();
         for index in 0..self.agents.count() {
             let mut shard = self.agents.lock_index(index);
-            self.expire_shard(&mut shard, cutoffs, &probes, &mut exceeded);
+            self.expire_shard(&mut shard, cutoffs, &probes, &mut exceeded, &mut gone);
         }
         let work = TickWork {
             thresholds: self
@@ -72,10 +74,14 @@ impl Engine {
                 })
                 .collect(),
         };
-        // No shard is locked here: `contains` locks each in turn.
-        self.tenants
-            .lock()
-            .retain_agents(|agent| self.agents.contains(*agent));
+        // The tenants' sequence numbers of the agents that went. Not by asking the shards with the tenants locked:
+        // ingest locks a shard, then the tenants.
+        if !gone.is_empty() {
+            let gone: HashSet<IpAddr> = gone.into_iter().collect();
+            self.tenants
+                .lock()
+                .retain_agents(|agent| !gone.contains(agent));
+        }
         self.lookups
             .hosts_mut()
             .expire(now.saturating_sub(config.host_mac_timeout_ms));
@@ -86,13 +92,15 @@ impl Engine {
     }
 
     /// Expires one shard's state in one pass over its agents and data sources, keeping its entry counts (the
-    /// memory budget's) in step, and observes the thresholds at the data sources that stay.
+    /// memory budget's) in step, and observes the thresholds at the data sources that stay; the agents that go
+    /// are added to `gone`.
     fn expire_shard(
         &self,
         shard: &mut Shard,
         cutoffs: Cutoffs,
         probes: &[ThresholdProbe<'_>],
         exceeded: &mut [Vec<Exceeded>],
+        gone: &mut Vec<IpAddr>,
     ) {
         let Shard {
             agents,
@@ -141,6 +149,7 @@ impl Engine {
                 let (sources, flows) = entries_of(agent);
                 sources_gone += sources;
                 flows_gone += flows;
+                gone.push(*agent_ip);
                 return false;
             }
             self.observe_thresholds(*agent_ip, agent, probes, exceeded);

@@ -214,11 +214,14 @@ def main() -> int:
         sockets, drops_before = socket_drops(sflow_port)
         rcvbuf_before = rcvbuf_errors()
 
+        drops_by_second: list[int] = []
+
         def sample_rss() -> None:
             while not stop_sampling.is_set():
                 value = vm_rss_kib(server.pid)
                 if value is not None:
                     rss.append(value)
+                drops_by_second.append(socket_drops(sflow_port)[1])
                 stop_sampling.wait(1.0)
 
         sampler = threading.Thread(target=sample_rss, daemon=True)
@@ -302,6 +305,10 @@ def main() -> int:
         print(f"real agents              {real_received} of {real_sent} received, {real_lost} lost "
               f"({100 * real_lost / real_sent:.3f} %; an evicted agent's datagrams count as lost)")
     print(f"kernel socket drops      {socket_drops_delta} (/proc/net/udp{{,6}} drops column)")
+    bursts = [(second, later - earlier) for second, (earlier, later)
+              in enumerate(zip(drops_by_second, drops_by_second[1:]), start=1) if later > earlier]
+    if bursts:
+        print("  by second of the run   " + ", ".join(f"{second} s: {count}" for second, count in bursts))
     print(f"kernel RcvbufErrors      {rcvbuf_after - rcvbuf_before} (/proc/net/snmp{{,6}}, system-wide)")
     print(f"discarded (analyzer)     {analyzer.get('sFlowDatagramsDiscarded', 'n/a')}")
     print(f"state held at the end    {analyzer.get('sFlowAgents', 'n/a')} agents, "
@@ -311,7 +318,7 @@ def main() -> int:
         third = max(1, len(rss) // 3)
         print(f"server VmRSS             min {min(rss) / 1024:.1f} MiB, max {max(rss) / 1024:.1f} MiB, "
               f"first third max {max(rss[:third]) / 1024:.1f} MiB, last third max {max(rss[-third:]) / 1024:.1f} "
-              f"MiB over {len(rss)} samples")
+              f"MiB over {len(rss)} samples; first seconds " + ", ".join(f"{kib / 1024:.0f}" for kib in rss[:6]) + " MiB")
     if received:
         print(f"server CPU               {cpu_used:.2f} s, {cpu_used * 1e6 / received:.2f} us per datagram received")
     print("receive threads CPU      " + ", ".join(f"{name} {secs:.2f} s" for name, secs in sorted(thread_cpu.items())))

@@ -308,6 +308,32 @@ fn the_tick_keeps_the_entry_counts_equal_to_a_recount() {
     assert_eq!(memory(&mut engine).sources, 0);
 }
 
+/// A burst of new agents puts the next ones on probation before the budget is full: within one second the first
+/// `NEW_AGENTS_PER_SECOND` get state at once, the rest only when their next datagram continues their sequence.
+#[test]
+fn a_burst_of_new_agents_goes_through_probation_before_memory_is_full() {
+    let mut engine = engine_with(EngineConfig::default());
+    let limit = crate::probation::NEW_AGENTS_PER_SECOND as u32;
+    for n in 0..limit + 100 {
+        ingest(&mut engine, NOW + u64::from(n % 1_000), spoofed(n), 1, 1);
+    }
+    let analyzer = engine.analyzer();
+    assert_eq!(analyzer.sflow_agents, u64::from(limit));
+    assert_eq!(analyzer.sflow_datagrams_on_probation, 100);
+    assert_eq!(
+        analyzer.sflow_agents_evicted, 0,
+        "the budget is far from full"
+    );
+    let late = spoofed(limit + 50);
+    assert!(!known(&engine, late));
+    // Its sequence continues: a real agent, admitted.
+    ingest(&mut engine, NOW + 1_500, late, 2, 1);
+    assert!(known(&engine, late));
+    // A new window: new agents are still on probation for a while after the burst.
+    ingest(&mut engine, NOW + 2_000, spoofed(limit + 200), 1, 1);
+    assert!(!known(&engine, spoofed(limit + 200)));
+}
+
 /// The entries counted in every shard.
 fn memory(engine: &mut Engine) -> crate::budget::MemoryAccount {
     engine

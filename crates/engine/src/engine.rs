@@ -282,7 +282,8 @@ impl Engine {
     /// Accounts a datagram header (sequence, uptime, restart detection). Call once per datagram, before its
     /// samples are passed to [`ingest_flow_sample`](Self::ingest_flow_sample) /
     /// [`ingest_counter_sample`](Self::ingest_counter_sample). Returns whether the datagram's samples are to be
-    /// analysed: not when its agent is new and held on probation (memory under pressure, `probation.rs`).
+    /// analysed: not when its agent is new and held on probation (memory under pressure or a burst of new
+    /// agents, `probation.rs`).
     pub fn begin_datagram(&mut self, now: Millis, info: &DatagramInfo) -> bool {
         let mut shard = self.agents.lock(info.agent);
         self.begin_datagram_in(&mut shard, now, info)
@@ -302,6 +303,11 @@ impl Engine {
             shard.pressure_until = now.saturating_add(crate::probation::PRESSURE_MS);
         }
         if !shard.agents.contains_key(&info.agent) {
+            let limit =
+                (crate::probation::NEW_AGENTS_PER_SECOND / self.agents.count() as u64).max(1);
+            if shard.new_agents.burst(now, limit) {
+                shard.pressure_until = now.saturating_add(crate::probation::PRESSURE_MS);
+            }
             if now < shard.pressure_until && !shard.probation.admit(now, info) {
                 shard.stats.sflow_datagrams_on_probation += 1;
                 return false;

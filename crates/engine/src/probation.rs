@@ -6,6 +6,10 @@
 //! and datagram sequence number are kept. It gets full state when a later datagram continues that sequence (a
 //! real agent numbers its datagrams 1, 2, 3, …; a forged or replayed datagram under a random address does not),
 //! and until then its datagrams are counted, not analysed. Outside pressure, new agents are admitted at once.
+//!
+//! A burst of new agents is pressure too ([`NewAgentRate`]): before the budget is full, a flood would otherwise
+//! give every spoofed address full state until it is (hundreds of MiB of fresh memory in the first second, which
+//! the receive threads cannot keep up with), and then evict it all again.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -21,6 +25,30 @@ const SEQUENCE_WINDOW: u32 = 4_096;
 const CANDIDATE_MS: Millis = 120_000;
 /// Candidates one shard holds at most; when full, the stale ones go, and if none are stale, all of them.
 const CAPACITY: usize = 8_192;
+
+/// New agents (datagrams from addresses without state) the whole engine takes in one second before new agents
+/// go through probation: far more than a network's agents starting up at once (they are admitted at their second
+/// datagram beyond it), far fewer than a flood of spoofed addresses brings.
+pub(crate) const NEW_AGENTS_PER_SECOND: u64 = 8_192;
+
+/// Counts one shard's new agents over one-second windows.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct NewAgentRate {
+    window_end: Millis,
+    seen: u64,
+}
+
+impl NewAgentRate {
+    /// Counts a datagram from an agent without state; whether more than `limit` came in this window.
+    pub(crate) fn burst(&mut self, now: Millis, limit: u64) -> bool {
+        if now >= self.window_end {
+            self.window_end = now.saturating_add(1_000);
+            self.seen = 0;
+        }
+        self.seen += 1;
+        self.seen > limit
+    }
+}
 
 /// The last datagram a candidate agent sent.
 #[derive(Clone, Copy, Debug)]

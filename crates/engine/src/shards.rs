@@ -21,7 +21,7 @@ use crate::activeflows::LoggedFlow;
 use crate::agents::AgentState;
 use crate::budget::MemoryAccount;
 use crate::engine::AnalyzerStats;
-use crate::probation::Probation;
+use crate::probation::{NewAgentRate, Probation};
 use crate::sample::Millis;
 use rtflow_flowlang::KeyName;
 
@@ -38,8 +38,10 @@ pub(crate) struct Shard {
     pub memory: MemoryAccount,
     /// New agents waiting for a continuing datagram while this shard is under memory pressure.
     pub probation: Probation,
-    /// Until when new agents go through probation (a while after the last eviction seen).
+    /// Until when new agents go through probation (a while after the last eviction seen, or burst of new agents).
     pub pressure_until: Millis,
+    /// New agents seen lately, for the burst that starts probation.
+    pub new_agents: NewAgentRate,
     /// `memory.evicted_agents` when last looked at, to notice evictions from any path.
     pub evictions_seen: u64,
     /// Flow keys seen in samples, and when (`/flowkeys`, merged over shards).

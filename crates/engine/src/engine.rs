@@ -126,13 +126,18 @@ impl InstalledFlow {
 pub(crate) struct FlowRegistry {
     pub slots: Vec<Option<InstalledFlow>>,
     pub by_name: BTreeMap<String, usize>,
+    /// The last generation given out; also moved on when a definition is removed, so that it changes with
+    /// every change of the slots (see [`FlowRegistry::layout`]).
     next_generation: u64,
-    /// Changes whenever a definition is installed, replaced or removed: a data source whose tables were last
-    /// checked against another layout may hold a table to reset (see `SourceState::flows_layout`).
-    pub layout: u64,
 }
 
 impl FlowRegistry {
+    /// Changes whenever a definition is installed, replaced or removed: a data source whose tables were last
+    /// checked against another layout may hold a table to reset (see `SourceState::flows_layout`).
+    pub(crate) fn layout(&self) -> u64 {
+        self.next_generation
+    }
+
     pub(crate) fn get(&self, name: &str) -> Option<(usize, &InstalledFlow)> {
         let slot = *self.by_name.get(name)?;
         self.slots.get(slot)?.as_ref().map(|f| (slot, f))
@@ -815,7 +820,6 @@ impl Engine {
         };
         let per_agent = def.agg_mode() == Some(AggMode::Agent);
         self.flows.next_generation += 1;
-        self.flows.layout += 1;
         let installed = InstalledFlow {
             name: name.to_string(),
             compiled,
@@ -874,7 +878,8 @@ impl Engine {
         if let Some(entry) = self.flows.slots.get_mut(slot) {
             *entry = None;
         }
-        self.flows.layout += 1;
+        // No table has this generation: the layout changes.
+        self.flows.next_generation += 1;
         self.refresh_view();
         self.stats.flow_definitions = self.flows.by_name.len() as u64;
         Ok(())

@@ -114,7 +114,7 @@ impl Engine {
         agents.retain(|agent_ip, agent| {
             for (ds, source) in &mut agent.sources {
                 source.counters.expire(cutoffs.metric);
-                if source.flows_layout == self.flows.layout && source.flows_due > cutoffs.now {
+                if source.flows_layout == self.flows.layout() && source.flows_due > cutoffs.now {
                     continue;
                 }
                 let mut due = Millis::MAX;
@@ -134,7 +134,7 @@ impl Engine {
                     source.flows.pop();
                 }
                 source.flows_due = due;
-                source.flows_layout = self.flows.layout;
+                source.flows_layout = self.flows.layout();
             }
             // An idle data source goes while its agent keeps sending (a flood of random source ids).
             agent.sources.retain(|_, source| {

@@ -257,17 +257,27 @@ pub fn request_recv_buffer(socket: &Socket, size: usize) -> io::Result<()> {
 
 #[cfg(target_os = "linux")]
 fn force_recv_buffer_size(socket: &Socket, size: usize) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
     let value = libc::c_int::try_from(size).unwrap_or(libc::c_int::MAX);
-    let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: the descriptor is owned by `socket` and open; the pointer and length describe
-    // `value`, a live c_int, which the kernel only reads.
+    set_socket_option(socket, libc::SO_RCVBUFFORCE, &value)
+}
+
+/// `setsockopt(fd, SOL_SOCKET, name, value)`, for the options socket2 does not offer.
+#[cfg(target_os = "linux")]
+fn set_socket_option<T>(
+    socket: &impl std::os::fd::AsRawFd,
+    name: libc::c_int,
+    value: &T,
+) -> io::Result<()> {
+    let len = libc::socklen_t::try_from(std::mem::size_of::<T>())
+        .map_err(|_| io::Error::other("socket option too large"))?;
+    // SAFETY: the descriptor is open, owned by the borrowed `socket`; the pointer and length describe
+    // `value`, a live `T` (with any pointers in it valid for the call), which the kernel only reads.
     let rc = unsafe {
         libc::setsockopt(
             socket.as_raw_fd(),
             libc::SOL_SOCKET,
-            libc::SO_RCVBUFFORCE,
-            (&raw const value).cast(),
+            name,
+            std::ptr::from_ref(value).cast(),
             len,
         )
     };
@@ -294,7 +304,6 @@ pub fn steer_by_sflow_agent(group: &[Listener]) -> io::Result<()> {
 
 #[cfg(target_os = "linux")]
 fn attach_agent_steering(socket: &UdpSocket, members: usize) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
     /// `SO_ATTACH_REUSEPORT_CBPF` (asm-generic/socket.h; not exported by libc for every target).
     const SO_ATTACH_REUSEPORT_CBPF: libc::c_int = 51;
     let members = u32::try_from(members).map_err(|_| io::Error::other("too many sockets"))?;
@@ -327,22 +336,8 @@ fn attach_agent_steering(socket: &UdpSocket, members: usize) -> io::Result<()> {
         len: program.len() as libc::c_ushort,
         filter: program.as_mut_ptr(),
     };
-    // SAFETY: the descriptor is owned by `socket` and open; the pointer and length describe `fprog`,
-    // whose filter points at `program`, both alive for the call; the kernel copies the program.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            SO_ATTACH_REUSEPORT_CBPF,
-            (&raw const fprog).cast(),
-            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    // `fprog` points at `program`, alive for the call; the kernel copies the program.
+    set_socket_option(socket, SO_ATTACH_REUSEPORT_CBPF, &fprog)
 }
 
 #[cfg(not(target_os = "linux"))]

@@ -215,6 +215,8 @@ def main() -> int:
         rcvbuf_before = rcvbuf_errors()
 
         drops_by_second: list[int] = []
+        # Per second: (agents, data sources, flows, estimated MiB, agents evicted, datagrams on probation).
+        state_by_second: list[tuple[int, int, int, int, int, int]] = []
 
         def sample_rss() -> None:
             while not stop_sampling.is_set():
@@ -222,6 +224,13 @@ def main() -> int:
                 if value is not None:
                     rss.append(value)
                 drops_by_second.append(socket_drops(sflow_port)[1])
+                try:
+                    a = http_json(base + "/analyzer/json")
+                    state_by_second.append((a.get("sFlowAgents", 0), a.get("sFlowDataSources", 0),
+                                            a.get("activeFlowEntries", 0), a.get("engineMemoryEstimated", 0) >> 20,
+                                            a.get("sFlowAgentsEvicted", 0), a.get("sFlowDatagramsOnProbation", 0)))
+                except OSError:
+                    pass
                 stop_sampling.wait(1.0)
 
         sampler = threading.Thread(target=sample_rss, daemon=True)
@@ -309,6 +318,10 @@ def main() -> int:
               in enumerate(zip(drops_by_second, drops_by_second[1:]), start=1) if later > earlier]
     if bursts:
         print("  by second of the run   " + ", ".join(f"{second} s: {count}" for second, count in bursts))
+    if state_by_second:
+        print("engine state by second  (agents/sources/flows/est. MiB/evicted/on probation)")
+        for second, row in enumerate(state_by_second[:25]):
+            print(f"  {second:>2} s                  " + "/".join(str(value) for value in row))
     print(f"kernel RcvbufErrors      {rcvbuf_after - rcvbuf_before} (/proc/net/snmp{{,6}}, system-wide)")
     print(f"discarded (analyzer)     {analyzer.get('sFlowDatagramsDiscarded', 'n/a')}")
     print(f"state held at the end    {analyzer.get('sFlowAgents', 'n/a')} agents, "

@@ -82,6 +82,8 @@ pub struct DecodedDatagram {
     pub(crate) summary: IngestSummary,
     /// Why decoding stopped early; the samples before the error were decoded.
     pub(crate) error: Option<IngestError>,
+    /// Whether the header decoded and the samples are still to be decoded (`decode_samples`).
+    samples_pending: bool,
 }
 
 impl Default for DecodedDatagram {
@@ -96,6 +98,7 @@ impl Default for DecodedDatagram {
             counter_count: 0,
             summary: IngestSummary::default(),
             error: None,
+            samples_pending: false,
         }
     }
 }
@@ -130,13 +133,17 @@ impl DecodedDatagram {
         index
     }
 
-    /// Decodes `bytes`, received from `source`, replacing what this held. Never panics on any input.
-    pub(crate) fn decode(&mut self, source: SocketAddr, bytes: &[u8]) {
+    /// Decodes the header of `bytes`, received from `source` (agent, sequence), and checks the framing of its
+    /// samples without decoding them (a framing error is kept in `error`); replaces what this held. Never
+    /// panics on any input, nor does [`decode_samples`](Self::decode_samples).
+    /// [`decode_samples`](Self::decode_samples) completes it, for a datagram that is to be analysed.
+    pub(crate) fn decode_header(&mut self, source: SocketAddr, bytes: &[u8]) {
         // IPv4 senders on a dual-stack socket arrive as ::ffff:a.b.c.d; agents and logs show them as IPv4.
         let source = SocketAddr::new(source.ip().to_canonical(), source.port());
         self.source = source;
         self.size = bytes.len();
         self.info = None;
+        self.samples_pending = false;
         self.samples.clear();
         self.flows.clear();
         self.counter_count = 0;
@@ -172,6 +179,28 @@ impl DecodedDatagram {
             size: bytes.len(),
         });
         self.summary.agent = Some(agent);
+        self.samples_pending = true;
+        if let Err(error) = datagram.samples().check_framing() {
+            self.error = Some(IngestError::Decode {
+                source_addr: source,
+                agent: Some(agent),
+                error: Box::new(error),
+            });
+        }
+    }
+
+    /// Decodes the samples of the datagram whose header [`decode_header`](Self::decode_header) decoded from
+    /// the same `bytes` (once; nothing to do when the header did not decode).
+    pub(crate) fn decode_samples(&mut self, bytes: &[u8]) {
+        if !std::mem::take(&mut self.samples_pending) {
+            return;
+        }
+        let (Some(agent), Ok(datagram)) = (self.summary.agent, Datagram::decode(bytes)) else {
+            return;
+        };
+        let source = self.source;
+        // The full decode reports the first error itself (a framing error, or an earlier one in a sample).
+        self.error = None;
         for sample in datagram.samples() {
             let sample = match sample {
                 Ok(s) => s,

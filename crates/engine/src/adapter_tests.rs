@@ -188,7 +188,10 @@ fn a_datagram_that_does_not_decode_creates_no_agent() {
     let analyzer = engine.analyzer();
     assert_eq!(analyzer.sflow_datagrams_received, 1);
     assert_eq!(analyzer.sflow_datagrams_discarded, 1);
-    assert_eq!(analyzer.sflow_record_decode_errors, 1);
+    assert_eq!(
+        analyzer.sflow_record_decode_errors, 0,
+        "an unknown agent's datagram whose samples are not framed is not decoded further"
+    );
     assert_eq!(analyzer.sflow_flow_samples, 0, "nothing of it was analysed");
     assert!(engine.agents(NOW, &[]).is_empty());
     // Once a datagram of the agent decodes, the agent exists.
@@ -196,6 +199,27 @@ fn a_datagram_that_does_not_decode_creates_no_agent() {
     builder.flow_sample(&flow_info(2), &[good_header_record()]);
     assert!(engine.ingest_sflow(NOW, source, &builder.finish()).is_ok());
     assert_eq!(engine.agents(NOW, &[]).len(), 1);
+}
+
+/// A new agent's datagram whose samples are framed but one of them does not decode passes the framing check, is
+/// admitted, decoded with the shard unlocked, and then creates no state; it is counted once, as discarded.
+#[test]
+fn a_framed_datagram_whose_sample_does_not_decode_creates_no_agent() {
+    let mut engine = Engine::default();
+    let source = SocketAddr::new(IpAddr::V4(AGENT), 50_000);
+    let mut bytes = DatagramBuilder::new(header(Address::V4(AGENT), 1)).finish();
+    // One sample: a flow sample (tag 0:1) whose 8-byte body is too short for a flow sample's fields.
+    bytes[6 * 4..7 * 4].copy_from_slice(&1u32.to_be_bytes());
+    bytes.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0]);
+    let Err(error) = engine.ingest_sflow(NOW, source, &bytes) else {
+        panic!("the broken sample is an error");
+    };
+    assert!(error.to_string().contains("sample"), "{error}");
+    let analyzer = engine.analyzer();
+    assert_eq!(analyzer.sflow_datagrams_received, 1);
+    assert_eq!(analyzer.sflow_datagrams_discarded, 1);
+    assert_eq!(analyzer.sflow_flow_samples, 0);
+    assert!(engine.agents(NOW, &[]).is_empty());
 }
 
 #[test]

@@ -301,36 +301,55 @@ impl Engine {
         now: Millis,
         info: &DatagramInfo,
     ) -> bool {
+        if !self.admit_in(shard, now, info) {
+            return false;
+        }
+        self.open_agent_in(shard, now, info);
+        true
+    }
+
+    /// Counts a datagram in its agent's (locked) shard and decides whether it is to be analysed: always for a
+    /// known agent; for a new one, not while it is held on probation (memory under pressure or a burst of new
+    /// agents), in which case it is counted as such. Creates no agent state.
+    pub(crate) fn admit_in(&self, shard: &mut Shard, now: Millis, info: &DatagramInfo) -> bool {
         shard.stats.sflow_datagrams_received += 1;
         shard.stats.sflow_bytes_received += info.size as u64;
         if shard.memory.evicted_agents != shard.evictions_seen {
             shard.evictions_seen = shard.memory.evicted_agents;
             shard.pressure_until = now.saturating_add(crate::probation::PRESSURE_MS);
         }
-        if !shard.agents.contains_key(&info.agent) {
-            let limit =
-                (crate::probation::NEW_AGENTS_PER_SECOND / self.agents.count() as u64).max(1);
-            if shard.new_agents.burst(now, limit) {
-                shard.pressure_until = now.saturating_add(crate::probation::PRESSURE_MS);
-            }
-            if now < shard.pressure_until && !shard.probation.admit(now, info) {
-                shard.stats.sflow_datagrams_on_probation += 1;
-                return false;
-            }
-            if !self.make_room(shard, info.agent, crate::budget::AGENT_BYTES, true) {
-                shard.stats.sflow_agents_over_limit += 1;
-                return true;
-            }
+        if shard.agents.contains_key(&info.agent) {
+            return true;
+        }
+        let limit = (crate::probation::NEW_AGENTS_PER_SECOND / self.agents.count() as u64).max(1);
+        if shard.new_agents.burst(now, limit) {
+            shard.pressure_until = now.saturating_add(crate::probation::PRESSURE_MS);
+        }
+        if now < shard.pressure_until && !shard.probation.admit(now, info) {
+            shard.stats.sflow_datagrams_on_probation += 1;
+            return false;
+        }
+        true
+    }
+
+    /// After [`admit_in`](Self::admit_in) let a datagram in: the datagram's header accounted at its agent,
+    /// which is created when new (room made under the memory budget and `max_agents`; when there is none,
+    /// the datagram is counted as over the limit and its agent gets no state).
+    pub(crate) fn open_agent_in(&self, shard: &mut Shard, now: Millis, info: &DatagramInfo) {
+        if !shard.agents.contains_key(&info.agent)
+            && !self.make_room(shard, info.agent, crate::budget::AGENT_BYTES, true)
+        {
+            shard.stats.sflow_agents_over_limit += 1;
+            return;
         }
         let max_agents = self.shard_max_agents();
         let Some(agent) = agent_entry(&mut shard.agents, max_agents, now, info.agent) else {
             shard.stats.sflow_agents_over_limit += 1;
-            return true;
+            return;
         };
         if agent.stats.observe_datagram(now, info) {
             agent.restarted();
         }
-        true
     }
 
     /// Every agent starts afresh, as after a restart: sequence numbers and counters are not compared with

@@ -1,14 +1,17 @@
 //! The ingest path in two stages, so that the engine is locked only for the state update:
 //!
-//! 1. [`IngestWorker::prepare`] decodes a datagram (sFlow structures and sampled headers). It reads no engine
-//!    state, so callers run it outside the engine lock, on as many threads as they like (one worker each).
+//! 1. [`IngestWorker::prepare`] decodes a datagram's header (agent, sequence number) and checks the framing of
+//!    its samples. It reads no engine state, so callers run it outside the engine lock, on as many threads as
+//!    they like (one worker each).
 //! 2. [`IngestWorker::apply`] updates the engine under the datagram's agent's shard lock: datagram sequence
 //!    accounting and the agent's admission (an unknown agent may be held on probation, `probation.rs`); then,
-//!    only for an admitted datagram and with the shard lock released, the flow definitions are evaluated on
-//!    each flow sample against a [`FlowView`] (a snapshot of the definitions and the lookup tables they
-//!    read); then, under the shard lock again, sample accounting, counter rates, and the evaluated flows added
-//!    to the active-flow tables. A flood of spoofed agents on probation so costs its decoding only, not the
-//!    evaluation of every definition on every sample.
+//!    only for an admitted datagram and with the shard lock released, the samples are decoded (sFlow
+//!    structures and sampled headers) and the flow definitions evaluated on each flow sample against a
+//!    [`FlowView`] (a snapshot of the definitions and the lookup tables they read); then, under the shard lock
+//!    again, the agent's state is created when it is new, and sample accounting, counter rates, and the
+//!    evaluated flows are added to the active-flow tables. A flood of spoofed agents on probation so costs
+//!    the reading of its headers only, neither the decoding of its samples nor the evaluation of every
+//!    definition on them.
 //!
 //! A worker takes the engine's current view before each datagram (without the lock: see [`ViewCell`]); a
 //! definition replaced between the two stages is recognised by its generation, and the flows evaluated with
@@ -185,22 +188,23 @@ impl IngestWorker {
         }
     }
 
-    /// Stage 1, outside the engine lock: decodes `bytes` received from `source` (and takes the engine's
-    /// current flow view, with which stage 2 evaluates the flow definitions). Returns the datagram's agent
-    /// when its header decoded.
+    /// Stage 1, outside the engine lock: decodes the header of `bytes` received from `source` and checks the
+    /// framing of its samples (and takes the engine's current flow view, with which stage 2 evaluates the flow
+    /// definitions). Returns the datagram's agent when its header decoded.
     pub fn prepare(&mut self, source: SocketAddr, bytes: &[u8]) -> Option<std::net::IpAddr> {
         let version = self.cell.version.load(Ordering::Acquire);
         if version != self.version {
             self.view = self.cell.get();
             self.version = version;
         }
-        self.decoded.decode(source, bytes);
+        self.decoded.decode_header(source, bytes);
         self.decoded.agent()
     }
 
-    /// Stage 2, under the engine lock: applies the datagram last prepared (`bytes` are its bytes, read again
-    /// only to re-encode samples for `/tenant` collectors, into `tenant_out`). Malformed datagrams are counted
-    /// (per agent when the agent is known) and reported as [`IngestError`].
+    /// Stage 2, under the engine lock: applies the datagram last prepared (`bytes` are its bytes: its samples
+    /// are decoded from them when it is analysed, and read again to re-encode samples for `/tenant`
+    /// collectors, into `tenant_out`). Malformed datagrams are counted (per agent when the agent is known)
+    /// and reported as [`IngestError`].
     pub fn apply(
         &mut self,
         engine: &mut Engine,
@@ -223,18 +227,19 @@ impl IngestWorker {
         bytes: &[u8],
         tenant_out: &mut Vec<TenantDatagram>,
     ) -> Result<IngestSummary, IngestError> {
-        engine.apply_decoded(now, self.parts(), Some((bytes, tenant_out)))
+        engine.apply_decoded(now, self.parts(bytes), Some(tenant_out))
     }
 
-    /// [`apply`](Self::apply), selecting samples for tenants only when `tenants` is given.
+    /// [`apply`](Self::apply), selecting samples for tenants only when `tenant_out` is given.
     fn apply_selecting(
         &mut self,
         engine: &mut Engine,
         now: Millis,
-        tenants: Option<(&[u8], &mut Vec<TenantDatagram>)>,
+        bytes: &[u8],
+        tenant_out: Option<&mut Vec<TenantDatagram>>,
     ) -> Result<IngestSummary, IngestError> {
         engine.rebase_if_due(now);
-        engine.apply_decoded(now, self.parts(), tenants)
+        engine.apply_decoded(now, self.parts(bytes), tenant_out)
     }
 
     /// Flow samples of the last datagram applied on which the definitions were evaluated.
@@ -243,9 +248,10 @@ impl IngestWorker {
         self.flows.samples.len()
     }
 
-    fn parts(&mut self) -> WorkerParts<'_> {
+    fn parts<'w>(&'w mut self, bytes: &'w [u8]) -> WorkerParts<'w> {
         WorkerParts {
-            decoded: &self.decoded,
+            decoded: &mut self.decoded,
+            bytes,
             view: &self.view,
             flows: &mut self.flows,
             values: &mut self.values,
@@ -253,26 +259,28 @@ impl IngestWorker {
     }
 }
 
-/// What [`Engine::apply_decoded`] needs of a worker: the decoded datagram, the view to evaluate its flow
-/// samples with, and the buffers for the evaluation.
+/// What [`Engine::apply_decoded`] needs of a worker: the datagram (its bytes, and what of them is decoded), the
+/// view to evaluate its flow samples with, and the buffers for the evaluation.
 struct WorkerParts<'w> {
-    decoded: &'w DecodedDatagram,
+    decoded: &'w mut DecodedDatagram,
+    bytes: &'w [u8],
     view: &'w FlowView,
     flows: &'w mut EvaluatedFlows,
     values: &'w mut FlowValues,
 }
 
 impl Engine {
-    /// Applies a decoded datagram and its evaluated flows at `now` (see [`IngestWorker::apply_shared`]),
-    /// locking only its agent's shard (and the tenants, when some are defined).
+    /// Applies a datagram whose header was decoded at `now` (see [`IngestWorker::apply_shared`]), locking only
+    /// its agent's shard (and the tenants, when some are defined).
     fn apply_decoded(
         &self,
         now: Millis,
         worker: WorkerParts<'_>,
-        tenants: Option<(&[u8], &mut Vec<TenantDatagram>)>,
+        tenant_out: Option<&mut Vec<TenantDatagram>>,
     ) -> Result<IngestSummary, IngestError> {
         let WorkerParts {
             decoded,
+            bytes,
             view,
             flows,
             values,
@@ -289,37 +297,46 @@ impl Engine {
         };
         let agent = info.agent;
         let mut guard = self.agents.lock(agent);
-        let shard = &mut *guard;
-        if let Some(error) = &decoded.error
-            && !shard.agents.contains_key(&agent)
-        {
-            // A datagram that does not decode creates no state: an unknown agent becomes known only by a
-            // datagram that decodes whole.
-            self.record_decode_error_in(shard, now, decoded.source, None, decoded.size);
-            shard.stats.sflow_record_decode_errors +=
-                u64::from(decoded.summary.record_decode_errors);
-            return Err(error.clone());
-        }
-        if !self.begin_datagram_in(shard, now, &info) {
-            return Ok(decoded.summary);
-        }
-        // Admitted: evaluate the flow definitions on its flow samples with the shard unlocked (other threads,
-        // the tick and queries use it meanwhile). Not for an agent beyond the limits: it keeps no flows. An
-        // agent evicted in between is recreated by its samples, as after any eviction (the budget's next
-        // `make_room` accounts for it).
-        flows.clear();
-        if !decoded.flows.is_empty() && shard.agents.contains_key(&agent) {
-            drop(guard);
-            for sample in &decoded.flows {
-                flows.evaluate(view, agent, sample);
+        let known = guard.agents.contains_key(&agent);
+        if !known {
+            if let Some(error) = &decoded.error {
+                // Its samples are not framed within it: the datagram is counted as undecodable and creates
+                // no state (nor a place on probation).
+                self.record_decode_error_in(&mut guard, now, decoded.source, None, decoded.size);
+                return Err(error.clone());
             }
-            guard = self.agents.lock(agent);
+            if !self.admit_in(&mut guard, now, &info) {
+                return Ok(decoded.summary);
+            }
+        } else {
+            self.begin_datagram_in(&mut guard, now, &info);
+        }
+        // Analysed: decode the samples and evaluate the flow definitions on them with the shard unlocked
+        // (other threads, the tick and queries use it meanwhile). A known agent evicted in between is
+        // recreated by its samples, as after any eviction (the budget's next `make_room` accounts for it).
+        drop(guard);
+        decoded.decode_samples(bytes);
+        flows.clear();
+        for sample in &decoded.flows {
+            flows.evaluate(view, agent, sample);
+        }
+        guard = self.agents.lock(agent);
+        if !known {
+            if let Some(error) = &decoded.error {
+                // A datagram that does not decode creates no state: an unknown agent becomes known only by a
+                // datagram that decodes whole. (`admit_in` counted it as received.)
+                guard.stats.sflow_datagrams_discarded += 1;
+                guard.stats.sflow_record_decode_errors +=
+                    u64::from(decoded.summary.record_decode_errors);
+                return Err(error.clone());
+            }
+            self.open_agent_in(&mut guard, now, &info);
         }
         let shard = &mut *guard;
         // Agents beyond the limits are not analysed, nor is per-agent tenant state kept for them. The samples
         // to re-encode for tenants are read again from the bytes (only when some tenant is defined).
-        let (tenant_bytes, tenant_out) = match tenants {
-            Some((bytes, out)) if self.tenants_defined && shard.agents.contains_key(&agent) => {
+        let (tenant_bytes, tenant_out) = match tenant_out {
+            Some(out) if self.tenants_defined && shard.agents.contains_key(&agent) => {
                 (Some(bytes), Some(out))
             }
             _ => (None, None),
@@ -418,8 +435,7 @@ impl Engine {
             None => Box::new(IngestWorker::new(self)),
         };
         worker.prepare(source, bytes);
-        let tenants = for_tenants.then_some((bytes, tenant_out));
-        let result = worker.apply_selecting(self, now, tenants);
+        let result = worker.apply_selecting(self, now, bytes, for_tenants.then_some(tenant_out));
         self.own_worker = Some(worker);
         result
     }

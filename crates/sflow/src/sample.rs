@@ -417,6 +417,20 @@ pub struct Samples<'a> {
 }
 
 impl<'a> Samples<'a> {
+    /// Checks that every sample left is framed within the datagram (a tag and a length that fits), without
+    /// decoding any: what a collector can afford for every datagram of a flood it will not analyse. The
+    /// first sample whose length runs past the datagram is the error, as [`Iterator::next`] reports it.
+    pub fn check_framing(mut self) -> Result<(), DecodeError> {
+        while self.left > 0 {
+            self.left -= 1;
+            self.index += 1;
+            let index = self.index;
+            read_framed(&mut self.reader, "sample length")
+                .map_err(|(tag, e)| e.at(Location::Sample { index, tag }))?;
+        }
+        Ok(())
+    }
+
     /// The bytes not yet consumed; after the last sample, any data trailing the declared samples.
     pub fn remaining_bytes(&self) -> &'a [u8] {
         self.reader.clone().rest()

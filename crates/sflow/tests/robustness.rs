@@ -115,3 +115,46 @@ fn every_truncation_of_a_real_datagram_is_an_error_not_a_panic() {
         }
     }
 }
+
+/// The framing check of a flood's datagrams: a whole datagram passes it, and every cut inside its samples fails
+/// it (the last sample's declared length runs past the datagram).
+#[test]
+fn framing_check_passes_whole_datagrams_and_fails_every_cut_inside_the_samples() {
+    for payload in SEEDS.iter() {
+        let datagram = Datagram::decode(payload).expect("seed decodes");
+        datagram.samples().check_framing().expect("seed is framed");
+        let header_len = payload.len() - datagram.samples().remaining_bytes().len();
+        for len in header_len..payload.len() {
+            let Ok(cut) = Datagram::decode(&payload[..len]) else {
+                panic!("the header of a cut at {len} bytes decodes");
+            };
+            assert!(
+                cut.samples().check_framing().is_err(),
+                "a cut at {len} of {} bytes passed the framing check",
+                payload.len()
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// A datagram that fails the framing check fails the full decode too.
+    #[test]
+    fn a_framing_error_is_a_decode_error(
+        seed in any::<prop::sample::Index>(),
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
+    ) {
+        let mut bytes = SEEDS[seed.index(SEEDS.len())].clone();
+        for (at, value) in flips {
+            let at = at.index(bytes.len());
+            bytes[at] = value;
+        }
+        if let Ok(datagram) = Datagram::decode(&bytes)
+            && datagram.samples().check_framing().is_err()
+        {
+            prop_assert!(walk(&bytes) > 0);
+        }
+    }
+}

@@ -122,13 +122,13 @@ def poll_rest(base: str, stop: threading.Event, latencies: dict[str, list[float]
 
 
 def ingest_thread_cpu(pid: int) -> dict[str, float]:
-    """CPU seconds so far of each sFlow receive thread (`sflow-udp*`) of `pid`."""
+    """CPU seconds so far of each sFlow receive thread (`sflow-udp*`) and of the tick thread of `pid`."""
     out = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
             name = (task / "comm").read_text().strip()
-            if name.startswith("sflow-udp"):
-                out[name] = cpu_seconds(pid, task / "stat")
+            if name.startswith("sflow-udp") or name == "engine-tick":
+                out[name] = out.get(name, 0.0) + cpu_seconds(pid, task / "stat")
         except OSError:
             pass
     return out
@@ -334,7 +334,7 @@ def main() -> int:
               f"MiB over {len(rss)} samples; first seconds " + ", ".join(f"{kib / 1024:.0f}" for kib in rss[:6]) + " MiB")
     if received:
         print(f"server CPU               {cpu_used:.2f} s, {cpu_used * 1e6 / received:.2f} us per datagram received")
-    print("receive threads CPU      " + ", ".join(f"{name} {secs:.2f} s" for name, secs in sorted(thread_cpu.items())))
+    print("receive, tick threads CPU " + ", ".join(f"{name} {secs:.2f} s" for name, secs in sorted(thread_cpu.items())))
     if args.definitions:
         def summary(values: list[float]) -> str:
             ordered = sorted(values)

@@ -285,6 +285,10 @@ impl SamplingState {
 pub(crate) struct AgentState {
     pub stats: AgentStats,
     pub sources: HashMap<DataSource, SourceState>,
+    /// Updated by ingest since the tick last looked at it (it is then in its shard's `touched` list).
+    pub touched: bool,
+    /// When its entry in the shard's due queue comes up (`Millis::MAX`: none), see `tick.rs`.
+    pub scheduled_due: Millis,
 }
 
 impl AgentState {
@@ -292,6 +296,8 @@ impl AgentState {
         Self {
             stats: AgentStats::new(now),
             sources: HashMap::default(),
+            touched: false,
+            scheduled_due: Millis::MAX,
         }
     }
 

@@ -209,6 +209,16 @@ impl CounterState {
     }
 
     /// Drops metrics not updated since `cutoff` (a walk over the metrics only when one of them is stale).
+    /// The earliest time at which [`expire`](Self::expire) with cutoffs `timeout_ms` before it may have a metric
+    /// to drop (`Millis::MAX` when none is held).
+    pub(crate) fn next_expiry(&self, timeout_ms: Millis) -> Millis {
+        if self.metrics.is_empty() {
+            Millis::MAX
+        } else {
+            self.oldest.saturating_add(timeout_ms).saturating_add(1)
+        }
+    }
+
     pub(crate) fn expire(&mut self, cutoff: Millis) {
         if self.oldest >= cutoff {
             return;

@@ -169,6 +169,11 @@ pub struct Engine {
     pub(crate) flows: FlowRegistry,
     pub(crate) lookups: Lookups,
     pub(crate) thresholds: BTreeMap<String, ThresholdState>,
+    /// Incremented whenever a threshold is set or deleted: the tick then walks every agent once (`tick.rs`).
+    pub(crate) threshold_generation: u64,
+    /// Tests: the tick walks every agent at every tick, as before it was incremental.
+    #[cfg(test)]
+    pub(crate) tick_walks_every_agent: bool,
     pub(crate) events: IdRing<Event>,
     pub(crate) flow_log: Mutex<IdRing<FlowRecord>>,
     pub(crate) topology: Topology,
@@ -219,6 +224,9 @@ impl Engine {
             flows: FlowRegistry::default(),
             lookups: Lookups::new(),
             thresholds: BTreeMap::new(),
+            threshold_generation: 0,
+            #[cfg(test)]
+            tick_walks_every_agent: false,
             topology: Topology::default(),
             topology_version: 0,
             topology_view: TopologyView::default(),
@@ -343,7 +351,13 @@ impl Engine {
             return;
         }
         let max_agents = self.shard_max_agents();
-        let Some(agent) = agent_entry(&mut shard.agents, max_agents, now, info.agent) else {
+        let Some(agent) = agent_entry(
+            &mut shard.agents,
+            &mut shard.touched,
+            max_agents,
+            now,
+            info.agent,
+        ) else {
             shard.stats.sflow_agents_over_limit += 1;
             return;
         };
@@ -387,8 +401,14 @@ impl Engine {
     ) {
         shard.stats.sflow_datagrams_discarded += 1;
         if let Some(agent) = agent {
-            if let Some(state) = agent_entry(&mut shard.agents, self.shard_max_agents(), now, agent)
-            {
+            let max_agents = self.shard_max_agents();
+            if let Some(state) = agent_entry(
+                &mut shard.agents,
+                &mut shard.touched,
+                max_agents,
+                now,
+                agent,
+            ) {
                 state.stats.decode_errors += 1;
                 state.stats.last_seen = now;
                 state.stats.note_source(source);
@@ -470,9 +490,10 @@ impl Engine {
             key,
             logged,
             inflation,
+            touched,
             ..
         } = shard;
-        let Some(agent) = agent_entry(agents, max_agents, now, info.agent) else {
+        let Some(agent) = agent_entry(agents, touched, max_agents, now, info.agent) else {
             return;
         };
         agent.stats.last_seen = now;
@@ -617,8 +638,13 @@ impl Engine {
             return;
         }
         let max_agents = self.shard_max_agents();
-        let Shard { agents, memory, .. } = shard;
-        let Some(agent) = agent_entry(agents, max_agents, now, info.agent) else {
+        let Shard {
+            agents,
+            memory,
+            touched,
+            ..
+        } = shard;
+        let Some(agent) = agent_entry(agents, touched, max_agents, now, info.agent) else {
             return;
         };
         agent.stats.last_seen = now;
@@ -984,6 +1010,7 @@ impl Engine {
         }
         self.thresholds
             .insert(name.to_string(), ThresholdState::new(threshold, now));
+        self.threshold_generation += 1;
         self.stats.thresholds = self.thresholds.len() as u64;
         Ok(())
     }
@@ -1003,6 +1030,7 @@ impl Engine {
         self.thresholds
             .remove(name)
             .ok_or_else(|| not_found(ObjectKind::Threshold, name))?;
+        self.threshold_generation += 1;
         self.stats.thresholds = self.thresholds.len() as u64;
         Ok(())
     }
@@ -1281,18 +1309,25 @@ impl Engine {
 }
 
 /// The state of `agent`, created on first sight unless `max_agents` are already tracked.
-fn agent_entry(
-    agents: &mut HashMap<IpAddr, AgentState>,
+/// The agent is noted in `touched` for the next tick (`tick.rs`).
+fn agent_entry<'a>(
+    agents: &'a mut HashMap<IpAddr, AgentState>,
+    touched: &mut Vec<IpAddr>,
     max_agents: usize,
     now: Millis,
     agent: IpAddr,
-) -> Option<&mut AgentState> {
+) -> Option<&'a mut AgentState> {
     let known = agents.len();
-    match agents.entry(agent) {
-        Entry::Occupied(entry) => Some(entry.into_mut()),
-        Entry::Vacant(_) if known >= max_agents => None,
-        Entry::Vacant(entry) => Some(entry.insert(AgentState::new(now))),
+    let state = match agents.entry(agent) {
+        Entry::Occupied(entry) => entry.into_mut(),
+        Entry::Vacant(_) if known >= max_agents => return None,
+        Entry::Vacant(entry) => entry.insert(AgentState::new(now)),
+    };
+    if !state.touched {
+        state.touched = true;
+        touched.push(agent);
     }
+    Some(state)
 }
 
 /// Whether no sample with `sample`'s shape (header stack and extended records) was surveyed recently; notes it

@@ -838,6 +838,7 @@ impl Engine {
                 &mut out,
             );
         }
+        sort_exceeded(&mut out);
         out
     }
 
@@ -964,6 +965,14 @@ pub(crate) struct ThresholdProbe<'e> {
     flow: Option<(usize, &'e InstalledFlow, f64)>,
 }
 
+impl ThresholdProbe<'_> {
+    /// Whether the threshold has a filter: whether a data source passes it may depend on state other than its
+    /// own agent's (names learned or polled elsewhere, groups), so the tick observes it at every data source.
+    pub(crate) fn filtered(&self) -> bool {
+        !self.filter.is_empty()
+    }
+}
+
 /// topKeys of an aggregate (sum/avg/…) over flow metrics: per-key sums, largest first.
 fn merged_top_keys(now: Millis, observations: &[&Observation<'_>]) -> Option<Vec<TopKey>> {
     let mut n = 0;
@@ -992,8 +1001,14 @@ fn merged_top_keys(now: Millis, observations: &[&Observation<'_>]) -> Option<Vec
     Some(keys)
 }
 
-/// Puts threshold observations in (agent, data source) order, the order their events fire in; stable, so a
-/// data source's flows keep their order.
+/// Puts threshold observations in (agent, data source, flow key) order, the order their events fire in: the
+/// same whichever order the tick visited agents and a table's flows in.
 pub(crate) fn sort_exceeded(observations: &mut [Exceeded]) {
-    observations.sort_by_key(|e| (e.key.agent, e.key.source));
+    observations.sort_by(|a, b| {
+        (a.key.agent, a.key.source, &a.key.flow_key).cmp(&(
+            b.key.agent,
+            b.key.source,
+            &b.key.flow_key,
+        ))
+    });
 }

@@ -11,6 +11,8 @@
 //! engine for reading; queries lock every shard in order ([`AgentShards::read`]); the engine's `&mut` paths
 //! (tick, configuration) reach the shards without locking.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
 
@@ -54,6 +56,15 @@ pub(crate) struct Shard {
     pub logged: Vec<LoggedFlow>,
     /// Per definition slot: the decay inflation factor last computed, for (now, epoch).
     pub inflation: Vec<(Millis, Millis, f64)>,
+    /// The tick's incremental work (`tick.rs`): agents updated by ingest since the last tick,
+    pub touched: Vec<IpAddr>,
+    /// agents by when they next have something to expire (earliest first; an entry whose time is not its agent's
+    /// `scheduled_due` is stale and skipped),
+    pub due: BinaryHeap<Reverse<(Millis, IpAddr)>>,
+    /// agents with an observation above a threshold at the last tick,
+    pub exceeding: Vec<IpAddr>,
+    /// and the flow definitions' layout and the thresholds' generation of the last walk over every agent.
+    pub walked: Option<(u64, u64)>,
 }
 
 /// The engine's shards.

@@ -1,16 +1,35 @@
-//! The tick's walks over the per-agent state, done one shard at a time under that shard's lock, with the
+//! The tick's work over the per-agent state, done one shard at a time under that shard's lock, with the
 //! engine shared: expiry of flows (flow log), idle data sources, silent agents, stale counter metrics and flow
 //! keys, and the threshold observations. Ingest on other shards and queries go on meanwhile; only
 //! [`Engine::finish_tick`] (events, decay rebasing, the topology view) needs the engine exclusively.
 //!
-//! A data source's flow tables are read only once one of them is due (`SourceState::flows_due`). Thresholds are
-//! observed in the same pass, each agent's data sources right after their expiry, once for all thresholds,
-//! unsorted; only the observations found are sorted, into the order events fire in.
+//! The work is incremental: a tick visits only the agents that may have changed since the last one.
+//! - Ingest notes every agent it updates in its shard's `touched` list (once per tick).
+//! - Each agent visited is queued in its shard's due queue (a binary heap) at the time it next has something
+//!   to expire: its silence timeout, or a data source's, a counter metric's or a flow table's due time. An
+//!   agent queued again earlier leaves a stale entry behind, recognised by the agent's `scheduled_due` and
+//!   skipped; the queue is rebuilt when stale entries outnumber the agents.
+//! - The agents with an observation above a threshold at the last tick are visited again, so that the
+//!   threshold sees the value fall back. An agent neither touched nor due cannot newly exceed a threshold:
+//!   without samples a flow's value only decays (min, max, average and distinct values stay as they are), and
+//!   counter metrics change only with counter samples.
+//!
+//! Every agent is visited when the flow definitions or the thresholds changed since the shard was last walked,
+//! and at every tick while a threshold has a filter (whether a data source passes it may depend on names
+//! polled or learned elsewhere). A test runs random workloads against an engine whose tick visits every agent
+//! and requires the same agents, metrics, flows, flow log and events after every tick.
+//!
+//! Within an agent, a data source's flow tables are read only once one of them is due
+//! (`SourceState::flows_due`). Thresholds are observed in the same pass, each agent's data sources right after
+//! their expiry, once for all thresholds, unsorted; only the observations found are sorted, into the order
+//! events fire in.
 
-use std::collections::HashSet;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet};
 use std::net::IpAddr;
 
 use crate::activeflows::{FlowTable, LoggedFlow};
+use crate::agents::AgentState;
 use crate::budget::{entries_of, flow_entries_of};
 use crate::engine::{Engine, log_flows};
 use crate::engine_query::{ThresholdProbe, sort_exceeded};
@@ -23,6 +42,13 @@ use crate::thresholds::{Exceeded, Threshold};
 #[derive(Debug, Default)]
 pub struct TickWork {
     pub(crate) thresholds: Vec<(String, Millis, Threshold, Vec<Exceeded>)>,
+}
+
+/// Entries removed from a shard in one tick.
+#[derive(Default)]
+struct Removed {
+    sources: usize,
+    flows: usize,
 }
 
 /// The times before which state is stale, for one tick.
@@ -91,9 +117,13 @@ impl Engine {
         work
     }
 
-    /// Expires one shard's state in one pass over its agents and data sources, keeping its entry counts (the
-    /// memory budget's) in step, and observes the thresholds at the data sources that stay; the agents that go
-    /// are added to `gone`.
+    /// Expires one shard's state and observes the thresholds at the data sources that stay, keeping the shard's
+    /// entry counts (the memory budget's) in step; the agents that go are added to `gone`.
+    ///
+    /// Only the agents that may have changed are visited (see the module comment): those ingest updated since the
+    /// last tick (`Shard::touched`), those whose time in the due queue came (`Shard::due`), and those with an
+    /// observation above a threshold at the last tick (`Shard::exceeding`). Every agent is visited once after
+    /// the flow definitions or the thresholds changed, and at every tick while a threshold has a filter.
     fn expire_shard(
         &self,
         shard: &mut Shard,
@@ -102,63 +132,181 @@ impl Engine {
         exceeded: &mut [Vec<Exceeded>],
         gone: &mut Vec<IpAddr>,
     ) {
+        let configuration = (self.flows.layout(), self.threshold_generation);
+        let walk_all = shard.walked != Some(configuration)
+            || probes.iter().any(ThresholdProbe::filtered)
+            || self.walks_every_agent();
         let Shard {
             agents,
             logged,
             flow_keys_seen,
             surveyed_shapes,
             memory,
+            touched,
+            due,
+            exceeding,
+            walked,
             ..
         } = shard;
-        let (mut sources_gone, mut flows_gone) = (0, 0);
-        agents.retain(|agent_ip, agent| {
-            for (ds, source) in &mut agent.sources {
-                source.counters.expire(cutoffs.metric);
-                if source.flows_layout == self.flows.layout() && source.flows_due > cutoffs.now {
+        let mut removed = Removed::default();
+        let mut visit = |ip: IpAddr,
+                         agent: &mut AgentState,
+                         removed: &mut Removed,
+                         exceeding: &mut Vec<IpAddr>| {
+            agent.touched = false;
+            if !self.expire_agent(ip, agent, cutoffs, logged, removed) {
+                return None;
+            }
+            let found = exceeded.iter().map(Vec::len).sum::<usize>();
+            self.observe_thresholds(ip, agent, probes, exceeded);
+            if exceeded.iter().map(Vec::len).sum::<usize>() > found {
+                exceeding.push(ip);
+            }
+            Some(self.agent_due(agent, cutoffs))
+        };
+        let exceeded_before = std::mem::take(exceeding);
+        if walk_all {
+            touched.clear();
+            let mut queue = Vec::with_capacity(agents.len());
+            agents.retain(
+                |ip, agent| match visit(*ip, agent, &mut removed, exceeding) {
+                    Some(next) => {
+                        agent.scheduled_due = next;
+                        queue.push(Reverse((next, *ip)));
+                        true
+                    }
+                    None => {
+                        let (sources, flows) = entries_of(agent);
+                        removed.sources += sources;
+                        removed.flows += flows;
+                        gone.push(*ip);
+                        false
+                    }
+                },
+            );
+            *due = BinaryHeap::from(queue);
+            *walked = Some(configuration);
+        } else {
+            let mut visiting = std::mem::take(touched);
+            visiting.extend(exceeded_before);
+            while let Some(&Reverse((when, ip))) = due.peek()
+                && when <= cutoffs.now
+            {
+                due.pop();
+                if agents
+                    .get(&ip)
+                    .is_some_and(|agent| agent.scheduled_due == when)
+                {
+                    visiting.push(ip);
+                }
+            }
+            visiting.sort_unstable();
+            visiting.dedup();
+            for ip in visiting.drain(..) {
+                let Some(agent) = agents.get_mut(&ip) else {
                     continue;
+                };
+                match visit(ip, agent, &mut removed, exceeding) {
+                    Some(next) => {
+                        // A later time keeps the entry already queued: it comes up early, and the agent is
+                        // queued again then.
+                        if next < agent.scheduled_due || agent.scheduled_due <= cutoffs.now {
+                            agent.scheduled_due = next;
+                            due.push(Reverse((next, ip)));
+                        }
+                    }
+                    None => {
+                        if let Some(agent) = agents.remove(&ip) {
+                            let (sources, flows) = entries_of(&agent);
+                            removed.sources += sources;
+                            removed.flows += flows;
+                        }
+                        gone.push(ip);
+                    }
                 }
-                let mut due = Millis::MAX;
-                for (slot, table) in source.flows.iter_mut().enumerate() {
-                    let held = table.len();
-                    due = due.min(self.expire_table(
-                        *agent_ip,
-                        *ds,
-                        slot,
-                        table,
-                        cutoffs.now,
-                        logged,
-                    ));
-                    flows_gone += held - table.len();
-                }
-                while source.flows.last().is_some_and(|t| t.generation == 0) {
-                    source.flows.pop();
-                }
-                source.flows_due = due;
-                source.flows_layout = self.flows.layout();
             }
-            // An idle data source goes while its agent keeps sending (a flood of random source ids).
-            agent.sources.retain(|_, source| {
-                let keep = source.last_seen >= cutoffs.source;
-                if !keep {
-                    sources_gone += 1;
-                    flows_gone += flow_entries_of(source);
-                }
-                keep
-            });
-            if agent.stats.last_seen < cutoffs.agent {
-                let (sources, flows) = entries_of(agent);
-                sources_gone += sources;
-                flows_gone += flows;
-                gone.push(*agent_ip);
-                return false;
+            *touched = visiting;
+            // Entries made stale by agents queued earlier or removed: rebuilt when they outnumber the agents.
+            if due.len() > 2 * agents.len() + 1_024 {
+                *due = agents
+                    .iter()
+                    .filter(|(_, agent)| agent.scheduled_due != Millis::MAX)
+                    .map(|(ip, agent)| Reverse((agent.scheduled_due, *ip)))
+                    .collect();
             }
-            self.observe_thresholds(*agent_ip, agent, probes, exceeded);
-            true
-        });
-        memory.sources = memory.sources.saturating_sub(sources_gone);
-        memory.flows = memory.flows.saturating_sub(flows_gone);
+        }
+        memory.sources = memory.sources.saturating_sub(removed.sources);
+        memory.flows = memory.flows.saturating_sub(removed.flows);
         flow_keys_seen.retain(|_, seen| *seen >= cutoffs.flow_key);
         surveyed_shapes.retain(|_, seen| *seen >= cutoffs.flow_key);
+    }
+
+    /// Expires one agent's data sources (flows, counter metrics, idle sources); false when the agent itself is
+    /// silent for too long and goes (its entries are then not counted in `removed`: the caller removes it).
+    fn expire_agent(
+        &self,
+        agent_ip: IpAddr,
+        agent: &mut AgentState,
+        cutoffs: Cutoffs,
+        logged: &mut Vec<LoggedFlow>,
+        removed: &mut Removed,
+    ) -> bool {
+        for (ds, source) in &mut agent.sources {
+            source.counters.expire(cutoffs.metric);
+            if source.flows_layout == self.flows.layout() && source.flows_due > cutoffs.now {
+                continue;
+            }
+            let mut due = Millis::MAX;
+            for (slot, table) in source.flows.iter_mut().enumerate() {
+                let held = table.len();
+                due = due.min(self.expire_table(agent_ip, *ds, slot, table, cutoffs.now, logged));
+                removed.flows += held - table.len();
+            }
+            while source.flows.last().is_some_and(|t| t.generation == 0) {
+                source.flows.pop();
+            }
+            source.flows_due = due;
+            source.flows_layout = self.flows.layout();
+        }
+        // An idle data source goes while its agent keeps sending (a flood of random source ids).
+        agent.sources.retain(|_, source| {
+            let keep = source.last_seen >= cutoffs.source;
+            if !keep {
+                removed.sources += 1;
+                removed.flows += flow_entries_of(source);
+            }
+            keep
+        });
+        agent.stats.last_seen >= cutoffs.agent
+    }
+
+    /// When the agent next has something to expire: its silence timeout, or a data source's, a counter
+    /// metric's, or a flow table's due time.
+    fn agent_due(&self, agent: &AgentState, cutoffs: Cutoffs) -> Millis {
+        let after = |seen: Millis, timeout: Millis| seen.saturating_add(timeout).saturating_add(1);
+        let timeouts = &self.config;
+        agent
+            .sources
+            .values()
+            .fold(
+                after(agent.stats.last_seen, timeouts.agent_timeout_ms),
+                |due, source| {
+                    due.min(after(source.last_seen, timeouts.data_source_timeout_ms))
+                        .min(source.counters.next_expiry(timeouts.metric_timeout_ms))
+                        .min(source.flows_due)
+                },
+            )
+            .max(cutoffs.now.saturating_add(1))
+    }
+
+    #[cfg(test)]
+    fn walks_every_agent(&self) -> bool {
+        self.tick_walks_every_agent
+    }
+
+    #[cfg(not(test))]
+    fn walks_every_agent(&self) -> bool {
+        false
     }
 
     /// Expires one flow table (flow log), or empties it when its definition was removed or redefined; returns

@@ -524,15 +524,23 @@ impl Engine {
         for index in 0..self.agents.count() {
             let shard = self.agents.lock_index(index);
             let mut host: Option<(IpAddr, Option<&str>)> = None;
+            // One buffer for every data source of the shard (a scrape visits tens of thousands).
+            let mut metrics: Vec<(&str, &MetricValue)> = Vec::new();
             for selected in self.select_in(std::iter::once(&*shard), now, agents) {
                 if !self.passes(cutoff, &selected, filter) {
                     continue;
                 }
                 let (ip, agent, ds, source) = selected;
-                let metrics: Vec<(&str, &MetricValue)> = fresh_counters(source, cutoff)
-                    .into_iter()
-                    .map(|(name, entry)| (name, &entry.value))
-                    .collect();
+                metrics.clear();
+                metrics.extend(
+                    source
+                        .counters
+                        .metrics
+                        .iter()
+                        .filter(|(_, m)| m.updated >= cutoff)
+                        .map(|(name, m)| (*name, &m.value)),
+                );
+                metrics.sort_unstable_by_key(|(name, _)| *name);
                 if metrics.is_empty() {
                     continue;
                 }

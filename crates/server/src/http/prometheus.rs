@@ -138,20 +138,25 @@ pub(crate) fn render_all_counters(
     selector: &AgentSelector,
     filter: &QueryFilter,
 ) -> String {
+    /// One data source's series: its labels and values are ranges of the buffers shared by all (a scrape covers
+    /// tens of thousands of data sources; two allocations each showed in its profile).
     struct Source {
         key: (IpAddr, rtflow_engine::DataSource),
-        labels: String,
-        /// (family, value) per numeric metric, in name order.
-        values: Vec<(usize, f64)>,
+        labels: std::ops::Range<usize>,
+        /// (family, value) per numeric metric, in name order, in `all_values`.
+        values: std::ops::Range<usize>,
     }
+    let mut all_labels = String::new();
+    let mut all_values: Vec<(usize, f64)> = Vec::new();
     let mut family_of_name: foldhash::HashMap<String, usize> = foldhash::HashMap::default();
     // (family name, the metric name it is first seen under in (agent, data source) order, where).
     let mut families: Vec<(String, String, (IpAddr, rtflow_engine::DataSource))> = Vec::new();
     let mut family_index: foldhash::HashMap<String, usize> = foldhash::HashMap::default();
     let mut sources: Vec<Source> = Vec::new();
     engine.visit_counters(now, selector, filter, |view| {
-        let labels = view_labels(engine, view);
-        let mut values = Vec::new();
+        let labels_start = all_labels.len();
+        write_view_labels(&mut all_labels, engine, view);
+        let values_start = all_values.len();
         let key = (view.agent, view.data_source);
         for (name, value) in view.metrics {
             let Some(number) = value.as_f64() else {
@@ -176,22 +181,26 @@ pub(crate) fn render_all_counters(
                 first.2 = key;
             }
             // Two names that sanitize alike must not produce duplicate series.
-            if !values.iter().any(|(f, _)| *f == family) {
-                values.push((family, number));
+            if !all_values[values_start..].iter().any(|(f, _)| *f == family) {
+                all_values.push((family, number));
             }
         }
         sources.push(Source {
             key: (view.agent, view.data_source),
-            labels,
-            values,
+            labels: labels_start..all_labels.len(),
+            values: values_start..all_values.len(),
         });
     });
     sources.sort_unstable_by_key(|source| source.key);
     let mut lines: Vec<String> = vec![String::new(); families.len()];
     for source in &sources {
-        for (family, value) in &source.values {
+        let labels = &all_labels[source.labels.clone()];
+        for (family, value) in &all_values[source.values.clone()] {
             let out = &mut lines[*family];
-            let _ = write!(out, "{}{{{}}} ", families[*family].0, source.labels);
+            out.push_str(&families[*family].0);
+            out.push('{');
+            out.push_str(labels);
+            out.push_str("} ");
             write_value(out, *value);
             out.push('\n');
         }
@@ -208,16 +217,18 @@ pub(crate) fn render_all_counters(
     out
 }
 
-/// The label text of one data source's series, as [`SeriesLabels::render`] writes it.
-fn view_labels(engine: &Engine, view: &rtflow_engine::CounterView<'_>) -> String {
-    let data_source = view.data_source.to_string();
-    let mut labels = format!(
+/// Appends the label text of one data source's series to `labels`, as [`SeriesLabels::render`] writes it.
+fn write_view_labels(labels: &mut String, engine: &Engine, view: &rtflow_engine::CounterView<'_>) {
+    // Addresses and data-source names need no escaping.
+    let _ = write!(
+        labels,
         "agent=\"{}\",datasource=\"{}\"",
-        escape_label(&view.agent.to_string()),
-        escape_label(&data_source)
+        view.agent, view.data_source
     );
     if let Some(host) = view.host {
-        let _ = write!(labels, ",host=\"{}\"", escape_label(host));
+        labels.push_str(",host=\"");
+        push_escaped_label(labels, host);
+        labels.push('"');
     }
     let mut source_labels: Vec<(&'static str, String)> = Vec::new();
     for name in LABEL_METRICS.iter().filter(|n| **n != "host_name") {
@@ -240,9 +251,10 @@ fn view_labels(engine: &Engine, view: &rtflow_engine::CounterView<'_>) -> String
         source_labels.insert(at, ("link", link.link_name));
     }
     for (name, value) in source_labels {
-        let _ = write!(labels, ",{name}=\"{}\"", escape_label(&value));
+        let _ = write!(labels, ",{name}=\"");
+        push_escaped_label(labels, &value);
+        labels.push('"');
     }
-    labels
 }
 
 /// A label metric's value as label text: text as is, `ifspeed` in sFlow-RT's human form, other numbers as
@@ -461,6 +473,12 @@ pub(super) fn sanitize_name(name: &str) -> String {
 /// Escapes a label value: backslash, double quote and newline.
 pub(super) fn escape_label(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
+    push_escaped_label(&mut out, value);
+    out
+}
+
+/// Appends `value` to `out` escaped as [`escape_label`] escapes it.
+fn push_escaped_label(out: &mut String, value: &str) {
     for c in value.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -469,7 +487,6 @@ pub(super) fn escape_label(value: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 /// Escapes HELP text: backslash and newline.

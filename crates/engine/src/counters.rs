@@ -208,7 +208,6 @@ impl CounterState {
         }
     }
 
-    /// Drops metrics not updated since `cutoff` (a walk over the metrics only when one of them is stale).
     /// The earliest time at which [`expire`](Self::expire) with cutoffs `timeout_ms` before it may have a metric
     /// to drop (`Millis::MAX` when none is held).
     pub(crate) fn next_expiry(&self, timeout_ms: Millis) -> Millis {
@@ -219,6 +218,7 @@ impl CounterState {
         }
     }
 
+    /// Drops metrics not updated since `cutoff` (a walk over the metrics only when one of them is stale).
     pub(crate) fn expire(&mut self, cutoff: Millis) {
         if self.oldest >= cutoff {
             return;

@@ -8,7 +8,7 @@
 //! and until then its datagrams are counted, not analysed. Outside pressure, new agents are admitted at once.
 //!
 //! A burst of new agents is pressure too ([`NewAgentRate`]): before the budget is full, a flood would otherwise
-//! give every spoofed address full state until it is (hundreds of MiB of fresh memory in the first second, while
+//! give every spoofed address full state until it is (hundreds of MiB of fresh memory in the first second, during
 //! which the receive threads fell behind and the kernel dropped real agents' datagrams), and then evict it all
 //! again.
 //!

@@ -159,17 +159,23 @@ pub struct CounterView<'a> {
     pub metrics: &'a [(&'a str, &'a MetricValue)],
 }
 
-/// A data source's counter metrics updated since `cutoff`, sorted by name.
-fn fresh_counters(source: &SourceState, cutoff: Millis) -> Vec<(&'static str, &MetricEntry)> {
-    let mut counters: Vec<(&'static str, &MetricEntry)> = source
-        .counters
-        .metrics
-        .iter()
-        .filter(|(_, m)| m.updated >= cutoff)
-        .map(|(name, m)| (*name, m))
-        .collect();
-    counters.sort_unstable_by_key(|(name, _)| *name);
-    counters
+/// A data source's counter metrics updated since `cutoff`, sorted by name, into `out` (emptied first, so that
+/// one buffer serves many data sources).
+fn fresh_counters<'s>(
+    source: &'s SourceState,
+    cutoff: Millis,
+    out: &mut Vec<(&'static str, &'s MetricEntry)>,
+) {
+    out.clear();
+    out.extend(
+        source
+            .counters
+            .metrics
+            .iter()
+            .filter(|(_, m)| m.updated >= cutoff)
+            .map(|(name, m)| (*name, m)),
+    );
+    out.sort_unstable_by_key(|(name, _)| *name);
 }
 
 /// `host_name` of `agent`'s first data source (in data-source order) with a fresh one.
@@ -471,7 +477,8 @@ impl Engine {
                         .collect(),
                     MetricSelection::All | MetricSelection::AllCounters => {
                         let (ip, _, ds, source) = selected;
-                        let counters = fresh_counters(source, cutoff);
+                        let mut counters = Vec::new();
+                        fresh_counters(source, cutoff, &mut counters);
                         if counters.is_empty() && *metrics == MetricSelection::AllCounters {
                             // Most data sources of a flood of spoofed agents carry flows only.
                             continue;
@@ -524,23 +531,17 @@ impl Engine {
         for index in 0..self.agents.count() {
             let shard = self.agents.lock_index(index);
             let mut host: Option<(IpAddr, Option<&str>)> = None;
-            // One buffer for every data source of the shard (a scrape visits tens of thousands).
+            // Buffers for every data source of the shard (a scrape visits tens of thousands).
+            let mut fresh = Vec::new();
             let mut metrics: Vec<(&str, &MetricValue)> = Vec::new();
             for selected in self.select_in(std::iter::once(&*shard), now, agents) {
                 if !self.passes(cutoff, &selected, filter) {
                     continue;
                 }
                 let (ip, agent, ds, source) = selected;
+                fresh_counters(source, cutoff, &mut fresh);
                 metrics.clear();
-                metrics.extend(
-                    source
-                        .counters
-                        .metrics
-                        .iter()
-                        .filter(|(_, m)| m.updated >= cutoff)
-                        .map(|(name, m)| (*name, &m.value)),
-                );
-                metrics.sort_unstable_by_key(|(name, _)| *name);
+                metrics.extend(fresh.iter().map(|(name, entry)| (*name, &entry.value)));
                 if metrics.is_empty() {
                     continue;
                 }

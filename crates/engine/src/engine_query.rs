@@ -874,23 +874,27 @@ impl Engine {
 
     /// Observations exceeding each of `probes` at one agent's data sources (its shard locked by the caller),
     /// into the matching `out`: each data source read once for all thresholds, in no particular order;
-    /// [`sort_exceeded`] puts the observations in the order events fire in.
+    /// [`sort_exceeded`] puts the observations in the order events fire in. Returns whether any was found.
     pub(crate) fn observe_thresholds(
         &self,
         agent_ip: IpAddr,
         agent: &AgentState,
         probes: &[ThresholdProbe<'_>],
         out: &mut [Vec<Exceeded>],
-    ) {
+    ) -> bool {
+        let mut found = false;
         if probes.is_empty() {
-            return;
+            return found;
         }
         for (ds, source) in &agent.sources {
             let s = (agent_ip, agent, *ds, source);
             for (probe, out) in probes.iter().zip(out.iter_mut()) {
+                let before = out.len();
                 self.probe_source(probe, &s, FlowTable::largest_above, out);
+                found |= out.len() > before;
             }
         }
+        found
     }
 
     /// The observation of one data source exceeding a threshold, if any (several for a `byFlow` threshold).

@@ -51,6 +51,15 @@ struct Removed {
     flows: usize,
 }
 
+impl Removed {
+    /// Counts an agent that goes, with its data sources and flows.
+    fn agent(&mut self, agent: &AgentState) {
+        let (sources, flows) = entries_of(agent);
+        self.sources += sources;
+        self.flows += flows;
+    }
+}
+
 /// The times before which state is stale, for one tick.
 #[derive(Clone, Copy, Debug)]
 struct Cutoffs {
@@ -157,9 +166,7 @@ impl Engine {
             if !self.expire_agent(ip, agent, cutoffs, logged, removed) {
                 return None;
             }
-            let found = exceeded.iter().map(Vec::len).sum::<usize>();
-            self.observe_thresholds(ip, agent, probes, exceeded);
-            if exceeded.iter().map(Vec::len).sum::<usize>() > found {
+            if self.observe_thresholds(ip, agent, probes, exceeded) {
                 exceeding.push(ip);
             }
             Some(self.agent_due(agent, cutoffs))
@@ -176,9 +183,7 @@ impl Engine {
                         true
                     }
                     None => {
-                        let (sources, flows) = entries_of(agent);
-                        removed.sources += sources;
-                        removed.flows += flows;
+                        removed.agent(agent);
                         gone.push(*ip);
                         false
                     }
@@ -217,9 +222,7 @@ impl Engine {
                     }
                     None => {
                         if let Some(agent) = agents.remove(&ip) {
-                            let (sources, flows) = entries_of(&agent);
-                            removed.sources += sources;
-                            removed.flows += flows;
+                            removed.agent(&agent);
                         }
                         gone.push(ip);
                     }

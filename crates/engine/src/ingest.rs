@@ -326,8 +326,7 @@ impl Engine {
                 // A datagram that does not decode creates no state: an unknown agent becomes known only by a
                 // datagram that decodes whole. (`admit_in` counted it as received.)
                 guard.stats.sflow_datagrams_discarded += 1;
-                guard.stats.sflow_record_decode_errors +=
-                    u64::from(decoded.summary.record_decode_errors);
+                count_record_decode_errors(&mut guard, agent, decoded.summary.record_decode_errors);
                 return Err(error.clone());
             }
             self.open_agent_in(&mut guard, now, &info);
